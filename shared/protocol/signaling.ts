@@ -1,0 +1,291 @@
+/**
+ * The signaling protocol between peers and the signaling server (socket.io): zod schemas
+ * for every message, the inferred types, and the typed event maps that both the server
+ * (`Server<ClientToServerEvents, ServerToClientEvents>`) and the client use.
+ *
+ * Flow: `session:create` -> { sessionId, token }; each peer `session:join`s with the token
+ * and gets its peerId, the config, the members and the current aggregator; peers relay
+ * WebRTC offers/answers/candidates to each other with `signal`; they send `heartbeat`
+ * regularly, announce `peer:ready` when they can serve as aggregator, and the aggregator
+ * sends `round:report` after each round. The server broadcasts `peer:joined`, `peer:left`,
+ * `peer:updated` and `aggregator` to the session. Requests are acknowledged with a
+ * `Reply` ({ ok: true, ... } or { ok: false, error }); problems without an ack callback
+ * arrive as an `error` event. An error with `fatal: true` means the server closes the
+ * socket right after sending it.
+ *
+ * Aggregator election: the server is the single authority. The term increases on every
+ * change of aggregator (including to none); every role-related message carries it, and a
+ * peer obeys only the aggregator of the highest term it has seen.
+ *
+ * @example
+ * const reply = await socket.emitWithAck('session:join', { sessionId, token, kind: 'headless' });
+ * if (reply.ok) console.log(reply.peerId, reply.aggregator.term);
+ */
+import { z } from 'zod';
+import { sessionConfigSchema } from './session-config.ts';
+
+export {
+  DEFAULT_SESSION_CONFIG,
+  parseSessionConfig,
+  sessionConfigSchema,
+  type SessionConfig,
+  type SessionConfigInput,
+} from './session-config.ts';
+
+/** Bumped on any incompatible change of the messages below. */
+export const SIGNALING_PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------- errors
+
+/** Stable failure codes; tests and callers branch on these, never on message text. */
+export const SIGNALING_ERROR_CODES = [
+  'BAD_REQUEST', // payload failed validation, or unknown event (fatal)
+  'INVALID_CONFIG', // session:create with an invalid config
+  'UNKNOWN_SESSION', // valid token but the session does not exist (fatal on join)
+  'BAD_TOKEN', // token not signed by this server for this session (fatal)
+  'TOKEN_EXPIRED', // token past its expiry (fatal)
+  'NOT_JOINED', // a session message before a successful join
+  'ALREADY_JOINED', // a second join on the same socket
+  'PEER_ID_TAKEN', // requested peerId is used by a live peer of the session
+  'SESSION_FULL', // the session reached its peer limit
+  'TOO_MANY_SESSIONS', // the server reached its session limit
+  'UNKNOWN_PEER', // signal to a peer that is not in the sender's session
+  'PAYLOAD_TOO_LARGE', // signal data over the server's size limit
+  'RATE_LIMITED', // too many messages or joins; fatal when it persists
+  'NOT_AGGREGATOR', // round:report from a peer that is not the aggregator
+  'STALE_TERM', // a message carrying a term other than the current one
+  'STALE_ROUND', // round:report with a round below the last reported one
+  'HEARTBEAT_TIMEOUT', // no heartbeat within the server's timeout (fatal)
+  'INTERNAL', // a bug on the server; the server keeps running
+  // Raised by the client wrapper only:
+  'TIMEOUT', // no reply within the request timeout
+  'DISCONNECTED', // the socket is not connected, or closed during the request
+  'ABORTED', // the caller's AbortSignal fired
+  'BAD_REPLY', // the server sent something that fails validation
+] as const;
+export const signalingErrorCodeSchema = z.enum(SIGNALING_ERROR_CODES);
+export type SignalingErrorCode = z.infer<typeof signalingErrorCodeSchema>;
+
+export const errorInfoSchema = z.object({
+  code: signalingErrorCodeSchema,
+  message: z.string().max(1024),
+  /** True when the server closes the socket right after this error. */
+  fatal: z.boolean(),
+});
+export type ErrorInfo = z.infer<typeof errorInfoSchema>;
+
+/** A failure with a stable code, on the server and in the client wrapper. */
+export class SignalingError extends Error {
+  readonly code: SignalingErrorCode;
+  readonly fatal: boolean;
+  constructor(code: SignalingErrorCode, message: string, fatal = false) {
+    super(`${code}: ${message}`);
+    this.name = 'SignalingError';
+    this.code = code;
+    this.fatal = fatal;
+  }
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message, fatal: this.fatal };
+  }
+}
+
+// ---------------------------------------------------------------------------- shared pieces
+
+export const peerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'peerId: 1-64 of [A-Za-z0-9_-]');
+export const sessionIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'sessionId: 8-64 of [A-Za-z0-9_-]');
+export const tokenSchema = z.string().min(1).max(512);
+export const peerKindSchema = z.enum(['browser', 'headless']);
+export type PeerKind = z.infer<typeof peerKindSchema>;
+export const peerRoleSchema = z.enum(['aggregator', 'worker']);
+export type PeerRole = z.infer<typeof peerRoleSchema>;
+
+const MAX_RECORD_KEYS = 32;
+const boundedKeys = (o: object): boolean => Object.keys(o).length <= MAX_RECORD_KEYS;
+
+/** Free-form facts a peer states about itself (backend, cores, ...): flat and small. */
+export const capabilitiesSchema = z
+  .record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]))
+  .refine(boundedKeys, `at most ${MAX_RECORD_KEYS} keys`);
+export type Capabilities = z.infer<typeof capabilitiesSchema>;
+
+/** Named finite numbers (bytes sent, loss, ...), as a peer or the aggregator reports them. */
+export const numericStatsSchema = z
+  .record(z.string().max(64), z.number())
+  .refine(boundedKeys, `at most ${MAX_RECORD_KEYS} keys`);
+export type NumericStats = z.infer<typeof numericStatsSchema>;
+
+export const termSchema = z.number().int().nonnegative();
+export const roundSchema = z.number().int().nonnegative();
+
+export const peerInfoSchema = z.object({
+  peerId: peerIdSchema,
+  kind: peerKindSchema,
+  role: peerRoleSchema,
+  /** Announced with `peer:ready`: able to serve as aggregator. */
+  ready: z.boolean(),
+  capabilities: capabilitiesSchema,
+  /** Server time (ms since epoch) of the join. */
+  connectedAt: z.number(),
+});
+export type PeerInfo = z.infer<typeof peerInfoSchema>;
+
+/** Who aggregates, under which term, and the last round the aggregators reported done. */
+export const aggregatorStateSchema = z.object({
+  sessionId: sessionIdSchema,
+  /** null while no live peer is ready to aggregate. */
+  peerId: peerIdSchema.nullable(),
+  term: termSchema,
+  /** Last completed round reported with round:report (0 before any); continue from lastRound + 1. */
+  lastRound: roundSchema,
+});
+export type AggregatorState = z.infer<typeof aggregatorStateSchema>;
+
+// ---------------------------------------------------------------------------- client -> server
+
+export const createSessionRequestSchema = z.object({ config: sessionConfigSchema.prefault({}) });
+export type CreateSessionRequest = z.input<typeof createSessionRequestSchema>;
+
+export const joinRequestSchema = z.object({
+  sessionId: sessionIdSchema,
+  token: tokenSchema,
+  /** A requested id (e.g. when rejoining); the server assigns one when absent. */
+  peerId: peerIdSchema.optional(),
+  kind: peerKindSchema,
+  capabilities: capabilitiesSchema.default({}),
+  /** Same as sending peer:ready { ready: true } right after joining. */
+  ready: z.boolean().default(false),
+});
+export type JoinRequest = z.input<typeof joinRequestSchema>;
+
+/** Opaque WebRTC signaling data (SDP or ICE); the server checks only its encoded size. */
+export const signalRequestSchema = z.object({
+  to: peerIdSchema,
+  data: z.unknown().refine((d) => d !== undefined, 'data is required'),
+});
+export type SignalRequest = z.input<typeof signalRequestSchema>;
+
+export const heartbeatSchema = z.object({
+  /** The round the peer is in, if training. */
+  round: roundSchema.optional(),
+  stats: numericStatsSchema.optional(),
+});
+export type Heartbeat = z.input<typeof heartbeatSchema>;
+
+export const readyRequestSchema = z.object({ ready: z.boolean() });
+export type ReadyRequest = z.input<typeof readyRequestSchema>;
+
+export const roundReportSchema = z.object({
+  term: termSchema,
+  round: roundSchema,
+  /** Peers whose updates the round used. */
+  participants: z.array(peerIdSchema).max(4096),
+  /** Bytes of this round on the wire, summed over peers, per direction. */
+  bytes: z.object({ up: z.number().nonnegative(), down: z.number().nonnegative() }),
+  durationMs: z.number().nonnegative().optional(),
+  /** Anything else worth showing (loss, accuracy, drift, late updates, ...). */
+  metrics: numericStatsSchema.optional(),
+});
+export type RoundReport = z.input<typeof roundReportSchema>;
+
+// ---------------------------------------------------------------------------- server -> client
+
+export const peerJoinedEventSchema = z.object({
+  sessionId: sessionIdSchema,
+  peer: peerInfoSchema,
+  term: termSchema,
+});
+export type PeerJoinedEvent = z.infer<typeof peerJoinedEventSchema>;
+
+export const leaveReasonSchema = z.enum(['disconnect', 'heartbeat-timeout']);
+export type LeaveReason = z.infer<typeof leaveReasonSchema>;
+export const peerLeftEventSchema = z.object({
+  sessionId: sessionIdSchema,
+  peerId: peerIdSchema,
+  reason: leaveReasonSchema,
+  term: termSchema,
+});
+export type PeerLeftEvent = z.infer<typeof peerLeftEventSchema>;
+
+/** A member's announced state changed (for now: ready). */
+export const peerUpdatedEventSchema = peerJoinedEventSchema;
+export type PeerUpdatedEvent = PeerJoinedEvent;
+
+export const aggregatorEventSchema = aggregatorStateSchema;
+export type AggregatorEvent = AggregatorState;
+
+export const signalEventSchema = z.object({ from: peerIdSchema, data: z.unknown() });
+export type SignalEvent = z.infer<typeof signalEventSchema>;
+
+export const errorEventSchema = errorInfoSchema.extend({
+  /** The client event that caused it, when there is one. */
+  event: z.string().max(64).optional(),
+});
+export type ErrorEvent = z.infer<typeof errorEventSchema>;
+
+// ---------------------------------------------------------------------------- replies
+
+export const errorReplySchema = z.object({ ok: z.literal(false), error: errorInfoSchema });
+export type ErrorReply = z.infer<typeof errorReplySchema>;
+
+function replySchema<T extends z.ZodRawShape>(shape: T) {
+  return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...shape }), errorReplySchema]);
+}
+
+export const createSessionReplySchema = replySchema({
+  sessionId: sessionIdSchema,
+  token: tokenSchema,
+  /** Server time (ms since epoch) after which the token no longer admits joins. */
+  expiresAt: z.number(),
+  config: sessionConfigSchema,
+});
+export type CreateSessionReply = z.infer<typeof createSessionReplySchema>;
+
+export const joinReplySchema = replySchema({
+  sessionId: sessionIdSchema,
+  peerId: peerIdSchema,
+  config: sessionConfigSchema,
+  /** Every member, this peer included. */
+  peers: z.array(peerInfoSchema),
+  aggregator: aggregatorStateSchema,
+  /** Send a heartbeat at least this often. */
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** The server removes a peer silent for this long. */
+  heartbeatTimeoutMs: z.number().int().positive(),
+  serverTime: z.number(),
+});
+export type JoinReply = z.infer<typeof joinReplySchema>;
+export type JoinOk = Extract<JoinReply, { ok: true }>;
+
+export const emptyReplySchema = replySchema({});
+export type EmptyReply = z.infer<typeof emptyReplySchema>;
+
+// ---------------------------------------------------------------------------- event maps
+
+export interface ClientToServerEvents {
+  'session:create': (req: CreateSessionRequest, ack: (res: CreateSessionReply) => void) => void;
+  'session:join': (req: JoinRequest, ack: (res: JoinReply) => void) => void;
+  signal: (req: SignalRequest, ack: (res: EmptyReply) => void) => void;
+  heartbeat: (msg: Heartbeat) => void;
+  'peer:ready': (req: ReadyRequest, ack: (res: EmptyReply) => void) => void;
+  'round:report': (req: RoundReport, ack: (res: EmptyReply) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'peer:joined': (ev: PeerJoinedEvent) => void;
+  'peer:left': (ev: PeerLeftEvent) => void;
+  'peer:updated': (ev: PeerUpdatedEvent) => void;
+  aggregator: (ev: AggregatorEvent) => void;
+  signal: (ev: SignalEvent) => void;
+  error: (ev: ErrorEvent) => void;
+}
+
+export type ClientEventName = keyof ClientToServerEvents;
+export type ServerEventName = keyof ServerToClientEvents;
+export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = [
+  'session:create',
+  'session:join',
+  'signal',
+  'heartbeat',
+  'peer:ready',
+  'round:report',
+];
