@@ -1,0 +1,154 @@
+/**
+ * Command-line options of the simulator, parsed and validated into a SimulationConfig.
+ * Every flag has a documented default (printed by --help).
+ */
+import { parseArgs } from 'node:util';
+import { resolveAlgorithmOptions, DEFAULT_SYNC_PERIOD } from '../../shared/algorithm/index.ts';
+import { parsePartitionSpec, type PartitionSpec } from '../../shared/data/spec.ts';
+import type { SimulationConfig } from './simulator.ts';
+
+export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
+
+  --workers N            virtual workers (default 8)
+  --algorithm NAME       sgd | ef-sgd | doublesqueeze | liec (default liec)
+  --up SPEC              worker->aggregator compressor (default topk:0.01; sgd: identity)
+  --down SPEC            aggregator->worker compressor (default: same as --up; ef-sgd: identity)
+                         compressors: identity, fp16, topk:R[:f32], randk:R, sign[:B], qsgd:S, q8[:B]
+  --rounds N             rounds (default 300)
+  --seed N               seed for data split, init, batches, compressors (default 1)
+  --lr X                 learning rate (default 0.1)
+  --batch N              local batch size per worker and round (default 32)
+  --momentum X           heavy-ball momentum (default 0)
+  --weight-decay X       L2 weight decay (default 0)
+  --partition P          iid | dirichlet:ALPHA | shards:K (default iid)
+  --sync H               LIEC: full sync at least every H rounds, 0 = off (default ${DEFAULT_SYNC_PERIOD})
+  --sync-codec SPEC      LIEC: codec of the sync deltas, identity or q8[:B] (default identity)
+  --sync-drift X         LIEC: also sync when relative drift exceeds X (default off)
+  --participation P      probability a worker takes part in a round (default 1)
+  --stragglers P         probability a participant straggles (default 0)
+  --straggler-slowdown F how much slower a straggler computes (default 10)
+  --compute-ms MS        modeled compute time per local step (default 10)
+  --deadline-ms MS       round deadline in simulated ms (default none: wait for all)
+  --quorum Q             fraction of participants counted before a round may close (default 0)
+  --link-mbps X          each worker's link bandwidth in Mbit/s (default unshaped)
+  --link-latency-ms MS   each worker's one-way latency (default 0)
+  --aggregator-mbps X    the aggregator's own shared link (default unshaped)
+  --model mlp|cnn        model (default mlp)
+  --eval-every N         test accuracy every N rounds (default 10)
+  --out FILE             write the JSON result here
+  --quiet                no progress output
+`;
+
+export interface SimulateCli {
+  config: SimulationConfig;
+  partition: PartitionSpec;
+  partitionText: string;
+  model: 'mlp' | 'cnn';
+  batchSize: number;
+  out: string | undefined;
+  quiet: boolean;
+  specs: { up: string; down: string; syncCodec: string };
+}
+
+function number(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  check: (v: number) => boolean,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || !check(value)) throw new RangeError(`--${name}: invalid value "${text}"`);
+  return value;
+}
+
+export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      workers: { type: 'string' },
+      algorithm: { type: 'string' },
+      up: { type: 'string' },
+      down: { type: 'string' },
+      rounds: { type: 'string' },
+      seed: { type: 'string' },
+      lr: { type: 'string' },
+      batch: { type: 'string' },
+      momentum: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      partition: { type: 'string' },
+      sync: { type: 'string' },
+      'sync-codec': { type: 'string' },
+      'sync-drift': { type: 'string' },
+      participation: { type: 'string' },
+      stragglers: { type: 'string' },
+      'straggler-slowdown': { type: 'string' },
+      'compute-ms': { type: 'string' },
+      'deadline-ms': { type: 'string' },
+      quorum: { type: 'string' },
+      'link-mbps': { type: 'string' },
+      'link-latency-ms': { type: 'string' },
+      'aggregator-mbps': { type: 'string' },
+      model: { type: 'string' },
+      'eval-every': { type: 'string' },
+      out: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return 'help';
+  const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+  const algorithm = values.algorithm ?? 'liec';
+  const up = values.up ?? (algorithm === 'sgd' ? 'identity' : 'topk:0.01');
+  const down = values.down ?? (algorithm === 'ef-sgd' ? 'identity' : up);
+  const syncCodec = values['sync-codec'] ?? 'identity';
+  const driftText = values['sync-drift'];
+  const options = resolveAlgorithmOptions({
+    algorithm,
+    up,
+    down,
+    learningRate: number('lr', values.lr, 0.1, (v) => v > 0),
+    momentum: number('momentum', values.momentum, 0, (v) => v >= 0 && v < 1),
+    weightDecay: number('weight-decay', values['weight-decay'], 0, (v) => v >= 0),
+    syncPeriod: number('sync', values.sync, DEFAULT_SYNC_PERIOD, (v) => Number.isInteger(v) && v >= 0),
+    syncCodec,
+    ...(driftText === undefined
+      ? {}
+      : { syncDriftThreshold: number('sync-drift', driftText, 0, (v) => v > 0) }),
+  });
+  const model = values.model ?? 'mlp';
+  if (model !== 'mlp' && model !== 'cnn')
+    throw new RangeError(`--model: expected mlp or cnn, got "${model}"`);
+  const partitionText = values.partition ?? 'iid';
+  const mbps = number('link-mbps', values['link-mbps'], Infinity, (v) => v > 0);
+  const latencyMs = number('link-latency-ms', values['link-latency-ms'], 0, (v) => v >= 0);
+  const workerLink = { mbps, latencyMs };
+  return {
+    config: {
+      options,
+      workers: number('workers', values.workers, 8, positiveInt),
+      rounds: number('rounds', values.rounds, 300, positiveInt),
+      seed: number('seed', values.seed, 1, Number.isInteger),
+      participation: number('participation', values.participation, 1, (v) => v > 0 && v <= 1),
+      stragglerProbability: number('stragglers', values.stragglers, 0, (v) => v >= 0 && v <= 1),
+      stragglerSlowdown: number('straggler-slowdown', values['straggler-slowdown'], 10, (v) => v >= 1),
+      computeMs: number('compute-ms', values['compute-ms'], 10, (v) => v >= 0),
+      roundDeadlineMs: number('deadline-ms', values['deadline-ms'], Infinity, (v) => v > 0),
+      quorum: number('quorum', values.quorum, 0, (v) => v >= 0 && v <= 1),
+      workerLink: () => workerLink,
+      aggregatorLink: {
+        mbps: number('aggregator-mbps', values['aggregator-mbps'], Infinity, (v) => v > 0),
+        latencyMs: 0,
+      },
+      evalEvery: number('eval-every', values['eval-every'], 10, positiveInt),
+    },
+    partition: parsePartitionSpec(partitionText),
+    partitionText,
+    model,
+    batchSize: number('batch', values.batch, 32, positiveInt),
+    out: values.out,
+    quiet: values.quiet === true,
+    specs: { up, down, syncCodec },
+  };
+}

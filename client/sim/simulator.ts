@@ -1,0 +1,325 @@
+/**
+ * The simulator: N virtual workers and one aggregator in one process, running the very
+ * same algorithm objects as the real peers, over an in-memory network that encodes every
+ * frame for real and counts its bytes. Time is simulated from link models and a modeled
+ * compute time, so thin links and stragglers cost what they would cost.
+ *
+ * @example
+ * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
+ */
+import {
+  createAggregator,
+  createWorker,
+  syncDue,
+  type AlgorithmOptions,
+  type WorkerAlgorithm,
+} from '../../shared/algorithm/index.ts';
+import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
+import { decodeFrame, encodeFrame, encodeTags } from '../../shared/protocol/frames.ts';
+import { createRng, mixSeed } from '../../shared/random.ts';
+import { sharedTransferSeconds, transferSeconds, type LinkSpec } from './links.ts';
+import {
+  broadcastFrameBytes,
+  emptyTraffic,
+  fp32PayloadBytes,
+  fp32UploadFrameBytes,
+  type Traffic,
+} from './traffic.ts';
+
+/** What the simulator needs from a learning task (MNIST in practice, a quadratic in tests). */
+export interface SimLearner {
+  readonly numParams: number;
+  initialWeights(): Float32Array;
+  /** Loss gradient on worker `worker`'s next local batch, at `weights`. */
+  gradient(worker: number, weights: Float32Array): { gradient: Float32Array; loss: number };
+  evaluate(weights: Float32Array): { accuracy: number; loss: number };
+}
+
+export interface SimulationConfig {
+  options: AlgorithmOptions;
+  workers: number;
+  rounds: number;
+  seed: number;
+  /** Probability that a worker takes part in a given round. @default 1 */
+  participation: number;
+  /** Probability that a participant straggles in a given round. @default 0 */
+  stragglerProbability: number;
+  /** How many times slower a straggler computes. @default 10 */
+  stragglerSlowdown: number;
+  /** Modeled compute time of one local step, in ms (simulated time). @default 10 */
+  computeMs: number;
+  /** Simulated ms after the round starts at which the aggregator closes it. @default Infinity */
+  roundDeadlineMs: number;
+  /** Fraction of the round's participants that must be counted before it closes. @default 0 */
+  quorum: number;
+  /** Link of each worker (index -> link). */
+  workerLink: (worker: number) => LinkSpec;
+  /** The aggregator's own link, shared by all its transfers. */
+  aggregatorLink: LinkSpec;
+  /** Test accuracy every this many rounds (and at the end). @default 10 */
+  evalEvery: number;
+}
+
+export interface RoundRecord {
+  round: number;
+  /** Mean training loss of this round's participants (null if none). */
+  loss: number | null;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  /** Cumulative wire bytes, syncs included. */
+  bytesUp: number;
+  bytesDown: number;
+  /** This round's wire bytes, syncs included. */
+  roundBytesUp: number;
+  roundBytesDown: number;
+  /** Cumulative bytes uncompressed SGD would have sent for the same rounds and participants. */
+  fp32BytesUp: number;
+  fp32BytesDown: number;
+  participants: number;
+  counted: number;
+  late: number;
+  /** Mean squared distance of worker models from their average (measured at eval rounds). */
+  drift: number | null;
+  sync: 'period' | 'drift' | null;
+  /** Simulated seconds since the start, at the end of this round. */
+  simSeconds: number;
+}
+
+export interface SimulationResult {
+  final: { testAccuracy: number; testLoss: number };
+  bytes: Traffic;
+  fp32Bytes: { up: number; down: number };
+  syncs: number;
+  lateUploads: number;
+  simSeconds: number;
+  history: RoundRecord[];
+}
+
+export interface SimulationHooks {
+  onRound?: (record: RoundRecord) => void;
+}
+
+const TERM = 1;
+
+export function runSimulation(
+  config: SimulationConfig,
+  learner: SimLearner,
+  hooks: SimulationHooks = {},
+): SimulationResult {
+  const { options, seed } = config;
+  const d = learner.numParams;
+  const init = learner.initialWeights();
+  const workers: WorkerAlgorithm[] = Array.from({ length: config.workers }, () =>
+    createWorker(options, init),
+  );
+  const aggregator = createAggregator(options, d);
+  const rng = createRng(mixSeed(seed, 0x5157));
+  const traffic = emptyTraffic();
+  const fp32 = { up: 0, down: 0 };
+  const history: RoundRecord[] = [];
+  let simSeconds = 0;
+  let roundsSinceSync = 0;
+  let syncs = 0;
+  let lateUploads = 0;
+
+  const consensus = (): Float32Array => {
+    if (options.algorithm !== 'liec') return (workers[0] as WorkerAlgorithm).model;
+    // The model a sync would produce now: mean of the workers minus eta times e.
+    const y = mean(
+      workers.map((w) => w.model),
+      d,
+    );
+    for (let j = 0; j < d; j++)
+      y[j] = (y[j] as number) - options.learningRate * (aggregator.error[j] as number);
+    return y;
+  };
+
+  const runSync = (round: number): number => {
+    const frames = workers.map((w, i) =>
+      encodeFrame({
+        type: 'syncUpload',
+        term: TERM,
+        round,
+        sender: i,
+        aux: 0,
+        meta: new Uint8Array(0),
+        payload: w.prepareSync(mixSeed(seed, round, i, 3)),
+      }),
+    );
+    const deltas = frames.map((f) => aggregator.decodeSync(decodeFrame(f).payload));
+    const down = encodeFrame({
+      type: 'syncBroadcast',
+      term: TERM,
+      round,
+      sender: 0,
+      aux: 0,
+      meta: encodeTags(workers.map((_, i) => i)),
+      payload: aggregator.aggregateSync(deltas, mixSeed(seed, round, 0, 4)),
+    });
+    const payload = decodeFrame(down).payload;
+    for (const w of workers) w.applySync(payload, true);
+    const up = frames.reduce((s, f) => s + f.length, 0);
+    traffic.syncUp += up;
+    traffic.syncDown += down.length * workers.length;
+    traffic.up += up;
+    traffic.down += down.length * workers.length;
+    syncs++;
+    const upSeconds = sharedTransferSeconds(
+      config.aggregatorLink,
+      frames.map((f, i) => ({ link: config.workerLink(i), bytes: f.length })),
+    );
+    const downSeconds = sharedTransferSeconds(
+      config.aggregatorLink,
+      workers.map((_, i) => ({ link: config.workerLink(i), bytes: down.length })),
+    );
+    return upSeconds + downSeconds;
+  };
+
+  for (let round = 0; round < config.rounds; round++) {
+    const upBefore = traffic.up;
+    const downBefore = traffic.down;
+    const participants = workers.map((_, i) => i).filter(() => rng.next() < config.participation);
+    const arrivals: { worker: number; frame: Uint8Array; at: number }[] = [];
+    let lossSum = 0;
+    let deviationSum = 0;
+    for (const i of participants) {
+      const w = workers[i] as WorkerAlgorithm;
+      const { gradient, loss } = learner.gradient(i, w.model);
+      lossSum += loss;
+      const deviation = w.deviationSq();
+      deviationSum += deviation;
+      const payload = w.prepareUpload(gradient, mixSeed(seed, round, i, 1));
+      const frame = encodeFrame({
+        type: 'upload',
+        term: TERM,
+        round,
+        sender: i,
+        aux: deviation,
+        meta: new Uint8Array(0),
+        payload,
+      });
+      traffic.up += frame.length;
+      fp32.up += fp32UploadFrameBytes(d);
+      const slowdown = rng.next() < config.stragglerProbability ? config.stragglerSlowdown : 1;
+      const at = (config.computeMs * slowdown) / 1000 + transferSeconds(config.workerLink(i), frame.length);
+      arrivals.push({ worker: i, frame, at });
+    }
+    arrivals.sort((a, b) => a.at - b.at);
+    const deadline = config.roundDeadlineMs / 1000;
+    const quorumCount = arrivals.length === 0 ? 0 : Math.max(1, Math.ceil(config.quorum * arrivals.length));
+    let countedCount = arrivals.filter((a) => a.at <= deadline).length;
+    countedCount = Math.max(countedCount, Math.min(quorumCount, arrivals.length));
+    const counted = arrivals.slice(0, countedCount);
+    const late = arrivals.slice(countedCount);
+    const lastCounted = counted.at(-1)?.at ?? 0;
+    const closeSeconds =
+      late.length > 0 || counted.length === 0
+        ? Math.max(lastCounted, Number.isFinite(deadline) ? deadline : 0)
+        : lastCounted;
+    // The aggregator's shared link also serializes all uploads.
+    const uploadSeconds = Math.max(
+      closeSeconds,
+      sharedTransferSeconds(
+        config.aggregatorLink,
+        counted.map((a) => ({ link: config.workerLink(a.worker), bytes: a.frame.length })),
+      ),
+    );
+
+    const vectors = counted.map((a) => aggregator.decodeUpload(decodeFrame(a.frame).payload));
+    const broadcastPayload = aggregator.aggregate(vectors, mixSeed(seed, round, 0, 2));
+    // Late uploads arrive after the round closed: folded into e, never lost.
+    for (const a of late)
+      aggregator.foldLate(aggregator.decodeUpload(decodeFrame(a.frame).payload), Math.max(1, counted.length));
+    lateUploads += late.length;
+    const broadcast = encodeFrame({
+      type: 'broadcast',
+      term: TERM,
+      round,
+      sender: 0,
+      aux: 0,
+      meta: encodeTags(counted.map((a) => a.worker)),
+      payload: broadcastPayload,
+    });
+    traffic.down += broadcast.length * workers.length;
+    fp32.down += broadcastFrameBytes(fp32PayloadBytes(d), counted.length) * workers.length;
+    const received = decodeFrame(broadcast).payload;
+    for (const w of workers) w.applyBroadcast(received);
+    const downloadSeconds = sharedTransferSeconds(
+      config.aggregatorLink,
+      workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcast.length })),
+    );
+    simSeconds += uploadSeconds + downloadSeconds;
+    roundsSinceSync++;
+
+    let sync: RoundRecord['sync'] = null;
+    const isLast = round === config.rounds - 1;
+    if (options.algorithm === 'liec' && options.sync !== undefined) {
+      const common = (workers[0] as WorkerAlgorithm).commonModel();
+      sync = syncDue(options.sync, {
+        roundsSinceSync,
+        meanDeviationSq: participants.length > 0 ? deviationSum / participants.length : 0,
+        commonNormSq: normSq(common),
+      });
+      // A final sync hands every peer the consensus model at the end of the run.
+      if (sync === null && isLast) sync = 'period';
+      if (sync !== null) {
+        simSeconds += runSync(round);
+        roundsSinceSync = 0;
+      }
+    }
+
+    const evaluateNow = isLast || (round + 1) % config.evalEvery === 0;
+    let testAccuracy: number | null = null;
+    let testLoss: number | null = null;
+    let drift: number | null = null;
+    if (evaluateNow) {
+      const model = consensus();
+      const evaluation = learner.evaluate(model);
+      testAccuracy = evaluation.accuracy;
+      testLoss = evaluation.loss;
+      drift = options.algorithm === 'liec' ? driftOf(workers, d) : 0;
+    }
+    const record: RoundRecord = {
+      round,
+      loss: participants.length > 0 ? lossSum / participants.length : null,
+      testAccuracy,
+      testLoss,
+      bytesUp: traffic.up,
+      bytesDown: traffic.down,
+      roundBytesUp: traffic.up - upBefore,
+      roundBytesDown: traffic.down - downBefore,
+      fp32BytesUp: fp32.up,
+      fp32BytesDown: fp32.down,
+      participants: participants.length,
+      counted: counted.length,
+      late: late.length,
+      drift,
+      sync,
+      simSeconds,
+    };
+    history.push(record);
+    hooks.onRound?.(record);
+  }
+
+  const last = history.at(-1);
+  return {
+    final: { testAccuracy: last?.testAccuracy ?? 0, testLoss: last?.testLoss ?? 0 },
+    bytes: traffic,
+    fp32Bytes: fp32,
+    syncs,
+    lateUploads,
+    simSeconds,
+    history,
+  };
+}
+
+/** Mean over workers of ||x_i - mean(x)||^2. */
+function driftOf(workers: readonly WorkerAlgorithm[], d: number): number {
+  const average = mean(
+    workers.map((w) => w.model),
+    d,
+  );
+  let sum = 0;
+  for (const w of workers) sum += distanceSq(w.model, average);
+  return sum / workers.length;
+}

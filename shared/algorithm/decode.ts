@@ -1,0 +1,19 @@
+/**
+ * Decoding at the algorithm's boundary: every payload that arrives from another peer is
+ * decoded against the expected vector length and checked for non-finite values, so a bad
+ * peer's bytes can never poison a model.
+ */
+import { CodecError, type Compressor } from '../compress/types.ts';
+
+export function decodeChecked(compressor: Compressor, payload: Uint8Array, length: number): Float32Array {
+  const vector = compressor.decode(payload, length);
+  if (vector.length !== length) {
+    throw new CodecError('LENGTH_MISMATCH', `decoded ${vector.length} values, expected ${length}`);
+  }
+  for (let i = 0; i < vector.length; i++) {
+    if (!Number.isFinite(vector[i])) {
+      throw new CodecError('MALFORMED', `decoded a non-finite value at index ${i}`);
+    }
+  }
+  return vector;
+}

@@ -1,0 +1,70 @@
+/**
+ * The learning core: LIEC-SGD and its baselines as pure code over Float32Array.
+ *
+ * @example
+ * const options = resolveAlgorithmOptions({ algorithm: 'liec', up: 'topk:0.01', down: 'topk:0.01', learningRate: 0.1 });
+ * const worker = createWorker(options, initialWeights);
+ * const aggregator = createAggregator(options, initialWeights.length);
+ */
+import { parseCompressor } from '../compress/index.ts';
+import { validateOptimizerOptions } from './optimizer.ts';
+import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions } from './types.ts';
+
+export * from './types.ts';
+export { createWorker } from './worker.ts';
+export { createAggregator } from './aggregator.ts';
+export { createOptimizer, type OptimizerOptions } from './optimizer.ts';
+
+/** Default LIEC sync period H (rounds). */
+export const DEFAULT_SYNC_PERIOD = 20;
+
+/** Algorithm settings as plain data (CLI flags, session configs), before parsing. */
+export interface AlgorithmSpec {
+  algorithm: string;
+  up: string;
+  down: string;
+  learningRate: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** LIEC sync period H; 0 = never on the clock. @default DEFAULT_SYNC_PERIOD */
+  syncPeriod?: number;
+  /** LIEC sync codec spec. @default 'identity' */
+  syncCodec?: string;
+  /** LIEC relative drift threshold for an early sync. @default undefined */
+  syncDriftThreshold?: number;
+}
+
+export function isAlgorithmName(name: string): name is AlgorithmName {
+  return (ALGORITHM_NAMES as readonly string[]).includes(name);
+}
+
+/** Parses and validates an AlgorithmSpec; throws RangeError with a clear message. */
+export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
+  if (!isAlgorithmName(spec.algorithm)) {
+    throw new RangeError(
+      `unknown algorithm "${spec.algorithm}" (expected one of ${ALGORITHM_NAMES.join(', ')})`,
+    );
+  }
+  const up = parseCompressor(spec.up);
+  const down = parseCompressor(spec.down);
+  if (spec.algorithm === 'ef-sgd' && down.spec !== 'identity') {
+    throw new RangeError(`ef-sgd sends full precision down: use down "identity", not "${spec.down}"`);
+  }
+  const period = spec.syncPeriod ?? DEFAULT_SYNC_PERIOD;
+  if (!Number.isInteger(period) || period < 0) throw new RangeError(`syncPeriod must be an integer >= 0`);
+  const threshold = spec.syncDriftThreshold;
+  if (threshold !== undefined && !(threshold > 0)) throw new RangeError(`syncDriftThreshold must be > 0`);
+  const optimizer = validateOptimizerOptions(spec);
+  return {
+    algorithm: spec.algorithm,
+    up,
+    down,
+    ...optimizer,
+    sync: {
+      period,
+      codec: parseCompressor(spec.syncCodec ?? 'identity'),
+      ...(threshold === undefined ? {} : { driftThreshold: threshold }),
+    },
+  };
+}
+export { syncDue, type SyncSignal, type SyncReason } from './sync-policy.ts';

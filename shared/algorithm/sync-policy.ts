@@ -1,0 +1,29 @@
+/**
+ * When LIEC runs a model sync. Two triggers, both named options (SyncOptions):
+ * the clock (at least every `period` rounds) and measured drift (the workers' reported
+ * mean ||x_i - x_common||^2 relative to ||x_common||^2 above `driftThreshold`).
+ * Drift-triggered syncs spend sync traffic only when the models actually pull apart:
+ * rare on IID data, frequent on skewed data.
+ */
+import type { SyncOptions } from './types.ts';
+
+export interface SyncSignal {
+  /** Rounds completed since the last sync (or since the start). */
+  roundsSinceSync: number;
+  /** Mean over reporting workers of ||x_i - x_common||^2. */
+  meanDeviationSq: number;
+  /** ||x_common||^2, the scale the drift is compared against. */
+  commonNormSq: number;
+}
+
+export type SyncReason = 'period' | 'drift';
+
+/** Returns why a sync is due now, or null when it is not. */
+export function syncDue(options: SyncOptions, signal: SyncSignal): SyncReason | null {
+  if (options.period > 0 && signal.roundsSinceSync >= options.period) return 'period';
+  const threshold = options.driftThreshold;
+  if (threshold !== undefined && signal.roundsSinceSync > 0 && signal.commonNormSq > 0) {
+    if (signal.meanDeviationSq / signal.commonNormSq > threshold) return 'drift';
+  }
+  return null;
+}

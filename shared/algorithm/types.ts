@@ -1,0 +1,89 @@
+/**
+ * The algorithm contract shared by the simulator and the real peers. Both run the very
+ * same objects: a WorkerAlgorithm per worker, one AggregatorAlgorithm at the aggregator.
+ * Everything is pure computation over Float32Array and compressor payloads; rounds,
+ * deadlines and networks live in the callers.
+ *
+ * One round, as the callers drive it:
+ *   worker:     upload = w.prepareUpload(gradientAt(w.model), seed)
+ *   aggregator: vectors = uploads.map(a.decodeUpload); broadcast = a.aggregate(vectors, seed)
+ *               late ones: a.foldLate(a.decodeUpload(late), countedInThatRound)
+ *   worker:     w.applyBroadcast(broadcast)
+ * A LIEC sync (every H rounds or when drift calls for it):
+ *   worker: s = w.prepareSync(seed); aggregator: b = a.aggregateSync(ss.map(a.decodeSync), seed);
+ *   worker: w.applySync(b, counted)
+ */
+import type { Compressor } from '../compress/types.ts';
+import type { OptimizerOptions } from './optimizer.ts';
+
+export const ALGORITHM_NAMES = ['sgd', 'ef-sgd', 'doublesqueeze', 'liec'] as const;
+export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
+
+export interface SyncOptions {
+  /**
+   * H: a full sync at least every H rounds (LIEC only); 0 turns periodic syncs off.
+   * @default 20
+   */
+  period: number;
+  /**
+   * Codec for the sync deltas, both ways. `identity` is exact; `q8` sends 8-bit blockwise
+   * values (a quarter of fp32) and keeps its quantization error compensated, so the
+   * mean-model invariant still holds.
+   * @default identity
+   */
+  codec: Compressor;
+  /**
+   * Relative drift that triggers an early sync: when the mean over workers of
+   * ||x_i - x_common||^2 / ||x_common||^2 exceeds it. Undefined: clock only.
+   * @default undefined
+   */
+  driftThreshold?: number;
+}
+
+export interface AlgorithmOptions extends OptimizerOptions {
+  algorithm: AlgorithmName;
+  /** Worker-to-aggregator compressor C_up. */
+  up: Compressor;
+  /** Aggregator-to-worker compressor C_down (must be identity for ef-sgd). */
+  down: Compressor;
+  /** LIEC's model sync; ignored by the other algorithms, whose models never drift. */
+  sync?: SyncOptions;
+}
+
+export interface WorkerAlgorithm {
+  readonly algorithm: AlgorithmName;
+  /** Live view of this worker's model x_i: compute the next gradient at these weights. */
+  readonly model: Float32Array;
+  /** Compresses this round's gradient (computed at `model`) into the upload payload. */
+  prepareUpload(gradient: Float32Array, seed: number): Uint8Array;
+  /** True between prepareUpload and the applyBroadcast that consumes it. */
+  readonly hasPendingUpload: boolean;
+  /** Applies the round's broadcast; throws CodecError on a malformed payload (model untouched). */
+  applyBroadcast(payload: Uint8Array): void;
+  /** ||x_i - x_common||^2: how far this worker's own residuals moved it (0 but for LIEC). */
+  deviationSq(): number;
+  /** The part of the model all workers share (x_common; the model itself but for LIEC). */
+  commonModel(): Float32Array;
+  /** LIEC: encodes x_i - x_common for a sync. */
+  prepareSync(seed: number): Uint8Array;
+  /** LIEC: adopts the synced model; `counted` says whether this worker's sync upload was used. */
+  applySync(payload: Uint8Array, counted: boolean): void;
+  /** Starts over from a given model (late joiner, returning worker): no residual, no momentum. */
+  adoptModel(model: Float32Array): void;
+}
+
+export interface AggregatorAlgorithm {
+  readonly algorithm: AlgorithmName;
+  /** Persistent error e (units of a gradient); read-only view for status and tests. */
+  readonly error: Float32Array;
+  /** Decodes and checks one upload (codec, length, finite values); throws CodecError. */
+  decodeUpload(payload: Uint8Array): Float32Array;
+  /** v = mean(uploads) + e, c = C_down(v), e <- v - c; returns c's payload. */
+  aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array;
+  /** Folds an upload that missed its round into e, weighted as a member of that round. */
+  foldLate(upload: Float32Array, countedInRound: number): void;
+  /** Decodes and checks one sync upload; throws CodecError. */
+  decodeSync(payload: Uint8Array): Float32Array;
+  /** LIEC sync: the delta every worker adds to x_common; flushes e into it. */
+  aggregateSync(deltas: readonly Float32Array[], seed: number): Uint8Array;
+}

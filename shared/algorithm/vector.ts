@@ -1,0 +1,57 @@
+/**
+ * Small in-place vector operations over Float32Array, the only arithmetic the
+ * algorithms need. Loops are plain for-loops: they sit on every round's hot path.
+ */
+
+/** Throws unless a and b have the same length (a programming error, not bad input). */
+export function assertSameLength(a: Float32Array, b: Float32Array, what: string): void {
+  if (a.length !== b.length) throw new RangeError(`${what}: length ${a.length} != ${b.length}`);
+}
+
+/** y += alpha * x */
+export function axpy(y: Float32Array, alpha: number, x: Float32Array): void {
+  assertSameLength(y, x, 'axpy');
+  for (let i = 0; i < y.length; i++) y[i] = (y[i] as number) + alpha * (x[i] as number);
+}
+
+/** out = a - b (out may alias a) */
+export function subtract(out: Float32Array, a: Float32Array, b: Float32Array): Float32Array {
+  assertSameLength(a, b, 'subtract');
+  for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) - (b[i] as number);
+  return out;
+}
+
+/** ||x||^2, accumulated in double precision. */
+export function normSq(x: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    sum += v * v;
+  }
+  return sum;
+}
+
+/** ||a - b||^2, accumulated in double precision. */
+export function distanceSq(a: Float32Array, b: Float32Array): number {
+  assertSameLength(a, b, 'distanceSq');
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = (a[i] as number) - (b[i] as number);
+    sum += v * v;
+  }
+  return sum;
+}
+
+/** Mean of equally long vectors, in double precision, rounded once to float32. */
+export function mean(vectors: readonly Float32Array[], length: number): Float32Array {
+  const acc = new Float64Array(length);
+  for (const v of vectors) {
+    if (v.length !== length) throw new RangeError(`mean: length ${v.length} != ${length}`);
+    for (let i = 0; i < length; i++) acc[i] = (acc[i] as number) + (v[i] as number);
+  }
+  const out = new Float32Array(length);
+  const n = vectors.length;
+  if (n === 0) return out;
+  for (let i = 0; i < length; i++) out[i] = (acc[i] as number) / n;
+  return out;
+}

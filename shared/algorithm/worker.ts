@@ -1,0 +1,166 @@
+/**
+ * The worker side of all four algorithms. They differ only in what a worker uploads and
+ * what direction it applies when the broadcast c arrives:
+ *
+ *   sgd            upload C(g)                      apply c
+ *   ef-sgd         upload C(g + d), d <- g + d - C  apply c          (error feedback, fp32 down)
+ *   doublesqueeze  same as ef-sgd                   apply c          (c itself compressed with EF)
+ *   liec           upload C(g), r = g - C(g)        apply c + r      (immediate local compensation)
+ *
+ * LIEC models drift apart by their residuals, so a LIEC worker also tracks x_common, the
+ * model it would have if it applied only the broadcasts; x_i - x_common is what a sync sends.
+ */
+import type { Compressor } from '../compress/types.ts';
+import { decodeChecked } from './decode.ts';
+import { createOptimizer, type Optimizer } from './optimizer.ts';
+import type { AlgorithmName, AlgorithmOptions, WorkerAlgorithm } from './types.ts';
+import { distanceSq, subtract } from './vector.ts';
+
+class Worker implements WorkerAlgorithm {
+  readonly algorithm: AlgorithmName;
+  model: Float32Array;
+  private readonly length: number;
+  private readonly up: Compressor;
+  private readonly down: Compressor;
+  private readonly syncCodec: Compressor | null;
+  private readonly options: AlgorithmOptions;
+  private optimizer: Optimizer;
+  /** Error-feedback memory d_i (ef-sgd, doublesqueeze); persists across rounds. */
+  private feedback: Float32Array | null;
+  /** LIEC: this round's residual r_i, consumed by the next broadcast. */
+  private residual: Float32Array | null = null;
+  private pending = false;
+  /** LIEC: the broadcast-only model and its optimizer (same state machine, fewer inputs). */
+  private common: Float32Array | null;
+  private commonOptimizer: Optimizer | null;
+  /** LIEC: what the last sync upload decoded to, so a counted sync keeps only its quantization error. */
+  private sentSyncDelta: Float32Array | null = null;
+
+  constructor(options: AlgorithmOptions, initialModel: Float32Array) {
+    this.options = options;
+    this.algorithm = options.algorithm;
+    this.length = initialModel.length;
+    this.up = options.up;
+    this.down = options.down;
+    this.model = Float32Array.from(initialModel);
+    this.optimizer = createOptimizer(options, this.length);
+    const usesFeedback = this.algorithm === 'ef-sgd' || this.algorithm === 'doublesqueeze';
+    this.feedback = usesFeedback ? new Float32Array(this.length) : null;
+    const isLiec = this.algorithm === 'liec';
+    this.common = isLiec ? Float32Array.from(initialModel) : null;
+    this.commonOptimizer = isLiec ? createOptimizer(options, this.length) : null;
+    this.syncCodec = isLiec ? (options.sync?.codec ?? null) : null;
+  }
+
+  get hasPendingUpload(): boolean {
+    return this.pending;
+  }
+
+  prepareUpload(gradient: Float32Array, seed: number): Uint8Array {
+    if (gradient.length !== this.length) {
+      throw new RangeError(`gradient has ${gradient.length} values, model has ${this.length}`);
+    }
+    if (this.pending) throw new Error('prepareUpload called twice without applyBroadcast in between');
+    let payload: Uint8Array;
+    switch (this.algorithm) {
+      case 'sgd':
+        payload = this.up.encode(gradient, seed);
+        break;
+      case 'ef-sgd':
+      case 'doublesqueeze': {
+        const feedback = this.feedback as Float32Array;
+        const corrected = new Float32Array(this.length);
+        for (let i = 0; i < this.length; i++)
+          corrected[i] = (gradient[i] as number) + (feedback[i] as number);
+        payload = this.up.encode(corrected, seed);
+        subtract(feedback, corrected, this.up.decode(payload, this.length));
+        break;
+      }
+      case 'liec': {
+        payload = this.up.encode(gradient, seed);
+        this.residual = subtract(
+          new Float32Array(this.length),
+          gradient,
+          this.up.decode(payload, this.length),
+        );
+        break;
+      }
+      default: {
+        const unreachable: never = this.algorithm;
+        throw new Error(`unknown algorithm ${String(unreachable)}`);
+      }
+    }
+    this.pending = true;
+    return payload;
+  }
+
+  applyBroadcast(payload: Uint8Array): void {
+    const broadcast = decodeChecked(this.down, payload, this.length);
+    if (this.common !== null && this.commonOptimizer !== null) {
+      this.commonOptimizer.step(this.common, broadcast);
+    }
+    if (this.residual !== null) {
+      // Immediate compensation: own compression error enters the model this very round.
+      for (let i = 0; i < this.length; i++)
+        broadcast[i] = (broadcast[i] as number) + (this.residual[i] as number);
+      this.residual = null;
+    }
+    this.optimizer.step(this.model, broadcast);
+    this.pending = false;
+  }
+
+  deviationSq(): number {
+    return this.common === null ? 0 : distanceSq(this.model, this.common);
+  }
+
+  commonModel(): Float32Array {
+    return Float32Array.from(this.common ?? this.model);
+  }
+
+  prepareSync(seed: number): Uint8Array {
+    const { common, syncCodec } = this.requireLiec('prepareSync');
+    const deviation = subtract(new Float32Array(this.length), this.model, common);
+    const payload = syncCodec.encode(deviation, seed);
+    this.sentSyncDelta = syncCodec.decode(payload, this.length);
+    return payload;
+  }
+
+  applySync(payload: Uint8Array, counted: boolean): void {
+    const { common, syncCodec } = this.requireLiec('applySync');
+    const delta = decodeChecked(syncCodec, payload, this.length);
+    // What stays local: the part of x_i - x_common the aggregator did not receive
+    // (the quantization error if counted, all of it if not). Nothing is dropped.
+    const kept = subtract(new Float32Array(this.length), this.model, common);
+    if (counted && this.sentSyncDelta !== null) subtract(kept, kept, this.sentSyncDelta);
+    for (let i = 0; i < this.length; i++) {
+      const synced = (common[i] as number) + (delta[i] as number);
+      common[i] = synced;
+      this.model[i] = synced + (kept[i] as number);
+    }
+    this.sentSyncDelta = null;
+  }
+
+  adoptModel(model: Float32Array): void {
+    if (model.length !== this.length)
+      throw new RangeError(`model has ${model.length} values, expected ${this.length}`);
+    this.model = Float32Array.from(model);
+    if (this.common !== null) this.common = Float32Array.from(model);
+    this.optimizer = createOptimizer(this.options, this.length);
+    if (this.commonOptimizer !== null) this.commonOptimizer = createOptimizer(this.options, this.length);
+    if (this.feedback !== null) this.feedback = new Float32Array(this.length);
+    this.residual = null;
+    this.pending = false;
+    this.sentSyncDelta = null;
+  }
+
+  private requireLiec(what: string): { common: Float32Array; syncCodec: Compressor } {
+    if (this.common === null || this.syncCodec === null) {
+      throw new Error(`${what} is only defined for liec with sync options (algorithm: ${this.algorithm})`);
+    }
+    return { common: this.common, syncCodec: this.syncCodec };
+  }
+}
+
+export function createWorker(options: AlgorithmOptions, initialModel: Float32Array): WorkerAlgorithm {
+  return new Worker(options, initialModel);
+}

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveAlgorithmOptions, type AlgorithmSpec } from '../../shared/algorithm/index.ts';
+import { runSimulation, type SimLearner, type SimulationConfig } from '../../client/sim/simulator.ts';
+import { fp32UploadFrameBytes } from '../../client/sim/traffic.ts';
+import { quadraticProblem } from '../algorithm/fixtures.ts';
+
+const DIM = 400;
+
+/** The quadratic fixture as a SimLearner: "accuracy" is 1 / (1 + loss), only used for trends. */
+function quadraticLearner(workers: number): SimLearner {
+  const problem = quadraticProblem(DIM, workers, 11);
+  const rounds = new Map<number, number>();
+  return {
+    numParams: DIM,
+    initialWeights: () => problem.initialModel(),
+    gradient(worker, weights) {
+      const round = rounds.get(worker) ?? 0;
+      rounds.set(worker, round + 1);
+      const gradient = problem.gradient(worker, weights, round);
+      return { gradient, loss: gradient.reduce((s, v) => s + v * v, 0) };
+    },
+    evaluate(weights) {
+      let loss = 0;
+      for (let i = 0; i < workers; i++)
+        loss += problem.gradient(i, weights, 0).reduce((s, v) => s + v * v, 0);
+      loss /= workers;
+      return { accuracy: 1 / (1 + loss), loss };
+    },
+  };
+}
+
+function config(spec: Partial<AlgorithmSpec>, extra: Partial<SimulationConfig> = {}): SimulationConfig {
+  return {
+    options: resolveAlgorithmOptions({
+      algorithm: 'liec',
+      up: 'topk:0.05',
+      down: 'topk:0.05',
+      learningRate: 0.05,
+      ...spec,
+    }),
+    workers: 4,
+    rounds: 60,
+    seed: 1,
+    participation: 1,
+    stragglerProbability: 0,
+    stragglerSlowdown: 10,
+    computeMs: 10,
+    roundDeadlineMs: Infinity,
+    quorum: 0,
+    workerLink: () => ({ mbps: 10, latencyMs: 5 }),
+    aggregatorLink: { mbps: 100, latencyMs: 0 },
+    evalEvery: 10,
+    ...extra,
+  };
+}
+
+test('simulated liec counts exact frame bytes and beats fp32 traffic by the compression ratio', () => {
+  const result = runSimulation(config({ syncPeriod: 0 }), quadraticLearner(4));
+  const first = result.history[0];
+  assert.ok(first !== undefined);
+  // fp32 reference: 4 workers each upload one fp32 frame per round.
+  assert.equal(first.fp32BytesUp, 4 * fp32UploadFrameBytes(DIM));
+  assert.ok(result.bytes.up < result.fp32Bytes.up / 5, `${result.bytes.up} vs ${result.fp32Bytes.up}`);
+  // Only the final sync was run, and it is counted in the bytes.
+  assert.equal(result.syncs, 1);
+  assert.ok(result.bytes.syncUp > 0 && result.bytes.syncUp < result.bytes.up);
+  const evaluated = result.history.filter((r) => r.testAccuracy !== null);
+  assert.equal(evaluated.length, 6);
+  assert.ok((evaluated.at(-1)?.testLoss ?? Infinity) < (evaluated[0]?.testLoss ?? 0));
+});
+
+test('periodic syncs run every H rounds and leave no drift behind', () => {
+  const result = runSimulation(config({ syncPeriod: 10 }), quadraticLearner(4));
+  assert.equal(result.syncs, 6);
+  assert.deepEqual(
+    result.history.filter((r) => r.sync !== null).map((r) => r.round),
+    [9, 19, 29, 39, 49, 59],
+  );
+  for (const r of result.history.filter((h) => h.sync !== null)) assert.ok((r.drift ?? 1) < 1e-12);
+});
+
+test('stragglers past the deadline are folded as late uploads, and quorum bounds how few are counted', () => {
+  const result = runSimulation(
+    config({}, { stragglerProbability: 0.5, stragglerSlowdown: 100, roundDeadlineMs: 200, quorum: 0.25 }),
+    quadraticLearner(4),
+  );
+  assert.ok(result.lateUploads > 0);
+  for (const r of result.history) {
+    assert.equal(r.counted + r.late, r.participants);
+    assert.ok(r.counted >= 1);
+  }
+});
+
+test('partial participation: only participants upload, everyone receives', () => {
+  const result = runSimulation(config({}, { participation: 0.5, rounds: 40 }), quadraticLearner(4));
+  const participants = result.history.reduce((s, r) => s + r.participants, 0);
+  assert.ok(participants > 40 && participants < 120, `participants ${participants}`);
+  assert.equal(result.fp32Bytes.up, participants * fp32UploadFrameBytes(DIM));
+});
