@@ -78,14 +78,20 @@ export type ErrorInfo = z.infer<typeof errorInfoSchema>;
 export class SignalingError extends Error {
   readonly code: SignalingErrorCode;
   readonly fatal: boolean;
-  constructor(code: SignalingErrorCode, message: string, fatal = false) {
-    super(`${code}: ${message}`);
+  /** The message without the code prefix, as sent on the wire. */
+  readonly detail: string;
+  constructor(code: SignalingErrorCode, detail: string, fatal = false) {
+    super(`${code}: ${detail}`);
     this.name = 'SignalingError';
     this.code = code;
     this.fatal = fatal;
+    this.detail = detail;
+  }
+  static fromInfo(info: ErrorInfo): SignalingError {
+    return new SignalingError(info.code, info.message, info.fatal);
   }
   toInfo(): ErrorInfo {
-    return { code: this.code, message: this.message, fatal: this.fatal };
+    return { code: this.code, message: this.detail, fatal: this.fatal };
   }
 }
 
@@ -227,20 +233,23 @@ export type ErrorEvent = z.infer<typeof errorEventSchema>;
 export const errorReplySchema = z.object({ ok: z.literal(false), error: errorInfoSchema });
 export type ErrorReply = z.infer<typeof errorReplySchema>;
 
-function replySchema<T extends z.ZodRawShape>(shape: T) {
-  return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), ...shape }), errorReplySchema]);
+/** A success reply: `ok: true` plus the fields of `shape`. */
+function okSchema<T extends z.ZodRawShape>(shape: T) {
+  return z.object({ ok: z.literal(true), ...shape });
 }
 
-export const createSessionReplySchema = replySchema({
+export const createSessionOkSchema = okSchema({
   sessionId: sessionIdSchema,
   token: tokenSchema,
   /** Server time (ms since epoch) after which the token no longer admits joins. */
   expiresAt: z.number(),
   config: sessionConfigSchema,
 });
+export type CreateSessionOk = z.infer<typeof createSessionOkSchema>;
+export const createSessionReplySchema = z.discriminatedUnion('ok', [createSessionOkSchema, errorReplySchema]);
 export type CreateSessionReply = z.infer<typeof createSessionReplySchema>;
 
-export const joinReplySchema = replySchema({
+export const joinOkSchema = okSchema({
   sessionId: sessionIdSchema,
   peerId: peerIdSchema,
   config: sessionConfigSchema,
@@ -253,10 +262,13 @@ export const joinReplySchema = replySchema({
   heartbeatTimeoutMs: z.number().int().positive(),
   serverTime: z.number(),
 });
+export type JoinOk = z.infer<typeof joinOkSchema>;
+export const joinReplySchema = z.discriminatedUnion('ok', [joinOkSchema, errorReplySchema]);
 export type JoinReply = z.infer<typeof joinReplySchema>;
-export type JoinOk = Extract<JoinReply, { ok: true }>;
 
-export const emptyReplySchema = replySchema({});
+export const emptyOkSchema = okSchema({});
+export type EmptyOk = z.infer<typeof emptyOkSchema>;
+export const emptyReplySchema = z.discriminatedUnion('ok', [emptyOkSchema, errorReplySchema]);
 export type EmptyReply = z.infer<typeof emptyReplySchema>;
 
 // ---------------------------------------------------------------------------- event maps

@@ -1,0 +1,275 @@
+/**
+ * A typed client for the signaling server (Node and browser): connect, create or join a
+ * session, relay WebRTC signals, heartbeat on a timer, and follow membership and aggregator
+ * changes through typed events. Every server message is validated with the shared schemas;
+ * every request has a timeout and takes an AbortSignal; failures are SignalingError with a
+ * stable code. The socket does not reconnect by itself: a session membership belongs to one
+ * socket, so the caller rejoins with a new client (and its old peerId, if it wants it back).
+ *
+ * @example
+ * const client = new SignalingClient();
+ * await client.connect('http://127.0.0.1:8080');
+ * const { sessionId, token } = await client.create({ algorithm: 'liec' });
+ * const joined = await client.join({ sessionId, token, kind: 'headless', ready: true });
+ * client.on('aggregator', (ev) => console.log('aggregator', ev.peerId, 'term', ev.term));
+ * client.onSignal((from, data) => peerConnections.get(from)?.signal(data));
+ * client.close();
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
+import {
+  SignalingError,
+  aggregatorEventSchema,
+  createSessionOkSchema,
+  emptyOkSchema,
+  errorEventSchema,
+  errorReplySchema,
+  joinOkSchema,
+  peerJoinedEventSchema,
+  peerLeftEventSchema,
+  peerUpdatedEventSchema,
+  signalEventSchema,
+  type AggregatorEvent,
+  type ClientToServerEvents,
+  type CreateSessionOk,
+  type Heartbeat,
+  type JoinOk,
+  type JoinRequest,
+  type PeerJoinedEvent,
+  type PeerLeftEvent,
+  type PeerUpdatedEvent,
+  type RoundReport,
+  type ServerToClientEvents,
+  type SessionConfigInput,
+  type SignalEvent,
+} from '../../shared/protocol/signaling.ts';
+import { SessionView } from './session-view.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+import { requestWithAck, type RequestOptions, type TimeoutSocket } from './request.ts';
+
+export interface SignalingClientOptions {
+  /** How long a request waits for the server's reply. @default 10_000 */
+  requestTimeoutMs?: number;
+  /** How long connect() waits for the connection. @default 10_000 */
+  connectTimeoutMs?: number;
+  /** Overrides the heartbeat interval the server suggests in its join reply. */
+  heartbeatIntervalMs?: number;
+  /** What each heartbeat carries (current round, traffic counters). @default () => ({}) */
+  heartbeatState?: () => Heartbeat;
+  /** socket.io transports; websocket only avoids CORS and long-polling. @default ['websocket'] */
+  transports?: ('websocket' | 'polling')[];
+}
+
+export interface SignalingClientEvents {
+  'peer:joined': PeerJoinedEvent;
+  'peer:left': PeerLeftEvent;
+  'peer:updated': PeerUpdatedEvent;
+  /** Only announcements newer than the known term. */
+  aggregator: AggregatorEvent;
+  signal: SignalEvent;
+  /** Errors the server reported without a request, and server messages that failed validation. */
+  error: SignalingError;
+  /** The socket closed; `error` is the fatal server error that caused it, if any. */
+  disconnect: { reason: string; error?: SignalingError };
+}
+
+export type CreatedSession = Omit<CreateSessionOk, 'ok'>;
+export type JoinedSession = Omit<JoinOk, 'ok'>;
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
+  private readonly requestTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly options: SignalingClientOptions;
+  private socket: ClientSocket | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private fatalError: SignalingError | undefined;
+  private sessionView: SessionView | undefined;
+
+  constructor(options: SignalingClientOptions = {}) {
+    super();
+    this.options = options;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  }
+
+  /** The session as this client knows it; undefined before join(). */
+  get session(): SessionView | undefined {
+    return this.sessionView;
+  }
+
+  get connected(): boolean {
+    return this.socket?.connected ?? false;
+  }
+
+  async connect(url: string, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.socket !== undefined) throw new SignalingError('BAD_REQUEST', 'connect() was already called');
+    signal?.throwIfAborted();
+    const socket: ClientSocket = io(url, {
+      transports: this.options.transports ?? ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: this.connectTimeoutMs,
+      autoConnect: false,
+    });
+    this.socket = socket;
+    this.listen(socket);
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: SignalingError): void => {
+        socket.off('connect', onConnect);
+        socket.off('connect_error', onError);
+        signal?.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve();
+        else {
+          this.close();
+          reject(err);
+        }
+      };
+      const onConnect = (): void => done();
+      const onError = (err: Error): void =>
+        done(new SignalingError('DISCONNECTED', `cannot connect: ${err.message}`));
+      const onAbort = (): void => done(new SignalingError('ABORTED', 'connect aborted'));
+      socket.on('connect', onConnect);
+      socket.on('connect_error', onError);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.connect();
+    });
+  }
+
+  async create(config: SessionConfigInput = {}, options?: RequestOptions): Promise<CreatedSession> {
+    const { ok: _ok, ...created } = await this.request(createSessionOkSchema, options, (s) =>
+      s.emitWithAck('session:create', { config }),
+    );
+    return created;
+  }
+
+  /** Joins a session, then heartbeats until close(). */
+  async join(req: JoinRequest, options?: RequestOptions): Promise<JoinedSession> {
+    const reply = await this.request(joinOkSchema, options, (s) => s.emitWithAck('session:join', req));
+    this.sessionView = new SessionView(reply);
+    this.startHeartbeats(this.options.heartbeatIntervalMs ?? reply.heartbeatIntervalMs);
+    const { ok: _ok, ...joined } = reply;
+    return joined;
+  }
+
+  /** Relays opaque WebRTC data to a peer of the same session. */
+  async sendSignal(to: string, data: unknown, options?: RequestOptions): Promise<void> {
+    await this.request(emptyOkSchema, options, (s) => s.emitWithAck('signal', { to, data }));
+  }
+
+  /** Subscribes to relayed signals; returns the unsubscribe function. */
+  onSignal(handler: (from: string, data: unknown) => void): () => void {
+    return this.on('signal', (ev) => handler(ev.from, ev.data));
+  }
+
+  /** Announces whether this peer can serve as aggregator (false = step down). */
+  async setReady(ready: boolean, options?: RequestOptions): Promise<void> {
+    await this.request(emptyOkSchema, options, (s) => s.emitWithAck('peer:ready', { ready }));
+  }
+
+  /** For the aggregator: records a finished round (kept by the server for status and successors). */
+  async reportRound(report: RoundReport, options?: RequestOptions): Promise<void> {
+    await this.request(emptyOkSchema, options, (s) => s.emitWithAck('round:report', report));
+  }
+
+  /** Sends one heartbeat now (the timer also sends them). */
+  sendHeartbeat(): void {
+    if (this.socket?.connected !== true) return;
+    this.socket.emit('heartbeat', this.options.heartbeatState?.() ?? {});
+  }
+
+  /** Stops heartbeats and closes the socket; safe to call more than once. */
+  close(): void {
+    this.stopHeartbeats();
+    const socket = this.socket;
+    if (socket === undefined) return;
+    socket.disconnect();
+    socket.removeAllListeners();
+  }
+
+  /** Sends a request; returns the validated success reply or throws the server's SignalingError. */
+  private async request<T>(
+    okSchema: z.ZodType<T>,
+    options: RequestOptions | undefined,
+    send: (socket: TimeoutSocket) => Promise<unknown>,
+  ): Promise<T> {
+    const socket = this.socket;
+    if (socket?.connected !== true) throw new SignalingError('DISCONNECTED', 'not connected');
+    const reply = await requestWithAck(socket, this.requestTimeoutMs, options, send);
+    const failure = errorReplySchema.safeParse(reply);
+    if (failure.success) {
+      const err = SignalingError.fromInfo(failure.data.error);
+      if (err.fatal) this.fatalError = err;
+      throw err;
+    }
+    const ok = okSchema.safeParse(reply);
+    if (!ok.success) throw new SignalingError('BAD_REPLY', 'server reply failed validation');
+    return ok.data;
+  }
+
+  private listen(socket: ClientSocket): void {
+    const view = (sessionId: string): SessionView | undefined =>
+      this.sessionView?.sessionId === sessionId ? this.sessionView : undefined;
+    const validated =
+      <T>(schema: z.ZodType<T>, apply: (ev: T) => void) =>
+      (raw: unknown): void => {
+        const parsed = schema.safeParse(raw);
+        if (parsed.success) apply(parsed.data);
+        else this.emit('error', new SignalingError('BAD_REPLY', 'server event failed validation'));
+      };
+    socket.on(
+      'peer:joined',
+      validated(peerJoinedEventSchema, (ev) => {
+        if (view(ev.sessionId)?.applyJoined(ev) === true) this.emit('peer:joined', ev);
+      }),
+    );
+    socket.on(
+      'peer:left',
+      validated(peerLeftEventSchema, (ev) => {
+        if (view(ev.sessionId)?.applyLeft(ev) === true) this.emit('peer:left', ev);
+      }),
+    );
+    socket.on(
+      'peer:updated',
+      validated(peerUpdatedEventSchema, (ev) => {
+        if (view(ev.sessionId)?.applyJoined(ev) === true) this.emit('peer:updated', ev);
+      }),
+    );
+    socket.on(
+      'aggregator',
+      validated(aggregatorEventSchema, (ev) => {
+        if (view(ev.sessionId)?.applyAggregator(ev) === true) this.emit('aggregator', ev);
+      }),
+    );
+    socket.on(
+      'signal',
+      validated(signalEventSchema, (ev) => this.emit('signal', ev)),
+    );
+    socket.on(
+      'error',
+      validated(errorEventSchema, (ev) => {
+        const err = SignalingError.fromInfo(ev);
+        if (err.fatal) this.fatalError = err;
+        this.emit('error', err);
+      }),
+    );
+    socket.on('disconnect', (reason) => {
+      this.stopHeartbeats();
+      this.emit('disconnect', {
+        reason,
+        ...(this.fatalError === undefined ? {} : { error: this.fatalError }),
+      });
+    });
+  }
+
+  private startHeartbeats(intervalMs: number): void {
+    this.stopHeartbeats();
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), intervalMs);
+  }
+
+  private stopHeartbeats(): void {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The signaling server's public surface.
+ *
+ * @example
+ * import { createSignalingServer } from './signaling/index.ts';
+ * const server = createSignalingServer();
+ * console.log(await server.start({ port: 8080, host: '0.0.0.0' }));
+ */
+export { createSignalingServer, type SignalingServer, type StartOptions } from './server.ts';
+export { DEFAULT_SIGNALING_OPTIONS, resolveOptions, type SignalingServerInit } from './options.ts';
+export { createLogger, type Logger, type LogLevel } from './logger.ts';
+export { signSessionToken, verifySessionToken } from './token.ts';
+export { chooseAggregator } from './election.ts';
+export type { RateLimit } from './rate-limit.ts';

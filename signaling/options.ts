@@ -1,0 +1,136 @@
+/**
+ * Every setting of the signaling server, with its default. `resolveOptions` fills the
+ * defaults and checks the values, so the rest of the server reads plain numbers.
+ *
+ * @example
+ * const options = resolveOptions({ heartbeatTimeoutMs: 200, logLevel: 'silent' });
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger, LogLevel } from './logger.ts';
+import type { RateLimit } from './rate-limit.ts';
+
+export interface SignalingServerInit {
+  /** HMAC key for session tokens. @default 32 random bytes, new per process */
+  secret?: Uint8Array | string;
+  /** How long a session token admits joins. @default 86_400_000 (24 h) */
+  tokenTtlMs?: number;
+  /** How often clients are told to send a heartbeat. @default 5000 */
+  heartbeatIntervalMs?: number;
+  /** A peer silent for this long is removed. @default 15_000 */
+  heartbeatTimeoutMs?: number;
+  /** How often the server looks for silent peers and idle sessions. @default 1000 */
+  sweepIntervalMs?: number;
+  /** A session with no members for this long is deleted. @default 600_000 (10 min) */
+  sessionIdleTimeoutMs?: number;
+  /** Largest socket.io message (socket.io maxHttpBufferSize); larger ones close the connection. @default 262_144 */
+  maxMessageBytes?: number;
+  /** Largest `signal` data, measured as JSON. @default 65_536 */
+  maxSignalBytes?: number;
+  /** @default 1000 */
+  maxSessions?: number;
+  /** @default 256 */
+  maxPeersPerSession?: number;
+  /** session:create and session:join per client IP. @default { perSecond: 5, burst: 20 } */
+  joinRateLimit?: RateLimit;
+  /** Messages of any kind per socket. @default { perSecond: 50, burst: 200 } */
+  messageRateLimit?: RateLimit;
+  /**
+   * Rejections (rate-limited messages) a socket may cause before it is disconnected; it
+   * earns the budget back slowly. @default { perSecond: 1, burst: 20 }
+   */
+  violationLimit?: RateLimit;
+  /** Origins allowed to open a socket.io connection from a browser (CORS). @default none (same origin) */
+  corsOrigin?: string | string[];
+  /** Serves HTTP requests the server does not handle itself (e.g. the UI). @default 404 */
+  fallbackHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** @default 'info', 'silent' under node --test, or LIEC_LOG_LEVEL */
+  logLevel?: LogLevel;
+  /** Replaces the default stderr logger scoped `signaling`. */
+  logger?: Logger;
+  /** Clock, in ms since epoch. @default Date.now */
+  now?: () => number;
+}
+
+export interface ResolvedOptions {
+  secret: Uint8Array;
+  tokenTtlMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  sweepIntervalMs: number;
+  sessionIdleTimeoutMs: number;
+  maxMessageBytes: number;
+  maxSignalBytes: number;
+  maxSessions: number;
+  maxPeersPerSession: number;
+  joinRateLimit: RateLimit;
+  messageRateLimit: RateLimit;
+  violationLimit: RateLimit;
+  corsOrigin: string | string[] | undefined;
+  fallbackHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  logLevel: LogLevel | undefined;
+  logger: Logger | undefined;
+  now: () => number;
+}
+
+export const DEFAULT_SIGNALING_OPTIONS = {
+  tokenTtlMs: 86_400_000,
+  heartbeatIntervalMs: 5000,
+  heartbeatTimeoutMs: 15_000,
+  sweepIntervalMs: 1000,
+  sessionIdleTimeoutMs: 600_000,
+  maxMessageBytes: 262_144,
+  maxSignalBytes: 65_536,
+  maxSessions: 1000,
+  maxPeersPerSession: 256,
+  joinRateLimit: { perSecond: 5, burst: 20 },
+  messageRateLimit: { perSecond: 50, burst: 200 },
+  violationLimit: { perSecond: 1, burst: 20 },
+} as const satisfies Partial<ResolvedOptions>;
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function rate(name: string, limit: RateLimit): RateLimit {
+  return {
+    perSecond: positive(`${name}.perSecond`, limit.perSecond),
+    burst: positive(`${name}.burst`, limit.burst),
+  };
+}
+
+export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions {
+  const d = DEFAULT_SIGNALING_OPTIONS;
+  const secret = typeof init.secret === 'string' ? Buffer.from(init.secret, 'utf8') : init.secret;
+  if (secret !== undefined && secret.byteLength < 16)
+    throw new RangeError('secret must be at least 16 bytes');
+  const options: ResolvedOptions = {
+    secret: secret ?? randomBytes(32),
+    tokenTtlMs: positive('tokenTtlMs', init.tokenTtlMs ?? d.tokenTtlMs),
+    heartbeatIntervalMs: positive('heartbeatIntervalMs', init.heartbeatIntervalMs ?? d.heartbeatIntervalMs),
+    heartbeatTimeoutMs: positive('heartbeatTimeoutMs', init.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs),
+    sweepIntervalMs: positive('sweepIntervalMs', init.sweepIntervalMs ?? d.sweepIntervalMs),
+    sessionIdleTimeoutMs: positive(
+      'sessionIdleTimeoutMs',
+      init.sessionIdleTimeoutMs ?? d.sessionIdleTimeoutMs,
+    ),
+    maxMessageBytes: positive('maxMessageBytes', init.maxMessageBytes ?? d.maxMessageBytes),
+    maxSignalBytes: positive('maxSignalBytes', init.maxSignalBytes ?? d.maxSignalBytes),
+    maxSessions: positive('maxSessions', init.maxSessions ?? d.maxSessions),
+    maxPeersPerSession: positive('maxPeersPerSession', init.maxPeersPerSession ?? d.maxPeersPerSession),
+    joinRateLimit: rate('joinRateLimit', init.joinRateLimit ?? d.joinRateLimit),
+    messageRateLimit: rate('messageRateLimit', init.messageRateLimit ?? d.messageRateLimit),
+    violationLimit: rate('violationLimit', init.violationLimit ?? d.violationLimit),
+    corsOrigin: init.corsOrigin,
+    fallbackHandler: init.fallbackHandler,
+    logLevel: init.logLevel,
+    logger: init.logger,
+    now: init.now ?? Date.now,
+  };
+  if (options.heartbeatTimeoutMs <= options.heartbeatIntervalMs) {
+    throw new RangeError('heartbeatTimeoutMs must exceed heartbeatIntervalMs');
+  }
+  return options;
+}

@@ -1,0 +1,253 @@
+/**
+ * The server's session state, with no sockets in it: sessions, their members, the elected
+ * aggregator and term, and the reported round progress. Every mutation that can change the
+ * aggregator returns whether it did, so the caller can broadcast the new term. Failures
+ * throw SignalingError with a stable code.
+ *
+ * @example
+ * const registry = new SessionRegistry({ maxSessions: 10, maxPeersPerSession: 8, now: Date.now });
+ * const session = registry.create(DEFAULT_SESSION_CONFIG);
+ * const { peer, aggregatorChanged } = registry.addPeer(session, { kind: 'headless', ... });
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  SignalingError,
+  type AggregatorState,
+  type Capabilities,
+  type NumericStats,
+  type PeerInfo,
+  type PeerKind,
+  type SessionConfig,
+} from '../shared/protocol/signaling.ts';
+import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
+import type { z } from 'zod';
+import type { roundReportSchema } from '../shared/protocol/signaling.ts';
+import { chooseAggregator } from './election.ts';
+
+export type AcceptedRoundReport = z.output<typeof roundReportSchema>;
+
+export interface PeerRecord {
+  readonly peerId: string;
+  readonly kind: PeerKind;
+  readonly capabilities: Capabilities;
+  readonly connectedAt: number;
+  readonly joinSeq: number;
+  /** The socket.io socket id that owns this membership. */
+  readonly socketId: string;
+  ready: boolean;
+  lastHeartbeat: number;
+  round?: number;
+  stats?: NumericStats;
+}
+
+export interface SessionRecord {
+  readonly sessionId: string;
+  readonly config: SessionConfig;
+  readonly createdAt: number;
+  readonly peers: Map<string, PeerRecord>;
+  aggregatorId: string | null;
+  term: number;
+  lastRound: number;
+  lastReport?: AcceptedRoundReport & { receivedAt: number };
+  traffic: { up: number; down: number; reportedRounds: number };
+  /** Since when the session has had no members (null while it has some). */
+  emptySince: number | null;
+}
+
+export interface NewPeer {
+  peerId?: string;
+  kind: PeerKind;
+  capabilities: Capabilities;
+  ready: boolean;
+  socketId: string;
+}
+
+export interface SessionRegistryInit {
+  maxSessions: number;
+  maxPeersPerSession: number;
+  now: () => number;
+}
+
+const randomId = (bytes: number): string => randomBytes(bytes).toString('base64url');
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly init: SessionRegistryInit;
+  private joinSeq = 0;
+
+  constructor(init: SessionRegistryInit) {
+    this.init = init;
+  }
+
+  create(config: SessionConfig): SessionRecord {
+    if (this.sessions.size >= this.init.maxSessions) {
+      throw new SignalingError('TOO_MANY_SESSIONS', `server holds ${this.sessions.size} sessions`);
+    }
+    const now = this.init.now();
+    const session: SessionRecord = {
+      sessionId: randomId(12),
+      config,
+      createdAt: now,
+      peers: new Map(),
+      aggregatorId: null,
+      term: 0,
+      lastRound: 0,
+      traffic: { up: 0, down: 0, reportedRounds: 0 },
+      emptySince: now,
+    };
+    this.sessions.set(session.sessionId, session);
+    return session;
+  }
+
+  get(sessionId: string): SessionRecord | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  all(): IterableIterator<SessionRecord> {
+    return this.sessions.values();
+  }
+
+  addPeer(session: SessionRecord, joining: NewPeer): { peer: PeerRecord; aggregatorChanged: boolean } {
+    if (session.peers.size >= this.init.maxPeersPerSession) {
+      throw new SignalingError('SESSION_FULL', `session has ${session.peers.size} peers`);
+    }
+    let peerId = joining.peerId;
+    if (peerId !== undefined && session.peers.has(peerId)) {
+      throw new SignalingError('PEER_ID_TAKEN', `peer ${peerId} is already in the session`);
+    }
+    while (peerId === undefined || session.peers.has(peerId)) peerId = randomId(6);
+    const now = this.init.now();
+    const peer: PeerRecord = {
+      peerId,
+      kind: joining.kind,
+      capabilities: joining.capabilities,
+      connectedAt: now,
+      joinSeq: ++this.joinSeq,
+      socketId: joining.socketId,
+      ready: joining.ready,
+      lastHeartbeat: now,
+    };
+    session.peers.set(peerId, peer);
+    session.emptySince = null;
+    return { peer, aggregatorChanged: this.elect(session) };
+  }
+
+  /** Removes the peer if `socketId` still owns it; returns what changed. */
+  removePeer(
+    session: SessionRecord,
+    peerId: string,
+    socketId: string,
+  ): { removed: boolean; aggregatorChanged: boolean } {
+    const peer = session.peers.get(peerId);
+    if (peer === undefined || peer.socketId !== socketId) return { removed: false, aggregatorChanged: false };
+    session.peers.delete(peerId);
+    if (session.peers.size === 0) session.emptySince = this.init.now();
+    return { removed: true, aggregatorChanged: this.elect(session) };
+  }
+
+  setReady(session: SessionRecord, peer: PeerRecord, ready: boolean): boolean {
+    peer.ready = ready;
+    return this.elect(session);
+  }
+
+  recordHeartbeat(peer: PeerRecord, round: number | undefined, stats: NumericStats | undefined): void {
+    peer.lastHeartbeat = this.init.now();
+    if (round !== undefined) peer.round = round;
+    if (stats !== undefined) peer.stats = stats;
+  }
+
+  /** Any valid message proves the peer alive, not only heartbeats. */
+  touch(peer: PeerRecord): void {
+    peer.lastHeartbeat = this.init.now();
+  }
+
+  recordReport(session: SessionRecord, peer: PeerRecord, report: AcceptedRoundReport): void {
+    if (report.term !== session.term) {
+      throw new SignalingError(
+        'STALE_TERM',
+        `report for term ${report.term}, current term is ${session.term}`,
+      );
+    }
+    if (session.aggregatorId !== peer.peerId) {
+      throw new SignalingError(
+        'NOT_AGGREGATOR',
+        `${peer.peerId} is not the aggregator of term ${session.term}`,
+      );
+    }
+    if (report.round < session.lastRound) {
+      throw new SignalingError('STALE_ROUND', `round ${report.round} is before ${session.lastRound}`);
+    }
+    session.lastRound = report.round;
+    session.lastReport = { ...report, receivedAt: this.init.now() };
+    session.traffic.up += report.bytes.up;
+    session.traffic.down += report.bytes.down;
+    session.traffic.reportedRounds += 1;
+  }
+
+  /** Members whose last sign of life is older than `timeoutMs`. */
+  *silentPeers(timeoutMs: number): Generator<{ session: SessionRecord; peer: PeerRecord }> {
+    const deadline = this.init.now() - timeoutMs;
+    for (const session of this.sessions.values()) {
+      for (const peer of session.peers.values()) if (peer.lastHeartbeat < deadline) yield { session, peer };
+    }
+  }
+
+  /** Deletes sessions that have had no members for `idleMs`; returns their ids. */
+  pruneIdle(idleMs: number): string[] {
+    const deadline = this.init.now() - idleMs;
+    const pruned: string[] = [];
+    for (const [id, session] of this.sessions) {
+      if (session.emptySince !== null && session.emptySince <= deadline) {
+        this.sessions.delete(id);
+        pruned.push(id);
+      }
+    }
+    return pruned;
+  }
+
+  aggregatorState(session: SessionRecord): AggregatorState {
+    return {
+      sessionId: session.sessionId,
+      peerId: session.aggregatorId,
+      term: session.term,
+      lastRound: session.lastRound,
+    };
+  }
+
+  peerInfo(session: SessionRecord, peer: PeerRecord): PeerInfo {
+    return {
+      peerId: peer.peerId,
+      kind: peer.kind,
+      role: session.aggregatorId === peer.peerId ? 'aggregator' : 'worker',
+      ready: peer.ready,
+      capabilities: peer.capabilities,
+      connectedAt: peer.connectedAt,
+    };
+  }
+
+  sessionStatus(session: SessionRecord): SessionStatus {
+    return {
+      sessionId: session.sessionId,
+      createdAt: session.createdAt,
+      config: session.config,
+      aggregator: this.aggregatorState(session),
+      peers: [...session.peers.values()].map((peer) => ({
+        ...this.peerInfo(session, peer),
+        lastHeartbeat: peer.lastHeartbeat,
+        ...(peer.round === undefined ? {} : { round: peer.round }),
+        ...(peer.stats === undefined ? {} : { stats: peer.stats }),
+      })),
+      ...(session.lastReport === undefined ? {} : { lastReport: session.lastReport }),
+      traffic: { ...session.traffic },
+    };
+  }
+
+  /** Applies the election policy; bumps the term when the aggregator changes. */
+  private elect(session: SessionRecord): boolean {
+    const chosen = chooseAggregator(session.aggregatorId, session.peers.values());
+    if (chosen === session.aggregatorId) return false;
+    session.aggregatorId = chosen;
+    session.term += 1;
+    return true;
+  }
+}
