@@ -1,0 +1,82 @@
+/**
+ * Settings of one peer link, every limit and timeout named with its default, validated once.
+ *
+ * @example
+ * const settings = resolveLinkSettings({ maxMessageBytes: 8 * 1024 * 1024 });
+ */
+
+import { z } from 'zod';
+import { MAX_ENCODABLE_MESSAGE_BYTES, MIN_CHUNK_BYTES } from './chunk-codec.ts';
+import { TransportError } from './errors.ts';
+
+export interface LinkSettings {
+  /**
+   * ICE servers (STUN/TURN) as RTCIceServer objects. None by default: on a LAN and on loopback
+   * host candidates suffice; real deployments configure a coturn instance.
+   * @default []
+   */
+  iceServers: RTCIceServer[];
+  /** The data channel must open within this time, else ERR_CONNECT_TIMEOUT and the link closes. @default 15000 */
+  connectTimeoutMs: number;
+  /** Largest message accepted on receive and on send (ERR_MESSAGE_TOO_LARGE). @default 67108864 (64 MiB) */
+  maxMessageBytes: number;
+  /**
+   * Upper bound of the chunk size (header included); the actual size is also capped by both
+   * sides' advertised max-message-size. 64 KiB is the fast size on wrtc (16 KiB halves it).
+   * @default 65536
+   */
+  maxChunkBytes: number;
+  /**
+   * Send while the channel's bufferedAmount is below this. Keep it far below 16 MiB: wrtc
+   * drops data silently past that while the channel stays open.
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMarkBytes: number;
+  /** After hitting the high-water mark, resume once bufferedAmount is at or below this. @default 524288 */
+  lowWaterMarkBytes: number;
+  /** Poll interval for bufferedAmount while waiting to drain (wrtc never fires bufferedamountlow). @default 1 */
+  drainPollIntervalMs: number;
+  /** A send fails with ERR_DRAIN_TIMEOUT (and the link closes) if the buffer does not drain in this time. @default 30000 */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
+  iceServers: [],
+  connectTimeoutMs: 15_000,
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxChunkBytes: 64 * 1024,
+  highWaterMarkBytes: 1024 * 1024,
+  lowWaterMarkBytes: 512 * 1024,
+  drainPollIntervalMs: 1,
+  drainTimeoutMs: 30_000,
+});
+
+const positiveInt = z.number().int().positive();
+const settingsSchema = z
+  .object({
+    connectTimeoutMs: positiveInt,
+    maxMessageBytes: z.number().int().min(0).max(MAX_ENCODABLE_MESSAGE_BYTES),
+    maxChunkBytes: z.number().int().min(MIN_CHUNK_BYTES),
+    highWaterMarkBytes: positiveInt.max(8 * 1024 * 1024),
+    lowWaterMarkBytes: z.number().int().min(0),
+    drainPollIntervalMs: positiveInt,
+    drainTimeoutMs: positiveInt,
+  })
+  .refine(
+    (s) => s.lowWaterMarkBytes < s.highWaterMarkBytes,
+    'lowWaterMarkBytes must be below highWaterMarkBytes',
+  );
+
+export function resolveLinkSettings(overrides: Partial<LinkSettings> = {}): LinkSettings {
+  const merged: LinkSettings = { ...DEFAULT_LINK_SETTINGS, ...stripUndefined(overrides) };
+  const result = settingsSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new TransportError('ERR_INVALID_OPTION', `${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
+  }
+  return merged;
+}
+
+function stripUndefined<T extends object>(value: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,309 @@
+/**
+ * One WebRTC link to one remote peer: a simple-peer instance with one ordered, reliable data
+ * channel, carrying opaque binary messages of any size (up to maxMessageBytes). Messages are
+ * chunked (see chunk-codec.ts), sends are serialised and respect backpressure, and anything a
+ * remote sends that breaks the chunk format closes the link with a coded error, never the
+ * process. Signals go out through the 'signal' event and come in through signal().
+ *
+ * @example
+ * const link = await createPeerLink({ initiator: true });
+ * link.on('signal', (data) => relay.sendSignal(remoteId, data));
+ * relay.onSignal((from, data) => link.signal(data));
+ * link.on('connect', () => void link.send(new Uint8Array([1, 2, 3])));
+ * link.on('message', (bytes) => console.log(bytes.byteLength));
+ * link.close(); // destroys the connection and lets the process exit
+ */
+
+import SimplePeer from 'simple-peer';
+import { waitForDrain, type LowBufferEvents } from './backpressure.ts';
+import { loadWebRtcBinding, type WebRtcBinding } from './binding.ts';
+import { encodeChunks } from './chunk-codec.ts';
+import { TransportError, toTransportError } from './errors.ts';
+import { resolveLinkSettings, type LinkSettings } from './link-options.ts';
+import { copyLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
+import { Reassembler } from './reassembler.ts';
+import { parsePeerSignal, sdpMaxMessageSize, type PeerSignal } from './signal-schema.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+
+/** Why a link closed: close() was called here, the remote went away, or an error. */
+export type LinkCloseReason = 'local' | 'remote' | 'error';
+
+export interface PeerLinkEvents {
+  /** A signaling payload to hand to the remote peer (it calls signal() with it). */
+  signal: (data: PeerSignal) => void;
+  /** The data channel is open; send() works from now on. */
+  connect: () => void;
+  /** One complete message from the remote peer. */
+  message: (message: Uint8Array) => void;
+  /** Emitted exactly once; after it the link is dead. */
+  close: (reason: LinkCloseReason) => void;
+  /** Emitted before 'close' when the link fails; the link always closes after an error. */
+  error: (error: TransportError) => void;
+}
+
+export interface PeerLinkOptions extends Partial<LinkSettings> {
+  /** The initiator creates the data channel and sends the offer. */
+  initiator: boolean;
+  /** The WebRTC implementation; loaded with loadWebRtcBinding() when omitted. */
+  binding?: WebRtcBinding;
+}
+
+/** Loads the binding if needed and creates a link. */
+export async function createPeerLink(options: PeerLinkOptions): Promise<PeerLink> {
+  const binding = options.binding ?? (await loadWebRtcBinding());
+  return new PeerLink({ ...options, binding });
+}
+
+export class PeerLink extends TypedEmitter<PeerLinkEvents> {
+  readonly initiator: boolean;
+  readonly settings: Readonly<LinkSettings>;
+  readonly #peer: SimplePeer.Instance;
+  readonly #binding: WebRtcBinding;
+  readonly #reassembler: Reassembler;
+  readonly #stats = emptyLinkStats();
+  readonly #teardown = new AbortController();
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #connected = false;
+  #closed = false;
+  #localMaxMessageSize = Number.POSITIVE_INFINITY;
+  #remoteMaxMessageSize = Number.POSITIVE_INFINITY;
+  #chunkBytes = 0;
+  #nextMessageId = 0;
+  #sendTail: Promise<void> = Promise.resolve();
+
+  constructor(options: PeerLinkOptions & { binding: WebRtcBinding }) {
+    super();
+    this.initiator = options.initiator;
+    this.#binding = options.binding;
+    this.settings = resolveLinkSettings(options);
+    this.#reassembler = new Reassembler(this.settings.maxMessageBytes);
+    this.#peer = new SimplePeer({
+      initiator: options.initiator,
+      wrtc: options.binding.implementation,
+      config: { iceServers: this.settings.iceServers },
+      channelConfig: { ordered: true },
+      trickle: true,
+    });
+    this.#peer.on('signal', (data: unknown) => this.#onLocalSignal(data));
+    this.#peer.on('connect', () => this.#onConnect());
+    this.#peer.on('data', (data: unknown) => this.#onData(data));
+    this.#peer.on('error', (err: unknown) => this.#shutdown('error', toTransportError(err)));
+    this.#peer.on('close', () => this.#shutdown('remote'));
+    this.#connectTimer = setTimeout(() => {
+      const error = new TransportError(
+        'ERR_CONNECT_TIMEOUT',
+        `data channel not open after ${this.settings.connectTimeoutMs} ms`,
+      );
+      this.#shutdown('error', error);
+    }, this.settings.connectTimeoutMs);
+  }
+
+  /** True while the data channel is open and the link not closed. */
+  get connected(): boolean {
+    return this.#connected && !this.#closed;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes accepted by the data channel but not yet sent. */
+  get bufferedAmount(): number {
+    return this.#closed ? 0 : this.#peer.bufferSize;
+  }
+
+  /** Chunk size in use (header included); 0 before connect. */
+  get chunkBytes(): number {
+    return this.#chunkBytes;
+  }
+
+  /**
+   * Feeds a signaling payload from the remote peer. An invalid payload emits an
+   * ERR_SIGNAL_INVALID error and closes the link (the remote is not speaking our protocol).
+   */
+  signal(data: unknown): void {
+    if (this.#closed) return;
+    let signal: PeerSignal;
+    try {
+      signal = parsePeerSignal(data);
+    } catch (err) {
+      this.#shutdown('error', toTransportError(err, 'ERR_SIGNAL_INVALID'));
+      return;
+    }
+    if (signal.type !== 'candidate') this.#remoteMaxMessageSize = sdpMaxMessageSize(signal.sdp);
+    try {
+      this.#peer.signal(this.#toSimplePeerSignal(signal));
+    } catch (err) {
+      this.#shutdown('error', toTransportError(err, 'ERR_SIGNAL_INVALID'));
+    }
+  }
+
+  /**
+   * Sends one message; resolves once every chunk is handed to the data channel (not when the
+   * remote has it). Concurrent calls are queued, so messages never interleave. Do not modify
+   * `message` until the promise settles. Rejects with ERR_NOT_CONNECTED, ERR_LINK_CLOSED,
+   * ERR_MESSAGE_TOO_LARGE (link stays open) or ERR_DRAIN_TIMEOUT (link closes).
+   */
+  send(message: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new TransportError('ERR_LINK_CLOSED', 'link is closed'));
+    if (!this.#connected) return Promise.reject(new TransportError('ERR_NOT_CONNECTED', 'link not open yet'));
+    if (message.byteLength > this.settings.maxMessageBytes) {
+      const limit = this.settings.maxMessageBytes;
+      const text = `message of ${message.byteLength} bytes exceeds the limit of ${limit}`;
+      return Promise.reject(new TransportError('ERR_MESSAGE_TOO_LARGE', text));
+    }
+    const run = this.#sendTail.then(() => this.#sendNow(message));
+    this.#sendTail = run.then(
+      () => undefined,
+      () => undefined, // the caller gets the error through `run`; the queue goes on
+    );
+    return run;
+  }
+
+  /** A snapshot of the byte counters. */
+  stats(): LinkStats {
+    return copyLinkStats(this.#stats);
+  }
+
+  /** Destroys the connection (the remote sees 'close') and releases every timer. Idempotent. */
+  close(): void {
+    this.#shutdown('local');
+  }
+
+  #toSimplePeerSignal(signal: PeerSignal): SimplePeer.SignalData {
+    if (signal.type !== 'candidate') return signal;
+    return {
+      type: 'candidate',
+      candidate: new this.#binding.implementation.RTCIceCandidate(signal.candidate),
+    };
+  }
+
+  async #sendNow(message: Uint8Array): Promise<void> {
+    const messageId = this.#nextMessageId;
+    this.#nextMessageId = (messageId + 1) >>> 0;
+    const { highWaterMarkBytes } = this.settings;
+    try {
+      for (const chunk of encodeChunks(messageId, message, this.#chunkBytes)) {
+        if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
+        if (this.#peer.bufferSize >= highWaterMarkBytes) await this.#drain();
+        if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
+        this.#peer.send(chunk);
+        this.#stats.sent.wireBytes += chunk.byteLength;
+        this.#stats.sent.chunks += 1;
+      }
+    } catch (err) {
+      const error = toTransportError(err, 'ERR_LINK_CLOSED');
+      // A message cut short leaves the remote mid-message: this link cannot carry on.
+      this.#shutdown('error', error);
+      throw error;
+    }
+    this.#stats.sent.messages += 1;
+    this.#stats.sent.payloadBytes += message.byteLength;
+  }
+
+  #drain(): Promise<void> {
+    return waitForDrain(() => this.#peer.bufferSize, {
+      lowWaterMarkBytes: this.settings.lowWaterMarkBytes,
+      pollIntervalMs: this.settings.drainPollIntervalMs,
+      timeoutMs: this.settings.drainTimeoutMs,
+      signal: this.#teardown.signal,
+      events: this.#lowBufferEvents(),
+    });
+  }
+
+  /** The channel's bufferedamountlow events where they work (browsers); undefined on wrtc. */
+  #lowBufferEvents(): LowBufferEvents | undefined {
+    const channel: unknown = Reflect.get(this.#peer, '_channel');
+    if (typeof channel !== 'object' || channel === null) return undefined;
+    if (typeof Reflect.get(channel, 'bufferedAmountLowThreshold') !== 'number') return undefined;
+    if (!isLowBufferEvents(channel)) return undefined;
+    return channel;
+  }
+
+  #onLocalSignal(data: unknown): void {
+    if (this.#closed) return;
+    let signal: PeerSignal;
+    try {
+      signal = parsePeerSignal(data);
+    } catch (err) {
+      // simple-peer produced something outside the data-only protocol (e.g. renegotiation).
+      this.#shutdown('error', toTransportError(err, 'ERR_SIGNAL_INVALID'));
+      return;
+    }
+    if (signal.type !== 'candidate') this.#localMaxMessageSize = sdpMaxMessageSize(signal.sdp);
+    this.emit('signal', signal);
+  }
+
+  #onConnect(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#chunkBytes = Math.min(
+      this.#localMaxMessageSize,
+      this.#remoteMaxMessageSize,
+      this.settings.maxChunkBytes,
+    );
+    const channel: unknown = Reflect.get(this.#peer, '_channel');
+    if (typeof channel === 'object' && channel !== null && this.#lowBufferEvents()) {
+      // simple-peer sets 64 KiB for its stream API, which this class does not use.
+      Reflect.set(channel, 'bufferedAmountLowThreshold', this.settings.lowWaterMarkBytes);
+    }
+    this.#connected = true;
+    this.emit('connect');
+  }
+
+  #onData(data: unknown): void {
+    if (this.#closed) return;
+    if (!(data instanceof Uint8Array)) {
+      this.#shutdown('error', new TransportError('ERR_MALFORMED_CHUNK', 'non-binary data-channel message'));
+      return;
+    }
+    this.#stats.received.wireBytes += data.byteLength;
+    this.#stats.received.chunks += 1;
+    let message: Uint8Array | undefined;
+    try {
+      message = this.#reassembler.push(data);
+    } catch (err) {
+      this.#shutdown('error', toTransportError(err, 'ERR_MALFORMED_CHUNK'));
+      return;
+    }
+    if (!message) return;
+    this.#stats.received.messages += 1;
+    this.#stats.received.payloadBytes += message.byteLength;
+    this.emit('message', message);
+  }
+
+  #shutdown(reason: LinkCloseReason, error?: TransportError): void {
+    if (this.#closed) {
+      this.#clearIceTimer(); // simple-peer's own 'close' arrives after its teardown: clear again
+      return;
+    }
+    this.#closed = true;
+    this.#connected = false;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#teardown.abort();
+    this.#peer.destroy();
+    this.#clearIceTimer();
+    if (error) this.emit('error', error);
+    this.emit('close', error ? 'error' : reason);
+  }
+
+  /** simple-peer 9 never clears its 5 s ICE-complete timer on destroy(); it delays exit. */
+  #clearIceTimer(): void {
+    const timer: unknown = Reflect.get(this.#peer, '_iceCompleteTimer');
+    if (isTimerHandle(timer)) clearTimeout(timer);
+  }
+}
+
+function isTimerHandle(value: unknown): value is ReturnType<typeof setTimeout> | number {
+  if (typeof value === 'number') return true;
+  return typeof value === 'object' && value !== null && typeof Reflect.get(value, 'ref') === 'function';
+}
+
+function isLowBufferEvents(value: object): value is LowBufferEvents {
+  return (
+    typeof Reflect.get(value, 'addEventListener') === 'function' &&
+    typeof Reflect.get(value, 'removeEventListener') === 'function'
+  );
+}
