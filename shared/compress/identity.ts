@@ -1,0 +1,36 @@
+/**
+ * identity: the vector as float32, little-endian. Body: d x f32. Bytes: 5 + 4d.
+ *
+ * @example
+ * const c = createIdentity();
+ * c.decode(c.encode(x), x.length); // equal to x, bit for bit
+ */
+import { ByteWriter, HEADER_BYTES, assertFinite, readHeader, writeHeader } from './bytes.ts';
+import { CodecError, CodecId, type Compressor } from './types.ts';
+
+export function createIdentity(): Compressor {
+  return {
+    spec: 'identity',
+    unbiased: true,
+    encode(x: Float32Array): Uint8Array {
+      assertFinite(x);
+      const w = new ByteWriter(HEADER_BYTES + 4 * x.length);
+      writeHeader(w, CodecId.identity, x.length);
+      w.array(x);
+      return w.finish();
+    },
+    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
+      const { length, reader } = readHeader(payload, CodecId.identity, expectedLength);
+      reader.expectRemaining(4 * length);
+      const out = new Float32Array(length);
+      new Uint8Array(out.buffer).set(reader.take(4 * length));
+      let acc = 0;
+      for (let i = 0; i < length; i++) {
+        const v = out[i]!;
+        acc += v - v; // NaN for NaN or Inf
+      }
+      if (acc !== 0) throw new CodecError('MALFORMED', 'payload holds a non-finite value');
+      return out;
+    },
+  };
+}

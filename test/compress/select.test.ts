@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kthLargest, selectTopK, sparseCount } from '../../shared/compress/select.ts';
+import { createRng } from '../../shared/random.ts';
+import { expectCode, gaussian } from './helpers.ts';
+
+/** Reference: sort by |x| descending, ties by index ascending, take k, sort indices. */
+function referenceTopK(x: Float32Array, k: number): number[] {
+  const order = Array.from(x, (_, i) => i).sort((a, b) => Math.abs(x[b]!) - Math.abs(x[a]!) || a - b);
+  return order.slice(0, k).sort((a, b) => a - b);
+}
+
+test('sparseCount is max(1, ceil(r d)) capped at d, without float noise', () => {
+  assert.equal(sparseCount(0.01, 0), 0);
+  assert.equal(sparseCount(0.01, 1), 1);
+  assert.equal(sparseCount(0.01, 150), 2);
+  assert.equal(sparseCount(0.07, 100), 7);
+  assert.equal(sparseCount(0.01, 10_000_000), 100_000);
+  assert.equal(sparseCount(1, 5), 5);
+});
+
+test('kthLargest matches sorting, with duplicates', () => {
+  const rng = createRng(1);
+  for (let n = 1; n < 60; n++) {
+    const a = Uint32Array.from({ length: n }, () => rng.int(8));
+    const sorted = Array.from(a).sort((p, q) => q - p);
+    for (let r = 0; r < n; r++) assert.equal(kthLargest(a.slice(), r), sorted[r]);
+  }
+});
+
+test('selectTopK equals the reference on small vectors with ties and zeros', () => {
+  const rng = createRng(2);
+  for (let trial = 0; trial < 200; trial++) {
+    const d = 1 + rng.int(300);
+    const x = new Float32Array(d);
+    for (let i = 0; i < d; i++) x[i] = rng.next() < 0.3 ? 0 : (rng.int(7) - 3) * 0.5; // many ties
+    const k = rng.int(d + 2);
+    const { indices, maxAbsBits } = selectTopK(x, k);
+    assert.deepEqual(Array.from(indices), referenceTopK(x, Math.min(k, d)));
+    if (k > 0)
+      assert.equal(
+        new Float32Array(Uint32Array.of(maxAbsBits).buffer)[0],
+        Math.max(...Array.from(x, Math.abs)),
+      );
+  }
+});
+
+test('selectTopK on large vectors: sampled path, and its fallbacks for sparse and constant data', () => {
+  const d = 200_000;
+  const cases: Array<[string, Float32Array]> = [['gaussian', gaussian(d, 3)]];
+  const sparse = new Float32Array(d);
+  const rng = createRng(4);
+  for (let i = 0; i < 500; i++) sparse[rng.int(d)] = rng.normal();
+  cases.push(['sparse (sample bound is 0)', sparse]);
+  cases.push(['constant (all ties)', new Float32Array(d).fill(-2)]);
+  const clustered = gaussian(d, 5, 1e-3);
+  for (let i = 150_000; i < 160_000; i++) clustered[i] = 10 + (i % 7); // sample misses the block
+  cases.push(['clustered', clustered]);
+  for (const [name, x] of cases) {
+    for (const k of [1, 2000, 30_000]) {
+      assert.deepEqual(Array.from(selectTopK(x, k).indices), referenceTopK(x, k), `${name} k=${k}`);
+    }
+  }
+});
+
+test('selectTopK rejects NaN and Inf wherever they are', () => {
+  for (const d of [10, 100_000]) {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of [0, d >> 1, d - 1]) {
+        const x = gaussian(d, 6);
+        x[at] = bad;
+        for (const k of [1, Math.ceil(d / 100), d]) expectCode(() => selectTopK(x, k), 'NON_FINITE_INPUT');
+      }
+    }
+  }
+});
