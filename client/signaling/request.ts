@@ -4,7 +4,7 @@
  * The reply is returned unvalidated; the caller checks it against the protocol schema.
  *
  * @example
- * const reply = await requestWithAck(socket, 10_000, { signal }, (s) => s.emitWithAck('signal', msg));
+ * const reply = await requestWithAck(socket, 10_000, { signal }, (s, ack) => s.emit('signal', msg, ack));
  */
 import type { Socket } from 'socket.io-client';
 import {
@@ -31,20 +31,39 @@ function mapSocketError(err: unknown): never {
   throw new SignalingError('DISCONNECTED', `request failed: ${message}`);
 }
 
+/** Receives the server's reply, or socket.io's timeout/disconnect error. */
+export type AckCallback = (err: Error | null, reply?: unknown) => void;
+
+/**
+ * Sends with `send(socket.timeout(ms), ack)`. `onReply` sees the reply synchronously, as it
+ * arrives, before any later packet (such as the server's disconnect) is processed.
+ */
 export async function requestWithAck(
   socket: ClientSocket,
   defaultTimeoutMs: number,
   { signal, timeoutMs = defaultTimeoutMs }: RequestOptions = {},
-  send: (socket: TimeoutSocket) => Promise<unknown>,
+  send: (socket: TimeoutSocket, ack: AckCallback) => void,
+  onReply: (reply: unknown) => void = () => {},
 ): Promise<unknown> {
   if (signal?.aborted === true) throw new SignalingError('ABORTED', 'request aborted');
   let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(new SignalingError('ABORTED', 'request aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
   try {
-    return await Promise.race([send(socket.timeout(timeoutMs)).catch(mapSocketError), aborted]);
+    return await new Promise<unknown>((resolve, reject) => {
+      onAbort = () => reject(new SignalingError('ABORTED', 'request aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      send(socket.timeout(timeoutMs), (err, reply) => {
+        if (err !== null) {
+          try {
+            mapSocketError(err);
+          } catch (mapped) {
+            reject(mapped);
+          }
+          return;
+        }
+        onReply(reply);
+        resolve(reply);
+      });
+    });
   } finally {
     if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }

@@ -45,7 +45,7 @@ import {
 } from '../../shared/protocol/signaling.ts';
 import { SessionView } from './session-view.ts';
 import { TypedEmitter } from './typed-emitter.ts';
-import { requestWithAck, type RequestOptions, type TimeoutSocket } from './request.ts';
+import { requestWithAck, type AckCallback, type RequestOptions, type TimeoutSocket } from './request.ts';
 
 export interface SignalingClientOptions {
   /** How long a request waits for the server's reply. @default 10_000 */
@@ -138,15 +138,15 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   }
 
   async create(config: SessionConfigInput = {}, options?: RequestOptions): Promise<CreatedSession> {
-    const { ok: _ok, ...created } = await this.request(createSessionOkSchema, options, (s) =>
-      s.emitWithAck('session:create', { config }),
+    const { ok: _ok, ...created } = await this.request(createSessionOkSchema, options, (s, ack) =>
+      s.emit('session:create', { config }, ack),
     );
     return created;
   }
 
   /** Joins a session, then heartbeats until close(). */
   async join(req: JoinRequest, options?: RequestOptions): Promise<JoinedSession> {
-    const reply = await this.request(joinOkSchema, options, (s) => s.emitWithAck('session:join', req));
+    const reply = await this.request(joinOkSchema, options, (s, ack) => s.emit('session:join', req, ack));
     this.sessionView = new SessionView(reply);
     this.startHeartbeats(this.options.heartbeatIntervalMs ?? reply.heartbeatIntervalMs);
     const { ok: _ok, ...joined } = reply;
@@ -155,7 +155,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /** Relays opaque WebRTC data to a peer of the same session. */
   async sendSignal(to: string, data: unknown, options?: RequestOptions): Promise<void> {
-    await this.request(emptyOkSchema, options, (s) => s.emitWithAck('signal', { to, data }));
+    await this.request(emptyOkSchema, options, (s, ack) => s.emit('signal', { to, data }, ack));
   }
 
   /** Subscribes to relayed signals; returns the unsubscribe function. */
@@ -165,12 +165,12 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /** Announces whether this peer can serve as aggregator (false = step down). */
   async setReady(ready: boolean, options?: RequestOptions): Promise<void> {
-    await this.request(emptyOkSchema, options, (s) => s.emitWithAck('peer:ready', { ready }));
+    await this.request(emptyOkSchema, options, (s, ack) => s.emit('peer:ready', { ready }, ack));
   }
 
   /** For the aggregator: records a finished round (kept by the server for status and successors). */
   async reportRound(report: RoundReport, options?: RequestOptions): Promise<void> {
-    await this.request(emptyOkSchema, options, (s) => s.emitWithAck('round:report', report));
+    await this.request(emptyOkSchema, options, (s, ack) => s.emit('round:report', report, ack));
   }
 
   /** Sends one heartbeat now (the timer also sends them). */
@@ -192,17 +192,19 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private async request<T>(
     okSchema: z.ZodType<T>,
     options: RequestOptions | undefined,
-    send: (socket: TimeoutSocket) => Promise<unknown>,
+    send: (socket: TimeoutSocket, ack: AckCallback) => void,
   ): Promise<T> {
     const socket = this.socket;
     if (socket?.connected !== true) throw new SignalingError('DISCONNECTED', 'not connected');
-    const reply = await requestWithAck(socket, this.requestTimeoutMs, options, send);
+    // Noted as the reply arrives, so the disconnect that follows a fatal error can carry it.
+    const noteFatal = (reply: unknown): void => {
+      const failure = errorReplySchema.safeParse(reply);
+      if (failure.success && failure.data.error.fatal)
+        this.fatalError = SignalingError.fromInfo(failure.data.error);
+    };
+    const reply = await requestWithAck(socket, this.requestTimeoutMs, options, send, noteFatal);
     const failure = errorReplySchema.safeParse(reply);
-    if (failure.success) {
-      const err = SignalingError.fromInfo(failure.data.error);
-      if (err.fatal) this.fatalError = err;
-      throw err;
-    }
+    if (failure.success) throw SignalingError.fromInfo(failure.data.error);
     const ok = okSchema.safeParse(reply);
     if (!ok.success) throw new SignalingError('BAD_REPLY', 'server reply failed validation');
     return ok.data;
