@@ -31,13 +31,19 @@ export interface SignalingServerInit {
   maxSessions?: number;
   /** @default 256 */
   maxPeersPerSession?: number;
-  /** session:create and session:join per client IP. @default { perSecond: 5, burst: 20 } */
+  /**
+   * session:create and session:join per client IP; generous because many local nodes share
+   * 127.0.0.1. @default { perSecond: 20, burst: 100 }
+   */
   joinRateLimit?: RateLimit;
-  /** Messages of any kind per socket. @default { perSecond: 50, burst: 200 } */
+  /**
+   * Messages of any kind per socket. Generous because an aggregator meeting many peers at
+   * once sends each an offer and a dozen ICE candidates. @default { perSecond: 100, burst: 1000 }
+   */
   messageRateLimit?: RateLimit;
   /**
    * Rejections (rate-limited messages) a socket may cause before it is disconnected; it
-   * earns the budget back slowly. @default { perSecond: 1, burst: 20 }
+   * earns the budget back slowly. @default { perSecond: 1, burst: 50 }
    */
   violationLimit?: RateLimit;
   /** Origins allowed to open a socket.io connection from a browser (CORS). @default none (same origin) */
@@ -83,9 +89,9 @@ export const DEFAULT_SIGNALING_OPTIONS = {
   maxSignalBytes: 65_536,
   maxSessions: 1000,
   maxPeersPerSession: 256,
-  joinRateLimit: { perSecond: 5, burst: 20 },
-  messageRateLimit: { perSecond: 50, burst: 200 },
-  violationLimit: { perSecond: 1, burst: 20 },
+  joinRateLimit: { perSecond: 20, burst: 100 },
+  messageRateLimit: { perSecond: 100, burst: 1000 },
+  violationLimit: { perSecond: 1, burst: 50 },
 } as const satisfies Partial<ResolvedOptions>;
 
 function positive(name: string, value: number): number {

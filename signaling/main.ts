@@ -1,0 +1,71 @@
+/**
+ * Command line entry of the signaling server. The HMAC secret comes from the environment
+ * (LIEC_SIGNALING_SECRET), not argv, so it does not show in process lists; without it a
+ * random one is made and tokens die with the process.
+ *
+ * @example
+ * node --import tsx signaling/main.ts --port 8080 --host 0.0.0.0 --log-level info
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { LOG_LEVELS, type LogLevel } from './logger.ts';
+import { createSignalingServer, type SignalingServer } from './server.ts';
+
+export const USAGE = `usage: signaling [--port 8080] [--host 0.0.0.0] [--log-level info]
+       [--heartbeat-timeout-ms 15000] [--max-peers-per-session 256]
+env:   LIEC_SIGNALING_SECRET  HMAC key for session tokens (>= 16 bytes; random if unset)`;
+
+function integer(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`--${name} must be a non-negative integer`);
+  return value;
+}
+
+function logLevel(text: string | undefined): LogLevel | undefined {
+  if (text === undefined) return undefined;
+  const level = LOG_LEVELS.find((l) => l === text);
+  if (level === undefined) throw new RangeError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+/** Starts a server from arguments; resolves once it listens. Stop it with `stop()`. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<SignalingServer> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'log-level': { type: 'string' },
+      'heartbeat-timeout-ms': { type: 'string' },
+      'max-peers-per-session': { type: 'string' },
+    },
+    strict: true,
+  });
+  const secret = env['LIEC_SIGNALING_SECRET'];
+  const heartbeatTimeoutMs = integer('heartbeat-timeout-ms', values['heartbeat-timeout-ms'], 15_000);
+  const server = createSignalingServer({
+    ...(secret === undefined || secret === '' ? {} : { secret }),
+    heartbeatTimeoutMs,
+    heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
+    maxPeersPerSession: integer('max-peers-per-session', values['max-peers-per-session'], 256),
+    logLevel: logLevel(values['log-level']) ?? 'info',
+  });
+  await server.start({ port: integer('port', values.port, 8080), host: values.host ?? '0.0.0.0' });
+  return server;
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (server) => {
+      const shutdown = (): void => void server.stop();
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
