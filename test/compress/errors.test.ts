@@ -130,7 +130,10 @@ test('random byte flips give a CodecError or a finite vector of the right length
     for (let trial = 0; trial < 400; trial++) {
       const corrupted = payload.slice();
       const flips = 1 + rng.int(4);
-      for (let f = 0; f < flips; f++) corrupted[rng.int(corrupted.length)] ^= 1 << rng.int(8);
+      for (let f = 0; f < flips; f++) {
+        const at = rng.int(corrupted.length);
+        corrupted[at] = corrupted[at]! ^ (1 << rng.int(8));
+      }
       // Without the header's length field corrupted, also try decoding without expectedLength.
       const expected =
         trial % 2 === 0 || corrupted.subarray(1, 5).some((b, i) => b !== payload[i + 1]) ? d : undefined;
