@@ -12,10 +12,11 @@
  * c.decode(c.encode(g, 3), g.length); // unbiased, 4 bits a value
  */
 import { createRng, mixSeed } from '../random.ts';
-import { BitReader, BitWriter } from './bits.ts';
 import {
   ByteWriter,
+  FLOAT32_MAX,
   HEADER_BYTES,
+  bitsOf,
   checkScale,
   clampFloat32,
   readHeader,
@@ -50,24 +51,39 @@ export function createQsgd(init: QsgdInit): Compressor {
       if (!Number.isFinite(sumSquares)) throwNonFinite(x);
       const norm = Math.sqrt(sumSquares);
       const perNorm = norm > 0 ? levels / norm : 0;
-      const rng = createRng(mixSeed(seed >>> 0, CodecId.qsgd));
       const width = lb + 1;
       const w = new ByteWriter(HEADER_BYTES + 12 + Math.ceil((d * width) / 8));
       writeHeader(w, CodecId.qsgd, d);
       w.u32(levels);
       w.f64(norm);
-      const bits = new BitWriter(w.bytes, w.pos);
-      const signBit = 1 << lb;
+      const out = w.bytes;
+      let p = w.pos;
+      const u = bitsOf(x);
+      // The rounding coins: mulberry32 inlined (a closure call per value costs 3x more),
+      // its state drawn from the project's seeded RNG.
+      let state = createRng(mixSeed(seed >>> 0, CodecId.qsgd)).int(2 ** 32) | 0;
+      let acc = 0;
+      let n = 0;
       for (let i = 0; i < d; i++) {
-        const v = x[i]!;
-        const r = Math.abs(v) * perNorm;
-        let level = Math.floor(r);
-        if (rng.next() < r - level) level++;
+        state = (state + 0x6d2b79f5) | 0;
+        let z = Math.imul(state ^ (state >>> 15), state | 1);
+        z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+        const coin = ((z ^ (z >>> 14)) >>> 0) * 2 ** -32;
+        // floor(r + coin) is floor(r) + 1 with probability frac(r): stochastic rounding
+        // without a data-dependent branch.
+        let level = (Math.abs(x[i]!) * perNorm + coin) | 0;
         if (level > levels) level = levels; // only float noise can get here
-        bits.write(level === 0 ? 0 : v < 0 ? level | signBit : level, width);
+        // sign bit only on nonzero levels: (0 - level) >>> 31 is 1 exactly when level > 0
+        acc |= (level | (((u[i]! >>> 31) & ((0 - level) >>> 31)) << lb)) << n;
+        n += width;
+        while (n >= 8) {
+          out[p++] = acc & 0xff;
+          acc >>>= 8;
+          n -= 8;
+        }
       }
-      bits.flush();
-      w.pos = bits.pos;
+      if (n > 0) out[p++] = acc & 0xff;
+      w.pos = p;
       return w.finish();
     },
     decode(payload: Uint8Array, expectedLength?: number): Float32Array {
@@ -81,17 +97,29 @@ export function createQsgd(init: QsgdInit): Compressor {
       const width = wireLb + 1;
       reader.expectRemaining(Math.ceil((d * width) / 8));
       const unit = norm / wireLevels;
-      const bits = new BitReader(payload, reader.pos, payload.length);
       const levelMask = (1 << wireLb) - 1;
+      const fieldMask = (1 << width) - 1;
+      const clamp = wireLevels * unit > FLOAT32_MAX;
       const out = new Float32Array(d);
+      let p = reader.pos;
+      let acc = 0;
+      let n = 0;
+      let maxLevel = 0;
       for (let i = 0; i < d; i++) {
-        const field = bits.read(width);
+        while (n < width) {
+          acc |= payload[p++]! << n; // n < width <= 17: stays below 2^31
+          n += 8;
+        }
+        const field = acc & fieldMask;
+        acc >>>= width;
+        n -= width;
         const level = field & levelMask;
-        if (level > wireLevels) throw new CodecError('MALFORMED', `level ${level} above ${wireLevels}`);
-        const magnitude = level * unit;
-        out[i] = clampFloat32(field > levelMask ? -magnitude : magnitude);
+        if (level > maxLevel) maxLevel = level;
+        out[i] = level * unit * (1 - 2 * (field >>> wireLb)); // no branch on the sign
       }
-      bits.finish();
+      if (maxLevel > wireLevels) throw new CodecError('MALFORMED', `level ${maxLevel} above ${wireLevels}`);
+      if (acc !== 0) throw new CodecError('MALFORMED', 'non-zero padding bits');
+      if (clamp) for (let i = 0; i < d; i++) out[i] = clampFloat32(out[i]!);
       return out;
     },
   };
