@@ -70,6 +70,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   #chunkBytes = 0;
   #nextMessageId = 0;
   #sendTail: Promise<void> = Promise.resolve();
+  /** Messages that completed before simple-peer reported 'connect' (the remote side often opens first). */
+  #early: Uint8Array[] = [];
 
   constructor(options: PeerLinkOptions & { binding: WebRtcBinding }) {
     super();
@@ -250,6 +252,12 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     }
     this.#connected = true;
     this.emit('connect');
+    const early = this.#early;
+    this.#early = [];
+    for (const message of early) {
+      if (this.#closed) return;
+      this.emit('message', message);
+    }
   }
 
   #onData(data: unknown): void {
@@ -270,7 +278,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     if (!message) return;
     this.#stats.received.messages += 1;
     this.#stats.received.payloadBytes += message.byteLength;
-    this.emit('message', message);
+    // 'connect' always comes before the first 'message'.
+    if (this.#connected) this.emit('message', message);
+    else this.#early.push(message);
   }
 
   #shutdown(reason: LinkCloseReason, error?: TransportError): void {
@@ -283,6 +293,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#teardown.abort();
+    this.#early = [];
     this.#peer.destroy();
     this.#clearIceTimer();
     if (error) this.emit('error', error);

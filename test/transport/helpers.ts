@@ -10,28 +10,51 @@
 
 import { loadWebRtcBinding } from '../../client/transport/binding.ts';
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from '../../client/transport/peer-link.ts';
-import type { TypedEmitter } from '../../client/transport/typed-emitter.ts';
+import type { PeerTransport, PeerTransportEvents } from '../../client/transport/mesh.ts';
 
-type Listener = (...args: never[]) => void;
-
-/** Resolves with the arguments of the next `event`; rejects after `timeoutMs` (a failure guard). */
-export function nextEvent<E extends { [K in keyof E]: Listener }, K extends keyof E>(
-  emitter: TypedEmitter<E>,
-  event: K,
-  timeoutMs = 20_000,
-): Promise<Parameters<E[K]>> {
+/** Resolves with the arguments of the next event; rejects after `timeoutMs` (a failure guard). */
+function waitFor<Args extends unknown[]>(
+  subscribe: (handler: (...args: Args) => void) => () => void,
+  label: string,
+  timeoutMs: number,
+): Promise<Args> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${String(event)}'`));
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${label}'`));
     }, timeoutMs);
-    const handler = (...args: Parameters<E[K]>): void => {
+    const off = subscribe((...args) => {
       clearTimeout(timer);
       off();
       resolve(args);
-    };
-    const off = emitter.on(event, handler as unknown as E[K]);
+    });
   });
+}
+
+/** The next `event` of a link. */
+export function nextEvent<K extends keyof PeerLinkEvents>(
+  link: PeerLink,
+  event: K,
+  timeoutMs = 20_000,
+): Promise<Parameters<PeerLinkEvents[K]>> {
+  return waitFor<Parameters<PeerLinkEvents[K]>>(
+    (handler) => link.on(event, handler as unknown as PeerLinkEvents[K]),
+    event,
+    timeoutMs,
+  );
+}
+
+/** The next `event` of a transport. */
+export function nextTransportEvent<K extends keyof PeerTransportEvents>(
+  transport: PeerTransport,
+  event: K,
+  timeoutMs = 20_000,
+): Promise<Parameters<PeerTransportEvents[K]>> {
+  return waitFor<Parameters<PeerTransportEvents[K]>>(
+    (handler) => transport.on(event, handler as unknown as PeerTransportEvents[K]),
+    event,
+    timeoutMs,
+  );
 }
 
 /** Two links wired to each other in memory, both connected. */
@@ -49,7 +72,7 @@ export async function connectedPair(
 }
 
 /** Collects messages until `count` arrived. */
-export function collectMessages(link: TypedEmitter<PeerLinkEvents>, count: number, timeoutMs = 60_000) {
+export function collectMessages(link: PeerLink, count: number, timeoutMs = 60_000): Promise<Uint8Array[]> {
   return new Promise<Uint8Array[]>((resolve, reject) => {
     const got: Uint8Array[] = [];
     const timer = setTimeout(() => {
