@@ -1,7 +1,7 @@
 /**
  * Byte-level helpers shared by every codec: the 5-byte payload header, a bounds-checked
  * little-endian writer and reader, aligned typed-array views over payload sections, and
- * the finiteness check. All multi-byte fields on the wire are little-endian.
+ * the length limit. All multi-byte fields on the wire are little-endian.
  *
  * @example
  * const w = new ByteWriter(HEADER_BYTES + 4);
@@ -19,9 +19,6 @@ export const HEADER_BYTES = 5;
  * length field is MALFORMED instead of an allocation failure.
  */
 export const MAX_DECODE_LENGTH = 2 ** 28;
-
-/** Largest finite float32; decoders clamp to it so their output is always finite. */
-export const FLOAT32_MAX = 3.4028234663852886e38;
 
 // The fast paths copy typed arrays byte for byte, which matches the little-endian wire
 // format only on little-endian hosts (every platform Node and browsers run on today).
@@ -146,6 +143,7 @@ export class ByteReader {
 
 /** Writes byte 0 (codec id) and bytes 1..4 (vector length). */
 export function writeHeader(w: ByteWriter, id: number, length: number): void {
+  if (length > 0xffffffff) throw new RangeError(`vector length ${length} does not fit the uint32 header`);
   w.u8(id);
   w.u32(length);
 }
@@ -211,34 +209,4 @@ export function uint16View(bytes: Uint8Array): Uint16Array {
 /** The raw bits of a float vector, for sign tests and integer-domain conversions. */
 export function bitsOf(x: Float32Array): Uint32Array {
   return new Uint32Array(x.buffer, x.byteOffset, x.length);
-}
-
-/** Throws NON_FINITE_INPUT naming the first NaN/Inf; call once a fused check has failed. */
-export function throwNonFinite(x: Float32Array): never {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] ?? 0;
-    if (!Number.isFinite(v)) throw new CodecError('NON_FINITE_INPUT', `x[${i}] is ${v}`);
-  }
-  throw new Error('throwNonFinite called on a finite vector');
-}
-
-/** Throws NON_FINITE_INPUT if x holds a NaN or an infinity. */
-export function assertFinite(x: Float32Array): void {
-  const u = bitsOf(x);
-  let flags = 0;
-  // The exponent field is all ones only for NaN/Inf; adding one more exponent step then
-  // carries into bit 31. Integer ops only, no dependency through a float add.
-  for (let i = 0; i < u.length; i++) flags |= (u[i]! & 0x7f800000) + 0x800000;
-  if (flags < 0) throwNonFinite(x);
-}
-
-/** Clamps a decoded value into the float32 range, so decoders never output Inf. */
-export function clampFloat32(v: number): number {
-  return v > FLOAT32_MAX ? FLOAT32_MAX : v < -FLOAT32_MAX ? -FLOAT32_MAX : v;
-}
-
-/** Throws MALFORMED unless v is a finite number >= 0 (decoded scales and norms). */
-export function checkScale(v: number, what: string): number {
-  if (!(v >= 0 && v <= Number.MAX_VALUE)) throw new CodecError('MALFORMED', `${what} is ${v}`);
-  return v;
 }

@@ -11,6 +11,8 @@
  * const h = f32BitsToHalf(bits, shift);          // uint16
  * halfTable()[h]! * 2 ** shift;                  // back to (almost) x
  */
+import { FLOAT32_MAX } from './finite.ts';
+import { CodecError } from './types.ts';
 
 /** fp16 bits of the largest magnitude the encoders ever write (2^15). */
 export const HALF_MAX_WRITTEN = 0x7800;
@@ -89,6 +91,48 @@ export function halvesOf(u: Uint32Array, shift: number, at?: Uint32Array): Uint1
     }
   }
   return out;
+}
+
+/** Range-checks a decoded shift: MALFORMED outside what encoders write. */
+export function checkHalfShift(shift: number): number {
+  if (shift < HALF_SHIFT_MIN || shift > HALF_SHIFT_MAX) {
+    throw new CodecError('MALFORMED', `fp16 scale exponent ${shift} out of range`);
+  }
+  return shift;
+}
+
+/**
+ * Converts halves to floats times 2^shift into out[at[j]] (or out[j] without `at`).
+ * Throws MALFORMED for halves the encoder cannot produce (|h| > 2^15, Inf, NaN).
+ */
+export function expandHalves(halves: Uint16Array, shift: number, out: Float32Array, at?: Uint32Array): void {
+  const table = halfTable();
+  const scale = 2 ** shift;
+  let maxMagnitude = 0;
+  if (at === undefined) {
+    for (let j = 0; j < halves.length; j++) {
+      const h = halves[j]!;
+      if ((h & 0x7fff) > maxMagnitude) maxMagnitude = h & 0x7fff;
+      out[j] = table[h]! * scale;
+    }
+  } else {
+    for (let j = 0; j < halves.length; j++) {
+      const h = halves[j]!;
+      if ((h & 0x7fff) > maxMagnitude) maxMagnitude = h & 0x7fff;
+      out[at[j]!] = table[h]! * scale;
+    }
+  }
+  if (maxMagnitude > HALF_MAX_WRITTEN)
+    throw new CodecError('MALFORMED', 'fp16 value beyond the scaled range');
+  // Only the largest shift can round up past float32's range (2^15 * 2^113 = 2^128).
+  if (shift === HALF_SHIFT_MAX && scale * 2 ** 15 > FLOAT32_MAX) {
+    for (let j = 0; j < halves.length; j++) {
+      const i = at === undefined ? j : at[j]!;
+      const v = out[i]!;
+      if (v === Infinity) out[i] = FLOAT32_MAX;
+      else if (v === -Infinity) out[i] = -FLOAT32_MAX;
+    }
+  }
 }
 
 /** Exact value of fp16 bits h. */

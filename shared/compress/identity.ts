@@ -5,7 +5,8 @@
  * const c = createIdentity();
  * c.decode(c.encode(x), x.length); // equal to x, bit for bit
  */
-import { ByteWriter, HEADER_BYTES, assertFinite, readHeader, writeHeader } from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, readHeader, writeHeader } from './bytes.ts';
+import { assertFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export function createIdentity(): Compressor {

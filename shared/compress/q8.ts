@@ -10,17 +10,8 @@
  * const c = createQ8();                       // B = 256
  * c.decode(c.encode(delta), delta.length);    // each value within half a step
  */
-import {
-  ByteWriter,
-  FLOAT32_MAX,
-  HEADER_BYTES,
-  checkScale,
-  clampFloat32,
-  float32View,
-  readHeader,
-  throwNonFinite,
-  writeHeader,
-} from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, float32View, readHeader, writeHeader } from './bytes.ts';
+import { FLOAT32_MAX, checkScale, clampFloat32, throwNonFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export interface Q8Init {

@@ -12,17 +12,8 @@
  * c.decode(c.encode(g, 3), g.length); // unbiased, 4 bits a value
  */
 import { createRng, mixSeed } from '../random.ts';
-import {
-  ByteWriter,
-  FLOAT32_MAX,
-  HEADER_BYTES,
-  bitsOf,
-  checkScale,
-  clampFloat32,
-  readHeader,
-  throwNonFinite,
-  writeHeader,
-} from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, bitsOf, readHeader, writeHeader } from './bytes.ts';
+import { FLOAT32_MAX, checkScale, clampFloat32, throwNonFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export interface QsgdInit {

@@ -10,15 +10,8 @@
  * const approx = c.decode(c.encode(g, 7), g.length); // unbiased estimate of g
  */
 import { mixSeed } from '../random.ts';
-import {
-  ByteWriter,
-  HEADER_BYTES,
-  assertFinite,
-  clampFloat32,
-  float32View,
-  readHeader,
-  writeHeader,
-} from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, float32View, readHeader, writeHeader } from './bytes.ts';
+import { assertFinite, clampFloat32 } from './finite.ts';
 import { sampleIndices } from './sample.ts';
 import { sparseCount } from './select.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';

@@ -11,7 +11,8 @@
  * @example
  * const { indices, maxAbsBits } = selectTopK(x, 100); // indices ascending, length 100
  */
-import { bitsOf, throwNonFinite } from './bytes.ts';
+import { bitsOf } from './bytes.ts';
+import { throwNonFinite } from './finite.ts';
 
 /** Sample size for the threshold estimate; vectors up to 4x this skip sampling. */
 const SAMPLE_SIZE = 16384;

@@ -11,16 +11,8 @@
  * const c = createSign({ blockSize: 256 });
  * c.decode(c.encode(g), g.length); // entries +-(mean |g| of their block)
  */
-import {
-  ByteWriter,
-  HEADER_BYTES,
-  bitsOf,
-  checkScale,
-  float32View,
-  readHeader,
-  throwNonFinite,
-  writeHeader,
-} from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, bitsOf, float32View, readHeader, writeHeader } from './bytes.ts';
+import { checkScale, throwNonFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export interface SignInit {

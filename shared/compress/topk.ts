@@ -23,8 +23,7 @@ import {
   uint16View,
   writeHeader,
 } from './bytes.ts';
-import { checkHalfShift, expandHalves } from './fp16.ts';
-import { halfShiftFor, halvesOf } from './half.ts';
+import { checkHalfShift, expandHalves, halfShiftFor, halvesOf } from './half.ts';
 import { selectTopK, sparseCount } from './select.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
