@@ -17,7 +17,7 @@ const compressorSpecSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[a-z0-9]+(:[A-Za-z0-9.=,_-]+)?$/, 'compressor spec like "topk:0.01"');
+  .regex(/^[a-z0-9]+(:[A-Za-z0-9.=,_-]+)*$/, 'compressor spec like "topk:0.01"');
 
 /** How the training data is split across peers: "iid", "dirichlet:<alpha>" or "shards:<k>". */
 const partitionSchema = z
@@ -39,6 +39,10 @@ export const sessionConfigSchema = z.object({
   /** Compressor from the aggregator to the workers. */
   down: compressorSpecSchema.default('topk:0.01'),
   learningRate: z.number().positive().max(10).default(0.1),
+  /** Heavy-ball momentum of every peer's local optimizer. */
+  momentum: z.number().min(0).lt(1).default(0),
+  /** L2 weight decay of every peer's local optimizer. */
+  weightDecay: z.number().min(0).max(1).default(0),
   batchSize: positiveInt.max(4096).default(64),
   /** Number of rounds to train. */
   rounds: positiveInt.max(10_000_000).default(500),
@@ -48,6 +52,16 @@ export const sessionConfigSchema = z.object({
   quorum: z.number().gt(0).lte(1).default(0.5),
   /** H: rounds between full-precision model syncs. */
   syncPeriod: positiveInt.max(1_000_000).default(20),
+  /** LIEC: codec of the sync deltas ("identity" exact, "q8" a quarter of the bytes). */
+  syncCodec: compressorSpecSchema.default('identity'),
+  /** LIEC: relative drift that triggers an early sync; 0 = clock only. */
+  syncDriftThreshold: z.number().min(0).default(0),
+  /** How many parts the training set is split into; a peer trains on part (join slot mod dataShards). */
+  dataShards: positiveInt.max(1000).default(4),
+  /** Training starts (round 0) once this many peers, the aggregator included, are present. */
+  minPeers: positiveInt.max(10_000).default(1),
+  /** The aggregator measures test accuracy every this many rounds. */
+  evalEvery: positiveInt.max(1_000_000).default(10),
   partition: partitionSchema.default('iid'),
   /** Seed of every random choice in the session (partition, batch order, random codecs). */
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),

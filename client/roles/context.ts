@@ -1,0 +1,40 @@
+/**
+ * What a role (worker or aggregator) may use of the peer around it: a narrow interface,
+ * so roles are tested and read without the transport or signaling in view.
+ */
+import type { Frame } from '../../shared/protocol/frames.ts';
+import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+import type { LocalState } from './local-state.ts';
+import type { PeerEventEmitter } from './events.ts';
+import type { PeerSettings } from './settings.ts';
+
+/** A frame as roles write it: the runtime stamps the sender tag. */
+export type OutgoingFrame = Omit<Frame, 'sender'>;
+
+export interface RoleContext {
+  readonly selfId: string;
+  readonly config: SessionConfig;
+  readonly settings: PeerSettings;
+  readonly state: LocalState;
+  readonly events: PeerEventEmitter;
+  /**
+   * Queues a frame for a peer. The runtime owns the send queue: it awaits each send, logs
+   * failures (a dead link is noticed through its close event), and drains on shutdown.
+   */
+  send(to: string, frame: OutgoingFrame): void;
+  /**
+   * Drops an invalid frame with a counted reason. With `strike`, it counts against the
+   * sender: past settings.maxBadFrames the sender is disconnected.
+   */
+  reject(peerId: string, code: string, message: string, strike: boolean): void;
+  /** Current session members other than this peer, as the signaling server reports them. */
+  members(): string[];
+  /** Tells the signaling server how far training got (for status and for a successor). */
+  reportRound(report: {
+    term: number;
+    round: number;
+    participants: string[];
+    bytes: { up: number; down: number };
+  }): void;
+  log(level: 'debug' | 'info' | 'warn', message: string): void;
+}

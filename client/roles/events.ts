@@ -1,0 +1,55 @@
+/**
+ * The peer runtime's typed events: what the CLI progress bar, the browser dashboard and the
+ * tests observe.
+ */
+import { TypedEmitter } from '../transport/typed-emitter.ts';
+
+export type Role = 'aggregator' | 'worker';
+
+export interface RoundEvent {
+  round: number;
+  term: number;
+  /** Uploads counted in the aggregate (the aggregator's own included). */
+  counted: number;
+  /** Workers the aggregator expected this round (itself included). */
+  expected: number;
+  /** Peer ids counted. */
+  participants: string[];
+  /** Late uploads folded into the error during this round. */
+  late: number;
+  loss: number | null;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  /** Cumulative frame bytes this aggregator received from workers / sent to them. */
+  bytesUp: number;
+  bytesDown: number;
+  /** What fp32 SGD would have moved for the same rounds and participants. */
+  fp32BytesUp: number;
+  fp32BytesDown: number;
+  /** Wall time from opening the round to sending its broadcast. */
+  durationMs: number;
+  /** This peer's own gradient computation time in the round. */
+  computeMs: number;
+  sync: boolean;
+}
+
+export interface PeerEvents {
+  /** Emitted by the aggregator after each round it closed. */
+  round: (event: RoundEvent) => void;
+  /** Emitted by a worker after it applied a broadcast. */
+  applied: (event: { round: number; term: number; counted: boolean }) => void;
+  role: (event: { role: Role; term: number; aggregatorId: string | null }) => void;
+  metrics: (event: { round: number; testAccuracy: number; testLoss: number }) => void;
+  /** Training reached its last round. */
+  done: (event: { round: number; testAccuracy: number | null }) => void;
+  /** A peer sent something invalid; it was dropped (and the peer disconnected past a limit). */
+  rejected: (event: { peerId: string; code: string; message: string }) => void;
+  model: (event: { round: number; source: 'seed' | 'aggregator' | 'checkpoint' }) => void;
+}
+
+export class PeerEventEmitter extends TypedEmitter<PeerEvents> {
+  /** Emits to listeners; the roles publish, everyone else listens. */
+  publish<K extends keyof PeerEvents>(event: K, ...args: Parameters<PeerEvents[K]>): void {
+    this.emit(event, ...args);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * What one peer knows about its own training, whatever its role: its model (inside the
+ * WorkerAlgorithm), the round it is in, and the upload it sent but has not seen answered.
+ * The upload is cached so that, if the aggregator dies, it can be resent to the next one.
+ */
+import type { AlgorithmOptions, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
+import { createWorker } from '../../shared/algorithm/index.ts';
+import type { SimLearner } from '../sim/simulator.ts';
+
+export interface CachedUpload {
+  type: 'upload' | 'syncUpload';
+  round: number;
+  payload: Uint8Array;
+  /** Deviation ||x_i - x_common||^2 sent along (uploads only). */
+  aux: number;
+}
+
+export class LocalState {
+  worker: WorkerAlgorithm | null = null;
+  /** The round this peer's next or pending upload belongs to. */
+  round = 0;
+  cached: CachedUpload | null = null;
+  lastLoss: number | null = null;
+  readonly options: AlgorithmOptions;
+  readonly learner: SimLearner;
+  /** Which data shard this peer trains on (index for learner.gradient). */
+  readonly shard: number;
+
+  constructor(options: AlgorithmOptions, learner: SimLearner, shard: number) {
+    this.options = options;
+    this.learner = learner;
+    this.shard = shard;
+  }
+
+  get hasModel(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Starts from a given model at a given round (initial weights, a joiner's model). */
+  adopt(model: Float32Array, round: number): void {
+    if (this.worker === null) this.worker = createWorker(this.options, model);
+    else this.worker.adoptModel(model);
+    this.round = round;
+    this.cached = null;
+  }
+
+  /** Computes this round's gradient and its upload payload, and caches it. */
+  prepareUpload(seed: number): CachedUpload {
+    const worker = this.requireWorker();
+    const { gradient, loss } = this.learner.gradient(this.shard, worker.model);
+    this.lastLoss = loss;
+    const aux = worker.deviationSq();
+    const payload = worker.prepareUpload(gradient, seed);
+    this.cached = { type: 'upload', round: this.round, payload, aux };
+    return this.cached;
+  }
+
+  prepareSync(seed: number): CachedUpload {
+    const payload = this.requireWorker().prepareSync(seed);
+    this.cached = { type: 'syncUpload', round: this.round, payload, aux: 0 };
+    return this.cached;
+  }
+
+  requireWorker(): WorkerAlgorithm {
+    if (this.worker === null) throw new Error('this peer has no model yet');
+    return this.worker;
+  }
+}

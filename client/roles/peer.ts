@@ -1,0 +1,339 @@
+/**
+ * The peer runtime: one training peer, headless or in a tab. It joins a session through
+ * the signaling server, links to the other peers over WebRTC (a star around the
+ * aggregator), and plays the role the server's election gives it, switching roles when the
+ * aggregator changes. Roles speak binary frames; this module routes, validates and counts.
+ *
+ * @example
+ * const peer = new Peer({ serverUrl, sessionId, token, kind: 'headless' });
+ * peer.events.on('round', (r) => console.log(r.round, r.testAccuracy));
+ * await peer.start();
+ * await peer.finished; // training done (or left)
+ * await peer.leave();
+ */
+import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
+import { ControlError, decodeControl } from '../../shared/protocol/control.ts';
+import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+import { parsePartitionSpec } from '../../shared/data/spec.ts';
+import { SignalingClient } from '../signaling/index.ts';
+import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
+import type { SimLearner } from '../sim/simulator.ts';
+import { createMnistLearner } from '../sim/mnist-learner.ts';
+import { AggregatorRole } from './aggregator-role.ts';
+import type { OutgoingFrame, RoleContext } from './context.ts';
+import { PeerEventEmitter, type Role } from './events.ts';
+import { LocalState } from './local-state.ts';
+import { resolvePeerSettings, type PeerSettings } from './settings.ts';
+import { WorkerRole } from './worker-role.ts';
+
+export interface PeerInit {
+  serverUrl: string;
+  sessionId: string;
+  token: string;
+  kind: 'headless' | 'browser';
+  /** Requested peer id (random when omitted). */
+  peerId?: string;
+  /** Which data shard to train on. @default join slot mod config.dataShards */
+  shard?: number;
+  settings?: Partial<PeerSettings>;
+  link?: Partial<LinkSettings>;
+  /** Builds the learner for a config (MNIST by default). */
+  createLearner?: (config: SessionConfig) => Promise<SimLearner & { backend?: string }>;
+  /** How long leave() waits for queued frames to drain. @default 2000 */
+  drainTimeoutMs?: number;
+  log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
+}
+
+export class Peer {
+  readonly events = new PeerEventEmitter();
+  /** Resolves when training is done or the peer left. */
+  readonly finished: Promise<{ round: number; testAccuracy: number | null }>;
+  private readonly init: PeerInit;
+  private signaling: SignalingClient | null = null;
+  private transport: PeerTransport | null = null;
+  private state: LocalState | null = null;
+  private context: RoleContext | null = null;
+  private role: AggregatorRole | WorkerRole | null = null;
+  private readonly pendingSends = new Set<Promise<void>>();
+  private readonly strikes = new Map<string, number>();
+  private resolveFinished: (value: { round: number; testAccuracy: number | null }) => void = () => {};
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+  peerId = '';
+  backend = 'unknown';
+  config: SessionConfig | null = null;
+  aggregatorChanges = 0;
+  /** Rejected frames by reason code. */
+  readonly rejections = new Map<string, number>();
+
+  constructor(init: PeerInit) {
+    this.init = init;
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.events.on('done', (event) => this.resolveFinished(event));
+  }
+
+  get currentRole(): Role | null {
+    if (this.role instanceof AggregatorRole) return 'aggregator';
+    return this.role instanceof WorkerRole ? 'worker' : null;
+  }
+
+  get round(): number {
+    return this.state?.round ?? 0;
+  }
+
+  /** This peer's model (a copy), for download or checks. */
+  model(): Float32Array | null {
+    const worker = this.state?.worker;
+    return worker ? Float32Array.from(worker.model) : null;
+  }
+
+  /** Wire bytes this peer sent and received over all its links. */
+  traffic(): { sent: number; received: number } {
+    const stats = this.transport?.totalStats();
+    return { sent: stats?.sent.wireBytes ?? 0, received: stats?.received.wireBytes ?? 0 };
+  }
+
+  async start(): Promise<void> {
+    const signaling = new SignalingClient({ heartbeatState: () => ({ round: this.round }) });
+    this.signaling = signaling;
+    await signaling.connect(this.init.serverUrl);
+    const joined = await signaling.join({
+      sessionId: this.init.sessionId,
+      token: this.init.token,
+      kind: this.init.kind,
+      ready: false,
+      ...(this.init.peerId === undefined ? {} : { peerId: this.init.peerId }),
+    });
+    this.peerId = joined.peerId;
+    const config = joined.config;
+    this.config = config;
+    const learner = await (this.init.createLearner ?? defaultLearner)(config);
+    this.backend = learner.backend ?? 'unknown';
+    const options = resolveAlgorithmOptions({
+      algorithm: config.algorithm,
+      up: config.up,
+      down: config.down,
+      learningRate: config.learningRate,
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+      syncPeriod: config.syncPeriod,
+      syncCodec: config.syncCodec,
+      ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
+    });
+    const slot = joined.peers.filter(
+      (p) => p.connectedAt < (joined.peers.find((q) => q.peerId === joined.peerId)?.connectedAt ?? 0),
+    ).length;
+    const state = new LocalState(options, learner, this.init.shard ?? slot % config.dataShards);
+    this.state = state;
+    const freshSession = joined.aggregator.peerId === null && joined.aggregator.lastRound === 0;
+    if (freshSession || joined.aggregator.lastRound === 0) {
+      // Every peer derives the same initial weights from the session seed.
+      state.adopt(learner.initialWeights(), 0);
+      this.events.publish('model', { round: 0, source: 'seed' });
+    }
+    this.transport = await createPeerTransport({
+      localId: this.peerId,
+      relay: {
+        sendSignal: (to, data) => this.track(signaling.sendSignal(to, data)),
+        onSignal: (handler) => signaling.onSignal(handler),
+      },
+      acceptIncoming: (remoteId) => signaling.session?.peers.has(remoteId) === true,
+      ...(this.init.link === undefined ? {} : { link: this.init.link }),
+    });
+    this.context = this.createContext(config, state);
+    this.wireEvents(signaling, this.transport);
+    this.events.on('model', () => this.track(signaling.setReady(true)));
+    if (state.hasModel) await signaling.setReady(true);
+    const aggregator = signaling.session?.aggregator;
+    if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
+  }
+
+  /** Leaves the session: stops the role, drains queued frames, closes every link. */
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.role?.stop();
+    this.role = null;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    const drained = Promise.allSettled([...this.pendingSends]);
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      drained,
+      new Promise((resolve) => (drainTimer = setTimeout(resolve, this.init.drainTimeoutMs ?? 2000))),
+    ]);
+    clearTimeout(drainTimer);
+    this.transport?.stop();
+    this.signaling?.close();
+    this.resolveFinished({ round: this.round, testAccuracy: null });
+  }
+
+  private createContext(config: SessionConfig, state: LocalState): RoleContext {
+    const settings = resolvePeerSettings(config, this.init.settings);
+    return {
+      selfId: this.peerId,
+      config,
+      settings,
+      state,
+      events: this.events,
+      send: (to, frame) => this.sendFrame(to, frame),
+      reject: (peerId, code, message, strike) => this.reject(peerId, code, message, strike),
+      members: () => [...(this.signaling?.session?.peers.keys() ?? [])].filter((id) => id !== this.peerId),
+      reportRound: (report) => {
+        if (this.signaling !== null) this.track(this.signaling.reportRound(report));
+      },
+      log: (level, message) => this.log(level, message),
+    };
+  }
+
+  private wireEvents(signaling: SignalingClient, transport: PeerTransport): void {
+    signaling.on('aggregator', (event) => this.applyAggregator(event.peerId, event.term));
+    signaling.on('peer:left', (event) => {
+      if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(event.peerId);
+    });
+    signaling.on('disconnect', ({ reason }) => {
+      if (!this.closed) this.log('warn', `signaling connection lost: ${reason}`);
+    });
+    transport.on('message', (from, bytes) => this.onMessage(from, bytes));
+    transport.on('peer:connect', (remoteId) => {
+      if (this.role instanceof WorkerRole && remoteId === this.role.aggregatorId) this.role.onConnected();
+    });
+    transport.on('peer:disconnect', (remoteId) => {
+      const role = this.role;
+      if (role instanceof AggregatorRole) role.onWorkerLeft(remoteId);
+      if (role instanceof WorkerRole && remoteId === role.aggregatorId) {
+        role.onDisconnected();
+        // The channel dropped but the server may still name it aggregator: link again.
+        this.scheduleReconnect(role);
+      }
+    });
+    transport.on('error', (error, remoteId) => this.log('debug', `transport ${remoteId}: ${error.message}`));
+  }
+
+  private applyAggregator(aggregatorId: string | null, term: number): void {
+    if (this.closed || this.context === null || this.transport === null) return;
+    const current = this.role;
+    if (current !== null && current.term >= term) return;
+    current?.stop();
+    this.role = null;
+    if (current !== null) this.aggregatorChanges++;
+    if (aggregatorId === null) return;
+    if (aggregatorId === this.peerId) {
+      // Keep links to workers (they reconnect anyway); drop the one to the old aggregator.
+      if (current instanceof WorkerRole) this.transport.close(current.aggregatorId);
+      const role = new AggregatorRole(this.context, term);
+      this.role = role;
+      this.events.publish('role', { role: 'aggregator', term, aggregatorId });
+      role.start();
+      return;
+    }
+    this.transport.closeAll();
+    const role = new WorkerRole(this.context, aggregatorId, term);
+    this.role = role;
+    this.events.publish('role', { role: 'worker', term, aggregatorId });
+    this.connectTo(role);
+  }
+
+  private connectTo(role: WorkerRole): void {
+    const transport = this.transport;
+    if (transport === null) return;
+    this.track(
+      transport.connect(role.aggregatorId).catch((error: unknown) => {
+        this.log(
+          'debug',
+          `link to aggregator ${role.aggregatorId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        this.scheduleReconnect(role);
+      }),
+    );
+  }
+
+  private scheduleReconnect(role: WorkerRole): void {
+    if (this.closed || this.role !== role || this.reconnectTimer !== null) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.role === role && this.transport?.isConnected(role.aggregatorId) !== true) this.connectTo(role);
+    }, 250);
+  }
+
+  private onMessage(from: string, bytes: Uint8Array): void {
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (error) {
+      this.reject(from, error instanceof FrameError ? error.code : 'FRAME_INVALID', String(error), true);
+      return;
+    }
+    if (frame.sender !== senderTag(from)) {
+      this.reject(from, 'SENDER_MISMATCH', `frame claims sender ${frame.sender}`, true);
+      return;
+    }
+    const role = this.role;
+    if (role instanceof AggregatorRole) {
+      role.onFrame(from, frame);
+      if (frame.type !== 'control' || frame.term !== role.term) return;
+      try {
+        role.onControl(from, decodeControl(frame.meta));
+      } catch (error) {
+        this.reject(
+          from,
+          error instanceof ControlError ? error.code : 'CONTROL_INVALID',
+          String(error),
+          true,
+        );
+      }
+      return;
+    }
+    if (role instanceof WorkerRole) role.onFrame(from, frame);
+  }
+
+  private sendFrame(to: string, frame: OutgoingFrame): void {
+    const transport = this.transport;
+    if (transport === null || this.closed) return;
+    const bytes = encodeFrame({ ...frame, sender: senderTag(this.peerId) });
+    this.track(transport.send(to, bytes));
+  }
+
+  private reject(peerId: string, code: string, message: string, strike: boolean): void {
+    this.rejections.set(code, (this.rejections.get(code) ?? 0) + 1);
+    this.events.publish('rejected', { peerId, code, message });
+    this.log(strike ? 'warn' : 'debug', `rejected from ${peerId}: ${message}`);
+    if (!strike) return;
+    const strikes = (this.strikes.get(peerId) ?? 0) + 1;
+    this.strikes.set(peerId, strikes);
+    if (strikes > (this.context?.settings.maxBadFrames ?? 20)) {
+      this.log('warn', `disconnecting ${peerId}: ${strikes} invalid frames`);
+      this.transport?.close(peerId);
+      if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(peerId);
+    }
+  }
+
+  /** Keeps a promise in view until it settles; failures are logged, never unhandled. */
+  private track(promise: Promise<unknown>): void {
+    const tracked: Promise<void> = promise.then(
+      () => undefined,
+      (error: unknown) =>
+        this.log(
+          'debug',
+          `async operation failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+    );
+    this.pendingSends.add(tracked);
+    void tracked.finally(() => this.pendingSends.delete(tracked));
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', message: string): void {
+    this.init.log?.(level, `[peer ${this.peerId}] ${message}`);
+  }
+}
+
+async function defaultLearner(config: SessionConfig): Promise<SimLearner & { backend: string }> {
+  return createMnistLearner({
+    workers: config.dataShards,
+    partition: parsePartitionSpec(config.partition),
+    batchSize: config.batchSize,
+    seed: config.seed,
+    arch: config.model,
+    log: () => {},
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Every timeout and limit of the peer runtime, named, with its default. The round
+ * deadline and quorum come from the session config (the session's creator decides them);
+ * the rest are local choices of each peer.
+ */
+import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+
+export interface PeerSettings {
+  /** How long the aggregator waits for uploads after opening a round. From the session config. */
+  roundDeadlineMs: number;
+  /** Fraction of the expected workers (plus the aggregator itself) a round needs. From the session config. */
+  quorum: number;
+  /**
+   * After the deadline without quorum, how much longer the aggregator waits for it before it
+   * aggregates whatever arrived (never forever). @default roundDeadlineMs
+   */
+  quorumGraceMs: number;
+  /** How long the aggregator waits for sync uploads. @default roundDeadlineMs */
+  syncDeadlineMs: number;
+  /** Frames that fail validation before a peer is disconnected. @default 20 */
+  maxBadFrames: number;
+  /** How many past rounds' counted sets the aggregator keeps to fold late uploads. @default 1000 */
+  lateUploadWindowRounds: number;
+  /** How long a worker waits for its link to the aggregator before trying again. @default 10_000 */
+  aggregatorConnectTimeoutMs: number;
+  /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
+  computeDelayMs: number;
+}
+
+export function resolvePeerSettings(
+  config: SessionConfig,
+  overrides: Partial<PeerSettings> = {},
+): PeerSettings {
+  return {
+    roundDeadlineMs: config.roundDeadlineMs,
+    quorum: config.quorum,
+    quorumGraceMs: config.roundDeadlineMs,
+    syncDeadlineMs: config.roundDeadlineMs,
+    maxBadFrames: 20,
+    lateUploadWindowRounds: 1000,
+    aggregatorConnectTimeoutMs: 10_000,
+    computeDelayMs: 0,
+    ...overrides,
+  };
+}

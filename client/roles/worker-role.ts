@@ -1,0 +1,205 @@
+/**
+ * The worker's side of the protocol, one aggregator and one term at a time.
+ *
+ * On every (re)connection it says hello (its round, whether it has a model and a pending
+ * upload) and resends its cached upload, so a new aggregator loses nothing of the round in
+ * flight. Then: model -> adopt and upload; broadcast -> apply c (+ own residual for LIEC),
+ * then upload the next round or, when the broadcast asks for it, the sync delta;
+ * syncBroadcast -> adopt the synced model and upload the next round.
+ */
+import { parseCompressor } from '../../shared/compress/index.ts';
+import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
+import { decodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { mixSeed } from '../../shared/random.ts';
+import type { RoleContext } from './context.ts';
+
+const EMPTY = new Uint8Array(0);
+
+export class WorkerRole {
+  readonly term: number;
+  readonly aggregatorId: string;
+  private readonly ctx: RoleContext;
+  private stopped = false;
+  private connected = false;
+  private computeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly identity = parseCompressor('identity');
+  private readonly selfTag: number;
+
+  constructor(ctx: RoleContext, aggregatorId: string, term: number) {
+    this.ctx = ctx;
+    this.aggregatorId = aggregatorId;
+    this.term = term;
+    this.selfTag = senderTag(ctx.selfId);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.computeTimer !== null) clearTimeout(this.computeTimer);
+    this.computeTimer = null;
+  }
+
+  /** The link to the aggregator opened: say where we stand and resend what is pending. */
+  onConnected(): void {
+    if (this.stopped) return;
+    this.connected = true;
+    const state = this.ctx.state;
+    const cached = state.cached;
+    this.sendControl({
+      kind: 'hello',
+      round: state.round,
+      hasModel: state.hasModel,
+      pendingUpload: cached !== null,
+    });
+    if (cached !== null) {
+      this.ctx.send(this.aggregatorId, {
+        type: cached.type,
+        term: this.term,
+        round: cached.round,
+        aux: cached.aux,
+        meta: EMPTY,
+        payload: cached.payload,
+      });
+    } else if (state.hasModel && state.round < this.ctx.config.rounds) {
+      this.scheduleUpload();
+    }
+  }
+
+  onDisconnected(): void {
+    this.connected = false;
+  }
+
+  onFrame(from: string, frame: Frame): void {
+    if (this.stopped) return;
+    if (from !== this.aggregatorId || frame.term !== this.term) {
+      this.ctx.reject(
+        from,
+        'STALE_TERM',
+        `frame from ${from} term ${frame.term}; aggregator ${this.aggregatorId} term ${this.term}`,
+        false,
+      );
+      return;
+    }
+    try {
+      this.handle(frame);
+    } catch (error) {
+      // A malformed payload leaves the model untouched; ask for a fresh model.
+      this.ctx.reject(from, 'BAD_FRAME', error instanceof Error ? error.message : String(error), true);
+      this.sendControl({ kind: 'modelRequest' });
+    }
+  }
+
+  private handle(frame: Frame): void {
+    const state = this.ctx.state;
+    switch (frame.type) {
+      case 'model': {
+        const model = this.identity.decode(frame.payload, state.learner.numParams);
+        state.adopt(model, frame.round);
+        this.ctx.events.publish('model', { round: frame.round, source: 'aggregator' });
+        this.scheduleUpload();
+        return;
+      }
+      case 'broadcast': {
+        if (!state.hasModel) return;
+        if (frame.round < state.round) return; // a duplicate of a round already applied
+        if (frame.round !== state.round) {
+          this.sendControl({ kind: 'modelRequest' }); // we missed a round: catch up like a joiner
+          return;
+        }
+        state.requireWorker().applyBroadcast(frame.payload);
+        state.cached = null;
+        const counted = decodeTags(frame.meta).includes(this.selfTag);
+        this.ctx.events.publish('applied', { round: frame.round, term: this.term, counted });
+        if (frame.aux === 1) {
+          const sync = state.prepareSync(mixSeed(this.ctx.config.seed, frame.round, this.selfTag, 5));
+          this.ctx.send(this.aggregatorId, {
+            type: 'syncUpload',
+            term: this.term,
+            round: sync.round,
+            aux: 0,
+            meta: EMPTY,
+            payload: sync.payload,
+          });
+          return;
+        }
+        state.round = frame.round + 1;
+        this.scheduleUpload();
+        return;
+      }
+      case 'syncBroadcast': {
+        if (!state.hasModel || frame.round !== state.round) return;
+        const counted = state.cached?.type === 'syncUpload' && decodeTags(frame.meta).includes(this.selfTag);
+        state.requireWorker().applySync(frame.payload, counted);
+        state.cached = null;
+        state.round = frame.round + 1;
+        this.scheduleUpload();
+        return;
+      }
+      case 'control':
+        this.onControl(decodeControl(frame.meta));
+        return;
+      case 'upload':
+      case 'syncUpload':
+        throw new Error(`the aggregator sent a ${frame.type} frame`);
+      default: {
+        const unreachable: never = frame.type;
+        throw new Error(`unhandled frame type ${String(unreachable)}`);
+      }
+    }
+  }
+
+  private onControl(message: ControlMessage): void {
+    switch (message.kind) {
+      case 'metrics':
+        this.ctx.events.publish('metrics', {
+          round: message.round,
+          testAccuracy: message.testAccuracy,
+          testLoss: message.testLoss,
+        });
+        return;
+      case 'done':
+        this.stop();
+        this.ctx.events.publish('done', { round: message.round, testAccuracy: message.testAccuracy });
+        return;
+      case 'hello':
+      case 'modelRequest':
+        throw new Error(`the aggregator sent ${message.kind}`);
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled control ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** Computes and sends this round's upload after letting queued messages in. */
+  private scheduleUpload(): void {
+    if (this.computeTimer !== null || this.stopped) return;
+    if (this.ctx.state.round >= this.ctx.config.rounds) return;
+    this.computeTimer = setTimeout(() => {
+      this.computeTimer = null;
+      if (this.stopped) return;
+      const state = this.ctx.state;
+      if (!state.hasModel || state.cached !== null) return;
+      const upload = state.prepareUpload(mixSeed(this.ctx.config.seed, state.round, this.selfTag));
+      if (!this.connected) return; // resent by onConnected
+      this.ctx.send(this.aggregatorId, {
+        type: 'upload',
+        term: this.term,
+        round: upload.round,
+        aux: upload.aux,
+        meta: EMPTY,
+        payload: upload.payload,
+      });
+    }, this.ctx.settings.computeDelayMs);
+  }
+
+  private sendControl(message: ControlMessage): void {
+    this.ctx.send(this.aggregatorId, {
+      type: 'control',
+      term: this.term,
+      round: this.ctx.state.round,
+      aux: 0,
+      meta: encodeControl(message),
+      payload: EMPTY,
+    });
+  }
+}

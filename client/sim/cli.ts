@@ -1,0 +1,112 @@
+/**
+ * `npm run simulate -- [options]`: N virtual workers on MNIST in one process, the same
+ * algorithm code as the real peers, every byte counted. Prints progress, writes JSON.
+ *
+ * @example
+ * npm run simulate -- --workers 8 --algorithm liec --up topk:0.01 --down topk:0.01 --rounds 300 --seed 1 --out run.json
+ */
+import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { createMnistLearner } from './mnist-learner.ts';
+import { SIMULATE_HELP, parseSimulateArgs, type SimulateCli } from './options.ts';
+import { runSimulation, type RoundRecord, type SimulationResult } from './simulator.ts';
+
+/** The JSON document a simulation writes (see README, "Simulator output"). */
+export function simulationReport(
+  cli: SimulateCli,
+  result: SimulationResult,
+  backend: string,
+  wallSeconds: number,
+) {
+  const { config } = cli;
+  const totalBytes = result.bytes.up + result.bytes.down;
+  const totalFp32 = result.fp32Bytes.up + result.fp32Bytes.down;
+  const to90 = result.history.find((r) => (r.testAccuracy ?? 0) >= 0.9);
+  return {
+    algorithm: config.options.algorithm,
+    up: cli.specs.up,
+    down: cli.specs.down,
+    workers: config.workers,
+    rounds: config.rounds,
+    seed: config.seed,
+    model: cli.model,
+    backend,
+    partition: cli.partitionText,
+    learningRate: config.options.learningRate,
+    momentum: config.options.momentum ?? 0,
+    batchSize: cli.batchSize,
+    participation: config.participation,
+    sync: {
+      period: config.options.sync?.period ?? 0,
+      codec: cli.specs.syncCodec,
+      driftThreshold: config.options.sync?.driftThreshold ?? null,
+      count: result.syncs,
+    },
+    final: result.final,
+    bytes: result.bytes,
+    fp32Bytes: result.fp32Bytes,
+    compressionRatio: totalBytes > 0 ? totalFp32 / totalBytes : null,
+    roundsTo90: to90 === undefined ? null : to90.round + 1,
+    lateUploads: result.lateUploads,
+    simSeconds: result.simSeconds,
+    wallSeconds,
+    history: result.history,
+  };
+}
+
+function progressLine(r: RoundRecord, rounds: number): string {
+  const acc = r.testAccuracy === null ? '' : ` acc ${(r.testAccuracy * 100).toFixed(2)}%`;
+  const mb = (n: number) => (n / 1e6).toFixed(2);
+  return `round ${r.round + 1}/${rounds} loss ${r.loss?.toFixed(4) ?? '-'}${acc} up ${mb(r.bytesUp)} MB down ${mb(r.bytesDown)} MB${r.sync ? ` sync(${r.sync})` : ''}`;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let cli: SimulateCli | 'help';
+  try {
+    cli = parseSimulateArgs(argv);
+  } catch (error) {
+    console.error(`simulate: ${error instanceof Error ? error.message : String(error)}\n\n${SIMULATE_HELP}`);
+    return 2;
+  }
+  if (cli === 'help') {
+    console.log(SIMULATE_HELP);
+    return 0;
+  }
+  const { config } = cli;
+  const quiet = cli.quiet;
+  const learner = await createMnistLearner({
+    workers: config.workers,
+    partition: cli.partition,
+    batchSize: cli.batchSize,
+    seed: config.seed,
+    arch: cli.model,
+    log: quiet ? () => {} : (line) => console.error(line),
+  });
+  const started = performance.now();
+  const tty = process.stderr.isTTY === true;
+  try {
+    const result = runSimulation(config, learner, {
+      onRound(record) {
+        if (quiet) return;
+        if (tty) process.stderr.write(`\r${progressLine(record, config.rounds)}   `);
+        else if (record.testAccuracy !== null) console.error(progressLine(record, config.rounds));
+      },
+    });
+    if (tty && !quiet) process.stderr.write('\n');
+    const report = simulationReport(cli, result, learner.backend, (performance.now() - started) / 1000);
+    if (!quiet) {
+      console.error(
+        `final test accuracy ${(report.final.testAccuracy * 100).toFixed(2)}%, bytes up ${report.bytes.up} down ${report.bytes.down}, ` +
+          `${report.compressionRatio?.toFixed(1)}x fewer than fp32 SGD, ${result.syncs} syncs`,
+      );
+    }
+    if (cli.out !== undefined) await writeFile(cli.out, JSON.stringify(report, null, 2));
+    return 0;
+  } finally {
+    learner.dispose();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
