@@ -9,6 +9,7 @@
  * node --import tsx bench/codecs.ts --length 1000000 --reps 3
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -80,6 +81,7 @@ export function main(argv: string[]): Row[] {
   }
 
   console.log(`d = ${d} float32 (${megabytes} MB), best of ${reps}; copy = Float32Array.set`);
+  console.log(`load average at the end: ${loadavg()[0]!.toFixed(1)} (results are noisy when other jobs run)`);
   console.log('codec        encode MB/s  (x copy)  decode MB/s  (x copy)        bytes  fp32/bytes');
   for (const r of rows) {
     console.log(

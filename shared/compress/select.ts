@@ -20,12 +20,12 @@ const NON_FINITE_BITS = 0x7f800000;
 
 /**
  * Entries kept by a sparsifier of ratio r on a d-vector: max(1, ceil(r * d)), at most d;
- * 0 for d = 0. The 1e-9 slack keeps float noise (0.07 * 100 = 7.000000000000001) from
- * adding one entry.
+ * 0 for d = 0. The relative 1e-12 slack keeps float noise (0.07 * 100 =
+ * 7.000000000000001) from adding one entry.
  */
 export function sparseCount(ratio: number, d: number): number {
   if (d === 0) return 0;
-  return Math.min(d, Math.max(1, Math.ceil(ratio * d - 1e-9)));
+  return Math.min(d, Math.max(1, Math.ceil(ratio * d * (1 - 1e-12))));
 }
 
 export interface TopK {
