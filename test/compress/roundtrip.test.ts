@@ -180,3 +180,20 @@ test('fp16-valued codecs keep relative precision at both ends of the float32 ran
     }
   }
 });
+
+test('payloads at any byte offset decode the same (network frames are not aligned)', () => {
+  const x = gaussian(1000, 14);
+  for (const spec of ALL_SPECS) {
+    const c = parseCompressor(spec);
+    const { payload, decoded } = compress(c, x, 2);
+    for (const offset of [1, 2, 3]) {
+      const frame = new Uint8Array(payload.length + 8);
+      frame.set(payload, offset);
+      assert.deepEqual(
+        c.decode(frame.subarray(offset, offset + payload.length), 1000),
+        decoded,
+        `${spec} @${offset}`,
+      );
+    }
+  }
+});
