@@ -137,11 +137,15 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     return opened;
   }
 
-  /** Sends one message to a connected peer (see PeerLink.send); ERR_UNKNOWN_PEER otherwise. */
+  /**
+   * Sends one message to a connected peer (see PeerLink.send). Rejects with ERR_UNKNOWN_PEER
+   * when there is no link to it, ERR_NOT_CONNECTED while its link is still opening.
+   */
   send(remoteId: string, message: Uint8Array): Promise<void> {
     const entry = this.#entries.get(remoteId);
-    if (!entry?.connected) {
-      return Promise.reject(new TransportError('ERR_UNKNOWN_PEER', `no open link to ${remoteId}`));
+    if (!entry) return Promise.reject(new TransportError('ERR_UNKNOWN_PEER', `no link to ${remoteId}`));
+    if (!entry.connected) {
+      return Promise.reject(new TransportError('ERR_NOT_CONNECTED', `link to ${remoteId} not open yet`));
     }
     return entry.link.send(message);
   }
@@ -294,6 +298,8 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   }
 }
 
+/** 128 random bits as hex. getRandomValues, unlike randomUUID, also works on plain-http pages. */
 function newLinkId(): string {
-  return globalThis.crypto.randomUUID();
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

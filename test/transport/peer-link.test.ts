@@ -99,6 +99,17 @@ async function hostilePair(): Promise<{ raw: SimplePeer.Instance; link: PeerLink
   return { raw, link };
 }
 
+/** Destroys a raw simple-peer without leaving its 5 s ICE timer behind (see PeerLink.close). */
+function destroyRaw(raw: SimplePeer.Instance): void {
+  raw.destroy();
+  const clear = (): void => {
+    const timer: unknown = Reflect.get(raw, '_iceCompleteTimer');
+    if (timer instanceof Object && 'ref' in timer) clearTimeout(timer as ReturnType<typeof setTimeout>);
+  };
+  clear();
+  raw.once('close', clear);
+}
+
 test('garbage chunks from a hostile peer give ERR_MALFORMED_CHUNK and close the link, not the process', async () => {
   const garbage: [string, Uint8Array | string][] = [
     ['random bytes', new Uint8Array([0xff, 0x13, 0x37, 0x42, 0x00, 0x99, 0x01, 0x02, 0x03, 0x04])],
@@ -121,7 +132,7 @@ test('garbage chunks from a hostile peer give ERR_MALFORMED_CHUNK and close the 
       await assert.rejects(link.send(new Uint8Array(1)), isCode('ERR_LINK_CLOSED'));
     } finally {
       link.close();
-      raw.destroy();
+      destroyRaw(raw);
     }
   }
 });
