@@ -12,3 +12,5 @@ export { createLogger, type Logger, type LogLevel } from './logger.ts';
 export { signSessionToken, verifySessionToken } from './token.ts';
 export { chooseAggregator } from './election.ts';
 export type { RateLimit } from './rate-limit.ts';
+export { createAppServer, DEFAULT_APP_DIR, type AppServerInit } from './app-server.ts';
+export { createStaticHandler, type StaticHandler, type StaticHandlerInit } from './static.ts';

@@ -1,0 +1,137 @@
+/**
+ * `<session-overview>`: the session at a glance: id, round out of total, phase, aggregator
+ * and term, how many peers are live, and the participation of recent rounds as a strip of
+ * bars (counted / expected workers per round).
+ *
+ * @example
+ * html`<session-overview .store=${store}></session-overview>`
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { StoreController } from '../controller.ts';
+import type { Participation, SessionStore } from '../state.ts';
+import { panelStyles } from './styles.ts';
+
+/** Rounds shown in the participation strip. */
+const PARTICIPATION_SHOWN = 40;
+
+@customElement('session-overview')
+export class SessionOverview extends LitElement {
+  static override styles = [
+    panelStyles,
+    css`
+      dl {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(130px, 1fr));
+        gap: 8px 16px;
+        margin: 0;
+      }
+      dt {
+        font-size: 0.75rem;
+        color: var(--liec-muted, #5a6575);
+      }
+      dd {
+        margin: 0;
+        font-size: 1.1rem;
+        font-variant-numeric: tabular-nums;
+      }
+      .phase {
+        text-transform: capitalize;
+      }
+      .strip {
+        display: flex;
+        align-items: flex-end;
+        gap: 2px;
+        height: 28px;
+        margin-top: 10px;
+      }
+      .strip span {
+        flex: 0 0 6px;
+        background: var(--liec-accent, #2f6fed);
+        border-radius: 1px;
+      }
+      .strip span.partial {
+        background: var(--liec-warn, #d98c1f);
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) store?: SessionStore;
+
+  private readonly data = new StoreController(
+    this,
+    () => this.store,
+    (s) => ({ session: s.session, peers: s.peers, local: s.local }),
+  );
+
+  override render() {
+    const data = this.data.value;
+    if (data === undefined) return nothing;
+    const { session, peers, local } = data;
+    const live = peers.filter((p) => p.state !== 'dropped').length;
+    const aggregator =
+      session.aggregatorPeerId === null
+        ? 'none yet'
+        : `${session.aggregatorPeerId}${session.aggregatorPeerId === local.peerId ? ' (this tab)' : ''}`;
+    const last = session.participation.at(-1);
+    return html`
+      <h2>Session</h2>
+      <dl>
+        <div>
+          <dt>Session</dt>
+          <dd data-field="session">${session.id ?? '-'}</dd>
+        </div>
+        <div>
+          <dt>Round</dt>
+          <dd data-field="round">
+            ${session.round}${session.totalRounds === null ? '' : ` / ${session.totalRounds}`}
+          </dd>
+        </div>
+        <div>
+          <dt>Phase</dt>
+          <dd class="phase" data-field="phase">${session.phase}</dd>
+        </div>
+        <div>
+          <dt>Aggregator</dt>
+          <dd data-field="aggregator">${aggregator}</dd>
+        </div>
+        <div>
+          <dt>Term</dt>
+          <dd data-field="term">${session.term}</dd>
+        </div>
+        <div>
+          <dt>Live peers</dt>
+          <dd data-field="live-peers">${live}</dd>
+        </div>
+        <div>
+          <dt>Last round counted</dt>
+          <dd data-field="participation">
+            ${last === undefined ? '-' : `${last.counted} / ${last.expected}`}
+          </dd>
+        </div>
+      </dl>
+      ${this.renderStrip(session.participation)}
+    `;
+  }
+
+  private renderStrip(participation: readonly Participation[]) {
+    if (participation.length === 0) return nothing;
+    const shown = participation.slice(-PARTICIPATION_SHOWN);
+    return html`<div class="strip" aria-label="participation per round">
+      ${shown.map((p) => {
+        const share = p.expected > 0 ? Math.min(1, p.counted / p.expected) : 1;
+        return html`<span
+          class=${share < 1 ? 'partial' : ''}
+          style="height: ${Math.max(8, share * 100)}%"
+          title="round ${p.round}: ${p.counted} of ${p.expected} workers counted"
+        ></span>`;
+      })}
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'session-overview': SessionOverview;
+  }
+}

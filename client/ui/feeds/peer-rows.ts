@@ -1,0 +1,39 @@
+/**
+ * Maps what the signaling server knows about a member (role, kind, capabilities, heartbeat
+ * stats) onto a peer row. Only what the server can know is set; the row's `state` is set
+ * only for new or returning peers, since a training runtime owns it once attached.
+ *
+ * Heartbeat stats keys the dashboard reads (numbers): `bytesUp`, `bytesDown`, `rttMs`.
+ * Capabilities key: `backend` (string).
+ *
+ * @example
+ * upsertMember(store, joined.peers[0]);
+ */
+import type { NumericStats, PeerInfo } from '../../../shared/protocol/signaling.ts';
+import type { PeerPatch, SessionStore } from '../state.ts';
+
+export type MemberInfo = Pick<PeerInfo, 'peerId' | 'kind' | 'role' | 'capabilities'> & {
+  stats?: NumericStats;
+};
+
+export function upsertMember(store: SessionStore, member: MemberInfo): void {
+  const existing = store.state.peers.find((p) => p.peerId === member.peerId);
+  const backend = member.capabilities['backend'];
+  const patch: PeerPatch = { peerId: member.peerId, role: member.role, kind: member.kind };
+  if (typeof backend === 'string') patch.backend = backend;
+  const stats = member.stats ?? {};
+  if (stats['bytesUp'] !== undefined) patch.bytesUp = stats['bytesUp'];
+  if (stats['bytesDown'] !== undefined) patch.bytesDown = stats['bytesDown'];
+  if (stats['rttMs'] !== undefined) patch.rttMs = stats['rttMs'];
+  // Present at the signaling server, idle until a runtime says otherwise.
+  if (existing === undefined || existing.state === 'dropped') patch.state = 'waiting';
+  store.upsertPeer(patch);
+}
+
+/** Sets every row's role from the aggregator's id. */
+export function applyAggregatorRoles(store: SessionStore, aggregatorPeerId: string | null): void {
+  for (const row of store.state.peers) {
+    const role = row.peerId === aggregatorPeerId ? 'aggregator' : 'worker';
+    if (row.role !== role) store.upsertPeer({ peerId: row.peerId, role });
+  }
+}

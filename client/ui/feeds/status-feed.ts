@@ -1,0 +1,110 @@
+/**
+ * Fills the store from the signaling server's `GET /status` (schema in
+ * shared/protocol/signaling-status.ts): members with their heartbeat stats, aggregator and
+ * term, and the aggregator's last round report (loss, accuracy, bytes, participation). Until
+ * a training runtime is attached this is what keeps the dashboard live; afterwards it still
+ * fills in peers the runtime has no link to.
+ *
+ * Round report metrics the dashboard reads: `loss`, `testAccuracy`, `drift`, `fp32Bytes`,
+ * `expected` (workers expected that round), `sync` (1 when the round was a sync).
+ *
+ * @example
+ * const stop = new AbortController();
+ * void pollStatus({ baseUrl: location.origin, sessionId, store, intervalMs: 5000, signal: stop.signal });
+ */
+import { signalingStatusSchema, type SessionStatus } from '../../../shared/protocol/signaling-status.ts';
+import type { SessionStore } from '../state.ts';
+import { applyAggregatorRoles, upsertMember } from './peer-rows.ts';
+
+/** Applies one session's status to the store (in one batch). */
+export function applyStatus(store: SessionStore, status: SessionStatus): void {
+  store.batch(() => {
+    const { session, local } = store.state;
+    const { aggregator, lastReport, config } = status;
+    const newer = aggregator.term >= session.term;
+    const done = aggregator.lastRound >= config.rounds;
+    store.updateSession({
+      id: status.sessionId,
+      totalRounds: config.rounds,
+      round: Math.max(session.round, aggregator.lastRound),
+      ...(newer ? { aggregatorPeerId: aggregator.peerId, term: aggregator.term } : {}),
+      ...(done ? { phase: 'done' as const } : {}),
+      ...(!done && !local.runtimeAttached
+        ? { phase: lastReport === undefined ? 'waiting' : 'training' }
+        : {}),
+    });
+    const present = new Set(status.peers.map((p) => p.peerId));
+    for (const peer of status.peers) upsertMember(store, peer);
+    for (const row of store.state.peers) if (!present.has(row.peerId)) store.markDropped(row.peerId);
+    if (newer) applyAggregatorRoles(store, aggregator.peerId);
+    if (lastReport !== undefined) applyReport(store, lastReport);
+  });
+}
+
+function applyReport(store: SessionStore, report: NonNullable<SessionStatus['lastReport']>): void {
+  const metric = (name: string): number | null => report.metrics?.[name] ?? null;
+  // A runtime's own record of the round is richer; the report only fills gaps.
+  if (!store.state.history.some((r) => r.round === report.round)) {
+    store.addRound({
+      round: report.round,
+      loss: metric('loss'),
+      testAccuracy: metric('testAccuracy'),
+      bytesUp: report.bytes.up,
+      bytesDown: report.bytes.down,
+      fp32Bytes: metric('fp32Bytes') ?? 0,
+      drift: metric('drift'),
+    });
+  }
+  if (!store.state.session.participation.some((p) => p.round === report.round)) {
+    const counted = report.participants.length;
+    store.recordParticipation({ round: report.round, counted, expected: metric('expected') ?? counted });
+  }
+  const counted = new Set(report.participants);
+  for (const row of store.state.peers) {
+    if (counted.has(row.peerId) && (row.lastRoundCounted ?? -1) < report.round)
+      store.upsertPeer({ peerId: row.peerId, lastRoundCounted: report.round });
+  }
+}
+
+export interface PollStatusInit {
+  /** The signaling server's base URL (the page's origin when it serves the page). */
+  baseUrl: string;
+  sessionId: string;
+  store: SessionStore;
+  /** Time between polls; the heartbeat interval is a good choice. @default 5000 */
+  intervalMs?: number;
+  /** Time one request may take. @default 4000 */
+  requestTimeoutMs?: number;
+  signal: AbortSignal;
+  /** Called with each failure (network, validation); polling goes on. */
+  onError?: (error: unknown) => void;
+}
+
+/** Polls until `signal` aborts; resolves then. Each answer is validated before use. */
+export async function pollStatus(init: PollStatusInit): Promise<void> {
+  const intervalMs = init.intervalMs ?? 5000;
+  const requestTimeoutMs = init.requestTimeoutMs ?? 4000;
+  const url = new URL('/status', init.baseUrl);
+  while (!init.signal.aborted) {
+    try {
+      const response = await fetch(url, {
+        signal: AbortSignal.any([init.signal, AbortSignal.timeout(requestTimeoutMs)]),
+      });
+      if (!response.ok) throw new Error(`GET /status: HTTP ${response.status}`);
+      const status = signalingStatusSchema.parse(await response.json());
+      const session = status.sessions.find((s) => s.sessionId === init.sessionId);
+      if (session !== undefined && !init.signal.aborted) applyStatus(init.store, session);
+    } catch (error) {
+      if (!init.signal.aborted) init.onError?.(error);
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, intervalMs);
+      function done(): void {
+        clearTimeout(timer);
+        init.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      init.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

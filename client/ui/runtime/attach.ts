@@ -1,0 +1,84 @@
+/**
+ * The interface the dashboard expects from the training runtime (client/roles), and the
+ * adapter that copies its events into the store. Any emitter with `on`/`off` fits: the
+ * project's TypedEmitter<DashboardRuntimeEvents>, or Node's EventEmitter from `events`.
+ *
+ * What the runtime emits:
+ * - `round`: a finished round as this peer saw it (the aggregator knows every field; a
+ *   worker may leave loss/drift null), with who was counted and how many were expected;
+ * - `peer`: a change of one peer's row (state, rtt, bytes, backend, ...), id plus fields;
+ * - `peer:removed`: a peer gone for good (the row is kept, marked dropped);
+ * - `phase`: the session phase and current round (training, syncing, done, ...);
+ * - `backend`: the TF.js backend this tab trains on.
+ * What it offers: `leave()` always; `setPaused()` and `exportModel()` when supported.
+ *
+ * @example
+ * const runtime = await startBrowserRuntime({ client: app.signaling, joined });
+ * const detach = document.querySelector('liec-app')!.attachRuntime(runtime);
+ */
+import type { PeerPatch, RoundRecord, SessionPhase, SessionStore } from '../state.ts';
+
+export interface RuntimeRoundEvent extends RoundRecord {
+  /** Peers whose update this round counted. */
+  participants: readonly string[];
+  /** Workers the aggregator expected this round. */
+  expected: number;
+}
+
+export interface DashboardRuntimeEvents {
+  round: RuntimeRoundEvent;
+  peer: PeerPatch;
+  'peer:removed': { peerId: string };
+  phase: { phase: SessionPhase; round: number };
+  backend: { backend: string };
+}
+
+type Listener<K extends keyof DashboardRuntimeEvents> = (event: DashboardRuntimeEvents[K]) => void;
+
+export interface DashboardRuntime {
+  on<K extends keyof DashboardRuntimeEvents>(name: K, listener: Listener<K>): unknown;
+  off<K extends keyof DashboardRuntimeEvents>(name: K, listener: Listener<K>): unknown;
+  /** Stops training and leaves the session (the app closes the signaling client after). */
+  leave(): Promise<void> | void;
+  /** Pauses or resumes this peer's training; absent when not supported. */
+  setPaused?(paused: boolean): void;
+  /** The current model, serialized (e.g. weights as bytes); absent when not supported. */
+  exportModel?(): Promise<Uint8Array | Blob>;
+}
+
+/** Copies the runtime's events into the store until the returned function is called. */
+export function attachRuntimeToStore(store: SessionStore, runtime: DashboardRuntime): () => void {
+  const onRound: Listener<'round'> = ({ participants, expected, ...record }) =>
+    store.batch(() => {
+      store.addRound(record);
+      store.recordParticipation({ round: record.round, counted: participants.length, expected });
+      for (const peerId of participants) store.upsertPeer({ peerId, lastRoundCounted: record.round });
+    });
+  const onPeer: Listener<'peer'> = (patch) => store.upsertPeer(patch);
+  const onRemoved: Listener<'peer:removed'> = ({ peerId }) => store.markDropped(peerId);
+  const onPhase: Listener<'phase'> = ({ phase, round }) => store.updateSession({ phase, round });
+  const onBackend: Listener<'backend'> = ({ backend }) => {
+    store.batch(() => {
+      store.setLocal({ backend });
+      const self = store.state.local.peerId;
+      if (self !== null) store.upsertPeer({ peerId: self, backend });
+    });
+  };
+  runtime.on('round', onRound);
+  runtime.on('peer', onPeer);
+  runtime.on('peer:removed', onRemoved);
+  runtime.on('phase', onPhase);
+  runtime.on('backend', onBackend);
+  store.setLocal({ runtimeAttached: true });
+  let attached = true;
+  return () => {
+    if (!attached) return;
+    attached = false;
+    runtime.off('round', onRound);
+    runtime.off('peer', onPeer);
+    runtime.off('peer:removed', onRemoved);
+    runtime.off('phase', onPhase);
+    runtime.off('backend', onBackend);
+    store.setLocal({ runtimeAttached: false, paused: false });
+  };
+}
