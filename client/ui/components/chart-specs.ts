@@ -7,6 +7,7 @@
  * const plot = new uPlot(CHART_SPECS[0].options(480), CHART_SPECS[0].data(history), element);
  */
 import type uPlot from 'uplot';
+import { formatBytes } from '../format.ts';
 import type { RoundRecord } from '../state.ts';
 
 export interface ChartSpec {
@@ -30,6 +31,14 @@ const COLORS = {
 
 /** Non-positive values become gaps: a log scale cannot show them. */
 const positiveOrNull = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
+
+/** Tick labels for small positive quantities such as drift (1e-4 rather than 0). */
+export function formatSmall(value: number): string {
+  if (value === 0) return '0';
+  return Math.abs(value) >= 0.01 && Math.abs(value) < 1000
+    ? String(Number(value.toPrecision(3)))
+    : value.toExponential(1);
+}
 
 const roundAxis: uPlot.Axis = { label: 'round' };
 const roundSeries: uPlot.Series = { label: 'round' };
@@ -72,7 +81,7 @@ export const CHART_SPECS: readonly ChartSpec[] = [
         { label: 'down', stroke: COLORS.down, width: 2 },
         { label: 'fp32 both ways', stroke: COLORS.fp32, width: 2, dash: [6, 4] },
       ],
-      axes: [roundAxis, { label: 'bytes', size: 70 }],
+      axes: [roundAxis, { label: 'bytes', size: 84, values: (_u, splits) => splits.map(formatBytes) }],
     }),
     data: (h) => [
       h.map((r) => r.round),
@@ -88,7 +97,7 @@ export const CHART_SPECS: readonly ChartSpec[] = [
       ...base(width),
       scales: { x: { time: false } },
       series: [roundSeries, { label: 'drift', stroke: COLORS.drift, width: 2, spanGaps: true }],
-      axes: [roundAxis, { label: 'drift', size: 70 }],
+      axes: [roundAxis, { label: 'drift', size: 70, values: (_u, splits) => splits.map(formatSmall) }],
     }),
     data: (h) => [h.map((r) => r.round), h.map((r) => r.drift)],
   },

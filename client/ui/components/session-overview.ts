@@ -22,7 +22,7 @@ export class SessionOverview extends LitElement {
     css`
       dl {
         display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(130px, 1fr));
+        grid-template-columns: repeat(auto-fill, minmax(140px, 1fr));
         gap: 8px 16px;
         margin: 0;
       }
@@ -32,8 +32,12 @@ export class SessionOverview extends LitElement {
       }
       dd {
         margin: 0;
+        overflow-wrap: anywhere;
         font-size: 1.1rem;
         font-variant-numeric: tabular-nums;
+      }
+      .wide {
+        grid-column: span 2;
       }
       .phase {
         text-transform: capitalize;
@@ -77,7 +81,7 @@ export class SessionOverview extends LitElement {
     return html`
       <h2>Session</h2>
       <dl>
-        <div>
+        <div class="wide">
           <dt>Session</dt>
           <dd data-field="session">${session.id ?? '-'}</dd>
         </div>

@@ -20,7 +20,8 @@ export function upsertMember(store: SessionStore, member: MemberInfo): void {
   const existing = store.state.peers.find((p) => p.peerId === member.peerId);
   const backend = member.capabilities['backend'];
   const patch: PeerPatch = { peerId: member.peerId, role: member.role, kind: member.kind };
-  if (typeof backend === 'string') patch.backend = backend;
+  // What a runtime reports (the backend it really uses) beats what the peer announced on joining.
+  if (typeof backend === 'string' && (existing?.backend ?? null) === null) patch.backend = backend;
   const stats = member.stats ?? {};
   if (stats['bytesUp'] !== undefined) patch.bytesUp = stats['bytesUp'];
   if (stats['bytesDown'] !== undefined) patch.bytesDown = stats['bytesDown'];

@@ -1,0 +1,152 @@
+/**
+ * The web app in headless Chromium against a real app server on port 0: load the page,
+ * create a session through the form, open the join link in a second tab, and see both peers
+ * on both dashboards; then drive a stand-in runtime through `attachRuntime` (rounds, pause,
+ * download) and leave from the second tab. Saves docs/dashboard.png and reports the page's
+ * load time and the asset sizes as test diagnostics.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { createAppServer } from '../../signaling/index.ts';
+import { PAGE_TIMEOUT_MS, chromiumSkipReason, collectPageErrors, launchChromium } from './helpers.ts';
+
+const FAKE_RUNTIME = fileURLToPath(new URL('./fixtures/fake-runtime.js', import.meta.url));
+const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
+const HEARTBEAT_INTERVAL_MS = 500;
+
+/** Waits until the page's peer table lists `count` live peers. */
+async function waitForLivePeers(page: Page, count: number): Promise<void> {
+  await page
+    .locator('peer-table [data-field="peer-count"]')
+    .filter({ hasText: `${count} connected` })
+    .waitFor({ timeout: PAGE_TIMEOUT_MS });
+}
+
+test(
+  'dashboard: create, join by link, both peers live, runtime hook, leave',
+  { skip: chromiumSkipReason() },
+  async (t) => {
+    const server = await createAppServer({
+      logLevel: 'silent',
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      heartbeatTimeoutMs: 6 * HEARTBEAT_INTERVAL_MS,
+    });
+    const url = await server.start({ port: 0 });
+    t.after(() => server.stop());
+    const context = await launchChromium(t);
+
+    // 1. Load the page; measure until the form is usable.
+    const creator = await context.newPage();
+    const creatorErrors = collectPageErrors(creator);
+    await creator.goto(url);
+    const createButton = creator.locator('session-form button[data-action="create"]');
+    await createButton.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    const load = await creator.evaluate(() => {
+      const [nav] = performance.getEntriesByType('navigation');
+      const timing = nav instanceof PerformanceNavigationTiming ? nav : undefined;
+      return {
+        domContentLoadedMs: timing?.domContentLoadedEventEnd ?? -1,
+        loadEventMs: timing?.loadEventEnd ?? -1,
+        formReadyMs: performance.now(),
+      };
+    });
+    t.diagnostic(
+      `page load: DOMContentLoaded ${load.domContentLoadedMs.toFixed(0)} ms, load ${load.loadEventMs.toFixed(0)} ms, form ready by ${load.formReadyMs.toFixed(0)} ms`,
+    );
+
+    // 2. Create a session through the form; the creator joins it and shows the link.
+    await creator.locator('session-form select[name="algorithm"]').selectOption('liec');
+    await creator.locator('session-form input[name="up"]').fill('topk:0.01');
+    await creator.locator('session-form input[name="down"]').fill('sign');
+    await creator.locator('session-form input[name="rounds"]').fill('50');
+    await creator.locator('session-form input[name="roundDeadlineMs"]').fill('3000');
+    await creator.locator('session-form input[name="quorum"]').fill('0.5');
+    await createButton.click();
+    const linkField = creator.locator('session-form [data-field="join-link"]');
+    await linkField.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    const link = await linkField.inputValue();
+    const sessionId = new URL(link).searchParams.get('session');
+    assert.ok(sessionId !== null && link.startsWith(url), `unexpected join link ${link}`);
+    const [created] = server.status().sessions;
+    assert.equal(created?.sessionId, sessionId);
+    assert.equal(created?.config.down, 'sign');
+    assert.equal(created?.config.rounds, 50);
+
+    // 3. A second tab opens the link; both dashboards show both peers.
+    const joiner = await context.newPage();
+    const joinerErrors = collectPageErrors(joiner);
+    const joinedAt = performance.now();
+    await joiner.goto(link);
+    await waitForLivePeers(joiner, 2);
+    await waitForLivePeers(creator, 2);
+    t.diagnostic(
+      `second tab listed on both dashboards ${(performance.now() - joinedAt).toFixed(0)} ms after opening the link`,
+    );
+    for (const page of [creator, joiner]) {
+      assert.equal(await page.locator('peer-table tr[data-peer]').count(), 2);
+      const field = async (name: string) =>
+        (await page.locator(`session-overview [data-field="${name}"]`).textContent())?.trim();
+      assert.equal(await field('session'), sessionId);
+      assert.equal(await field('round'), '0 / 50');
+      assert.equal(await field('live-peers'), '2');
+    }
+    const peers = server.status().sessions[0]?.peers ?? [];
+    assert.deepEqual(
+      peers.map((p) => p.kind),
+      ['browser', 'browser'],
+    );
+    await mkdir(fileURLToPath(new URL('.', new URL('../../docs/dashboard.png', import.meta.url))), {
+      recursive: true,
+    });
+    await creator.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // 4. A stand-in runtime: rounds reach the overview and charts; pause and download reach it.
+    await creator.addScriptTag({ path: FAKE_RUNTIME });
+    await creator.evaluate('window.testRuntime.emitRounds(30)');
+    await creator
+      .locator('session-overview [data-field="round"]')
+      .filter({ hasText: '31 / 50' })
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(await creator.locator('training-charts .empty').count(), 0);
+    if (process.env['LIEC_DEBUG_SHOT'] !== undefined)
+      await creator.screenshot({ path: process.env['LIEC_DEBUG_SHOT'], fullPage: true });
+    assert.equal(await creator.locator('training-charts .uplot').count(), 3);
+    await creator.locator('session-controls button[data-action="pause"]').click();
+    await creator
+      .locator('session-controls button[data-action="pause"]')
+      .filter({ hasText: 'Resume' })
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(await creator.evaluate('window.testRuntime.paused'), true);
+    const [download] = await Promise.all([
+      creator.waitForEvent('download', { timeout: PAGE_TIMEOUT_MS }),
+      creator.locator('session-controls button[data-action="download"]').click(),
+    ]);
+    assert.match(download.suggestedFilename(), new RegExp(`^liec-model-${sessionId}-round-31\\.bin$`));
+
+    // 5. The second tab leaves: its row turns dropped on the first dashboard.
+    const joinerId = await joiner.evaluate(() => window.liecApp?.store.state.local.peerId ?? null);
+    await joiner.locator('session-controls button[data-action="leave"]').click();
+    await creator
+      .locator(`peer-table tr[data-peer="${joinerId}"][data-state="dropped"]`)
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    await joiner.locator('session-form button[data-action="create"]').waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(new URL(joiner.url()).search, '');
+
+    // mnist.bin as the browser downloads it (gzip on the wire).
+    const asset = await creator.evaluate(async () => {
+      const started = performance.now();
+      const response = await fetch('/mnist.bin');
+      const bytes = (await response.arrayBuffer()).byteLength;
+      return { bytes, ms: performance.now() - started, type: response.headers.get('content-type') };
+    });
+    assert.equal(asset.type, 'application/octet-stream');
+    assert.equal(asset.bytes, 16 + 10_000 * (1 + 784));
+    t.diagnostic(`mnist.bin: ${asset.bytes} bytes fetched in ${asset.ms.toFixed(0)} ms`);
+
+    assert.deepEqual(creatorErrors, []);
+    assert.deepEqual(joinerErrors, []);
+  },
+);
