@@ -5,8 +5,9 @@
  *
  * Who initiates is deterministic: the peer with the lexicographically smaller id sends the
  * offer. connect() on the other side sends a 'hello' asking it to; incoming offers and hellos
- * are accepted unless acceptIncoming says no. A hello always starts a fresh link, because its
- * sender has no link to us (it restarted, or this is a new star).
+ * are accepted unless acceptIncoming says no. A hello's sender has no link to us: if ours is
+ * still opening and has heard nothing back, we re-send its offer (both sides called connect());
+ * otherwise ours is stale (the remote restarted) and a fresh link replaces it.
  *
  * @example
  * const transport = await createPeerTransport({ localId: 'worker-7', relay });
@@ -57,6 +58,10 @@ interface PeerEntry {
   connected: boolean;
   lastError: TransportError | undefined;
   replaced: boolean;
+  /** Envelopes an initiator link sent while connecting, for re-sending after a hello. */
+  sent: unknown[];
+  /** Signals already fed to this link (JSON), so a re-sent one is not applied twice. */
+  seen: Set<string>;
 }
 
 interface Waiter {
@@ -200,7 +205,15 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   #startLink(remoteId: string, initiator: boolean, linkId: string | undefined): PeerEntry {
     const previous = this.#entries.get(remoteId);
     const link = new PeerLink({ ...this.#linkSettings, initiator, binding: this.#binding });
-    const entry: PeerEntry = { link, linkId, connected: false, lastError: undefined, replaced: false };
+    const entry: PeerEntry = {
+      link,
+      linkId,
+      connected: false,
+      lastError: undefined,
+      replaced: false,
+      sent: [],
+      seen: new Set(),
+    };
     this.#entries.set(remoteId, entry);
     if (previous) {
       previous.replaced = true;
@@ -209,11 +222,14 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     const isCurrent = (): boolean => this.#entries.get(remoteId) === entry;
     link.on('signal', (data) => {
       if (entry.linkId === undefined) return; // cannot happen: a non-initiator answers an offer
-      this.#sendEnvelope(remoteId, { v: 1, kind: 'signal', link: entry.linkId, data }, entry);
+      const envelope = { v: 1, kind: 'signal', link: entry.linkId, data };
+      if (initiator && !entry.connected) entry.sent.push(envelope);
+      this.#sendEnvelope(remoteId, envelope, entry);
     });
     link.on('connect', () => {
       if (!isCurrent()) return;
       entry.connected = true;
+      entry.sent = [];
       this.emit('peer:connect', remoteId);
       for (const waiter of this.#takeWaiters(remoteId)) waiter.resolve();
     });
@@ -255,23 +271,36 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
           new TransportError('ERR_SIGNAL_INVALID', `hello from ${from}, which initiates`),
           from,
         );
+      } else if (entry && !entry.connected && entry.seen.size === 0) {
+        // Both sides called connect(): our offer is in flight or was dropped before the remote
+        // listened. Re-sending it (the remote ignores duplicates) avoids a second connection.
+        for (const envelope of entry.sent) this.#sendEnvelope(from, envelope, entry);
       } else if (wanted()) {
+        // The remote has no link to us: whatever we hold is stale.
         this.#startLink(from, true, newLinkId());
       }
       return;
     }
     if (entry && entry.linkId === envelope.link) {
-      entry.link.signal(envelope.data);
+      this.#feed(entry, envelope.data);
       return;
     }
     // Anything else is either the offer of a new link or a leftover of an old one.
     if (this.isInitiatorFor(from) || !isOfferPayload(envelope.data)) return;
     if (entry && entry.linkId === undefined) {
       entry.linkId = envelope.link; // the offer our connect() asked for
-      entry.link.signal(envelope.data);
+      this.#feed(entry, envelope.data);
     } else if (wanted()) {
-      this.#startLink(from, false, envelope.link).link.signal(envelope.data);
+      this.#feed(this.#startLink(from, false, envelope.link), envelope.data);
     }
+  }
+
+  /** Feeds a signal to a link once; re-sent duplicates are dropped. */
+  #feed(entry: PeerEntry, data: unknown): void {
+    const key = JSON.stringify(data) ?? '';
+    if (entry.seen.has(key)) return;
+    entry.seen.add(key);
+    entry.link.signal(data);
   }
 
   #sendEnvelope(remoteId: string, envelope: unknown, entry?: PeerEntry): void {

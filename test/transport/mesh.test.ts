@@ -81,20 +81,54 @@ test('a star: the hub connects to two workers, one of which asked first; broadca
   }
 });
 
-test('both sides calling connect() at once converge on one link', async () => {
+test('both sides calling connect() at once converge on one link, with a single offer', async () => {
   const hub = new MemorySignalHub();
-  const [a, b] = await makeTransports(hub, ['a', 'b']);
-  assert.ok(a && b);
+  const binding = await loadWebRtcBinding();
+  const hubRelay = hub.relay('a');
+  const offerLinks = new Set<string>();
+  const countingRelay = {
+    onSignal: hubRelay.onSignal,
+    sendSignal: (to: string, data: unknown) => {
+      const envelope = data instanceof Object ? data : {};
+      const payload: unknown = Reflect.get(envelope, 'data');
+      if (payload instanceof Object && Reflect.get(payload, 'type') === 'offer') {
+        offerLinks.add(String(Reflect.get(envelope, 'link')));
+      }
+      hubRelay.sendSignal(to, data);
+    },
+  };
+  const a = new PeerTransport({ localId: 'a', relay: countingRelay, binding });
+  const b = new PeerTransport({ localId: 'b', relay: hub.relay('b'), binding });
   try {
     await Promise.all([a.connect('b'), b.connect('a')]);
     assert.deepEqual(a.connectedPeers(), ['b']);
     assert.deepEqual(b.connectedPeers(), ['a']);
+    assert.equal(offerLinks.size, 1, 'the hello re-sent the pending offer instead of starting a second link');
     const got = messagesFrom(b, 1);
     await a.send('b', pattern(10, 3));
     assert.ok(matchesPattern((await got)[0]?.[1] ?? new Uint8Array(), 10, 3));
   } finally {
     a.stop();
     b.stop();
+  }
+});
+
+test('an offer sent before the remote listened is re-sent when its hello arrives', async () => {
+  const hub = new MemorySignalHub();
+  const binding = await loadWebRtcBinding();
+  const a = new PeerTransport({ localId: 'a', relay: hub.relay('a'), binding });
+  try {
+    const aOpen = a.connect('b'); // nobody listens on 'b' yet: the offer is dropped
+    while (hub.dropped === 0) await new Promise((resolve) => setImmediate(resolve));
+    const b = new PeerTransport({ localId: 'b', relay: hub.relay('b'), binding });
+    try {
+      await Promise.all([b.connect('a'), aOpen]);
+      assert.deepEqual(b.connectedPeers(), ['a']);
+    } finally {
+      b.stop();
+    }
+  } finally {
+    a.stop();
   }
 });
 
