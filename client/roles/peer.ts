@@ -60,6 +60,8 @@ export class Peer {
   private resolveFinished: (value: { round: number; testAccuracy: number | null }) => void = () => {};
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private leaving: Promise<void> | null = null;
+  private readonly sentFrameBytes = { up: 0, down: 0 };
   peerId = '';
   backend = 'unknown';
   config: SessionConfig | null = null;
@@ -149,9 +151,18 @@ export class Peer {
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
   }
 
-  /** Leaves the session: stops the role, drains queued frames, closes every link. */
-  async leave(): Promise<void> {
-    if (this.closed) return;
+  /** Leaves the session: stops the role, drains queued frames, closes every link. Idempotent. */
+  leave(): Promise<void> {
+    this.leaving ??= this.shutdown();
+    return this.leaving;
+  }
+
+  /** Frame bytes this peer sent as a worker (up) and as the aggregator (down). */
+  frameBytes(): { up: number; down: number } {
+    return { ...this.sentFrameBytes };
+  }
+
+  private async shutdown(): Promise<void> {
     this.closed = true;
     this.role?.stop();
     this.role = null;
@@ -291,6 +302,8 @@ export class Peer {
     const transport = this.transport;
     if (transport === null || this.closed) return;
     const bytes = encodeFrame({ ...frame, sender: senderTag(this.peerId) });
+    if (this.role instanceof AggregatorRole) this.sentFrameBytes.down += bytes.length;
+    else this.sentFrameBytes.up += bytes.length;
     this.track(transport.send(to, bytes));
   }
 
