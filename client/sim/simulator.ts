@@ -78,7 +78,7 @@ export interface RoundRecord {
   participants: number;
   counted: number;
   late: number;
-  /** Mean squared distance of worker models from their average (measured at eval rounds). */
+  /** Mean squared distance of worker models from their average (at eval rounds, before any sync). */
   drift: number | null;
   sync: 'period' | 'drift' | null;
   /** Simulated seconds since the start, at the end of this round. */
@@ -253,6 +253,9 @@ export function runSimulation(
 
     let sync: RoundRecord['sync'] = null;
     const isLast = round === config.rounds - 1;
+    const evaluateNow = isLast || (round + 1) % config.evalEvery === 0;
+    // Drift is measured before a sync would erase it, so it shows what H must cope with.
+    const drift = evaluateNow ? (options.algorithm === 'liec' ? driftOf(workers, d) : 0) : null;
     if (options.algorithm === 'liec' && options.sync !== undefined) {
       const common = (workers[0] as WorkerAlgorithm).commonModel();
       sync = syncDue(options.sync, {
@@ -268,16 +271,12 @@ export function runSimulation(
       }
     }
 
-    const evaluateNow = isLast || (round + 1) % config.evalEvery === 0;
     let testAccuracy: number | null = null;
     let testLoss: number | null = null;
-    let drift: number | null = null;
     if (evaluateNow) {
-      const model = consensus();
-      const evaluation = learner.evaluate(model);
+      const evaluation = learner.evaluate(consensus());
       testAccuracy = evaluation.accuracy;
       testLoss = evaluation.loss;
-      drift = options.algorithm === 'liec' ? driftOf(workers, d) : 0;
     }
     const record: RoundRecord = {
       round,
