@@ -43,7 +43,7 @@ export function main(argv: string[]): Row[] {
     args: argv,
     options: {
       length: { type: 'string', default: String(10_000_000) },
-      reps: { type: 'string', default: '5' },
+      reps: { type: 'string', default: '10' },
       out: {
         type: 'string',
         default: join(dirname(fileURLToPath(import.meta.url)), 'results', 'codecs.json'),
