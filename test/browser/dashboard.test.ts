@@ -111,6 +111,7 @@ test(
       .filter({ hasText: '31 / 50' })
       .waitFor({ timeout: PAGE_TIMEOUT_MS });
     assert.equal(await creator.locator('training-charts .empty').count(), 0);
+    // LIEC_DEBUG_SHOT=<file.png> saves the dashboard with the stand-in's (synthetic) charts, to look at.
     if (process.env['LIEC_DEBUG_SHOT'] !== undefined)
       await creator.screenshot({ path: process.env['LIEC_DEBUG_SHOT'], fullPage: true });
     assert.equal(await creator.locator('training-charts .uplot').count(), 3);

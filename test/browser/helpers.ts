@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's Chromium; LIEC_CHROMIUM_PATH overrides it (e.g. to check the skip path). */
+export const CHROMIUM_PATH = process.env['LIEC_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -36,7 +37,7 @@ export const PAGE_TIMEOUT_MS = 15_000;
 export function chromiumSkipReason(): string | undefined {
   return existsSync(CHROMIUM_PATH)
     ? undefined
-    : `SKIPPED: Chromium not found at ${CHROMIUM_PATH}; install it with: apt-get install -y chromium`;
+    : `SKIPPED: Chromium not found at ${CHROMIUM_PATH}; install it with: apt-get install chromium`;
 }
 
 export async function launchChromium(t: TestContext): Promise<BrowserContext> {
