@@ -13,6 +13,7 @@
 import { peekHeader } from './bytes.ts';
 import { createFp16 } from './fp16.ts';
 import { createIdentity } from './identity.ts';
+import { createQ4 } from './q4.ts';
 import { createQ8 } from './q8.ts';
 import { createQsgd } from './qsgd.ts';
 import { createRandK } from './randk.ts';
@@ -49,6 +50,7 @@ const decoders: Record<CodecName, Compressor> = {
   sign: createSign(),
   qsgd: createQsgd({ levels: 1 }),
   q8: createQ8(),
+  q4: createQ4(),
 };
 
 /** Decodes a payload of any codec (e.g. from a peer configured differently). Throws CodecError. */

@@ -1,6 +1,6 @@
 /**
  * Compressor spec strings: "identity", "fp16", "topk:R", "topk:R:f32" (also "topk:R:f16",
- * the default), "randk:R", "sign", "sign:B", "qsgd:S", "q8", "q8:B". R is a ratio in
+ * the default), "randk:R", "sign", "sign:B", "qsgd:S", "q8", "q8:B", "q4", "q4:B". R is a ratio in
  * (0, 1]; B a block size >= 1; S a level count in 1..65535. Anything else is BAD_SPEC.
  * A compressor's `spec` is the canonical form (e.g. "topk:1e-2:f16" -> "topk:0.01").
  *
@@ -10,6 +10,7 @@
  */
 import { createFp16 } from './fp16.ts';
 import { createIdentity } from './identity.ts';
+import { createQ4 } from './q4.ts';
 import { createQ8 } from './q8.ts';
 import { MAX_QSGD_LEVELS, createQsgd } from './qsgd.ts';
 import { createRandK } from './randk.ts';
@@ -76,6 +77,11 @@ export function parseCompressor(spec: string): Compressor {
       return first === undefined
         ? createQ8()
         : createQ8({ blockSize: parseCount(spec, first, MAX_BLOCK_SIZE, 'block size') });
+    case 'q4':
+      noMore(second);
+      return first === undefined
+        ? createQ4()
+        : createQ4({ blockSize: parseCount(spec, first, MAX_BLOCK_SIZE, 'block size') });
     default:
       throw badSpec(spec, 'unknown compressor');
   }

@@ -22,6 +22,7 @@ export const CodecId = {
   sign: 5,
   qsgd: 6,
   q8: 7,
+  q4: 8,
 } as const;
 export type CodecName = keyof typeof CodecId;
 

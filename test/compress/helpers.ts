@@ -21,6 +21,8 @@ export const ALL_SPECS = [
   'qsgd:255',
   'q8',
   'q8:64',
+  'q4',
+  'q4:100',
 ];
 
 export function gaussian(d: number, seed: number, scale = 1): Float32Array {

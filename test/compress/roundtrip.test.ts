@@ -97,11 +97,13 @@ test('qsgd decodes to one of the two levels around |x|, with its sign', () => {
   }
 });
 
-test('q8 is within half a quantization step per block', () => {
+test('q8 and q4 are within half a quantization step per block', () => {
   const x = heavyTailed(D, 10);
-  for (const [spec, block] of [
-    ['q8', 256],
-    ['q8:64', 64],
+  for (const [spec, block, levels] of [
+    ['q8', 256, 255],
+    ['q8:64', 64, 255],
+    ['q4', 256, 15],
+    ['q4:64', 64, 15],
   ] as const) {
     const { decoded } = compress(parseCompressor(spec), x);
     for (let start = 0; start < D; start += block) {
@@ -109,7 +111,7 @@ test('q8 is within half a quantization step per block', () => {
       let min = Infinity;
       let max = -Infinity;
       for (let i = start; i < end; i++) [min, max] = [Math.min(min, x[i]!), Math.max(max, x[i]!)];
-      const step = Math.fround((max - min) / 255);
+      const step = Math.fround((max - min) / levels);
       for (let i = start; i < end; i++) {
         const slack = 2 ** -23 * (Math.abs(x[i]!) + Math.abs(min)); // float32 rounding of m + q s
         assert.ok(Math.abs(decoded[i]! - x[i]!) <= step / 2 + slack, `${spec} x[${i}]`);

@@ -12,13 +12,14 @@ function bytes(spec: string, x: Float32Array): number {
   return parseCompressor(spec).encode(x, 1).byteLength;
 }
 
-test('dense codecs: identity 5 + 4d, fp16 7 + 2d, q8 9 + 8 ceil(d/B) + d', () => {
+test('dense codecs: identity 5 + 4d, fp16 7 + 2d, q8 9 + 8 ceil(d/B) + d, q4 9 + 8 ceil(d/B) + ceil(d/2)', () => {
   for (const d of LENGTHS) {
     const x = gaussian(d, d);
     assert.equal(bytes('identity', x), 5 + 4 * d);
     assert.equal(bytes('fp16', x), 7 + 2 * d);
     assert.equal(bytes('q8', x), 9 + 8 * Math.ceil(d / 256) + d);
     assert.equal(bytes('q8:10', x), 9 + 8 * Math.ceil(d / 10) + d);
+    assert.equal(bytes('q4', x), 9 + 8 * Math.ceil(d / 256) + Math.ceil(d / 2));
   }
 });
 
