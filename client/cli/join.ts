@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Peer } from '../roles/peer.ts';
 import { showProgress } from './progress.ts';
+import { recordTimeline, type Timeline } from './timeline.ts';
 
 export const JOIN_USAGE = `usage: liec join --server URL --session ID --token T [options]
   --peer-id ID          request this peer id (default: assigned)
@@ -26,6 +27,10 @@ export interface PeerSummary {
   frameBytes: { up: number; down: number };
   wire: { sent: number; received: number };
   rejections: Record<string, number>;
+  /** Per-round records (rounds closed as aggregator, uploads sent as worker, role changes). */
+  timeline: Timeline;
+  /** True when the peer left on SIGINT/SIGTERM before training ended. */
+  interrupted: boolean;
 }
 
 export async function join(argv: readonly string[]): Promise<number> {
@@ -71,6 +76,7 @@ export async function join(argv: readonly string[]): Promise<number> {
   };
   process.once('SIGINT', leave);
   process.once('SIGTERM', leave);
+  const timeline = recordTimeline(peer);
   try {
     await peer.start();
     const progress =
@@ -88,6 +94,8 @@ export async function join(argv: readonly string[]): Promise<number> {
       frameBytes: peer.frameBytes(),
       wire: peer.traffic(),
       rejections: Object.fromEntries(peer.rejections),
+      timeline: timeline.snapshot(),
+      interrupted,
     };
     if (values.quiet !== true) {
       const acc = done.testAccuracy === null ? 'n/a' : `${(done.testAccuracy * 100).toFixed(2)}%`;
@@ -99,10 +107,13 @@ export async function join(argv: readonly string[]): Promise<number> {
       await writeFile(values['summary-out'], JSON.stringify(summary, null, 2));
     return 0;
   } catch (error) {
-    console.error(`join failed: ${error instanceof Error ? error.message : String(error)}`);
     await peer.leave();
+    // Interrupted while joining: leaving was asked for, not a failure.
+    if (interrupted) return 0;
+    console.error(`join failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    timeline.stop();
     process.off('SIGINT', leave);
     process.off('SIGTERM', leave);
   }

@@ -6,14 +6,35 @@
  * collect uploads from the expected workers -> close when all are in, or at the deadline
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
  * the list of who was counted -> (LIEC) sync when due -> next round. Uploads that arrive
- * after their round closed are folded into the error e, weighted as members of their round.
+ * after their round closed are folded into the error e exactly once, weighted as members of
+ * their round (CountedHistory). A worker that leaves (signaling peer:left, or its data
+ * channel closes) stops being expected at once.
+ *
+ * Taking over (a new term): the round counter continues from this peer's own round; every
+ * ready member is expected in it, and the workers resend their cached upload of the round
+ * in flight on reconnecting, so it is counted in that round, or folded late if it arrives
+ * after the deadline. The ledger of late folds starts from the last broadcast this peer
+ * applied, so an upload the old aggregator already counted is not counted again.
+ *
+ * What a failover loses, exactly (nothing else a well-behaved worker sent is lost):
+ * - the old aggregator's error e. After its last completed sync, e holds (a) the part of the
+ *   aggregated gradients its down compressor had not delivered yet, e = v_t - c_t carried
+ *   forward (v_t = mean of round t's counted uploads + e_{t-1}, c_t = C_down(v_t)), and (b)
+ *   every upload it folded late since that sync, each weighted 1/|S_t|. LIEC's sync flushes
+ *   e into the model (identity sync codec: e = 0 after it; q8: only the sync's quantization
+ *   remainder stays), so the loss covers at most the rounds since the last sync (<= H).
+ *   Without syncs: doublesqueeze loses its current residual e (bounded by error feedback, never
+ *   flushed); sgd and ef-sgd send full precision down, so e holds only the late uploads
+ *   folded since the last broadcast. The new aggregator starts with e = 0.
+ * - like any peer that dies, the old aggregator's own worker state: its deviation
+ *   x_i - x_common since the last sync (LIEC) and its optimizer momentum.
+ * - if it died while its broadcast of round t had reached only some workers, those workers
+ *   are one round ahead of the new aggregator: they re-adopt its model (their own residual
+ *   and momentum reset, as for a joiner) and compute round t again. Their round-t uploads
+ *   were only in that lost broadcast. Conversely, workers behind the new aggregator resend
+ *   their round-t upload: dropped if the broadcast it applied counted them, else folded.
  */
-import {
-  createAggregator,
-  syncDue,
-  type AggregatorAlgorithm,
-  type WorkerAlgorithm,
-} from '../../shared/algorithm/index.ts';
+import { createAggregator, syncDue, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
 import { normSq } from '../../shared/algorithm/vector.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
@@ -21,6 +42,8 @@ import { encodeTags, frameBytes, senderTag, type Frame } from '../../shared/prot
 import { mixSeed } from '../../shared/random.ts';
 import { fp32PayloadBytes } from '../sim/traffic.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
+import { CountedHistory } from './counted-history.ts';
+import { epochNow } from './events.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
 
@@ -31,7 +54,6 @@ interface Collecting {
   openedAt: number;
   computeMs: number;
   deadlinePassed: boolean;
-  lateFolded: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -46,30 +68,31 @@ export class AggregatorRole {
   private readonly inStep = new Set<string>();
   /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
   private readonly awaitingModel = new Set<string>();
-  /** Who was counted in recent rounds, to fold late uploads exactly once. */
-  private readonly countedHistory = new Map<number, { counted: Set<string>; size: number }>();
+  private readonly history: CountedHistory;
+  /** Late uploads folded since the last round event (reported in the next one). */
+  private lateUploads: { peerId: string; round: number }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private roundsSinceSync = 0;
   private deviationSum = 0;
   private deviationCount = 0;
-  private bytesUp = 0;
-  private bytesDown = 0;
-  private fp32Up = 0;
-  private fp32Down = 0;
+  private readonly traffic = { up: 0, down: 0, fp32Up: 0, fp32Down: 0 };
   private readonly identity = parseCompressor('identity');
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
     this.term = term;
     this.aggregator = createAggregator(ctx.state.options, ctx.state.learner.numParams);
+    this.history = new CountedHistory(ctx.settings.lateUploadWindowRounds);
+    const last = ctx.state.lastBroadcast;
+    if (last !== null) this.history.remember(last.round, last.counted);
   }
 
-  /** Takes over at the round this peer is in; every current member is expected once. */
+  /** Takes over at the round this peer is in; every ready member is expected once. */
   start(): void {
     for (const id of this.ctx.members()) this.inStep.add(id);
-    const cached = this.ctx.state.cached;
-    if (cached?.type === 'syncUpload' && cached.round === this.ctx.state.round) this.openSync(cached.round);
-    else this.openRound(this.ctx.state.round);
+    const { cached, round } = this.ctx.state;
+    if (cached?.type === 'syncUpload' && cached.round === round) this.openSync(round);
+    else this.openRound(round);
   }
 
   stop(): void {
@@ -94,7 +117,7 @@ export class AggregatorRole {
       this.ctx.reject(from, 'STALE_TERM', `frame of term ${frame.term}, current ${this.term}`, false);
       return;
     }
-    this.countUp(frame);
+    this.traffic.up += frameBytes(frame.meta.length, frame.payload.length);
     switch (frame.type) {
       case 'upload':
         this.onUpload(from, frame);
@@ -117,6 +140,7 @@ export class AggregatorRole {
   }
 
   onControl(from: string, message: ControlMessage): void {
+    if (this.phase === 'stopped') return;
     switch (message.kind) {
       case 'hello':
         this.onHello(from, message);
@@ -142,14 +166,17 @@ export class AggregatorRole {
       this.openRound(0);
       return;
     }
+    if (this.phase === 'done') {
+      this.sendControl(from, { kind: 'done', round: this.ctx.state.round, testAccuracy: null });
+      return;
+    }
     const current = this.current;
-    if (hello.hasModel && current !== null && hello.round === current.round && this.phase !== 'done') {
-      // In step: its pending upload (resent right after the hello) counts in this round.
+    if (hello.hasModel && current !== null && hello.round === current.round) {
+      // In step: its upload of this round (resent right after the hello, or about to be
+      // computed) counts in it. During a sync, only a pending sync delta is awaited.
       this.inStep.add(from);
-      if (this.phase === 'collect' && hello.pendingUpload && !current.received.has(from))
-        current.expected.add(from);
-      if (this.phase === 'sync' && hello.pendingUpload && !current.received.has(from))
-        current.expected.add(from);
+      const awaited = this.phase === 'collect' || hello.pendingUpload;
+      if (awaited && !current.received.has(from)) current.expected.add(from);
       return;
     }
     // A joiner, or out of step (an upload of an older round it resends is folded late).
@@ -170,7 +197,7 @@ export class AggregatorRole {
     const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
     for (const peerId of this.awaitingModel) {
       this.send(peerId, { type: 'model', term: this.term, round, aux: 0, meta: EMPTY, payload: model });
-      // From now on it follows the broadcasts; it is expected from the next round.
+      // From now on it follows the broadcasts; its upload of this round counts if in time.
       this.inStep.add(peerId);
     }
     this.awaitingModel.clear();
@@ -189,16 +216,15 @@ export class AggregatorRole {
       this.current = null;
       return;
     }
-    const openedAt = performance.now();
-    this.current = {
+    const current: Collecting = {
       round,
       expected: new Set(this.inStep),
       received: new Map(),
-      openedAt,
+      openedAt: performance.now(),
       computeMs: 0,
       deadlinePassed: false,
-      lateFolded: 0,
     };
+    this.current = current;
     this.deviationSum = 0;
     this.deviationCount = 0;
     this.sendModels(round);
@@ -206,11 +232,10 @@ export class AggregatorRole {
     const state = this.ctx.state;
     let own = state.cached;
     if (own?.type !== 'upload' || own.round !== round) {
-      const started = performance.now();
       own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
-      this.current.computeMs = performance.now() - started;
+      current.computeMs = state.lastComputeMs;
     }
-    this.current.received.set(this.ctx.selfId, this.aggregator.decodeUpload(own.payload));
+    current.received.set(this.ctx.selfId, this.aggregator.decodeUpload(own.payload));
     this.noteDeviation(own.aux);
     this.maybeClose();
   }
@@ -231,21 +256,29 @@ export class AggregatorRole {
       this.maybeClose();
       return;
     }
-    const history = this.countedHistory.get(frame.round);
-    if (history !== undefined && !history.counted.has(from)) {
-      this.aggregator.foldLate(vector, history.size);
-      history.counted.add(from);
-      if (current !== null) current.lateFolded++;
-      return;
-    }
-    if (history === undefined) {
-      this.ctx.reject(from, 'STALE_ROUND', `upload of round ${frame.round} outside the late window`, false);
+    const claim = this.history.claim(frame.round, senderTag(from));
+    if (claim.verdict === 'fold') {
+      this.aggregator.foldLate(vector, claim.size);
+      this.lateUploads.push({ peerId: from, round: frame.round });
+    } else if (claim.verdict === 'unknown') {
+      this.ctx.reject(
+        from,
+        'STALE_ROUND',
+        `upload of round ${frame.round} this aggregator never closed`,
+        false,
+      );
     }
   }
 
   private onSyncUpload(from: string, frame: Frame): void {
     const current = this.current;
-    if (current === null || this.phase !== 'sync' || frame.round !== current.round) return; // late: it keeps its deviation
+    if (current === null) return;
+    if (this.phase === 'collect' && frame.round === current.round) {
+      // It applied a broadcast of this round we never made (the old aggregator's): out of step.
+      this.admit(from);
+      return;
+    }
+    if (this.phase !== 'sync' || frame.round !== current.round) return; // late: it keeps its deviation
     try {
       current.received.set(from, this.aggregator.decodeSync(frame.payload));
     } catch (error) {
@@ -291,91 +324,103 @@ export class AggregatorRole {
     this.clearTimer();
     const { round } = current;
     const counted = [...current.received.keys()];
+    const countedTags = counted.map(senderTag);
     const payload = this.aggregator.aggregate(
       [...current.received.values()],
       mixSeed(this.ctx.config.seed, round, 0xa66),
     );
-    this.rememberCounted(round, counted);
+    this.history.remember(round, countedTags);
     this.roundsSinceSync++;
-    const options = this.ctx.state.options;
-    const worker = this.ctx.state.requireWorker();
-    const isLast = round + 1 >= this.ctx.config.rounds;
-    const syncNow =
-      options.algorithm === 'liec' &&
-      options.sync !== undefined &&
-      (isLast ||
-        syncDue(options.sync, {
-          roundsSinceSync: this.roundsSinceSync,
-          meanDeviationSq: this.deviationCount > 0 ? this.deviationSum / this.deviationCount : 0,
-          commonNormSq: normSq(worker.commonModel()),
-        }) !== null);
+    const syncNow = this.syncDue(round);
     const frame: OutgoingFrame = {
       type: 'broadcast',
       term: this.term,
       round,
       aux: syncNow ? 1 : 0,
-      meta: encodeTags(counted.map(senderTag)),
+      meta: encodeTags(countedTags),
       payload,
     };
-    const recipients = [...this.inStep].filter((id) => id !== this.ctx.selfId);
+    const recipients = [...this.inStep];
     for (const id of recipients) this.send(id, frame);
-    worker.applyBroadcast(payload);
-    this.ctx.state.cached = null;
-    const d = this.ctx.state.learner.numParams;
-    this.fp32Up += (counted.length - 1) * frameBytes(0, fp32PayloadBytes(d));
-    this.fp32Down += recipients.length * frameBytes(4 * counted.length, fp32PayloadBytes(d));
+    const closedAt = epochNow();
+    const state = this.ctx.state;
+    state.requireWorker().applyBroadcast(payload);
+    state.cached = null;
+    state.lastBroadcast = { round, counted: countedTags };
+    const d = state.learner.numParams;
+    this.traffic.fp32Up += (counted.length - 1) * frameBytes(0, fp32PayloadBytes(d));
+    this.traffic.fp32Down += recipients.length * frameBytes(4 * counted.length, fp32PayloadBytes(d));
+    const evalStarted = performance.now();
     const evaluation = this.evaluateIfDue(round);
+    const lateUploads = this.lateUploads;
+    this.lateUploads = [];
     this.ctx.events.publish('round', {
       round,
       term: this.term,
       counted: counted.length,
       expected: current.expected.size + 1,
       participants: counted,
-      late: current.lateFolded,
-      loss: this.ctx.state.lastLoss,
+      late: lateUploads.length,
+      lateUploads,
+      loss: state.lastLoss,
       testAccuracy: evaluation?.accuracy ?? null,
       testLoss: evaluation?.loss ?? null,
-      bytesUp: this.bytesUp,
-      bytesDown: this.bytesDown,
-      fp32BytesUp: this.fp32Up,
-      fp32BytesDown: this.fp32Down,
-      durationMs: performance.now() - current.openedAt,
+      bytesUp: this.traffic.up,
+      bytesDown: this.traffic.down,
+      fp32BytesUp: this.traffic.fp32Up,
+      fp32BytesDown: this.traffic.fp32Down,
+      durationMs: closedAt - (performance.timeOrigin + current.openedAt),
       computeMs: current.computeMs,
+      evalMs: evaluation === null ? 0 : performance.now() - evalStarted,
+      closedAt,
       sync: syncNow,
     });
     this.ctx.reportRound({
       term: this.term,
       round,
       participants: counted,
-      bytes: { up: this.bytesUp, down: this.bytesDown },
+      bytes: { up: this.traffic.up, down: this.traffic.down },
     });
     if (syncNow) {
       this.openSync(round);
       return;
     }
-    this.ctx.state.round = round + 1;
+    state.round = round + 1;
     this.current = null;
     // Let queued messages (late uploads, hellos) in before the next round's compute.
     setImmediate(() => this.openRound(round + 1));
   }
 
+  private syncDue(round: number): boolean {
+    const options = this.ctx.state.options;
+    if (options.algorithm !== 'liec' || options.sync === undefined) return false;
+    if (round + 1 >= this.ctx.config.rounds) return true; // end on one shared model
+    return (
+      syncDue(options.sync, {
+        roundsSinceSync: this.roundsSinceSync,
+        meanDeviationSq: this.deviationCount > 0 ? this.deviationSum / this.deviationCount : 0,
+        commonNormSq: normSq(this.ctx.state.requireWorker().commonModel()),
+      }) !== null
+    );
+  }
+
   private openSync(round: number): void {
     this.phase = 'sync';
     this.roundsSinceSync = 0;
-    this.current = {
+    const current: Collecting = {
       round,
-      expected: new Set([...this.inStep].filter((id) => id !== this.ctx.selfId)),
+      expected: new Set(this.inStep),
       received: new Map(),
       openedAt: performance.now(),
       computeMs: 0,
       deadlinePassed: false,
-      lateFolded: 0,
     };
+    this.current = current;
     this.ctx.state.round = round;
     const own = this.ctx.state.prepareSync(
       mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId), 5),
     );
-    this.current.received.set(this.ctx.selfId, this.aggregator.decodeSync(own.payload));
+    current.received.set(this.ctx.selfId, this.aggregator.decodeSync(own.payload));
     this.armTimer(this.ctx.settings.syncDeadlineMs, () => this.onDeadline());
     this.maybeClose();
   }
@@ -398,7 +443,7 @@ export class AggregatorRole {
       meta: encodeTags(counted.map(senderTag)),
       payload,
     };
-    for (const id of this.inStep) if (id !== this.ctx.selfId) this.send(id, frame);
+    for (const id of this.inStep) this.send(id, frame);
     this.ctx.state.requireWorker().applySync(payload, true);
     this.ctx.state.cached = null;
     this.ctx.state.round = round + 1;
@@ -409,9 +454,9 @@ export class AggregatorRole {
 
   private finish(round: number): void {
     this.phase = 'done';
+    this.current = null;
     this.clearTimer();
-    const learner = this.ctx.state.learner;
-    const evaluation = learner.evaluate(this.ctx.state.requireWorker().model);
+    const evaluation = this.ctx.state.learner.evaluate(this.ctx.state.requireWorker().model);
     const done: ControlMessage = { kind: 'done', round, testAccuracy: evaluation.accuracy };
     for (const id of this.inStep) this.sendControl(id, done);
     this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
@@ -436,18 +481,9 @@ export class AggregatorRole {
     return evaluation;
   }
 
-  private rememberCounted(round: number, counted: string[]): void {
-    this.countedHistory.set(round, { counted: new Set(counted), size: counted.length });
-    this.countedHistory.delete(round - this.ctx.settings.lateUploadWindowRounds);
-  }
-
   private noteDeviation(aux: number): void {
     this.deviationSum += aux;
     this.deviationCount++;
-  }
-
-  private countUp(frame: Frame): void {
-    this.bytesUp += frameBytes(frame.meta.length, frame.payload.length);
   }
 
   private sendControl(to: string, message: ControlMessage): void {
@@ -462,7 +498,7 @@ export class AggregatorRole {
   }
 
   private send(to: string, frame: OutgoingFrame): void {
-    this.bytesDown += frameBytes(frame.meta.length, frame.payload.length);
+    this.traffic.down += frameBytes(frame.meta.length, frame.payload.length);
     this.ctx.send(to, frame);
   }
 
@@ -480,5 +516,3 @@ export class AggregatorRole {
     this.timer = null;
   }
 }
-
-export type { WorkerAlgorithm };

@@ -15,8 +15,10 @@ export interface RoundEvent {
   expected: number;
   /** Peer ids counted. */
   participants: string[];
-  /** Late uploads folded into the error during this round. */
+  /** Late uploads folded into the error since the previous round event. */
   late: number;
+  /** Who those late uploads came from, and the round each belonged to. */
+  lateUploads: { peerId: string; round: number }[];
   loss: number | null;
   testAccuracy: number | null;
   testLoss: number | null;
@@ -28,14 +30,30 @@ export interface RoundEvent {
   fp32BytesDown: number;
   /** Wall time from opening the round to sending its broadcast. */
   durationMs: number;
-  /** This peer's own gradient computation time in the round. */
+  /** This peer's own gradient computation time in the round (gradient + upload compression). */
   computeMs: number;
+  /** Time spent measuring test accuracy after the broadcast (0 when not evaluated). */
+  evalMs: number;
+  /** When the broadcast was sent, in ms since the epoch (sub-ms precision). */
+  closedAt: number;
   sync: boolean;
+}
+
+export interface UploadEvent {
+  round: number;
+  term: number;
+  kind: 'upload' | 'syncUpload';
+  /** True when this is the cached upload sent again on a (re)connection. */
+  resent: boolean;
+  /** Time to compute it (gradient + compression; 0 for a resend or a sync delta). */
+  computeMs: number;
 }
 
 export interface PeerEvents {
   /** Emitted by the aggregator after each round it closed. */
   round: (event: RoundEvent) => void;
+  /** Emitted by a worker each time it sends an upload (a resend included). */
+  uploaded: (event: UploadEvent) => void;
   /** Emitted by a worker after it applied a broadcast. */
   applied: (event: { round: number; term: number; counted: boolean }) => void;
   role: (event: { role: Role; term: number; aggregatorId: string | null }) => void;
@@ -44,7 +62,14 @@ export interface PeerEvents {
   done: (event: { round: number; testAccuracy: number | null }) => void;
   /** A peer sent something invalid; it was dropped (and the peer disconnected past a limit). */
   rejected: (event: { peerId: string; code: string; message: string }) => void;
+  /** A peer sent more than settings.maxBadFrames invalid frames: disconnected, not accepted again. */
+  banned: (event: { peerId: string; strikes: number }) => void;
   model: (event: { round: number; source: 'seed' | 'aggregator' | 'checkpoint' }) => void;
+}
+
+/** Wall-clock time in ms since the epoch with sub-ms precision (comparable across processes). */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export class PeerEventEmitter extends TypedEmitter<PeerEvents> {

@@ -13,6 +13,14 @@ export interface CachedUpload {
   payload: Uint8Array;
   /** Deviation ||x_i - x_common||^2 sent along (uploads only). */
   aux: number;
+  /** How many times it was handed to an aggregator (more than once = resent after a reconnection). */
+  sends: number;
+}
+
+/** The last broadcast this peer applied: its round and whom it counted (sender tags). */
+export interface AppliedBroadcast {
+  round: number;
+  counted: readonly number[];
 }
 
 export class LocalState {
@@ -20,6 +28,10 @@ export class LocalState {
   /** The round this peer's next or pending upload belongs to. */
   round = 0;
   cached: CachedUpload | null = null;
+  /** Seeds a new aggregator's CountedHistory (see counted-history.ts). */
+  lastBroadcast: AppliedBroadcast | null = null;
+  /** How long the last prepareUpload took (gradient + compression), in ms. */
+  lastComputeMs = 0;
   lastLoss: number | null = null;
   readonly options: AlgorithmOptions;
   readonly learner: SimLearner;
@@ -42,22 +54,25 @@ export class LocalState {
     else this.worker.adoptModel(model);
     this.round = round;
     this.cached = null;
+    this.lastBroadcast = null;
   }
 
   /** Computes this round's gradient and its upload payload, and caches it. */
   prepareUpload(seed: number): CachedUpload {
     const worker = this.requireWorker();
+    const started = performance.now();
     const { gradient, loss } = this.learner.gradient(this.shard, worker.model);
     this.lastLoss = loss;
     const aux = worker.deviationSq();
     const payload = worker.prepareUpload(gradient, seed);
-    this.cached = { type: 'upload', round: this.round, payload, aux };
+    this.lastComputeMs = performance.now() - started;
+    this.cached = { type: 'upload', round: this.round, payload, aux, sends: 0 };
     return this.cached;
   }
 
   prepareSync(seed: number): CachedUpload {
     const payload = this.requireWorker().prepareSync(seed);
-    this.cached = { type: 'syncUpload', round: this.round, payload, aux: 0 };
+    this.cached = { type: 'syncUpload', round: this.round, payload, aux: 0, sends: 0 };
     return this.cached;
   }
 

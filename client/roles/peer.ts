@@ -20,6 +20,7 @@ import { SignalingClient } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
 import type { SimLearner } from '../sim/simulator.ts';
 import { createMnistLearner } from '../sim/mnist-learner.ts';
+import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
@@ -55,10 +56,14 @@ export class Peer {
   private state: LocalState | null = null;
   private context: RoleContext | null = null;
   private role: AggregatorRole | WorkerRole | null = null;
+  private aggregatorLink: AggregatorLink | null = null;
+  /** Frames handed to the transport and not yet sent: leave() drains them. */
   private readonly pendingSends = new Set<Promise<void>>();
   private readonly strikes = new Map<string, number>();
+  /** Peers disconnected for invalid frames: their links are not accepted again. */
+  private readonly banned = new Set<string>();
   private resolveFinished: (value: { round: number; testAccuracy: number | null }) => void = () => {};
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly aborter = new AbortController();
   private closed = false;
   private leaving: Promise<void> | null = null;
   private readonly sentFrameBytes = { up: 0, down: 0 };
@@ -96,21 +101,30 @@ export class Peer {
     return { sent: stats?.sent.wireBytes ?? 0, received: stats?.received.wireBytes ?? 0 };
   }
 
+  /**
+   * Joins the session and starts playing the elected role. Throws if the join fails; returns
+   * early (nothing left running) if leave() is called meanwhile.
+   */
   async start(): Promise<void> {
+    const signal = this.aborter.signal;
     const signaling = new SignalingClient({ heartbeatState: () => ({ round: this.round }) });
     this.signaling = signaling;
-    await signaling.connect(this.init.serverUrl);
-    const joined = await signaling.join({
-      sessionId: this.init.sessionId,
-      token: this.init.token,
-      kind: this.init.kind,
-      ready: false,
-      ...(this.init.peerId === undefined ? {} : { peerId: this.init.peerId }),
-    });
+    await signaling.connect(this.init.serverUrl, { signal });
+    const joined = await signaling.join(
+      {
+        sessionId: this.init.sessionId,
+        token: this.init.token,
+        kind: this.init.kind,
+        ready: false,
+        ...(this.init.peerId === undefined ? {} : { peerId: this.init.peerId }),
+      },
+      { signal },
+    );
     this.peerId = joined.peerId;
     const config = joined.config;
     this.config = config;
     const learner = await (this.init.createLearner ?? defaultLearner)(config);
+    if (this.closed) return;
     this.backend = learner.backend ?? 'unknown';
     const options = resolveAlgorithmOptions({
       algorithm: config.algorithm,
@@ -123,30 +137,35 @@ export class Peer {
       syncCodec: config.syncCodec,
       ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
     });
-    const slot = joined.peers.filter(
-      (p) => p.connectedAt < (joined.peers.find((q) => q.peerId === joined.peerId)?.connectedAt ?? 0),
-    ).length;
+    const self = joined.peers.find((p) => p.peerId === joined.peerId);
+    const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
     const state = new LocalState(options, learner, this.init.shard ?? slot % config.dataShards);
     this.state = state;
-    const freshSession = joined.aggregator.peerId === null && joined.aggregator.lastRound === 0;
-    if (freshSession || joined.aggregator.lastRound === 0) {
-      // Every peer derives the same initial weights from the session seed.
+    if (joined.aggregator.lastRound === 0) {
+      // Every peer derives the same initial weights from the session seed. (A peer that joins
+      // after round 0 and adopts them anyway is sent the current model on its hello.)
       state.adopt(learner.initialWeights(), 0);
       this.events.publish('model', { round: 0, source: 'seed' });
     }
-    this.transport = await createPeerTransport({
+    const transport = await createPeerTransport({
       localId: this.peerId,
       relay: {
         sendSignal: (to, data) => this.track(signaling.sendSignal(to, data)),
         onSignal: (handler) => signaling.onSignal(handler),
       },
-      acceptIncoming: (remoteId) => signaling.session?.peers.has(remoteId) === true,
+      acceptIncoming: (remoteId) =>
+        signaling.session?.peers.has(remoteId) === true && !this.banned.has(remoteId),
       ...(this.init.link === undefined ? {} : { link: this.init.link }),
     });
+    if (this.closed) {
+      transport.stop();
+      return;
+    }
+    this.transport = transport;
     this.context = this.createContext(config, state);
-    this.wireEvents(signaling, this.transport);
+    this.wireEvents(signaling, transport);
     this.events.on('model', () => this.track(signaling.setReady(true)));
-    if (state.hasModel) await signaling.setReady(true);
+    if (state.hasModel) await signaling.setReady(true, { signal });
     const aggregator = signaling.session?.aggregator;
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
   }
@@ -164,9 +183,12 @@ export class Peer {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.aborter.abort();
     this.role?.stop();
     this.role = null;
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.aggregatorLink?.stop();
+    this.aggregatorLink = null;
+    // Frames already handed over (a final upload, 'done' to the workers) get a chance to leave.
     const drained = Promise.allSettled([...this.pendingSends]);
     let drainTimer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -189,7 +211,10 @@ export class Peer {
       events: this.events,
       send: (to, frame) => this.sendFrame(to, frame),
       reject: (peerId, code, message, strike) => this.reject(peerId, code, message, strike),
-      members: () => [...(this.signaling?.session?.peers.keys() ?? [])].filter((id) => id !== this.peerId),
+      members: () =>
+        [...(this.signaling?.session?.peers.values() ?? [])]
+          .filter((p) => p.ready && p.peerId !== this.peerId && !this.banned.has(p.peerId))
+          .map((p) => p.peerId),
       reportRound: (report) => {
         if (this.signaling !== null) this.track(this.signaling.reportRound(report));
       },
@@ -215,7 +240,7 @@ export class Peer {
       if (role instanceof WorkerRole && remoteId === role.aggregatorId) {
         role.onDisconnected();
         // The channel dropped but the server may still name it aggregator: link again.
-        this.scheduleReconnect(role);
+        this.aggregatorLink?.onDropped();
       }
     });
     transport.on('error', (error, remoteId) => this.log('debug', `transport ${remoteId}: ${error.message}`));
@@ -227,10 +252,12 @@ export class Peer {
     if (current !== null && current.term >= term) return;
     current?.stop();
     this.role = null;
+    this.aggregatorLink?.stop();
+    this.aggregatorLink = null;
     if (current !== null) this.aggregatorChanges++;
     if (aggregatorId === null) return;
     if (aggregatorId === this.peerId) {
-      // Keep links to workers (they reconnect anyway); drop the one to the old aggregator.
+      // Workers link to us; the link to the old aggregator has no use any more.
       if (current instanceof WorkerRole) this.transport.close(current.aggregatorId);
       const role = new AggregatorRole(this.context, term);
       this.role = role;
@@ -242,32 +269,15 @@ export class Peer {
     const role = new WorkerRole(this.context, aggregatorId, term);
     this.role = role;
     this.events.publish('role', { role: 'worker', term, aggregatorId });
-    this.connectTo(role);
-  }
-
-  private connectTo(role: WorkerRole): void {
-    const transport = this.transport;
-    if (transport === null) return;
-    this.track(
-      transport.connect(role.aggregatorId).catch((error: unknown) => {
-        this.log(
-          'debug',
-          `link to aggregator ${role.aggregatorId}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        this.scheduleReconnect(role);
-      }),
+    const link = new AggregatorLink(this.transport, aggregatorId, this.context.settings, (m) =>
+      this.log('debug', m),
     );
-  }
-
-  private scheduleReconnect(role: WorkerRole): void {
-    if (this.closed || this.role !== role || this.reconnectTimer !== null) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.role === role && this.transport?.isConnected(role.aggregatorId) !== true) this.connectTo(role);
-    }, 250);
+    this.aggregatorLink = link;
+    link.start();
   }
 
   private onMessage(from: string, bytes: Uint8Array): void {
+    if (this.banned.has(from)) return;
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
@@ -304,7 +314,9 @@ export class Peer {
     const bytes = encodeFrame({ ...frame, sender: senderTag(this.peerId) });
     if (this.role instanceof AggregatorRole) this.sentFrameBytes.down += bytes.length;
     else this.sentFrameBytes.up += bytes.length;
-    this.track(transport.send(to, bytes));
+    const sent = this.track(transport.send(to, bytes));
+    this.pendingSends.add(sent);
+    void sent.finally(() => this.pendingSends.delete(sent));
   }
 
   private reject(peerId: string, code: string, message: string, strike: boolean): void {
@@ -314,16 +326,18 @@ export class Peer {
     if (!strike) return;
     const strikes = (this.strikes.get(peerId) ?? 0) + 1;
     this.strikes.set(peerId, strikes);
-    if (strikes > (this.context?.settings.maxBadFrames ?? 20)) {
+    if (strikes > (this.context?.settings.maxBadFrames ?? 20) && !this.banned.has(peerId)) {
       this.log('warn', `disconnecting ${peerId}: ${strikes} invalid frames`);
+      this.banned.add(peerId);
       this.transport?.close(peerId);
       if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(peerId);
+      this.events.publish('banned', { peerId, strikes });
     }
   }
 
   /** Keeps a promise in view until it settles; failures are logged, never unhandled. */
-  private track(promise: Promise<unknown>): void {
-    const tracked: Promise<void> = promise.then(
+  private track(promise: Promise<unknown>): Promise<void> {
+    return promise.then(
       () => undefined,
       (error: unknown) =>
         this.log(
@@ -331,8 +345,6 @@ export class Peer {
           `async operation failed: ${error instanceof Error ? error.message : String(error)}`,
         ),
     );
-    this.pendingSends.add(tracked);
-    void tracked.finally(() => this.pendingSends.delete(tracked));
   }
 
   private log(level: 'debug' | 'info' | 'warn', message: string): void {

@@ -21,8 +21,13 @@ export interface PeerSettings {
   maxBadFrames: number;
   /** How many past rounds' counted sets the aggregator keeps to fold late uploads. @default 1000 */
   lateUploadWindowRounds: number;
-  /** How long a worker waits for its link to the aggregator before trying again. @default 10_000 */
+  /**
+   * How long a worker waits for its link to the aggregator to open before it drops the
+   * attempt and starts a fresh one (a lost offer must not stall a failover). @default 5000
+   */
   aggregatorConnectTimeoutMs: number;
+  /** Pause before a worker links to its aggregator again after a failed or dropped link. @default 250 */
+  reconnectDelayMs: number;
   /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
   computeDelayMs: number;
 }
@@ -38,7 +43,8 @@ export function resolvePeerSettings(
     syncDeadlineMs: config.roundDeadlineMs,
     maxBadFrames: 20,
     lateUploadWindowRounds: 1000,
-    aggregatorConnectTimeoutMs: 10_000,
+    aggregatorConnectTimeoutMs: 5000,
+    reconnectDelayMs: 250,
     computeDelayMs: 0,
     ...overrides,
   };

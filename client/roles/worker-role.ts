@@ -51,17 +51,14 @@ export class WorkerRole {
       pendingUpload: cached !== null,
     });
     if (cached !== null) {
-      this.ctx.send(this.aggregatorId, {
-        type: cached.type,
-        term: this.term,
-        round: cached.round,
-        aux: cached.aux,
-        meta: EMPTY,
-        payload: cached.payload,
-      });
+      this.sendCached();
     } else if (state.hasModel && state.round < this.ctx.config.rounds) {
       this.scheduleUpload();
     }
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
   }
 
   onDisconnected(): void {
@@ -101,24 +98,24 @@ export class WorkerRole {
       case 'broadcast': {
         if (!state.hasModel) return;
         if (frame.round < state.round) return; // a duplicate of a round already applied
-        if (frame.round !== state.round) {
-          this.sendControl({ kind: 'modelRequest' }); // we missed a round: catch up like a joiner
+        if (frame.round !== state.round || state.cached?.type === 'syncUpload') {
+          // We missed a round, or already applied another aggregator's broadcast of this one
+          // (it died mid-broadcast): our model is not theirs. Catch up like a joiner.
+          this.sendControl({ kind: 'modelRequest' });
           return;
         }
+        const counted = decodeTags(frame.meta);
         state.requireWorker().applyBroadcast(frame.payload);
         state.cached = null;
-        const counted = decodeTags(frame.meta).includes(this.selfTag);
-        this.ctx.events.publish('applied', { round: frame.round, term: this.term, counted });
+        state.lastBroadcast = { round: frame.round, counted };
+        this.ctx.events.publish('applied', {
+          round: frame.round,
+          term: this.term,
+          counted: counted.includes(this.selfTag),
+        });
         if (frame.aux === 1) {
-          const sync = state.prepareSync(mixSeed(this.ctx.config.seed, frame.round, this.selfTag, 5));
-          this.ctx.send(this.aggregatorId, {
-            type: 'syncUpload',
-            term: this.term,
-            round: sync.round,
-            aux: 0,
-            meta: EMPTY,
-            payload: sync.payload,
-          });
+          state.prepareSync(mixSeed(this.ctx.config.seed, frame.round, this.selfTag, 5));
+          this.sendCached();
           return;
         }
         state.round = frame.round + 1;
@@ -127,7 +124,13 @@ export class WorkerRole {
       }
       case 'syncBroadcast': {
         if (!state.hasModel || frame.round !== state.round) return;
-        const counted = state.cached?.type === 'syncUpload' && decodeTags(frame.meta).includes(this.selfTag);
+        if (state.cached?.type !== 'syncUpload' || state.cached.round !== frame.round) {
+          // This round's broadcast never reached us, so the sync does not apply to our model.
+          this.sendControl({ kind: 'modelRequest' });
+          return;
+        }
+        // Counted or not, applySync keeps what the aggregator did not receive.
+        const counted = decodeTags(frame.meta).includes(this.selfTag);
         state.requireWorker().applySync(frame.payload, counted);
         state.cached = null;
         state.round = frame.round + 1;
@@ -179,17 +182,32 @@ export class WorkerRole {
       if (this.stopped) return;
       const state = this.ctx.state;
       if (!state.hasModel || state.cached !== null) return;
-      const upload = state.prepareUpload(mixSeed(this.ctx.config.seed, state.round, this.selfTag));
-      if (!this.connected) return; // resent by onConnected
-      this.ctx.send(this.aggregatorId, {
-        type: 'upload',
-        term: this.term,
-        round: upload.round,
-        aux: upload.aux,
-        meta: EMPTY,
-        payload: upload.payload,
-      });
+      state.prepareUpload(mixSeed(this.ctx.config.seed, state.round, this.selfTag));
+      this.sendCached();
     }, this.ctx.settings.computeDelayMs);
+  }
+
+  /** Sends the cached upload (or sync delta), if the link is open; onConnected resends it. */
+  private sendCached(): void {
+    const cached = this.ctx.state.cached;
+    if (cached === null || !this.connected) return;
+    const resent = cached.sends > 0;
+    cached.sends++;
+    this.ctx.send(this.aggregatorId, {
+      type: cached.type,
+      term: this.term,
+      round: cached.round,
+      aux: cached.aux,
+      meta: EMPTY,
+      payload: cached.payload,
+    });
+    this.ctx.events.publish('uploaded', {
+      round: cached.round,
+      term: this.term,
+      kind: cached.type,
+      resent,
+      computeMs: resent || cached.type === 'syncUpload' ? 0 : this.ctx.state.lastComputeMs,
+    });
   }
 
   private sendControl(message: ControlMessage): void {

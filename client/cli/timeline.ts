@@ -1,0 +1,75 @@
+/**
+ * What one headless peer saw, round by round, for its JSON summary: the rounds it closed as
+ * aggregator, the uploads it sent as worker (with their compute time), and its role changes.
+ * Benchmarks and tests read it from the summaries of separate processes. Times are epoch ms
+ * (epochNow), so records of processes on one machine can be compared.
+ *
+ * @example
+ * const timeline = recordTimeline(peer);
+ * await peer.finished;
+ * summary.timeline = timeline.snapshot();
+ */
+import { epochNow, type Role } from '../roles/events.ts';
+import type { Peer } from '../roles/peer.ts';
+
+export interface ClosedRound {
+  round: number;
+  term: number;
+  closedAt: number;
+  durationMs: number;
+  /** The aggregator's own gradient + compression time in this round. */
+  computeMs: number;
+  evalMs: number;
+  counted: number;
+  participants: string[];
+  late: number;
+  sync: boolean;
+}
+
+export interface SentUpload {
+  round: number;
+  term: number;
+  kind: 'upload' | 'syncUpload';
+  resent: boolean;
+  computeMs: number;
+  at: number;
+}
+
+export interface Timeline {
+  rounds: ClosedRound[];
+  uploads: SentUpload[];
+  roles: { role: Role; term: number; at: number }[];
+  /** Uploads sent again to an aggregator after a (re)connection. */
+  resentUploads: number;
+}
+
+export function recordTimeline(peer: Peer): { snapshot(): Timeline; stop(): void } {
+  const timeline: Timeline = { rounds: [], uploads: [], roles: [], resentUploads: 0 };
+  const offs = [
+    peer.events.on('round', (e) =>
+      timeline.rounds.push({
+        round: e.round,
+        term: e.term,
+        closedAt: e.closedAt,
+        durationMs: e.durationMs,
+        computeMs: e.computeMs,
+        evalMs: e.evalMs,
+        counted: e.counted,
+        participants: e.participants,
+        late: e.late,
+        sync: e.sync,
+      }),
+    ),
+    peer.events.on('uploaded', (e) => {
+      timeline.uploads.push({ ...e, at: epochNow() });
+      if (e.resent) timeline.resentUploads++;
+    }),
+    peer.events.on('role', (e) => timeline.roles.push({ role: e.role, term: e.term, at: epochNow() })),
+  ];
+  return {
+    snapshot: () => timeline,
+    stop: () => {
+      for (const off of offs) off();
+    },
+  };
+}

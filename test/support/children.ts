@@ -1,0 +1,107 @@
+/**
+ * Test support: headless peers in separate processes (`liec join`), so a crash can be
+ * simulated with SIGKILL and a clean exit checked on SIGTERM/SIGINT. Each child writes its
+ * JSON summary (PeerSummary) when it leaves by itself.
+ *
+ * @example
+ * const child = spawnPeer(session, { peerId: 'w1', computeDelayMs: 200 });
+ * await session.waitForStatus((s) => s.peers.some((p) => p.peerId === 'w1' && p.ready), 30_000, 'w1 ready');
+ * child.kill('SIGKILL');
+ * const { code, signal } = await child.exited;
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PeerSummary } from '../../client/cli/join.ts';
+
+const CLI_MAIN = fileURLToPath(new URL('../../client/cli/main.ts', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ChildPeerOptions {
+  peerId: string;
+  /** Straggler injection: delay before each gradient. */
+  computeDelayMs?: number;
+  shard?: number;
+  /** Echo the child's stderr (protocol log with --verbose) to this process's stderr. */
+  echo?: boolean;
+  verbose?: boolean;
+}
+
+export interface ChildPeer {
+  readonly peerId: string;
+  readonly child: ChildProcess;
+  /** Settles when the process is gone. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the child wrote to stderr so far. */
+  stderr(): string;
+  kill(signal: NodeJS.Signals): void;
+  /** The summary it wrote on leaving, or null. */
+  summary(): Promise<PeerSummary | null>;
+}
+
+export function spawnPeer(
+  session: { url: string; sessionId: string; token: string },
+  options: ChildPeerOptions,
+): ChildPeer {
+  const summaryPath = joinPath(
+    tmpdir(),
+    `liec-test-${process.pid}-${options.peerId}-${Date.now().toString(36)}.json`,
+  );
+  const args = [
+    '--import',
+    'tsx',
+    CLI_MAIN,
+    'join',
+    '--server',
+    session.url,
+    '--session',
+    session.sessionId,
+    '--token',
+    session.token,
+    '--peer-id',
+    options.peerId,
+    '--summary-out',
+    summaryPath,
+    '--quiet',
+    ...(options.verbose === true ? ['--verbose'] : []),
+    ...(options.shard === undefined ? [] : ['--shard', String(options.shard)]),
+    ...(options.computeDelayMs === undefined ? [] : ['--compute-delay-ms', String(options.computeDelayMs)]),
+  ];
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr += chunk;
+    if (options.echo === true) process.stderr.write(`[${options.peerId}] ${chunk}`);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    peerId: options.peerId,
+    child,
+    exited,
+    stderr: () => stderr,
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    async summary() {
+      const text = await readFile(summaryPath, 'utf8').catch(() => null);
+      if (text === null) return null;
+      const parsed: unknown = JSON.parse(text);
+      return isSummary(parsed) ? parsed : null;
+    },
+  };
+}
+
+/** Kills every child still running and waits for them (test cleanup). */
+export async function killAll(children: readonly ChildPeer[]): Promise<void> {
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+}
+
+function isSummary(value: unknown): value is PeerSummary {
+  return typeof value === 'object' && value !== null && typeof Reflect.get(value, 'peerId') === 'string';
+}
