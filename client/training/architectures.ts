@@ -9,7 +9,9 @@
  *   [3, 3, 8, 16], conv2/bias [16], dense/kernel [784, 10], dense/bias [10]. Two 3x3 'same'
  *   ReLU convolutions, each followed by 2x2 max pooling (28 -> 14 -> 7), then a dense layer.
  *   Convolutions run as im2col matrix products (see conv3x3Relu), so the CNN trains on
- *   every backend, wasm included; it is still about 10x slower a step than the MLP.
+ *   every backend, wasm included, but slowly: measured per batch-64 step on a loaded 2-core
+ *   machine, about 0.2-0.3 s on wasm and 3 s on cpu (the MLP: 6 ms and 60 ms). Evaluate it
+ *   on a subset of the test set (2,000 images take about 5 s on wasm, 50 s on cpu).
  *
  * Initial weights come from the shared seeded Rng, not TF.js's random ops, so a seed gives
  * the same model on every backend and machine: He-uniform for ReLU layers, Glorot-uniform
