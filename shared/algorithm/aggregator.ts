@@ -4,11 +4,24 @@
  * For doublesqueeze and liec this is the server-side error feedback of the method; for
  * sgd and ef-sgd (full-precision down) e only carries late uploads into the next round.
  * LIEC's sync also runs here: average the workers' deviations, flush e into the result.
+ * With options.aggregation 'median' or { trimmed }, "mean" above is that robust statistic.
+ * Sums are clamped to the float32 range: accepted uploads are finite, but a worker may send
+ * values near 3.4e38, and v or e must never overflow to Inf (the encoder would refuse it).
  */
+import { clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
 import { decodeChecked } from './decode.ts';
+import { combine, type Aggregation } from './robust.ts';
 import type { AggregatorAlgorithm, AlgorithmName, AlgorithmOptions } from './types.ts';
-import { mean, subtract } from './vector.ts';
+import { subtract } from './vector.ts';
+
+/** Clamps every entry of x into the float32 range, in place. */
+function clampAll(x: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    if (v === Infinity || v === -Infinity) x[i] = clampFloat32(v);
+  }
+}
 
 class Aggregator implements AggregatorAlgorithm {
   readonly algorithm: AlgorithmName;
@@ -20,6 +33,7 @@ class Aggregator implements AggregatorAlgorithm {
   private readonly learningRate: number;
   /** sgd keeps no compression error (it is the no-feedback baseline); the others do. */
   private readonly keepsCompressionError: boolean;
+  private readonly aggregation: Aggregation;
 
   constructor(options: AlgorithmOptions, length: number) {
     this.algorithm = options.algorithm;
@@ -29,6 +43,7 @@ class Aggregator implements AggregatorAlgorithm {
     this.learningRate = options.learningRate;
     this.syncCodec = options.algorithm === 'liec' ? (options.sync?.codec ?? null) : null;
     this.keepsCompressionError = options.algorithm !== 'sgd';
+    this.aggregation = options.aggregation ?? 'mean';
     this.error = new Float32Array(length);
   }
 
@@ -37,20 +52,24 @@ class Aggregator implements AggregatorAlgorithm {
   }
 
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array {
-    const v = mean(uploads, this.length);
-    for (let i = 0; i < this.length; i++) v[i] = (v[i] as number) + (this.error[i] as number);
+    const v = combine(uploads, this.length, this.aggregation);
+    for (let i = 0; i < this.length; i++) v[i] = clampFloat32((v[i] as number) + (this.error[i] as number));
     const payload = this.down.encode(v, seed);
-    if (this.keepsCompressionError) subtract(this.error, v, this.down.decode(payload, this.length));
-    else this.error.fill(0);
+    if (this.keepsCompressionError) {
+      subtract(this.error, v, this.down.decode(payload, this.length));
+      clampAll(this.error);
+    } else this.error.fill(0);
     return payload;
   }
 
   foldLate(upload: Float32Array, countedInRound: number): void {
     if (upload.length !== this.length) throw new RangeError(`late upload has ${upload.length} values`);
+    // Folded linearly, a late upload would bypass a robust statistic: robust modes drop it.
+    if (this.aggregation !== 'mean') return;
     // As if it had been one more member of its round: weight 1/|S_t|, never lost.
     const weight = 1 / Math.max(1, countedInRound);
     for (let i = 0; i < this.length; i++)
-      this.error[i] = (this.error[i] as number) + weight * (upload[i] as number);
+      this.error[i] = clampFloat32((this.error[i] as number) + weight * (upload[i] as number));
   }
 
   decodeSync(payload: Uint8Array): Float32Array {
@@ -61,12 +80,14 @@ class Aggregator implements AggregatorAlgorithm {
     const codec = this.requireSyncCodec();
     const eta = this.learningRate;
     // Synced model = x_common + mean(x_i - x_common) - eta * e: e is flushed into the model.
-    const v = mean(deltas, this.length);
-    for (let i = 0; i < this.length; i++) v[i] = (v[i] as number) - eta * (this.error[i] as number);
+    const v = combine(deltas, this.length, this.aggregation);
+    for (let i = 0; i < this.length; i++)
+      v[i] = clampFloat32((v[i] as number) - eta * (this.error[i] as number));
     const payload = codec.encode(v, seed);
     const sent = codec.decode(payload, this.length);
     // What quantization kept back stays in e (model units / -eta), so nothing is lost.
-    for (let i = 0; i < this.length; i++) this.error[i] = -((v[i] as number) - (sent[i] as number)) / eta;
+    for (let i = 0; i < this.length; i++)
+      this.error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / eta);
     return payload;
   }
 

@@ -8,12 +8,14 @@
  */
 import { parseCompressor } from '../compress/index.ts';
 import { validateOptimizerOptions } from './optimizer.ts';
+import { parseAggregation } from './robust.ts';
 import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions } from './types.ts';
 
 export * from './types.ts';
 export { createWorker } from './worker.ts';
 export { createAggregator } from './aggregator.ts';
 export { createOptimizer, type OptimizerOptions } from './optimizer.ts';
+export { combine, formatAggregation, parseAggregation } from './robust.ts';
 
 /** Default LIEC sync period H (rounds). */
 export const DEFAULT_SYNC_PERIOD = 20;
@@ -32,6 +34,8 @@ export interface AlgorithmSpec {
   syncCodec?: string;
   /** LIEC relative drift threshold for an early sync. @default undefined */
   syncDriftThreshold?: number;
+  /** How uploads are combined: "mean", "median" or "trimmed:F" (robust.ts). @default 'mean' */
+  aggregation?: string;
 }
 
 export function isAlgorithmName(name: string): name is AlgorithmName {
@@ -55,6 +59,12 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
   const threshold = spec.syncDriftThreshold;
   if (threshold !== undefined && !(threshold > 0)) throw new RangeError(`syncDriftThreshold must be > 0`);
   const optimizer = validateOptimizerOptions(spec);
+  const aggregation = parseAggregation(spec.aggregation ?? 'mean');
+  if (aggregation !== 'mean' && /^(topk|randk)\b/.test(up.spec)) {
+    throw new RangeError(
+      `robust aggregation needs dense uploads: "${up.spec}" is mostly zeros, its median is zero`,
+    );
+  }
   return {
     algorithm: spec.algorithm,
     up,
@@ -65,6 +75,7 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
       codec: parseCompressor(spec.syncCodec ?? 'identity'),
       ...(threshold === undefined ? {} : { driftThreshold: threshold }),
     },
+    ...(aggregation === 'mean' ? {} : { aggregation }),
   };
 }
 export { syncDue, type SyncSignal, type SyncReason } from './sync-policy.ts';

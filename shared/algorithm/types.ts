@@ -15,6 +15,9 @@
  */
 import type { Compressor } from '../compress/types.ts';
 import type { OptimizerOptions } from './optimizer.ts';
+import type { Aggregation } from './robust.ts';
+
+export type { Aggregation } from './robust.ts';
 
 export const ALGORITHM_NAMES = ['sgd', 'ef-sgd', 'doublesqueeze', 'liec'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
@@ -48,6 +51,14 @@ export interface AlgorithmOptions extends OptimizerOptions {
   down: Compressor;
   /** LIEC's model sync; ignored by the other algorithms, whose models never drift. */
   sync?: SyncOptions;
+  /**
+   * How the aggregator combines a round's uploads (and LIEC's sync deltas): the mean, or a
+   * coordinate-wise median or trimmed mean against poisoned workers (see robust.ts; dense
+   * up codecs only). The robust ones drop late uploads instead of folding them into e, since
+   * folding would let them past the robust statistic.
+   * @default 'mean'
+   */
+  aggregation?: Aggregation;
 }
 
 export interface WorkerAlgorithm {
