@@ -136,6 +136,7 @@ export class Peer {
       syncPeriod: config.syncPeriod,
       syncCodec: config.syncCodec,
       ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
+      aggregation: config.aggregation,
     });
     const self = joined.peers.find((p) => p.peerId === joined.peerId);
     const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;

@@ -24,6 +24,8 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
   --sync H               LIEC: full sync at least every H rounds, 0 = off (default ${DEFAULT_SYNC_PERIOD})
   --sync-codec SPEC      LIEC: codec of the sync deltas, identity or q8[:B] (default identity)
   --sync-drift X         LIEC: also sync when relative drift exceeds X (default off)
+  --aggregation A        how uploads are combined: mean | median | trimmed:F (F in [0, 0.5);
+                         robust ones need a dense --up codec) (default mean)
   --participation P      probability a worker takes part in a round (default 1)
   --stragglers P         probability a participant straggles (default 0)
   --straggler-slowdown F how much slower a straggler computes (default 10)
@@ -81,6 +83,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       sync: { type: 'string' },
       'sync-codec': { type: 'string' },
       'sync-drift': { type: 'string' },
+      aggregation: { type: 'string' },
       participation: { type: 'string' },
       stragglers: { type: 'string' },
       'straggler-slowdown': { type: 'string' },
@@ -113,6 +116,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
     weightDecay: number('weight-decay', values['weight-decay'], 0, (v) => v >= 0),
     syncPeriod: number('sync', values.sync, DEFAULT_SYNC_PERIOD, (v) => Number.isInteger(v) && v >= 0),
     syncCodec,
+    aggregation: values.aggregation ?? 'mean',
     ...(driftText === undefined
       ? {}
       : { syncDriftThreshold: number('sync-drift', driftText, 0, (v) => v > 0) }),

@@ -63,6 +63,16 @@ export const sessionConfigSchema = z.object({
   /** The aggregator measures test accuracy every this many rounds. */
   evalEvery: positiveInt.max(1_000_000).default(10),
   partition: partitionSchema.default('iid'),
+  /**
+   * How the aggregator combines uploads: "mean", or against poisoned workers a coordinate-wise
+   * "median" or "trimmed:F" (drop the F lowest and F highest per coordinate, F in [0, 0.5)).
+   * The robust ones need a dense `up` codec (identity, fp16, q8, q4, sign, qsgd).
+   */
+  aggregation: z
+    .string()
+    .max(32)
+    .regex(/^(mean|median|trimmed:(0(\.[0-4]\d*)?|\.[0-4]\d*))$/, '"mean", "median" or "trimmed:<fraction>"')
+    .default('mean'),
   /** Seed of every random choice in the session (partition, batch order, random codecs). */
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),
 });
