@@ -44,13 +44,19 @@ import { fp32PayloadBytes } from '../sim/traffic.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { CountedHistory } from './counted-history.ts';
 import { epochNow } from './events.ts';
+import { RunningMean } from './running-mean.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
 
 interface Collecting {
   round: number;
   expected: Set<string>;
-  received: Map<string, Float32Array>;
+  /** Who is counted so far (this peer included). */
+  received: Set<string>;
+  /** Round: the uploads' running mean. */
+  uploads: RunningMean;
+  /** Sync: the deltas received. */
+  deltas: Float32Array[];
   openedAt: number;
   computeMs: number;
   deadlinePassed: boolean;
@@ -69,6 +75,8 @@ export class AggregatorRole {
   /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
   private readonly awaitingModel = new Set<string>();
   private readonly history: CountedHistory;
+  /** Uploads of the round about to open that came before it opened (training not started yet). */
+  private readonly early = new Map<string, { round: number; vector: Float32Array; aux: number }>();
   /** Late uploads folded since the last round event (reported in the next one). */
   private lateUploads: { peerId: string; round: number }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -105,6 +113,7 @@ export class AggregatorRole {
   }
 
   onWorkerLeft(peerId: string): void {
+    this.early.delete(peerId);
     this.inStep.delete(peerId);
     this.awaitingModel.delete(peerId);
     if (this.current?.expected.delete(peerId) === true) this.maybeClose();
@@ -185,6 +194,7 @@ export class AggregatorRole {
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
   private admit(peerId: string): void {
+    this.early.delete(peerId);
     this.inStep.delete(peerId);
     this.current?.expected.delete(peerId);
     this.awaitingModel.add(peerId);
@@ -203,9 +213,18 @@ export class AggregatorRole {
     this.awaitingModel.clear();
   }
 
-  private openRound(round: number): void {
-    if (this.phase === 'stopped') return;
+  /**
+   * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event,
+   * report); it runs once this round's own upload is computed, while the workers compute
+   * theirs, so it stays off the round's critical path.
+   */
+  private openRound(round: number, afterPrevious: () => void = () => {}): void {
+    if (this.phase === 'stopped') {
+      afterPrevious();
+      return;
+    }
     if (round >= this.ctx.config.rounds) {
+      afterPrevious();
       this.finish(round);
       return;
     }
@@ -216,15 +235,7 @@ export class AggregatorRole {
       this.current = null;
       return;
     }
-    const current: Collecting = {
-      round,
-      expected: new Set(this.inStep),
-      received: new Map(),
-      openedAt: performance.now(),
-      computeMs: 0,
-      deadlinePassed: false,
-    };
-    this.current = current;
+    const current = this.collecting(round);
     this.deviationSum = 0;
     this.deviationCount = 0;
     this.sendModels(round);
@@ -235,9 +246,33 @@ export class AggregatorRole {
       own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
       current.computeMs = state.lastComputeMs;
     }
-    current.received.set(this.ctx.selfId, this.aggregator.decodeUpload(own.payload));
+    afterPrevious();
+    current.received.add(this.ctx.selfId);
+    current.uploads.add(this.aggregator.decodeUpload(own.payload));
     this.noteDeviation(own.aux);
+    for (const [from, early] of this.early) {
+      if (early.round !== round || !this.inStep.has(from)) continue;
+      current.received.add(from);
+      current.uploads.add(early.vector);
+      this.noteDeviation(early.aux);
+    }
+    this.early.clear();
     this.maybeClose();
+  }
+
+  private collecting(round: number): Collecting {
+    const current: Collecting = {
+      round,
+      expected: new Set(this.inStep),
+      received: new Set(),
+      uploads: new RunningMean(this.ctx.state.learner.numParams),
+      deltas: [],
+      openedAt: performance.now(),
+      computeMs: 0,
+      deadlinePassed: false,
+    };
+    this.current = current;
+    return current;
   }
 
   private onUpload(from: string, frame: Frame): void {
@@ -251,9 +286,15 @@ export class AggregatorRole {
     }
     if (current !== null && this.phase === 'collect' && frame.round === current.round) {
       if (current.received.has(from)) return; // a resend of what was already counted
-      current.received.set(from, vector);
+      current.received.add(from);
+      current.uploads.add(vector);
       this.noteDeviation(frame.aux);
       this.maybeClose();
+      return;
+    }
+    if (current === null && frame.round === this.ctx.state.round && !this.history.knows(frame.round)) {
+      // The round it belongs to is not open yet (waiting for minPeers): keep it for then.
+      this.early.set(from, { round: frame.round, vector, aux: frame.aux });
       return;
     }
     const claim = this.history.claim(frame.round, senderTag(from));
@@ -279,8 +320,10 @@ export class AggregatorRole {
       return;
     }
     if (this.phase !== 'sync' || frame.round !== current.round) return; // late: it keeps its deviation
+    if (current.received.has(from)) return;
     try {
-      current.received.set(from, this.aggregator.decodeSync(frame.payload));
+      current.deltas.push(this.aggregator.decodeSync(frame.payload));
+      current.received.add(from);
     } catch (error) {
       this.reject(from, 'BAD_SYNC', error instanceof Error ? error.message : String(error));
       return;
@@ -323,10 +366,10 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    const counted = [...current.received.keys()];
+    const counted = [...current.received];
     const countedTags = counted.map(senderTag);
     const payload = this.aggregator.aggregate(
-      [...current.received.values()],
+      [current.uploads.mean()],
       mixSeed(this.ctx.config.seed, round, 0xa66),
     );
     this.history.remember(round, countedTags);
@@ -350,45 +393,50 @@ export class AggregatorRole {
     const d = state.learner.numParams;
     this.traffic.fp32Up += (counted.length - 1) * frameBytes(0, fp32PayloadBytes(d));
     this.traffic.fp32Down += recipients.length * frameBytes(4 * counted.length, fp32PayloadBytes(d));
-    const evalStarted = performance.now();
-    const evaluation = this.evaluateIfDue(round);
     const lateUploads = this.lateUploads;
     this.lateUploads = [];
-    this.ctx.events.publish('round', {
-      round,
-      term: this.term,
-      counted: counted.length,
-      expected: current.expected.size + 1,
-      participants: counted,
-      late: lateUploads.length,
-      lateUploads,
-      loss: state.lastLoss,
-      testAccuracy: evaluation?.accuracy ?? null,
-      testLoss: evaluation?.loss ?? null,
-      bytesUp: this.traffic.up,
-      bytesDown: this.traffic.down,
-      fp32BytesUp: this.traffic.fp32Up,
-      fp32BytesDown: this.traffic.fp32Down,
-      durationMs: closedAt - (performance.timeOrigin + current.openedAt),
-      computeMs: current.computeMs,
-      evalMs: evaluation === null ? 0 : performance.now() - evalStarted,
-      closedAt,
-      sync: syncNow,
-    });
-    this.ctx.reportRound({
-      term: this.term,
-      round,
-      participants: counted,
-      bytes: { up: this.traffic.up, down: this.traffic.down },
-    });
+    const loss = state.lastLoss;
+    const traffic = { ...this.traffic };
+    const durationMs = closedAt - (performance.timeOrigin + current.openedAt);
+    const afterRound = (): void => {
+      const evalStarted = performance.now();
+      const evaluation = this.evaluateIfDue(round);
+      this.ctx.events.publish('round', {
+        round,
+        term: this.term,
+        counted: counted.length,
+        expected: current.expected.size + 1,
+        participants: counted,
+        late: lateUploads.length,
+        lateUploads,
+        loss,
+        testAccuracy: evaluation?.accuracy ?? null,
+        testLoss: evaluation?.loss ?? null,
+        bytesUp: traffic.up,
+        bytesDown: traffic.down,
+        fp32BytesUp: traffic.fp32Up,
+        fp32BytesDown: traffic.fp32Down,
+        durationMs,
+        computeMs: current.computeMs,
+        evalMs: evaluation === null ? 0 : performance.now() - evalStarted,
+        closedAt,
+        sync: syncNow,
+      });
+      this.ctx.reportRound({
+        term: this.term,
+        round,
+        participants: counted,
+        bytes: { up: traffic.up, down: traffic.down },
+      });
+    };
     if (syncNow) {
-      this.openSync(round);
+      this.openSync(round, afterRound);
       return;
     }
     state.round = round + 1;
     this.current = null;
     // Let queued messages (late uploads, hellos) in before the next round's compute.
-    setImmediate(() => this.openRound(round + 1));
+    setImmediate(() => this.openRound(round + 1, afterRound));
   }
 
   private syncDue(round: number): boolean {
@@ -404,24 +452,18 @@ export class AggregatorRole {
     );
   }
 
-  private openSync(round: number): void {
+  private openSync(round: number, afterRound: () => void = () => {}): void {
     this.phase = 'sync';
     this.roundsSinceSync = 0;
-    const current: Collecting = {
-      round,
-      expected: new Set(this.inStep),
-      received: new Map(),
-      openedAt: performance.now(),
-      computeMs: 0,
-      deadlinePassed: false,
-    };
-    this.current = current;
+    const current = this.collecting(round);
     this.ctx.state.round = round;
     const own = this.ctx.state.prepareSync(
       mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId), 5),
     );
-    current.received.set(this.ctx.selfId, this.aggregator.decodeSync(own.payload));
+    current.received.add(this.ctx.selfId);
+    current.deltas.push(this.aggregator.decodeSync(own.payload));
     this.armTimer(this.ctx.settings.syncDeadlineMs, () => this.onDeadline());
+    afterRound();
     this.maybeClose();
   }
 
@@ -430,11 +472,8 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    const counted = [...current.received.keys()];
-    const payload = this.aggregator.aggregateSync(
-      [...current.received.values()],
-      mixSeed(this.ctx.config.seed, round, 0x5c),
-    );
+    const counted = [...current.received];
+    const payload = this.aggregator.aggregateSync(current.deltas, mixSeed(this.ctx.config.seed, round, 0x5c));
     const frame: OutgoingFrame = {
       type: 'syncBroadcast',
       term: this.term,

@@ -21,7 +21,8 @@ export class WorkerRole {
   private readonly ctx: RoleContext;
   private stopped = false;
   private connected = false;
-  private computeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Cancels the scheduled computation of the next upload, if any. */
+  private cancelCompute: (() => void) | null = null;
   private readonly identity = parseCompressor('identity');
   private readonly selfTag: number;
 
@@ -34,8 +35,8 @@ export class WorkerRole {
 
   stop(): void {
     this.stopped = true;
-    if (this.computeTimer !== null) clearTimeout(this.computeTimer);
-    this.computeTimer = null;
+    this.cancelCompute?.();
+    this.cancelCompute = null;
   }
 
   /** The link to the aggregator opened: say where we stand and resend what is pending. */
@@ -173,18 +174,30 @@ export class WorkerRole {
     }
   }
 
-  /** Computes and sends this round's upload after letting queued messages in. */
+  /**
+   * Computes and sends this round's upload after letting queued messages in: on the next
+   * turn of the event loop (setImmediate; a 0 ms timer would add a millisecond or more to
+   * every round), or after settings.computeDelayMs when a straggler is simulated.
+   */
   private scheduleUpload(): void {
-    if (this.computeTimer !== null || this.stopped) return;
+    if (this.cancelCompute !== null || this.stopped) return;
     if (this.ctx.state.round >= this.ctx.config.rounds) return;
-    this.computeTimer = setTimeout(() => {
-      this.computeTimer = null;
+    const compute = (): void => {
+      this.cancelCompute = null;
       if (this.stopped) return;
       const state = this.ctx.state;
       if (!state.hasModel || state.cached !== null) return;
       state.prepareUpload(mixSeed(this.ctx.config.seed, state.round, this.selfTag));
       this.sendCached();
-    }, this.ctx.settings.computeDelayMs);
+    };
+    const delay = this.ctx.settings.computeDelayMs;
+    if (delay > 0) {
+      const timer = setTimeout(compute, delay);
+      this.cancelCompute = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(compute);
+      this.cancelCompute = () => clearImmediate(immediate);
+    }
   }
 
   /** Sends the cached upload (or sync delta), if the link is open; onConnected resends it. */

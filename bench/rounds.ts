@@ -1,0 +1,362 @@
+/**
+ * Round protocol overhead and aggregator failover, with 4 headless peers in separate
+ * processes on loopback (real WebRTC), default session config (MLP, LIEC, top-k 1% both ways).
+ *
+ * Overhead (session 1, no faults, every peer runs to the end and writes its JSON summary):
+ *   wall(r)     = closedAt(r) - closedAt(r-1), the aggregator's time between two broadcasts;
+ *   compute(r)  = the slowest peer's local work for round r: max over every worker's first
+ *                 upload of round r of (gradient + upload compression), and the aggregator's
+ *                 own (gradient + compression) plus its test-set evaluation of round r-1
+ *                 (every evalEvery rounds), which it runs right after its own gradient, while
+ *                 the workers compute; each measured in its own process;
+ *   overhead(r) = wall(r) - compute(r): framing, WebRTC transfer both ways, decoding,
+ *                 aggregation, applying the broadcast, timers, scheduling delays, LIEC syncs.
+ *                 Median over r >= 1.
+ * The raw median (evaluation not counted as compute) is reported next to it.
+ *
+ * Failover (session 2): after warm-up, SIGKILL the aggregator's process mid-round and time
+ * from the kill to the first round:report of the new term at the signaling server (sent
+ * right after that round's broadcast): the time to the first completed round under the new
+ * aggregator. Then a replacement peer joins (a late joiner) and, once it is counted, the
+ * next trial kills the new aggregator. Median over trials.
+ *
+ * @example
+ * npm run bench:rounds -- --out rounds.json
+ * node --import tsx bench/rounds.ts --rounds 100 --trials 3
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { SignalingClient } from '../client/signaling/index.ts';
+import type { SessionConfigInput } from '../shared/protocol/session-config.ts';
+import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
+import { createSignalingServer, type SignalingServer } from '../signaling/index.ts';
+
+const CLI_MAIN = fileURLToPath(new URL('../client/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'rounds.json');
+const PEERS = 4;
+
+/** The parts of a peer's JSON summary (client/cli/join.ts PeerSummary) this bench reads. */
+const summarySchema = z.object({
+  peerId: z.string(),
+  backend: z.string(),
+  timeline: z.object({
+    rounds: z.array(
+      z.object({
+        round: z.number(),
+        term: z.number(),
+        closedAt: z.number(),
+        computeMs: z.number(),
+        evalMs: z.number(),
+        counted: z.number(),
+        sync: z.boolean(),
+      }),
+    ),
+    uploads: z.array(
+      z.object({
+        round: z.number(),
+        term: z.number(),
+        kind: z.string(),
+        resent: z.boolean(),
+        computeMs: z.number(),
+      }),
+    ),
+  }),
+});
+type Summary = z.infer<typeof summarySchema>;
+
+interface RoundRow {
+  round: number;
+  wallMs: number;
+  slowestComputeMs: number;
+  aggregatorComputeMs: number;
+  evalMs: number;
+  overheadMs: number;
+  /** Overhead with the evaluation not counted as compute. */
+  overheadRawMs: number;
+  /** The previous round ended with a LIEC sync (its exchange is inside wallMs). */
+  afterSync: boolean;
+  counted: number;
+}
+
+interface FailoverTrial {
+  killed: string;
+  oldTerm: number;
+  newTerm: number;
+  newAggregator: string | null;
+  lastRoundBefore: number;
+  firstRoundAfter: number;
+  seconds: number;
+  participants: number;
+}
+
+interface Child {
+  peerId: string;
+  process: ChildProcess;
+  exited: Promise<number | null>;
+  summaryPath: string;
+}
+
+function spawnPeer(server: string, sessionId: string, token: string, peerId: string, dir: string): Child {
+  const summaryPath = join(dir, `${peerId}.json`);
+  const args = ['--import', 'tsx', CLI_MAIN, 'join', '--server', server, '--session', sessionId];
+  args.push('--token', token, '--peer-id', peerId, '--summary-out', summaryPath, '--quiet');
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { peerId, process: child, exited, summaryPath };
+}
+
+async function readSummary(path: string): Promise<Summary | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
+  const parsed = summarySchema.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : null;
+}
+
+async function createSession(server: SignalingServer, config: SessionConfigInput) {
+  const client = new SignalingClient();
+  await client.connect(server.url);
+  const created = await client.create(config);
+  client.close();
+  return created;
+}
+
+/** Polls the server's status (in this process) until `probe` returns a value. */
+async function until<T>(
+  server: SignalingServer,
+  sessionId: string,
+  probe: (s: SessionStatus) => T | undefined,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 5,
+): Promise<T> {
+  const started = performance.now();
+  for (;;) {
+    const status = server.status().sessions.find((s) => s.sessionId === sessionId);
+    const value = status === undefined ? undefined : probe(status);
+    if (value !== undefined) return value;
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0
+    ? NaN
+    : s.length % 2 === 1
+      ? (s[mid] ?? NaN)
+      : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+/** Per-round overhead from the summaries of a fault-free run (one term). */
+export function overheadRows(summaries: Summary[]): RoundRow[] {
+  const aggregator = summaries.find((s) => s.timeline.rounds.length > 0);
+  if (aggregator === undefined) throw new Error('no summary holds the rounds (the aggregator)');
+  const rounds = aggregator.timeline.rounds;
+  const rows: RoundRow[] = [];
+  for (let i = 1; i < rounds.length; i++) {
+    const prev = rounds[i - 1];
+    const cur = rounds[i];
+    if (prev === undefined || cur === undefined || cur.term !== prev.term) continue;
+    let workers = 0;
+    for (const s of summaries) {
+      const upload = s.timeline.uploads.find(
+        (u) => u.round === cur.round && u.kind === 'upload' && !u.resent,
+      );
+      if (upload !== undefined) workers = Math.max(workers, upload.computeMs);
+    }
+    const slowest = Math.max(workers, cur.computeMs + prev.evalMs);
+    const wallMs = cur.closedAt - prev.closedAt;
+    rows.push({
+      round: cur.round,
+      wallMs,
+      slowestComputeMs: slowest,
+      aggregatorComputeMs: cur.computeMs,
+      evalMs: prev.evalMs,
+      overheadMs: wallMs - slowest,
+      overheadRawMs: wallMs - Math.max(workers, cur.computeMs),
+      afterSync: prev.sync,
+      counted: cur.counted,
+    });
+  }
+  return rows;
+}
+
+async function overheadSession(server: SignalingServer, rounds: number, dir: string) {
+  const { sessionId, token } = await createSession(server, { rounds, minPeers: PEERS, dataShards: PEERS });
+  const children = Array.from({ length: PEERS }, (_, i) =>
+    spawnPeer(server.url, sessionId, token, `peer-${i}`, dir),
+  );
+  const codes = await Promise.all(children.map((c) => c.exited));
+  const summaries = (await Promise.all(children.map((c) => readSummary(c.summaryPath)))).filter(
+    (s): s is Summary => s !== null,
+  );
+  if (summaries.length !== PEERS)
+    throw new Error(`only ${summaries.length} summaries (exit codes ${codes.join(',')})`);
+  return { rows: overheadRows(summaries), backends: [...new Set(summaries.map((s) => s.backend))] };
+}
+
+async function failoverSession(server: SignalingServer, trials: number, warmup: number, dir: string) {
+  const { sessionId, token } = await createSession(server, {
+    rounds: 100_000,
+    minPeers: PEERS,
+    dataShards: PEERS,
+  });
+  const live = new Map<string, Child>();
+  let next = 0;
+  const add = () => {
+    const child = spawnPeer(server.url, sessionId, token, `fo-${next++}`, dir);
+    live.set(child.peerId, child);
+    return child;
+  };
+  for (let i = 0; i < PEERS; i++) add();
+  const results: FailoverTrial[] = [];
+  try {
+    await until(
+      server,
+      sessionId,
+      (s) => (s.aggregator.lastRound >= warmup ? true : undefined),
+      120_000,
+      'warm-up',
+    );
+    for (let t = 0; t < trials; t++) {
+      // Every peer counted in the last round: a full session, mid-round right after a report.
+      const before = await until(
+        server,
+        sessionId,
+        (s) => (s.lastReport?.participants.length === PEERS ? s : undefined),
+        120_000,
+        'a round counting every peer',
+      );
+      const killed = before.aggregator.peerId;
+      const victim = killed === null ? undefined : live.get(killed);
+      if (victim === undefined) throw new Error(`aggregator ${String(killed)} is not a child of this bench`);
+      const killedAt = Date.now();
+      victim.process.kill('SIGKILL');
+      live.delete(victim.peerId);
+      const after = await until(
+        server,
+        sessionId,
+        (s) => (s.lastReport !== undefined && s.lastReport.term > before.aggregator.term ? s : undefined),
+        60_000,
+        'a round under the new aggregator',
+      );
+      const report = after.lastReport;
+      if (report === undefined) throw new Error('unreachable: no report');
+      results.push({
+        killed: victim.peerId,
+        oldTerm: before.aggregator.term,
+        newTerm: report.term,
+        newAggregator: after.aggregator.peerId,
+        lastRoundBefore: before.lastReport?.round ?? -1,
+        firstRoundAfter: report.round,
+        seconds: (report.receivedAt - killedAt) / 1000,
+        participants: report.participants.length,
+      });
+      console.log(
+        `failover ${t + 1}/${trials}: ${victim.peerId} killed, ${after.aggregator.peerId} closed round ${report.round} after ${((report.receivedAt - killedAt) / 1000).toFixed(2)} s`,
+      );
+      const joiner = add();
+      await until(
+        server,
+        sessionId,
+        (s) => (s.lastReport?.participants.includes(joiner.peerId) === true ? true : undefined),
+        120_000,
+        `${joiner.peerId} counted`,
+      );
+    }
+  } finally {
+    for (const child of live.values()) child.process.kill('SIGTERM');
+    await Promise.all([...live.values()].map((c) => c.exited));
+  }
+  return results;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rounds: { type: 'string', default: '100' },
+      trials: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '10' },
+      out: { type: 'string' },
+    },
+  });
+  const rounds = Number(values.rounds);
+  const trials = Number(values.trials);
+  const loadBefore = loadavg();
+  const server = createSignalingServer({ logLevel: 'warn' });
+  await server.start({ port: 0, host: '127.0.0.1' });
+  const dir = await mkdtemp(join(tmpdir(), 'liec-bench-rounds-'));
+  try {
+    const overhead = await overheadSession(server, rounds, dir);
+    const loadMid = loadavg();
+    const failovers = trials > 0 ? await failoverSession(server, trials, Number(values.warmup), dir) : [];
+    const rows = overhead.rows;
+    const result = {
+      peers: PEERS,
+      rounds,
+      config: 'defaults: mlp, liec, up/down topk:0.01, syncPeriod 20, evalEvery 10, roundDeadlineMs 5000',
+      backends: overhead.backends,
+      overheadMsMedian: median(rows.map((r) => r.overheadMs)),
+      overheadMsP90: quantile(
+        rows.map((r) => r.overheadMs),
+        0.9,
+      ),
+      overheadMsRawMedian: median(rows.map((r) => r.overheadRawMs)),
+      roundWallMsMedian: median(rows.map((r) => r.wallMs)),
+      slowestComputeMsMedian: median(rows.map((r) => r.slowestComputeMs)),
+      failoverSeconds: median(failovers.map((f) => f.seconds)),
+      failoverSecondsMax: Math.max(...failovers.map((f) => f.seconds)),
+      failovers,
+      load: { cpus: cpus().length, loadavgBefore: loadBefore, loadavgMid: loadMid, loadavgAfter: loadavg() },
+      date: new Date().toISOString(),
+      perRound: rows,
+    };
+    const f = (x: number) => x.toFixed(1).padStart(8);
+    console.log(`\n${PEERS} peers, ${rows.length} rounds measured, backend ${overhead.backends.join('/')}`);
+    console.log(
+      `load average (1 min) before/mid/after: ${[loadBefore, result.load.loadavgMid, result.load.loadavgAfter].map((l) => l[0]?.toFixed(1)).join(' / ')} on ${cpus().length} cores`,
+    );
+    console.log('metric (ms)                  median      p90');
+    for (const [name, key] of [
+      ['round wall time', 'wallMs'],
+      ['slowest peer compute', 'slowestComputeMs'],
+      ['aggregator compute', 'aggregatorComputeMs'],
+      ['evaluation', 'evalMs'],
+      ['protocol overhead', 'overheadMs'],
+    ] as const) {
+      const xs = rows.map((r) => r[key]);
+      console.log(`${name.padEnd(24)} ${f(median(xs))} ${f(quantile(xs, 0.9))}`);
+    }
+    console.log('failover  killed   new aggregator  rounds (last -> first)  seconds');
+    for (const t of failovers)
+      console.log(
+        `          ${t.killed.padEnd(8)} ${String(t.newAggregator).padEnd(15)} ${`${t.lastRoundBefore} -> ${t.firstRoundAfter}`.padEnd(23)} ${t.seconds.toFixed(2)}`,
+      );
+    console.log(
+      `overheadMsMedian ${result.overheadMsMedian.toFixed(1)} ms (target <= 20), failoverSeconds ${result.failoverSeconds.toFixed(2)} s (target <= 3)`,
+    );
+    const text = JSON.stringify(result, null, 2) + '\n';
+    mkdirSync(dirname(RESULTS), { recursive: true });
+    writeFileSync(RESULTS, text);
+    if (values.out !== undefined) writeFileSync(values.out, text);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
