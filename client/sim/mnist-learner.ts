@@ -30,11 +30,7 @@ export interface MnistLearner extends SimLearner {
 }
 
 export async function createMnistLearner(options: MnistLearnerOptions): Promise<MnistLearner> {
-  // The CNN needs conv backprop kernels that the wasm backend lacks.
-  const backend = await selectBackend(
-    options.arch === 'cnn' ? 'cpu' : undefined,
-    options.log ? { log: options.log } : {},
-  );
+  const backend = await selectBackend(undefined, options.log ? { log: options.log } : {});
   const data = await loadMnist();
   const shards = partitionIndices(data.trainLabels, options.workers, options.partition, options.seed);
   const samplers = shards.map((shard, i) =>
