@@ -3,7 +3,11 @@
  * Every flag has a documented default (printed by --help).
  */
 import { parseArgs } from 'node:util';
-import { resolveAlgorithmOptions, DEFAULT_SYNC_PERIOD } from '../../shared/algorithm/index.ts';
+import {
+  resolveAlgorithmOptions,
+  DEFAULT_SYNC_CODEC,
+  DEFAULT_SYNC_PERIOD,
+} from '../../shared/algorithm/index.ts';
 import { parsePartitionSpec, type PartitionSpec } from '../../shared/data/spec.ts';
 import type { SimulationConfig } from './simulator.ts';
 
@@ -16,13 +20,13 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
                          compressors: identity, fp16, topk:R[:f32], randk:R, sign[:B], qsgd:S, q8[:B]
   --rounds N             rounds (default 300)
   --seed N               seed for data split, init, batches, compressors (default 1)
-  --lr X                 learning rate (default 0.1)
+  --lr X                 learning rate (default 0.3)
   --batch N              local batch size per worker and round (default 32)
   --momentum X           heavy-ball momentum (default 0)
   --weight-decay X       L2 weight decay (default 0)
   --partition P          iid | dirichlet:ALPHA | shards:K (default iid)
   --sync H               LIEC: full sync at least every H rounds, 0 = off (default ${DEFAULT_SYNC_PERIOD})
-  --sync-codec SPEC      LIEC: codec of the sync deltas, identity or q8[:B] (default identity)
+  --sync-codec SPEC      LIEC: codec of the sync deltas: identity, sign:256, q4, q8 (default ${DEFAULT_SYNC_CODEC})
   --sync-drift X         LIEC: also sync when relative drift exceeds X (default off)
   --aggregation A        how uploads are combined: mean | median | trimmed:F (F in [0, 0.5);
                          robust ones need a dense --up codec) (default mean)
@@ -105,13 +109,13 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   const algorithm = values.algorithm ?? 'liec';
   const up = values.up ?? (algorithm === 'sgd' ? 'identity' : 'topk:0.01');
   const down = values.down ?? (algorithm === 'ef-sgd' ? 'identity' : up);
-  const syncCodec = values['sync-codec'] ?? 'identity';
+  const syncCodec = values['sync-codec'] ?? DEFAULT_SYNC_CODEC;
   const driftText = values['sync-drift'];
   const options = resolveAlgorithmOptions({
     algorithm,
     up,
     down,
-    learningRate: number('lr', values.lr, 0.1, (v) => v > 0),
+    learningRate: number('lr', values.lr, 0.3, (v) => v > 0),
     momentum: number('momentum', values.momentum, 0, (v) => v >= 0 && v < 1),
     weightDecay: number('weight-decay', values['weight-decay'], 0, (v) => v >= 0),
     syncPeriod: number('sync', values.sync, DEFAULT_SYNC_PERIOD, (v) => Number.isInteger(v) && v >= 0),

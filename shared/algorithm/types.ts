@@ -29,10 +29,10 @@ export interface SyncOptions {
    */
   period: number;
   /**
-   * Codec for the sync deltas, both ways. `identity` is exact; `q8` sends 8-bit blockwise
-   * values (a quarter of fp32) and keeps its quantization error compensated, so the
-   * mean-model invariant still holds.
-   * @default identity
+   * Codec for the sync deltas, both ways. `identity` is exact; any other codec (`sign:256`,
+   * `q4`, `q8`) keeps its compression error compensated (the worker keeps what was not
+   * sent, the aggregator's down error goes into e), so the mean-model invariant still holds.
+   * @default DEFAULT_SYNC_CODEC ('sign:256')
    */
   codec: Compressor;
   /**

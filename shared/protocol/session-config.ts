@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 
-/** A compressor spec such as "identity", "topk:0.01", "qsgd:16" or "sign:block=256". */
+/** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
 const compressorSpecSchema = z
   .string()
   .min(1)
@@ -52,8 +52,8 @@ export const sessionConfigSchema = z.object({
   quorum: z.number().gt(0).lte(1).default(0.5),
   /** H: rounds between full-precision model syncs. */
   syncPeriod: positiveInt.max(1_000_000).default(20),
-  /** LIEC: codec of the sync deltas ("identity" exact, "q8" a quarter of the bytes). */
-  syncCodec: compressorSpecSchema.default('identity'),
+  /** LIEC: codec of the sync deltas ("identity" exact; "sign:256", "q4", "q8" compensated). */
+  syncCodec: compressorSpecSchema.default('sign:256'),
   /** LIEC: relative drift that triggers an early sync; 0 = clock only. */
   syncDriftThreshold: z.number().min(0).default(0),
   /** How many parts the training set is split into; a peer trains on part (join slot mod dataShards). */

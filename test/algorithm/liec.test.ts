@@ -116,7 +116,11 @@ test('a late upload is folded into the aggregator error and reaches a later broa
 });
 
 test('a sync averages the models exactly and flushes the aggregator error (identity codec)', () => {
-  const { problem, workers, aggregator, options } = setup({ up: 'topk:0.05', down: 'topk:0.05:f32' });
+  const { problem, workers, aggregator, options } = setup({
+    up: 'topk:0.05',
+    down: 'topk:0.05:f32',
+    syncCodec: 'identity',
+  });
   for (let t = 0; t < 10; t++) round(workers, aggregator, problem, t);
   const eta = options.learningRate;
   const expected = mean(
