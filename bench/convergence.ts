@@ -3,6 +3,9 @@
  * uncompressed SGD, on MNIST with 8 simulated workers; final accuracy, rounds to 90%, bytes
  * both ways and the ratio to fp32 SGD. Prints a table, saves bench/results/convergence.json.
  *
+ * LIEC runs use the simulator's sync defaults unless --sync / --sync-codec say otherwise
+ * (skewed data: --partition dirichlet:0.1 --sync 6 --sync-codec q4).
+ *
  * @example
  * npm run bench:convergence -- --rounds 300 --partition iid
  */
@@ -20,6 +23,9 @@ const { values } = parseArgs({
     partition: { type: 'string', default: 'iid' },
     seed: { type: 'string', default: '1' },
     only: { type: 'string' },
+    sync: { type: 'string' },
+    'sync-codec': { type: 'string' },
+    'eval-every': { type: 'string', default: '10' },
     out: { type: 'string', default: 'bench/results/convergence.json' },
   },
 });
@@ -56,7 +62,7 @@ console.log(
   `${selected.length} runs of ${values.rounds} rounds, ${values.workers} workers, partition ${values.partition}; about ${selected.length} min on this machine`,
 );
 for (const [name, flags] of selected) {
-  const cli = parseSimulateArgs([...common, ...flags]);
+  const cli = parseSimulateArgs([...common, ...flags, ...(flags.includes('liec') ? liecFlags : [])]);
   if (cli === 'help') throw new Error('unreachable');
   const learner = await createMnistLearner({
     workers: cli.config.workers,
