@@ -50,7 +50,13 @@ const common = [
   values.partition,
   '--seed',
   values.seed,
+  '--eval-every',
+  values['eval-every'],
   '--quiet',
+];
+const liecFlags = [
+  ...(values.sync === undefined ? [] : ['--sync', values.sync]),
+  ...(values['sync-codec'] === undefined ? [] : ['--sync-codec', values['sync-codec']]),
 ];
 const selected =
   values.only === undefined
