@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
+import type { RoundEvent } from '../../client/roles/events.ts';
+import { senderTag } from '../../shared/protocol/frames.ts';
+import { createRoleHarness, type RoleHarness } from '../support/role-harness.ts';
+import { waitFor } from '../support/session.ts';
+
+const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
+  waitFor<RoundEvent>(
+    (l) => h.ctx.events.on('round', l),
+    (e) => e.round === round,
+    5000,
+    `round ${round}`,
+  );
+
+test('a resend is not counted twice; an upload after its round closed is folded exactly once', async () => {
+  const h = createRoleHarness({ members: ['w1', 'w2'] });
+  const role = new AggregatorRole(h.ctx, 1);
+  const round0 = nextRound(h, 0);
+  role.start();
+  role.onFrame('w1', h.upload('w1', 0));
+  role.onFrame('w1', h.upload('w1', 0)); // resent after a reconnection
+  const closed = await round0; // at the deadline, with quorum (self + w1 of 3)
+  assert.deepEqual(closed.participants.sort(), ['self', 'w1']);
+  role.onFrame('w2', h.upload('w2', 0)); // late
+  role.onFrame('w2', h.upload('w2', 0)); // late, resent
+  role.onFrame('w1', h.upload('w1', 0)); // counted already
+  const round1 = nextRound(h, 1);
+  role.onFrame('w1', h.upload('w1', 1));
+  role.onFrame('w2', h.upload('w2', 1));
+  const next = await round1;
+  assert.equal(next.counted, 3);
+  assert.deepEqual(next.lateUploads, [{ peerId: 'w2', round: 0 }]);
+  assert.equal(h.rejected.length, 0);
+  role.stop();
+});
+
+test('a new aggregator resumes the round in flight: own cached upload, every ready member awaited', () => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  h.state.round = 5;
+  h.state.prepareUpload(7); // its upload of round 5, sent to the old aggregator
+  const role = new AggregatorRole(h.ctx, 2);
+  role.start();
+  role.onFrame('w1', h.upload('w1', 5, 2));
+  assert.equal(h.sentTo('w1', 'broadcast').length, 0, 'still waiting for w2');
+  role.onFrame('w2', h.upload('w2', 5, 2));
+  const [broadcast] = h.sentTo('w1', 'broadcast');
+  assert.equal(broadcast?.round, 5);
+  assert.equal(broadcast.term, 2);
+  assert.equal(broadcast.meta.length / 4, 3, 'counted self, w1 and w2');
+  role.stop();
+});
+
+test('a new aggregator drops resent uploads the old one counted and folds the others', async () => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  // This peer applied the old aggregator's broadcast of round 4, which counted self and w1.
+  h.state.lastBroadcast = { round: 4, counted: [senderTag('self'), senderTag('w1')] };
+  h.state.round = 5;
+  const role = new AggregatorRole(h.ctx, 2);
+  const round5 = nextRound(h, 5);
+  role.start();
+  role.onFrame('w1', h.upload('w1', 4, 2)); // counted by the old aggregator: dropped
+  role.onFrame('w2', h.upload('w2', 4, 2)); // missed that broadcast: folded
+  role.onFrame('w2', h.upload('w2', 3, 2)); // before anything this aggregator knows
+  role.onFrame('w1', h.upload('w1', 5, 1)); // the old term: not counted
+  assert.deepEqual(
+    h.rejected.map((r) => [r.peerId, r.code, r.strike]),
+    [
+      ['w2', 'STALE_ROUND', false],
+      ['w1', 'STALE_TERM', false],
+    ],
+  );
+  role.onFrame('w1', h.upload('w1', 5, 2));
+  role.onFrame('w2', h.upload('w2', 5, 2));
+  const closed = await round5;
+  assert.equal(closed.counted, 3);
+  assert.deepEqual(closed.lateUploads, [{ peerId: 'w2', round: 4 }]);
+  role.stop();
+});
+
+test('hellos during a sync: a pending sync delta is awaited, a joiner gets the model when the next round opens', async () => {
+  const h = createRoleHarness({ members: ['w1'], config: { roundDeadlineMs: 60_000 } });
+  h.state.round = 3;
+  h.state.prepareSync(1); // this peer was syncing round 3 when it took over
+  const role = new AggregatorRole(h.ctx, 2);
+  role.start();
+  const joiner = { kind: 'hello', round: 0, hasModel: false, pendingUpload: false } as const;
+  role.onControl('w2', joiner);
+  role.onControl('w1', { kind: 'hello', round: 3, hasModel: true, pendingUpload: true });
+  assert.equal(h.sentTo('w1', 'syncBroadcast').length, 0, 'waiting for the sync delta of w1');
+  role.onFrame('w1', h.syncUpload('w1', 3, 2));
+  assert.equal(h.sentTo('w1', 'syncBroadcast').length, 1);
+  assert.equal(h.sentTo('w2', 'syncBroadcast').length, 0, 'the joiner has no model to sync');
+  await new Promise<void>((resolve) => setImmediate(resolve)); // the next round opens
+  const [model] = h.sentTo('w2', 'model');
+  assert.equal(model?.round, 4);
+  assert.equal(h.state.round, 4);
+  role.stop();
+});
+
+test('a sync delta for the round being collected: the worker is ahead, gets the model at once and is not awaited', () => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 2);
+  role.start();
+  role.onFrame('w1', h.syncUpload('w1', 0, 2));
+  assert.equal(h.sentTo('w1', 'model').length, 1);
+  role.onFrame('w2', h.upload('w2', 0, 2));
+  assert.equal(h.sentTo('w2', 'broadcast').length, 1, 'closed without waiting for w1');
+  role.stop();
+});
+
+test('a worker that leaves mid-round is not waited for', () => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  role.start();
+  role.onFrame('w1', h.upload('w1', 0));
+  assert.equal(h.sentTo('w1', 'broadcast').length, 0);
+  role.onWorkerLeft('w2');
+  assert.equal(h.sentTo('w1', 'broadcast').length, 1);
+  assert.equal(h.sentTo('w2', 'broadcast').length, 0);
+  role.stop();
+});
+
+test('an upload that arrives before round 0 opens (waiting for minPeers) is counted in it', () => {
+  const h = createRoleHarness({ config: { minPeers: 3, roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  role.start();
+  const hello = { kind: 'hello', round: 0, hasModel: true, pendingUpload: false } as const;
+  role.onControl('w1', hello);
+  role.onFrame('w1', h.upload('w1', 0));
+  assert.equal(h.rejected.length, 0);
+  role.onControl('w2', hello); // the third peer: round 0 opens
+  role.onFrame('w2', h.upload('w2', 0));
+  const [broadcast] = h.sentTo('w1', 'broadcast');
+  assert.equal(broadcast?.meta.length, 12, 'counted self, w1 and w2');
+  role.stop();
+});
+
+test('after the last round, a worker saying hello is told training is done', () => {
+  const h = createRoleHarness({ config: { rounds: 3 } });
+  h.state.round = 3;
+  const role = new AggregatorRole(h.ctx, 4);
+  role.start();
+  role.onControl('w1', { kind: 'hello', round: 2, hasModel: true, pendingUpload: true });
+  const [control] = h.sentTo('w1', 'control');
+  assert.match(new TextDecoder().decode(control?.meta), /"kind":"done"/);
+  role.stop();
+});

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { UploadEvent } from '../../client/roles/events.ts';
+import { WorkerRole } from '../../client/roles/worker-role.ts';
+import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
+import { waitFor } from '../support/session.ts';
+
+const controlKinds = (h: RoleHarness, to: string): string[] =>
+  h.sentTo(to, 'control').map((f) => {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(f.meta));
+    return typeof parsed === 'object' && parsed !== null ? String(Reflect.get(parsed, 'kind')) : '';
+  });
+
+function broadcast(h: RoleHarness, round: number, term: number, sync: boolean): Frame {
+  const payload = h.options.down.encode(new Float32Array(NUM_PARAMS).fill(0.01), 1);
+  return {
+    type: 'broadcast',
+    term,
+    round,
+    sender: senderTag('agg'),
+    aux: sync ? 1 : 0,
+    meta: encodeTags([senderTag('agg'), senderTag('self')]),
+    payload,
+  };
+}
+
+test('on every connection: hello, then the cached upload, flagged as a resend once it was sent before', async () => {
+  const h = createRoleHarness();
+  const uploads: UploadEvent[] = [];
+  h.ctx.events.on('uploaded', (e) => uploads.push(e));
+  const first = new WorkerRole(h.ctx, 'agg', 1);
+  const sent = waitFor<UploadEvent>(
+    (l) => h.ctx.events.on('uploaded', l),
+    () => true,
+    2000,
+    'upload',
+  );
+  first.onConnected();
+  await sent; // computed on the next turn of the event loop and sent
+  assert.deepEqual(controlKinds(h, 'agg'), ['hello']);
+  first.stop();
+  // The aggregator died; the next one hears the same upload again, as a resend.
+  const second = new WorkerRole(h.ctx, 'agg2', 2);
+  second.onConnected();
+  assert.deepEqual(controlKinds(h, 'agg2'), ['hello']);
+  const [resent] = h.sentTo('agg2', 'upload');
+  assert.equal(resent?.term, 2);
+  assert.equal(resent.round, 0);
+  assert.deepEqual(
+    uploads.map((u) => [u.term, u.round, u.resent]),
+    [
+      [1, 0, false],
+      [2, 0, true],
+    ],
+  );
+  second.stop();
+});
+
+test("a broadcast for a round whose sync delta it already sent (a dead aggregator's broadcast) is not applied", async () => {
+  const h = createRoleHarness();
+  const old = new WorkerRole(h.ctx, 'agg', 1);
+  const uploaded = waitFor(
+    (l) => h.ctx.events.on('uploaded', l),
+    () => true,
+    2000,
+    'upload',
+  );
+  old.onConnected();
+  await uploaded;
+  old.onFrame('agg', broadcast(h, 0, 1, true)); // applied, and asks for a sync
+  assert.equal(h.state.cached?.type, 'syncUpload');
+  old.stop();
+  const model = Float32Array.from(h.state.requireWorker().model);
+  const next = new WorkerRole(h.ctx, 'agg2', 2);
+  next.onConnected();
+  next.onFrame('agg2', broadcast(h, 0, 2, false)); // the new aggregator's own round 0
+  assert.deepEqual(h.state.requireWorker().model, model, 'model untouched');
+  assert.deepEqual(controlKinds(h, 'agg2'), ['hello', 'modelRequest']);
+  next.stop();
+});
+
+test('a sync broadcast for a round whose broadcast never reached it is not applied', () => {
+  const h = createRoleHarness();
+  h.state.round = 4;
+  const role = new WorkerRole(h.ctx, 'agg', 3);
+  const model = Float32Array.from(h.state.requireWorker().model);
+  const codec = h.options.sync?.codec;
+  assert.ok(codec !== undefined);
+  role.onFrame('agg', {
+    type: 'syncBroadcast',
+    term: 3,
+    round: 4,
+    sender: senderTag('agg'),
+    aux: 0,
+    meta: encodeTags([senderTag('agg')]),
+    payload: codec.encode(new Float32Array(NUM_PARAMS).fill(1), 1),
+  });
+  assert.deepEqual(h.state.requireWorker().model, model);
+  assert.deepEqual(controlKinds(h, 'agg'), ['modelRequest']);
+  assert.equal(h.state.round, 4);
+  role.stop();
+});
+
+test('frames from another aggregator or term are dropped without a strike', () => {
+  const h = createRoleHarness();
+  const role = new WorkerRole(h.ctx, 'agg', 3);
+  role.onFrame('agg', broadcast(h, 0, 2, false));
+  role.onFrame('other', broadcast(h, 0, 3, false));
+  assert.deepEqual(
+    h.rejected.map((r) => [r.peerId, r.code, r.strike]),
+    [
+      ['agg', 'STALE_TERM', false],
+      ['other', 'STALE_TERM', false],
+    ],
+  );
+  assert.equal(h.state.round, 0);
+  role.stop();
+});
