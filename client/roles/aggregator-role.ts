@@ -20,9 +20,10 @@
  * - the old aggregator's error e. After its last completed sync, e holds (a) the part of the
  *   aggregated gradients its down compressor had not delivered yet, e = v_t - c_t carried
  *   forward (v_t = mean of round t's counted uploads + e_{t-1}, c_t = C_down(v_t)), and (b)
- *   every upload it folded late since that sync, each weighted 1/|S_t|. LIEC's sync flushes
- *   e into the model (identity sync codec: e = 0 after it; q8: only the sync's quantization
- *   remainder stays), so the loss covers at most the rounds since the last sync (<= H).
+ *   every upload it folded late since that sync, each weighted 1/|S_t|; plus, with a lossy
+ *   sync codec (q8, sign:256), the remainder that sync's codec kept back in e. LIEC's sync
+ *   flushes e into the model (identity codec: e = 0 after it), so the loss covers at most
+ *   the rounds since the last sync (<= H, fewer with drift-triggered syncs).
  *   Without syncs: doublesqueeze loses its current residual e (bounded by error feedback, never
  *   flushed); sgd and ef-sgd send full precision down, so e holds only the late uploads
  *   folded since the last broadcast. The new aggregator starts with e = 0.

@@ -14,6 +14,7 @@ test(
       roundDeadlineMs: 5000,
       evalEvery: 1000,
       syncPeriod: 10,
+      syncCodec: 'identity', // exact syncs: every peer ends on the same model (checked below)
     });
     try {
       const aggregator = await session.addPeer({ peerId: 'agg' });

@@ -17,6 +17,8 @@ test(
       roundDeadlineMs: 10_000,
       evalEvery: 10,
       syncPeriod: 20,
+      // Exact syncs, so every peer ends on the very same model (checked below).
+      syncCodec: 'identity',
     });
     try {
       const peers = await Promise.all([0, 1, 2, 3].map(() => session.addPeer()));
