@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SignalingClient } from '../client/signaling/index.ts';
-import type { SessionConfigInput } from '../shared/protocol/session-config.ts';
+import { DEFAULT_SESSION_CONFIG, type SessionConfigInput } from '../shared/protocol/session-config.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
 import { createSignalingServer, type SignalingServer } from '../signaling/index.ts';
 
@@ -308,7 +308,7 @@ export async function main(argv: string[]): Promise<void> {
     const result = {
       peers: PEERS,
       rounds,
-      config: 'defaults: mlp, liec, up/down topk:0.01, syncPeriod 20, evalEvery 10, roundDeadlineMs 5000',
+      config: { ...DEFAULT_SESSION_CONFIG, rounds, minPeers: PEERS, dataShards: PEERS },
       backends: overhead.backends,
       overheadMsMedian: median(rows.map((r) => r.overheadMs)),
       overheadMsP90: quantile(

@@ -215,8 +215,8 @@ export class AggregatorRole {
   }
 
   /**
-   * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event,
-   * report); it runs once this round's own upload is computed, while the workers compute
+   * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event);
+   * it runs once this round's own upload is computed, while the workers compute
    * theirs, so it stays off the round's critical path.
    */
   private openRound(round: number, afterPrevious: () => void = () => {}): void {
@@ -387,6 +387,13 @@ export class AggregatorRole {
     const recipients = [...this.inStep];
     for (const id of recipients) this.send(id, frame);
     const closedAt = epochNow();
+    // Right away (one small message): the server's status and a successor see the round now.
+    this.ctx.reportRound({
+      term: this.term,
+      round,
+      participants: counted,
+      bytes: { up: this.traffic.up, down: this.traffic.down },
+    });
     const state = this.ctx.state;
     state.requireWorker().applyBroadcast(payload);
     state.cached = null;
@@ -422,12 +429,6 @@ export class AggregatorRole {
         evalMs: evaluation === null ? 0 : performance.now() - evalStarted,
         closedAt,
         sync: syncNow,
-      });
-      this.ctx.reportRound({
-        term: this.term,
-        round,
-        participants: counted,
-        bytes: { up: traffic.up, down: traffic.down },
       });
     };
     if (syncNow) {
