@@ -174,14 +174,12 @@ const randomBytesTarget = target({
     },
     {
       weight: 1,
-      arbitrary: fc
-        .uint8Array({ maxLength: 40 })
-        .map((payload) => ({
-          id: payload[0] ?? 0,
-          length: 0,
-          payload,
-          expectation: { kind: 'none' as const },
-        })),
+      arbitrary: fc.uint8Array({ maxLength: 40 }).map((payload) => ({
+        id: payload[0] ?? 0,
+        length: 0,
+        payload,
+        expectation: { kind: 'none' as const },
+      })),
     },
   ),
   run({ payload, length, expectation }) {

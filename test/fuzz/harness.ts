@@ -18,10 +18,13 @@ export interface TargetDefinition<T> {
   /** What it feeds to what, in a few words. */
   description: string;
   arbitrary: fc.Arbitrary<T>;
-  /** Feeds one input; returns 'ok' or the code it was rejected with; throws on a crash. */
-  run?: (input: T) => string;
+  /**
+   * Feeds one input; returns 'ok' or the code it was rejected with (one per message for an
+   * input that is a sequence of messages); throws on a crash.
+   */
+  run?: (input: T) => string | string[];
   /** The same, for targets that need the event loop (real sockets, timers). */
-  runAsync?: (input: T) => Promise<string>;
+  runAsync?: (input: T) => Promise<string | string[]>;
   /** Inputs under `npm test`. */
   fast: number;
   /** Inputs under `npm run fuzz`. */
@@ -106,7 +109,7 @@ export function describeError(error: unknown): string {
 
 function checkDefinition<T>(
   t: TargetDefinition<T>,
-  tally: (label: string) => void,
+  tally: (labels: string | string[]) => void,
   options: { numRuns: number; seed: number },
 ): fc.RunDetails<[T]> | Promise<fc.RunDetails<[T]>> {
   const { run, runAsync } = t;
@@ -129,8 +132,9 @@ function checkDefinition<T>(
 
 async function runDefinition<T>(t: TargetDefinition<T>, inputs: number, seed: number): Promise<TargetReport> {
   const outcomes: Record<string, number> = {};
-  const tally = (label: string): void => {
-    outcomes[label] = (outcomes[label] ?? 0) + 1;
+  const tally = (labels: string | string[]): void => {
+    for (const label of typeof labels === 'string' ? [labels] : labels)
+      outcomes[label] = (outcomes[label] ?? 0) + 1;
   };
   const started = performance.now();
   const teardown = await t.setup?.();

@@ -25,7 +25,9 @@ import {
   roundReportSchema,
   signalRequestSchema,
   type ClientEventName,
+  type SessionConfig,
 } from '../../shared/protocol/signaling.ts';
+import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
 import { parsePayload } from '../../signaling/dispatch.ts';
 import {
   createSignalingServer,
@@ -55,6 +57,27 @@ function isPlainObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether a peer can build its algorithm from a session config (client/roles/peer.ts does this at start). */
+function peersCanRun(config: SessionConfig): boolean {
+  try {
+    resolveAlgorithmOptions({
+      algorithm: config.algorithm,
+      up: config.up,
+      down: config.down,
+      learningRate: config.learningRate,
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+      syncPeriod: config.syncPeriod,
+      syncCodec: config.syncCodec,
+      ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
+      aggregation: config.aggregation,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function schemaTarget(event: ClientEventName): FuzzTarget {
   const schema = SCHEMAS[event];
   return target({
@@ -64,7 +87,8 @@ function schemaTarget(event: ClientEventName): FuzzTarget {
     run(payload) {
       // The server's policy (handlers.ts): a bad config inside an object is INVALID_CONFIG.
       const code = event === 'session:create' && isPlainObject(payload) ? 'INVALID_CONFIG' : 'BAD_REQUEST';
-      return coded(
+      let runnable = true;
+      const label = coded(
         () => {
           const parsed: unknown = parsePayload(
             schema,
@@ -74,10 +98,14 @@ function schemaTarget(event: ClientEventName): FuzzTarget {
           const again = schema.safeParse(parsed);
           invariant(again.success, 'an accepted payload passes its schema again');
           invariant(isDeepStrictEqual(again.data, parsed), 'validation is idempotent');
+          if (event === 'session:create')
+            runnable = peersCanRun(createSessionRequestSchema.parse(parsed).config);
         },
         SignalingError,
         [code],
       );
+      // Not a crash: the server accepts the config, but every peer would refuse it at start.
+      return label === 'ok' && !runnable ? 'ok:peers-refuse-config' : label;
     },
     fast: 500,
     full: 5000,

@@ -9,6 +9,7 @@ import { algorithmTargets } from './algorithm-targets.ts';
 import { codecTargets } from './codec-targets.ts';
 import type { FuzzTarget } from './harness.ts';
 import { protocolTargets } from './protocol-targets.ts';
+import { roleTargets } from './role-targets.ts';
 import { signalingTargets } from './signaling-targets.ts';
 
 export const ALL_TARGETS: readonly FuzzTarget[] = [
@@ -16,4 +17,5 @@ export const ALL_TARGETS: readonly FuzzTarget[] = [
   ...protocolTargets,
   ...signalingTargets,
   ...algorithmTargets,
+  ...roleTargets,
 ];

@@ -110,20 +110,21 @@ const specArb = fc.oneof(
   fc.string({ maxLength: 70 }),
 );
 
+const positiveArb = mostly(fc.integer({ min: 1, max: 1000 }), countArb);
 const configArb = fc.record(
   {
-    task: fc.constantFrom('mnist', 'cifar'),
-    model: fc.constantFrom('mlp', 'cnn', 'resnet'),
-    algorithm: fc.constantFrom('sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'adam'),
+    task: mostly(fc.constant('mnist'), fc.constant('cifar')),
+    model: mostly(fc.constantFrom('mlp', 'cnn'), fc.constant('resnet')),
+    algorithm: mostly(fc.constantFrom('sgd', 'ef-sgd', 'doublesqueeze', 'liec'), fc.constant('adam')),
     up: specArb,
     down: specArb,
-    learningRate: fc.double(),
-    momentum: fc.double(),
-    batchSize: countArb,
-    rounds: countArb,
-    roundDeadlineMs: countArb,
-    quorum: fc.double(),
-    syncPeriod: countArb,
+    learningRate: mostly(fc.double({ min: 1e-4, max: 1, noNaN: true }), fc.double()),
+    momentum: mostly(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.double()),
+    batchSize: positiveArb,
+    rounds: positiveArb,
+    roundDeadlineMs: positiveArb,
+    quorum: mostly(fc.double({ min: 0.01, max: 1, noNaN: true }), fc.double()),
+    syncPeriod: positiveArb,
     syncCodec: specArb,
     partition: fc.constantFrom('iid', 'dirichlet:0.5', 'shards:2', 'shards:0', 'dirichlet:'),
     seed: countArb,
