@@ -32,6 +32,14 @@ export interface SignalingServerInit {
   /** @default 256 */
   maxPeersPerSession?: number;
   /**
+   * Sockets one client address may hold open at once; beyond it the handshake is refused
+   * (connect_error with data { code: 'RATE_LIMITED' }). Generous because many local nodes
+   * share 127.0.0.1. @default 1024
+   */
+  maxConnectionsPerAddress?: number;
+  /** A socket that has not joined a session this long after connecting is closed (NOT_JOINED). @default 30_000 */
+  joinTimeoutMs?: number;
+  /**
    * session:create and session:join per client IP; generous because many local nodes share
    * 127.0.0.1. @default { perSecond: 20, burst: 100 }
    */
@@ -69,6 +77,8 @@ export interface ResolvedOptions {
   maxSignalBytes: number;
   maxSessions: number;
   maxPeersPerSession: number;
+  maxConnectionsPerAddress: number;
+  joinTimeoutMs: number;
   joinRateLimit: RateLimit;
   messageRateLimit: RateLimit;
   violationLimit: RateLimit;
@@ -89,6 +99,8 @@ export const DEFAULT_SIGNALING_OPTIONS = {
   maxSignalBytes: 65_536,
   maxSessions: 1000,
   maxPeersPerSession: 256,
+  maxConnectionsPerAddress: 1024,
+  joinTimeoutMs: 30_000,
   joinRateLimit: { perSecond: 20, burst: 100 },
   messageRateLimit: { perSecond: 100, burst: 1000 },
   violationLimit: { perSecond: 1, burst: 50 },
@@ -126,6 +138,11 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
     maxSignalBytes: positive('maxSignalBytes', init.maxSignalBytes ?? d.maxSignalBytes),
     maxSessions: positive('maxSessions', init.maxSessions ?? d.maxSessions),
     maxPeersPerSession: positive('maxPeersPerSession', init.maxPeersPerSession ?? d.maxPeersPerSession),
+    maxConnectionsPerAddress: positive(
+      'maxConnectionsPerAddress',
+      init.maxConnectionsPerAddress ?? d.maxConnectionsPerAddress,
+    ),
+    joinTimeoutMs: positive('joinTimeoutMs', init.joinTimeoutMs ?? d.joinTimeoutMs),
     joinRateLimit: rate('joinRateLimit', init.joinRateLimit ?? d.joinRateLimit),
     messageRateLimit: rate('messageRateLimit', init.messageRateLimit ?? d.messageRateLimit),
     violationLimit: rate('violationLimit', init.violationLimit ?? d.violationLimit),

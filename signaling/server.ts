@@ -13,6 +13,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { SignalingStatus } from '../shared/protocol/signaling-status.ts';
 import { removeMember, type ServerContext, type SignalingIo } from './context.ts';
+import { limitConnections } from './connection-limits.ts';
 import { attachHandlers } from './handlers.ts';
 import { createHttpHandler, statusSnapshot } from './http-routes.ts';
 import { createLogger } from './logger.ts';
@@ -56,6 +57,7 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
     serveClient: false,
     ...(options.corsOrigin === undefined ? {} : { cors: { origin: options.corsOrigin } }),
   });
+  limitConnections(io, options, log);
   const ctx: ServerContext = {
     io,
     registry,
