@@ -1,25 +1,31 @@
 /**
  * What the socket handlers and the sweeper share: the typed socket.io server, the session
- * registry, the resolved options, the logger, and the announcements every path makes the
- * same way (a member left, the aggregator changed).
+ * store, the liveness of this instance's members, the per-socket queues, the resolved
+ * options, the logger, and the announcements every path makes the same way (a member left,
+ * the aggregator changed).
  *
  * Incoming events are typed `unknown` on purpose: the server validates every payload with
  * the shared zod schemas before use. Outgoing events use the shared ServerToClientEvents.
+ * Room broadcasts go through the socket.io adapter, so with Redis they reach the session's
+ * sockets on every instance.
  *
  * @example
- * removeMember(ctx, session, peerId, socket.id, 'disconnect');
+ * await removeMember(ctx, { sessionId, peerId, socketId: socket.id }, 'disconnect');
  */
 import type { Server, Socket } from 'socket.io';
 import type {
+  AggregatorState,
   ClientEventName,
   ErrorInfo,
   LeaveReason,
   ServerToClientEvents,
 } from '../shared/protocol/signaling.ts';
+import type { LivenessTracker } from './liveness.ts';
 import type { Logger } from './logger.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { KeyedTokenBuckets } from './rate-limit.ts';
-import type { SessionRecord, SessionRegistry } from './sessions.ts';
+import type { SocketQueues } from './socket-queue.ts';
+import type { MemberKey, SessionStore } from './store.ts';
 
 /** Client events as the server receives them: untrusted arguments. */
 export type UntrustedClientEvents = { [K in ClientEventName]: (...args: unknown[]) => void };
@@ -45,35 +51,39 @@ export type SignalingSocket = Socket<
 
 export interface ServerContext {
   readonly io: SignalingIo;
-  readonly registry: SessionRegistry;
+  readonly store: SessionStore;
+  /** Members whose sockets this instance holds; this instance sweeps them. */
+  readonly liveness: LivenessTracker;
+  /** Each socket's requests run in order, one at a time. */
+  readonly queues: SocketQueues;
   readonly options: ResolvedOptions;
   readonly log: Logger;
-  /** session:create and session:join per client IP. */
+  /** session:create and session:join per client IP (per instance). */
   readonly joinBuckets: KeyedTokenBuckets;
 }
 
 export const roomOf = (sessionId: string): string => `session:${sessionId}`;
 
-export function announceAggregator(ctx: ServerContext, session: SessionRecord): void {
-  const state = ctx.registry.aggregatorState(session);
+export function announceAggregator(ctx: ServerContext, state: AggregatorState): void {
   ctx.log.info('aggregator changed', { ...state });
-  ctx.io.to(roomOf(session.sessionId)).emit('aggregator', state);
+  ctx.io.to(roomOf(state.sessionId)).emit('aggregator', state);
 }
 
-/** Removes a member (if `socketId` still owns it), tells the room, re-elects if needed. */
-export function removeMember(
+/** Removes a member (if its socket still owns it), tells the room, announces a new aggregator. */
+export async function removeMember(
   ctx: ServerContext,
-  session: SessionRecord,
-  peerId: string,
-  socketId: string,
+  member: MemberKey,
   reason: LeaveReason,
-): void {
-  const { removed, aggregatorChanged } = ctx.registry.removePeer(session, peerId, socketId);
-  if (!removed) return;
-  ctx.log.info('peer left', { sessionId: session.sessionId, peerId, reason });
-  const room = roomOf(session.sessionId);
-  ctx.io.to(room).emit('peer:left', { sessionId: session.sessionId, peerId, reason, term: session.term });
-  if (aggregatorChanged) announceAggregator(ctx, session);
+): Promise<void> {
+  ctx.liveness.forget(member.socketId);
+  const outcome = await ctx.store.leave(member);
+  if (!outcome.removed) return;
+  const { sessionId, peerId } = member;
+  ctx.log.info('peer left', { sessionId, peerId, reason });
+  ctx.io
+    .to(roomOf(sessionId))
+    .emit('peer:left', { sessionId, peerId, reason, term: outcome.aggregator.term });
+  if (outcome.aggregatorChanged) announceAggregator(ctx, outcome.aggregator);
 }
 
 /**

@@ -2,11 +2,12 @@
  * The guard in front of every socket's handlers: a per-socket message rate limit (with a
  * budget of rejections before the socket is dropped), refusal of unknown events, and a
  * wrapper that turns a handler's result or SignalingError into the ack reply or an `error`
- * event. No exception ever leaves a socket.io listener.
+ * event. Handlers may be async (the session store may be Redis); a socket's requests run
+ * one at a time in arrival order (SocketQueues). No exception ever leaves a listener.
  *
  * @example
  * guardSocket(ctx, socket);
- * handle(ctx, socket, 'signal', (payload) => ({ reply: {} }));
+ * handle(ctx, socket, 'signal', async (payload) => ({ reply: {} }));
  */
 import { z } from 'zod';
 import {
@@ -94,24 +95,27 @@ export function handle(
   ctx: ServerContext,
   socket: SignalingSocket,
   event: ClientEventName,
-  handler: (payload: unknown) => Outcome | undefined,
+  handler: (payload: unknown) => Promise<Outcome | undefined>,
 ): void {
   socket.on(event, (...args: unknown[]) => {
     const { payload, ack } = splitArgs(args);
-    let outcome: Outcome | undefined;
-    try {
-      outcome = handler(payload);
-    } catch (err) {
-      const info = toErrorInfo(ctx, event, err);
-      ctx.log.debug('request refused', { event, socketId: socket.id, ...info });
-      sendFailure(socket, event, info, ack);
-      return;
-    }
-    ack?.({ ok: true, ...outcome?.reply });
-    try {
-      outcome?.after?.();
-    } catch (err) {
-      ctx.log.error('after-reply step failed', { event, err });
-    }
+    void ctx.queues.run(socket.id, async () => {
+      let outcome: Outcome | undefined;
+      try {
+        outcome = await handler(payload);
+      } catch (err) {
+        const info = toErrorInfo(ctx, event, err);
+        ctx.log.debug('request refused', { event, socketId: socket.id, ...info });
+        sendFailure(socket, event, info, ack);
+        return;
+      }
+      // No await between the handler's result and the ack: see the join handler.
+      ack?.({ ok: true, ...outcome?.reply });
+      try {
+        outcome?.after?.();
+      } catch (err) {
+        ctx.log.error('after-reply step failed', { event, err });
+      }
+    });
   });
 }

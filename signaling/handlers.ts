@@ -27,7 +27,7 @@ import {
   type SignalingSocket,
 } from './context.ts';
 import { guardSocket, handle, parsePayload } from './dispatch.ts';
-import type { PeerRecord, SessionRecord } from './sessions.ts';
+import type { MemberKey } from './store.ts';
 import { signSessionToken, verifySessionToken } from './token.ts';
 
 function isPlainObject(value: unknown): boolean {
@@ -39,7 +39,7 @@ function jsonBytes(value: unknown): number {
 }
 
 export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): void {
-  const { registry, options, log } = ctx;
+  const { store, options, log, liveness } = ctx;
   const ip = socket.handshake.address;
   guardSocket(ctx, socket);
 
@@ -48,19 +48,20 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       throw new SignalingError('RATE_LIMITED', 'too many joins from this address');
   };
 
-  /** The caller's session membership, or NOT_JOINED. Any valid message proves it alive. */
-  const membership = (): { session: SessionRecord; peer: PeerRecord } => {
+  /**
+   * The caller's membership, or NOT_JOINED. Any valid message proves it alive. The store
+   * checks again, atomically with each change, that this socket still owns it.
+   */
+  const membership = (): MemberKey => {
     const { sessionId, peerId } = socket.data;
-    const session = sessionId === undefined ? undefined : registry.get(sessionId);
-    const peer = peerId === undefined ? undefined : session?.peers.get(peerId);
-    if (session === undefined || peer === undefined || peer.socketId !== socket.id) {
+    if (sessionId === undefined || peerId === undefined) {
       throw new SignalingError('NOT_JOINED', 'join a session first');
     }
-    registry.touch(peer);
-    return { session, peer };
+    liveness.touch(socket.id);
+    return { sessionId, peerId, socketId: socket.id };
   };
 
-  handle(ctx, socket, 'session:create', (payload) => {
+  handle(ctx, socket, 'session:create', async (payload) => {
     takeJoinToken();
     // A non-object is a protocol error; an object with a bad config is a user mistake.
     const invalidConfig = isPlainObject(payload);
@@ -70,14 +71,14 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       invalidConfig ? 'INVALID_CONFIG' : 'BAD_REQUEST',
       !invalidConfig,
     );
-    const session = registry.create(config);
+    const sessionId = await store.create(config);
     const expiresAt = options.now() + options.tokenTtlMs;
-    const token = signSessionToken(options.secret, session.sessionId, expiresAt);
-    log.info('session created', { sessionId: session.sessionId, config });
-    return { reply: { sessionId: session.sessionId, token, expiresAt, config } };
+    const token = signSessionToken(options.secret, sessionId, expiresAt);
+    log.info('session created', { sessionId, config });
+    return { reply: { sessionId, token, expiresAt, config } };
   });
 
-  handle(ctx, socket, 'session:join', (payload) => {
+  handle(ctx, socket, 'session:join', async (payload) => {
     if (socket.data.peerId !== undefined)
       throw new SignalingError('ALREADY_JOINED', 'this socket is in a session');
     takeJoinToken();
@@ -85,34 +86,43 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     const tokenProblem = verifySessionToken(options.secret, req.sessionId, req.token, options.now());
     if (tokenProblem !== undefined)
       throw new SignalingError(tokenProblem, 'cannot join with this token', true);
-    const session = registry.get(req.sessionId);
-    if (session === undefined) throw new SignalingError('UNKNOWN_SESSION', 'no such session', true);
-    const { peer, aggregatorChanged } = registry.addPeer(session, { ...req, socketId: socket.id });
-    socket.data = { sessionId: session.sessionId, peerId: peer.peerId };
-    const room = roomOf(session.sessionId);
-    void socket.join(room);
-    log.info('peer joined', { sessionId: session.sessionId, peerId: peer.peerId, kind: peer.kind, ip });
+    const room = roomOf(req.sessionId);
+    // In the room before the store records the member: an announcement made after the
+    // store step (by any instance) then reaches this socket. Ones that arrive before the
+    // ack are already in the reply's snapshot; the ack follows the store step with no
+    // await in between, so no announcement is processed in that gap.
+    await socket.join(room);
+    let joined;
+    try {
+      joined = await store.join(req.sessionId, { ...req, socketId: socket.id });
+    } catch (err) {
+      await socket.leave(room);
+      throw err;
+    }
+    const { peer, aggregator } = joined;
+    socket.data = { sessionId: req.sessionId, peerId: peer.peerId };
+    liveness.track({ sessionId: req.sessionId, peerId: peer.peerId, socketId: socket.id });
+    log.info('peer joined', { sessionId: req.sessionId, peerId: peer.peerId, kind: peer.kind, ip });
     return {
       reply: {
-        sessionId: session.sessionId,
+        sessionId: req.sessionId,
         peerId: peer.peerId,
-        config: session.config,
-        peers: [...session.peers.values()].map((p) => registry.peerInfo(session, p)),
-        aggregator: registry.aggregatorState(session),
+        config: joined.config,
+        peers: joined.peers,
+        aggregator,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs,
         serverTime: options.now(),
       },
       after: () => {
-        const info = registry.peerInfo(session, peer);
-        socket.to(room).emit('peer:joined', { sessionId: session.sessionId, peer: info, term: session.term });
-        if (aggregatorChanged) announceAggregator(ctx, session);
+        socket.to(room).emit('peer:joined', { sessionId: req.sessionId, peer, term: aggregator.term });
+        if (joined.aggregatorChanged) announceAggregator(ctx, aggregator);
       },
     };
   });
 
-  handle(ctx, socket, 'signal', (payload) => {
-    const { session, peer } = membership();
+  handle(ctx, socket, 'signal', async (payload) => {
+    const member = membership();
     const { to, data } = parsePayload(signalRequestSchema, payload);
     const size = jsonBytes(data);
     if (size > options.maxSignalBytes) {
@@ -121,54 +131,53 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
         `signal data is ${size} bytes, limit ${options.maxSignalBytes}`,
       );
     }
-    const target = session.peers.get(to);
-    if (target === undefined || to === peer.peerId) {
-      throw new SignalingError('UNKNOWN_PEER', `no peer ${to} in this session`);
-    }
-    ctx.io.to(target.socketId).emit('signal', { from: peer.peerId, data });
+    const targetSocketId = await store.signalTarget(member, to);
+    // Every socket is in a room named by its id, so the adapter finds it on any instance.
+    ctx.io.to(targetSocketId).emit('signal', { from: member.peerId, data });
     return { reply: {} };
   });
 
-  handle(ctx, socket, 'heartbeat', (payload) => {
-    const { peer } = membership();
+  handle(ctx, socket, 'heartbeat', async (payload) => {
+    const member = membership();
     const { round, stats } = parsePayload(heartbeatSchema, payload ?? {});
-    registry.recordHeartbeat(peer, round, stats);
+    await store.heartbeat(member, round, stats);
     return { reply: {} };
   });
 
-  handle(ctx, socket, 'peer:ready', (payload) => {
-    const { session, peer } = membership();
+  handle(ctx, socket, 'peer:ready', async (payload) => {
+    const member = membership();
     const { ready } = parsePayload(readyRequestSchema, payload);
-    const changed = peer.ready !== ready;
-    const aggregatorChanged = registry.setReady(session, peer, ready);
+    const outcome = await store.setReady(member, ready);
     return {
       reply: {},
       after: () => {
-        if (!changed) return;
-        const ev = {
-          sessionId: session.sessionId,
-          peer: registry.peerInfo(session, peer),
-          term: session.term,
-        };
-        ctx.io.to(roomOf(session.sessionId)).emit('peer:updated', ev);
-        if (aggregatorChanged) announceAggregator(ctx, session);
+        if (!outcome.changed) return;
+        const ev = { sessionId: member.sessionId, peer: outcome.peer, term: outcome.aggregator.term };
+        ctx.io.to(roomOf(member.sessionId)).emit('peer:updated', ev);
+        if (outcome.aggregatorChanged) announceAggregator(ctx, outcome.aggregator);
       },
     };
   });
 
-  handle(ctx, socket, 'round:report', (payload) => {
-    const { session, peer } = membership();
+  handle(ctx, socket, 'round:report', async (payload) => {
+    const member = membership();
     const report = parsePayload(roundReportSchema, payload);
-    registry.recordReport(session, peer, report);
+    await store.report(member, report);
     return { reply: {} };
   });
 
   socket.on('disconnect', (reason) => {
-    const { sessionId, peerId } = socket.data;
-    if (sessionId === undefined || peerId === undefined) return;
-    const session = registry.get(sessionId);
-    if (session === undefined) return;
-    log.debug('socket closed', { sessionId, peerId, reason });
-    removeMember(ctx, session, peerId, socket.id, 'disconnect');
+    // Queued behind the socket's pending requests, so a join still in flight is undone too.
+    void ctx.queues.run(socket.id, async () => {
+      const { sessionId, peerId } = socket.data;
+      liveness.forget(socket.id);
+      if (sessionId === undefined || peerId === undefined) return;
+      log.debug('socket closed', { sessionId, peerId, reason });
+      try {
+        await removeMember(ctx, { sessionId, peerId, socketId: socket.id }, 'disconnect');
+      } catch (err) {
+        log.error('cannot remove a disconnected member', { sessionId, peerId, err });
+      }
+    });
   });
 }

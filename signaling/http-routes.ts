@@ -4,12 +4,11 @@
  * and `GET /healthz`. Anything else goes to the fallback handler, or 404.
  *
  * @example
- * const server = http.createServer(createHttpHandler(registry, options, startedAt));
+ * const server = http.createServer(createHttpHandler(() => store.readStatus(), options, startedAt));
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SignalingStatus } from '../shared/protocol/signaling-status.ts';
+import type { SessionStatus, SignalingStatus } from '../shared/protocol/signaling-status.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { SessionRegistry } from './sessions.ts';
 
 function sendJson(res: ServerResponse, statusCode: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -23,16 +22,12 @@ function sendJson(res: ServerResponse, statusCode: number, body: unknown): void 
   res.end(text);
 }
 
-export function statusSnapshot(registry: SessionRegistry, now: number, startedAt: number): SignalingStatus {
-  return {
-    serverTime: now,
-    startedAt,
-    sessions: [...registry.all()].map((session) => registry.sessionStatus(session)),
-  };
+export function statusSnapshot(sessions: SessionStatus[], now: number, startedAt: number): SignalingStatus {
+  return { serverTime: now, startedAt, sessions };
 }
 
 export function createHttpHandler(
-  registry: SessionRegistry,
+  readSessions: () => Promise<SessionStatus[]>,
   options: ResolvedOptions,
   startedAt: number,
 ): (req: IncomingMessage, res: ServerResponse) => void {
@@ -50,7 +45,13 @@ export function createHttpHandler(
       return;
     }
     const now = options.now();
-    if (route === '/healthz') sendJson(res, 200, { ok: true, uptimeMs: now - startedAt });
-    else sendJson(res, 200, statusSnapshot(registry, now, startedAt));
+    if (route === '/healthz') {
+      sendJson(res, 200, { ok: true, uptimeMs: now - startedAt });
+      return;
+    }
+    readSessions().then(
+      (sessions) => sendJson(res, 200, statusSnapshot(sessions, options.now(), startedAt)),
+      () => sendJson(res, 503, { error: 'session store unavailable' }),
+    );
   };
 }

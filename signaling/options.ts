@@ -4,15 +4,37 @@
  *
  * @example
  * const options = resolveOptions({ heartbeatTimeoutMs: 200, logLevel: 'silent' });
+ * const shared = resolveOptions({ redisUrl: 'redis://127.0.0.1:6379', secret: process.env.SECRET });
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, LogLevel } from './logger.ts';
 import type { RateLimit } from './rate-limit.ts';
+import { ScaleOutError } from './scale-out-error.ts';
 
 export interface SignalingServerInit {
-  /** HMAC key for session tokens. @default 32 random bytes, new per process */
+  /**
+   * HMAC key for session tokens. Required with `redisUrl`: every instance must verify the
+   * tokens the others sign. @default 32 random bytes, new per process
+   */
   secret?: Uint8Array | string;
+  /**
+   * Redis shared by several signaling instances (e.g. "redis://127.0.0.1:6379"): session
+   * state lives there and socket.io broadcasts cross instances through @socket.io/redis-adapter.
+   * @default undefined (sessions in this process's memory; one instance)
+   */
+  redisUrl?: string;
+  /** Prefix of every Redis key and of the adapter's channels. @default 'liec:' */
+  redisKeyPrefix?: string;
+  /** How long start() waits for Redis before failing with ERR_REDIS_UNAVAILABLE. @default 5000 */
+  redisConnectTimeoutMs?: number;
+  /** This instance's name among those sharing a Redis (logs, lease). @default random per process */
+  instanceId?: string;
+  /**
+   * With Redis: an instance that has not renewed its lease for this long counts as crashed,
+   * and another instance removes its members. Renewed every sweep. @default heartbeatTimeoutMs
+   */
+  instanceLeaseMs?: number;
   /** How long a session token admits joins. @default 86_400_000 (24 h) */
   tokenTtlMs?: number;
   /** How often clients are told to send a heartbeat. @default 5000 */
@@ -68,6 +90,11 @@ export interface SignalingServerInit {
 
 export interface ResolvedOptions {
   secret: Uint8Array;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  redisConnectTimeoutMs: number;
+  instanceId: string;
+  instanceLeaseMs: number;
   tokenTtlMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
@@ -90,6 +117,8 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_SIGNALING_OPTIONS = {
+  redisKeyPrefix: 'liec:',
+  redisConnectTimeoutMs: 5000,
   tokenTtlMs: 86_400_000,
   heartbeatIntervalMs: 5000,
   heartbeatTimeoutMs: 15_000,
@@ -124,11 +153,29 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
   const secret = typeof init.secret === 'string' ? Buffer.from(init.secret, 'utf8') : init.secret;
   if (secret !== undefined && secret.byteLength < 16)
     throw new RangeError('secret must be at least 16 bytes');
+  if (init.redisUrl !== undefined && secret === undefined) {
+    throw new ScaleOutError(
+      'ERR_SECRET_REQUIRED',
+      'redisUrl needs a secret shared by every instance (LIEC_SIGNALING_SECRET)',
+    );
+  }
+  const heartbeatTimeoutMs = positive('heartbeatTimeoutMs', init.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs);
+  const instanceId = init.instanceId ?? randomBytes(6).toString('base64url');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(instanceId))
+    throw new RangeError('instanceId must be 1-64 of [A-Za-z0-9_-]');
   const options: ResolvedOptions = {
     secret: secret ?? randomBytes(32),
+    redisUrl: init.redisUrl,
+    redisKeyPrefix: init.redisKeyPrefix ?? d.redisKeyPrefix,
+    redisConnectTimeoutMs: positive(
+      'redisConnectTimeoutMs',
+      init.redisConnectTimeoutMs ?? d.redisConnectTimeoutMs,
+    ),
+    instanceId,
+    instanceLeaseMs: positive('instanceLeaseMs', init.instanceLeaseMs ?? heartbeatTimeoutMs),
     tokenTtlMs: positive('tokenTtlMs', init.tokenTtlMs ?? d.tokenTtlMs),
     heartbeatIntervalMs: positive('heartbeatIntervalMs', init.heartbeatIntervalMs ?? d.heartbeatIntervalMs),
-    heartbeatTimeoutMs: positive('heartbeatTimeoutMs', init.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs),
+    heartbeatTimeoutMs,
     sweepIntervalMs: positive('sweepIntervalMs', init.sweepIntervalMs ?? d.sweepIntervalMs),
     sessionIdleTimeoutMs: positive(
       'sessionIdleTimeoutMs',
@@ -154,6 +201,10 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
   };
   if (options.heartbeatTimeoutMs <= options.heartbeatIntervalMs) {
     throw new RangeError('heartbeatTimeoutMs must exceed heartbeatIntervalMs');
+  }
+  if (options.instanceLeaseMs <= options.sweepIntervalMs) {
+    // The sweep renews the lease; a lease shorter than a sweep would lapse every time.
+    throw new RangeError('instanceLeaseMs must exceed sweepIntervalMs');
   }
   return options;
 }

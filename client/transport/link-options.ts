@@ -16,6 +16,12 @@ export interface LinkSettings {
    * @default []
    */
   iceServers: RTCIceServer[];
+  /**
+   * Which ICE candidates may be used: 'relay' forces every byte through a TURN server of
+   * iceServers (for peers that must not expose their addresses, or to test the relay path).
+   * @default 'all'
+   */
+  iceTransportPolicy: 'all' | 'relay';
   /** The data channel must open within this time, else ERR_CONNECT_TIMEOUT and the link closes. @default 15000 */
   connectTimeoutMs: number;
   /** Largest message accepted on receive and on send (ERR_MESSAGE_TOO_LARGE). @default 67108864 (64 MiB) */
@@ -42,6 +48,7 @@ export interface LinkSettings {
 
 export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   iceServers: [],
+  iceTransportPolicy: 'all',
   connectTimeoutMs: 15_000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxChunkBytes: 64 * 1024,
@@ -52,8 +59,16 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
 });
 
 const positiveInt = z.number().int().positive();
+
+function isTurnServer(server: { urls: string | string[] }): boolean {
+  const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
+  return urls.some((url) => /^turns?:/i.test(url));
+}
+
 const settingsSchema = z
   .object({
+    iceServers: z.array(z.looseObject({ urls: z.union([z.string(), z.array(z.string())]) })),
+    iceTransportPolicy: z.enum(['all', 'relay']),
     connectTimeoutMs: positiveInt,
     maxMessageBytes: z.number().int().min(0).max(MAX_ENCODABLE_MESSAGE_BYTES),
     maxChunkBytes: z.number().int().min(MIN_CHUNK_BYTES),
@@ -65,6 +80,10 @@ const settingsSchema = z
   .refine(
     (s) => s.lowWaterMarkBytes < s.highWaterMarkBytes,
     'lowWaterMarkBytes must be below highWaterMarkBytes',
+  )
+  .refine(
+    (s) => s.iceTransportPolicy !== 'relay' || s.iceServers.some((server) => isTurnServer(server)),
+    "iceTransportPolicy 'relay' needs a turn: or turns: URL in iceServers",
   );
 
 export function resolveLinkSettings(overrides: Partial<LinkSettings> = {}): LinkSettings {

@@ -82,7 +82,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.#peer = new SimplePeer({
       initiator: options.initiator,
       wrtc: options.binding.implementation,
-      config: { iceServers: this.settings.iceServers },
+      config: { iceServers: this.settings.iceServers, iceTransportPolicy: this.settings.iceTransportPolicy },
       channelConfig: { ordered: true },
       trickle: true,
     });

@@ -1,0 +1,110 @@
+/**
+ * Where the signaling server keeps its session state: sessions, their members, the elected
+ * aggregator and its term, and the reported round progress. Two implementations:
+ * MemorySessionStore (one process, the default) and RedisSessionStore (several signaling
+ * instances sharing one Redis, selected by the `redisUrl` option).
+ *
+ * Every method that acts for a member names it by (sessionId, peerId, socketId) and checks,
+ * atomically with the change, that this socket still owns the membership (else NOT_JOINED).
+ * Every change that can move the aggregator runs the election in the same atomic step and
+ * bumps the term exactly once per change of aggregator. Failures throw SignalingError with
+ * a stable code; anything else (Redis down) is an internal error.
+ *
+ * @example
+ * const sessionId = await store.create(DEFAULT_SESSION_CONFIG);
+ * const joined = await store.join(sessionId, { kind: 'headless', capabilities: {}, ready: true, socketId });
+ * if (joined.aggregatorChanged) announce(joined.aggregator);
+ */
+import type { z } from 'zod';
+import type {
+  AggregatorState,
+  Capabilities,
+  NumericStats,
+  PeerInfo,
+  PeerKind,
+  roundReportSchema,
+  SessionConfig,
+} from '../shared/protocol/signaling.ts';
+import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
+
+export type AcceptedRoundReport = z.output<typeof roundReportSchema>;
+
+/** One membership: the peer, its session, and the socket that owns it. */
+export interface MemberKey {
+  readonly sessionId: string;
+  readonly peerId: string;
+  readonly socketId: string;
+}
+
+export interface NewMember {
+  /** Requested id; PEER_ID_TAKEN if a live member has it. Random when absent. */
+  peerId?: string;
+  kind: PeerKind;
+  capabilities: Capabilities;
+  ready: boolean;
+  socketId: string;
+}
+
+export interface JoinOutcome {
+  /** The new member as the others see it. */
+  readonly peer: PeerInfo;
+  /** Every member, the new one included, in join order. */
+  readonly peers: PeerInfo[];
+  readonly config: SessionConfig;
+  /** After the election this join triggered. */
+  readonly aggregator: AggregatorState;
+  readonly aggregatorChanged: boolean;
+}
+
+export type LeaveOutcome =
+  | { readonly removed: false }
+  | { readonly removed: true; readonly aggregator: AggregatorState; readonly aggregatorChanged: boolean };
+
+export interface ReadyOutcome {
+  /** Whether the member's ready flag actually changed. */
+  readonly changed: boolean;
+  readonly peer: PeerInfo;
+  readonly aggregator: AggregatorState;
+  readonly aggregatorChanged: boolean;
+}
+
+export interface LeaseOutcome {
+  /**
+   * True when this instance had gone silent past its lease, so other instances may have
+   * removed its members: the server then drops its sockets and lets the peers rejoin.
+   */
+  readonly lapsed: boolean;
+  /** Members of instances whose lease expired, claimed by this instance for removal. */
+  readonly orphans: MemberKey[];
+}
+
+export interface SessionStore {
+  readonly kind: 'memory' | 'redis';
+  start(): Promise<void>;
+  /** Releases connections; in Redis, also deregisters this instance (its members must be gone). */
+  stop(): Promise<void>;
+  /** Creates a session; TOO_MANY_SESSIONS at the limit. Returns its id. */
+  create(config: SessionConfig): Promise<string>;
+  /** UNKNOWN_SESSION (fatal), SESSION_FULL, PEER_ID_TAKEN. */
+  join(sessionId: string, member: NewMember): Promise<JoinOutcome>;
+  /** Removes the member if `socketId` still owns it (idempotent). */
+  leave(member: MemberKey): Promise<LeaveOutcome>;
+  setReady(member: MemberKey, ready: boolean): Promise<ReadyOutcome>;
+  /** The socket id of `to` for relaying a signal; UNKNOWN_PEER if absent or the sender itself. */
+  signalTarget(member: MemberKey, to: string): Promise<string>;
+  /** Records a heartbeat's round and stats for /status. */
+  heartbeat(member: MemberKey, round: number | undefined, stats: NumericStats | undefined): Promise<void>;
+  /** STALE_TERM, NOT_AGGREGATOR, STALE_ROUND (checked in that order). */
+  report(member: MemberKey, report: AcceptedRoundReport): Promise<void>;
+  /** Deletes sessions empty for at least `idleMs`; returns their ids. */
+  pruneIdle(idleMs: number): Promise<string[]>;
+  /** Renews this instance's lease and claims the members of crashed instances. */
+  renewLease(): Promise<LeaseOutcome>;
+  /** Every session as `GET /status` shows it, read now. */
+  readStatus(): Promise<SessionStatus[]>;
+  /**
+   * The same, synchronously: exact for the memory store; for Redis, the last snapshot read
+   * (each call starts a fresh read, so polling converges).
+   */
+  cachedStatus(): SessionStatus[];
+}
