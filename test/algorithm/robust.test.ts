@@ -122,6 +122,7 @@ test('the aggregator uses the statistic for rounds and syncs, and drops late upl
     up: 'identity',
     down: 'identity',
     learningRate: 0.5,
+    syncCodec: 'identity',
     aggregation: 'median',
   });
   const aggregator = createAggregator(options, 2);

@@ -60,6 +60,7 @@ function run(aggregation: string, factor: number): number {
       down: 'fp16',
       learningRate: 0.1,
       syncPeriod: 20,
+      syncCodec: 'identity',
       aggregation,
     }),
     workers: WORKERS,
