@@ -370,6 +370,8 @@ const socketTarget = target({
       joinRateLimit: { perSecond: 1e6, burst: 1e6 },
       messageRateLimit: { perSecond: 1e6, burst: 1e6 },
       maxSessions: 1e6,
+      // The campaign keeps one unjoined socket open throughout (not-joined paths).
+      joinTimeoutMs: 3_600_000,
     });
     const url = await server.start({ port: 0 });
     const creator = await connect(url);
