@@ -177,12 +177,11 @@ function atAggregator(bytes: Uint8Array, term: number, accept: (payload: Uint8Ar
       } catch {
         return 'BAD_UPLOAD';
       }
-    case 'broadcast':
     case 'syncBroadcast':
     case 'model':
       return 'UNEXPECTED_FRAME';
     default:
-      return null; // a sync upload's fate depends on the phase
+      return null; // sync uploads and relayed broadcasts: their fate depends on the round
   }
 }
 
