@@ -54,7 +54,8 @@ export function createQ4(init: Q4Init = {}): Compressor {
         for (let i = start; i < end; i++) {
           let q = ((x[i]! - min) * inverse + 0.5) | 0;
           if (q > LEVELS) q = LEVELS;
-          codes[i >> 1] |= (i & 1) === 0 ? q : q << 4;
+          const at = i >> 1;
+          codes[at] = codes[at]! | ((i & 1) === 0 ? q : q << 4);
         }
       }
       const w = new ByteWriter(HEADER_BYTES + 4 + 8 * blocks + codes.length);
