@@ -17,7 +17,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import type { SessionStatus } from '../../shared/protocol/signaling-status.ts';
 import {
   createSignalingServer,
   type SignalingServer,
@@ -95,8 +97,13 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-function spawnServer(command: string, args: string[], cleanup: () => Promise<void>): ServerProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnServer(
+  command: string,
+  args: string[],
+  cleanup: () => Promise<void>,
+  env: NodeJS.ProcessEnv = process.env,
+): ServerProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let text = '';
   const watchers = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
@@ -243,6 +250,48 @@ export function turnUsage(log: string): { allocations: number; closed: number; r
   // "peer usage: ... sb=N": bytes the relay sent to peers, logged per interval and at close.
   for (const match of log.matchAll(/peer usage: [^\n]*?sb=(\d+)/g)) relayedBytes += Number(match[1]);
   return { allocations, closed, relayedBytes };
+}
+
+const INSTANCE_FIXTURE = fileURLToPath(new URL('./fixtures/instance.ts', import.meta.url));
+
+/** A signaling instance in a child process (crash it with kill()); stopped after `t`. */
+export async function spawnInstance(
+  t: TestContext,
+  redisUrl: string,
+  instanceId: string,
+  leaseMs: number,
+): Promise<ServerProcess & { url: string }> {
+  const child = spawnServer(process.execPath, ['--import', 'tsx', INSTANCE_FIXTURE], async () => {}, {
+    ...process.env,
+    LIEC_REDIS_URL: redisUrl,
+    LIEC_SIGNALING_SECRET: SHARED_SECRET,
+    LIEC_INSTANCE_ID: instanceId,
+    LIEC_INSTANCE_LEASE_MS: String(leaseMs),
+  });
+  deferCleanup(t, () => child.stop());
+  const [, url = ''] = await child.waitForOutput(/LISTENING (\S+)/, 30_000);
+  return { ...child, url };
+}
+
+/**
+ * Resolves with the first session status (read from the store now) that satisfies
+ * `predicate`, re-reading every 25 ms, or rejects after timeoutMs: for state that arrives
+ * without an event to this process (a report still in flight).
+ */
+export async function waitForSession(
+  server: SignalingServer,
+  sessionId: string,
+  predicate: (status: SessionStatus) => boolean,
+  timeoutMs = WAIT_MS,
+): Promise<SessionStatus> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const status = (await server.readStatus()).sessions.find((s) => s.sessionId === sessionId);
+    if (status !== undefined && predicate(status)) return status;
+    if (performance.now() > deadline)
+      throw new Error(`session ${sessionId}: status never matched: ${JSON.stringify(status)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** Signaling instances sharing one Redis and one secret; stopped after `t`. */
