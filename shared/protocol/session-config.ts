@@ -11,6 +11,7 @@
  * config.syncPeriod; // 20 (the default)
  */
 import { z } from 'zod';
+import { resolveAlgorithmOptions, type AlgorithmSpec } from '../algorithm/index.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
 const compressorSpecSchema = z
@@ -27,7 +28,7 @@ const partitionSchema = z
 
 const positiveInt = z.number().int().positive();
 
-export const sessionConfigSchema = z.object({
+const sessionConfigFields = z.object({
   /** The learning task; only MNIST for now. */
   task: z.enum(['mnist']).default('mnist'),
   /** The model trained by every peer. */
@@ -75,6 +76,35 @@ export const sessionConfigSchema = z.object({
     .default('mean'),
   /** Seed of every random choice in the session (partition, batch order, random codecs). */
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),
+});
+
+/** The algorithm settings of a session, as shared/algorithm resolves them. */
+export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): AlgorithmSpec {
+  return {
+    algorithm: config.algorithm,
+    up: config.up,
+    down: config.down,
+    learningRate: config.learningRate,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    syncPeriod: config.syncPeriod,
+    syncCodec: config.syncCodec,
+    aggregation: config.aggregation,
+    ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
+  };
+}
+
+/**
+ * Field checks, then the cross-field ones every peer would apply (a codec spec that parses,
+ * ef-sgd's fp32 downlink, robust aggregation over dense uploads): a session the server
+ * accepts is one its peers can run.
+ */
+export const sessionConfigSchema = sessionConfigFields.superRefine((config, ctx) => {
+  try {
+    resolveAlgorithmOptions(algorithmSpecOf(config));
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+  }
 });
 
 /** A fully resolved session configuration (every field present). */

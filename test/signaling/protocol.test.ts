@@ -21,7 +21,8 @@ test('config validation accepts the documented forms and refuses the rest', () =
     { partition: 'dirichlet:0.1' },
     { partition: 'shards:2' },
     { up: 'identity', down: 'fp16' },
-    { up: 'sign:block=256' },
+    { up: 'sign:256', down: 'topk:0.01:f32' },
+    { algorithm: 'ef-sgd', down: 'identity' },
     { quorum: 1 },
     { algorithm: 'doublesqueeze' },
     { model: 'cnn' },
@@ -42,6 +43,11 @@ test('config validation accepts the documented forms and refuses the rest', () =
     { up: '' },
     { seed: -1 },
     { roundDeadlineMs: Number.POSITIVE_INFINITY },
+    // Cross-field: what every peer would refuse to run is refused at creation.
+    { up: 'sign:block=256' },
+    { up: 'topk:2' },
+    { algorithm: 'ef-sgd' },
+    { aggregation: 'median' },
   ];
   for (const input of bad)
     assert.equal(sessionConfigSchema.safeParse(input).success, false, JSON.stringify(input));
