@@ -91,6 +91,8 @@ export interface ServerProcess {
   output(): string;
   /** Resolves when its output matches `pattern` (checked on every chunk), or rejects after timeoutMs. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** The same with any test of the whole output so far. */
+  waitForText(accept: (text: string) => boolean, timeoutMs?: number): Promise<void>;
   /** SIGTERM, then SIGKILL if it lingers; resolves once it exited. */
   stop(): Promise<void>;
   /** SIGKILL: a crash. */
@@ -129,21 +131,17 @@ function spawnServer(
   return {
     child,
     output: () => text,
-    waitForOutput(pattern, timeoutMs = WAIT_MS) {
+    waitForText(accept, timeoutMs = WAIT_MS) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
-          const match = pattern.exec(text);
-          if (match !== null) {
-            finish();
-            resolve(match);
-          }
+          if (!accept(text)) return;
+          finish();
+          resolve();
         };
         const timer = setTimeout(() => {
           finish();
           reject(
-            new Error(
-              `${command}: no output matching ${pattern} within ${timeoutMs} ms:\n${text.slice(-2000)}`,
-            ),
+            new Error(`${command}: expected output not seen within ${timeoutMs} ms:\n${text.slice(-2000)}`),
           );
         }, timeoutMs);
         const onExit = (): void => {
@@ -159,6 +157,12 @@ function spawnServer(
         child.once('exit', onExit);
         check();
       });
+    },
+    async waitForOutput(pattern, timeoutMs = WAIT_MS) {
+      let match: RegExpMatchArray | null = null;
+      await this.waitForText((output) => (match = pattern.exec(output)) !== null, timeoutMs);
+      if (match === null) throw new Error('unreachable: matched output vanished');
+      return match;
     },
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
