@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LOG_LEVELS } from './logger.ts';
+import { settingsFromEnv } from './env.ts';
 import type { SignalingServerInit } from './options.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
 import { createStaticHandler, type StaticHandlerInit } from './static.ts';
@@ -63,7 +64,7 @@ export async function createAppServer(init: AppServerInit = {}): Promise<Signali
   });
 }
 
-/** CLI: `[--port 8080] [--host 0.0.0.0] [--log-level info] [--app-dir DIR]`; secret from LIEC_SIGNALING_SECRET. */
+/** CLI: `[--port 8080] [--host 0.0.0.0] [--log-level info] [--app-dir DIR]`; secret and Redis from env.ts. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<SignalingServer> {
   const { values } = parseArgs({
     args: argv,
@@ -79,10 +80,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError('--port must be 0..65535');
   const logLevel = LOG_LEVELS.find((level) => level === values['log-level']);
   if (logLevel === undefined) throw new RangeError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const secret = env['LIEC_SIGNALING_SECRET'];
   const server = await createAppServer({
     logLevel,
-    ...(secret === undefined || secret === '' ? {} : { secret }),
+    ...settingsFromEnv(env),
     ...(values['app-dir'] === undefined ? {} : { appDir: values['app-dir'] }),
   });
   await server.start({ port, host: values.host });

@@ -12,5 +12,18 @@ export { createLogger, type Logger, type LogLevel } from './logger.ts';
 export { signSessionToken, verifySessionToken } from './token.ts';
 export { chooseAggregator } from './election.ts';
 export type { RateLimit } from './rate-limit.ts';
+export type {
+  JoinOutcome,
+  LeaseOutcome,
+  LeaveOutcome,
+  MemberKey,
+  NewMember,
+  ReadyOutcome,
+  SessionStore,
+} from './store.ts';
+export { MemorySessionStore } from './memory-store.ts';
+export { RedisSessionStore, type RedisSessionStoreInit } from './redis-store.ts';
+export { ScaleOutError, type ScaleOutErrorCode } from './scale-out-error.ts';
+export { settingsFromEnv } from './env.ts';
 export { createAppServer, DEFAULT_APP_DIR, type AppServerInit } from './app-server.ts';
 export { createStaticHandler, type StaticHandler, type StaticHandlerInit } from './static.ts';

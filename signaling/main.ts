@@ -1,7 +1,8 @@
 /**
- * Command line entry of the signaling server. The HMAC secret comes from the environment
- * (LIEC_SIGNALING_SECRET), not argv, so it does not show in process lists; without it a
- * random one is made and tokens die with the process.
+ * Command line entry of the signaling server. The HMAC secret and the Redis URL come from
+ * the environment (env.ts), not argv, so they do not show in process lists; without a
+ * secret a random one is made and tokens die with the process. With LIEC_REDIS_URL several
+ * instances serve the same sessions (docs/deploy.md).
  *
  * @example
  * node --import tsx signaling/main.ts --port 8080 --host 0.0.0.0 --log-level info
@@ -10,10 +11,11 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { LOG_LEVELS, type LogLevel } from './logger.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
+import { ENV_USAGE, settingsFromEnv } from './env.ts';
 
 export const USAGE = `usage: signaling [--port 8080] [--host 0.0.0.0] [--log-level info]
        [--heartbeat-timeout-ms 15000] [--max-peers-per-session 256]
-env:   LIEC_SIGNALING_SECRET  HMAC key for session tokens (>= 16 bytes; random if unset)`;
+${ENV_USAGE}`;
 
 function integer(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -42,10 +44,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     },
     strict: true,
   });
-  const secret = env['LIEC_SIGNALING_SECRET'];
   const heartbeatTimeoutMs = integer('heartbeat-timeout-ms', values['heartbeat-timeout-ms'], 15_000);
   const server = createSignalingServer({
-    ...(secret === undefined || secret === '' ? {} : { secret }),
+    ...settingsFromEnv(env),
     heartbeatTimeoutMs,
     heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
     maxPeersPerSession: integer('max-peers-per-session', values['max-peers-per-session'], 256),

@@ -4,9 +4,18 @@ import { SignalingClient } from '../../client/signaling/index.ts';
 import { SignalingError } from '../../shared/protocol/signaling.ts';
 import { signalingStatusSchema } from '../../shared/protocol/signaling-status.ts';
 import { createSignalingServer } from '../../signaling/index.ts';
+import { main } from '../../signaling/main.ts';
 import { ScaleOutError } from '../../signaling/scale-out-error.ts';
 import { connectedClient, createSession, joinedClient, nextEvent } from '../signaling/helpers.ts';
-import { REDIS_SKIP, SHARED_SECRET, startInstance, startInstances, startRedis, WAIT_MS } from './support.ts';
+import {
+  deferCleanup,
+  REDIS_SKIP,
+  SHARED_SECRET,
+  startInstance,
+  startInstances,
+  startRedis,
+  WAIT_MS,
+} from './support.ts';
 
 test(
   'peers on two instances share a session: membership, signals and aggregator cross instances',
@@ -185,6 +194,23 @@ test(
     await assert.rejects(
       taken.join({ ...session, kind: 'headless', peerId: 'p1' }),
       (err) => err instanceof SignalingError && err.code === 'PEER_ID_TAKEN',
+    );
+  },
+);
+
+test(
+  'the signaling CLI takes Redis, secret and instance id from the environment',
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const redis = await startRedis(t);
+    const env = { LIEC_REDIS_URL: redis.url, LIEC_SIGNALING_SECRET: SHARED_SECRET, LIEC_INSTANCE_ID: 'cli' };
+    const server = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], env);
+    deferCleanup(t, () => server.stop());
+    assert.equal(server.store.kind, 'redis');
+    assert.equal(server.options.instanceId, 'cli');
+    await assert.rejects(
+      main(['--port', '0', '--log-level', 'silent'], { LIEC_REDIS_URL: redis.url }),
+      (err) => err instanceof ScaleOutError && err.code === 'ERR_SECRET_REQUIRED',
     );
   },
 );
