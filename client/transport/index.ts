@@ -29,5 +29,6 @@ export {
   type PeerLinkEvents,
   type PeerLinkOptions,
 } from './peer-link.ts';
+export { Pacer, ThroughputMeter, type LinkShaping } from './shaping.ts';
 export type { SignalRelay } from './signal-relay.ts';
 export { TypedEmitter } from './typed-emitter.ts';

@@ -44,6 +44,21 @@ export interface LinkSettings {
   drainPollIntervalMs: number;
   /** A send fails with ERR_DRAIN_TIMEOUT (and the link closes) if the buffer does not drain in this time. @default 30000 */
   drainTimeoutMs: number;
+  /**
+   * Shapes this peer's access link to this rate, each way, in Mbit/s: its uplink is shared by
+   * everything it sends, its downlink by everything it receives (see shaping.ts). Infinity:
+   * unshaped. Every link of one PeerTransport shares the same shaping.
+   * @default Infinity
+   */
+  linkMbps: number;
+  /** One-way propagation delay added to every chunk this peer sends, in ms. @default 0 */
+  linkLatencyMs: number;
+  /**
+   * How much a shaped downlink absorbs at once after being idle (token-bucket burst); one
+   * chunk, so a stream paced by a sender of the same rate passes without extra delay.
+   * @default 65536
+   */
+  linkBurstBytes: number;
 }
 
 export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
@@ -56,6 +71,9 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   lowWaterMarkBytes: 512 * 1024,
   drainPollIntervalMs: 1,
   drainTimeoutMs: 30_000,
+  linkMbps: Number.POSITIVE_INFINITY,
+  linkLatencyMs: 0,
+  linkBurstBytes: 64 * 1024,
 });
 
 const positiveInt = z.number().int().positive();
@@ -76,6 +94,9 @@ const settingsSchema = z
     lowWaterMarkBytes: z.number().int().min(0),
     drainPollIntervalMs: positiveInt,
     drainTimeoutMs: positiveInt,
+    linkMbps: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]),
+    linkLatencyMs: z.number().min(0).max(60_000),
+    linkBurstBytes: z.number().int().min(0),
   })
   .refine(
     (s) => s.lowWaterMarkBytes < s.highWaterMarkBytes,

@@ -19,9 +19,10 @@
 
 import { loadWebRtcBinding, type WebRtcBinding } from './binding.ts';
 import { TransportError, toTransportError } from './errors.ts';
-import type { LinkSettings } from './link-options.ts';
+import { resolveLinkSettings, type LinkSettings } from './link-options.ts';
 import { addLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
 import { PeerLink, type LinkCloseReason } from './peer-link.ts';
+import { createLinkShaping, type LinkShaping } from './shaping.ts';
 import { isOfferPayload, signalEnvelopeSchema, type SignalRelay } from './signal-relay.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
@@ -38,7 +39,11 @@ export interface PeerTransportEvents {
 export interface PeerTransportOptions {
   localId: string;
   relay: SignalRelay;
-  /** Per-link limits and timeouts (connectTimeoutMs, maxMessageBytes, iceServers, ...). */
+  /**
+   * Per-link limits and timeouts (connectTimeoutMs, maxMessageBytes, iceServers, ...) and this
+   * peer's link shaping (linkMbps, linkLatencyMs): one uplink and one downlink shared by all
+   * its links, as a peer's access link is.
+   */
   link?: Partial<LinkSettings>;
   /** Decides whether an unsolicited offer or hello from `remoteId` is accepted. @default accept all */
   acceptIncoming?: (remoteId: string) => boolean;
@@ -80,6 +85,7 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   readonly #relay: SignalRelay;
   readonly #binding: WebRtcBinding;
   readonly #linkSettings: Partial<LinkSettings>;
+  readonly #shaping: LinkShaping;
   readonly #acceptIncoming: (remoteId: string) => boolean;
   readonly #entries = new Map<string, PeerEntry>();
   readonly #waiters = new Map<string, Set<Waiter>>();
@@ -94,6 +100,7 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     this.#relay = options.relay;
     this.#binding = options.binding;
     this.#linkSettings = options.link ?? {};
+    this.#shaping = createLinkShaping(resolveLinkSettings(this.#linkSettings));
     this.#acceptIncoming = options.acceptIncoming ?? (() => true);
     this.#unsubscribe = this.#relay.onSignal((from, data) => this.#onSignal(from, data));
   }
@@ -176,6 +183,14 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     return this.#entries.get(remoteId)?.link.stats();
   }
 
+  /**
+   * This peer's measured uplink rate in bytes per second, over its last few sends to anyone
+   * (see ThroughputMeter); undefined before a send took measurable time (unshaped links).
+   */
+  uplinkBytesPerSecond(): number | undefined {
+    return this.#shaping.meter.bytesPerSecond();
+  }
+
   /** Byte counters summed over every link this transport ever had. */
   totalStats(): LinkStats {
     const total = emptyLinkStats();
@@ -204,7 +219,12 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
 
   #startLink(remoteId: string, initiator: boolean, linkId: string | undefined): PeerEntry {
     const previous = this.#entries.get(remoteId);
-    const link = new PeerLink({ ...this.#linkSettings, initiator, binding: this.#binding });
+    const link = new PeerLink({
+      ...this.#linkSettings,
+      initiator,
+      binding: this.#binding,
+      shaping: this.#shaping,
+    });
     const entry: PeerEntry = {
       link,
       linkId,

@@ -18,10 +18,12 @@ import SimplePeer from 'simple-peer';
 import { waitForDrain, type LowBufferEvents } from './backpressure.ts';
 import { loadWebRtcBinding, type WebRtcBinding } from './binding.ts';
 import { encodeChunks } from './chunk-codec.ts';
+import { DelayLine } from './delay-line.ts';
 import { TransportError, toTransportError } from './errors.ts';
 import { resolveLinkSettings, type LinkSettings } from './link-options.ts';
 import { copyLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
 import { Reassembler } from './reassembler.ts';
+import { createLinkShaping, type LinkShaping } from './shaping.ts';
 import { parsePeerSignal, sdpMaxMessageSize, type PeerSignal } from './signal-schema.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
@@ -46,6 +48,11 @@ export interface PeerLinkOptions extends Partial<LinkSettings> {
   initiator: boolean;
   /** The WebRTC implementation; loaded with loadWebRtcBinding() when omitted. */
   binding?: WebRtcBinding;
+  /**
+   * Shaping state shared with this peer's other links (PeerTransport passes one per peer);
+   * a link of its own from linkMbps / linkLatencyMs / linkBurstBytes when omitted.
+   */
+  shaping?: LinkShaping;
 }
 
 /** Loads the binding if needed and creates a link. */
@@ -72,12 +79,19 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   #sendTail: Promise<void> = Promise.resolve();
   /** Messages that completed before simple-peer reported 'connect' (the remote side often opens first). */
   #early: Uint8Array[] = [];
+  readonly #shaping: LinkShaping;
+  /** Sent chunks waiting out the link latency; received chunks waiting for the downlink. */
+  readonly #outbound = new DelayLine();
+  readonly #inbound = new DelayLine();
+  /** Bytes in #outbound: they count against the high-water mark like the channel's buffer. */
+  #delayedBytes = 0;
 
   constructor(options: PeerLinkOptions & { binding: WebRtcBinding }) {
     super();
     this.initiator = options.initiator;
     this.#binding = options.binding;
     this.settings = resolveLinkSettings(options);
+    this.#shaping = options.shaping ?? createLinkShaping(this.settings);
     this.#reassembler = new Reassembler(this.settings.maxMessageBytes);
     this.#peer = new SimplePeer({
       initiator: options.initiator,
@@ -109,9 +123,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     return this.#closed;
   }
 
-  /** Bytes accepted by the data channel but not yet sent. */
+  /** Bytes accepted by the data channel (or held back by the link latency) but not yet sent. */
   get bufferedAmount(): number {
-    return this.#closed ? 0 : this.#peer.bufferSize;
+    return this.#closed ? 0 : this.#peer.bufferSize + this.#delayedBytes;
   }
 
   /** Chunk size in use (header included); 0 before connect. */
@@ -142,7 +156,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   /**
    * Sends one message; resolves once every chunk is handed to the data channel (not when the
-   * remote has it). Concurrent calls are queued, so messages never interleave. Do not modify
+   * remote has it). On a shaped link, once every chunk has left the shaped uplink (the
+   * latency still to come); the time that took is recorded in the peer's uplink meter. Concurrent calls are queued, so messages never interleave. Do not modify
    * `message` until the promise settles. Rejects with ERR_NOT_CONNECTED, ERR_LINK_CLOSED,
    * ERR_MESSAGE_TOO_LARGE (link stays open) or ERR_DRAIN_TIMEOUT (link closes).
    */
@@ -184,14 +199,16 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const messageId = this.#nextMessageId;
     this.#nextMessageId = (messageId + 1) >>> 0;
     const { highWaterMarkBytes } = this.settings;
+    const { uplink, meter } = this.#shaping;
+    const started = performance.now();
     try {
       for (const chunk of encodeChunks(messageId, message, this.#chunkBytes)) {
         if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
-        if (this.#peer.bufferSize >= highWaterMarkBytes) await this.#drain();
+        if (this.bufferedAmount >= highWaterMarkBytes) await this.#drain();
         if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
-        this.#peer.send(chunk);
-        this.#stats.sent.wireBytes += chunk.byteLength;
-        this.#stats.sent.chunks += 1;
+        if (uplink.shaped) await this.#sleepUntil(uplink.release(chunk.byteLength));
+        if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
+        this.#handOver(chunk);
       }
     } catch (err) {
       const error = toTransportError(err, 'ERR_LINK_CLOSED');
@@ -199,12 +216,59 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.#shutdown('error', error);
       throw error;
     }
+    meter.record({ bytes: message.byteLength, ms: performance.now() - started });
     this.#stats.sent.messages += 1;
     this.#stats.sent.payloadBytes += message.byteLength;
   }
 
+  /** Hands a chunk to the data channel, after the link latency when there is one. */
+  #handOver(chunk: Uint8Array): void {
+    const { latencyMs } = this.#shaping;
+    if (latencyMs <= 0) {
+      this.#peer.send(chunk);
+      this.#countSent(chunk);
+      return;
+    }
+    this.#delayedBytes += chunk.byteLength;
+    this.#outbound.push(performance.now() + latencyMs, () => {
+      this.#delayedBytes -= chunk.byteLength;
+      if (this.#closed) return;
+      try {
+        this.#peer.send(chunk);
+      } catch (err) {
+        this.#shutdown('error', toTransportError(err, 'ERR_LINK_CLOSED'));
+        return;
+      }
+      this.#countSent(chunk);
+    });
+  }
+
+  #countSent(chunk: Uint8Array): void {
+    this.#stats.sent.wireBytes += chunk.byteLength;
+    this.#stats.sent.chunks += 1;
+  }
+
+  /** Resolves at clock time `at` (performance.now() ms); rejects with ERR_LINK_CLOSED on teardown. */
+  #sleepUntil(at: number): Promise<void> {
+    const ms = at - performance.now();
+    if (ms <= 0) return Promise.resolve();
+    const signal = this.#teardown.signal;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(new TransportError('ERR_LINK_CLOSED', 'link closed while sending'));
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   #drain(): Promise<void> {
-    return waitForDrain(() => this.#peer.bufferSize, {
+    return waitForDrain(() => this.bufferedAmount, {
       lowWaterMarkBytes: this.settings.lowWaterMarkBytes,
       pollIntervalMs: this.settings.drainPollIntervalMs,
       timeoutMs: this.settings.drainTimeoutMs,
@@ -266,6 +330,19 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.#shutdown('error', new TransportError('ERR_MALFORMED_CHUNK', 'non-binary data-channel message'));
       return;
     }
+    const { downlink } = this.#shaping;
+    if (!downlink.shaped) {
+      this.#receive(data);
+      return;
+    }
+    // Delivered once this peer's downlink has carried it; in order behind what still waits.
+    const at = downlink.release(data.byteLength);
+    if (this.#inbound.size === 0 && at <= performance.now()) this.#receive(data);
+    else this.#inbound.push(at, () => this.#receive(data));
+  }
+
+  #receive(data: Uint8Array): void {
+    if (this.#closed) return;
     this.#stats.received.wireBytes += data.byteLength;
     this.#stats.received.chunks += 1;
     let message: Uint8Array | undefined;
@@ -293,6 +370,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#teardown.abort();
+    this.#outbound.clear();
+    this.#inbound.clear();
+    this.#delayedBytes = 0;
     this.#early = [];
     this.#peer.destroy();
     this.#clearIceTimer();

@@ -1,0 +1,213 @@
+/**
+ * Link shaping: the pacer's arithmetic on a fake clock, the uplink meter, the delay line's
+ * order, and shaped links over real WebRTC on loopback (rate as a lower bound on the elapsed
+ * time, latency, a downlink shared by two senders, the measured uplink rate).
+ */
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadWebRtcBinding } from '../../client/transport/binding.ts';
+import { DelayLine } from '../../client/transport/delay-line.ts';
+import { TransportError } from '../../client/transport/errors.ts';
+import { resolveLinkSettings } from '../../client/transport/link-options.ts';
+import { MemorySignalHub } from '../../client/transport/memory-relay.ts';
+import { PeerTransport } from '../../client/transport/mesh.ts';
+import { Pacer, ThroughputMeter } from '../../client/transport/shaping.ts';
+import { connectedPair, matchesPattern, nextEvent, pattern } from './helpers.ts';
+
+const MB = 1_000_000;
+
+function fakeClock(start = 1000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+test('pacer: 2 Mbit/s books 250 bytes per ms, queues back to back, unshaped is free', () => {
+  const clock = fakeClock();
+  const pacer = new Pacer(2, 0, clock.now);
+  assert.equal(pacer.bytesPerMs, 250);
+  assert.equal(pacer.release(250_000), 2000); // 1 s after now (1000)
+  assert.equal(pacer.release(25_000), 2100); // behind the first
+  assert.equal(pacer.backlogMs(), 1100);
+  clock.advance(5000); // idle: nothing saved up without a burst
+  assert.equal(pacer.release(2_500), 6010);
+
+  const free = new Pacer(Infinity, 0, clock.now);
+  assert.equal(free.shaped, false);
+  assert.equal(free.release(10 * MB), clock.now());
+});
+
+test('pacer with a burst: an idle link passes the burst at once, then the rate holds', () => {
+  const clock = fakeClock();
+  const pacer = new Pacer(8, 10_000, clock.now); // 1000 bytes per ms, 10 ms of burst
+  assert.equal(pacer.release(10_000), 1000); // within the burst: now
+  assert.equal(pacer.release(10_000), 1010); // the burst is spent: 10 ms later
+  clock.advance(1000); // long idle: the saving is capped at the burst
+  assert.equal(pacer.release(10_000), 2000);
+  assert.equal(pacer.release(5_000), 2005);
+  assert.throws(() => new Pacer(0, 0), RangeError);
+  assert.throws(() => new Pacer(1, -1), RangeError);
+});
+
+test('meter: bytes over time of the last sends; unknown until a send took time', () => {
+  const meter = new ThroughputMeter(2);
+  assert.equal(meter.bytesPerSecond(), undefined);
+  meter.record({ bytes: 1000, ms: 0 });
+  assert.equal(meter.bytesPerSecond(), undefined);
+  meter.record({ bytes: 3000, ms: 10 });
+  assert.equal(meter.bytesPerSecond(), 400_000); // (1000 + 3000) / 10 ms
+  meter.record({ bytes: 2000, ms: 10 }); // the window drops the first sample
+  assert.equal(meter.bytesPerSecond(), 250_000);
+  assert.equal(meter.samples, 2);
+});
+
+test('delay line: actions run in order, none before its time, none after clear()', async () => {
+  const line = new DelayLine();
+  const start = performance.now();
+  const ran: { id: number; at: number }[] = [];
+  const done = new Promise<void>((resolve) => {
+    for (const [id, delay] of [
+      [0, 30],
+      [1, 30],
+      [2, 60],
+    ] as const) {
+      line.push(start + delay, () => {
+        ran.push({ id, at: performance.now() - start });
+        if (id === 2) resolve();
+      });
+    }
+  });
+  await done;
+  assert.deepEqual(
+    ran.map((r) => r.id),
+    [0, 1, 2],
+  );
+  assert.ok((ran[2]?.at ?? 0) >= 59.5, `third action at ${ran[2]?.at} ms`);
+  let late = false;
+  line.push(performance.now() + 1, () => (late = true));
+  line.clear();
+  line.push(performance.now(), () => (late = true));
+  assert.equal(line.size, 0);
+  await new Promise((resolve) => setTimeout(resolve, 10)); // a cleared line must stay silent
+  assert.equal(late, false);
+});
+
+test('settings: link shaping is off by default; a zero or negative rate is refused', () => {
+  const defaults = resolveLinkSettings();
+  assert.equal(defaults.linkMbps, Infinity);
+  assert.equal(defaults.linkLatencyMs, 0);
+  for (const bad of [{ linkMbps: 0 }, { linkMbps: -2 }, { linkLatencyMs: -1 }, { linkMbps: NaN }]) {
+    assert.throws(
+      () => resolveLinkSettings(bad),
+      (err: unknown) => err instanceof TransportError && err.code === 'ERR_INVALID_OPTION',
+    );
+  }
+});
+
+test('a 4 Mbit/s link moves 1 MB in no less than 0.8x of 2 s; unshaped, many times faster', async () => {
+  const timeOneMegabyte = async (linkMbps: number): Promise<number> => {
+    const [a, b] = await connectedPair({ linkMbps });
+    try {
+      const received = nextEvent(b, 'message', 30_000);
+      const started = performance.now();
+      await a.send(pattern(MB, 7));
+      const [message] = await received;
+      const elapsed = performance.now() - started;
+      assert.ok(matchesPattern(message, MB, 7), 'every byte arrives');
+      return elapsed;
+    } finally {
+      a.close();
+      b.close();
+    }
+  };
+  const shapedMs = await timeOneMegabyte(4);
+  const unshapedMs = await timeOneMegabyte(Infinity);
+  const idealMs = ((MB * 8) / 4e6) * 1000;
+  assert.ok(shapedMs >= 0.8 * idealMs, `shaped: ${shapedMs.toFixed(0)} ms for an ideal ${idealMs} ms`);
+  assert.ok(
+    unshapedMs * 4 < shapedMs,
+    `unshaped ${unshapedMs.toFixed(0)} ms vs shaped ${shapedMs.toFixed(0)} ms`,
+  );
+});
+
+test('latency: a small message arrives no sooner than the configured delay, both ways', async () => {
+  const [a, b] = await connectedPair({ linkLatencyMs: 150 });
+  try {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const received = nextEvent(to, 'message');
+      const started = performance.now();
+      await from.send(pattern(100, 3));
+      const [message] = await received;
+      const elapsed = performance.now() - started;
+      assert.ok(matchesPattern(message, 100, 3));
+      assert.ok(elapsed >= 149, `arrived after ${elapsed.toFixed(1)} ms`);
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a shaped downlink is shared: two unshaped senders into one 4 Mbit/s peer take its rate', async () => {
+  const hub = new MemorySignalHub();
+  const binding = await loadWebRtcBinding();
+  const hubPeer = new PeerTransport({
+    localId: 'b-hub',
+    relay: hub.relay('b-hub'),
+    binding,
+    link: { linkMbps: 4 },
+  });
+  const senders = ['a-one', 'c-two'].map(
+    (localId) => new PeerTransport({ localId, relay: hub.relay(localId), binding }),
+  );
+  try {
+    await Promise.all(senders.map((s) => s.connect('b-hub')));
+    const arrived = new Promise<number>((resolve) => {
+      let count = 0;
+      hubPeer.on('message', () => {
+        count += 1;
+        if (count === 2) resolve(performance.now());
+      });
+    });
+    const started = performance.now();
+    await Promise.all(senders.map((s, i) => s.send('b-hub', pattern(MB / 2, i))));
+    const elapsed = (await arrived) - started;
+    const idealMs = ((MB * 8) / 4e6) * 1000; // 1 MB in total through one 4 Mbit/s downlink
+    assert.ok(elapsed >= 0.8 * idealMs, `both halves after ${elapsed.toFixed(0)} ms, ideal ${idealMs} ms`);
+  } finally {
+    hubPeer.stop();
+    for (const s of senders) s.stop();
+  }
+});
+
+test('the uplink meter reads the shaped rate of a peer that sends to two others', async () => {
+  const hub = new MemorySignalHub();
+  const binding = await loadWebRtcBinding();
+  const sender = new PeerTransport({
+    localId: 'a-send',
+    relay: hub.relay('a-send'),
+    binding,
+    link: { linkMbps: 8 },
+  });
+  const others = ['b-one', 'c-two'].map(
+    (localId) => new PeerTransport({ localId, relay: hub.relay(localId), binding }),
+  );
+  try {
+    await Promise.all(others.map((o) => sender.connect(o.localId)));
+    assert.equal(sender.uplinkBytesPerSecond(), undefined);
+    const started = performance.now();
+    // Both sends share the one uplink: 2 x 250 kB at 1 MB/s take at least 0.5 s together.
+    await sender.broadcast(pattern(250_000, 1));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 0.8 * 500, `broadcast took ${elapsed.toFixed(0)} ms`);
+    const rate = sender.uplinkBytesPerSecond() ?? 0;
+    // Each send saw half the uplink (the other send interleaved): about 0.5 MB/s, never more than 1 MB/s.
+    assert.ok(rate > 0.3e6 && rate <= 1.02e6, `measured ${rate.toFixed(0)} B/s`);
+  } finally {
+    sender.stop();
+    for (const o of others) o.stop();
+  }
+});
