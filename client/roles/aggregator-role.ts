@@ -14,7 +14,11 @@
  * ready member is expected in it, and the workers resend their cached upload of the round
  * in flight on reconnecting, so it is counted in that round, or folded late if it arrives
  * after the deadline. The ledger of late folds starts from the last broadcast this peer
- * applied, so an upload the old aggregator already counted is not counted again.
+ * applied, so an upload the old aggregator already counted is not counted again. A worker
+ * also passes on the last broadcast it applied: if the old aggregator died while sending
+ * the broadcast of round t and this peer never got it, it adopts it (folding what it had
+ * collected for t that the broadcast did not count) and sends it on to those who missed it,
+ * so round t is not closed twice. A worker one broadcast behind gets that broadcast again.
  *
  * What a failover loses, exactly (nothing else a well-behaved worker sent is lost):
  * - the old aggregator's error e. After its last completed sync, e holds (a) the part of the
@@ -29,48 +33,36 @@
  *   folded since the last broadcast. The new aggregator starts with e = 0.
  * - like any peer that dies, the old aggregator's own worker state: its deviation
  *   x_i - x_common since the last sync (LIEC) and its optimizer momentum.
- * - if it died while its broadcast of round t had reached only some workers, those workers
- *   are one round ahead of the new aggregator: they re-adopt its model (their own residual
- *   and momentum reset, as for a joiner) and compute round t again. Their round-t uploads
- *   were only in that lost broadcast. Conversely, workers behind the new aggregator resend
- *   their round-t upload: dropped if the broadcast it applied counted them, else folded.
+ * - a broadcast of round t that reached only some workers, when the new aggregator closed
+ *   round t itself before any of them reconnected (its deadline passed first): those workers
+ *   then re-adopt its model (their own residual and momentum reset, as for a joiner); their
+ *   pending upload, computed on the other broadcast, still counts (a slightly stale gradient).
  */
 import { createAggregator, syncDue, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
 import { normSq } from '../../shared/algorithm/vector.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import { encodeTags, frameBytes, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
-import { fp32PayloadBytes } from '../sim/traffic.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { CountedHistory } from './counted-history.ts';
 import { epochNow } from './events.ts';
-import { RunningMean } from './running-mean.ts';
+import type { AppliedBroadcast } from './local-state.ts';
+import { RoundCollection } from './round-collection.ts';
+import { RoundReport } from './round-report.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
-
-interface Collecting {
-  round: number;
-  expected: Set<string>;
-  /** Who is counted so far (this peer included). */
-  received: Set<string>;
-  /** Round: the uploads' running mean. */
-  uploads: RunningMean;
-  /** Sync: the deltas received. */
-  deltas: Float32Array[];
-  openedAt: number;
-  computeMs: number;
-  deadlinePassed: boolean;
-}
+type Hello = Extract<ControlMessage, { kind: 'hello' }>;
 
 const EMPTY = new Uint8Array(0);
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export class AggregatorRole {
   readonly term: number;
   private readonly ctx: RoleContext;
   private readonly aggregator: AggregatorAlgorithm;
   private phase: Phase = 'collect';
-  private current: Collecting | null = null;
+  private current: RoundCollection | null = null;
   /** Workers known to be in step: expected from the next round on. */
   private readonly inStep = new Set<string>();
   /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
@@ -80,11 +72,13 @@ export class AggregatorRole {
   private readonly early = new Map<string, { round: number; vector: Float32Array; aux: number }>();
   /** Late uploads folded since the last round event (reported in the next one). */
   private lateUploads: { peerId: string; round: number }[] = [];
+  /** The first round this aggregator closed itself (null before it closes one). */
+  private firstClosed: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private roundsSinceSync = 0;
   private deviationSum = 0;
   private deviationCount = 0;
-  private readonly traffic = { up: 0, down: 0, fp32Up: 0, fp32Down: 0 };
+  private readonly report: RoundReport;
   private readonly identity = parseCompressor('identity');
 
   constructor(ctx: RoleContext, term: number) {
@@ -94,6 +88,9 @@ export class AggregatorRole {
     this.history = new CountedHistory(ctx.settings.lateUploadWindowRounds);
     const last = ctx.state.lastBroadcast;
     if (last !== null) this.history.remember(last.round, last.counted);
+    this.report = new RoundReport(ctx, (control) => {
+      for (const id of this.inStep) this.sendControl(id, control);
+    });
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
@@ -127,7 +124,7 @@ export class AggregatorRole {
       this.ctx.reject(from, 'STALE_TERM', `frame of term ${frame.term}, current ${this.term}`, false);
       return;
     }
-    this.traffic.up += frameBytes(frame.meta.length, frame.payload.length);
+    this.report.countUp(frame);
     switch (frame.type) {
       case 'upload':
         this.onUpload(from, frame);
@@ -135,9 +132,11 @@ export class AggregatorRole {
       case 'syncUpload':
         this.onSyncUpload(from, frame);
         return;
+      case 'broadcast':
+        this.onRelay(from, frame);
+        return;
       case 'control':
         return; // decoded by the runtime and passed to onControl
-      case 'broadcast':
       case 'syncBroadcast':
       case 'model':
         this.reject(from, 'UNEXPECTED_FRAME', `a worker sent a ${frame.type} frame`);
@@ -149,27 +148,27 @@ export class AggregatorRole {
     }
   }
 
-  onControl(from: string, message: ControlMessage): void {
+  onControl(from: string, control: ControlMessage): void {
     if (this.phase === 'stopped') return;
-    switch (message.kind) {
+    switch (control.kind) {
       case 'hello':
-        this.onHello(from, message);
+        this.onHello(from, control);
         return;
       case 'modelRequest':
         this.admit(from);
         return;
       case 'metrics':
       case 'done':
-        this.reject(from, 'UNEXPECTED_CONTROL', `a worker sent ${message.kind}`);
+        this.reject(from, 'UNEXPECTED_CONTROL', `a worker sent ${control.kind}`);
         return;
       default: {
-        const unreachable: never = message;
+        const unreachable: never = control;
         throw new Error(`unhandled control ${JSON.stringify(unreachable)}`);
       }
     }
   }
 
-  private onHello(from: string, hello: Extract<ControlMessage, { kind: 'hello' }>): void {
+  private onHello(from: string, hello: Hello): void {
     if (this.phase === 'waiting') {
       if (hello.hasModel && hello.round === 0) this.inStep.add(from);
       else this.awaitingModel.add(from);
@@ -186,8 +185,18 @@ export class AggregatorRole {
       // computed) counts in it. During a sync, only a pending sync delta is awaited.
       this.inStep.add(from);
       const awaited = this.phase === 'collect' || hello.pendingUpload;
-      if (awaited && !current.received.has(from)) current.expected.add(from);
+      if (awaited && !current.has(from)) current.expected.add(from);
       return;
+    }
+    const last = this.ctx.state.lastBroadcast;
+    if (hello.hasModel && current !== null && this.phase === 'collect' && last !== null && !last.sync) {
+      if (hello.round === last.round && current.round === last.round + 1) {
+        // One broadcast behind (it missed the last one): that broadcast, not the whole model.
+        this.send(from, this.broadcastFrame(last));
+        this.inStep.add(from);
+        current.expected.add(from);
+        return;
+      }
     }
     // A joiner, or out of step (an upload of an older round it resends is folded late).
     this.admit(from);
@@ -216,17 +225,13 @@ export class AggregatorRole {
 
   /**
    * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event);
-   * it runs once this round's own upload is computed, while the workers compute
-   * theirs, so it stays off the round's critical path.
+   * it runs once this round's own upload is computed, while the workers compute theirs, so
+   * it stays off the round's critical path.
    */
   private openRound(round: number, afterPrevious: () => void = () => {}): void {
-    if (this.phase === 'stopped') {
+    if (this.phase === 'stopped' || round >= this.ctx.config.rounds) {
       afterPrevious();
-      return;
-    }
-    if (round >= this.ctx.config.rounds) {
-      afterPrevious();
-      this.finish(round);
+      if (this.phase !== 'stopped') this.finish(round);
       return;
     }
     this.phase = 'collect';
@@ -236,7 +241,8 @@ export class AggregatorRole {
       this.current = null;
       return;
     }
-    const current = this.collecting(round);
+    const current = new RoundCollection('round', round, this.inStep, this.ctx.state.learner.numParams);
+    this.current = current;
     this.deviationSum = 0;
     this.deviationCount = 0;
     this.sendModels(round);
@@ -248,32 +254,14 @@ export class AggregatorRole {
       current.computeMs = state.lastComputeMs;
     }
     afterPrevious();
-    current.received.add(this.ctx.selfId);
-    current.uploads.add(this.aggregator.decodeUpload(own.payload));
+    current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload));
     this.noteDeviation(own.aux);
     for (const [from, early] of this.early) {
-      if (early.round !== round || !this.inStep.has(from)) continue;
-      current.received.add(from);
-      current.uploads.add(early.vector);
-      this.noteDeviation(early.aux);
+      if (early.round === round && this.inStep.has(from) && current.add(from, early.vector))
+        this.noteDeviation(early.aux);
     }
     this.early.clear();
     this.maybeClose();
-  }
-
-  private collecting(round: number): Collecting {
-    const current: Collecting = {
-      round,
-      expected: new Set(this.inStep),
-      received: new Set(),
-      uploads: new RunningMean(this.ctx.state.learner.numParams),
-      deltas: [],
-      openedAt: performance.now(),
-      computeMs: 0,
-      deadlinePassed: false,
-    };
-    this.current = current;
-    return current;
   }
 
   private onUpload(from: string, frame: Frame): void {
@@ -282,15 +270,15 @@ export class AggregatorRole {
     try {
       vector = this.aggregator.decodeUpload(frame.payload);
     } catch (error) {
-      this.reject(from, 'BAD_UPLOAD', error instanceof Error ? error.message : String(error));
+      this.reject(from, 'BAD_UPLOAD', message(error));
       return;
     }
     if (current !== null && this.phase === 'collect' && frame.round === current.round) {
-      if (current.received.has(from)) return; // a resend of what was already counted
-      current.received.add(from);
-      current.uploads.add(vector);
-      this.noteDeviation(frame.aux);
-      this.maybeClose();
+      // A resend of what was already counted changes nothing.
+      if (current.add(from, vector)) {
+        this.noteDeviation(frame.aux);
+        this.maybeClose();
+      }
       return;
     }
     if (current === null && frame.round === this.ctx.state.round && !this.history.knows(frame.round)) {
@@ -298,17 +286,16 @@ export class AggregatorRole {
       this.early.set(from, { round: frame.round, vector, aux: frame.aux });
       return;
     }
-    const claim = this.history.claim(frame.round, senderTag(from));
+    this.foldLate(from, frame.round, vector);
+  }
+
+  private foldLate(from: string, round: number, vector: Float32Array): void {
+    const claim = this.history.claim(round, senderTag(from));
     if (claim.verdict === 'fold') {
       this.aggregator.foldLate(vector, claim.size);
-      this.lateUploads.push({ peerId: from, round: frame.round });
+      this.lateUploads.push({ peerId: from, round });
     } else if (claim.verdict === 'unknown') {
-      this.ctx.reject(
-        from,
-        'STALE_ROUND',
-        `upload of round ${frame.round} this aggregator never closed`,
-        false,
-      );
+      this.ctx.reject(from, 'STALE_ROUND', `upload of round ${round} this aggregator never closed`, false);
     }
   }
 
@@ -320,23 +307,78 @@ export class AggregatorRole {
       this.admit(from);
       return;
     }
-    if (this.phase !== 'sync' || frame.round !== current.round) return; // late: it keeps its deviation
-    if (current.received.has(from)) return;
+    if (this.phase !== 'sync' || frame.round !== current.round || current.has(from)) return; // late: it keeps its deviation
     try {
-      current.deltas.push(this.aggregator.decodeSync(frame.payload));
-      current.received.add(from);
+      current.add(from, this.aggregator.decodeSync(frame.payload));
     } catch (error) {
-      this.reject(from, 'BAD_SYNC', error instanceof Error ? error.message : String(error));
+      this.reject(from, 'BAD_SYNC', message(error));
       return;
     }
     this.maybeClose();
+  }
+
+  /** A worker passes on the last broadcast it applied, from an older term (see the top). */
+  private onRelay(from: string, frame: Frame): void {
+    let counted: number[];
+    try {
+      counted = decodeTags(frame.meta);
+    } catch (error) {
+      this.reject(from, 'BAD_RELAY', message(error));
+      return;
+    }
+    const current = this.current;
+    if (
+      this.firstClosed === null &&
+      current !== null &&
+      this.phase === 'collect' &&
+      frame.round === current.round
+    ) {
+      this.adoptRelay(from, current, {
+        round: frame.round,
+        term: this.term,
+        counted,
+        payload: Uint8Array.from(frame.payload),
+        sync: frame.aux === 1,
+      });
+      return;
+    }
+    // It applied another broadcast of a round we closed ourselves: its model is not ours.
+    if (this.firstClosed !== null && frame.round >= this.firstClosed) this.admit(from);
+    // Otherwise it is one this peer applied too: nothing to do.
+  }
+
+  private adoptRelay(from: string, current: RoundCollection, relayed: AppliedBroadcast): void {
+    const state = this.ctx.state;
+    try {
+      state.requireWorker().applyBroadcast(relayed.payload);
+    } catch (error) {
+      this.reject(from, 'BAD_RELAY', message(error));
+      return;
+    }
+    this.clearTimer();
+    const { round } = relayed;
+    this.ctx.log('info', `round ${round}: adopting the broadcast ${from} relayed from the last aggregator`);
+    this.history.remember(round, relayed.counted);
+    for (const [id, vector] of current.vectors) this.foldLate(id, round, vector);
+    state.cached = null;
+    state.lastBroadcast = relayed;
+    const frame = this.broadcastFrame(relayed);
+    for (const id of this.inStep) if (id !== from) this.send(id, frame);
+    this.roundsSinceSync++;
+    if (relayed.sync) {
+      this.openSync(round);
+      return;
+    }
+    state.round = round + 1;
+    this.current = null;
+    setImmediate(() => this.openRound(round + 1));
   }
 
   private onDeadline(): void {
     const current = this.current;
     if (current === null) return;
     current.deadlinePassed = true;
-    if (this.phase === 'collect' && !this.hasQuorum(current)) {
+    if (this.phase === 'collect' && !current.hasQuorum(this.ctx.settings.quorum)) {
       // Never wait forever: after the grace, aggregate whatever arrived.
       this.armTimer(this.ctx.settings.quorumGraceMs, () => this.close());
       return;
@@ -344,17 +386,12 @@ export class AggregatorRole {
     this.close();
   }
 
-  private hasQuorum(current: Collecting): boolean {
-    const needed = Math.ceil(this.ctx.settings.quorum * (current.expected.size + 1));
-    return current.received.size >= needed;
-  }
-
   private maybeClose(): void {
     const current = this.current;
     if (current === null || (this.phase !== 'collect' && this.phase !== 'sync')) return;
-    const allIn = [...current.expected].every((id) => current.received.has(id));
-    if (allIn || (current.deadlinePassed && this.phase === 'collect' && this.hasQuorum(current)))
-      this.close();
+    const quorate =
+      current.deadlinePassed && this.phase === 'collect' && current.hasQuorum(this.ctx.settings.quorum);
+    if (current.allIn() || quorate) this.close();
   }
 
   private close(): void {
@@ -367,71 +404,39 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    const counted = [...current.received];
+    const counted = current.counted();
     const countedTags = counted.map(senderTag);
-    const payload = this.aggregator.aggregate(
-      [current.uploads.mean()],
-      mixSeed(this.ctx.config.seed, round, 0xa66),
-    );
+    const payload = this.aggregator.aggregate([current.mean()], mixSeed(this.ctx.config.seed, round, 0xa66));
+    this.firstClosed ??= round;
     this.history.remember(round, countedTags);
     this.roundsSinceSync++;
-    const syncNow = this.syncDue(round);
-    const frame: OutgoingFrame = {
-      type: 'broadcast',
-      term: this.term,
-      round,
-      aux: syncNow ? 1 : 0,
-      meta: encodeTags(countedTags),
-      payload,
-    };
+    const sync = this.syncDue(round);
+    const broadcast: AppliedBroadcast = { round, term: this.term, counted: countedTags, payload, sync };
     const recipients = [...this.inStep];
+    const frame = this.broadcastFrame(broadcast);
     for (const id of recipients) this.send(id, frame);
     const closedAt = epochNow();
     // Right away (one small message): the server's status and a successor see the round now.
-    this.ctx.reportRound({
-      term: this.term,
-      round,
-      participants: counted,
-      bytes: { up: this.traffic.up, down: this.traffic.down },
-    });
+    this.ctx.reportRound({ term: this.term, round, participants: counted, bytes: this.report.bytes });
     const state = this.ctx.state;
     state.requireWorker().applyBroadcast(payload);
     state.cached = null;
-    state.lastBroadcast = { round, counted: countedTags };
-    const d = state.learner.numParams;
-    this.traffic.fp32Up += (counted.length - 1) * frameBytes(0, fp32PayloadBytes(d));
-    this.traffic.fp32Down += recipients.length * frameBytes(4 * counted.length, fp32PayloadBytes(d));
-    const lateUploads = this.lateUploads;
+    state.lastBroadcast = broadcast;
+    const afterRound = this.report.closed({
+      round,
+      term: this.term,
+      counted,
+      expected: current.expected.size + 1,
+      lateUploads: this.lateUploads,
+      loss: state.lastLoss,
+      closedAt,
+      durationMs: closedAt - (performance.timeOrigin + current.openedAt),
+      computeMs: current.computeMs,
+      sync,
+      recipients: recipients.length,
+    });
     this.lateUploads = [];
-    const loss = state.lastLoss;
-    const traffic = { ...this.traffic };
-    const durationMs = closedAt - (performance.timeOrigin + current.openedAt);
-    const afterRound = (): void => {
-      const evalStarted = performance.now();
-      const evaluation = this.evaluateIfDue(round);
-      this.ctx.events.publish('round', {
-        round,
-        term: this.term,
-        counted: counted.length,
-        expected: current.expected.size + 1,
-        participants: counted,
-        late: lateUploads.length,
-        lateUploads,
-        loss,
-        testAccuracy: evaluation?.accuracy ?? null,
-        testLoss: evaluation?.loss ?? null,
-        bytesUp: traffic.up,
-        bytesDown: traffic.down,
-        fp32BytesUp: traffic.fp32Up,
-        fp32BytesDown: traffic.fp32Down,
-        durationMs,
-        computeMs: current.computeMs,
-        evalMs: evaluation === null ? 0 : performance.now() - evalStarted,
-        closedAt,
-        sync: syncNow,
-      });
-    };
-    if (syncNow) {
+    if (sync) {
       this.openSync(round, afterRound);
       return;
     }
@@ -457,13 +462,13 @@ export class AggregatorRole {
   private openSync(round: number, afterRound: () => void = () => {}): void {
     this.phase = 'sync';
     this.roundsSinceSync = 0;
-    const current = this.collecting(round);
+    const current = new RoundCollection('sync', round, this.inStep, this.ctx.state.learner.numParams);
+    this.current = current;
     this.ctx.state.round = round;
     const own = this.ctx.state.prepareSync(
       mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId), 5),
     );
-    current.received.add(this.ctx.selfId);
-    current.deltas.push(this.aggregator.decodeSync(own.payload));
+    current.add(this.ctx.selfId, this.aggregator.decodeSync(own.payload));
     this.armTimer(this.ctx.settings.syncDeadlineMs, () => this.onDeadline());
     afterRound();
     this.maybeClose();
@@ -474,16 +479,12 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    const counted = [...current.received];
-    const payload = this.aggregator.aggregateSync(current.deltas, mixSeed(this.ctx.config.seed, round, 0x5c));
-    const frame: OutgoingFrame = {
-      type: 'syncBroadcast',
-      term: this.term,
-      round,
-      aux: 0,
-      meta: encodeTags(counted.map(senderTag)),
-      payload,
-    };
+    const payload = this.aggregator.aggregateSync(
+      [...current.vectors.values()],
+      mixSeed(this.ctx.config.seed, round, 0x5c),
+    );
+    const meta = encodeTags(current.counted().map(senderTag));
+    const frame: OutgoingFrame = { type: 'syncBroadcast', term: this.term, round, aux: 0, meta, payload };
     for (const id of this.inStep) this.send(id, frame);
     this.ctx.state.requireWorker().applySync(payload, true);
     this.ctx.state.cached = null;
@@ -503,23 +504,15 @@ export class AggregatorRole {
     this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
   }
 
-  private evaluateIfDue(round: number): { accuracy: number; loss: number } | null {
-    const every = this.ctx.config.evalEvery;
-    if ((round + 1) % every !== 0 && round + 1 < this.ctx.config.rounds) return null;
-    const evaluation = this.ctx.state.learner.evaluate(this.ctx.state.requireWorker().model);
-    const metrics: ControlMessage = {
-      kind: 'metrics',
-      round,
-      testAccuracy: evaluation.accuracy,
-      testLoss: evaluation.loss,
+  private broadcastFrame(broadcast: AppliedBroadcast): OutgoingFrame {
+    return {
+      type: 'broadcast',
+      term: this.term,
+      round: broadcast.round,
+      aux: broadcast.sync ? 1 : 0,
+      meta: encodeTags(broadcast.counted),
+      payload: broadcast.payload,
     };
-    for (const id of this.inStep) this.sendControl(id, metrics);
-    this.ctx.events.publish('metrics', {
-      round,
-      testAccuracy: evaluation.accuracy,
-      testLoss: evaluation.loss,
-    });
-    return evaluation;
   }
 
   private noteDeviation(aux: number): void {
@@ -527,24 +520,24 @@ export class AggregatorRole {
     this.deviationCount++;
   }
 
-  private sendControl(to: string, message: ControlMessage): void {
+  private sendControl(to: string, control: ControlMessage): void {
     this.send(to, {
       type: 'control',
       term: this.term,
       round: this.round,
       aux: 0,
-      meta: encodeControl(message),
+      meta: encodeControl(control),
       payload: EMPTY,
     });
   }
 
   private send(to: string, frame: OutgoingFrame): void {
-    this.traffic.down += frameBytes(frame.meta.length, frame.payload.length);
+    this.report.countDown(frame);
     this.ctx.send(to, frame);
   }
 
-  private reject(from: string, code: string, message: string): void {
-    this.ctx.reject(from, code, message, true);
+  private reject(from: string, code: string, text: string): void {
+    this.ctx.reject(from, code, text, true);
   }
 
   private armTimer(ms: number, action: () => void): void {

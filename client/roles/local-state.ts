@@ -17,10 +17,21 @@ export interface CachedUpload {
   sends: number;
 }
 
-/** The last broadcast this peer applied: its round and whom it counted (sender tags). */
+/**
+ * The last broadcast this peer applied (as worker, or sent as aggregator). Seeds a new
+ * aggregator's CountedHistory, and a worker passes it on to a new aggregator that may have
+ * missed it (the old one died mid-broadcast), see AggregatorRole.
+ */
 export interface AppliedBroadcast {
   round: number;
+  /** The term it was applied under (the aggregator that sent it). */
+  term: number;
+  /** Whom it counted (sender tags). */
   counted: readonly number[];
+  /** Its payload (a copy: frame sections are views into transport buffers). */
+  payload: Uint8Array;
+  /** It asked for a LIEC sync of this round. */
+  sync: boolean;
 }
 
 export class LocalState {

@@ -3,13 +3,14 @@
  *
  * On every (re)connection it says hello (its round, whether it has a model and a pending
  * upload) and resends its cached upload, so a new aggregator loses nothing of the round in
- * flight. Then: model -> adopt and upload; broadcast -> apply c (+ own residual for LIEC),
+ * flight; to a new aggregator it first passes on the last broadcast it applied (in case the
+ * old aggregator died while sending it). Then: model -> adopt and upload; broadcast -> apply c (+ own residual for LIEC),
  * then upload the next round or, when the broadcast asks for it, the sync delta;
  * syncBroadcast -> adopt the synced model and upload the next round.
  */
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import { decodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { RoleContext } from './context.ts';
 
@@ -45,6 +46,19 @@ export class WorkerRole {
     this.connected = true;
     const state = this.ctx.state;
     const cached = state.cached;
+    const last = state.lastBroadcast;
+    if (last !== null && last.term !== this.term) {
+      // First, the last broadcast we applied: if the old aggregator died while sending it,
+      // the new one may not have it (it adopts it, so the round is not closed twice).
+      this.ctx.send(this.aggregatorId, {
+        type: 'broadcast',
+        term: this.term,
+        round: last.round,
+        aux: last.sync ? 1 : 0,
+        meta: encodeTags(last.counted),
+        payload: last.payload,
+      });
+    }
     this.sendControl({
       kind: 'hello',
       round: state.round,
@@ -98,17 +112,26 @@ export class WorkerRole {
       }
       case 'broadcast': {
         if (!state.hasModel) return;
+        const last = state.lastBroadcast;
+        // The one we applied, sent again (a new aggregator passing it on to those who missed it).
+        if (last?.round === frame.round && sameBytes(last.payload, frame.payload)) return;
         if (frame.round < state.round) return; // a duplicate of a round already applied
         if (frame.round !== state.round || state.cached?.type === 'syncUpload') {
-          // We missed a round, or already applied another aggregator's broadcast of this one
-          // (it died mid-broadcast): our model is not theirs. Catch up like a joiner.
+          // We missed a round, or applied another broadcast of this one (its aggregator died
+          // mid-broadcast and the next one closed the round again): catch up like a joiner.
           this.sendControl({ kind: 'modelRequest' });
           return;
         }
         const counted = decodeTags(frame.meta);
         state.requireWorker().applyBroadcast(frame.payload);
         state.cached = null;
-        state.lastBroadcast = { round: frame.round, counted };
+        state.lastBroadcast = {
+          round: frame.round,
+          term: this.term,
+          counted,
+          payload: Uint8Array.from(frame.payload),
+          sync: frame.aux === 1,
+        };
         this.ctx.events.publish('applied', {
           round: frame.round,
           term: this.term,
@@ -233,4 +256,10 @@ export class WorkerRole {
       payload: EMPTY,
     });
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

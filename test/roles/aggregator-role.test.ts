@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
 import type { RoundEvent } from '../../client/roles/events.ts';
-import { senderTag } from '../../shared/protocol/frames.ts';
-import { createRoleHarness, type RoleHarness } from '../support/role-harness.ts';
+import { encodeTags, senderTag } from '../../shared/protocol/frames.ts';
+import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
 
 const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
@@ -14,9 +14,10 @@ const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
     `round ${round}`,
   );
 
-test('a resend is not counted twice; an upload after its round closed is folded exactly once', async () => {
+test('a resend is not counted twice; an upload after its round closed is folded exactly once', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'] });
   const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   const round0 = nextRound(h, 0);
   role.start();
   role.onFrame('w1', h.upload('w1', 0));
@@ -36,11 +37,12 @@ test('a resend is not counted twice; an upload after its round closed is folded 
   role.stop();
 });
 
-test('a new aggregator resumes the round in flight: own cached upload, every ready member awaited', () => {
+test('a new aggregator resumes the round in flight: own cached upload, every ready member awaited', (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   h.state.round = 5;
   h.state.prepareUpload(7); // its upload of round 5, sent to the old aggregator
   const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   role.start();
   role.onFrame('w1', h.upload('w1', 5, 2));
   assert.equal(h.sentTo('w1', 'broadcast').length, 0, 'still waiting for w2');
@@ -52,12 +54,19 @@ test('a new aggregator resumes the round in flight: own cached upload, every rea
   role.stop();
 });
 
-test('a new aggregator drops resent uploads the old one counted and folds the others', async () => {
+test('a new aggregator drops resent uploads the old one counted and folds the others', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   // This peer applied the old aggregator's broadcast of round 4, which counted self and w1.
-  h.state.lastBroadcast = { round: 4, counted: [senderTag('self'), senderTag('w1')] };
+  h.state.lastBroadcast = {
+    round: 4,
+    term: 1,
+    counted: [senderTag('self'), senderTag('w1')],
+    payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
+    sync: false,
+  };
   h.state.round = 5;
   const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   const round5 = nextRound(h, 5);
   role.start();
   role.onFrame('w1', h.upload('w1', 4, 2)); // counted by the old aggregator: dropped
@@ -79,11 +88,12 @@ test('a new aggregator drops resent uploads the old one counted and folds the ot
   role.stop();
 });
 
-test('hellos during a sync: a pending sync delta is awaited, a joiner gets the model when the next round opens', async () => {
+test('hellos during a sync: a pending sync delta is awaited, a joiner gets the model when the next round opens', async (t) => {
   const h = createRoleHarness({ members: ['w1'], config: { roundDeadlineMs: 60_000 } });
   h.state.round = 3;
   h.state.prepareSync(1); // this peer was syncing round 3 when it took over
   const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   role.start();
   const joiner = { kind: 'hello', round: 0, hasModel: false, pendingUpload: false } as const;
   role.onControl('w2', joiner);
@@ -99,9 +109,10 @@ test('hellos during a sync: a pending sync delta is awaited, a joiner gets the m
   role.stop();
 });
 
-test('a sync delta for the round being collected: the worker is ahead, gets the model at once and is not awaited', () => {
+test('a sync delta for the round being collected: the worker is ahead, gets the model at once and is not awaited', (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   role.start();
   role.onFrame('w1', h.syncUpload('w1', 0, 2));
   assert.equal(h.sentTo('w1', 'model').length, 1);
@@ -110,9 +121,10 @@ test('a sync delta for the round being collected: the worker is ahead, gets the 
   role.stop();
 });
 
-test('a worker that leaves mid-round is not waited for', () => {
+test('a worker that leaves mid-round is not waited for', (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   role.start();
   role.onFrame('w1', h.upload('w1', 0));
   assert.equal(h.sentTo('w1', 'broadcast').length, 0);
@@ -122,9 +134,10 @@ test('a worker that leaves mid-round is not waited for', () => {
   role.stop();
 });
 
-test('an upload that arrives before round 0 opens (waiting for minPeers) is counted in it', () => {
+test('an upload that arrives before round 0 opens (waiting for minPeers) is counted in it', (t) => {
   const h = createRoleHarness({ config: { minPeers: 3, roundDeadlineMs: 60_000 } });
   const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   role.start();
   const hello = { kind: 'hello', round: 0, hasModel: true, pendingUpload: false } as const;
   role.onControl('w1', hello);
@@ -137,13 +150,104 @@ test('an upload that arrives before round 0 opens (waiting for minPeers) is coun
   role.stop();
 });
 
-test('after the last round, a worker saying hello is told training is done', () => {
+test('after the last round, a worker saying hello is told training is done', (t) => {
   const h = createRoleHarness({ config: { rounds: 3 } });
   h.state.round = 3;
   const role = new AggregatorRole(h.ctx, 4);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
   role.start();
   role.onControl('w1', { kind: 'hello', round: 2, hasModel: true, pendingUpload: true });
   const [control] = h.sentTo('w1', 'control');
   assert.match(new TextDecoder().decode(control?.meta), /"kind":"done"/);
+  role.stop();
+});
+
+test('a broadcast relayed by a worker ahead (the old aggregator died mid-broadcast) is adopted: that round is not closed again', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  h.state.round = 5;
+  h.state.prepareUpload(7); // its upload of round 5, sent to the old aggregator
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  const rounds: RoundEvent[] = [];
+  h.ctx.events.on('round', (e) => rounds.push(e));
+  role.start();
+  role.onControl('w2', { kind: 'hello', round: 5, hasModel: true, pendingUpload: true });
+  role.onFrame('w2', h.upload('w2', 5, 2)); // w2 missed the old broadcast of round 5, like us
+  // w1 got it (it counted self and w1, not w2) and passes it on before its hello.
+  const payload = h.options.down.encode(new Float32Array(NUM_PARAMS).fill(0.02), 1);
+  role.onFrame('w1', {
+    type: 'broadcast',
+    term: 2,
+    round: 5,
+    sender: senderTag('w1'),
+    aux: 0,
+    meta: encodeTags([senderTag('self'), senderTag('w1')]),
+    payload,
+  });
+  const [forwarded] = h.sentTo('w2', 'broadcast');
+  assert.equal(forwarded?.round, 5);
+  assert.equal(forwarded.term, 2);
+  assert.deepEqual(forwarded.payload, payload);
+  assert.equal(h.sentTo('w1', 'broadcast').length, 0);
+  role.onControl('w1', { kind: 'hello', round: 6, hasModel: true, pendingUpload: true });
+  const round6 = nextRound(h, 6);
+  await new Promise<void>((resolve) => setImmediate(resolve)); // round 6 opens
+  assert.equal(h.state.round, 6);
+  role.onFrame('w1', h.upload('w1', 6, 2));
+  role.onFrame('w2', h.upload('w2', 6, 2));
+  const closed = await round6;
+  assert.equal(closed.counted, 3);
+  assert.deepEqual(closed.lateUploads, [{ peerId: 'w2', round: 5 }], 'w2 was not counted in round 5: folded');
+  assert.deepEqual(
+    rounds.map((e) => e.round),
+    [6],
+    'round 5 was closed by the old aggregator only',
+  );
+  assert.equal(h.rejected.length, 0);
+  role.stop();
+});
+
+test('a relayed broadcast of a round this aggregator closed itself: the worker applied another one, it gets the model', async (t) => {
+  const h = createRoleHarness({ members: ['w1'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  role.start();
+  role.onFrame('w1', h.upload('w1', 0, 2)); // round 0 closes
+  assert.equal(h.sentTo('w1', 'broadcast').length, 1);
+  role.onFrame('w2', {
+    type: 'broadcast',
+    term: 2,
+    round: 0,
+    sender: senderTag('w2'),
+    aux: 0,
+    meta: encodeTags([senderTag('w2')]),
+    payload: h.options.down.encode(new Float32Array(NUM_PARAMS).fill(0.5), 1),
+  });
+  await new Promise<void>((resolve) => setImmediate(resolve)); // round 1 opens: models go out
+  assert.equal(h.sentTo('w2', 'model').length, 1);
+  role.stop();
+});
+
+test('a worker one broadcast behind gets that broadcast again, not the whole model', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  role.start();
+  role.onFrame('w1', h.upload('w1', 0));
+  role.onFrame('w2', h.upload('w2', 0));
+  await new Promise<void>((resolve) => setImmediate(resolve)); // round 1 opens
+  // w2's link dropped before the broadcast of round 0 reached it; it reconnects.
+  role.onControl('w2', { kind: 'hello', round: 0, hasModel: true, pendingUpload: true });
+  role.onFrame('w2', h.upload('w2', 0)); // its resend: counted already
+  const broadcasts = h.sentTo('w2', 'broadcast');
+  assert.equal(broadcasts.length, 2);
+  assert.deepEqual(broadcasts[1]?.payload, broadcasts[0]?.payload);
+  assert.equal(h.sentTo('w2', 'model').length, 0);
+  const round1 = nextRound(h, 1);
+  role.onFrame('w1', h.upload('w1', 1));
+  role.onFrame('w2', h.upload('w2', 1));
+  const closed = await round1;
+  assert.equal(closed.counted, 3);
+  assert.equal(closed.late, 0);
   role.stop();
 });

@@ -12,8 +12,8 @@ const controlKinds = (h: RoleHarness, to: string): string[] =>
     return typeof parsed === 'object' && parsed !== null ? String(Reflect.get(parsed, 'kind')) : '';
   });
 
-function broadcast(h: RoleHarness, round: number, term: number, sync: boolean): Frame {
-  const payload = h.options.down.encode(new Float32Array(NUM_PARAMS).fill(0.01), 1);
+function broadcast(h: RoleHarness, round: number, term: number, sync: boolean, value = 0.01): Frame {
+  const payload = h.options.down.encode(new Float32Array(NUM_PARAMS).fill(value), 1);
   return {
     type: 'broadcast',
     term,
@@ -74,7 +74,18 @@ test("a broadcast for a round whose sync delta it already sent (a dead aggregato
   const model = Float32Array.from(h.state.requireWorker().model);
   const next = new WorkerRole(h.ctx, 'agg2', 2);
   next.onConnected();
-  next.onFrame('agg2', broadcast(h, 0, 2, false)); // the new aggregator's own round 0
+  // First the broadcast it applied (in case agg2 missed it), then hello, then its sync delta.
+  assert.deepEqual(
+    h.sent.filter((s) => s.to === 'agg2').map((s) => s.frame.type),
+    ['broadcast', 'control', 'syncUpload'],
+  );
+  const [relayed] = h.sentTo('agg2', 'broadcast');
+  assert.equal(relayed?.term, 2);
+  assert.equal(relayed.round, 0);
+  assert.equal(relayed.aux, 1);
+  next.onFrame('agg2', broadcast(h, 0, 2, true)); // the same broadcast, sent on: ignored
+  assert.deepEqual(controlKinds(h, 'agg2'), ['hello']);
+  next.onFrame('agg2', broadcast(h, 0, 2, false, 0.02)); // agg2 closed round 0 itself
   assert.deepEqual(h.state.requireWorker().model, model, 'model untouched');
   assert.deepEqual(controlKinds(h, 'agg2'), ['hello', 'modelRequest']);
   next.stop();

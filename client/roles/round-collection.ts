@@ -1,0 +1,66 @@
+/**
+ * What the aggregator gathers in one round (or one sync): who is expected, who is counted,
+ * and their vectors. A round also sums the uploads as they arrive (RunningMean), so closing
+ * it reads one vector; the vectors are kept too, to fold them late should the round be
+ * superseded by a broadcast a worker relays (see AggregatorRole).
+ *
+ * @example
+ * const collection = new RoundCollection('round', 7, ['w1', 'w2'], numParams);
+ * collection.add('self', ownUpload);
+ * collection.add('w1', upload);
+ * if (collection.allIn() || (collection.deadlinePassed && collection.hasQuorum(0.5))) close();
+ */
+import { RunningMean } from './running-mean.ts';
+
+export class RoundCollection {
+  readonly kind: 'round' | 'sync';
+  readonly round: number;
+  /** Workers awaited (this peer not included). */
+  readonly expected: Set<string>;
+  /** Counted so far, in arrival order (this peer included). */
+  readonly vectors = new Map<string, Float32Array>();
+  readonly openedAt = performance.now();
+  /** This peer's own compute time for it. */
+  computeMs = 0;
+  deadlinePassed = false;
+  private readonly sum: RunningMean | null;
+
+  constructor(kind: 'round' | 'sync', round: number, expected: Iterable<string>, numParams: number) {
+    this.kind = kind;
+    this.round = round;
+    this.expected = new Set(expected);
+    this.sum = kind === 'round' ? new RunningMean(numParams) : null;
+  }
+
+  has(peerId: string): boolean {
+    return this.vectors.has(peerId);
+  }
+
+  /** Counts `peerId`'s vector; false (and nothing changes) if it was counted already. */
+  add(peerId: string, vector: Float32Array): boolean {
+    if (this.vectors.has(peerId)) return false;
+    this.vectors.set(peerId, vector);
+    this.sum?.add(vector);
+    return true;
+  }
+
+  counted(): string[] {
+    return [...this.vectors.keys()];
+  }
+
+  /** The mean of the counted uploads (a round). */
+  mean(): Float32Array {
+    if (this.sum === null) throw new Error('a sync has no running mean');
+    return this.sum.mean();
+  }
+
+  allIn(): boolean {
+    for (const id of this.expected) if (!this.vectors.has(id)) return false;
+    return true;
+  }
+
+  /** At least `quorum` of the expected workers plus this peer are counted. */
+  hasQuorum(quorum: number): boolean {
+    return this.vectors.size >= Math.ceil(quorum * (this.expected.size + 1));
+  }
+}
