@@ -6,7 +6,8 @@
  * const worker = createWorker(options, initialWeights);
  * const aggregator = createAggregator(options, initialWeights.length);
  */
-import { parseCompressor } from '../compress/index.ts';
+import { createTopK, parseCompressor } from '../compress/index.ts';
+import { isAutoSpec, parseAutoTopK } from './adaptive-ratio.ts';
 import { validateOptimizerOptions } from './optimizer.ts';
 import { parseAggregation } from './robust.ts';
 import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions } from './types.ts';
@@ -15,6 +16,14 @@ export * from './types.ts';
 export { createWorker } from './worker.ts';
 export { createAggregator } from './aggregator.ts';
 export { createOptimizer, type OptimizerOptions } from './optimizer.ts';
+export {
+  chooseTopKRatio,
+  DEFAULT_ADAPTIVE_RATIO,
+  isAutoSpec,
+  parseAutoTopK,
+  topKPayloadBytes,
+  type AdaptiveRatioSettings,
+} from './adaptive-ratio.ts';
 export { combine, formatAggregation, parseAggregation } from './robust.ts';
 
 /** Default LIEC sync period H (rounds). */
@@ -56,7 +65,17 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
       `unknown algorithm "${spec.algorithm}" (expected one of ${ALGORITHM_NAMES.join(', ')})`,
     );
   }
-  const up = parseCompressor(spec.up);
+  // topk:auto only upward: each worker sizes its own upload; a broadcast goes to everyone.
+  for (const [what, text] of [
+    ['down', spec.down],
+    ['syncCodec', spec.syncCodec ?? ''],
+  ] as const) {
+    if (isAutoSpec(text)) {
+      throw new RangeError(`"${text}" is for uploads only (up): use a fixed ratio for ${what}`);
+    }
+  }
+  const adaptiveUp = parseAutoTopK(spec.up);
+  const up = adaptiveUp === null ? parseCompressor(spec.up) : createTopK({ ratio: adaptiveUp.maxRatio });
   const down = parseCompressor(spec.down);
   if (spec.algorithm === 'ef-sgd' && down.spec !== 'identity') {
     throw new RangeError(`ef-sgd sends full precision down: use down "identity", not "${spec.down}"`);
@@ -83,6 +102,7 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
       ...(threshold === undefined ? {} : { driftThreshold: threshold }),
     },
     ...(aggregation === 'mean' ? {} : { aggregation }),
+    ...(adaptiveUp === null ? {} : { adaptiveUp }),
   };
 }
 export { syncDue, type SyncSignal, type SyncReason } from './sync-policy.ts';

@@ -14,6 +14,7 @@
  *   worker: w.applySync(b, counted)
  */
 import type { Compressor } from '../compress/types.ts';
+import type { AdaptiveRatioSettings } from './adaptive-ratio.ts';
 import type { OptimizerOptions } from './optimizer.ts';
 import type { Aggregation } from './robust.ts';
 
@@ -45,8 +46,14 @@ export interface SyncOptions {
 
 export interface AlgorithmOptions extends OptimizerOptions {
   algorithm: AlgorithmName;
-  /** Worker-to-aggregator compressor C_up. */
+  /**
+   * Worker-to-aggregator compressor C_up. With `adaptiveUp` (spec "topk:auto") it is a top-k
+   * compressor at maxRatio that decodes every round's upload; each worker encodes with the
+   * ratio it picks for the round (prepareUpload's `up`).
+   */
   up: Compressor;
+  /** Set by the "topk:auto" up spec: each worker sizes its upload per round (adaptive-ratio.ts). */
+  adaptiveUp?: AdaptiveRatioSettings;
   /** Aggregator-to-worker compressor C_down (must be identity for ef-sgd). */
   down: Compressor;
   /** LIEC's model sync; ignored by the other algorithms, whose models never drift. */
@@ -65,8 +72,12 @@ export interface WorkerAlgorithm {
   readonly algorithm: AlgorithmName;
   /** Live view of this worker's model x_i: compute the next gradient at these weights. */
   readonly model: Float32Array;
-  /** Compresses this round's gradient (computed at `model`) into the upload payload. */
-  prepareUpload(gradient: Float32Array, seed: number): Uint8Array;
+  /**
+   * Compresses this round's gradient (computed at `model`) into the upload payload, with
+   * `up` when given (topk:auto: this round's ratio; it must decode with options.up), else
+   * with options.up.
+   */
+  prepareUpload(gradient: Float32Array, seed: number, up?: Compressor): Uint8Array;
   /** True between prepareUpload and the applyBroadcast that consumes it. */
   readonly hasPendingUpload: boolean;
   /** Applies the round's broadcast; throws CodecError on a malformed payload (model untouched). */

@@ -56,7 +56,8 @@ class Worker implements WorkerAlgorithm {
     return this.pending;
   }
 
-  prepareUpload(gradient: Float32Array, seed: number): Uint8Array {
+  prepareUpload(gradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
+    const up = roundUp ?? this.up;
     if (gradient.length !== this.length) {
       throw new RangeError(`gradient has ${gradient.length} values, model has ${this.length}`);
     }
@@ -64,7 +65,7 @@ class Worker implements WorkerAlgorithm {
     let payload: Uint8Array;
     switch (this.algorithm) {
       case 'sgd':
-        payload = this.up.encode(gradient, seed);
+        payload = up.encode(gradient, seed);
         break;
       case 'ef-sgd':
       case 'doublesqueeze': {
@@ -72,17 +73,13 @@ class Worker implements WorkerAlgorithm {
         const corrected = new Float32Array(this.length);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
-        payload = this.up.encode(corrected, seed);
-        subtract(feedback, corrected, this.up.decode(payload, this.length));
+        payload = up.encode(corrected, seed);
+        subtract(feedback, corrected, up.decode(payload, this.length));
         break;
       }
       case 'liec': {
-        payload = this.up.encode(gradient, seed);
-        this.residual = subtract(
-          new Float32Array(this.length),
-          gradient,
-          this.up.decode(payload, this.length),
-        );
+        payload = up.encode(gradient, seed);
+        this.residual = subtract(new Float32Array(this.length), gradient, up.decode(payload, this.length));
         break;
       }
       default: {

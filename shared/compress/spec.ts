@@ -55,6 +55,12 @@ export function parseCompressor(spec: string): Compressor {
       noMore(first);
       return createFp16();
     case 'topk': {
+      if (first === 'auto') {
+        throw badSpec(
+          spec,
+          "topk:auto is picked per round by each worker: valid only as an algorithm's up compressor",
+        );
+      }
       const ratio = parseRatio(spec, first);
       if (second !== undefined && second !== 'f16' && second !== 'f32') {
         throw badSpec(spec, 'value type must be f16 or f32');
