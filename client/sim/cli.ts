@@ -47,6 +47,8 @@ export function simulationReport(
     fp32Bytes: result.fp32Bytes,
     compressionRatio: totalBytes > 0 ? totalFp32 / totalBytes : null,
     roundsTo90: to90 === undefined ? null : to90.round + 1,
+    /** Simulated seconds until the first evaluation at or above 90% (null: not reached). */
+    simSecondsTo90: to90 === undefined ? null : to90.simSeconds,
     lateUploads: result.lateUploads,
     simSeconds: result.simSeconds,
     wallSeconds,

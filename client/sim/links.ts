@@ -15,9 +15,29 @@ export interface LinkSpec {
 
 export const UNSHAPED_LINK: LinkSpec = { mbps: Infinity, latencyMs: 0 };
 
+/** Time the bytes occupy the link (no latency); 0 on an unshaped link. */
+export function serializationSeconds(link: LinkSpec, bytes: number): number {
+  return Number.isFinite(link.mbps) ? (bytes * 8) / (link.mbps * 1e6) : 0;
+}
+
 export function transferSeconds(link: LinkSpec, bytes: number): number {
-  const serialization = Number.isFinite(link.mbps) ? (bytes * 8) / (link.mbps * 1e6) : 0;
-  return link.latencyMs / 1000 + serialization;
+  return link.latencyMs / 1000 + serializationSeconds(link, bytes);
+}
+
+/**
+ * Per-worker links from lists that repeat over the workers: worker i gets mbps[i % length]
+ * and latencyMs[i % length] ("--link-mbps 0.5,10": even workers at 0.5, odd ones at 10).
+ */
+export function alternatingLinks(
+  mbps: readonly number[],
+  latencyMs: readonly number[],
+): (worker: number) => LinkSpec {
+  if (mbps.length === 0 || latencyMs.length === 0) throw new RangeError('link lists must not be empty');
+  const links = Array.from({ length: mbps.length * latencyMs.length }, (_, i) => ({
+    mbps: mbps[i % mbps.length] ?? Infinity,
+    latencyMs: latencyMs[i % latencyMs.length] ?? 0,
+  }));
+  return (worker) => links[worker % links.length] ?? UNSHAPED_LINK;
 }
 
 /**

@@ -9,13 +9,16 @@ import {
   DEFAULT_SYNC_PERIOD,
 } from '../../shared/algorithm/index.ts';
 import { parsePartitionSpec, type PartitionSpec } from '../../shared/data/spec.ts';
+import { alternatingLinks } from './links.ts';
 import type { SimulationConfig } from './simulator.ts';
 
 export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
 
   --workers N            virtual workers (default 8)
   --algorithm NAME       sgd | ef-sgd | doublesqueeze | liec (default liec)
-  --up SPEC              worker->aggregator compressor (default topk:0.01; sgd: identity)
+  --up SPEC              worker->aggregator compressor (default topk:0.01; sgd: identity);
+                         topk:auto[:MIN:MAX]: each worker picks its ratio per round from its
+                         measured uplink so its upload fits half the --deadline-ms
   --down SPEC            aggregator->worker compressor (default: same as --up; ef-sgd: identity)
                          compressors: identity, fp16, topk:R[:f32], randk:R, sign[:B], qsgd:S, q8[:B]
   --rounds N             rounds (default 300)
@@ -36,8 +39,9 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
   --compute-ms MS        modeled compute time per local step (default 10)
   --deadline-ms MS       round deadline in simulated ms (default none: wait for all)
   --quorum Q             fraction of participants counted before a round may close (default 0)
-  --link-mbps X          each worker's link bandwidth in Mbit/s (default unshaped)
-  --link-latency-ms MS   each worker's one-way latency (default 0)
+  --link-mbps X[,Y...]   each worker's link bandwidth in Mbit/s, a list repeats over the
+                         workers (0.5,10: half at 0.5, half at 10) (default unshaped)
+  --link-latency-ms MS[,MS...] each worker's one-way latency, a list as above (default 0)
   --aggregator-mbps X    the aggregator's own shared link (default unshaped)
   --model mlp|cnn        model (default mlp)
   --eval-every N         test accuracy every N rounds (default 10)
@@ -54,6 +58,11 @@ export interface SimulateCli {
   out: string | undefined;
   quiet: boolean;
   specs: { up: string; down: string; syncCodec: string };
+}
+
+function numberList(name: string, text: string | undefined, fallback: number, check: (v: number) => boolean) {
+  if (text === undefined) return [fallback];
+  return text.split(',').map((item) => number(name, item.trim(), fallback, check));
 }
 
 function number(
@@ -129,9 +138,10 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   if (model !== 'mlp' && model !== 'cnn')
     throw new RangeError(`--model: expected mlp or cnn, got "${model}"`);
   const partitionText = values.partition ?? 'iid';
-  const mbps = number('link-mbps', values['link-mbps'], Infinity, (v) => v > 0);
-  const latencyMs = number('link-latency-ms', values['link-latency-ms'], 0, (v) => v >= 0);
-  const workerLink = { mbps, latencyMs };
+  const workerLink = alternatingLinks(
+    numberList('link-mbps', values['link-mbps'], Infinity, (v) => v > 0),
+    numberList('link-latency-ms', values['link-latency-ms'], 0, (v) => v >= 0),
+  );
   return {
     config: {
       options,
@@ -144,7 +154,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       computeMs: number('compute-ms', values['compute-ms'], 10, (v) => v >= 0),
       roundDeadlineMs: number('deadline-ms', values['deadline-ms'], Infinity, (v) => v > 0),
       quorum: number('quorum', values.quorum, 0, (v) => v >= 0 && v <= 1),
-      workerLink: () => workerLink,
+      workerLink,
       aggregatorLink: {
         mbps: number('aggregator-mbps', values['aggregator-mbps'], Infinity, (v) => v > 0),
         latencyMs: 0,

@@ -4,10 +4,17 @@
  * frame for real and counts its bytes. Time is simulated from link models and a modeled
  * compute time, so thin links and stragglers cost what they would cost.
  *
+ * A worker's uplink carries one upload at a time: an upload that missed its deadline still
+ * occupies the link, and the worker's next upload queues behind it. A late upload is folded
+ * into the aggregator's error at the first round close after it arrives (as the real
+ * aggregator does). With `topk:auto`, each worker picks its ratio from the rate its previous
+ * upload measured on its link (the smallest ratio before it has measured anything).
+ *
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
  */
 import {
+  chooseTopKRatio,
   createAggregator,
   createWorker,
   syncDue,
@@ -15,9 +22,10 @@ import {
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
 import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
+import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { decodeFrame, encodeFrame, encodeTags } from '../../shared/protocol/frames.ts';
 import { createRng, mixSeed } from '../../shared/random.ts';
-import { sharedTransferSeconds, transferSeconds, type LinkSpec } from './links.ts';
+import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import {
   broadcastFrameBytes,
   emptyTraffic,
@@ -80,6 +88,8 @@ export interface RoundRecord {
   late: number;
   /** Mean squared distance of worker models from their average (at eval rounds, before any sync). */
   drift: number | null;
+  /** topk:auto: the ratios the participants picked this round (null for fixed codecs). */
+  upRatio: { min: number; mean: number; max: number } | null;
   sync: 'period' | 'drift' | null;
   /** Simulated seconds since the start, at the end of this round. */
   simSeconds: number;
@@ -121,6 +131,21 @@ export function runSimulation(
   let roundsSinceSync = 0;
   let syncs = 0;
   let lateUploads = 0;
+  /** Absolute simulated time at which each worker's uplink is free again. */
+  const uplinkFreeAt = new Float64Array(config.workers);
+  /** Each worker's uplink rate as its previous upload measured it (bytes/s). */
+  const measuredRate: (number | undefined)[] = new Array<number | undefined>(config.workers).fill(undefined);
+  /** Late uploads on their way: folded into e at the first round close after they arrive. */
+  let inFlight: { arrival: number; frame: Uint8Array; countedInRound: number }[] = [];
+  const roundCompressor = (worker: number): Compressor | undefined => {
+    const adaptive = options.adaptiveUp;
+    if (adaptive === undefined) return undefined;
+    const ratio = chooseTopKRatio(
+      { d, bytesPerSecond: measuredRate[worker], deadlineSeconds: config.roundDeadlineMs / 1000 },
+      adaptive,
+    );
+    return createTopK({ ratio });
+  };
 
   const consensus = (): Float32Array => {
     if (options.algorithm !== 'liec') return (workers[0] as WorkerAlgorithm).model;
@@ -180,6 +205,8 @@ export function runSimulation(
     const downBefore = traffic.down;
     const participants = workers.map((_, i) => i).filter(() => rng.next() < config.participation);
     const arrivals: { worker: number; frame: Uint8Array; at: number }[] = [];
+    const ratios: number[] = [];
+    const roundStart = simSeconds;
     let lossSum = 0;
     let deviationSum = 0;
     for (const i of participants) {
@@ -188,7 +215,9 @@ export function runSimulation(
       lossSum += loss;
       const deviation = w.deviationSq();
       deviationSum += deviation;
-      const payload = w.prepareUpload(gradient, mixSeed(seed, round, i, 1));
+      const up = roundCompressor(i);
+      if (up !== undefined) ratios.push(Number(up.spec.split(':')[1]));
+      const payload = w.prepareUpload(gradient, mixSeed(seed, round, i, 1), up);
       const frame = encodeFrame({
         type: 'upload',
         term: TERM,
@@ -201,8 +230,13 @@ export function runSimulation(
       traffic.up += frame.length;
       fp32.up += fp32UploadFrameBytes(d);
       const slowdown = rng.next() < config.stragglerProbability ? config.stragglerSlowdown : 1;
-      const at = (config.computeMs * slowdown) / 1000 + transferSeconds(config.workerLink(i), frame.length);
-      arrivals.push({ worker: i, frame, at });
+      const link = config.workerLink(i);
+      const busy = serializationSeconds(link, frame.length);
+      const start = Math.max(roundStart + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
+      uplinkFreeAt[i] = start + busy;
+      if (busy > 0) measuredRate[i] = frame.length / busy;
+      else measuredRate[i] = Infinity;
+      arrivals.push({ worker: i, frame, at: start + busy + link.latencyMs / 1000 - roundStart });
     }
     arrivals.sort((a, b) => a.at - b.at);
     const deadline = config.roundDeadlineMs / 1000;
@@ -225,11 +259,20 @@ export function runSimulation(
       ),
     );
 
+    // Late uploads of earlier rounds that arrived by now: folded into e, never lost.
+    const closeAt = roundStart + uploadSeconds;
+    const arrived = inFlight.filter((u) => u.arrival <= closeAt);
+    inFlight = inFlight.filter((u) => u.arrival > closeAt);
+    for (const u of arrived)
+      aggregator.foldLate(aggregator.decodeUpload(decodeFrame(u.frame).payload), u.countedInRound);
     const vectors = counted.map((a) => aggregator.decodeUpload(decodeFrame(a.frame).payload));
     const broadcastPayload = aggregator.aggregate(vectors, mixSeed(seed, round, 0, 2));
-    // Late uploads arrive after the round closed: folded into e, never lost.
     for (const a of late)
-      aggregator.foldLate(aggregator.decodeUpload(decodeFrame(a.frame).payload), Math.max(1, counted.length));
+      inFlight.push({
+        arrival: roundStart + a.at,
+        frame: a.frame,
+        countedInRound: Math.max(1, counted.length),
+      });
     lateUploads += late.length;
     const broadcast = encodeFrame({
       type: 'broadcast',
@@ -295,6 +338,14 @@ export function runSimulation(
       drift,
       sync,
       simSeconds,
+      upRatio:
+        ratios.length === 0
+          ? null
+          : {
+              min: Math.min(...ratios),
+              mean: ratios.reduce((s, r) => s + r, 0) / ratios.length,
+              max: Math.max(...ratios),
+            },
     };
     history.push(record);
     hooks.onRound?.(record);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveAlgorithmOptions, type AlgorithmSpec } from '../../shared/algorithm/index.ts';
 import { runSimulation, type SimLearner, type SimulationConfig } from '../../client/sim/simulator.ts';
+import { alternatingLinks } from '../../client/sim/links.ts';
 import { fp32UploadFrameBytes } from '../../client/sim/traffic.ts';
 import { quadraticProblem } from '../algorithm/fixtures.ts';
 
@@ -102,4 +103,53 @@ test('partial participation: only participants upload, everyone receives', () =>
   const participants = result.history.reduce((s, r) => s + r.participants, 0);
   assert.ok(participants > 40 && participants < 120, `participants ${participants}`);
   assert.equal(result.fp32Bytes.up, participants * fp32UploadFrameBytes(DIM));
+});
+
+test('topk:auto on mixed links: slow workers send less, fast ones more, and no upload misses the deadline', () => {
+  const links = alternatingLinks([0.5, 10], [0]);
+  const auto = runSimulation(
+    config(
+      { up: 'topk:auto:0.01:1', syncPeriod: 0 },
+      { roundDeadlineMs: 8, computeMs: 1, workerLink: links, rounds: 20 },
+    ),
+    quadraticLearner(4),
+  );
+  assert.equal(auto.lateUploads, 0);
+  assert.deepEqual(auto.history[0]?.upRatio, { min: 0.01, mean: 0.01, max: 0.01 }, 'nothing measured yet');
+  const later = auto.history[5]?.upRatio;
+  assert.ok(
+    later !== null && later !== undefined && later.min < 0.5 && later.max === 1,
+    JSON.stringify(later),
+  );
+
+  // The same links with every worker at ratio 1: the slow half misses every deadline.
+  const fixed = runSimulation(
+    config(
+      { up: 'topk:1', syncPeriod: 0 },
+      { roundDeadlineMs: 8, computeMs: 1, workerLink: links, rounds: 20 },
+    ),
+    quadraticLearner(4),
+  );
+  assert.equal(fixed.lateUploads, 2 * 20);
+  assert.ok(fixed.history.every((r) => r.upRatio === null));
+});
+
+test('an upload that misses its deadline keeps the uplink busy: the next one queues behind it', () => {
+  // One worker on a link where each upload takes about 3 deadlines: uploads pile up.
+  const result = runSimulation(
+    config(
+      { up: 'identity', down: 'identity', algorithm: 'sgd' },
+      {
+        workers: 2,
+        roundDeadlineMs: 50,
+        quorum: 0.5,
+        workerLink: alternatingLinks([0.2, 1000], [0]),
+        rounds: 10,
+      },
+    ),
+    quadraticLearner(2),
+  );
+  // 1,637-byte frames at 0.2 Mbit/s: 65 ms each, so the slow worker is late every round.
+  assert.equal(result.lateUploads, 10);
+  assert.ok(result.history.every((r) => r.counted === 1));
 });
