@@ -58,6 +58,8 @@ const summarySchema = z.object({
         sync: z.boolean(),
       }),
     ),
+    applied: z.array(z.object({ round: z.number(), term: z.number(), at: z.number() })),
+    models: z.array(z.object({ round: z.number(), source: z.string(), at: z.number() })),
     uploads: z.array(
       z.object({
         round: z.number(),
@@ -90,6 +92,8 @@ interface FailoverTrial {
   oldTerm: number;
   newTerm: number;
   newAggregator: string | null;
+  /** How long after a round's report the kill came. */
+  killDelayMs: number;
   lastRoundBefore: number;
   firstRoundAfter: number;
   seconds: number;
@@ -243,6 +247,11 @@ async function failoverSession(server: SignalingServer, trials: number, warmup: 
       const killed = before.aggregator.peerId;
       const victim = killed === null ? undefined : live.get(killed);
       if (victim === undefined) throw new Error(`aggregator ${String(killed)} is not a child of this bench`);
+      // Somewhere in the round: from right after its broadcast to well into the next one.
+      const delayMs = (t * 37) % 60;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const lastBefore =
+        server.status().sessions.find((s) => s.sessionId === sessionId)?.lastReport?.round ?? -1;
       const killedAt = Date.now();
       victim.process.kill('SIGKILL');
       live.delete(victim.peerId);
@@ -260,7 +269,8 @@ async function failoverSession(server: SignalingServer, trials: number, warmup: 
         oldTerm: before.aggregator.term,
         newTerm: report.term,
         newAggregator: after.aggregator.peerId,
-        lastRoundBefore: before.lastReport?.round ?? -1,
+        killDelayMs: delayMs,
+        lastRoundBefore: lastBefore,
         firstRoundAfter: report.round,
         seconds: (report.receivedAt - killedAt) / 1000,
         participants: report.participants.length,
@@ -281,7 +291,46 @@ async function failoverSession(server: SignalingServer, trials: number, warmup: 
     for (const child of live.values()) child.process.kill('SIGTERM');
     await Promise.all([...live.values()].map((c) => c.exited));
   }
-  return results;
+  const survivors = await Promise.all([...live.values()].map((c) => readSummary(c.summaryPath)));
+  return { trials: results, continuity: roundContinuity(survivors.filter((x): x is Summary => x !== null)) };
+}
+
+/**
+ * The round counter as each surviving peer lived it: every broadcast it applied or round it
+ * closed, in time order, must be the previous one + 1, except right after it adopted a model
+ * (joining, or catching up after a failover). Counts the exceptions.
+ */
+export function roundContinuity(summaries: Summary[]): {
+  peers: number;
+  steps: number;
+  repeated: number;
+  skipped: number;
+  modelAdoptions: number;
+} {
+  let steps = 0;
+  let repeated = 0;
+  let skipped = 0;
+  let modelAdoptions = 0;
+  for (const s of summaries) {
+    const events = [
+      ...s.timeline.applied.map((e) => ({ at: e.at, round: e.round, model: false })),
+      ...s.timeline.rounds.map((e) => ({ at: e.closedAt, round: e.round, model: false })),
+      ...s.timeline.models.map((e) => ({ at: e.at, round: e.round, model: true })),
+    ].sort((a, b) => a.at - b.at);
+    let previous: number | null = null;
+    for (const e of events) {
+      if (e.model) {
+        modelAdoptions++;
+        previous = e.round - 1;
+        continue;
+      }
+      steps++;
+      if (previous !== null && e.round <= previous) repeated++;
+      if (previous !== null && e.round > previous + 1) skipped++;
+      previous = e.round;
+    }
+  }
+  return { peers: summaries.length, steps, repeated, skipped, modelAdoptions };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -303,7 +352,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const overhead = await overheadSession(server, rounds, dir);
     const loadMid = loadavg();
-    const failovers = trials > 0 ? await failoverSession(server, trials, Number(values.warmup), dir) : [];
+    const failover =
+      trials > 0
+        ? await failoverSession(server, trials, Number(values.warmup), dir)
+        : { trials: [], continuity: null };
+    const failovers = failover.trials;
     const rows = overhead.rows;
     const result = {
       peers: PEERS,
@@ -320,6 +373,8 @@ export async function main(argv: string[]): Promise<void> {
       slowestComputeMsMedian: median(rows.map((r) => r.slowestComputeMs)),
       failoverSeconds: median(failovers.map((f) => f.seconds)),
       failoverSecondsMax: Math.max(...failovers.map((f) => f.seconds)),
+      /** Per surviving peer: no broadcast applied twice for a round, none skipped. */
+      roundContinuity: failover.continuity,
       failovers,
       load: { cpus: cpus().length, loadavgBefore: loadBefore, loadavgMid: loadMid, loadavgAfter: loadavg() },
       date: new Date().toISOString(),
@@ -341,10 +396,16 @@ export async function main(argv: string[]): Promise<void> {
       const xs = rows.map((r) => r[key]);
       console.log(`${name.padEnd(24)} ${f(median(xs))} ${f(quantile(xs, 0.9))}`);
     }
+    // Rounds as the server saw them: last reported before the kill -> first of the new term.
     console.log('failover  killed   new aggregator  rounds (last -> first)  seconds');
     for (const t of failovers)
       console.log(
         `          ${t.killed.padEnd(8)} ${String(t.newAggregator).padEnd(15)} ${`${t.lastRoundBefore} -> ${t.firstRoundAfter}`.padEnd(23)} ${t.seconds.toFixed(2)}`,
+      );
+    const c = failover.continuity;
+    if (c !== null)
+      console.log(
+        `round counter on the ${c.peers} surviving peers: ${c.steps} rounds applied, ${c.repeated} repeated, ${c.skipped} skipped (${c.modelAdoptions} models adopted)`,
       );
     console.log(
       `overheadMsMedian ${result.overheadMsMedian.toFixed(1)} ms (target <= 20), failoverSeconds ${result.failoverSeconds.toFixed(2)} s (target <= 3)`,

@@ -1,6 +1,7 @@
 /**
  * What one headless peer saw, round by round, for its JSON summary: the rounds it closed as
- * aggregator, the uploads it sent as worker (with their compute time), and its role changes.
+ * aggregator, the uploads it sent and the broadcasts it applied as worker (uploads with their
+ * compute time), the models it adopted, and its role changes.
  * Benchmarks and tests read it from the summaries of separate processes. Times are epoch ms
  * (epochNow), so records of processes on one machine can be compared.
  *
@@ -38,13 +39,24 @@ export interface SentUpload {
 export interface Timeline {
   rounds: ClosedRound[];
   uploads: SentUpload[];
+  /** Broadcasts applied as worker. */
+  applied: { round: number; term: number; at: number }[];
+  /** Models adopted (seed weights, or from an aggregator: joining or catching up). */
+  models: { round: number; source: string; at: number }[];
   roles: { role: Role; term: number; at: number }[];
   /** Uploads sent again to an aggregator after a (re)connection. */
   resentUploads: number;
 }
 
 export function recordTimeline(peer: Peer): { snapshot(): Timeline; stop(): void } {
-  const timeline: Timeline = { rounds: [], uploads: [], roles: [], resentUploads: 0 };
+  const timeline: Timeline = {
+    rounds: [],
+    uploads: [],
+    applied: [],
+    models: [],
+    roles: [],
+    resentUploads: 0,
+  };
   const offs = [
     peer.events.on('round', (e) =>
       timeline.rounds.push({
@@ -65,6 +77,10 @@ export function recordTimeline(peer: Peer): { snapshot(): Timeline; stop(): void
       if (e.resent) timeline.resentUploads++;
     }),
     peer.events.on('role', (e) => timeline.roles.push({ role: e.role, term: e.term, at: epochNow() })),
+    peer.events.on('applied', (e) => timeline.applied.push({ round: e.round, term: e.term, at: epochNow() })),
+    peer.events.on('model', (e) =>
+      timeline.models.push({ round: e.round, source: e.source, at: epochNow() }),
+    ),
   ];
   return {
     snapshot: () => timeline,

@@ -416,34 +416,39 @@ export class AggregatorRole {
     const frame = this.broadcastFrame(broadcast);
     for (const id of recipients) this.send(id, frame);
     const closedAt = epochNow();
-    // Right away (one small message): the server's status and a successor see the round now.
-    this.ctx.reportRound({ term: this.term, round, participants: counted, bytes: this.report.bytes });
     const state = this.ctx.state;
-    state.requireWorker().applyBroadcast(payload);
-    state.cached = null;
     state.lastBroadcast = broadcast;
-    const afterRound = this.report.closed({
-      round,
-      term: this.term,
-      counted,
-      expected: current.expected.size + 1,
-      lateUploads: this.lateUploads,
-      loss: state.lastLoss,
-      closedAt,
-      durationMs: closedAt - (performance.timeOrigin + current.openedAt),
-      computeMs: current.computeMs,
-      sync,
-      recipients: recipients.length,
-    });
-    this.lateUploads = [];
-    if (sync) {
-      this.openSync(round, afterRound);
-      return;
-    }
-    state.round = round + 1;
     this.current = null;
-    // Let queued messages (late uploads, hellos) in before the next round's compute.
-    setImmediate(() => this.openRound(round + 1, afterRound));
+    const lateUploads = this.lateUploads;
+    this.lateUploads = [];
+    const loss = state.lastLoss;
+    // The sends leave on the microtask queue; everything else waits until they are out.
+    setImmediate(() => {
+      // Right away (one small message): the server's status and a successor see the round.
+      this.ctx.reportRound({ term: this.term, round, participants: counted, bytes: this.report.bytes });
+      // Applied even if this role stopped meanwhile: the workers apply it too.
+      state.requireWorker().applyBroadcast(payload);
+      state.cached = null;
+      const afterRound = this.report.closed({
+        round,
+        term: this.term,
+        counted,
+        expected: current.expected.size + 1,
+        lateUploads,
+        loss,
+        closedAt,
+        durationMs: closedAt - (performance.timeOrigin + current.openedAt),
+        computeMs: current.computeMs,
+        sync,
+        recipients: recipients.length,
+      });
+      if (sync) {
+        this.openSync(round, afterRound);
+        return;
+      }
+      state.round = round + 1;
+      this.openRound(round + 1, afterRound);
+    });
   }
 
   private syncDue(round: number): boolean {
@@ -460,14 +465,18 @@ export class AggregatorRole {
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {
-    this.phase = 'sync';
-    this.roundsSinceSync = 0;
-    const current = new RoundCollection('sync', round, this.inStep, this.ctx.state.learner.numParams);
-    this.current = current;
     this.ctx.state.round = round;
     const own = this.ctx.state.prepareSync(
       mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId), 5),
     );
+    if (this.phase === 'stopped') {
+      afterRound(); // its sync delta stays cached: as a worker it sends it to the next aggregator
+      return;
+    }
+    this.phase = 'sync';
+    this.roundsSinceSync = 0;
+    const current = new RoundCollection('sync', round, this.inStep, this.ctx.state.learner.numParams);
+    this.current = current;
     current.add(this.ctx.selfId, this.aggregator.decodeSync(own.payload));
     this.armTimer(this.ctx.settings.syncDeadlineMs, () => this.onDeadline());
     afterRound();
