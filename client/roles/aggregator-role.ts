@@ -18,7 +18,8 @@
  * also passes on the last broadcast it applied: if the old aggregator died while sending
  * the broadcast of round t and this peer never got it, it adopts it (folding what it had
  * collected for t that the broadcast did not count) and sends it on to those who missed it,
- * so round t is not closed twice. A worker one broadcast behind gets that broadcast again.
+ * so round t is not closed twice. A worker one round behind (its link dropped before the
+ * last broadcast or sync reached it) gets that message again rather than the whole model.
  *
  * What a failover loses, exactly (nothing else a well-behaved worker sent is lost):
  * - the old aggregator's error e. After its last completed sync, e holds (a) the part of the
@@ -72,6 +73,8 @@ export class AggregatorRole {
   private readonly early = new Map<string, { round: number; vector: Float32Array; aux: number }>();
   /** Late uploads folded since the last round event (reported in the next one). */
   private lateUploads: { peerId: string; round: number }[] = [];
+  /** The last sync this aggregator closed, for a worker whose link dropped before it arrived. */
+  private lastSync: { round: number; frame: OutgoingFrame } | null = null;
   /** The first round this aggregator closed itself (null before it closes one). */
   private firstClosed: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -188,18 +191,26 @@ export class AggregatorRole {
       if (awaited && !current.has(from)) current.expected.add(from);
       return;
     }
-    const last = this.ctx.state.lastBroadcast;
-    if (hello.hasModel && current !== null && this.phase === 'collect' && last !== null && !last.sync) {
-      if (hello.round === last.round && current.round === last.round + 1) {
-        // One broadcast behind (it missed the last one): that broadcast, not the whole model.
-        this.send(from, this.broadcastFrame(last));
-        this.inStep.add(from);
-        current.expected.add(from);
-        return;
-      }
+    const missed =
+      hello.hasModel && current !== null && this.phase === 'collect' ? this.missed(hello.round) : null;
+    if (missed !== null && current !== null) {
+      // One round behind (its link dropped before the last broadcast or sync reached it):
+      // that message again, not the whole model (which would reset its own residual).
+      this.send(from, missed);
+      this.inStep.add(from);
+      current.expected.add(from);
+      return;
     }
     // A joiner, or out of step (an upload of an older round it resends is folded late).
     this.admit(from);
+  }
+
+  /** The last broadcast or sync, if it closed `round` and the round after it is collecting. */
+  private missed(round: number): OutgoingFrame | null {
+    if (this.current?.round !== round + 1) return null;
+    if (this.lastSync?.round === round) return this.lastSync.frame;
+    const last = this.ctx.state.lastBroadcast;
+    return last?.round === round && !last.sync ? this.broadcastFrame(last) : null;
   }
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
@@ -495,6 +506,7 @@ export class AggregatorRole {
     const meta = encodeTags(current.counted().map(senderTag));
     const frame: OutgoingFrame = { type: 'syncBroadcast', term: this.term, round, aux: 0, meta, payload };
     for (const id of this.inStep) this.send(id, frame);
+    this.lastSync = { round, frame };
     this.ctx.state.requireWorker().applySync(payload, true);
     this.ctx.state.cached = null;
     this.ctx.state.round = round + 1;

@@ -251,3 +251,26 @@ test('a worker one broadcast behind gets that broadcast again, not the whole mod
   assert.equal(closed.late, 0);
   role.stop();
 });
+
+test('a worker whose link dropped during a sync gets the sync again and keeps its deviation, not the model', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  h.state.round = 3;
+  h.state.prepareSync(1);
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop());
+  role.start(); // syncing round 3, waiting for the deltas of w1 and w2
+  role.onFrame('w2', h.syncUpload('w2', 3, 2));
+  role.onWorkerLeft('w1'); // its link dropped: the sync closes without it
+  assert.equal(h.sentTo('w2', 'syncBroadcast').length, 1);
+  assert.equal(h.sentTo('w1', 'syncBroadcast').length, 0);
+  await new Promise<void>((resolve) => setImmediate(resolve)); // round 4 opens
+  role.onControl('w1', { kind: 'hello', round: 3, hasModel: true, pendingUpload: true });
+  role.onFrame('w1', h.syncUpload('w1', 3, 2)); // its resent delta: too late, it keeps it
+  const [sync] = h.sentTo('w1', 'syncBroadcast');
+  assert.equal(sync?.round, 3);
+  assert.equal(h.sentTo('w1', 'model').length, 0);
+  role.onFrame('w2', h.upload('w2', 4, 2));
+  assert.equal(h.sentTo('w2', 'broadcast').length, 0, 'round 4 waits for w1 too');
+  role.onFrame('w1', h.upload('w1', 4, 2));
+  assert.equal(h.sentTo('w1', 'broadcast').length, 1);
+});
