@@ -140,9 +140,12 @@ test('the aggregator uses the statistic for rounds and syncs, and drops late upl
 
 test('sessions carry the aggregation as a config field, mean by default', () => {
   assert.equal(parseSessionConfig({}).aggregation, 'mean');
-  assert.equal(parseSessionConfig({ aggregation: 'trimmed:0.25' }).aggregation, 'trimmed:0.25');
-  assert.equal(parseSessionConfig({ aggregation: 'trimmed:.4999' }).aggregation, 'trimmed:.4999');
+  // Robust statistics need dense uploads; a sparse `up` is refused at creation.
+  const dense = { up: 'fp16', down: 'fp16' };
+  assert.equal(parseSessionConfig({ ...dense, aggregation: 'trimmed:0.25' }).aggregation, 'trimmed:0.25');
+  assert.equal(parseSessionConfig({ ...dense, aggregation: 'trimmed:.4999' }).aggregation, 'trimmed:.4999');
+  assert.throws(() => parseSessionConfig({ aggregation: 'median' }), /dense uploads/);
   for (const bad of ['avg', 'trimmed:0.5', 'trimmed:0.7', 'trimmed:0.2x', 'median;drop table']) {
-    assert.throws(() => parseSessionConfig({ aggregation: bad }), bad);
+    assert.throws(() => parseSessionConfig({ ...dense, aggregation: bad }), bad);
   }
 });
