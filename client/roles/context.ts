@@ -27,7 +27,11 @@ export interface RoleContext {
    * sender: past settings.maxBadFrames the sender is disconnected.
    */
   reject(peerId: string, code: string, message: string, strike: boolean): void;
-  /** Current session members other than this peer, as the signaling server reports them. */
+  /**
+   * Session members other than this peer that hold a model (announced ready), as the
+   * signaling server reports them: the workers a new aggregator expects in the round in
+   * flight. Members still joining, or that never train, are not awaited.
+   */
   members(): string[];
   /** Tells the signaling server how far training got (for status and for a successor). */
   reportRound(report: {
