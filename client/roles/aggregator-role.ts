@@ -7,7 +7,7 @@
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
  * the list of who was counted -> (LIEC) sync when due -> next round. Uploads that arrive
  * after their round closed are folded into the error e exactly once, weighted as members of
- * their round (CountedHistory). A worker that leaves (signaling peer:left, or its data
+ * their round (UploadLedger). A worker that leaves (signaling peer:left, or its data
  * channel closes) stops being expected at once.
  *
  * Taking over (a new term): the round counter continues from this peer's own round; every
@@ -46,11 +46,11 @@ import { encodeControl, type ControlMessage } from '../../shared/protocol/contro
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
-import { CountedHistory } from './counted-history.ts';
 import { epochNow } from './events.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
+import { UploadLedger } from './upload-ledger.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
 type Hello = Extract<ControlMessage, { kind: 'hello' }>;
@@ -68,11 +68,7 @@ export class AggregatorRole {
   private readonly inStep = new Set<string>();
   /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
   private readonly awaitingModel = new Set<string>();
-  private readonly history: CountedHistory;
-  /** Uploads of the round about to open that came before it opened (training not started yet). */
-  private readonly early = new Map<string, { round: number; vector: Float32Array; aux: number }>();
-  /** Late uploads folded since the last round event (reported in the next one). */
-  private lateUploads: { peerId: string; round: number }[] = [];
+  private readonly ledger: UploadLedger;
   /** The last sync this aggregator closed, for a worker whose link dropped before it arrived. */
   private lastSync: { round: number; frame: OutgoingFrame } | null = null;
   /** The first round this aggregator closed itself (null before it closes one). */
@@ -88,9 +84,11 @@ export class AggregatorRole {
     this.ctx = ctx;
     this.term = term;
     this.aggregator = createAggregator(ctx.state.options, ctx.state.learner.numParams);
-    this.history = new CountedHistory(ctx.settings.lateUploadWindowRounds);
+    this.ledger = new UploadLedger(ctx.settings.lateUploadWindowRounds, (vector, size) =>
+      this.aggregator.foldLate(vector, size),
+    );
     const last = ctx.state.lastBroadcast;
-    if (last !== null) this.history.remember(last.round, last.counted);
+    if (last !== null) this.ledger.remember(last.round, last.counted);
     this.report = new RoundReport(ctx, (control) => {
       for (const id of this.inStep) this.sendControl(id, control);
     });
@@ -114,7 +112,7 @@ export class AggregatorRole {
   }
 
   onWorkerLeft(peerId: string): void {
-    this.early.delete(peerId);
+    this.ledger.forget(peerId);
     this.inStep.delete(peerId);
     this.awaitingModel.delete(peerId);
     if (this.current?.expected.delete(peerId) === true) this.maybeClose();
@@ -205,6 +203,10 @@ export class AggregatorRole {
     this.admit(from);
   }
 
+  private get meanAggregation(): boolean {
+    return (this.ctx.state.options.aggregation ?? 'mean') === 'mean';
+  }
+
   /** The last broadcast or sync, if it closed `round` and the round after it is collecting. */
   private missed(round: number): OutgoingFrame | null {
     if (this.current?.round !== round + 1) return null;
@@ -215,7 +217,7 @@ export class AggregatorRole {
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
   private admit(peerId: string): void {
-    this.early.delete(peerId);
+    this.ledger.forget(peerId);
     this.inStep.delete(peerId);
     this.current?.expected.delete(peerId);
     this.awaitingModel.add(peerId);
@@ -267,11 +269,8 @@ export class AggregatorRole {
     afterPrevious();
     current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload));
     this.noteDeviation(own.aux);
-    for (const [from, early] of this.early) {
-      if (early.round === round && this.inStep.has(from) && current.add(from, early.vector))
-        this.noteDeviation(early.aux);
-    }
-    this.early.clear();
+    for (const early of this.ledger.takeEarly(round, (from) => this.inStep.has(from)))
+      if (current.add(early.from, early.vector)) this.noteDeviation(early.aux);
     this.maybeClose();
   }
 
@@ -292,22 +291,18 @@ export class AggregatorRole {
       }
       return;
     }
-    if (current === null && frame.round === this.ctx.state.round && !this.history.knows(frame.round)) {
+    if (current === null && frame.round === this.ctx.state.round && !this.ledger.knows(frame.round)) {
       // The round it belongs to is not open yet (waiting for minPeers): keep it for then.
-      this.early.set(from, { round: frame.round, vector, aux: frame.aux });
+      this.ledger.keepEarly(from, frame.round, vector, frame.aux);
       return;
     }
-    this.foldLate(from, frame.round, vector);
-  }
-
-  private foldLate(from: string, round: number, vector: Float32Array): void {
-    const claim = this.history.claim(round, senderTag(from));
-    if (claim.verdict === 'fold') {
-      this.aggregator.foldLate(vector, claim.size);
-      this.lateUploads.push({ peerId: from, round });
-    } else if (claim.verdict === 'unknown') {
-      this.ctx.reject(from, 'STALE_ROUND', `upload of round ${round} this aggregator never closed`, false);
-    }
+    if (this.ledger.late(from, frame.round, vector) === 'unknown')
+      this.ctx.reject(
+        from,
+        'STALE_ROUND',
+        `upload of round ${frame.round} this aggregator never closed`,
+        false,
+      );
   }
 
   private onSyncUpload(from: string, frame: Frame): void {
@@ -369,8 +364,8 @@ export class AggregatorRole {
     this.clearTimer();
     const { round } = relayed;
     this.ctx.log('info', `round ${round}: adopting the broadcast ${from} relayed from the last aggregator`);
-    this.history.remember(round, relayed.counted);
-    for (const [id, vector] of current.vectors) this.foldLate(id, round, vector);
+    this.ledger.remember(round, relayed.counted);
+    for (const [id, vector] of current.vectors) this.ledger.late(id, round, vector);
     state.cached = null;
     state.lastBroadcast = relayed;
     const frame = this.broadcastFrame(relayed);
@@ -417,9 +412,11 @@ export class AggregatorRole {
     const { round } = current;
     const counted = current.counted();
     const countedTags = counted.map(senderTag);
-    const payload = this.aggregator.aggregate([current.mean()], mixSeed(this.ctx.config.seed, round, 0xa66));
+    // The running mean when the statistic is the mean; a robust one needs every upload.
+    const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
+    const payload = this.aggregator.aggregate(uploads, mixSeed(this.ctx.config.seed, round, 0xa66));
     this.firstClosed ??= round;
-    this.history.remember(round, countedTags);
+    this.ledger.remember(round, countedTags);
     this.roundsSinceSync++;
     const sync = this.syncDue(round);
     const broadcast: AppliedBroadcast = { round, term: this.term, counted: countedTags, payload, sync };
@@ -430,8 +427,9 @@ export class AggregatorRole {
     const state = this.ctx.state;
     state.lastBroadcast = broadcast;
     this.current = null;
-    const lateUploads = this.lateUploads;
-    this.lateUploads = [];
+    const folds = this.ledger.takeFolds();
+    // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.
+    const lateUploads = this.meanAggregation ? folds : [];
     const loss = state.lastLoss;
     // The sends leave on the microtask queue; everything else waits until they are out.
     setImmediate(() => {

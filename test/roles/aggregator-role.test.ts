@@ -274,3 +274,25 @@ test('a worker whose link dropped during a sync gets the sync again and keeps it
   role.onFrame('w1', h.upload('w1', 4, 2));
   assert.equal(h.sentTo('w1', 'broadcast').length, 1);
 });
+
+test('a robust aggregation (median) sees every upload, not their running mean', (t) => {
+  const h = createRoleHarness({
+    members: ['w1', 'w2'],
+    config: {
+      algorithm: 'sgd',
+      up: 'identity',
+      down: 'identity',
+      aggregation: 'median',
+      roundDeadlineMs: 60_000,
+    },
+  });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop());
+  role.start(); // its own gradient is below 1 everywhere (tinyLearner)
+  role.onFrame('w1', h.upload('w1', 0, 1, new Float32Array(NUM_PARAMS).fill(1)));
+  role.onFrame('w2', h.upload('w2', 0, 1, new Float32Array(NUM_PARAMS).fill(100))); // an outlier
+  const [broadcast] = h.sentTo('w1', 'broadcast');
+  assert.ok(broadcast !== undefined);
+  const c = h.options.down.decode(broadcast.payload, NUM_PARAMS);
+  assert.deepEqual([...c], new Array<number>(NUM_PARAMS).fill(1), 'the median, not the mean (about 33.7)');
+});

@@ -39,8 +39,8 @@ export interface RoleHarness {
   rejected: { peerId: string; code: string; strike: boolean }[];
   /** Current members other than this peer (ready ones); tests may edit it. */
   members: string[];
-  /** An upload frame from `from` for `round` (a small fixed vector), in term `term`. */
-  upload(from: string, round: number, term?: number): Frame;
+  /** An upload frame from `from` for `round` (a small fixed vector unless given), in term `term`. */
+  upload(from: string, round: number, term?: number, vector?: Float32Array): Frame;
   syncUpload(from: string, round: number, term?: number): Frame;
   control(from: string, message: ControlMessage, term?: number): Frame;
   /** Frames sent to `to` of `type`. */
@@ -72,6 +72,7 @@ export function createRoleHarness(
     learningRate: config.learningRate,
     syncPeriod: config.syncPeriod,
     syncCodec: config.syncCodec,
+    aggregation: config.aggregation,
   });
   const state = new LocalState(options, tinyLearner, 0);
   state.adopt(tinyLearner.initialWeights(), 0);
@@ -97,8 +98,12 @@ export function createRoleHarness(
       reportRound: () => {},
       log: () => {},
     },
-    upload(from, round, term = 1) {
-      const vector = Float32Array.from({ length: NUM_PARAMS }, (_, i) => (i + 1) / 100);
+    upload(
+      from,
+      round,
+      term = 1,
+      vector = Float32Array.from({ length: NUM_PARAMS }, (_, i) => (i + 1) / 100),
+    ) {
       return frame('upload', from, round, term, options.up.encode(vector, 1));
     },
     syncUpload(from, round, term = 1) {
