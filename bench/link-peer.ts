@@ -1,0 +1,100 @@
+/**
+ * One headless peer for the link benchmarks, as its own process: joins a session with a
+ * shaped link (linkMbps, linkLatencyMs) and writes one JSON line per event on stdout, which
+ * the parent (bench/live-session.ts) reads: every round the aggregator closes, and on exit
+ * the peer's traffic. SIGTERM leaves cleanly (the parent stops a run that way).
+ *
+ * @example
+ * node --import tsx bench/link-peer.ts --server URL --session ID --token T --peer-id p0 --mbps 2
+ */
+import { parseArgs } from 'node:util';
+import { Peer } from '../client/roles/peer.ts';
+
+const { values } = parseArgs({
+  options: {
+    server: { type: 'string' },
+    session: { type: 'string' },
+    token: { type: 'string' },
+    'peer-id': { type: 'string' },
+    mbps: { type: 'string', default: 'Infinity' },
+    'latency-ms': { type: 'string', default: '0' },
+  },
+});
+const { server, session, token } = values;
+const peerId = values['peer-id'];
+if (server === undefined || session === undefined || token === undefined || peerId === undefined) {
+  console.error(
+    'usage: link-peer --server URL --session ID --token T --peer-id ID [--mbps X] [--latency-ms MS]',
+  );
+  process.exit(2);
+}
+
+const line = (record: object): void => void process.stdout.write(`${JSON.stringify(record)}\n`);
+
+const peer = new Peer({
+  serverUrl: server,
+  sessionId: session,
+  token,
+  peerId,
+  kind: 'headless',
+  link: { linkMbps: Number(values.mbps), linkLatencyMs: Number(values['latency-ms']) },
+  log: (level, message) => {
+    if (level === 'warn') console.error(message);
+  },
+});
+peer.events.on('round', (e) =>
+  line({
+    kind: 'round',
+    peerId,
+    round: e.round,
+    term: e.term,
+    closedAt: e.closedAt,
+    durationMs: e.durationMs,
+    computeMs: e.computeMs,
+    evalMs: e.evalMs,
+    testAccuracy: e.testAccuracy,
+    bytesUp: e.bytesUp,
+    bytesDown: e.bytesDown,
+    counted: e.counted,
+    expected: e.expected,
+    late: e.late,
+    sync: e.sync,
+  }),
+);
+peer.events.on('uploaded', (e) => {
+  if (e.kind === 'upload' && !e.resent)
+    line({ kind: 'uploaded', peerId, round: e.round, computeMs: e.computeMs });
+});
+
+let role: string | null = null;
+peer.events.on('role', (e) => (role = e.role));
+
+let interrupted = false;
+const leave = (): void => {
+  interrupted = true;
+  void peer.leave();
+};
+process.once('SIGTERM', leave);
+process.once('SIGINT', leave);
+let code = 0;
+try {
+  await peer.start();
+  await peer.finished;
+} catch (error) {
+  if (!interrupted) {
+    console.error(`link-peer ${peerId}: ${error instanceof Error ? error.message : String(error)}`);
+    code = 1;
+  }
+} finally {
+  await peer.leave();
+  line({
+    kind: 'exit',
+    peerId,
+    role,
+    backend: peer.backend,
+    wire: peer.traffic(),
+    frameBytes: peer.frameBytes(),
+    interrupted,
+  });
+}
+process.exit(code);

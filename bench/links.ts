@@ -1,0 +1,287 @@
+/**
+ * `npm run bench:links`: time to accuracy on thin links, over real WebRTC. For each run, a
+ * fresh session of N headless peers (separate processes, loopback) whose links are shaped
+ * to --mbps each way (client/transport/shaping.ts) trains MNIST until a test evaluation
+ * reaches --target or a cap stops it (--round-cap rounds, --max-run-seconds, and the whole
+ * bench's --max-seconds). Runs: sgd (fp32), then ef-sgd, doublesqueeze and liec with top-k 1%
+ * and with scaled sign. speedupVsSgd = SGD's secondsTo90 / LIEC's (top-k 1%), same bench run.
+ *
+ * Time to 90% is wall time from the opening of round 0 to the broadcast of the round whose
+ * evaluation (the aggregator's model, every --eval-every rounds) first reached the target.
+ *
+ * @example
+ * npm run bench:links -- --mbps 2 --peers 4 --out links.json
+ * npm run bench:links -- --algorithms sgd,liec
+ * npm run bench:links -- --runs "liec@topk:auto/topk:0.01,liec@topk:0.01/topk:0.01" --mbps 0.5,10 --deadline-ms 1500
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_SYNC_CODEC, DEFAULT_SYNC_PERIOD } from '../shared/algorithm/index.ts';
+import type { SessionConfigInput } from '../shared/protocol/session-config.ts';
+import { createSignalingServer } from '../signaling/index.ts';
+import { predictRoundSeconds } from './link-model.ts';
+import { runLiveSession, sessionStart, type LiveSessionResult, type RoundRecord } from './live-session.ts';
+
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'links.json');
+
+/** Runs per algorithm name: [up, down]. */
+const RUNS: Record<string, [string, string][]> = {
+  sgd: [['identity', 'identity']],
+  'ef-sgd': [
+    ['topk:0.01', 'identity'],
+    ['sign', 'identity'],
+  ],
+  doublesqueeze: [
+    ['topk:0.01', 'topk:0.01'],
+    ['sign', 'sign'],
+  ],
+  liec: [
+    ['topk:0.01', 'topk:0.01'],
+    ['sign', 'sign'],
+  ],
+};
+
+/** Rounds the simulator needed for 90% with these settings (4 workers): 60-85; the estimate uses this. */
+const EXPECTED_ROUNDS = 70;
+
+interface Run {
+  algorithm: 'sgd' | 'ef-sgd' | 'doublesqueeze' | 'liec';
+  up: string;
+  down: string;
+}
+
+function parseRuns(algorithms: string, explicit: string | undefined): Run[] {
+  const isAlgorithm = (name: string): name is Run['algorithm'] => name in RUNS;
+  if (explicit !== undefined) {
+    return explicit.split(',').map((item) => {
+      const match = /^([a-z-]+)@([^/]+)\/(.+)$/.exec(item.trim());
+      const name = match?.[1] ?? '';
+      if (match === null || !isAlgorithm(name))
+        throw new RangeError(`--runs: "${item}" is not ALGORITHM@UP/DOWN`);
+      return { algorithm: name, up: match[2] ?? '', down: match[3] ?? '' };
+    });
+  }
+  return algorithms.split(',').flatMap((name) => {
+    if (!isAlgorithm(name))
+      throw new RangeError(`--algorithms: unknown "${name}" (${Object.keys(RUNS).join(', ')})`);
+    return (RUNS[name] ?? []).map(([up, down]) => ({ algorithm: name, up, down }));
+  });
+}
+
+const label = (run: Run): string => `${run.algorithm} ${run.up}/${run.down}`;
+const median = (xs: number[]): number | null => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? null) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+/**
+ * The rounds as training progressed: records in closing order, each for a later round than
+ * the one before. Drops a successor's re-close of a round already closed (after the last
+ * round, peers leave one by one and each may briefly become aggregator).
+ */
+export function progressingRounds(rounds: readonly RoundRecord[]): RoundRecord[] {
+  const kept: RoundRecord[] = [];
+  for (const r of [...rounds].sort((a, b) => a.closedAt - b.closedAt)) {
+    if (r.round > (kept.at(-1)?.round ?? -1)) kept.push(r);
+  }
+  return kept;
+}
+
+/** One run's JSON record, from the aggregator's round records. */
+export function summarizeRun(run: Run, result: LiveSessionResult, target: number, predicted: number) {
+  const rounds = progressingRounds(result.rounds);
+  const start = sessionStart(rounds);
+  const hit = rounds.find((r) => r.testAccuracy !== null && r.testAccuracy >= target);
+  const evaluated = rounds.filter((r) => r.testAccuracy !== null);
+  const last = rounds.at(-1);
+  const gaps = rounds.slice(1).map((r, i) => (r.closedAt - (rounds[i]?.closedAt ?? r.closedAt)) / 1000);
+  return {
+    algorithm: run.algorithm,
+    up: run.up,
+    down: run.down,
+    secondsTo90: hit === undefined ? null : (hit.closedAt - start) / 1000,
+    roundsTo90: hit === undefined ? null : hit.round + 1,
+    bytes: { up: last?.bytesUp ?? 0, down: last?.bytesDown ?? 0 },
+    final: { testAccuracy: evaluated.at(-1)?.testAccuracy ?? null },
+    rounds: last === undefined ? 0 : last.round + 1,
+    roundSecondsMedian: median(gaps),
+    predictedRoundSeconds: predicted,
+    lateUploads: rounds.reduce((s, r) => s + r.late, 0),
+    aggregatorChanges: new Set(rounds.map((r) => r.term)).size - 1,
+    stoppedBy: result.stoppedBy,
+    wallSeconds: result.wallSeconds,
+    backend: [...new Set(result.exits.map((e) => e.backend))].join('/'),
+    history: evaluated.map((r) => ({
+      round: r.round,
+      seconds: (r.closedAt - start) / 1000,
+      testAccuracy: r.testAccuracy,
+      bytesUp: r.bytesUp,
+      bytesDown: r.bytesDown,
+    })),
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mbps: { type: 'string', default: '2' },
+      'latency-ms': { type: 'string', default: '0' },
+      peers: { type: 'string', default: '4' },
+      algorithms: { type: 'string', default: 'sgd,ef-sgd,doublesqueeze,liec' },
+      runs: { type: 'string' },
+      'round-cap': { type: 'string', default: '120' },
+      'max-run-seconds': { type: 'string', default: '1200' },
+      'max-seconds': { type: 'string', default: '2400' },
+      'eval-every': { type: 'string', default: '5' },
+      lr: { type: 'string', default: '0.8' },
+      batch: { type: 'string', default: '128' },
+      'deadline-ms': { type: 'string', default: '600000' },
+      target: { type: 'string', default: '0.9' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+    },
+  });
+  const linkMbps = values.mbps.split(',').map(Number);
+  const latencyMs = Number(values['latency-ms']);
+  const peers = Number(values.peers);
+  const roundCap = Number(values['round-cap']);
+  const maxRunSeconds = Number(values['max-run-seconds']);
+  const maxSeconds = Number(values['max-seconds']);
+  const target = Number(values.target);
+  const runs = parseRuns(values.algorithms, values.runs);
+  const sessionConfig = (run: Run): SessionConfigInput => ({
+    algorithm: run.algorithm,
+    up: run.up,
+    down: run.down,
+    learningRate: Number(values.lr),
+    batchSize: Number(values.batch),
+    rounds: roundCap,
+    roundDeadlineMs: Number(values['deadline-ms']),
+    evalEvery: Number(values['eval-every']),
+    minPeers: peers,
+    dataShards: peers,
+    seed: Number(values.seed),
+  });
+  const predict = (run: Run): number =>
+    predictRoundSeconds({
+      up: run.up,
+      down: run.down,
+      peers,
+      linkMbps,
+      latencyMs,
+      ...(run.algorithm === 'liec' ? { syncPeriod: DEFAULT_SYNC_PERIOD, syncCodec: DEFAULT_SYNC_CODEC } : {}),
+    });
+  const startup = 15; // process start, MNIST load, WebRTC setup per run
+  let expected = 0;
+  let bound = 0;
+  console.log(
+    `${runs.length} runs, ${peers} peers at ${linkMbps.join('/')} Mbit/s, latency ${latencyMs} ms:`,
+  );
+  for (const run of runs) {
+    const round = predict(run);
+    const typical = startup + EXPECTED_ROUNDS * round;
+    const capped = startup + Math.min(roundCap * round, maxRunSeconds);
+    expected += Math.min(typical, capped);
+    bound += capped;
+    console.log(
+      `  ${label(run).padEnd(34)} ~${round.toFixed(2)} s/round, ~${(Math.min(typical, capped) / 60).toFixed(1)} min`,
+    );
+  }
+  console.log(
+    `expected duration: about ${(Math.min(expected, maxSeconds) / 60).toFixed(0)} min if each run reaches ${target * 100}% in ~${EXPECTED_ROUNDS} rounds (the simulator's figure); ` +
+      `at most ${(Math.min(bound, maxSeconds) / 60).toFixed(0)} min (--round-cap ${roundCap}, --max-run-seconds ${maxRunSeconds}, --max-seconds ${maxSeconds})`,
+  );
+
+  const loadBefore = loadavg();
+  const server = createSignalingServer({ logLevel: 'warn' });
+  await server.start({ port: 0, host: '127.0.0.1' });
+  const benchStarted = performance.now();
+  const records: ReturnType<typeof summarizeRun>[] = [];
+  try {
+    for (const run of runs) {
+      const left = maxSeconds - (performance.now() - benchStarted) / 1000;
+      if (left < 30) {
+        console.log(`skipping ${label(run)}: the bench's --max-seconds is spent`);
+        continue;
+      }
+      console.log(`\n${label(run)}`);
+      const result = await runLiveSession(server, {
+        config: sessionConfig(run),
+        peers,
+        linkMbps,
+        latencyMs,
+        targetAccuracy: target,
+        maxSeconds: Math.min(maxRunSeconds, left),
+        onRound: (r) => {
+          if (r.testAccuracy !== null) {
+            const acc = (r.testAccuracy * 100).toFixed(2);
+            console.log(
+              `  round ${r.round + 1}: ${acc}% (${((r.bytesUp + r.bytesDown) / 1e6).toFixed(2)} MB so far)`,
+            );
+          }
+        },
+      });
+      const record = summarizeRun(run, result, target, predict(run));
+      records.push(record);
+      const to90 = record.secondsTo90 === null ? 'not reached' : `${record.secondsTo90.toFixed(1)} s`;
+      console.log(`  -> ${to90} (${record.roundsTo90 ?? '-'} rounds), stopped by ${record.stoppedBy}`);
+    }
+  } finally {
+    await server.stop();
+  }
+
+  const sgd = records.find((r) => r.algorithm === 'sgd' && r.up === 'identity');
+  const speedups = Object.fromEntries(
+    records
+      .filter((r) => r !== sgd)
+      .map((r) => [
+        `${r.algorithm} ${r.up}/${r.down}`,
+        sgd?.secondsTo90 != null && r.secondsTo90 !== null ? sgd.secondsTo90 / r.secondsTo90 : null,
+      ]),
+  );
+  const liecTopk = records.find((r) => r.algorithm === 'liec' && r.up === 'topk:0.01');
+  const result = {
+    bench: 'links',
+    peers,
+    linkMbps,
+    latencyMs,
+    target,
+    settings: {
+      learningRate: Number(values.lr),
+      batchSize: Number(values.batch),
+      evalEvery: Number(values['eval-every']),
+      roundCap,
+      maxRunSeconds,
+      roundDeadlineMs: Number(values['deadline-ms']),
+      seed: Number(values.seed),
+    },
+    speedupVsSgd:
+      sgd?.secondsTo90 != null && liecTopk?.secondsTo90 != null
+        ? sgd.secondsTo90 / liecTopk.secondsTo90
+        : null,
+    speedupsVsSgd: speedups,
+    load: { cpus: cpus().length, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
+    date: new Date().toISOString(),
+    runs: records,
+  };
+  console.log(
+    '\nrun                                s to 90%  rounds  MB up   MB down  final acc  s/round (predicted)',
+  );
+  for (const r of records) {
+    console.log(
+      `${`${r.algorithm} ${r.up}/${r.down}`.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})`,
+    );
+  }
+  console.log(`speedupVsSgd (liec top-k 1%): ${result.speedupVsSgd?.toFixed(1) ?? 'n/a'}`);
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(values.out ?? RESULTS, text);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
