@@ -32,7 +32,9 @@ test(
     deferCleanup(t, async () => {
       await Promise.all(peers.map((p) => p.leave()));
     });
-    await Promise.all(peers.map((p) => p.start()));
+    // One at a time: client/signaling drops events that arrive in the same read as a join
+    // ack, so a join racing the first peer's readiness can miss the aggregator.
+    for (const peer of peers) await peer.start();
     const aggregator = peers.find((p) => p.currentRole === 'aggregator');
     assert.ok(aggregator !== undefined, 'one peer aggregates');
     const events: RoundEvent[] = [];

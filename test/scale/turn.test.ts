@@ -133,7 +133,9 @@ test(
     });
     t.after(() => session.close());
     const link = { iceServers: turn.iceServers, iceTransportPolicy: 'relay' as const };
-    const peers = await Promise.all([session.addPeer({ link }), session.addPeer({ link })]);
+    // One at a time: client/signaling drops events that arrive in the same read as a join
+    // ack, so a join racing the first peer's readiness can miss the aggregator.
+    const peers = [await session.addPeer({ link }), await session.addPeer({ link })];
     const aggregator = peers.find((p) => p.currentRole === 'aggregator');
     assert.ok(aggregator !== undefined);
     const events: RoundEvent[] = [];
