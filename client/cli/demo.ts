@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createSignalingServer } from '../../signaling/index.ts';
+import { createAppServer } from '../../signaling/app-server.ts';
 import { SignalingClient } from '../signaling/index.ts';
 import { CONFIG_FLAGS, configFromFlags, joinLinks } from './create.ts';
 import type { PeerSummary } from './join.ts';
@@ -57,7 +57,8 @@ export async function demo(argv: readonly string[]): Promise<number> {
     'min-peers': values['min-peers'] ?? String(peers),
     'data-shards': values['data-shards'] ?? String(peers),
   });
-  const server = createSignalingServer({ logLevel: 'warn' });
+  // Serves the web app too, so the watch link below opens the dashboard.
+  const server = await createAppServer({ logLevel: 'warn' });
   let url: string;
   try {
     url = await server.start({ port: Number(values.port ?? 8080), host: '127.0.0.1' });
