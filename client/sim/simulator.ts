@@ -107,6 +107,8 @@ export interface SimulationResult {
 
 export interface SimulationHooks {
   onRound?: (record: RoundRecord) => void;
+  /** Ends the run after this round when it returns true (e.g. a target accuracy reached). */
+  stopAfter?: (record: RoundRecord) => boolean;
 }
 
 const TERM = 1;
@@ -349,6 +351,7 @@ export function runSimulation(
     };
     history.push(record);
     hooks.onRound?.(record);
+    if (hooks.stopAfter?.(record) === true) break;
   }
 
   const last = history.at(-1);
