@@ -14,7 +14,7 @@
 import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
 import { ControlError, decodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
-import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+import { algorithmSpecOf, type SessionConfig } from '../../shared/protocol/session-config.ts';
 import { parsePartitionSpec } from '../../shared/data/spec.ts';
 import { SignalingClient } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
@@ -126,18 +126,7 @@ export class Peer {
     const learner = await (this.init.createLearner ?? defaultLearner)(config);
     if (this.closed) return;
     this.backend = learner.backend ?? 'unknown';
-    const options = resolveAlgorithmOptions({
-      algorithm: config.algorithm,
-      up: config.up,
-      down: config.down,
-      learningRate: config.learningRate,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      syncPeriod: config.syncPeriod,
-      syncCodec: config.syncCodec,
-      ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
-      aggregation: config.aggregation,
-    });
+    const options = resolveAlgorithmOptions(algorithmSpecOf(config));
     const self = joined.peers.find((p) => p.peerId === joined.peerId);
     const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
     const state = new LocalState(options, learner, this.init.shard ?? slot % config.dataShards);

@@ -28,6 +28,7 @@ import {
   type SessionConfig,
 } from '../../shared/protocol/signaling.ts';
 import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
+import { algorithmSpecOf } from '../../shared/protocol/session-config.ts';
 import { parsePayload } from '../../signaling/dispatch.ts';
 import {
   createSignalingServer,
@@ -60,18 +61,7 @@ function isPlainObject(value: unknown): boolean {
 /** Whether a peer can build its algorithm from a session config (client/roles/peer.ts does this at start). */
 function peersCanRun(config: SessionConfig): boolean {
   try {
-    resolveAlgorithmOptions({
-      algorithm: config.algorithm,
-      up: config.up,
-      down: config.down,
-      learningRate: config.learningRate,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      syncPeriod: config.syncPeriod,
-      syncCodec: config.syncCodec,
-      ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
-      aggregation: config.aggregation,
-    });
+    resolveAlgorithmOptions(algorithmSpecOf(config));
     return true;
   } catch {
     return false;
