@@ -16,7 +16,8 @@ import { ControlError, decodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { algorithmSpecOf, type SessionConfig } from '../../shared/protocol/session-config.ts';
 import { parsePartitionSpec } from '../../shared/data/spec.ts';
-import { SignalingClient } from '../signaling/index.ts';
+import type { Capabilities } from '../../shared/protocol/signaling.ts';
+import { SignalingClient, type JoinedSession } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
 import type { SimLearner } from '../sim/simulator.ts';
 import { createMnistLearner } from '../sim/mnist-learner.ts';
@@ -43,6 +44,10 @@ export interface PeerInit {
   createLearner?: (config: SessionConfig) => Promise<SimLearner & { backend?: string }>;
   /** How long leave() waits for queued frames to drain. @default 2000 */
   drainTimeoutMs?: number;
+  /** What this peer tells the others about itself at join (e.g. its backend). @default {} */
+  capabilities?: Capabilities;
+  /** Called right after the join, before the learner loads (a dashboard follows membership with it). */
+  onJoined?: (signaling: SignalingClient, joined: JoinedSession) => void;
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
@@ -107,7 +112,11 @@ export class Peer {
    */
   async start(): Promise<void> {
     const signal = this.aborter.signal;
-    const signaling = new SignalingClient({ heartbeatState: () => ({ round: this.round }) });
+    const heartbeatState = () => {
+      const { sent, received } = this.traffic();
+      return { round: this.round, stats: { bytesUp: sent, bytesDown: received } };
+    };
+    const signaling = new SignalingClient({ heartbeatState });
     this.signaling = signaling;
     await signaling.connect(this.init.serverUrl, { signal });
     const joined = await signaling.join(
@@ -116,6 +125,7 @@ export class Peer {
         token: this.init.token,
         kind: this.init.kind,
         ready: false,
+        capabilities: this.init.capabilities ?? {},
         ...(this.init.peerId === undefined ? {} : { peerId: this.init.peerId }),
       },
       { signal },
@@ -123,6 +133,7 @@ export class Peer {
     this.peerId = joined.peerId;
     const config = joined.config;
     this.config = config;
+    this.init.onJoined?.(signaling, joined);
     const learner = await (this.init.createLearner ?? defaultLearner)(config);
     if (this.closed) return;
     this.backend = learner.backend ?? 'unknown';
