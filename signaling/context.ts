@@ -60,6 +60,11 @@ export interface ServerContext {
   readonly log: Logger;
   /** session:create and session:join per client IP (per instance). */
   readonly joinBuckets: KeyedTokenBuckets;
+  /**
+   * Sessions where a store step failed without a known outcome (a reply lost to a timeout
+   * may hide a change of aggregator): the sweep re-announces their aggregator.
+   */
+  readonly unsettled: Set<string>;
 }
 
 export const roomOf = (sessionId: string): string => `session:${sessionId}`;

@@ -10,6 +10,7 @@
  * @example
  * io.on('connection', (socket) => attachHandlers(ctx, socket));
  */
+import { randomBytes } from 'node:crypto';
 import {
   SignalingError,
   createSessionRequestSchema,
@@ -92,11 +93,17 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     // ack are already in the reply's snapshot; the ack follows the store step with no
     // await in between, so no announcement is processed in that gap.
     await socket.join(room);
+    // Chosen here, so a join whose outcome a store failure hides can still be undone.
+    const peerId = req.peerId ?? randomBytes(6).toString('base64url');
     let joined;
     try {
-      joined = await store.join(req.sessionId, { ...req, socketId: socket.id });
+      joined = await store.join(req.sessionId, { ...req, peerId, socketId: socket.id });
     } catch (err) {
       await socket.leave(room);
+      if (!(err instanceof SignalingError)) {
+        liveness.retryLater({ sessionId: req.sessionId, peerId, socketId: socket.id });
+        ctx.unsettled.add(req.sessionId);
+      }
       throw err;
     }
     const { peer, aggregator } = joined;
@@ -147,7 +154,13 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
   handle(ctx, socket, 'peer:ready', async (payload) => {
     const member = membership();
     const { ready } = parsePayload(readyRequestSchema, payload);
-    const outcome = await store.setReady(member, ready);
+    let outcome;
+    try {
+      outcome = await store.setReady(member, ready);
+    } catch (err) {
+      if (!(err instanceof SignalingError)) ctx.unsettled.add(member.sessionId);
+      throw err;
+    }
     return {
       reply: {},
       after: () => {

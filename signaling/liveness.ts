@@ -19,6 +19,7 @@ interface Entry {
 
 export class LivenessTracker {
   private readonly entries = new Map<string, Entry>();
+  private readonly retries = new Map<string, MemberKey>();
   private readonly now: () => number;
 
   constructor(now: () => number) {
@@ -40,8 +41,25 @@ export class LivenessTracker {
     if (entry !== undefined) entry.lastSeen = this.now();
   }
 
-  forget(socketId: string): void {
-    this.entries.delete(socketId);
+  /** Stops watching the socket's membership (only that of `peerId`, when given). */
+  forget(socketId: string, peerId?: string): void {
+    const entry = this.entries.get(socketId);
+    if (entry !== undefined && (peerId === undefined || entry.member.peerId === peerId)) {
+      this.entries.delete(socketId);
+    }
+  }
+
+  /** A removal whose store step failed (or a join whose outcome is unknown): the sweep retries it. */
+  retryLater(member: MemberKey): void {
+    this.entries.delete(member.socketId);
+    this.retries.set(member.socketId, member);
+  }
+
+  /** The removals to retry now (each handed out once; a failing one is queued again). */
+  takeRetries(): MemberKey[] {
+    const members = [...this.retries.values()];
+    this.retries.clear();
+    return members;
   }
 
   /** Members silent since before `deadline` (ms since epoch). */

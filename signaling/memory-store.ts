@@ -7,7 +7,12 @@
  * const store = new MemorySessionStore({ maxSessions: 1000, maxPeersPerSession: 256, now: Date.now });
  * const sessionId = await store.create(DEFAULT_SESSION_CONFIG);
  */
-import { SignalingError, type NumericStats, type SessionConfig } from '../shared/protocol/signaling.ts';
+import {
+  SignalingError,
+  type AggregatorState,
+  type NumericStats,
+  type SessionConfig,
+} from '../shared/protocol/signaling.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
 import {
   SessionRegistry,
@@ -92,6 +97,11 @@ export class MemorySessionStore implements SessionStore {
   async report(key: MemberKey, report: AcceptedRoundReport): Promise<void> {
     const { session, peer } = this.member(key);
     this.registry.recordReport(session, peer, report);
+  }
+
+  async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {
+    const session = this.registry.get(sessionId);
+    return session === undefined ? undefined : this.registry.aggregatorState(session);
   }
 
   async pruneIdle(idleMs: number): Promise<string[]> {

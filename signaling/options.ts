@@ -28,6 +28,12 @@ export interface SignalingServerInit {
   redisKeyPrefix?: string;
   /** How long start() waits for Redis before failing with ERR_REDIS_UNAVAILABLE. @default 5000 */
   redisConnectTimeoutMs?: number;
+  /**
+   * A store command without a reply after this long fails (the request gets INTERNAL)
+   * instead of holding the socket's queue; the sweep then repairs what the lost reply
+   * may have hidden. @default 5000
+   */
+  redisCommandTimeoutMs?: number;
   /** This instance's name among those sharing a Redis (logs, lease). @default random per process */
   instanceId?: string;
   /**
@@ -93,6 +99,7 @@ export interface ResolvedOptions {
   redisUrl: string | undefined;
   redisKeyPrefix: string;
   redisConnectTimeoutMs: number;
+  redisCommandTimeoutMs: number;
   instanceId: string;
   instanceLeaseMs: number;
   tokenTtlMs: number;
@@ -119,6 +126,7 @@ export interface ResolvedOptions {
 export const DEFAULT_SIGNALING_OPTIONS = {
   redisKeyPrefix: 'liec:',
   redisConnectTimeoutMs: 5000,
+  redisCommandTimeoutMs: 5000,
   tokenTtlMs: 86_400_000,
   heartbeatIntervalMs: 5000,
   heartbeatTimeoutMs: 15_000,
@@ -170,6 +178,10 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
     redisConnectTimeoutMs: positive(
       'redisConnectTimeoutMs',
       init.redisConnectTimeoutMs ?? d.redisConnectTimeoutMs,
+    ),
+    redisCommandTimeoutMs: positive(
+      'redisCommandTimeoutMs',
+      init.redisCommandTimeoutMs ?? d.redisCommandTimeoutMs,
     ),
     instanceId,
     instanceLeaseMs: positive('instanceLeaseMs', init.instanceLeaseMs ?? heartbeatTimeoutMs),

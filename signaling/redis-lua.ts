@@ -1,6 +1,6 @@
 /**
- * Runs the store's Lua scripts by hash (EVALSHA), falling back to EVAL when Redis does not
- * know the script yet (first use, or after a Redis restart flushed its script cache), and
+ * Runs the store's Lua scripts by hash (EVALSHA; all are loaded when the store starts),
+ * falling back to EVAL when Redis does not know a script (after a Redis restart), and
  * turns the scripts' `{'ERR', code, detail}` replies into thrown SignalingErrors.
  *
  * @example
@@ -15,6 +15,28 @@ import { SCRIPTS, type ScriptName } from './redis-scripts.ts';
 /** The one method of a node-redis client the store uses. */
 export interface RedisCaller {
   sendCommand(args: readonly string[]): Promise<unknown>;
+}
+
+/**
+ * The client with a bound on each reply. (node-redis's own command timeout stops counting
+ * once the command is written, so a stalled Redis would hold the request forever.) A late
+ * reply is dropped; the connection stays in order because Redis answers in order.
+ */
+export function withReplyTimeout(client: RedisCaller, timeoutMs: number): RedisCaller {
+  return {
+    sendCommand(args) {
+      const reply = client.sendCommand(args);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`redis: no reply to ${args[0] ?? '?'} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      reply.catch(() => {}); // after a timeout nobody awaits it
+      return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
+    },
+  };
 }
 
 const shas = new Map<ScriptName, string>();
@@ -36,6 +58,13 @@ export class LuaRunner {
 
   constructor(redis: RedisCaller) {
     this.redis = redis;
+  }
+
+  /** Loads every script into Redis's cache, so the first EVALSHA of each finds it. */
+  async load(): Promise<void> {
+    await Promise.all(
+      Object.entries(SCRIPTS).map(([, text]) => this.redis.sendCommand(['SCRIPT', 'LOAD', text])),
+    );
   }
 
   async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {

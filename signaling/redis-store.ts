@@ -112,6 +112,7 @@ export class RedisSessionStore implements SessionStore {
 
   async start(): Promise<void> {
     this.renewedOnce = false;
+    await this.lua.load();
   }
 
   async stop(): Promise<void> {
@@ -271,6 +272,22 @@ export class RedisSessionStore implements SessionStore {
       ),
     );
     expectReply(okReply, reply, 'report');
+  }
+
+  async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {
+    const reply = await this.init.client.sendCommand([
+      'HMGET',
+      sessionKey(this.init.prefix, sessionId),
+      'agg',
+      'term',
+      'lastRound',
+    ]);
+    const parsed = z
+      .tuple([z.string().nullable(), z.string().nullable(), z.string().nullable()])
+      .parse(reply);
+    const [agg, term, lastRound] = parsed;
+    if (agg === null || term === null || lastRound === null) return undefined;
+    return aggregatorOf(sessionId, agg, Number(term), Number(lastRound));
   }
 
   async pruneIdle(idleMs: number): Promise<string[]> {

@@ -20,6 +20,7 @@ import type { SignalingIo } from './context.ts';
 import type { Logger } from './logger.ts';
 import { MemorySessionStore } from './memory-store.ts';
 import type { ResolvedOptions } from './options.ts';
+import { withReplyTimeout } from './redis-lua.ts';
 import { RedisSessionStore } from './redis-store.ts';
 import { ScaleOutError } from './scale-out-error.ts';
 import type { SessionStore } from './store.ts';
@@ -95,7 +96,7 @@ export function createStoreBackend(options: ResolvedOptions, log: Logger): Store
   const publisher = redisClient(redisUrl, 'publisher', log, true);
   const subscriber = redisClient(redisUrl, 'subscriber', log, true);
   const store = new RedisSessionStore({
-    client: command,
+    client: withReplyTimeout(command, options.redisCommandTimeoutMs),
     prefix: options.redisKeyPrefix,
     instanceId: options.instanceId,
     leaseMs: options.instanceLeaseMs,

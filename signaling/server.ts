@@ -19,7 +19,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { SignalingStatus } from '../shared/protocol/signaling-status.ts';
 import type { ErrorInfo } from '../shared/protocol/signaling.ts';
-import { removeMember, type ServerContext, type SignalingIo } from './context.ts';
+import { announceAggregator, removeMember, type ServerContext, type SignalingIo } from './context.ts';
 import { limitConnections } from './connection-limits.ts';
 import { attachHandlers } from './handlers.ts';
 import { createHttpHandler, statusSnapshot } from './http-routes.ts';
@@ -93,6 +93,7 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
     options,
     log,
     joinBuckets: new KeyedTokenBuckets(options.joinRateLimit, options.now),
+    unsettled: new Set(),
   };
   io.on('connection', (socket) => {
     try {
@@ -129,7 +130,14 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
       await removeMember(ctx, member, 'heartbeat-timeout');
       drop(member.socketId, HEARTBEAT_TIMEOUT);
     }
+    for (const member of ctx.liveness.takeRetries()) await removeMember(ctx, member, 'disconnect');
     await renewLease();
+    for (const sessionId of [...ctx.unsettled]) {
+      const state = await store.aggregatorOf(sessionId);
+      ctx.unsettled.delete(sessionId);
+      // Clients ignore an announcement whose term they already know: repeating it is safe.
+      if (state !== undefined) announceAggregator(ctx, state);
+    }
     for (const sessionId of await store.pruneIdle(options.sessionIdleTimeoutMs)) {
       log.info('session deleted after idling empty', { sessionId });
     }

@@ -96,6 +96,8 @@ export interface SessionStore {
   heartbeat(member: MemberKey, round: number | undefined, stats: NumericStats | undefined): Promise<void>;
   /** STALE_TERM, NOT_AGGREGATOR, STALE_ROUND (checked in that order). */
   report(member: MemberKey, report: AcceptedRoundReport): Promise<void>;
+  /** The session's current aggregator and term, or undefined if the session is gone. */
+  aggregatorOf(sessionId: string): Promise<AggregatorState | undefined>;
   /** Deletes sessions empty for at least `idleMs`; returns their ids. */
   pruneIdle(idleMs: number): Promise<string[]>;
   /** Renews this instance's lease and claims the members of crashed instances. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignalingClient } from '../../client/signaling/index.ts';
+import { SignalingError } from '../../shared/protocol/signaling.ts';
 import { createSession, joinedClient, nextEvent } from '../signaling/helpers.ts';
 import { REDIS_SKIP, spawnInstance, startInstance, startRedis, WAIT_MS } from './support.ts';
 
@@ -72,5 +73,32 @@ test(
       term: 2,
       lastRound: 0,
     });
+  },
+);
+
+test(
+  'a stalled Redis fails requests in time (no hang); once it answers, the sweep announces what the lost reply hid',
+  { skip: REDIS_SKIP, timeout: 30_000 },
+  async (t) => {
+    const redis = await startRedis(t);
+    const server = await startInstance(t, redis.url, { redisCommandTimeoutMs: 300, sweepIntervalMs: 100 });
+    const session = await createSession(t, server.url);
+    const a = await joinedClient(t, server.url, session, { peerId: 'a', ready: true });
+    const b = await joinedClient(t, server.url, session, { peerId: 'b', ready: true });
+    const handover = nextEvent(b, 'aggregator');
+
+    redis.child.kill('SIGSTOP'); // alive but silent: commands wait in its socket buffer
+    try {
+      await assert.rejects(
+        a.setReady(false),
+        (err) => err instanceof SignalingError && err.code === 'INTERNAL',
+      );
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+    // Redis now runs the step-down it had buffered; its reply came too late to announce it.
+    assert.deepEqual(await handover, { sessionId: session.sessionId, peerId: 'b', term: 2, lastRound: 0 });
+    await a.setReady(true); // the store answers again
+    assert.equal(a.connected && b.connected, true);
   },
 );
