@@ -291,8 +291,12 @@ export class AggregatorRole {
       }
       return;
     }
-    if (current === null && frame.round === this.ctx.state.round && !this.ledger.knows(frame.round)) {
-      // The round it belongs to is not open yet (waiting for minPeers): keep it for then.
+    const { round: ownRound, lastBroadcast } = this.ctx.state;
+    // Between closing round t and opening t + 1 (a setImmediate later; longer on a loaded
+    // machine) the state still names round t, and a fast worker's upload of t + 1 can come in.
+    const opening = lastBroadcast?.round === ownRound && !lastBroadcast.sync ? ownRound + 1 : ownRound;
+    if (current === null && frame.round === opening && !this.ledger.knows(frame.round)) {
+      // The round it belongs to is not open yet (waiting for minPeers, or about to open).
       this.ledger.keepEarly(from, frame.round, vector, frame.aux);
       return;
     }
