@@ -1,10 +1,14 @@
 /**
  * `liec join --server URL --session ID --token T`: runs one headless peer until training
- * ends, with a progress line; Ctrl-C (SIGINT) or SIGTERM leaves cleanly.
+ * ends, with a progress line; Ctrl-C (SIGINT) or SIGTERM leaves cleanly (and writes a last
+ * checkpoint with --checkpoint-dir). `--resume` continues from that checkpoint: same session,
+ * peer id and shard (see client/roles/checkpoint.ts).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { Checkpointer, readCheckpointFile, removeStaleTemps, type Checkpoint } from '../roles/checkpoint.ts';
 import { Peer } from '../roles/peer.ts';
+import { openEventLog } from './event-log.ts';
 import { showProgress } from './progress.ts';
 import { recordTimeline, type Timeline } from './timeline.ts';
 
@@ -12,7 +16,12 @@ export const JOIN_USAGE = `usage: liec join --server URL --session ID --token T 
   --peer-id ID          request this peer id (default: assigned)
   --shard N             train on data shard N (default: join slot mod the session's dataShards)
   --compute-delay-ms MS delay before each gradient (straggler injection, default 0)
+  --checkpoint-dir DIR  checkpoint model, round and config into DIR (one peer per directory)
+  --checkpoint-every N  rounds between checkpoints (default 10; also one on SIGTERM/SIGINT)
+  --resume              continue from DIR's checkpoint (its session, peer id and shard)
   --summary-out FILE    write a JSON summary when done
+  --events-out FILE     append one JSON line per protocol event as it happens
+  --debug-signals       fault injection: SIGUSR2 closes every data channel (the peer stays)
   --quiet               no progress line
   --verbose             log protocol events to stderr`;
 
@@ -45,25 +54,56 @@ export async function join(argv: readonly string[]): Promise<number> {
       shard: { type: 'string' },
       'compute-delay-ms': { type: 'string' },
       'summary-out': { type: 'string' },
+      'checkpoint-dir': { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean' },
+      'events-out': { type: 'string' },
+      'debug-signals': { type: 'boolean' },
       quiet: { type: 'boolean' },
       verbose: { type: 'boolean' },
     },
   });
-  const { server, session, token } = values;
+  const { server, token } = values;
+  const checkpointDir = values['checkpoint-dir'];
+  let resume: Checkpoint | undefined;
+  if (values.resume === true) {
+    if (checkpointDir === undefined) {
+      console.error('--resume needs --checkpoint-dir');
+      return 2;
+    }
+    try {
+      resume = await readCheckpointFile(checkpointDir);
+    } catch (error) {
+      // A missing, truncated or corrupt file: a coded error (CheckpointError), not a crash.
+      console.error(`cannot resume: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+  }
+  const session = values.session ?? resume?.sessionId;
   if (server === undefined || session === undefined || token === undefined) {
     console.error(JOIN_USAGE);
     return 2;
   }
+  if (resume !== undefined && resume.sessionId !== session) {
+    console.error(`cannot resume: the checkpoint is of session ${resume.sessionId}, not ${session}`);
+    return 2;
+  }
+  if (checkpointDir !== undefined) {
+    await mkdir(checkpointDir, { recursive: true });
+    await removeStaleTemps(checkpointDir);
+  }
   const delay = values['compute-delay-ms'] === undefined ? undefined : Number(values['compute-delay-ms']);
-  const shard = values.shard === undefined ? undefined : Number(values.shard);
+  const shard = values.shard === undefined ? resume?.shard : Number(values.shard);
+  const peerId = values['peer-id'] ?? resume?.peerId;
   const peer = new Peer({
     serverUrl: server,
     sessionId: session,
     token,
     kind: 'headless',
-    ...(values['peer-id'] === undefined ? {} : { peerId: values['peer-id'] }),
+    ...(peerId === undefined ? {} : { peerId }),
     ...(shard === undefined ? {} : { shard }),
     ...(delay === undefined ? {} : { settings: { computeDelayMs: delay } }),
+    ...(resume === undefined ? {} : { resume }),
     log: (level, message) => {
       if (values.verbose === true || level === 'warn') console.error(message);
     },
@@ -77,13 +117,34 @@ export async function join(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', leave);
   process.once('SIGTERM', leave);
   const timeline = recordTimeline(peer);
+  const events = values['events-out'] === undefined ? null : openEventLog(values['events-out'], peer);
+  const checkpointer =
+    checkpointDir === undefined
+      ? null
+      : new Checkpointer(peer, {
+          dir: checkpointDir,
+          sessionId: session,
+          everyRounds: Number(values['checkpoint-every'] ?? 10),
+          onWritten: (written) => events?.write('checkpoint', written),
+          onError: (error) => console.error(`checkpoint failed: ${String(error)}`),
+        });
+  checkpointer?.start();
+  const flushCheckpoint = () =>
+    checkpointer?.flush().catch((error: unknown) => console.error(`checkpoint failed: ${String(error)}`));
+  const dropLinks = () => {
+    events?.write('links-dropped', {});
+    peer.dropLinks();
+  };
+  if (values['debug-signals'] === true) process.on('SIGUSR2', dropLinks);
   try {
     await peer.start();
+    events?.write('joined', { round: peer.round, resumed: resume?.round ?? null });
     const progress =
       values.quiet === true ? null : showProgress(peer, process.stderr, peer.config?.rounds ?? 0);
     const done = await peer.finished;
     progress?.stop();
     await peer.leave();
+    await flushCheckpoint();
     const summary: PeerSummary = {
       peerId: peer.peerId,
       role: peer.currentRole,
@@ -108,13 +169,17 @@ export async function join(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     await peer.leave();
+    await flushCheckpoint();
     // Interrupted while joining: leaving was asked for, not a failure.
     if (interrupted) return 0;
     console.error(`join failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
     timeline.stop();
+    checkpointer?.stop();
+    events?.close();
     process.off('SIGINT', leave);
     process.off('SIGTERM', leave);
+    process.off('SIGUSR2', dropLinks);
   }
 }

@@ -48,6 +48,11 @@ export class LocalState {
   readonly learner: SimLearner;
   /** Which data shard this peer trains on (index for learner.gradient). */
   readonly shard: number;
+  /**
+   * LIEC: x_i - x_common restored from a checkpoint. If the aggregator sends its model
+   * before this peer applied any broadcast (it resumed out of step), it is re-applied on top.
+   */
+  private restoredDeviation: Float32Array | null = null;
 
   constructor(options: AlgorithmOptions, learner: SimLearner, shard: number) {
     this.options = options;
@@ -61,11 +66,41 @@ export class LocalState {
 
   /** Starts from a given model at a given round (initial weights, a joiner's model). */
   adopt(model: Float32Array, round: number): void {
+    const carried = this.lastBroadcast === null ? this.restoredDeviation : null;
+    this.restoredDeviation = null;
     if (this.worker === null) this.worker = createWorker(this.options, model);
     else this.worker.adoptModel(model);
+    if (carried !== null) {
+      const own = this.worker.model;
+      for (let i = 0; i < own.length; i++) own[i] = (own[i] as number) + (carried[i] as number);
+    }
     this.round = round;
     this.cached = null;
     this.lastBroadcast = null;
+  }
+
+  /**
+   * Continues from a checkpoint (checkpoint.ts): x_i, and for LIEC x_common, at `round`,
+   * between rounds (nothing pending; momentum and error-feedback memory start at zero).
+   * With `awaitModel` (the session is past that round) it keeps only the LIEC deviation and
+   * has no model until the aggregator sends one.
+   */
+  restore(model: Float32Array, common: Float32Array | null, round: number, awaitModel = false): void {
+    let deviation: Float32Array | null = null;
+    if (common !== null) {
+      deviation = new Float32Array(model.length);
+      for (let i = 0; i < model.length; i++) deviation[i] = (model[i] as number) - (common[i] as number);
+    }
+    if (awaitModel) {
+      this.worker = null;
+      this.round = round;
+      this.cached = null;
+      this.lastBroadcast = null;
+    } else {
+      this.adopt(common ?? model, round);
+      if (common !== null) this.requireWorker().model.set(model);
+    }
+    this.restoredDeviation = deviation;
   }
 
   /** Computes this round's gradient and its upload payload, and caches it. */

@@ -23,6 +23,7 @@ import type { SimLearner } from '../sim/simulator.ts';
 import { createMnistLearner } from '../sim/mnist-learner.ts';
 import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
+import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
 import { LocalState } from './local-state.ts';
@@ -48,6 +49,12 @@ export interface PeerInit {
   capabilities?: Capabilities;
   /** Called right after the join, before the learner loads (a dashboard follows membership with it). */
   onJoined?: (signaling: SignalingClient, joined: JoinedSession) => void;
+  /**
+   * Continue from this checkpoint (checkpoint.ts) instead of the seed weights or the
+   * aggregator's model; start() throws CheckpointError CHECKPOINT_MISMATCH if the session's
+   * config or model size differ from the checkpoint's.
+   */
+  resume?: Checkpoint;
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
@@ -100,6 +107,38 @@ export class Peer {
     return worker ? Float32Array.from(worker.model) : null;
   }
 
+  /**
+   * This peer's state between two rounds, for a checkpoint (checkpoint.ts). Consistent at the
+   * 'applied', 'round' and 'model' events: the broadcast of round r is applied (the model
+   * holds it), so the state is that of round r + 1 before its gradient. Null before the peer
+   * has a model, and after a broadcast that asks for a LIEC sync until the next broadcast.
+   */
+  checkpointState(): CheckpointState | null {
+    const state = this.state;
+    const worker = state?.worker;
+    if (state === null || worker === null || worker === undefined) return null;
+    const last = state.lastBroadcast;
+    if (last?.sync === true) return null;
+    return {
+      round: last === null ? state.round : last.round + 1,
+      term: last?.term ?? 0,
+      shard: state.shard,
+      model: Float32Array.from(worker.model),
+      common: worker.algorithm === 'liec' ? worker.commonModel() : null,
+    };
+  }
+
+  /**
+   * Fault injection (`liec join --debug-signals`, SIGUSR2): closes every data channel of this
+   * peer without leaving the session. Workers link to the aggregator again by themselves; an
+   * aggregator stops expecting its workers until they do.
+   */
+  dropLinks(): void {
+    if (this.closed) return;
+    this.log('warn', 'debug: dropping every data channel');
+    this.transport?.closeAll();
+  }
+
   /** Wire bytes this peer sent and received over all its links. */
   traffic(): { sent: number; received: number } {
     const stats = this.transport?.totalStats();
@@ -142,7 +181,14 @@ export class Peer {
     const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
     const state = new LocalState(options, learner, this.init.shard ?? slot % config.dataShards);
     this.state = state;
-    if (joined.aggregator.lastRound === 0) {
+    if (this.init.resume !== undefined) {
+      const resume = this.init.resume;
+      assertResumable(resume, config, learner.numParams);
+      // The session closed that round already: no upload for a round long gone, it waits for
+      // the model (keeping its LIEC deviation). Else it may be in step: it says so with its model.
+      state.restore(resume.model, resume.common, resume.round, joined.aggregator.lastRound >= resume.round);
+      this.events.publish('model', { round: resume.round, source: 'checkpoint' });
+    } else if (joined.aggregator.lastRound === 0) {
       // Every peer derives the same initial weights from the session seed. (A peer that joins
       // after round 0 and adopts them anyway is sent the current model on its hello.)
       state.adopt(learner.initialWeights(), 0);
