@@ -32,8 +32,12 @@
  *   Without syncs: doublesqueeze loses its current residual e (bounded by error feedback, never
  *   flushed); sgd and ef-sgd send full precision down, so e holds only the late uploads
  *   folded since the last broadcast. The new aggregator starts with e = 0.
+ * - late uploads still in flight to it when it died: their round had closed without them and
+ *   their workers had applied its broadcast, so they do not resend them (the same loss as a
+ *   fold into e, one step earlier).
  * - like any peer that dies, the old aggregator's own worker state: its deviation
- *   x_i - x_common since the last sync (LIEC) and its optimizer momentum.
+ *   x_i - x_common since the last sync (LIEC) and its optimizer momentum. Restarted with
+ *   `liec join --resume`, it gets back the deviation of its last checkpoint (checkpoint.ts).
  * - a broadcast of round t that reached only some workers, when the new aggregator closed
  *   round t itself before any of them reconnected (its deadline passed first): those workers
  *   then re-adopt its model (their own residual and momentum reset, as for a joiner); their
