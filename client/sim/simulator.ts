@@ -5,10 +5,14 @@
  * compute time, so thin links and stragglers cost what they would cost.
  *
  * A worker's uplink carries one upload at a time: an upload that missed its deadline still
- * occupies the link, and the worker's next upload queues behind it. A late upload is folded
- * into the aggregator's error at the first round close after it arrives (as the real
- * aggregator does). With `topk:auto`, each worker picks its ratio from the rate its previous
- * upload measured on its link (the smallest ratio before it has measured anything).
+ * occupies the link, and the worker's next upload queues behind it. Uploads then cross the
+ * aggregator's own link one after the other (in the order they left their workers), so an
+ * upload stuck behind others there can miss the deadline too. A late upload is folded into
+ * the aggregator's error at the first round close after it arrives (as the real aggregator
+ * does). With `topk:auto`, each worker picks its ratio from the rate its previous upload
+ * achieved end to end, bytes over the time from its start to its arrival at the aggregator
+ * (what a congestion-controlled transport would let it measure; the smallest ratio before it
+ * has measured anything).
  *
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
@@ -135,7 +139,7 @@ export function runSimulation(
   let lateUploads = 0;
   /** Absolute simulated time at which each worker's uplink is free again. */
   const uplinkFreeAt = new Float64Array(config.workers);
-  /** Each worker's uplink rate as its previous upload measured it (bytes/s). */
+  /** Each worker's upload rate as its previous upload measured it, end to end (bytes/s). */
   const measuredRate: (number | undefined)[] = new Array<number | undefined>(config.workers).fill(undefined);
   /** Late uploads on their way: folded into e at the first round close after they arrive. */
   let inFlight: { arrival: number; frame: Uint8Array; countedInRound: number }[] = [];
@@ -206,7 +210,7 @@ export function runSimulation(
     const upBefore = traffic.up;
     const downBefore = traffic.down;
     const participants = workers.map((_, i) => i).filter(() => rng.next() < config.participation);
-    const arrivals: { worker: number; frame: Uint8Array; at: number }[] = [];
+    const arrivals: { worker: number; frame: Uint8Array; at: number; start: number; left: number }[] = [];
     const ratios: number[] = [];
     const roundStart = simSeconds;
     let lossSum = 0;
@@ -236,9 +240,20 @@ export function runSimulation(
       const busy = serializationSeconds(link, frame.length);
       const start = Math.max(roundStart + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
       uplinkFreeAt[i] = start + busy;
-      if (busy > 0) measuredRate[i] = frame.length / busy;
-      else measuredRate[i] = Infinity;
-      arrivals.push({ worker: i, frame, at: start + busy + link.latencyMs / 1000 - roundStart });
+      arrivals.push({ worker: i, frame, at: 0, start, left: start + busy });
+    }
+    // Through the aggregator's link, in the order the uploads left their workers: an upload is
+    // in once its own link delivered it and the shared link carried it after the ones before.
+    // (Per round: a late upload's share of the link is not carried into the next round.)
+    arrivals.sort((a, b) => a.left - b.left);
+    let sharedFreeAt = Number.NEGATIVE_INFINITY;
+    for (const a of arrivals) {
+      const shared = serializationSeconds(config.aggregatorLink, a.frame.length);
+      const through = Math.max(a.left, Math.max(sharedFreeAt, a.start) + shared);
+      sharedFreeAt = through;
+      a.at = through + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
+      const took = through - a.start;
+      measuredRate[a.worker] = took > 0 ? a.frame.length / took : Infinity;
     }
     arrivals.sort((a, b) => a.at - b.at);
     const deadline = config.roundDeadlineMs / 1000;
@@ -252,14 +267,7 @@ export function runSimulation(
       late.length > 0 || counted.length === 0
         ? Math.max(lastCounted, Number.isFinite(deadline) ? deadline : 0)
         : lastCounted;
-    // The aggregator's shared link also serializes all uploads.
-    const uploadSeconds = Math.max(
-      closeSeconds,
-      sharedTransferSeconds(
-        config.aggregatorLink,
-        counted.map((a) => ({ link: config.workerLink(a.worker), bytes: a.frame.length })),
-      ),
-    );
+    const uploadSeconds = closeSeconds;
 
     // Late uploads of earlier rounds that arrived by now: folded into e, never lost.
     const closeAt = roundStart + uploadSeconds;

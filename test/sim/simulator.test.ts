@@ -153,3 +153,24 @@ test('an upload that misses its deadline keeps the uplink busy: the next one que
   assert.equal(result.lateUploads, 10);
   assert.ok(result.history.every((r) => r.counted === 1));
 });
+
+test("uploads queue on the aggregator's own link: those behind the deadline there are late", () => {
+  // Four 1,637-byte identity uploads through a 0.2 Mbit/s aggregator link: 65 ms each after
+  // 10 ms of compute, so only the first two are in by 150 ms.
+  const result = runSimulation(
+    config(
+      { algorithm: 'sgd', up: 'identity', down: 'identity' },
+      {
+        roundDeadlineMs: 150,
+        workerLink: () => ({ mbps: Infinity, latencyMs: 0 }),
+        aggregatorLink: { mbps: 0.2, latencyMs: 0 },
+        rounds: 5,
+      },
+    ),
+    quadraticLearner(4),
+  );
+  assert.deepEqual(
+    result.history.map((r) => [r.counted, r.late]),
+    Array.from({ length: 5 }, () => [2, 2]),
+  );
+});
