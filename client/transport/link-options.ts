@@ -53,12 +53,6 @@ export interface LinkSettings {
   linkMbps: number;
   /** One-way propagation delay added to every chunk this peer sends, in ms. @default 0 */
   linkLatencyMs: number;
-  /**
-   * How much a shaped downlink absorbs at once after being idle (token-bucket burst); one
-   * chunk, so a stream paced by a sender of the same rate passes without extra delay.
-   * @default 65536
-   */
-  linkBurstBytes: number;
 }
 
 export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
@@ -73,7 +67,6 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   drainTimeoutMs: 30_000,
   linkMbps: Number.POSITIVE_INFINITY,
   linkLatencyMs: 0,
-  linkBurstBytes: 64 * 1024,
 });
 
 const positiveInt = z.number().int().positive();
@@ -96,7 +89,6 @@ const settingsSchema = z
     drainTimeoutMs: positiveInt,
     linkMbps: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]),
     linkLatencyMs: z.number().min(0).max(60_000),
-    linkBurstBytes: z.number().int().min(0),
   })
   .refine(
     (s) => s.lowWaterMarkBytes < s.highWaterMarkBytes,

@@ -50,7 +50,7 @@ export interface PeerLinkOptions extends Partial<LinkSettings> {
   binding?: WebRtcBinding;
   /**
    * Shaping state shared with this peer's other links (PeerTransport passes one per peer);
-   * a link of its own from linkMbps / linkLatencyMs / linkBurstBytes when omitted.
+   * a link of its own from linkMbps / linkLatencyMs when omitted.
    */
   shaping?: LinkShaping;
 }
@@ -336,7 +336,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       return;
     }
     // Delivered once this peer's downlink has carried it; in order behind what still waits.
-    const at = downlink.release(data.byteLength);
+    const at = downlink.deliver(data.byteLength);
     if (this.#inbound.size === 0 && at <= performance.now()) this.#receive(data);
     else this.#inbound.push(at, () => this.#receive(data));
   }

@@ -7,17 +7,18 @@
  *  - Uplink (send side): a pacer. A chunk starts crossing when the uplink is free and
  *    leaves it n * 8 / linkMbps later; only then is it handed to the data channel (after the
  *    latency). send() waits for the pacer, so the uplink is also the sender's backpressure.
- *  - Downlink (receive side): a token bucket with a burst of `linkBurstBytes` (one chunk).
- *    A chunk that arrived is delivered once the downlink has carried it; a paced stream from
+ *  - Downlink (receive side): a chunk that arrived is delivered once the downlink has carried
+ *    it, taken to have streamed in at the downlink's rate up to its arrival: a stream paced by
  *    one sender at the same rate passes without extra delay, while several senders into one
  *    peer (workers into the aggregator) share its downlink.
  * So a worker's upload costs its uplink and the aggregator's downlink, and a broadcast
  * costs the aggregator's uplink once per worker, as in the simulator (client/sim/links.ts).
  *
  * @example
- * const up = new Pacer(2, 0);                 // 2 Mbit/s, no burst: 250 bytes per ms
+ * const up = new Pacer(2);                    // 2 Mbit/s: 250 bytes per ms
  * up.release(65_536);                         // now + 262.1 ms: when this chunk has left
- * const down = new Pacer(2, 65_536);          // a downlink that absorbs one chunk at once
+ * const down = new Pacer(2);
+ * down.deliver(65_536);                       // now if the downlink was idle, later if busy
  */
 
 /** A clock in milliseconds (performance.now by default; tests pass a fake one). */
@@ -26,23 +27,19 @@ export type Clock = () => number;
 const defaultClock: Clock = () => performance.now();
 
 /**
- * A rate limiter in virtual time (GCRA, the generic cell rate algorithm, equivalent to a
- * token bucket of `burstBytes` that may go into debt): release(n) books n bytes and returns
- * the clock time at which they have crossed the link. Unshaped (Infinity) always returns now.
+ * A link of fixed rate in virtual time (a FIFO that remembers when it is busy until; GCRA,
+ * the generic cell rate algorithm). Unshaped (Infinity) always answers now.
  */
 export class Pacer {
   /** Link rate in bytes per millisecond; Infinity when unshaped. */
   readonly bytesPerMs: number;
-  readonly #burstMs: number;
   readonly #now: Clock;
-  /** Time at which every byte booked so far has crossed (the "theoretical arrival time"). */
+  /** Time at which every byte booked so far has crossed. */
   #busyUntil = Number.NEGATIVE_INFINITY;
 
-  constructor(mbps: number, burstBytes: number, now: Clock = defaultClock) {
+  constructor(mbps: number, now: Clock = defaultClock) {
     if (!(mbps > 0)) throw new RangeError(`link rate must be > 0 Mbit/s, got ${mbps}`);
-    if (!(burstBytes >= 0)) throw new RangeError(`burst must be >= 0 bytes, got ${burstBytes}`);
     this.bytesPerMs = (mbps * 1e6) / 8 / 1000;
-    this.#burstMs = Number.isFinite(this.bytesPerMs) ? burstBytes / this.bytesPerMs : 0;
     this.#now = now;
   }
 
@@ -50,12 +47,23 @@ export class Pacer {
     return Number.isFinite(this.bytesPerMs);
   }
 
-  /** Books `bytes` on the link; returns when they have crossed it (>= now). */
+  /** Sending: `bytes` start crossing once the link is free; returns when they have left it. */
   release(bytes: number): number {
     const now = this.#now();
     if (!this.shaped) return now;
-    // An idle link has saved up at most the burst; a busy one queues behind what is booked.
-    this.#busyUntil = Math.max(this.#busyUntil, now - this.#burstMs) + bytes / this.bytesPerMs;
+    this.#busyUntil = Math.max(this.#busyUntil, now) + bytes / this.bytesPerMs;
+    return this.#busyUntil;
+  }
+
+  /**
+   * Receiving: `bytes` finished arriving now, having streamed in no faster than this link's
+   * rate; returns when this link has delivered them (now, unless it is busy with earlier bytes).
+   */
+  deliver(bytes: number): number {
+    const now = this.#now();
+    if (!this.shaped) return now;
+    const took = bytes / this.bytesPerMs;
+    this.#busyUntil = Math.max(this.#busyUntil, now - took) + took;
     return Math.max(now, this.#busyUntil);
   }
 
@@ -125,13 +133,12 @@ export interface LinkShaping {
 export interface LinkShapingSettings {
   linkMbps: number;
   linkLatencyMs: number;
-  linkBurstBytes: number;
 }
 
 export function createLinkShaping(settings: LinkShapingSettings, now: Clock = defaultClock): LinkShaping {
   return {
-    uplink: new Pacer(settings.linkMbps, 0, now),
-    downlink: new Pacer(settings.linkMbps, settings.linkBurstBytes, now),
+    uplink: new Pacer(settings.linkMbps, now),
+    downlink: new Pacer(settings.linkMbps, now),
     latencyMs: settings.linkLatencyMs,
     meter: new ThroughputMeter(),
   };

@@ -22,31 +22,33 @@ function fakeClock(start = 1000): { now: () => number; advance: (ms: number) => 
   return { now: () => t, advance: (ms) => (t += ms) };
 }
 
-test('pacer: 2 Mbit/s books 250 bytes per ms, queues back to back, unshaped is free', () => {
+test('pacer, sending: 2 Mbit/s books 250 bytes per ms, back to back; unshaped is free', () => {
   const clock = fakeClock();
-  const pacer = new Pacer(2, 0, clock.now);
+  const pacer = new Pacer(2, clock.now);
   assert.equal(pacer.bytesPerMs, 250);
   assert.equal(pacer.release(250_000), 2000); // 1 s after now (1000)
   assert.equal(pacer.release(25_000), 2100); // behind the first
   assert.equal(pacer.backlogMs(), 1100);
-  clock.advance(5000); // idle: nothing saved up without a burst
+  clock.advance(5000); // idle: nothing saved up
   assert.equal(pacer.release(2_500), 6010);
 
-  const free = new Pacer(Infinity, 0, clock.now);
+  const free = new Pacer(Infinity, clock.now);
   assert.equal(free.shaped, false);
   assert.equal(free.release(10 * MB), clock.now());
+  assert.equal(free.deliver(10 * MB), clock.now());
+  assert.throws(() => new Pacer(0), RangeError);
 });
 
-test('pacer with a burst: an idle link passes the burst at once, then the rate holds', () => {
+test('pacer, receiving: one paced stream passes at once, simultaneous arrivals share the rate', () => {
   const clock = fakeClock();
-  const pacer = new Pacer(8, 10_000, clock.now); // 1000 bytes per ms, 10 ms of burst
-  assert.equal(pacer.release(10_000), 1000); // within the burst: now
-  assert.equal(pacer.release(10_000), 1010); // the burst is spent: 10 ms later
-  clock.advance(1000); // long idle: the saving is capped at the burst
-  assert.equal(pacer.release(10_000), 2000);
-  assert.equal(pacer.release(5_000), 2005);
-  assert.throws(() => new Pacer(0, 0), RangeError);
-  assert.throws(() => new Pacer(1, -1), RangeError);
+  const pacer = new Pacer(8, clock.now); // 1000 bytes per ms
+  // Chunks arriving at the link's own rate are delivered as they arrive.
+  assert.equal(pacer.deliver(10_000), 1000);
+  clock.advance(10);
+  assert.equal(pacer.deliver(10_000), 1010);
+  clock.advance(1000);
+  // Three 10 kB chunks from three senders at once: the downlink carries them one after another.
+  assert.deepEqual([pacer.deliver(10_000), pacer.deliver(10_000), pacer.deliver(10_000)], [2010, 2020, 2030]);
 });
 
 test('meter: bytes over time of the last sends; unknown until a send took time', () => {
