@@ -65,6 +65,11 @@ export async function join(argv: readonly string[]): Promise<number> {
   });
   const { server, token } = values;
   const checkpointDir = values['checkpoint-dir'];
+  const checkpointEvery = Number(values['checkpoint-every'] ?? 10);
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
+    console.error('--checkpoint-every must be a positive integer');
+    return 2;
+  }
   let resume: Checkpoint | undefined;
   if (values.resume === true) {
     if (checkpointDir === undefined) {
@@ -124,7 +129,7 @@ export async function join(argv: readonly string[]): Promise<number> {
       : new Checkpointer(peer, {
           dir: checkpointDir,
           sessionId: session,
-          everyRounds: Number(values['checkpoint-every'] ?? 10),
+          everyRounds: checkpointEvery,
           onWritten: (written) => events?.write('checkpoint', written),
           onError: (error) => console.error(`checkpoint failed: ${String(error)}`),
         });
