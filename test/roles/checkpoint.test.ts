@@ -154,7 +154,7 @@ test('reading: a missing file, a corrupt file and a checkpoint of another config
 });
 
 const SELF = fileURLToPath(import.meta.url);
-const KILLS = 16;
+const KILLS = 12;
 const CONCURRENT = 4;
 
 /** Starts a writer, SIGKILLs it `delayMs` after its first write; resolves with the last round it reported. */
