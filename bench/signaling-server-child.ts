@@ -34,8 +34,9 @@ const server = createSignalingServer({
   secret: settings.secret,
   maxPeersPerSession: settings.maxPeersPerSession,
   maxSessions: 100_000,
-  // Every simulated peer comes from 127.0.0.1: the per-IP join limit would measure itself.
+  // Every simulated peer comes from 127.0.0.1: the per-address limits would measure themselves.
   joinRateLimit: { perSecond: 1e6, burst: 1e6 },
+  maxConnectionsPerAddress: 1e6,
   logLevel: 'silent',
 });
 const url = await server.start({ port: 0 });
@@ -69,3 +70,5 @@ process.on('message', (raw) => {
   process.send?.(reply);
 });
 process.send?.({ type: 'ready', url });
+// The bench died: do not outlive it.
+process.once('disconnect', () => void server.stop().then(() => process.exit(0)));
