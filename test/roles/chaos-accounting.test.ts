@@ -1,0 +1,126 @@
+/**
+ * The chaos bench's upload accounting on hand-made event logs: an upload is counted, folded,
+ * lost with a killed aggregator, a restarted peer's duplicate, or lost.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  accountUploads,
+  parseEventLog,
+  resumeReports,
+  type IncarnationLog,
+  type LogEvent,
+} from '../../bench/chaos/accounting.ts';
+
+const upload = (peerId: string, round: number, term: number, at: number, resent = false): LogEvent => ({
+  type: 'uploaded',
+  peerId,
+  at,
+  round,
+  term,
+  kind: 'upload',
+  resent,
+});
+const closed = (
+  round: number,
+  term: number,
+  at: number,
+  participants: string[],
+  lateUploads: { peerId: string; round: number }[] = [],
+): LogEvent => ({
+  type: 'round',
+  peerId: 'agg',
+  at,
+  round,
+  term,
+  participants,
+  lateUploads,
+  durationMs: 10,
+  closedAt: at,
+  sync: false,
+  testAccuracy: null,
+});
+const log = (
+  peerId: string,
+  events: LogEvent[],
+  killedAt: number | null = null,
+  incarnation = 0,
+): IncarnationLog => ({
+  peerId,
+  incarnation,
+  killedAt,
+  events,
+});
+
+test('counted, folded late, or lost', () => {
+  const result = accountUploads([
+    log('agg', [
+      closed(1, 1, 100, ['agg', 'w1']),
+      closed(2, 1, 200, ['agg', 'w1'], [{ peerId: 'w2', round: 1 }]),
+    ]),
+    log('w1', [upload('w1', 1, 1, 90), upload('w1', 2, 1, 150)]),
+    log('w2', [upload('w2', 1, 1, 95), upload('w2', 2, 1, 160)]),
+  ]);
+  assert.equal(result.sent, 4);
+  assert.equal(result.counted, 2);
+  assert.equal(result.folded, 1);
+  assert.deepEqual(
+    result.lost.map((u) => [u.peerId, u.round]),
+    [['w2', 2]],
+  );
+});
+
+test('a record closed before the upload was sent does not account for it', () => {
+  const result = accountUploads([
+    log('agg', [closed(1, 1, 100, ['agg', 'w1']), closed(2, 1, 300, ['agg'])]),
+    log('w1', [upload('w1', 1, 1, 150)]),
+  ]);
+  assert.equal(result.lost.length, 1);
+});
+
+test('sent to an aggregator the bench killed; a restarted peer re-sending a counted round', () => {
+  const result = accountUploads([
+    log(
+      'old',
+      [{ type: 'role', peerId: 'old', at: 0, role: 'aggregator', term: 1 }, closed(1, 1, 100, ['old', 'w1'])],
+      250,
+    ),
+    log('new', [closed(3, 2, 400, ['new'])]),
+    log('w1', [upload('w1', 1, 1, 90)], 120, 0),
+    log('w1', [upload('w1', 1, 2, 300)], null, 1),
+    log('w2', [upload('w2', 2, 1, 200), upload('w2', 2, 2, 350, true)]),
+    log('w3', [upload('w3', 2, 1, 210)]),
+  ]);
+  assert.deepEqual(result.killed, { sent: 1, used: 1 });
+  assert.deepEqual(
+    result.duplicates.map((u) => [u.peerId, u.incarnation, u.round]),
+    [['w1', 1, 1]],
+  );
+  // w2 resent its upload to the new aggregator, which never used it: lost, not the old one's fault.
+  assert.deepEqual(
+    result.lost.map((u) => u.peerId),
+    ['w2'],
+  );
+  assert.deepEqual(
+    result.lostWithAggregator.map((u) => u.peerId),
+    ['w3'],
+  );
+});
+
+test('event logs: unreadable lines are skipped; resume outcomes', () => {
+  const text = [
+    JSON.stringify({ type: 'joined', peerId: 'w1', at: 10, round: 0, resumed: 40 }),
+    '{"type":"uploaded", truncated',
+    JSON.stringify({ type: 'model', peerId: 'w1', at: 20, round: 90, source: 'aggregator' }),
+    JSON.stringify({ type: 'checkpoint', peerId: 'w1', at: 21, round: 90 }),
+  ].join('\n');
+  const events = parseEventLog(text);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['joined', 'model'],
+  );
+  const reports = resumeReports([log('w1', events, null, 1), log('agg', [closed(91, 2, 30, ['agg', 'w1'])])]);
+  assert.deepEqual(reports, [
+    { peerId: 'w1', incarnation: 1, checkpointRound: 40, outcome: 'sent the model', countedAgainInRound: 91 },
+  ]);
+});
