@@ -28,32 +28,32 @@ async function recordingBinding(): Promise<{ binding: WebRtcBinding; connections
   };
 }
 
-interface SelectedPair {
+interface PairStats {
   local: unknown;
   remote: unknown;
   bytesSent: number;
 }
 
-/** The candidate pair the ICE transport selected, with both candidates' types. */
-async function selectedPair(connection: RTCPeerConnection): Promise<SelectedPair | undefined> {
+const typeOf = (candidate: unknown): unknown =>
+  typeof candidate === 'object' && candidate !== null ? Reflect.get(candidate, 'candidateType') : undefined;
+
+/** The connection's candidate pairs (with both candidates' types) and the one its transport selected. */
+async function candidatePairs(
+  connection: RTCPeerConnection,
+): Promise<{ pairs: PairStats[]; selected: PairStats | undefined }> {
   const stats = await connection.getStats();
-  let selected: SelectedPair | undefined;
+  const pairs = new Map<string, PairStats>();
+  let selectedId: unknown;
   stats.forEach((report: Record<string, unknown>) => {
-    if (
-      report['type'] !== 'candidate-pair' ||
-      report['nominated'] !== true ||
-      report['state'] !== 'succeeded'
-    )
-      return;
-    const local: unknown = stats.get(String(report['localCandidateId']));
-    const remote: unknown = stats.get(String(report['remoteCandidateId']));
-    const typeOf = (candidate: unknown): unknown =>
-      typeof candidate === 'object' && candidate !== null
-        ? Reflect.get(candidate, 'candidateType')
-        : undefined;
-    selected = { local: typeOf(local), remote: typeOf(remote), bytesSent: Number(report['bytesSent'] ?? 0) };
+    if (report['type'] === 'transport') selectedId = report['selectedCandidatePairId'];
+    if (report['type'] !== 'candidate-pair') return;
+    pairs.set(String(report['id']), {
+      local: typeOf(stats.get(String(report['localCandidateId']))),
+      remote: typeOf(stats.get(String(report['remoteCandidateId']))),
+      bytesSent: Number(report['bytesSent'] ?? 0),
+    });
   });
-  return selected;
+  return { pairs: [...pairs.values()], selected: pairs.get(String(selectedId)) };
 }
 
 test("iceTransportPolicy 'relay' needs a TURN server in iceServers", () => {
@@ -99,13 +99,19 @@ test(
 
     assert.equal(connections.length, 2);
     for (const connection of connections) {
-      const pair = await selectedPair(connection);
-      assert.deepEqual([pair?.local, pair?.remote], ['relay', 'relay']);
+      const { pairs, selected } = await candidatePairs(connection);
+      assert.deepEqual(
+        [selected?.local, selected?.remote],
+        ['relay', 'relay'],
+        'the selected pair is relayed',
+      );
+      for (const pair of pairs)
+        assert.deepEqual([pair.local, pair.remote], ['relay', 'relay'], 'no other path exists');
     }
     const [initiator] = connections;
     assert.ok(initiator !== undefined);
-    const sender = await selectedPair(initiator);
-    assert.ok((sender?.bytesSent ?? 0) >= payload.byteLength, 'the relayed pair carried the payload');
+    const sent = (await candidatePairs(initiator)).pairs.reduce((sum, pair) => sum + pair.bytesSent, 0);
+    assert.ok(sent >= payload.byteLength, `the relayed pairs carried ${sent} bytes`);
 
     // Closing releases the allocations; coturn then logs what it relayed to each peer.
     a.close();
