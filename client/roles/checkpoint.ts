@@ -103,6 +103,11 @@ export class Checkpointer {
     if (this.exitError !== null) throw this.exitError;
   }
 
+  /** Resolves once no write is in flight (tests; a caller that must not race the file). */
+  async settled(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
   private capture(): void {
     const state = this.source.checkpointState();
     if (state === null) return;

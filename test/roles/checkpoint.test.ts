@@ -24,7 +24,10 @@ import {
   writeCheckpointFile,
   type Checkpoint,
   type CheckpointErrorCode,
+  type CheckpointState,
 } from '../../client/roles/checkpoint-file.ts';
+import { Checkpointer } from '../../client/roles/checkpoint.ts';
+import { PeerEventEmitter } from '../../client/roles/events.ts';
 import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
 
 const config = parseSessionConfig({ rounds: 300, roundDeadlineMs: 2000 });
@@ -213,3 +216,39 @@ test(
     }
   },
 );
+
+test('the Checkpointer writes every N rounds at round boundaries, and the newest state on flush', async () => {
+  const dir = await mkdtemp(joinPath(tmpdir(), 'liec-ckpt-every-'));
+  const events = new PeerEventEmitter();
+  let state: CheckpointState | null = null;
+  const written: { round: number; reason: string }[] = [];
+  const checkpointer = new Checkpointer(
+    { events, peerId: 'w-1', config, checkpointState: () => state },
+    { dir, sessionId: 'session-0001', everyRounds: 3, onWritten: (w) => written.push(w) },
+  );
+  checkpointer.start();
+  try {
+    // null: between a broadcast that asks for a sync and the sync, nothing is captured.
+    for (const round of [1, 2, 3, 4, null, 5, 6]) {
+      state = round === null ? null : { ...sample(8, round), round, term: 1, shard: 0 };
+      events.publish('applied', { round: (round ?? 0) - 1, term: 1, counted: true });
+      await checkpointer.settled();
+    }
+    assert.deepEqual(
+      written.map((w) => [w.round, w.reason]),
+      [
+        [1, 'periodic'],
+        [4, 'periodic'],
+      ],
+    );
+    await checkpointer.flush(); // SIGTERM: the newest state, round 6
+    assert.deepEqual([written.at(-1)?.round, written.at(-1)?.reason], [6, 'exit']);
+    const read = await readCheckpointFile(dir);
+    assert.deepEqual([read.round, read.reason, read.peerId], [6, 'exit', 'w-1']);
+    await checkpointer.flush(); // nothing newer: no write
+    assert.equal(written.length, 3);
+  } finally {
+    checkpointer.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
