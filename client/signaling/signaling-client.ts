@@ -86,6 +86,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private fatalError: SignalingError | undefined;
   private sessionView: SessionView | undefined;
+  /**
+   * Session events that arrive while a join is in flight (they can share a socket read with
+   * the join reply) wait here and are applied, in order, once the view exists.
+   */
+  private eventsDuringJoin: (() => void)[] | null = null;
 
   constructor(options: SignalingClientOptions = {}) {
     super();
@@ -146,8 +151,19 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /** Joins a session, then heartbeats until close(). */
   async join(req: JoinRequest, options?: RequestOptions): Promise<JoinedSession> {
-    const reply = await this.request(joinOkSchema, options, (s, ack) => s.emit('session:join', req, ack));
-    this.sessionView = new SessionView(reply);
+    this.eventsDuringJoin = [];
+    let reply;
+    try {
+      reply = await this.request(joinOkSchema, options, (s, ack) => s.emit('session:join', req, ack));
+    } finally {
+      const buffered = this.eventsDuringJoin;
+      this.eventsDuringJoin = null;
+      if (reply !== undefined) {
+        this.sessionView = new SessionView(reply);
+        // The view ignores what is older than its own state (terms, membership).
+        for (const apply of buffered ?? []) apply();
+      }
+    }
     this.startHeartbeats(this.options.heartbeatIntervalMs ?? reply.heartbeatIntervalMs);
     const { ok: _ok, ...joined } = reply;
     return joined;
@@ -213,6 +229,10 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private listen(socket: ClientSocket): void {
     const view = (sessionId: string): SessionView | undefined =>
       this.sessionView?.sessionId === sessionId ? this.sessionView : undefined;
+    const inOrder = (apply: () => void): void => {
+      if (this.sessionView === undefined && this.eventsDuringJoin !== null) this.eventsDuringJoin.push(apply);
+      else apply();
+    };
     const validated =
       <T>(schema: z.ZodType<T>, apply: (ev: T) => void) =>
       (raw: unknown): void => {
@@ -223,25 +243,33 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     socket.on(
       'peer:joined',
       validated(peerJoinedEventSchema, (ev) => {
-        if (view(ev.sessionId)?.applyJoined(ev) === true) this.emit('peer:joined', ev);
+        inOrder(() => {
+          if (view(ev.sessionId)?.applyJoined(ev) === true) this.emit('peer:joined', ev);
+        });
       }),
     );
     socket.on(
       'peer:left',
       validated(peerLeftEventSchema, (ev) => {
-        if (view(ev.sessionId)?.applyLeft(ev) === true) this.emit('peer:left', ev);
+        inOrder(() => {
+          if (view(ev.sessionId)?.applyLeft(ev) === true) this.emit('peer:left', ev);
+        });
       }),
     );
     socket.on(
       'peer:updated',
       validated(peerUpdatedEventSchema, (ev) => {
-        if (view(ev.sessionId)?.applyJoined(ev) === true) this.emit('peer:updated', ev);
+        inOrder(() => {
+          if (view(ev.sessionId)?.applyJoined(ev) === true) this.emit('peer:updated', ev);
+        });
       }),
     );
     socket.on(
       'aggregator',
       validated(aggregatorEventSchema, (ev) => {
-        if (view(ev.sessionId)?.applyAggregator(ev) === true) this.emit('aggregator', ev);
+        inOrder(() => {
+          if (view(ev.sessionId)?.applyAggregator(ev) === true) this.emit('aggregator', ev);
+        });
       }),
     );
     socket.on(
