@@ -35,6 +35,7 @@ const STATIC_FILES = ['index.html', 'app.css'].map((name) =>
 const TOOLING_FILES = [
   import.meta.url,
   new URL('./tooling/esbuild-options.ts', import.meta.url).href,
+  new URL('./tooling/node-builtins.ts', import.meta.url).href,
   new URL('./tooling/mnist-asset.ts', import.meta.url).href,
   new URL('../../shared/data/mnist-binary.ts', import.meta.url).href,
 ].map((url) => fileURLToPath(url));

@@ -41,3 +41,8 @@ export function parseJoinLink(
   const token = tokenSchema.safeParse(params.get('token'));
   return sessionId.success && token.success ? { sessionId: sessionId.data, token: token.data } : null;
 }
+
+/** True for a watch link (`&watch=1`): follow the session without joining it. */
+export function isWatchLink(params: URLSearchParams): boolean {
+  return params.get('watch') === '1';
+}

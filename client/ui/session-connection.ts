@@ -1,91 +1,198 @@
 /**
- * This tab's membership of a session: connects the signaling client to the server that
- * served the page, creates and/or joins a session as a `browser` peer, then keeps the store
- * current from signaling events and /status polls until closed.
+ * This tab's part in a session, in one of three ways:
+ * - `join` with a `runtime` (the app's default): the training runtime's peer joins as a
+ *   `browser` peer and trains; the store follows that peer's signaling client (again after
+ *   each pause) and /status polls;
+ * - `join` without a runtime: the tab joins as a `browser` member that does not train
+ *   (membership and stats only; used by tests and by pages without TF.js);
+ * - `watch`: no membership at all, the dashboard follows /status polls only (`&watch=1`
+ *   links, e.g. the one `npm start` prints).
+ * `create` creates the session first, then joins it. Everything stops on close().
  *
  * @example
- * const connection = new SessionConnection({ baseUrl: location.origin, store });
- * const { link } = await connection.create({ algorithm: 'liec' });
+ * const connection = new SessionConnection({ baseUrl: location.origin, store, runtime: (p) => new PeerRuntime({ ...p, serverUrl, createLearner }) });
+ * const { link, runtime } = await connection.create({ algorithm: 'liec' });
  * connection.close();
  */
 import type { Capabilities, SessionConfigInput } from '../../shared/protocol/signaling.ts';
-import { SignalingClient, type JoinedSession } from '../signaling/index.ts';
+import { signalingStatusSchema } from '../../shared/protocol/signaling-status.ts';
+import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+import { SignalingClient, SignalingError, type JoinedSession } from '../signaling/index.ts';
 import { pollStatus } from './feeds/status-feed.ts';
 import { followSignaling } from './feeds/signaling-feed.ts';
 import { makeJoinLink, type JoinParams } from './join-link.ts';
+import type { SessionRuntime } from './runtime/attach.ts';
 import type { SessionStore } from './state.ts';
 
 export interface SessionConnectionInit {
   /** The signaling server's base URL. */
   baseUrl: string;
   store: SessionStore;
-  /** What this tab tells the others about itself (e.g. its backend). @default {} */
+  /** What this tab tells the others about itself (member joins). @default {} */
   capabilities?: Capabilities;
-  /** Time between /status polls. @default the heartbeat interval from the join reply */
+  /**
+   * Time between /status polls.
+   * @default the heartbeat interval from the join reply; 1000 when watching
+   */
   statusPollMs?: number;
+  /** Starts the training runtime whose peer joins for this tab; without it the tab joins as a non-training member. */
+  runtime?: (params: JoinParams) => SessionRuntime;
 }
 
 export interface JoinResult {
-  client: SignalingClient;
-  joined: JoinedSession;
   /** The link that lets others join the same session. */
   link: string;
+  sessionId: string;
+  config: SessionConfig;
+  /** This tab's peer id; null when watching. */
+  peerId: string | null;
+  /** The training runtime, when one joined. */
+  runtime?: SessionRuntime;
 }
 
 export class SessionConnection {
-  private signaling: SignalingClient | undefined;
+  private used = false;
+  private member: SignalingClient | undefined;
   private readonly stop = new AbortController();
+  /** Aborts following the current signaling client (replaced on each rejoin). */
+  private following: AbortController | undefined;
 
   constructor(private readonly init: SessionConnectionInit) {}
 
-  get client(): SignalingClient | undefined {
-    return this.signaling;
-  }
-
-  /** Creates a session with `config`, then joins it. */
+  /** Creates a session with `config`, then joins it (with the runtime, if any). */
   async create(config: SessionConfigInput): Promise<JoinResult> {
-    return this.run(async (client) => {
-      const created = await client.create(config);
-      return { sessionId: created.sessionId, token: created.token };
-    });
+    return this.run(async () => {
+      const client = new SignalingClient();
+      try {
+        await client.connect(this.init.baseUrl, { signal: this.stop.signal });
+        const created = await client.create(config, { signal: this.stop.signal });
+        return { sessionId: created.sessionId, token: created.token };
+      } finally {
+        client.close();
+      }
+    }, 'join');
   }
 
   async join(params: JoinParams): Promise<JoinResult> {
-    return this.run(async () => params);
+    return this.run(async () => params, 'join');
+  }
+
+  /** Follows a session through /status only; fails with UNKNOWN_SESSION when it is not there. */
+  async watch(params: JoinParams): Promise<JoinResult> {
+    return this.run(async () => params, 'watch');
   }
 
   /** Stops the feeds and closes the signaling connection; safe to call more than once. */
   close(): void {
     this.stop.abort();
-    this.signaling?.close();
+    this.following?.abort();
+    this.member?.close();
   }
 
-  private async run(target: (client: SignalingClient) => Promise<JoinParams>): Promise<JoinResult> {
-    if (this.signaling !== undefined) throw new Error('SessionConnection is single-use');
-    const { store, baseUrl } = this.init;
-    const client = new SignalingClient();
-    this.signaling = client;
+  private async run(target: () => Promise<JoinParams>, mode: 'join' | 'watch'): Promise<JoinResult> {
+    if (this.used) throw new Error('SessionConnection is single-use');
+    this.used = true;
+    const { store } = this.init;
     store.setLocal({ connection: 'connecting', error: null });
     try {
-      await client.connect(baseUrl, { signal: this.stop.signal });
-      const params = await target(client);
-      const joined = await client.join(
-        { ...params, kind: 'browser', capabilities: this.init.capabilities ?? {} },
-        { signal: this.stop.signal },
-      );
-      followSignaling(client, joined, store, this.stop.signal);
-      void pollStatus({
-        baseUrl,
-        sessionId: joined.sessionId,
-        store,
-        intervalMs: this.init.statusPollMs ?? joined.heartbeatIntervalMs,
-        signal: this.stop.signal,
-      });
-      return { client, joined, link: makeJoinLink(baseUrl, params.sessionId, params.token) };
+      const params = await target();
+      const result =
+        mode === 'watch'
+          ? await this.startWatching(params)
+          : this.init.runtime === undefined
+            ? await this.joinAsMember(params)
+            : await this.joinWithRuntime(params, this.init.runtime);
+      return result;
     } catch (error) {
       this.close();
       store.setLocal({ connection: 'idle', error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
+  }
+
+  private async joinWithRuntime(
+    params: JoinParams,
+    start: (params: JoinParams) => SessionRuntime,
+  ): Promise<JoinResult> {
+    const runtime = start(params);
+    const { store } = this.init;
+    const offs = [
+      runtime.on('joined', ({ client, joined }) => this.follow(client, joined)),
+      runtime.on('leaving', () => this.following?.abort()),
+      runtime.on('error', ({ message }) => store.setLocal({ error: message })),
+    ];
+    this.stop.signal.addEventListener('abort', () => offs.forEach((off) => off()), { once: true });
+    let joined: JoinedSession;
+    try {
+      joined = await runtime.start();
+    } catch (error) {
+      await runtime.leave();
+      throw error;
+    }
+    if (this.stop.signal.aborted) {
+      await runtime.leave();
+      throw new SignalingError('ABORTED', 'closed while joining');
+    }
+    this.startPolling(params.sessionId, joined.heartbeatIntervalMs);
+    return { ...this.describe(params, joined), runtime };
+  }
+
+  private async joinAsMember(params: JoinParams): Promise<JoinResult> {
+    const client = new SignalingClient();
+    this.member = client;
+    await client.connect(this.init.baseUrl, { signal: this.stop.signal });
+    const joined = await client.join(
+      { ...params, kind: 'browser', capabilities: this.init.capabilities ?? {} },
+      { signal: this.stop.signal },
+    );
+    this.follow(client, joined);
+    this.startPolling(params.sessionId, joined.heartbeatIntervalMs);
+    return this.describe(params, joined);
+  }
+
+  private async startWatching(params: JoinParams): Promise<JoinResult> {
+    const response = await fetch(new URL('/status', this.init.baseUrl), { signal: this.stop.signal });
+    const status = signalingStatusSchema.parse(await response.json());
+    const session = status.sessions.find((s) => s.sessionId === params.sessionId);
+    if (session === undefined)
+      throw new SignalingError('UNKNOWN_SESSION', `no session ${params.sessionId} on this server`);
+    this.init.store.batch(() => {
+      this.init.store.updateSession({ id: session.sessionId, totalRounds: session.config.rounds });
+      this.init.store.setLocal({ peerId: null, connection: 'joined', error: null });
+    });
+    this.startPolling(params.sessionId, this.init.statusPollMs ?? 1000);
+    return { link: this.link(params), sessionId: params.sessionId, config: session.config, peerId: null };
+  }
+
+  /** Follows one signaling client (the previous one is dropped: a runtime rejoins with a new one). */
+  private follow(client: SignalingClient, joined: JoinedSession): void {
+    this.following?.abort();
+    const following = new AbortController();
+    this.following = following;
+    this.stop.signal.addEventListener('abort', () => following.abort(), { once: true });
+    followSignaling(client, joined, this.init.store, following.signal);
+  }
+
+  private startPolling(sessionId: string, intervalMs: number): void {
+    void pollStatus({
+      baseUrl: this.init.baseUrl,
+      sessionId,
+      store: this.init.store,
+      intervalMs: this.init.statusPollMs ?? intervalMs,
+      signal: this.stop.signal,
+    });
+  }
+
+  private describe(params: JoinParams, joined: JoinedSession): JoinResult {
+    return {
+      link: this.link(params),
+      sessionId: joined.sessionId,
+      config: joined.config,
+      peerId: joined.peerId,
+    };
+  }
+
+  private link(params: JoinParams): string {
+    return makeJoinLink(this.init.baseUrl, params.sessionId, params.token);
   }
 }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { DashboardState } from '../../client/ui/state.ts';
 
 /** Debian's Chromium; LIEC_CHROMIUM_PATH overrides it (e.g. to check the skip path). */
 export const CHROMIUM_PATH = process.env['LIEC_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -63,4 +64,64 @@ export function collectPageErrors(page: Page): string[] {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   return errors;
+}
+
+/** One part of the dashboard's store in `page` (a serialized copy). */
+export async function pageState<K extends keyof DashboardState>(
+  page: Page,
+  part: K,
+): Promise<DashboardState[K]> {
+  const state = await page.evaluate(() => window.liecApp?.store.state);
+  if (state === undefined) throw new Error('the page has no liec-app');
+  return state[part];
+}
+
+/** Waits until the peer table of `page` shows `peerId` in `state`. */
+export async function waitForPeerRow(page: Page, peerId: string, state: string): Promise<void> {
+  await page
+    .locator(`peer-table tr[data-peer="${peerId}"][data-state="${state}"]`)
+    .waitFor({ timeout: PAGE_TIMEOUT_MS });
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+export interface RuntimeFigures {
+  backend: string;
+  /** Times since the page started loading (its join link was opened), in ms. */
+  joinedMs: number;
+  learnerReadyMs: number;
+  firstCountedMs: number;
+  /** Counted rounds per minute over the span of this tab's counted rounds. */
+  countedPerMinute: number;
+  /** Median time of one gradient (with its compression), in ms. */
+  computeMedianMs: number;
+}
+
+/** What the tab's training runtime measured (window.liecRuntime, see client/ui/runtime/). */
+export async function runtimeFigures(page: Page): Promise<RuntimeFigures> {
+  const raw = await page.evaluate(() => {
+    const runtime = window.liecRuntime;
+    if (runtime === undefined) return undefined;
+    const counted = runtime.countedRounds;
+    return {
+      backend: runtime.backend ?? 'unknown',
+      milestones: runtime.milestones,
+      countedTimes: counted.map((c) => c.at),
+      computeMs: [...runtime.computeTimes],
+    };
+  });
+  if (raw === undefined) throw new Error('the page has no training runtime');
+  const times = raw.countedTimes;
+  const span = (times.at(-1) ?? 0) - (times[0] ?? 0);
+  return {
+    backend: raw.backend,
+    joinedMs: raw.milestones.joinedAt ?? Number.NaN,
+    learnerReadyMs: raw.milestones.learnerReadyAt ?? Number.NaN,
+    firstCountedMs: raw.milestones.firstCountedAt ?? Number.NaN,
+    countedPerMinute: span > 0 ? ((times.length - 1) / span) * 60_000 : 0,
+    computeMedianMs: median(raw.computeMs),
+  };
 }

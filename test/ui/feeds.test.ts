@@ -40,7 +40,7 @@ test('applyStatus fills session, peers, history and participation from one snaps
       peerId: 'agg',
       role: 'aggregator',
       kind: 'headless',
-      state: 'waiting',
+      state: 'training', // counted in the last round
       rttMs: 4,
       bytesUp: 100,
       bytesDown: 200,
@@ -66,7 +66,7 @@ test('applyStatus never overrides what is newer or richer', () => {
     fp32Bytes: 1,
     drift: null,
   });
-  store.setLocal({ runtimeAttached: true });
+  store.setLocal({ runtimeAttached: true, peerId: 'agg' });
   store.updateSession({ phase: 'syncing' });
   store.upsertPeer({ peerId: 'agg', backend: 'wasm', state: 'sending' });
   applyStatus(store, statusFixture());
@@ -78,7 +78,8 @@ test('applyStatus never overrides what is newer or richer', () => {
   assert.equal(history[0]?.loss, 0.1, "the runtime's record of the round is kept");
   const agg = peers.find((p) => p.peerId === 'agg');
   assert.equal(agg?.backend, 'wasm', 'the backend the runtime reported is kept');
-  assert.equal(agg?.state, 'sending', 'the runtime owns peer states');
+  assert.equal(agg?.state, 'sending', "the runtime owns its own peer's state");
+  assert.equal(peers.find((p) => p.peerId === 'w1')?.state, 'training', 'others: counted in the last report');
 });
 
 test('applyStatus marks the session done after its last round', () => {
@@ -145,7 +146,7 @@ test('two SessionConnections: create, join by link, live membership and /status 
   });
   t.after(() => creator.close());
   const created = await creator.create({ rounds: 20, up: 'sign' });
-  assert.equal(created.joined.config.up, 'sign');
+  assert.equal(created.config.up, 'sign');
   assert.equal(creatorStore.state.local.connection, 'joined');
   assert.equal(creatorStore.state.session.totalRounds, 20);
   const params = parseJoinLink(created.link);
@@ -155,12 +156,14 @@ test('two SessionConnections: create, join by link, live membership and /status 
   const joiner = new SessionConnection({ baseUrl: url, store: joinerStore });
   t.after(() => joiner.close());
   const joined = await joiner.join(params);
+  const joinedId = joined.peerId;
+  assert.ok(joinedId !== null);
   const bothPeers = (s: { peers: readonly { state: string }[] }) =>
     s.peers.filter((p) => p.state !== 'dropped').length === 2;
   await storeReaches(creatorStore, bothPeers);
   await storeReaches(joinerStore, bothPeers);
   assert.equal(
-    creatorStore.state.peers.find((p) => p.peerId === created.joined.peerId)?.backend,
+    creatorStore.state.peers.find((p) => p.peerId === created.peerId)?.backend,
     'webgl',
     'capabilities reach the table',
   );
@@ -176,7 +179,7 @@ test('two SessionConnections: create, join by link, live membership and /status 
   await withStats.reportRound({
     term: withStats.session?.term ?? 0,
     round: 1,
-    participants: [agg.peerId, joined.joined.peerId],
+    participants: [agg.peerId, joinedId],
     bytes: { up: 900, down: 300 },
     metrics: { loss: 1.5, testAccuracy: 0.6, fp32Bytes: 3_000_000, expected: 2 },
   });
@@ -185,13 +188,13 @@ test('two SessionConnections: create, join by link, live membership and /status 
     (s) => s.history.length === 1 && s.peers.some((p) => p.peerId === agg.peerId && p.bytesUp === 4321),
   );
   assert.equal(state.history[0]?.loss, 1.5);
-  assert.equal(state.peers.find((p) => p.peerId === joined.joined.peerId)?.lastRoundCounted, 1);
+  assert.equal(state.peers.find((p) => p.peerId === joinedId)?.lastRoundCounted, 1);
   assert.equal(state.peers.find((p) => p.peerId === agg.peerId)?.role, 'aggregator');
 
   // Leaving: the other store marks the peer dropped at once (peer:left), no poll needed.
   joiner.close();
   await storeReaches(creatorStore, (s) =>
-    s.peers.some((p) => p.peerId === joined.joined.peerId && p.state === 'dropped'),
+    s.peers.some((p) => p.peerId === joinedId && p.state === 'dropped'),
   );
 });
 

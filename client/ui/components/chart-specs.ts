@@ -13,6 +13,8 @@ import type { RoundRecord } from '../state.ts';
 export interface ChartSpec {
   id: 'accuracy' | 'bytes' | 'drift';
   title: string;
+  /** Shown under the chart while no series has a value. */
+  emptyNote: string;
   options(width: number): uPlot.Options;
   data(history: readonly RoundRecord[]): uPlot.AlignedData;
 }
@@ -53,13 +55,22 @@ export const CHART_SPECS: readonly ChartSpec[] = [
   {
     id: 'accuracy',
     title: 'Loss and test accuracy',
+    emptyNote: 'No finished rounds yet.',
     options: (width) => ({
       ...base(width),
       scales: { x: { time: false }, acc: { range: [0, 1] } },
       series: [
         roundSeries,
         { label: 'loss', stroke: COLORS.loss, width: 2, scale: 'loss' },
-        { label: 'test accuracy', stroke: COLORS.accuracy, width: 2, scale: 'acc' },
+        // Measured every evalEvery rounds: join the measurements and mark each one.
+        {
+          label: 'test accuracy',
+          stroke: COLORS.accuracy,
+          width: 2,
+          scale: 'acc',
+          spanGaps: true,
+          points: { show: true, size: 5 },
+        },
       ],
       axes: [
         roundAxis,
@@ -72,6 +83,7 @@ export const CHART_SPECS: readonly ChartSpec[] = [
   {
     id: 'bytes',
     title: 'Bytes per round (vs fp32)',
+    emptyNote: 'No finished rounds yet.',
     options: (width) => ({
       ...base(width),
       scales: { x: { time: false }, y: { distr: 3, log: 10 } },
@@ -93,6 +105,7 @@ export const CHART_SPECS: readonly ChartSpec[] = [
   {
     id: 'drift',
     title: 'Model drift (mean squared distance from the average)',
+    emptyNote: 'No drift reported in this session yet.',
     options: (width) => ({
       ...base(width),
       scales: { x: { time: false } },
@@ -102,3 +115,13 @@ export const CHART_SPECS: readonly ChartSpec[] = [
     data: (h) => [h.map((r) => r.round), h.map((r) => r.drift)],
   },
 ];
+
+/** True while none of the chart's series (beyond the rounds) holds a value. */
+export function chartIsEmpty(spec: ChartSpec, history: readonly RoundRecord[]): boolean {
+  return spec
+    .data(history)
+    .slice(1)
+    .every((series) =>
+      Array.from(series, (value: number | null | undefined) => value ?? null).every((v) => v === null),
+    );
+}

@@ -1,27 +1,26 @@
 /**
  * `<liec-app>`: the page. Without a session it shows `<session-form>`; a link
- * `/?session=ID&token=T` joins at once. Once joined it shows the join link to share, the
- * overview, the controls, the peer table and the charts, all fed by one SessionStore.
+ * `/?session=ID&token=T` joins at once (`&watch=1` only watches, see
+ * ../session-connection.ts). Once joined it shows the join link to share, the overview, the
+ * controls, the peer table and the charts, all fed by one SessionStore.
  *
- * Until the training runtime is wired in, the store is filled from signaling events and
- * /status polls (see ../session-connection.ts). The runtime plugs in with
- * `attachRuntime(runtime)` (interface in ../runtime/attach.ts); it hears about each join
- * through the `liec-joined` event, which carries the joined signaling client.
+ * With `runtimeFactory` set (entry.ts sets the in-browser training peer), joining starts that
+ * runtime: its peer joins and trains, and it is attached at once (`attachRuntime`); pause,
+ * download and leave go to it. Without one the tab joins as a member that does not train.
+ * Set the factory before the first update (the link's join waits for it). Each join ends with
+ * a `liec-joined` event.
  *
  * @example
  * const app = document.querySelector('liec-app')!;
- * app.addEventListener('liec-joined', async (e) => {
- *   const runtime = await startRuntime(e.detail.client, e.detail.joined);
- *   app.attachRuntime(runtime);
- * });
+ * app.runtimeFactory = (params) => new PeerRuntime({ serverUrl: location.origin, ...params, createLearner });
+ * app.addEventListener('liec-joined', (e) => console.log('joined as', e.detail.peerId));
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import type { JoinedSession, SignalingClient } from '../../signaling/index.ts';
 import { StoreController } from '../controller.ts';
 import { detectBackend } from '../detect-backend.ts';
-import { parseJoinLink } from '../join-link.ts';
-import { attachRuntimeToStore, type DashboardRuntime } from '../runtime/attach.ts';
+import { isWatchLink, parseJoinLink, type JoinParams } from '../join-link.ts';
+import { attachRuntimeToStore, type DashboardRuntime, type SessionRuntime } from '../runtime/attach.ts';
 import { SessionConnection, type JoinResult } from '../session-connection.ts';
 import { SessionStore } from '../state.ts';
 import './peer-table.ts';
@@ -31,10 +30,15 @@ import './session-overview.ts';
 import './training-charts.ts';
 
 export interface JoinedEventDetail {
-  client: SignalingClient;
-  joined: JoinedSession;
   link: string;
+  sessionId: string;
+  /** This tab's peer id; null when only watching. */
+  peerId: string | null;
+  /** The training runtime that joined, if any (already attached). */
+  runtime?: SessionRuntime;
 }
+
+export type RuntimeFactory = (params: JoinParams) => SessionRuntime;
 
 @customElement('liec-app')
 export class LiecApp extends LitElement {
@@ -58,9 +62,11 @@ export class LiecApp extends LitElement {
 
   /** The dashboard's state; the runtime may also write to it directly. */
   readonly store = new SessionStore();
+  /** Starts the training runtime of a join; without it the tab joins without training. */
+  runtimeFactory: RuntimeFactory | undefined;
   @state() private joinLink: string | null = null;
   private connection: SessionConnection | undefined;
-  private runtime: DashboardRuntime | undefined;
+  private attached: DashboardRuntime | undefined;
   private detachRuntime: (() => void) | undefined;
   private readonly local = new StoreController(
     this,
@@ -68,19 +74,19 @@ export class LiecApp extends LitElement {
     (s) => s.local,
   );
 
-  /** The signaling client of the current session, once joined. */
-  get signaling(): SignalingClient | undefined {
-    return this.local.value?.connection === 'joined' ? this.connection?.client : undefined;
+  /** The attached runtime, if any. */
+  get runtime(): DashboardRuntime | undefined {
+    return this.attached;
   }
 
   /** Shows a training runtime's rounds and peers, and routes pause/download/leave to it. */
   attachRuntime(runtime: DashboardRuntime): () => void {
     this.detachRuntime?.();
-    this.runtime = runtime;
+    this.attached = runtime;
     const detach = attachRuntimeToStore(this.store, runtime);
     this.detachRuntime = () => {
       detach();
-      if (this.runtime === runtime) this.runtime = undefined;
+      if (this.attached === runtime) this.attached = undefined;
       this.detachRuntime = undefined;
     };
     return this.detachRuntime;
@@ -94,8 +100,13 @@ export class LiecApp extends LitElement {
     this.addEventListener('liec-leave', () => void this.leave());
     this.addEventListener('liec-pause', (e) => this.setPaused(e.detail.paused));
     this.addEventListener('liec-download', () => void this.download());
-    const params = parseJoinLink(new URLSearchParams(location.search));
-    if (params !== null) void this.start((c) => c.join(params));
+    const query = new URLSearchParams(location.search);
+    const params = parseJoinLink(query);
+    // After the first update, so whoever created the element can set runtimeFactory first.
+    if (params !== null)
+      void this.updateComplete.then(() =>
+        this.start((c) => (isWatchLink(query) ? c.watch(params) : c.join(params)), isWatchLink(query)),
+      );
   }
 
   override disconnectedCallback(): void {
@@ -125,15 +136,17 @@ export class LiecApp extends LitElement {
     `;
   }
 
-  private async start(action: (connection: SessionConnection) => Promise<JoinResult>): Promise<void> {
+  private async start(
+    action: (connection: SessionConnection) => Promise<JoinResult>,
+    watching = false,
+  ): Promise<void> {
     if (this.connection !== undefined) return;
+    const backend = this.store.state.local.backend ?? 'unknown';
     const connection = new SessionConnection({
       baseUrl: location.origin,
       store: this.store,
-      capabilities: {
-        backend: this.store.state.local.backend ?? 'unknown',
-        userAgent: navigator.userAgent.slice(0, 200),
-      },
+      capabilities: { backend, userAgent: navigator.userAgent.slice(0, 200) },
+      ...(this.runtimeFactory === undefined ? {} : { runtime: this.runtimeFactory }),
     });
     this.connection = connection;
     let result: JoinResult;
@@ -143,14 +156,20 @@ export class LiecApp extends LitElement {
       this.connection = undefined; // the store holds the error; the form shows it
       return;
     }
+    if (result.runtime !== undefined) this.attachRuntime(result.runtime);
     this.joinLink = result.link;
-    history.replaceState(null, '', result.link);
-    const detail: JoinedEventDetail = { client: result.client, joined: result.joined, link: result.link };
+    history.replaceState(null, '', watching ? `${result.link}&watch=1` : result.link);
+    const detail: JoinedEventDetail = {
+      link: result.link,
+      sessionId: result.sessionId,
+      peerId: result.peerId,
+      ...(result.runtime === undefined ? {} : { runtime: result.runtime }),
+    };
     this.dispatchEvent(new CustomEvent('liec-joined', { detail, bubbles: true, composed: true }));
   }
 
   private async leave(): Promise<void> {
-    const runtime = this.runtime;
+    const runtime = this.attached;
     this.detachRuntime?.();
     try {
       await runtime?.leave();
@@ -166,13 +185,21 @@ export class LiecApp extends LitElement {
   }
 
   private setPaused(paused: boolean): void {
-    if (this.runtime?.setPaused === undefined) return;
-    this.runtime.setPaused(paused);
+    if (this.attached?.setPaused === undefined) return;
+    this.attached.setPaused(paused);
     this.store.setLocal({ paused });
   }
 
   private async download(): Promise<void> {
-    const model = await this.runtime?.exportModel?.();
+    let model: Uint8Array | Blob | undefined;
+    try {
+      model = await this.attached?.exportModel?.();
+    } catch (error) {
+      this.store.setLocal({
+        error: `download failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      return;
+    }
     if (model === undefined) return;
     const { session } = this.store.state;
     const blob =

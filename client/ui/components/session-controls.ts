@@ -47,8 +47,9 @@ export class SessionControls extends LitElement {
     return html`
       <span class="muted">
         ${local.peerId === null ? 'Not joined' : html`You are <strong>${local.peerId}</strong>`} · backend
-        ${local.backend ?? 'unknown'}
-        ${local.runtimeAttached ? nothing : html`· training runtime not attached`}
+        <strong data-field="backend">${local.backend ?? 'unknown'}</strong>
+        ${local.runtimeAttached ? nothing : html`· not training`}
+        ${local.paused ? html`· <span data-field="paused">paused: out of the session until you resume</span>` : nothing}
       </span>
       <span class="spacer"></span>
       <button

@@ -1,6 +1,7 @@
 /**
  * `<session-form>`: create a training session (algorithm, up and down compressors, rounds,
- * round deadline, quorum) or join one by pasting its link. It validates the input with the
+ * round deadline, quorum, how many peers to wait for before round 0, how often to measure
+ * test accuracy) or join one by pasting its link. It validates the input with the
  * shared schemas and dispatches `liec-create` or `liec-join`; the app does the signaling.
  * Once `joinLink` is set (after creating or joining) it shows that link to share instead.
  *
@@ -132,6 +133,14 @@ export class SessionForm extends LitElement {
             required
           />
         </label>
+        <label
+          >Start with peers
+          <input name="minPeers" type="number" min="1" step="1" .value=${String(d.minPeers)} required />
+        </label>
+        <label
+          >Evaluate every (rounds)
+          <input name="evalEvery" type="number" min="1" step="1" .value=${String(d.evalEvery)} required />
+        </label>
         <datalist id="compressors">
           ${COMPRESSOR_SUGGESTIONS.map((c) => html`<option value=${c}></option>`)}
         </datalist>
@@ -178,6 +187,8 @@ export class SessionForm extends LitElement {
       rounds: Number(text('rounds')),
       roundDeadlineMs: Number(text('roundDeadlineMs')),
       quorum: Number(text('quorum')),
+      minPeers: Number(text('minPeers')),
+      evalEvery: Number(text('evalEvery')),
     };
     const parsed = sessionConfigSchema.safeParse(candidate);
     if (!parsed.success) {

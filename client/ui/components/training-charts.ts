@@ -12,7 +12,7 @@ import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css';
 import { StoreController } from '../controller.ts';
 import type { SessionStore } from '../state.ts';
-import { CHART_SPECS } from './chart-specs.ts';
+import { CHART_SPECS, chartIsEmpty } from './chart-specs.ts';
 import { panelStyles } from './styles.ts';
 
 /** Width used before the element has been laid out. */
@@ -43,6 +43,10 @@ export class TrainingCharts extends LitElement {
       .empty {
         margin: 0 0 8px;
       }
+      .note {
+        margin: 4px 0 0;
+        font-size: 0.8rem;
+      }
     `,
   ];
 
@@ -57,16 +61,21 @@ export class TrainingCharts extends LitElement {
   private resizeObserver: ResizeObserver | undefined;
 
   override render() {
-    const rounds = this.history.value?.length ?? 0;
+    const history = this.history.value ?? [];
     return html`
       <h2>Training</h2>
-      ${rounds === 0 ? html`<p class="empty muted">No finished rounds yet.</p>` : nothing}
+      ${history.length === 0 ? html`<p class="empty muted">No finished rounds yet.</p>` : nothing}
       <div class="grid">
         ${CHART_SPECS.map(
           (spec) =>
             html`<figure>
               <figcaption>${spec.title}</figcaption>
               <div id="chart-${spec.id}" data-chart=${spec.id}></div>
+              ${
+                history.length > 0 && chartIsEmpty(spec, history)
+                  ? html`<p class="note muted" data-empty=${spec.id}>${spec.emptyNote}</p>`
+                  : nothing
+              }
             </figure>`,
         )}
       </div>

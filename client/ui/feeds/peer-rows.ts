@@ -38,3 +38,31 @@ export function applyAggregatorRoles(store: SessionStore, aggregatorPeerId: stri
     if (row.role !== role) store.upsertPeer({ peerId: row.peerId, role });
   }
 }
+
+/**
+ * After round `round` counted `participants`: counted peers are `training` (the next round)
+ * with `round` as their last counted one; live peers that were counted before but not in
+ * this round are `late`. Peers never counted keep their state (still joining). The row of
+ * `selfId` (this tab, whose runtime knows better) only gets its last counted round. Older
+ * reports never undo newer ones.
+ */
+export function applyRoundParticipation(
+  store: SessionStore,
+  round: number,
+  participants: readonly string[],
+  selfId: string | null,
+): void {
+  const counted = new Set(participants);
+  for (const row of store.state.peers) {
+    if (row.state === 'dropped' || (row.lastRoundCounted ?? -1) >= round) continue;
+    if (counted.has(row.peerId)) {
+      store.upsertPeer({
+        peerId: row.peerId,
+        lastRoundCounted: round,
+        ...(row.peerId === selfId ? {} : { state: 'training' as const }),
+      });
+    } else if (row.lastRoundCounted !== null && row.peerId !== selfId) {
+      store.upsertPeer({ peerId: row.peerId, state: 'late' });
+    }
+  }
+}

@@ -14,7 +14,7 @@
  */
 import { signalingStatusSchema, type SessionStatus } from '../../../shared/protocol/signaling-status.ts';
 import type { SessionStore } from '../state.ts';
-import { applyAggregatorRoles, upsertMember } from './peer-rows.ts';
+import { applyAggregatorRoles, applyRoundParticipation, upsertMember } from './peer-rows.ts';
 
 /** Applies one session's status to the store (in one batch). */
 export function applyStatus(store: SessionStore, status: SessionStatus): void {
@@ -59,11 +59,13 @@ function applyReport(store: SessionStore, report: NonNullable<SessionStatus['las
     const counted = report.participants.length;
     store.recordParticipation({ round: report.round, counted, expected: metric('expected') ?? counted });
   }
-  const counted = new Set(report.participants);
-  for (const row of store.state.peers) {
-    if (counted.has(row.peerId) && (row.lastRoundCounted ?? -1) < report.round)
-      store.upsertPeer({ peerId: row.peerId, lastRoundCounted: report.round });
-  }
+  const { local } = store.state;
+  applyRoundParticipation(
+    store,
+    report.round,
+    report.participants,
+    local.runtimeAttached ? local.peerId : null,
+  );
 }
 
 export interface PollStatusInit {

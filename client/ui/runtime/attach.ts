@@ -5,7 +5,8 @@
  *
  * What the runtime emits:
  * - `round`: a finished round as this peer saw it (the aggregator knows every field; a
- *   worker may leave loss/drift null), with who was counted and how many were expected;
+ *   worker may leave loss/drift null), with who was counted and how many were expected
+ *   when known; the same round again replaces it (e.g. when its test accuracy arrives);
  * - `peer`: a change of one peer's row (state, rtt, bytes, backend, ...), id plus fields;
  * - `peer:removed`: a peer gone for good (the row is kept, marked dropped);
  * - `phase`: the session phase and current round (training, syncing, done, ...);
@@ -16,13 +17,18 @@
  * const runtime = await startBrowserRuntime({ client: app.signaling, joined });
  * const detach = document.querySelector('liec-app')!.attachRuntime(runtime);
  */
+import type { JoinedSession, SignalingClient } from '../../signaling/index.ts';
+import { applyRoundParticipation } from '../feeds/peer-rows.ts';
 import type { PeerPatch, RoundRecord, SessionPhase, SessionStore } from '../state.ts';
 
 export interface RuntimeRoundEvent extends RoundRecord {
-  /** Peers whose update this round counted. */
-  participants: readonly string[];
-  /** Workers the aggregator expected this round. */
-  expected: number;
+  /**
+   * Every peer whose update this round counted; absent when this peer does not know (a
+   * worker knows only about itself: /status fills in the rest).
+   */
+  participants?: readonly string[];
+  /** Uploads the aggregator expected this round (itself included); with `participants`. */
+  expected?: number;
 }
 
 export interface DashboardRuntimeEvents {
@@ -40,10 +46,36 @@ export interface DashboardRuntime {
   off<K extends keyof DashboardRuntimeEvents>(name: K, listener: Listener<K>): unknown;
   /** Stops training and leaves the session (the app closes the signaling client after). */
   leave(): Promise<void> | void;
+  /** The backend it trains on, once known (read on attach; later changes come as `backend`). */
+  readonly backend?: string | null;
   /** Pauses or resumes this peer's training; absent when not supported. */
   setPaused?(paused: boolean): void;
   /** The current model, serialized (e.g. weights as bytes); absent when not supported. */
   exportModel?(): Promise<Uint8Array | Blob>;
+}
+
+/** What a runtime that joins the session itself (a training peer) adds to DashboardRuntimeEvents. */
+export interface SessionRuntimeEvents extends DashboardRuntimeEvents {
+  /** Its peer joined (on start, and again on resume after a pause): follow this client. */
+  joined: { client: SignalingClient; joined: JoinedSession };
+  /** Its peer is about to leave (pause, leave): stop following its client. */
+  leaving: { peerId: string };
+  /** Training stopped on an error after joining (e.g. the learner failed to load). */
+  error: { message: string };
+}
+
+/** A runtime that joins the session for the tab (see ./peer-runtime.ts). */
+export interface SessionRuntime extends DashboardRuntime {
+  /** Joins; resolves with the join reply while training starts. */
+  start(): Promise<JoinedSession>;
+  on<K extends keyof SessionRuntimeEvents>(
+    name: K,
+    listener: (event: SessionRuntimeEvents[K]) => void,
+  ): () => void;
+  off<K extends keyof SessionRuntimeEvents>(
+    name: K,
+    listener: (event: SessionRuntimeEvents[K]) => void,
+  ): void;
 }
 
 /** Copies the runtime's events into the store until the returned function is called. */
@@ -51,8 +83,10 @@ export function attachRuntimeToStore(store: SessionStore, runtime: DashboardRunt
   const onRound: Listener<'round'> = ({ participants, expected, ...record }) =>
     store.batch(() => {
       store.addRound(record);
-      store.recordParticipation({ round: record.round, counted: participants.length, expected });
-      for (const peerId of participants) store.upsertPeer({ peerId, lastRoundCounted: record.round });
+      if (participants === undefined) return;
+      const counted = participants.length;
+      store.recordParticipation({ round: record.round, counted, expected: expected ?? counted });
+      applyRoundParticipation(store, record.round, participants, store.state.local.peerId);
     });
   const onPeer: Listener<'peer'> = (patch) => store.upsertPeer(patch);
   const onRemoved: Listener<'peer:removed'> = ({ peerId }) => store.markDropped(peerId);
@@ -70,6 +104,7 @@ export function attachRuntimeToStore(store: SessionStore, runtime: DashboardRunt
   runtime.on('phase', onPhase);
   runtime.on('backend', onBackend);
   store.setLocal({ runtimeAttached: true });
+  if (typeof runtime.backend === 'string') onBackend({ backend: runtime.backend });
   let attached = true;
   return () => {
     if (!attached) return;

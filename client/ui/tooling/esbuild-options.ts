@@ -4,7 +4,11 @@
  * `global` is defined as `globalThis`; `Buffer` (the `buffer` package) and `process` (the
  * `process` package with a microtask nextTick, see ../shims/process.ts) are injected; every
  * `require('process')` resolves to that same shim; `events` resolves to the `events`
- * package. Only zod's English messages are bundled. CSS imported from components arrives as text for Lit's `unsafeCSS`.
+ * package. `setImmediate`/`clearImmediate` (the peer roles use them) come from a MessageChannel
+ * shim (../shims/immediate.ts). `node:*` imports on paths the browser never takes (the
+ * default learner's file reads) resolve to stubs that throw when called
+ * (./node-builtins.ts). Only zod's English messages are bundled. CSS imported from
+ * components arrives as text for Lit's `unsafeCSS`.
  *
  * @example
  * import { build } from 'esbuild';
@@ -13,11 +17,13 @@
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
+import { nodeBuiltinStubs } from './node-builtins.ts';
 
 /** The repository root (esbuild's working directory, so metafile paths are relative to it). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PROCESS_SHIM = fileURLToPath(new URL('../shims/process.ts', import.meta.url));
 const BUFFER_SHIM = fileURLToPath(new URL('../shims/buffer.ts', import.meta.url));
+const IMMEDIATE_SHIM = fileURLToPath(new URL('../shims/immediate.ts', import.meta.url));
 
 /** Browsers the bundle targets: current evergreen ones (WebRTC data channels, ES2022). */
 export const BROWSER_TARGETS = ['chrome109', 'firefox115', 'safari16'];
@@ -74,8 +80,8 @@ export function browserBundleOptions(init: BrowserBundleInit): BuildOptions & { 
     // Decorators and class-field semantics come from tsconfig.json, as for tsc.
     tsconfig: `${REPO_ROOT}tsconfig.json`,
     define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
-    inject: [PROCESS_SHIM, BUFFER_SHIM],
-    plugins: [processShimPlugin, zodEnglishOnlyPlugin],
+    inject: [PROCESS_SHIM, BUFFER_SHIM, IMMEDIATE_SHIM],
+    plugins: [processShimPlugin, zodEnglishOnlyPlugin, nodeBuiltinStubs()],
     loader: { '.css': 'text' },
     metafile: true,
     logLevel: 'silent',

@@ -1,0 +1,41 @@
+/**
+ * The app's runtime factory: each join starts a PeerRuntime (./peer-runtime.ts) whose peer
+ * trains in this tab on the TF.js backend prepareBrowserTraining chose, against the server
+ * that served the page. Downloads and backend setup start with the first join and are
+ * shared by later ones. The current runtime is also `window.liecRuntime` (console, tests).
+ *
+ * @example
+ * app.runtimeFactory = browserRuntimeFactory(); // entry.ts
+ */
+import type { JoinParams } from '../join-link.ts';
+import { prepareBrowserTraining, type BrowserTraining, type BrowserTrainingInit } from './browser-learner.ts';
+import { PeerRuntime } from './peer-runtime.ts';
+
+declare global {
+  interface Window {
+    liecRuntime?: PeerRuntime;
+  }
+}
+
+export interface BrowserRuntimeInit extends BrowserTrainingInit {
+  /** The signaling server. @default location.origin */
+  serverUrl?: string;
+}
+
+export function browserRuntimeFactory(init: BrowserRuntimeInit = {}): (params: JoinParams) => PeerRuntime {
+  let training: BrowserTraining | undefined;
+  return (params) => {
+    const prepared = (training ??= prepareBrowserTraining(init));
+    const runtime = new PeerRuntime({
+      serverUrl: init.serverUrl ?? location.origin,
+      ...params,
+      createLearner: (config) => prepared.createLearner(config),
+      capabilities: async () => ({
+        backend: await prepared.backend,
+        userAgent: navigator.userAgent.slice(0, 200),
+      }),
+    });
+    window.liecRuntime = runtime;
+    return runtime;
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * The tab's training runtime: a real peer (client/roles/peer.ts, kind 'browser') with a
+ * browser learner, as the dashboard's DashboardRuntime (see ./attach.ts). It emits `joined`
+ * each time its peer joins (first start, and on resume), so the page follows that signaling
+ * client; its peer's events reach the dashboard through ./peer-events.ts.
+ *
+ * Pause: the peer leaves the session (keeping its model, data, TF.js model and peer id) and
+ * resume joins again with the same peer id and data shard. For the session that is a peer
+ * that goes and comes back: while paused it is not expected, so rounds do not wait for it
+ * until their deadline (a member that silently stopped computing would cost every round the
+ * full roundDeadlineMs); an upload it had in flight is counted or folded late into the
+ * aggregator's error; on resume it gets the current model from the aggregator and takes part
+ * from the next round, like any joiner. Pausing the aggregator hands aggregation over to
+ * another peer (a failover); pausing the last peer leaves the session without one until
+ * someone joins.
+ *
+ * Download: the peer's current weights as a model file (./model-file.ts).
+ *
+ * @example
+ * const runtime = new PeerRuntime({ serverUrl: location.origin, sessionId, token, createLearner });
+ * runtime.on('joined', ({ client, joined }) => followSignaling(client, joined, store, signal));
+ * await runtime.start();                       // resolves once joined; training goes on
+ * app.attachRuntime(runtime);
+ */
+import type { Capabilities } from '../../../shared/protocol/signaling.ts';
+import type { SessionConfig } from '../../../shared/protocol/session-config.ts';
+import { Peer } from '../../roles/peer.ts';
+import { SignalingError, TypedEmitter, type JoinedSession } from '../../signaling/index.ts';
+import type { DataLearner } from '../../training/data-learner.ts';
+import type { SessionRuntime, SessionRuntimeEvents } from './attach.ts';
+import { encodeModelFile } from './model-file.ts';
+import { PeerEventMapper } from './peer-events.ts';
+
+export interface PeerRuntimeInit {
+  serverUrl: string;
+  sessionId: string;
+  token: string;
+  createLearner: (config: SessionConfig) => Promise<DataLearner>;
+  /**
+   * What the peer tells the others about itself (e.g. the backend it trains on), awaited
+   * before each join. @default () => ({})
+   */
+  capabilities?: () => Capabilities | Promise<Capabilities>;
+  /** Time between samples of this peer's traffic (bytes, sending -> waiting). @default 500 */
+  trafficSampleMs?: number;
+  /** Joins tried on resume while the server still holds the old membership. @default 5 */
+  rejoinAttempts?: number;
+  /** Pause between those joins. @default 400 */
+  rejoinDelayMs?: number;
+  log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
+}
+
+/** performance.now() of the runtime's milestones (ms since the page started loading). */
+export interface RuntimeMilestones {
+  joinedAt: number | null;
+  learnerReadyAt: number | null;
+  firstUploadAt: number | null;
+  firstCountedAt: number | null;
+}
+
+export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements SessionRuntime {
+  readonly milestones: RuntimeMilestones = {
+    joinedAt: null,
+    learnerReadyAt: null,
+    firstUploadAt: null,
+    firstCountedAt: null,
+  };
+  private readonly init: PeerRuntimeInit;
+  private current: Peer | null = null;
+  private mapper: PeerEventMapper | null = null;
+  private learner: DataLearner | null = null;
+  private peerId: string | undefined;
+  private shard: number | undefined;
+  private sampler: ReturnType<typeof setInterval> | undefined;
+  /** Pause, resume and leave run one after another. */
+  private queue: Promise<void> = Promise.resolve();
+  private left = false;
+  private pausedNow = false;
+  /** The peer before a pause (its model is still there to download). */
+  private lastPeer: Peer | null = null;
+
+  constructor(init: PeerRuntimeInit) {
+    super();
+    this.init = init;
+  }
+
+  /** The peer currently in the session (null while paused or before start). */
+  get peer(): Peer | null {
+    return this.current;
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** The backend the learner computes with; null before it is loaded. */
+  get backend(): string | null {
+    return this.learner?.backend ?? null;
+  }
+
+  /** Counted rounds of this tab with when it learned of each (performance.now()). */
+  get countedRounds(): readonly { round: number; at: number }[] {
+    return this.mapper?.counted ?? [];
+  }
+
+  /** This tab's recent gradient times in ms (gradient + compression), oldest first. */
+  get computeTimes(): readonly number[] {
+    return this.mapper?.computeMs ?? [];
+  }
+
+  /** Joins; resolves with the join reply while training starts (errors after it: `error`). */
+  start(): Promise<JoinedSession> {
+    return this.run(false);
+  }
+
+  setPaused(paused: boolean): void {
+    if (paused === this.pausedNow || this.left) return;
+    this.pausedNow = paused;
+    this.queue = this.queue.then(async () => {
+      if (this.left) return;
+      if (paused) await this.stopPeer();
+      else await this.rejoin();
+    });
+  }
+
+  async exportModel(): Promise<Uint8Array> {
+    const peer = this.current ?? this.lastPeer;
+    const weights = peer?.model();
+    if (peer === null || weights === null || weights === undefined)
+      throw new Error('this peer has no model yet');
+    return encodeModelFile(
+      {
+        sessionId: this.init.sessionId,
+        peerId: peer.peerId,
+        round: peer.round,
+        arch: peer.config?.model ?? 'unknown',
+        layout: this.learner?.layout.map((p) => ({ ...p, shape: [...p.shape] })) ?? [],
+        createdAt: new Date().toISOString(),
+      },
+      weights,
+    );
+  }
+
+  leave(): Promise<void> {
+    this.left = true;
+    this.queue = this.queue.then(() => this.stopPeer());
+    return this.queue;
+  }
+
+  private async rejoin(): Promise<void> {
+    const attempts = this.init.rejoinAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.run(true);
+        return;
+      } catch (error) {
+        const taken = error instanceof SignalingError && error.code === 'PEER_ID_TAKEN';
+        if (!taken || attempt >= attempts || this.left) {
+          this.emit('error', { message: `could not rejoin: ${String(error)}` });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.init.rejoinDelayMs ?? 400));
+      }
+    }
+  }
+
+  private async run(rejoining: boolean): Promise<JoinedSession> {
+    const capabilities = (await this.init.capabilities?.()) ?? {};
+    return new Promise((resolve, reject) => {
+      let joinedReply: JoinedSession | undefined;
+      const peer = new Peer({
+        serverUrl: this.init.serverUrl,
+        sessionId: this.init.sessionId,
+        token: this.init.token,
+        kind: 'browser',
+        ...(rejoining && this.peerId !== undefined ? { peerId: this.peerId } : {}),
+        ...(this.shard === undefined ? {} : { shard: this.shard }),
+        capabilities,
+        createLearner: (config) => this.createLearner(config),
+        onJoined: (client, joined) => {
+          joinedReply = joined;
+          this.peerId = joined.peerId;
+          this.shard ??= joinSlot(joined) % joined.config.dataShards;
+          this.milestones.joinedAt ??= performance.now();
+          this.emit('joined', { client, joined });
+          resolve(joined);
+        },
+        ...(this.init.log === undefined ? {} : { log: this.init.log }),
+      });
+      this.current = peer;
+      this.lastPeer = peer;
+      this.attachMapper(peer);
+      peer.start().then(
+        () => {
+          if (!this.left) this.emit('peer', { peerId: peer.peerId, kind: 'browser', backend: peer.backend });
+        },
+        (error: unknown) => {
+          if (this.current === peer) this.current = null;
+          if (joinedReply === undefined) reject(error);
+          else this.emit('error', { message: error instanceof Error ? error.message : String(error) });
+          void peer.leave();
+        },
+      );
+    });
+  }
+
+  private async createLearner(config: SessionConfig): Promise<DataLearner> {
+    const learner = await this.init.createLearner(config);
+    this.learner = learner;
+    this.milestones.learnerReadyAt ??= performance.now();
+    this.emit('backend', { backend: learner.backend });
+    return learner;
+  }
+
+  private attachMapper(peer: Peer): void {
+    this.mapper?.dispose();
+    const counted = this.mapper?.counted ?? [];
+    const computeMs = this.mapper?.computeMs ?? [];
+    const mapper = new PeerEventMapper({
+      peer,
+      lastLoss: () => (this.shard === undefined ? null : (this.learner?.lastLoss(this.shard) ?? null)),
+      numParams: () => this.learner?.numParams ?? 0,
+    });
+    mapper.counted.push(...counted);
+    mapper.computeMs.push(...computeMs);
+    mapper.on('round', (event) => this.emit('round', event));
+    mapper.on('peer', (event) => this.emit('peer', event));
+    mapper.on('phase', (event) => this.emit('phase', event));
+    this.mapper = mapper;
+    peer.events.on('uploaded', () => (this.milestones.firstUploadAt ??= mapper.firstUploadAt));
+    peer.events.on('applied', () => (this.milestones.firstCountedAt ??= mapper.firstCountedAt));
+    peer.events.on('round', () => (this.milestones.firstCountedAt ??= mapper.firstCountedAt));
+    clearInterval(this.sampler);
+    this.sampler = setInterval(() => mapper.sample(), this.init.trafficSampleMs ?? 500);
+  }
+
+  private async stopPeer(): Promise<void> {
+    const peer = this.current;
+    this.current = null;
+    clearInterval(this.sampler);
+    this.sampler = undefined;
+    if (peer === null) return;
+    this.emit('leaving', { peerId: peer.peerId });
+    await peer.leave();
+    this.mapper?.sample();
+  }
+}
+
+/** The peer's join slot as Peer computes it: members that joined before it. */
+function joinSlot(joined: JoinedSession): number {
+  const self = joined.peers.find((p) => p.peerId === joined.peerId);
+  return joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
+}
