@@ -1,12 +1,13 @@
 /**
- * The web app in headless Chromium against a real app server on port 0: load the page,
- * create a session through the form, open the join link in a second tab, and see both peers
- * on both dashboards; then drive a stand-in runtime through `attachRuntime` (rounds, pause,
- * download) and leave from the second tab. Saves docs/dashboard.png and reports the page's
- * load time and the asset sizes as test diagnostics.
+ * The web app in headless Chromium against a real app server on port 0, without training
+ * (the tabs drop their training runtime, so they join as members that do not train; the
+ * training itself is tested in training.test.ts): load the page, create a session through
+ * the form, join it by pasting the link in a second tab, see both peers on both dashboards
+ * and on a third tab that only watches (`&watch=1`, not a member); then drive a stand-in
+ * runtime through `attachRuntime` (rounds, pause, download) and leave from the second tab.
+ * Reports the page's load time and the asset sizes as test diagnostics.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -14,7 +15,6 @@ import { createAppServer } from '../../signaling/index.ts';
 import { PAGE_TIMEOUT_MS, chromiumSkipReason, collectPageErrors, launchChromium } from './helpers.ts';
 
 const FAKE_RUNTIME = fileURLToPath(new URL('./fixtures/fake-runtime.js', import.meta.url));
-const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 const HEARTBEAT_INTERVAL_MS = 500;
 
 /** Waits until the page's peer table lists `count` live peers. */
@@ -26,7 +26,7 @@ async function waitForLivePeers(page: Page, count: number): Promise<void> {
 }
 
 test(
-  'dashboard: create, join by link, both peers live, runtime hook, leave',
+  'dashboard: create, join by pasted link, watch link, both peers live, runtime hook, leave',
   { skip: chromiumSkipReason() },
   async (t) => {
     const server = await createAppServer({
@@ -57,7 +57,10 @@ test(
       `page load: DOMContentLoaded ${load.domContentLoadedMs.toFixed(0)} ms, load ${load.loadEventMs.toFixed(0)} ms, form ready by ${load.formReadyMs.toFixed(0)} ms`,
     );
 
-    // 2. Create a session through the form; the creator joins it and shows the link.
+    // 2. Create a session through the form; the creator joins it (not training) and shows the link.
+    await creator.evaluate(() => {
+      if (window.liecApp !== undefined) window.liecApp.runtimeFactory = undefined;
+    });
     await creator.locator('session-form select[name="algorithm"]').selectOption('liec');
     await creator.locator('session-form input[name="up"]').fill('topk:0.01');
     await creator.locator('session-form input[name="down"]').fill('sign');
@@ -75,15 +78,20 @@ test(
     assert.equal(created?.config.down, 'sign');
     assert.equal(created?.config.rounds, 50);
 
-    // 3. A second tab opens the link; both dashboards show both peers.
+    // 3. A second tab pastes the link into the join form; both dashboards show both peers.
     const joiner = await context.newPage();
     const joinerErrors = collectPageErrors(joiner);
+    await joiner.goto(url);
+    await joiner.evaluate(() => {
+      if (window.liecApp !== undefined) window.liecApp.runtimeFactory = undefined;
+    });
     const joinedAt = performance.now();
-    await joiner.goto(link);
+    await joiner.locator('session-form input[name="link"]').fill(link);
+    await joiner.locator('session-form button[data-action="join"]').click();
     await waitForLivePeers(joiner, 2);
     await waitForLivePeers(creator, 2);
     t.diagnostic(
-      `second tab listed on both dashboards ${(performance.now() - joinedAt).toFixed(0)} ms after opening the link`,
+      `second tab listed on both dashboards ${(performance.now() - joinedAt).toFixed(0)} ms after joining`,
     );
     for (const page of [creator, joiner]) {
       assert.equal(await page.locator('peer-table tr[data-peer]').count(), 2);
@@ -98,10 +106,14 @@ test(
       peers.map((p) => p.kind),
       ['browser', 'browser'],
     );
-    await mkdir(fileURLToPath(new URL('.', new URL('../../docs/dashboard.png', import.meta.url))), {
-      recursive: true,
-    });
-    await creator.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // A watch link: the tab follows /status, lists both peers, and is no member itself.
+    const watcher = await context.newPage();
+    const watcherErrors = collectPageErrors(watcher);
+    await watcher.goto(`${link}&watch=1`);
+    await waitForLivePeers(watcher, 2);
+    assert.equal(await watcher.evaluate(() => window.liecApp?.store.state.local.peerId ?? null), null);
+    assert.equal(server.status().sessions[0]?.peers.length, 2, 'watching is not joining');
 
     // 4. A stand-in runtime: rounds reach the overview and charts; pause and download reach it.
     await creator.addScriptTag({ path: FAKE_RUNTIME });
@@ -130,9 +142,11 @@ test(
     // 5. The second tab leaves: its row turns dropped on the first dashboard.
     const joinerId = await joiner.evaluate(() => window.liecApp?.store.state.local.peerId ?? null);
     await joiner.locator('session-controls button[data-action="leave"]').click();
-    await creator
-      .locator(`peer-table tr[data-peer="${joinerId}"][data-state="dropped"]`)
-      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    for (const page of [creator, watcher]) {
+      await page
+        .locator(`peer-table tr[data-peer="${joinerId}"][data-state="dropped"]`)
+        .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    }
     await joiner.locator('session-form button[data-action="create"]').waitFor({ timeout: PAGE_TIMEOUT_MS });
     assert.equal(new URL(joiner.url()).search, '');
 
@@ -149,5 +163,6 @@ test(
 
     assert.deepEqual(creatorErrors, []);
     assert.deepEqual(joinerErrors, []);
+    assert.deepEqual(watcherErrors, []);
   },
 );

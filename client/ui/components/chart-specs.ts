@@ -90,7 +90,8 @@ export const CHART_SPECS: readonly ChartSpec[] = [
       series: [
         roundSeries,
         { label: 'up', stroke: COLORS.up, width: 2 },
-        { label: 'down', stroke: COLORS.down, width: 2 },
+        // Dashed: up and down are often about the same size and would hide each other.
+        { label: 'down', stroke: COLORS.down, width: 2, dash: [3, 3] },
         { label: 'fp32 both ways', stroke: COLORS.fp32, width: 2, dash: [6, 4] },
       ],
       axes: [roundAxis, { label: 'bytes', size: 84, values: (_u, splits) => splits.map(formatBytes) }],
