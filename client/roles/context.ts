@@ -41,4 +41,6 @@ export interface RoleContext {
     bytes: { up: number; down: number };
   }): void;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
+  /** This peer's measured uplink rate in bytes/s (topk:auto); undefined before a measurement. */
+  uplinkBytesPerSecond?: () => number | undefined;
 }

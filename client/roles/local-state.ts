@@ -5,6 +5,7 @@
  */
 import type { AlgorithmOptions, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker } from '../../shared/algorithm/index.ts';
+import type { Compressor } from '../../shared/compress/index.ts';
 import type { SimLearner } from '../sim/simulator.ts';
 
 export interface CachedUpload {
@@ -103,14 +104,17 @@ export class LocalState {
     this.restoredDeviation = deviation;
   }
 
-  /** Computes this round's gradient and its upload payload, and caches it. */
-  prepareUpload(seed: number): CachedUpload {
+  /**
+   * Computes this round's gradient and its upload payload, and caches it. `up`: this round's
+   * compressor (topk:auto), else the session's.
+   */
+  prepareUpload(seed: number, up?: Compressor): CachedUpload {
     const worker = this.requireWorker();
     const started = performance.now();
     const { gradient, loss } = this.learner.gradient(this.shard, worker.model);
     this.lastLoss = loss;
     const aux = worker.deviationSq();
-    const payload = worker.prepareUpload(gradient, seed);
+    const payload = worker.prepareUpload(gradient, seed, up);
     this.lastComputeMs = performance.now() - started;
     this.cached = { type: 'upload', round: this.round, payload, aux, sends: 0 };
     return this.cached;

@@ -266,6 +266,7 @@ export class Peer {
         if (this.signaling !== null) this.track(this.signaling.reportRound(report));
       },
       log: (level, message) => this.log(level, message),
+      uplinkBytesPerSecond: () => this.transport?.uplinkBytesPerSecond(),
     };
   }
 

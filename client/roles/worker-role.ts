@@ -12,6 +12,7 @@ import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
+import { roundUploadCompressor } from './adaptive-upload.ts';
 import type { RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -210,7 +211,10 @@ export class WorkerRole {
       if (this.stopped) return;
       const state = this.ctx.state;
       if (!state.hasModel || state.cached !== null) return;
-      state.prepareUpload(mixSeed(this.ctx.config.seed, state.round, this.selfTag));
+      state.prepareUpload(
+        mixSeed(this.ctx.config.seed, state.round, this.selfTag),
+        roundUploadCompressor(this.ctx),
+      );
       this.sendCached();
     };
     const delay = this.ctx.settings.computeDelayMs;
