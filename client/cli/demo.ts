@@ -17,7 +17,7 @@ import { SignalingClient } from '../signaling/index.ts';
 import { CONFIG_FLAGS, configFromFlags, joinLinks } from './create.ts';
 import type { PeerSummary } from './join.ts';
 
-export const DEMO_USAGE = `usage: npm start -- [--peers 4] [--rounds 300] [--port 8080] [--out summary.json] [session config flags]`;
+export const DEMO_USAGE = `usage: npm start -- [--peers 4] [--rounds 300] [--port 8080] [--out summary.json] [--link-mbps X] [--link-latency-ms MS] [session config flags]`;
 
 const CLI_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,6 +42,9 @@ export async function demo(argv: readonly string[]): Promise<number> {
       port: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
+      /** Passed to every peer: shaped links (see `liec join --link-mbps`). */
+      'link-mbps': { type: 'string' },
+      'link-latency-ms': { type: 'string' },
       ...CONFIG_FLAGS,
     },
   });
@@ -93,6 +96,10 @@ export async function demo(argv: readonly string[]): Promise<number> {
             String(i),
             '--summary-out',
             joinPath(workdir, `peer-${i}.json`),
+            ...(values['link-mbps'] === undefined ? [] : ['--link-mbps', values['link-mbps']]),
+            ...(values['link-latency-ms'] === undefined
+              ? []
+              : ['--link-latency-ms', values['link-latency-ms']]),
             ...(i === 0 ? [] : ['--quiet']),
           ],
           i !== 0,

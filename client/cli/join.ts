@@ -16,6 +16,8 @@ export const JOIN_USAGE = `usage: liec join --server URL --session ID --token T 
   --peer-id ID          request this peer id (default: assigned)
   --shard N             train on data shard N (default: join slot mod the session's dataShards)
   --compute-delay-ms MS delay before each gradient (straggler injection, default 0)
+  --link-mbps X         shape this peer's link to X Mbit/s each way (default unshaped)
+  --link-latency-ms MS  one-way delay added to what this peer sends (default 0)
   --checkpoint-dir DIR  checkpoint model, round and config into DIR (one peer per directory)
   --checkpoint-every N  rounds between checkpoints (default 10; also one on SIGTERM/SIGINT)
   --resume              continue from DIR's checkpoint (its session, peer id and shard)
@@ -53,6 +55,8 @@ export async function join(argv: readonly string[]): Promise<number> {
       'peer-id': { type: 'string' },
       shard: { type: 'string' },
       'compute-delay-ms': { type: 'string' },
+      'link-mbps': { type: 'string' },
+      'link-latency-ms': { type: 'string' },
       'summary-out': { type: 'string' },
       'checkpoint-dir': { type: 'string' },
       'checkpoint-every': { type: 'string' },
@@ -68,6 +72,13 @@ export async function join(argv: readonly string[]): Promise<number> {
   const checkpointEvery = Number(values['checkpoint-every'] ?? 10);
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
     console.error('--checkpoint-every must be a positive integer');
+    return 2;
+  }
+  const linkMbps = values['link-mbps'] === undefined ? undefined : Number(values['link-mbps']);
+  const linkLatencyMs =
+    values['link-latency-ms'] === undefined ? undefined : Number(values['link-latency-ms']);
+  if ((linkMbps !== undefined && !(linkMbps > 0)) || (linkLatencyMs !== undefined && !(linkLatencyMs >= 0))) {
+    console.error('--link-mbps must be > 0 and --link-latency-ms >= 0');
     return 2;
   }
   let resume: Checkpoint | undefined;
@@ -109,6 +120,10 @@ export async function join(argv: readonly string[]): Promise<number> {
     ...(shard === undefined ? {} : { shard }),
     ...(delay === undefined ? {} : { settings: { computeDelayMs: delay } }),
     ...(resume === undefined ? {} : { resume }),
+    link: {
+      ...(linkMbps === undefined ? {} : { linkMbps }),
+      ...(linkLatencyMs === undefined ? {} : { linkLatencyMs }),
+    },
     log: (level, message) => {
       if (values.verbose === true || level === 'warn') console.error(message);
     },
