@@ -35,6 +35,8 @@ export interface SessionConnectionInit {
    * @default the heartbeat interval from the join reply; 1000 when watching
    */
   statusPollMs?: number;
+  /** How long watch() waits for its first /status answer. @default 10_000 */
+  watchTimeoutMs?: number;
   /** Starts the training runtime whose peer joins for this tab; without it the tab joins as a non-training member. */
   runtime?: (params: JoinParams) => SessionRuntime;
 }
@@ -151,7 +153,10 @@ export class SessionConnection {
   }
 
   private async startWatching(params: JoinParams): Promise<JoinResult> {
-    const response = await fetch(new URL('/status', this.init.baseUrl), { signal: this.stop.signal });
+    const response = await fetch(new URL('/status', this.init.baseUrl), {
+      signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.init.watchTimeoutMs ?? 10_000)]),
+    });
+    if (!response.ok) throw new Error(`GET /status: HTTP ${response.status}`);
     const status = signalingStatusSchema.parse(await response.json());
     const session = status.sessions.find((s) => s.sessionId === params.sessionId);
     if (session === undefined)

@@ -195,7 +195,10 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
           if (!this.left) this.emit('peer', { peerId: peer.peerId, kind: 'browser', backend: peer.backend });
         },
         (error: unknown) => {
-          if (this.current === peer) this.current = null;
+          if (this.current === peer) {
+            this.current = null;
+            clearInterval(this.sampler);
+          }
           if (joinedReply === undefined) reject(error);
           else this.emit('error', { message: error instanceof Error ? error.message : String(error) });
           void peer.leave();
