@@ -6,7 +6,8 @@
  * rounds to 90%, uploads that missed the deadline, and the ratios auto picked per link class.
  *
  * @example
- * npm run bench:adaptive -- --deadline-ms 500 --seeds 1,2,3
+ * npm run bench:adaptive -- --deadline-ms 100 --seeds 1,2,3
+ * npm run bench:adaptive -- --algorithm doublesqueeze --out bench/results/adaptive-doublesqueeze.json
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,8 +25,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '8' },
     'link-mbps': { type: 'string', default: '0.5,10' },
     'aggregator-mbps': { type: 'string', default: '10' },
-    'deadline-ms': { type: 'string', default: '500' },
-    ratios: { type: 'string', default: '0.005,0.01,0.02,0.05,0.1,0.25' },
+    'deadline-ms': { type: 'string', default: '100' },
+    ratios: { type: 'string', default: '0.002,0.005,0.01,0.02,0.05' },
     auto: { type: 'string', default: 'topk:auto' },
     algorithm: { type: 'string', default: 'liec' },
     down: { type: 'string', default: 'topk:0.01' },

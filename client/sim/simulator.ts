@@ -9,10 +9,10 @@
  * aggregator's own link one after the other (in the order they left their workers), so an
  * upload stuck behind others there can miss the deadline too. A late upload is folded into
  * the aggregator's error at the first round close after it arrives (as the real aggregator
- * does). With `topk:auto`, each worker picks its ratio from the rate its previous upload
- * achieved end to end, bytes over the time from its start to its arrival at the aggregator
- * (what a congestion-controlled transport would let it measure; the smallest ratio before it
- * has measured anything).
+ * does). With `topk:auto`, each worker picks its ratio from the rate its last uploads (a
+ * ThroughputMeter, as on real peers) achieved end to end, bytes over the time from their start
+ * to their arrival at the aggregator (what a congestion-controlled transport would let it
+ * measure; the smallest ratio before it has measured anything).
  *
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
@@ -29,6 +29,7 @@ import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { decodeFrame, encodeFrame, encodeTags } from '../../shared/protocol/frames.ts';
 import { createRng, mixSeed } from '../../shared/random.ts';
+import { ThroughputMeter } from '../transport/shaping.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import {
   broadcastFrameBytes,
@@ -139,15 +140,20 @@ export function runSimulation(
   let lateUploads = 0;
   /** Absolute simulated time at which each worker's uplink is free again. */
   const uplinkFreeAt = new Float64Array(config.workers);
-  /** Each worker's upload rate as its previous upload measured it, end to end (bytes/s). */
-  const measuredRate: (number | undefined)[] = new Array<number | undefined>(config.workers).fill(undefined);
+  /** Each worker's upload rate over its last uploads, end to end (bytes/s), as the real transport's meter. */
+  const meters = Array.from({ length: config.workers }, () => new ThroughputMeter());
+  const measuredRate = (worker: number): number | undefined => {
+    const meter = meters[worker];
+    if (meter === undefined || meter.samples === 0) return undefined;
+    return meter.bytesPerSecond() ?? Infinity; // uploads that took no time: an unshaped path
+  };
   /** Late uploads on their way: folded into e at the first round close after they arrive. */
   let inFlight: { arrival: number; frame: Uint8Array; countedInRound: number }[] = [];
   const roundCompressor = (worker: number): Compressor | undefined => {
     const adaptive = options.adaptiveUp;
     if (adaptive === undefined) return undefined;
     const ratio = chooseTopKRatio(
-      { d, bytesPerSecond: measuredRate[worker], deadlineSeconds: config.roundDeadlineMs / 1000 },
+      { d, bytesPerSecond: measuredRate(worker), deadlineSeconds: config.roundDeadlineMs / 1000 },
       adaptive,
     );
     return createTopK({ ratio });
@@ -253,7 +259,7 @@ export function runSimulation(
       sharedFreeAt = through;
       a.at = through + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
       const took = through - a.start;
-      measuredRate[a.worker] = took > 0 ? a.frame.length / took : Infinity;
+      meters[a.worker]?.record({ bytes: a.frame.length, ms: took * 1000 });
     }
     arrivals.sort((a, b) => a.at - b.at);
     const deadline = config.roundDeadlineMs / 1000;

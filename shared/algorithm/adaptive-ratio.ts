@@ -9,8 +9,9 @@
  * size); ratio = k / d, clamped to [minRatio, maxRatio]. With no measurement yet the worker
  * starts at minRatio. Decoding needs nothing: a top-k payload carries its own k.
  *
- * Spec strings: "topk:auto" (default bounds) or "topk:auto:MIN:MAX", valid only as an
- * algorithm's `up` compressor (the aggregator's broadcast goes to everyone at once).
+ * Spec strings: "topk:auto" (defaults), "topk:auto:MIN:MAX" or "topk:auto:MIN:MAX:FRACTION"
+ * (FRACTION = budgetFraction), valid only as an algorithm's `up` compressor (the
+ * aggregator's broadcast goes to everyone at once).
  *
  * @example
  * const auto = parseAutoTopK('topk:auto'); // { minRatio: 0.001, maxRatio: 0.25, budgetFraction: 0.5 }
@@ -42,7 +43,7 @@ export const UPLOAD_OVERHEAD_BYTES = 64;
 
 const RATIO = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
-/** True for "topk:auto" and "topk:auto:MIN:MAX" (well-formed or not). */
+/** True for "topk:auto" and "topk:auto:..." (well-formed or not). */
 export function isAutoSpec(spec: string): boolean {
   return spec === 'topk:auto' || spec.startsWith('topk:auto:');
 }
@@ -55,18 +56,21 @@ export function parseAutoTopK(spec: string): AdaptiveRatioSettings | null {
   if (!isAutoSpec(spec)) return null;
   const parts = spec.split(':').slice(2);
   if (parts.length === 0) return { ...DEFAULT_ADAPTIVE_RATIO };
-  const [min, max] = parts;
+  const [min, max, fraction] = parts;
   const ratio = (text: string | undefined): number =>
     text !== undefined && RATIO.test(text) ? Number(text) : Number.NaN;
   const minRatio = ratio(min);
   const maxRatio = ratio(max);
-  if (parts.length !== 2 || !(minRatio > 0 && minRatio <= maxRatio && maxRatio <= 1)) {
+  const budgetFraction = fraction === undefined ? DEFAULT_ADAPTIVE_RATIO.budgetFraction : ratio(fraction);
+  const ok =
+    minRatio > 0 && minRatio <= maxRatio && maxRatio <= 1 && budgetFraction > 0 && budgetFraction <= 1;
+  if (parts.length < 2 || parts.length > 3 || !ok) {
     throw new CodecError(
       'BAD_SPEC',
-      `"${spec}": expected topk:auto or topk:auto:MIN:MAX, 0 < MIN <= MAX <= 1`,
+      `"${spec}": expected topk:auto[:MIN:MAX[:FRACTION]], 0 < MIN <= MAX <= 1, 0 < FRACTION <= 1`,
     );
   }
-  return { ...DEFAULT_ADAPTIVE_RATIO, minRatio, maxRatio };
+  return { minRatio, maxRatio, budgetFraction };
 }
 
 /**

@@ -34,12 +34,19 @@ test('auto specs: defaults, explicit bounds, malformed ones refused, other specs
     minRatio: 0.005,
     maxRatio: 0.5,
   });
+  assert.deepEqual(parseAutoTopK('topk:auto:0.001:0.25:0.25'), {
+    minRatio: 0.001,
+    maxRatio: 0.25,
+    budgetFraction: 0.25,
+  });
   for (const spec of [
     'topk:auto:0.5',
     'topk:auto:0.5:0.1',
     'topk:auto:0:0.1',
     'topk:auto:0.1:2',
     'topk:auto:x:y',
+    'topk:auto:0.1:0.2:0',
+    'topk:auto:0.1:0.2:0.5:1',
   ]) {
     assert.throws(() => parseAutoTopK(spec), badSpec, spec);
   }
