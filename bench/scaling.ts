@@ -4,8 +4,8 @@
  * Simulator (--sim-peers 8,32,128,512): every worker on a --mbps link each way and the
  * aggregator's own link (--aggregator-mbps, default the same) shared by all its transfers;
  * simulated time per round and time to 90% for each algorithm. The simulator computes every
- * gradient for real (about 8 ms each here), so above --few-above peers it runs only
- * --few-rounds rounds: time per round is measured, time to 90% is projected from the rounds
+ * gradient for real (8 to 40 ms each here, with the load), so above --few-above peers it runs only
+ * --few-rounds rounds (or a size's --size-rounds, e.g. 512:5): time per round is measured, time to 90% is projected from the rounds
  * to 90% at the largest fully run size (marked `projected`).
  *
  * Real WebRTC (--real-peers 2,4,8,16): headless peers as separate processes on loopback,
@@ -15,6 +15,7 @@
  *
  * @example
  * npm run bench:scaling -- --out bench/results/scaling.json
+ * npm run bench:scaling -- --few-above 32 --size-rounds 512:5 --out bench/results/scaling.json
  * npm run bench:scaling -- --skip-real --sim-peers 8,32
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,10 +26,22 @@ import { parseArgs } from 'node:util';
 import { simulationReport } from '../client/sim/cli.ts';
 import { createMnistLearner } from '../client/sim/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
+import { DEFAULT_SYNC_PERIOD } from '../shared/algorithm/index.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
 import { createSignalingServer } from '../signaling/index.ts';
 import { progressingRounds } from './links.ts';
 import { runLiveSession } from './live-session.ts';
+import {
+  affineFit,
+  amortizedPerRound,
+  estimateScalingSeconds,
+  median,
+  originLineFit,
+  parseSizeRounds,
+  simRoundCap,
+  type RoundCaps,
+  type ScalingPlan,
+} from './scaling-summary.ts';
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'scaling.json');
 
@@ -39,22 +52,16 @@ const SIM_RUNS: [string, string, string][] = [
   ['liec', 'topk:0.01', 'topk:0.01'],
 ];
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0
-    ? NaN
-    : s.length % 2 === 1
-      ? (s[mid] ?? NaN)
-      : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
-
 interface SimRow {
   peers: number;
   algorithm: string;
   up: string;
   down: string;
   roundsRun: number;
+  /** The round cap of this size: --sim-rounds, or --few-rounds above --few-above peers. */
+  roundCap: number;
+  /** True when this size ran --few-rounds only (time to 90% is then projected). */
+  reducedRounds: boolean;
   /**
    * Simulated seconds per round, LIEC syncs amortized over their period: roundSecondsNoSync +
    * syncSeconds / H (a short run ends on a sync; the mean over it would overweight syncs).
@@ -68,8 +75,13 @@ interface SimRow {
   /** secondsTo90 = roundsTo90 at `projectedFrom` peers x this size's roundSeconds. */
   projected: boolean;
   projectedFrom: number | null;
-  /** Aggregator downlink (broadcast) bytes per round, and per worker. */
+  /**
+   * Aggregator downlink (broadcast) bytes per round, LIEC syncs amortized as for the time;
+   * per worker: divided by the peers (the simulator's aggregator is not a worker).
+   */
   downBytesPerRound: number;
+  downBytesPerRoundNoSync: number;
+  syncDownBytes: number;
   downBytesPerPeerPerRound: number;
   upBytesPerPeerPerRound: number;
   finalTestAccuracy: number;
@@ -79,12 +91,18 @@ interface SimRow {
 async function simulate(values: Record<string, string | boolean | undefined>): Promise<SimRow[]> {
   const str = (key: string): string => String(values[key]);
   const sizes = str('sim-peers').split(',').map(Number);
-  const fewAbove = Number(str('few-above'));
+  const caps: RoundCaps = {
+    simRounds: Number(str('sim-rounds')),
+    fewAbove: Number(str('few-above')),
+    fewRounds: Number(str('few-rounds')),
+    sizeRounds: parseSizeRounds(str('size-rounds')),
+  };
   const rows: SimRow[] = [];
   for (const peers of sizes) {
     for (const [algorithm, up, down] of SIM_RUNS) {
-      const few = peers > fewAbove;
-      const rounds = few ? str('few-rounds') : str('sim-rounds');
+      const cap = simRoundCap(peers, caps);
+      const few = cap.reduced;
+      const rounds = String(cap.rounds);
       const cli = parseSimulateArgs([
         ...['--workers', String(peers), '--algorithm', algorithm, '--up', up, '--down', down],
         ...[
@@ -116,35 +134,35 @@ async function simulate(values: Record<string, string | boolean | undefined>): P
         });
         const report = simulationReport(cli, result, learner.backend, (performance.now() - started) / 1000);
         const ran = result.history.length;
-        const deltas = result.history.map((r, i) => ({
-          seconds: r.simSeconds - (result.history[i - 1]?.simSeconds ?? 0),
-          sync: r.sync !== null,
-        }));
-        const plain = deltas.filter((x) => !x.sync).map((x) => x.seconds);
-        const synced = deltas.filter((x) => x.sync).map((x) => x.seconds);
-        const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
-        const noSync = mean(plain);
-        const syncSeconds = synced.length === 0 ? 0 : mean(synced) - noSync;
-        const period = cli.config.options.sync?.period ?? 0;
-        const last = result.history.at(-1);
-        const bytesDown = last?.bytesDown ?? 0;
-        const bytesUp = last?.bytesUp ?? 0;
+        const period = algorithm === 'liec' ? (cli.config.options.sync?.period ?? 0) : 0;
+        const perRound = (value: (r: (typeof result.history)[number], i: number) => number) =>
+          amortizedPerRound(
+            result.history.map((r, i) => ({ value: value(r, i), sync: r.sync !== null })),
+            period,
+          );
+        const seconds = perRound((r, i) => r.simSeconds - (result.history[i - 1]?.simSeconds ?? 0));
+        const downBytes = perRound((r) => r.roundBytesDown);
+        const upBytes = perRound((r) => r.roundBytesUp);
         const row: SimRow = {
           peers,
           algorithm,
           up,
           down,
           roundsRun: ran,
-          roundSeconds: noSync + (algorithm === 'liec' && period > 0 ? syncSeconds / period : 0),
-          roundSecondsNoSync: noSync,
-          syncSeconds,
+          roundCap: Number(rounds),
+          reducedRounds: few,
+          roundSeconds: seconds.perRound,
+          roundSecondsNoSync: seconds.plain,
+          syncSeconds: seconds.syncExtra,
           roundsTo90: report.roundsTo90,
           secondsTo90: report.simSecondsTo90,
           projected: false,
           projectedFrom: null,
-          downBytesPerRound: bytesDown / Math.max(1, ran),
-          downBytesPerPeerPerRound: bytesDown / Math.max(1, ran) / peers,
-          upBytesPerPeerPerRound: bytesUp / Math.max(1, ran) / peers,
+          downBytesPerRound: downBytes.perRound,
+          downBytesPerRoundNoSync: downBytes.plain,
+          syncDownBytes: downBytes.syncExtra,
+          downBytesPerPeerPerRound: downBytes.perRound / peers,
+          upBytesPerPeerPerRound: upBytes.perRound / peers,
           finalTestAccuracy: report.final.testAccuracy,
           wallSeconds: report.wallSeconds,
         };
@@ -174,15 +192,48 @@ async function simulate(values: Record<string, string | boolean | undefined>): P
   return rows;
 }
 
-async function realScaling(values: Record<string, string | boolean | undefined>) {
+interface RealRow {
+  peers: number;
+  /** Rounds the aggregator closed (round 0 and 1 are start-up, not in the medians). */
+  rounds: number;
+  roundsRequested: number;
+  /** Median wall seconds between consecutive broadcasts, steady state. */
+  roundSecondsMedian: number;
+  roundSecondsMedianNoSync: number;
+  /** Frame bytes the aggregator sent per round (mean of rounds without a sync, and syncs amortized). */
+  aggregatorDownBytesPerRound: number;
+  aggregatorDownBytesPerRoundNoSync: number;
+  /** Per recipient: the aggregator trains too, so it sends to peers - 1 workers. */
+  aggregatorDownBytesPerPeerPerRound: number;
+  aggregatorUpBytesPerRound: number;
+  aggregatorUpBytesPerPeerPerRound: number;
+  aggregatorWireBytes: { sent: number; received: number } | null;
+  /** Median gradient time (gradient + upload compression) over every peer and round at this size. */
+  computeSecondsMedian: number;
+  /**
+   * Every peer computes a gradient each round and the machine runs `cores` at once: peers x
+   * the smallest size's median compute (least contended) / cores. Also at this size's compute.
+   */
+  cpuBoundRoundSeconds: number;
+  cpuBoundRoundSecondsOwnCompute: number;
+  aggregatorChanges: number;
+  stoppedBy: string;
+  wallSeconds: number;
+  loadavgBefore: number[];
+}
+
+async function realScaling(values: Record<string, string | boolean | undefined>): Promise<RealRow[]> {
   const sizes = String(values['real-peers']).split(',').map(Number);
   const rounds = Number(values['real-rounds']);
   const mbps = Number(values['real-mbps']);
+  const cores = cpus().length;
   const server = createSignalingServer({ logLevel: 'warn' });
   await server.start({ port: 0, host: '127.0.0.1' });
-  const rows = [];
+  const rows: RealRow[] = [];
+  let baseCompute: number | null = null;
   try {
     for (const peers of sizes) {
+      const loadavgBefore = loadavg();
       const result = await runLiveSession(server, {
         config: {
           algorithm: 'liec',
@@ -202,41 +253,104 @@ async function realScaling(values: Record<string, string | boolean | undefined>)
       const kept = progressingRounds(result.rounds);
       // Round 0 waits for every peer's first gradient after start-up; later rounds are steady state.
       const steady = kept.slice(2);
-      const gaps = steady.slice(1).map((r, i) => (r.closedAt - (steady[i]?.closedAt ?? r.closedAt)) / 1000);
-      const first = steady[0];
-      const last = steady.at(-1);
-      const span = first === undefined || last === undefined ? 0 : last.round - first.round;
-      const downPerRound = span > 0 && first && last ? (last.bytesDown - first.bytesDown) / span : NaN;
-      const upPerRound = span > 0 && first && last ? (last.bytesUp - first.bytesUp) / span : NaN;
+      // Step i: from steady[i] to steady[i + 1]; a sync after steady[i]'s broadcast lands in it.
+      const steps = steady.slice(1).map((r, i) => {
+        const previous = steady[i] ?? r;
+        return {
+          seconds: (r.closedAt - previous.closedAt) / 1000,
+          down: r.bytesDown - previous.bytesDown,
+          up: r.bytesUp - previous.bytesUp,
+          sync: previous.sync || r.sync,
+        };
+      });
+      const period = DEFAULT_SYNC_PERIOD;
+      const down = amortizedPerRound(
+        steps.map((x) => ({ value: x.down, sync: x.sync })),
+        period,
+      );
+      const up = amortizedPerRound(
+        steps.map((x) => ({ value: x.up, sync: x.sync })),
+        period,
+      );
       const computes = [...result.uploads.map((u) => u.computeMs), ...kept.map((r) => r.computeMs)];
       const computeSeconds = median(computes) / 1000;
+      baseCompute ??= computeSeconds;
       const aggregatorExit = result.exits.find((e) => e.role === 'aggregator');
-      const row = {
+      const recipients = Math.max(1, peers - 1);
+      const row: RealRow = {
         peers,
         rounds: kept.length,
-        roundSecondsMedian: median(gaps),
-        roundSecondsMedianNoSync: median(gaps.filter((_, i) => steady[i]?.sync !== true)),
-        aggregatorDownBytesPerRound: downPerRound,
-        aggregatorDownBytesPerPeerPerRound: downPerRound / Math.max(1, peers - 1),
-        aggregatorUpBytesPerRound: upPerRound,
+        roundsRequested: rounds,
+        roundSecondsMedian: median(steps.map((x) => x.seconds)),
+        roundSecondsMedianNoSync: median(steps.filter((x) => !x.sync).map((x) => x.seconds)),
+        aggregatorDownBytesPerRound: down.perRound,
+        aggregatorDownBytesPerRoundNoSync: down.plain,
+        aggregatorDownBytesPerPeerPerRound: down.perRound / recipients,
+        aggregatorUpBytesPerRound: up.perRound,
+        aggregatorUpBytesPerPeerPerRound: up.perRound / recipients,
         aggregatorWireBytes: aggregatorExit?.wire ?? null,
         computeSecondsMedian: computeSeconds,
-        /** Every peer computes a gradient each round; two cores run at most two at once. */
-        cpuBoundRoundSeconds: (peers * computeSeconds) / cpus().length,
+        cpuBoundRoundSeconds: (peers * baseCompute) / cores,
+        cpuBoundRoundSecondsOwnCompute: (peers * computeSeconds) / cores,
         aggregatorChanges: new Set(kept.map((r) => r.term)).size - 1,
         stoppedBy: result.stoppedBy,
         wallSeconds: result.wallSeconds,
+        loadavgBefore,
       };
       rows.push(row);
       console.log(
-        `real ${String(peers).padStart(3)} peers: ${row.roundSecondsMedian.toFixed(3)} s/round (CPU bound ${row.cpuBoundRoundSeconds.toFixed(3)} s), ` +
-          `aggregator down ${downPerRound.toFixed(0)} B/round = ${row.aggregatorDownBytesPerPeerPerRound.toFixed(0)} B per peer`,
+        `real ${String(peers).padStart(3)} peers: ${row.roundSecondsMedian.toFixed(3)} s/round (CPU bound ${row.cpuBoundRoundSeconds.toFixed(3)} s, compute ${(computeSeconds * 1000).toFixed(0)} ms), ` +
+          `aggregator down ${down.perRound.toFixed(0)} B/round = ${row.aggregatorDownBytesPerPeerPerRound.toFixed(0)} B per peer, ${row.rounds} rounds, ${row.wallSeconds.toFixed(0)} s`,
       );
     }
   } finally {
     await server.stop();
   }
   return rows;
+}
+
+/** The aggregator downlink against peers (LIEC top-k 1%): line through the origin, and per-peer drift. */
+function downlinkSummary(points: [number, number][], recipientsOf: (peers: number) => number) {
+  const perRecipient = points.map(([peers, bytes]): [number, number] => [recipientsOf(peers), bytes]);
+  const line = originLineFit(perRecipient);
+  // Each broadcast lists who was counted (4 bytes a peer), so bytes per peer creep up with peers.
+  const perPeer = affineFit(perRecipient.map(([n, bytes]) => [n, bytes / n]));
+  return {
+    sizes: perRecipient.map(([n, bytes], i) => ({
+      peers: points[i]?.[0] ?? n,
+      recipients: n,
+      downBytesPerRound: bytes,
+      bytesPerRecipient: bytes / n,
+      relativeDeviation: line.relativeDeviations[i] ?? NaN,
+    })),
+    bytesPerPeerPerRound: line.slope,
+    maxRelativeDeviation: line.maxRelativeDeviation,
+    perPeerAffine: {
+      bytesPerPeerPerRoundAtZero: perPeer.intercept,
+      extraBytesPerPeerPerRoundPerPeer: perPeer.slope,
+    },
+  };
+}
+
+async function gradientMilliseconds(): Promise<number> {
+  const learner = await createMnistLearner({
+    workers: 1,
+    partition: { kind: 'iid' },
+    batchSize: 32,
+    seed: 1,
+    arch: 'mlp',
+    log: () => {},
+  });
+  try {
+    const weights = learner.initialWeights();
+    learner.gradient(0, weights);
+    const started = performance.now();
+    const n = 20;
+    for (let i = 0; i < n; i++) learner.gradient(0, weights);
+    return (performance.now() - started) / n;
+  } finally {
+    learner.dispose();
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -247,6 +361,7 @@ export async function main(argv: string[]): Promise<void> {
       'sim-rounds': { type: 'string', default: '150' },
       'few-above': { type: 'string', default: '128' },
       'few-rounds': { type: 'string', default: '10' },
+      'size-rounds': { type: 'string', default: '' },
       mbps: { type: 'string', default: '2' },
       'aggregator-mbps': { type: 'string', default: '' },
       lr: { type: 'string', default: '0.8' },
@@ -263,13 +378,74 @@ export async function main(argv: string[]): Promise<void> {
     },
   });
   const loadBefore = loadavg();
-  const sim = values['skip-sim'] ? [] : await simulate(values);
-  const real = values['skip-real'] ? [] : await realScaling(values);
+  const list = (text: string): number[] => text.split(',').map(Number);
+  const plan: ScalingPlan = {
+    simSizes: values['skip-sim'] ? [] : list(values['sim-peers']),
+    algorithms: SIM_RUNS.length,
+    simRounds: Number(values['sim-rounds']),
+    fewAbove: Number(values['few-above']),
+    fewRounds: Number(values['few-rounds']),
+    sizeRounds: parseSizeRounds(values['size-rounds']),
+    realSizes: values['skip-real'] ? [] : list(values['real-peers']),
+    realRounds: Number(values['real-rounds']),
+    cores: cpus().length,
+  };
+  const gradientMs = await gradientMilliseconds();
+  const estimate = estimateScalingSeconds(plan, gradientMs);
+  console.log(
+    `one gradient: ${gradientMs.toFixed(1)} ms (load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}); ` +
+      `expected at most ${(estimate.totalSeconds / 60).toFixed(0)} min ` +
+      `(simulator ${(estimate.simSeconds / 60).toFixed(0)}, real ${(estimate.realSeconds / 60).toFixed(0)}); ` +
+      `the real runs stop by themselves after ${plan.realRounds} rounds or ${String(values['real-max-seconds'])} s each`,
+  );
+  const started = performance.now();
+  const sim = plan.simSizes.length === 0 ? [] : await simulate(values);
+  const real = plan.realSizes.length === 0 ? [] : await realScaling(values);
+  const liecSim = sim.filter((r) => r.algorithm === 'liec');
   const result = {
     bench: 'scaling',
     settings: values,
     load: { cpus: cpus().length, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
     date: new Date().toISOString(),
+    gradientMs,
+    expectedSeconds: estimate,
+    wallSeconds: (performance.now() - started) / 1000,
+    summary: {
+      note:
+        'Aggregator downlink bytes per round of LIEC top-k 1% against the peers it sends to ' +
+        '(sim, real: syncs amortized over their period; *NoSync: rounds without a sync): ' +
+        'bytesPerPeerPerRound is the least-squares line through the origin, maxRelativeDeviation ' +
+        'how far any size strays from it; perPeerAffine: bytes per peer per round = ' +
+        'bytesPerPeerPerRoundAtZero + extraBytesPerPeerPerRoundPerPeer x peers (the counted list in each broadcast).',
+      sim:
+        liecSim.length === 0
+          ? null
+          : downlinkSummary(
+              liecSim.map((r) => [r.peers, r.downBytesPerRound]),
+              (peers) => peers,
+            ),
+      simNoSync:
+        liecSim.length === 0
+          ? null
+          : downlinkSummary(
+              liecSim.map((r) => [r.peers, r.downBytesPerRoundNoSync]),
+              (peers) => peers,
+            ),
+      real:
+        real.length === 0
+          ? null
+          : downlinkSummary(
+              real.map((r) => [r.peers, r.aggregatorDownBytesPerRound]),
+              (peers) => Math.max(1, peers - 1),
+            ),
+      realNoSync:
+        real.length === 0
+          ? null
+          : downlinkSummary(
+              real.map((r) => [r.peers, r.aggregatorDownBytesPerRoundNoSync]),
+              (peers) => Math.max(1, peers - 1),
+            ),
+    },
     sim,
     real,
   };
