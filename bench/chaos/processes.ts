@@ -19,7 +19,7 @@ import { CHECKPOINT_FILE } from '../../client/roles/checkpoint-file.ts';
 const CLI_MAIN = fileURLToPath(new URL('../../client/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How much of a child's stderr is kept for the fault log. */
-const STDERR_TAIL_CHARS = 4000;
+const STDERR_TAIL_CHARS = 8000;
 
 export interface JoinOptions {
   server: string;
@@ -37,6 +37,8 @@ export interface JoinOptions {
   computeDelayMs?: number;
   /** Incarnation number (0 = first start); names the event log. @default 0 */
   incarnation?: number;
+  /** Log protocol events to stderr (`join --verbose`; kept in stderrTail). @default false */
+  verbose?: boolean;
 }
 
 export interface Exit {
@@ -85,6 +87,7 @@ export function spawnJoin(options: JoinOptions): JoinProcess {
   args.push('--events-out', eventsPath, '--summary-out', summaryPath);
   if (options.shard !== undefined) args.push('--shard', String(options.shard));
   if (resumed) args.push('--resume');
+  if (options.verbose === true) args.push('--verbose');
   if ((options.computeDelayMs ?? 0) > 0) args.push('--compute-delay-ms', String(options.computeDelayMs));
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

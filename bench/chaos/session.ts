@@ -45,6 +45,8 @@ export interface ChaosSettings {
   drainMs: number;
   /** Wall-clock cap of this session (everything is killed past it). */
   maxSeconds: number;
+  /** Peers log protocol events to stderr (`join --verbose`), shown if the run times out. @default false */
+  verbose?: boolean;
   workdir: string;
   log: (line: string) => void;
 }
@@ -84,6 +86,10 @@ interface Slot {
   incarnations: JoinProcess[];
   killedAt: Map<number, number>;
 }
+
+/** Event-log lines and stderr lines shown per peer when a run stalls. */
+const STALL_EVENTS = 8;
+const STALL_STDERR_LINES = 40;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -138,6 +144,7 @@ export async function runChaosSession(
       checkpointEvery: settings.checkpointEvery,
       computeDelayMs,
       incarnation: slot.incarnations.length,
+      verbose: settings.verbose === true,
     });
     slot.incarnations.push(child);
     return child;
@@ -269,6 +276,7 @@ export async function runChaosSession(
   }
   await watcher;
   const timedOut = !finished;
+  if (timedOut) await describeStall(settings, status(), slots);
   await Promise.all([...background]);
   const all = slots.flatMap((s) => s.incarnations);
   // The aggregator leaves once it has sent 'done'; the others follow, or are told to.
@@ -316,4 +324,25 @@ export async function runChaosSession(
     timedOut,
     hung,
   };
+}
+
+/**
+ * What a run that hit its cap looked like, for whoever reads the log: the server's view of
+ * the session, and each live process's last events and stderr (with `verbose`, its protocol log).
+ */
+async function describeStall(
+  settings: ChaosSettings,
+  session: SessionStatus | undefined,
+  slots: readonly Slot[],
+): Promise<void> {
+  settings.log(`  stalled: the cap passed; the server's view: ${JSON.stringify(session ?? null)}`);
+  for (const slot of slots) {
+    const child = slot.incarnations.at(-1);
+    if (child === undefined) continue;
+    const events = (await readFile(child.eventsPath, 'utf8').catch(() => '')).trim().split('\n');
+    settings.log(`  ${slot.peerId}.${child.incarnation} exit ${JSON.stringify(child.exit)}, last events:`);
+    for (const line of events.slice(-STALL_EVENTS)) settings.log(`    ${line}`);
+    for (const line of child.stderrTail().trim().split('\n').slice(-STALL_STDERR_LINES))
+      settings.log(`    stderr: ${line}`);
+  }
 }

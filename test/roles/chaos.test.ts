@@ -50,6 +50,7 @@ test(
           victimWaitMs: 20_000,
           drainMs: 3000,
           maxSeconds: 360,
+          verbose: true,
           workdir,
           log: (line) => t.diagnostic(line),
         },
