@@ -4,6 +4,10 @@
  * 0.5 and 10 Mbit/s), a round deadline, late uploads folded when they arrive (and queueing
  * the worker's next upload behind them). For each up codec and seed: simulated time to 90%,
  * rounds to 90%, uploads that missed the deadline, and the ratios auto picked per link class.
+ * --link-model picks the simulator's time model (SimulationConfig.linkModel): 'fairShare'
+ * (default: each worker starts a round when its own broadcast is in, as real peers do, and
+ * transfers share the aggregator's link max-min fairly) or 'lockstep' (everyone starts
+ * together after the slowest download; uploads cross the aggregator's link one at a time).
  *
  * @example
  * npm run bench:adaptive -- --deadline-ms 100 --seeds 1,2,3
@@ -16,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { simulationReport } from '../client/sim/cli.ts';
 import { createMnistLearner } from '../client/sim/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
-import { runSimulation } from '../client/sim/simulator.ts';
+import { runSimulation, type RoundRecord } from '../client/sim/simulator.ts';
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'adaptive.json');
 
@@ -26,7 +30,8 @@ const { values } = parseArgs({
     'link-mbps': { type: 'string', default: '0.5,10' },
     'aggregator-mbps': { type: 'string', default: '10' },
     'deadline-ms': { type: 'string', default: '100' },
-    ratios: { type: 'string', default: '0.002,0.005,0.01,0.02,0.05' },
+    ratios: { type: 'string', default: '0.0005,0.001,0.002,0.005,0.01,0.02' },
+    'link-model': { type: 'string', default: 'fairShare' },
     auto: { type: 'string', default: 'topk:auto' },
     algorithm: { type: 'string', default: 'liec' },
     down: { type: 'string', default: 'topk:0.01' },
@@ -60,6 +65,9 @@ interface RunRecord {
   bytes: { up: number; down: number };
   finalTestAccuracy: number;
   autoRatio: { min: number; mean: number; max: number } | null;
+  /** topk:auto: mean ratio the workers of each link class picked (same order as linkClasses). */
+  autoRatioByClass: number[] | null;
+  meanUploadSeconds: number;
   linkClasses: string[];
   accuracyBySeconds: [number, number | null, number][];
 }
@@ -84,6 +92,10 @@ for (const up of ups) {
       ...extra,
     ]);
     if (cli === 'help') throw new Error('unreachable');
+    const linkModel = values['link-model'];
+    if (linkModel !== 'fairShare' && linkModel !== 'lockstep')
+      throw new RangeError(`--link-model: expected fairShare or lockstep, got "${linkModel}"`);
+    cli.config.linkModel = linkModel;
     const learner = await createMnistLearner({
       workers: cli.config.workers,
       partition: cli.partition,
@@ -120,6 +132,9 @@ for (const up of ups) {
                 max: Math.max(...picked.slice(1).map((p) => p.max)),
               },
         linkClasses: rates,
+        autoRatioByClass: byClass(result.history, rates.length),
+        meanUploadSeconds:
+          result.history.reduce((s, r) => s + r.uploadSeconds, 0) / Math.max(1, result.history.length),
         accuracyBySeconds: result.history
           .filter((r) => r.testAccuracy !== null)
           .map((r): [number, number | null, number] => [
@@ -130,12 +145,26 @@ for (const up of ups) {
       });
       const last = runs.at(-1);
       console.log(
-        `${up.padEnd(12)} seed ${seed}: to 90% ${last?.simSecondsTo90?.toFixed(1) ?? '-'} s (${last?.roundsTo90 ?? '-'} rounds), ${last?.secondsPerRound.toFixed(3)} s/round, missed ${last?.missedDeadline}/${uploads}`,
+        `${up.padEnd(12)} seed ${seed}: to 90% ${last?.simSecondsTo90?.toFixed(2) ?? '-'} s (${last?.roundsTo90 ?? '-'} rounds), ${last?.secondsPerRound.toFixed(4)} s/round, missed ${last?.missedDeadline}/${uploads}${last?.autoRatioByClass ? `, ratio by class ${last.autoRatioByClass.map((r) => r.toFixed(4)).join('/')}` : ''}`,
       );
     } finally {
       learner.dispose();
     }
   }
+}
+
+/** Mean ratio per link class over the rounds (worker i is in class i % classes). */
+function byClass(history: RoundRecord[], classes: number): number[] | null {
+  const sums = Array.from({ length: classes }, () => ({ sum: 0, n: 0 }));
+  for (const r of history)
+    r.workerRatios?.forEach((ratio, i) => {
+      const c = sums[i % classes];
+      if (ratio !== null && c !== undefined) {
+        c.sum += ratio;
+        c.n++;
+      }
+    });
+  return sums.every((c) => c.n === 0) ? null : sums.map((c) => c.sum / Math.max(1, c.n));
 }
 
 const summary = ups.map((up) => {
@@ -147,6 +176,7 @@ const summary = ups.map((up) => {
     reached: `${reached.length}/${mine.length}`,
     meanSecondsTo90: reached.length === mine.length ? mean(reached.map((r) => r.simSecondsTo90 ?? 0)) : null,
     meanRoundsTo90: reached.length === mine.length ? mean(reached.map((r) => r.roundsTo90 ?? 0)) : null,
+    meanSecondsPerRound: mean(mine.map((r) => r.secondsPerRound)),
     missedDeadline: mine.reduce((s, r) => s + r.missedDeadline, 0),
     uploads: mine.reduce((s, r) => s + r.uploads, 0),
   };

@@ -47,7 +47,9 @@ import { createAggregator, syncDue, type AggregatorAlgorithm } from '../../share
 import { normSq } from '../../shared/algorithm/vector.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
+import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { roundSlack } from './adaptive-upload.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { epochNow } from './events.ts';
@@ -335,7 +337,7 @@ export class AggregatorRole {
   private onRelay(from: string, frame: Frame): void {
     let counted: number[];
     try {
-      counted = decodeTags(frame.meta);
+      counted = decodeBroadcastMeta(frame.meta).tags;
     } catch (error) {
       this.reject(from, 'BAD_RELAY', message(error));
       return;
@@ -428,6 +430,8 @@ export class AggregatorRole {
     this.roundsSinceSync++;
     const sync = this.syncDue(round);
     const broadcast: AppliedBroadcast = { round, term: this.term, counted: countedTags, payload, sync };
+    if (this.ctx.state.options.adaptiveUp !== undefined)
+      broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
     const recipients = [...this.inStep];
     const frame = this.broadcastFrame(broadcast);
     for (const id of recipients) this.send(id, frame);
@@ -537,7 +541,7 @@ export class AggregatorRole {
       term: this.term,
       round: broadcast.round,
       aux: broadcast.sync ? 1 : 0,
-      meta: encodeTags(broadcast.counted),
+      meta: encodeBroadcastMeta(broadcast.counted, broadcast.slackSeconds),
       payload: broadcast.payload,
     };
   }

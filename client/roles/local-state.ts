@@ -3,6 +3,7 @@
  * WorkerAlgorithm), the round it is in, and the upload it sent but has not seen answered.
  * The upload is cached so that, if the aggregator dies, it can be resent to the next one.
  */
+import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import type { AlgorithmOptions, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker } from '../../shared/algorithm/index.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
@@ -31,6 +32,8 @@ export interface AppliedBroadcast {
   counted: readonly number[];
   /** Its payload (a copy: frame sections are views into transport buffers). */
   payload: Uint8Array;
+  /** topk:auto: each counted upload's slack in seconds (same order as `counted`), if sent. */
+  slackSeconds?: readonly number[];
   /** It asked for a LIEC sync of this round. */
   sync: boolean;
 }
@@ -45,6 +48,9 @@ export class LocalState {
   /** How long the last prepareUpload took (gradient + compression), in ms. */
   lastComputeMs = 0;
   lastLoss: number | null = null;
+  /** topk:auto: the ratio of the last upload, and what the last broadcast said about it. */
+  upRatio: number | undefined = undefined;
+  upFeedback: UploadFeedback = NO_FEEDBACK;
   readonly options: AlgorithmOptions;
   readonly learner: SimLearner;
   /** Which data shard this peer trains on (index for learner.gradient). */

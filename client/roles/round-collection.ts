@@ -19,6 +19,8 @@ export class RoundCollection {
   readonly expected: Set<string>;
   /** Counted so far, in arrival order (this peer included). */
   readonly vectors = new Map<string, Float32Array>();
+  /** When each was counted, in ms after the round opened (topk:auto's slack). */
+  readonly arrivedMs = new Map<string, number>();
   readonly openedAt = performance.now();
   /** This peer's own compute time for it. */
   computeMs = 0;
@@ -40,6 +42,7 @@ export class RoundCollection {
   add(peerId: string, vector: Float32Array): boolean {
     if (this.vectors.has(peerId)) return false;
     this.vectors.set(peerId, vector);
+    this.arrivedMs.set(peerId, Math.max(0, performance.now() - this.openedAt));
     this.sum?.add(vector);
     return true;
   }

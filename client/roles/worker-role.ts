@@ -10,9 +10,10 @@
  */
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
+import { decodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
-import { roundUploadCompressor } from './adaptive-upload.ts';
+import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
 import type { RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -123,8 +124,10 @@ export class WorkerRole {
           this.sendControl({ kind: 'modelRequest' });
           return;
         }
-        const counted = decodeTags(frame.meta);
+        const meta = decodeBroadcastMeta(frame.meta);
+        const counted = meta.tags;
         state.requireWorker().applyBroadcast(frame.payload);
+        noteUploadFeedback(state, meta, this.selfTag);
         state.cached = null;
         state.lastBroadcast = {
           round: frame.round,

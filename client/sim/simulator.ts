@@ -9,16 +9,18 @@
  * aggregator's own link one after the other (in the order they left their workers), so an
  * upload stuck behind others there can miss the deadline too. A late upload is folded into
  * the aggregator's error at the first round close after it arrives (as the real aggregator
- * does). With `topk:auto`, each worker picks its ratio from the rate its last uploads (a
+ * does). With `topk:auto`, the aggregator puts each counted upload's slack in the broadcast
+ * (shared/algorithm/upload-slack.ts, arrivals measured from the round's start) and each
+ * worker picks its next ratio from it (nextTopKRatio) and from the rate its last uploads (a
  * ThroughputMeter, as on real peers) achieved end to end, bytes over the time from their start
  * to their arrival at the aggregator (what a congestion-controlled transport would let it
- * measure; the smallest ratio before it has measured anything).
+ * measure, queueing on the aggregator's link included); it starts at the smallest ratio.
  *
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
  */
+import { nextTopKRatio, NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import {
-  chooseTopKRatio,
   createAggregator,
   createWorker,
   syncDue,
@@ -27,9 +29,12 @@ import {
 } from '../../shared/algorithm/index.ts';
 import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
+import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
+import { decodeBroadcastMeta, encodeBroadcastMeta, slackOf } from '../../shared/protocol/broadcast-meta.ts';
 import { decodeFrame, encodeFrame, encodeTags } from '../../shared/protocol/frames.ts';
 import { createRng, mixSeed } from '../../shared/random.ts';
 import { ThroughputMeter } from '../transport/shaping.ts';
+import { fairShareArrivals } from './fair-share.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import {
   broadcastFrameBytes,
@@ -71,6 +76,16 @@ export interface SimulationConfig {
   aggregatorLink: LinkSpec;
   /** Test accuracy every this many rounds (and at the end). @default 10 */
   evalEvery: number;
+  /**
+   * How time runs on the links. 'lockstep': everyone starts a round together once the last
+   * worker has the broadcast (the deadline counts from there), uploads cross the aggregator's
+   * link one after the other in the order they left their workers. 'fairShare': as real
+   * peers do, the aggregator opens the next round (and its deadline) as it sends the
+   * broadcast and each worker computes as soon as its own copy is in, so a worker on a fast
+   * link starts earlier; transfers through the aggregator's link share it max-min fairly
+   * (fair-share.ts), as congestion-controlled flows roughly do. @default 'lockstep'
+   */
+  linkModel?: 'lockstep' | 'fairShare';
 }
 
 export interface RoundRecord {
@@ -95,6 +110,10 @@ export interface RoundRecord {
   drift: number | null;
   /** topk:auto: the ratios the participants picked this round (null for fixed codecs). */
   upRatio: { min: number; mean: number; max: number } | null;
+  /** topk:auto: the ratio each worker picked this round (null: it sat the round out; null for fixed codecs). */
+  workerRatios: (number | null)[] | null;
+  /** Simulated seconds from the round's start to its close (the upload phase). */
+  uploadSeconds: number;
   sync: 'period' | 'drift' | null;
   /** Simulated seconds since the start, at the end of this round. */
   simSeconds: number;
@@ -138,6 +157,11 @@ export function runSimulation(
   let roundsSinceSync = 0;
   let syncs = 0;
   let lateUploads = 0;
+  const ownStart = config.linkModel === 'fairShare';
+  /** Absolute simulated time at which each worker has the model of the round ('fairShare'). */
+  const readyAt = new Float64Array(config.workers);
+  /** Absolute simulated time at which the aggregator opens the next round. */
+  let openAt = 0;
   /** Absolute simulated time at which each worker's uplink is free again. */
   const uplinkFreeAt = new Float64Array(config.workers);
   /** Each worker's upload rate over its last uploads, end to end (bytes/s), as the real transport's meter. */
@@ -149,13 +173,24 @@ export function runSimulation(
   };
   /** Late uploads on their way: folded into e at the first round close after they arrive. */
   let inFlight: { arrival: number; frame: Uint8Array; countedInRound: number }[] = [];
+  /** topk:auto: each worker's last ratio and what the last broadcast said about its upload. */
+  const upRatios: (number | undefined)[] = Array.from({ length: config.workers }, () => undefined);
+  const feedback: UploadFeedback[] = Array.from({ length: config.workers }, () => NO_FEEDBACK);
   const roundCompressor = (worker: number): Compressor | undefined => {
     const adaptive = options.adaptiveUp;
     if (adaptive === undefined) return undefined;
-    const ratio = chooseTopKRatio(
-      { d, bytesPerSecond: measuredRate(worker), deadlineSeconds: config.roundDeadlineMs / 1000 },
+    const ratio = nextTopKRatio(
+      {
+        d,
+        previousRatio: upRatios[worker],
+        bytesPerSecond: measuredRate(worker),
+        deadlineSeconds: config.roundDeadlineMs / 1000,
+        feedback: feedback[worker] ?? NO_FEEDBACK,
+      },
       adaptive,
     );
+    upRatios[worker] = ratio;
+    feedback[worker] = NO_FEEDBACK;
     return createTopK({ ratio });
   };
 
@@ -205,11 +240,13 @@ export function runSimulation(
       config.aggregatorLink,
       frames.map((f, i) => ({ link: config.workerLink(i), bytes: f.length })),
     );
-    const downSeconds = sharedTransferSeconds(
-      config.aggregatorLink,
-      workers.map((_, i) => ({ link: config.workerLink(i), bytes: down.length })),
-    );
-    return upSeconds + downSeconds;
+    const downTo = workers.map((_, i) => ({ link: config.workerLink(i), bytes: down.length }));
+    if (!ownStart) return upSeconds + sharedTransferSeconds(config.aggregatorLink, downTo);
+    // It starts once every worker has the broadcast that asked for it; the next round opens
+    // as the sync broadcast leaves, and each worker starts it when its copy is in.
+    openAt = simSeconds + upSeconds;
+    fairShareArrivals(config.aggregatorLink, downTo).forEach((t, i) => (readyAt[i] = openAt + t));
+    return Math.max(...readyAt) - simSeconds;
   };
 
   for (let round = 0; round < config.rounds; round++) {
@@ -218,7 +255,8 @@ export function runSimulation(
     const participants = workers.map((_, i) => i).filter(() => rng.next() < config.participation);
     const arrivals: { worker: number; frame: Uint8Array; at: number; start: number; left: number }[] = [];
     const ratios: number[] = [];
-    const roundStart = simSeconds;
+    const workerRatios: (number | null)[] = workers.map(() => null);
+    const roundStart = ownStart ? openAt : simSeconds;
     let lossSum = 0;
     let deviationSum = 0;
     for (const i of participants) {
@@ -228,7 +266,10 @@ export function runSimulation(
       const deviation = w.deviationSq();
       deviationSum += deviation;
       const up = roundCompressor(i);
-      if (up !== undefined) ratios.push(Number(up.spec.split(':')[1]));
+      if (up !== undefined) {
+        ratios.push(Number(up.spec.split(':')[1]));
+        workerRatios[i] = upRatios[i] ?? null;
+      }
       const payload = w.prepareUpload(gradient, mixSeed(seed, round, i, 1), up);
       const frame = encodeFrame({
         type: 'upload',
@@ -244,16 +285,35 @@ export function runSimulation(
       const slowdown = rng.next() < config.stragglerProbability ? config.stragglerSlowdown : 1;
       const link = config.workerLink(i);
       const busy = serializationSeconds(link, frame.length);
-      const start = Math.max(roundStart + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
+      const ready = ownStart ? (readyAt[i] ?? roundStart) : roundStart;
+      const start = Math.max(ready + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
       uplinkFreeAt[i] = start + busy;
       arrivals.push({ worker: i, frame, at: 0, start, left: start + busy });
+    }
+    if (ownStart) {
+      // Through the aggregator's link, sharing it with the uploads in flight at the same time.
+      // (Per round: a late upload's share of the link is not carried into the next round.)
+      const through = fairShareArrivals(
+        config.aggregatorLink,
+        arrivals.map((a) => ({
+          link: { ...config.workerLink(a.worker), latencyMs: 0 },
+          bytes: a.frame.length,
+          start: a.start,
+        })),
+      );
+      arrivals.forEach((a, n) => {
+        const t = through[n] ?? a.left;
+        uplinkFreeAt[a.worker] = t;
+        a.at = t + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
+        meters[a.worker]?.record({ bytes: a.frame.length, ms: (t - a.start) * 1000 });
+      });
     }
     // Through the aggregator's link, in the order the uploads left their workers: an upload is
     // in once its own link delivered it and the shared link carried it after the ones before.
     // (Per round: a late upload's share of the link is not carried into the next round.)
     arrivals.sort((a, b) => a.left - b.left);
     let sharedFreeAt = Number.NEGATIVE_INFINITY;
-    for (const a of arrivals) {
+    for (const a of ownStart ? [] : arrivals) {
       const shared = serializationSeconds(config.aggregatorLink, a.frame.length);
       const through = Math.max(a.left, Math.max(sharedFreeAt, a.start) + shared);
       sharedFreeAt = through;
@@ -290,24 +350,47 @@ export function runSimulation(
         countedInRound: Math.max(1, counted.length),
       });
     lateUploads += late.length;
+    // topk:auto: each counted upload's slack, measured from the round's start like the real
+    // aggregator measures from the round's opening.
+    const slack = options.adaptiveUp === undefined ? undefined : uploadSlack(counted.map((a) => a.at));
     const broadcast = encodeFrame({
       type: 'broadcast',
       term: TERM,
       round,
       sender: 0,
       aux: 0,
-      meta: encodeTags(counted.map((a) => a.worker)),
+      meta: encodeBroadcastMeta(
+        counted.map((a) => a.worker),
+        slack,
+      ),
       payload: broadcastPayload,
     });
     traffic.down += broadcast.length * workers.length;
     fp32.down += broadcastFrameBytes(fp32PayloadBytes(d), counted.length) * workers.length;
-    const received = decodeFrame(broadcast).payload;
+    const receivedFrame = decodeFrame(broadcast);
+    const received = receivedFrame.payload;
     for (const w of workers) w.applyBroadcast(received);
-    const downloadSeconds = sharedTransferSeconds(
-      config.aggregatorLink,
-      workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcast.length })),
-    );
-    simSeconds += uploadSeconds + downloadSeconds;
+    if (options.adaptiveUp !== undefined) {
+      const meta = decodeBroadcastMeta(receivedFrame.meta);
+      for (const a of counted)
+        feedback[a.worker] = { kind: 'counted', slackSeconds: slackOf(meta, a.worker) ?? 0 };
+      for (const a of late) feedback[a.worker] = { kind: 'late' };
+    }
+    if (ownStart) {
+      const delivered = fairShareArrivals(
+        config.aggregatorLink,
+        workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcast.length })),
+      );
+      delivered.forEach((t, i) => (readyAt[i] = closeAt + t));
+      openAt = closeAt;
+      simSeconds = Math.max(simSeconds, ...readyAt);
+    } else {
+      const downloadSeconds = sharedTransferSeconds(
+        config.aggregatorLink,
+        workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcast.length })),
+      );
+      simSeconds += uploadSeconds + downloadSeconds;
+    }
     roundsSinceSync++;
 
     let sync: RoundRecord['sync'] = null;
@@ -354,6 +437,8 @@ export function runSimulation(
       drift,
       sync,
       simSeconds,
+      uploadSeconds,
+      workerRatios: options.adaptiveUp === undefined ? null : workerRatios,
       upRatio:
         ratios.length === 0
           ? null

@@ -35,6 +35,7 @@ test('auto specs: defaults, explicit bounds, malformed ones refused, other specs
     maxRatio: 0.5,
   });
   assert.deepEqual(parseAutoTopK('topk:auto:0.001:0.25:0.25'), {
+    ...DEFAULT_ADAPTIVE_RATIO,
     minRatio: 0.001,
     maxRatio: 0.25,
     budgetFraction: 0.25,

@@ -105,33 +105,41 @@ test('partial participation: only participants upload, everyone receives', () =>
   assert.equal(result.fp32Bytes.up, participants * fp32UploadFrameBytes(DIM));
 });
 
-test('topk:auto on mixed links: slow workers send less, fast ones more, and no upload misses the deadline', () => {
-  const links = alternatingLinks([0.5, 10], [0]);
-  const auto = runSimulation(
-    config(
-      { up: 'topk:auto:0.01:1', syncPeriod: 0 },
-      { roundDeadlineMs: 8, computeMs: 1, workerLink: links, rounds: 20 },
-    ),
-    quadraticLearner(4),
-  );
-  assert.equal(auto.lateUploads, 0);
-  assert.deepEqual(auto.history[0]?.upRatio, { min: 0.01, mean: 0.01, max: 0.01 }, 'nothing measured yet');
-  const later = auto.history[5]?.upRatio;
-  assert.ok(
-    later !== null && later !== undefined && later.min < 0.5 && later.max === 1,
-    JSON.stringify(later),
-  );
+for (const linkModel of ['lockstep', 'fairShare'] as const) {
+  test(`topk:auto on mixed links (${linkModel}): fast workers grow into the slack, slow ones stay at the floor, rounds no longer than at minRatio`, () => {
+    const links = alternatingLinks([0.5, 10], [0]);
+    const extra = { roundDeadlineMs: 50, computeMs: 1, workerLink: links, rounds: 30, linkModel };
+    const auto = runSimulation(config({ up: 'topk:auto:0.01:1', syncPeriod: 0 }, extra), quadraticLearner(4));
+    const floor = runSimulation(config({ up: 'topk:0.01', syncPeriod: 0 }, extra), quadraticLearner(4));
+    assert.equal(auto.lateUploads, 0);
+    assert.deepEqual(auto.history[0]?.workerRatios, [0.01, 0.01, 0.01, 0.01], 'everyone starts at minRatio');
+    const last = auto.history.at(-1)?.workerRatios;
+    assert.ok(last !== null && last !== undefined);
+    const [slowA, fastA, slowB, fastB] = last.map((r) => r ?? 0);
+    assert.deepEqual([slowA, slowB], [0.01, 0.01], 'the slow links set the round at minRatio');
+    assert.ok(Math.min(fastA ?? 0, fastB ?? 0) >= 0.1, `fast links send far more: ${JSON.stringify(last)}`);
+    // No longer than a round where everyone sends minRatio, but for the slack the broadcast
+    // carries (2 bytes a worker + 1), which a slow link takes before it starts ('fairShare').
+    const slackBytesSeconds = linkModel === 'fairShare' ? ((2 * 4 + 1) * 8) / 0.5e6 : 0;
+    const upload = (h: typeof auto.history) => h.slice(1).map((r) => r.uploadSeconds);
+    const longest = Math.max(...upload(auto.history));
+    const atFloor = Math.max(...upload(floor.history));
+    assert.ok(longest <= atFloor + slackBytesSeconds + 1e-9, `${longest} s vs ${atFloor} s at minRatio`);
+    assert.ok(floor.history.every((r) => r.workerRatios === null && r.upRatio === null));
+  });
+}
 
-  // The same links with every worker at ratio 1: the slow half misses every deadline.
-  const fixed = runSimulation(
-    config(
-      { up: 'topk:1', syncPeriod: 0 },
-      { roundDeadlineMs: 8, computeMs: 1, workerLink: links, rounds: 20 },
-    ),
+test("topk:auto: the broadcast carries each counted upload's slack (2 bytes a worker + 1)", () => {
+  const links = alternatingLinks([0.5, 10], [0]);
+  const extra = { roundDeadlineMs: 50, computeMs: 1, workerLink: links, rounds: 3 };
+  const auto = runSimulation(
+    config({ up: 'topk:auto:0.05:0.05', syncPeriod: 0 }, extra),
     quadraticLearner(4),
   );
-  assert.equal(fixed.lateUploads, 2 * 20);
-  assert.ok(fixed.history.every((r) => r.upRatio === null));
+  const fixed = runSimulation(config({ up: 'topk:0.05', syncPeriod: 0 }, extra), quadraticLearner(4));
+  // Same ratio either way: the only difference is 2 bytes a counted worker and a version byte, to each of 4.
+  assert.equal(auto.bytes.down - fixed.bytes.down, 3 * 4 * (2 * 4 + 1));
+  assert.equal(auto.bytes.up, fixed.bytes.up);
 });
 
 test('an upload that misses its deadline keeps the uplink busy: the next one queues behind it', () => {
