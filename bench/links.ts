@@ -109,6 +109,8 @@ export function medianRepeat(repeats: RunRecord[]) {
       secondsTo90: r.secondsTo90,
       roundsTo90: r.roundsTo90,
       roundSecondsMedian: r.roundSecondsMedian,
+      syncsTo90: r.syncsTo90,
+      syncExtraSecondsTo90: r.syncExtraSecondsTo90,
       stoppedBy: r.stoppedBy,
     })),
   };
@@ -122,6 +124,16 @@ export function summarizeRun(run: Run, result: LiveSessionResult, target: number
   const evaluated = rounds.filter((r) => r.testAccuracy !== null);
   const last = rounds.at(-1);
   const gaps = rounds.slice(1).map((r, i) => (r.closedAt - (rounds[i]?.closedAt ?? r.closedAt)) / 1000);
+  const typicalGap = median(gaps);
+  // A LIEC sync runs between the round it follows and the next one: its cost is how much
+  // longer that gap was than a typical round.
+  const syncsTo90 = rounds.filter((r) => r.sync && (hit === undefined || r.round < hit.round));
+  const syncExtraSeconds = syncsTo90.reduce((sum, r) => {
+    const next = rounds.find((n) => n.round > r.round);
+    return next === undefined || typicalGap === null
+      ? sum
+      : sum + Math.max(0, (next.closedAt - r.closedAt) / 1000 - typicalGap);
+  }, 0);
   return {
     algorithm: run.algorithm,
     up: run.up,
@@ -131,7 +143,10 @@ export function summarizeRun(run: Run, result: LiveSessionResult, target: number
     bytes: { up: last?.bytesUp ?? 0, down: last?.bytesDown ?? 0 },
     final: { testAccuracy: evaluated.at(-1)?.testAccuracy ?? null },
     rounds: last === undefined ? 0 : last.round + 1,
-    roundSecondsMedian: median(gaps),
+    roundSecondsMedian: typicalGap,
+    /** LIEC: model syncs before the target round, and the wall time they added over typical rounds. */
+    syncsTo90: syncsTo90.length,
+    syncExtraSecondsTo90: syncExtraSeconds,
     predictedRoundSeconds: predicted,
     lateUploads: rounds.reduce((s, r) => s + r.late, 0),
     aggregatorChanges: new Set(rounds.map((r) => r.term)).size - 1,

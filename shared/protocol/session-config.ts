@@ -8,10 +8,15 @@
  *
  * @example
  * const config = parseSessionConfig({ algorithm: 'liec', up: 'topk:0.01' });
- * config.syncPeriod; // 20 (the default)
+ * config.syncPeriod; // 40 (DEFAULT_SYNC_PERIOD)
  */
 import { z } from 'zod';
-import { resolveAlgorithmOptions, type AlgorithmSpec } from '../algorithm/index.ts';
+import {
+  DEFAULT_SYNC_CODEC,
+  DEFAULT_SYNC_PERIOD,
+  resolveAlgorithmOptions,
+  type AlgorithmSpec,
+} from '../algorithm/index.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
 const compressorSpecSchema = z
@@ -52,9 +57,9 @@ const sessionConfigFields = z.object({
   /** Fraction in (0, 1] of the live workers whose updates a round needs. */
   quorum: z.number().gt(0).lte(1).default(0.5),
   /** H: rounds between full-precision model syncs. */
-  syncPeriod: positiveInt.max(1_000_000).default(20),
+  syncPeriod: positiveInt.max(1_000_000).default(DEFAULT_SYNC_PERIOD),
   /** LIEC: codec of the sync deltas ("identity" exact; "sign:256", "q4", "q8" compensated). */
-  syncCodec: compressorSpecSchema.default('sign:256'),
+  syncCodec: compressorSpecSchema.default(DEFAULT_SYNC_CODEC),
   /** LIEC: relative drift that triggers an early sync; 0 = clock only. */
   syncDriftThreshold: z.number().min(0).default(0),
   /** How many parts the training set is split into; a peer trains on part (join slot mod dataShards). */
