@@ -17,7 +17,7 @@ import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../
 import { algorithmSpecOf, type SessionConfig } from '../../shared/protocol/session-config.ts';
 import { parsePartitionSpec } from '../../shared/data/spec.ts';
 import type { Capabilities } from '../../shared/protocol/signaling.ts';
-import { SignalingClient, type JoinedSession } from '../signaling/index.ts';
+import { SessionMembership, type SignalingClient, type JoinedSession } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
 import type { SimLearner } from '../sim/simulator.ts';
 import { createMnistLearner } from '../sim/mnist-learner.ts';
@@ -47,7 +47,11 @@ export interface PeerInit {
   drainTimeoutMs?: number;
   /** What this peer tells the others about itself at join (e.g. its backend). @default {} */
   capabilities?: Capabilities;
-  /** Called right after the join, before the learner loads (a dashboard follows membership with it). */
+  /**
+   * Called right after the join, before the learner loads (a dashboard follows membership with
+   * it), and again with the new client whenever the peer joins again after its signaling
+   * socket dropped.
+   */
   onJoined?: (signaling: SignalingClient, joined: JoinedSession) => void;
   /**
    * Continue from this checkpoint (checkpoint.ts) instead of the seed weights or the
@@ -55,6 +59,8 @@ export interface PeerInit {
    * config or model size differ from the checkpoint's.
    */
   resume?: Checkpoint;
+  /** Pause before each attempt to join again after the signaling socket dropped. @default 1000 */
+  rejoinDelayMs?: number;
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
@@ -63,7 +69,7 @@ export class Peer {
   /** Resolves when training is done or the peer left. */
   readonly finished: Promise<{ round: number; testAccuracy: number | null }>;
   private readonly init: PeerInit;
-  private signaling: SignalingClient | null = null;
+  private membership: SessionMembership | null = null;
   private transport: PeerTransport | null = null;
   private state: LocalState | null = null;
   private context: RoleContext | null = null;
@@ -155,24 +161,26 @@ export class Peer {
       const { sent, received } = this.traffic();
       return { round: this.round, stats: { bytesUp: sent, bytesDown: received } };
     };
-    const signaling = new SignalingClient({ heartbeatState });
-    this.signaling = signaling;
-    await signaling.connect(this.init.serverUrl, { signal });
-    const joined = await signaling.join(
-      {
+    const membership = new SessionMembership({
+      serverUrl: this.init.serverUrl,
+      join: {
         sessionId: this.init.sessionId,
         token: this.init.token,
         kind: this.init.kind,
-        ready: false,
         capabilities: this.init.capabilities ?? {},
         ...(this.init.peerId === undefined ? {} : { peerId: this.init.peerId }),
       },
-      { signal },
-    );
+      client: { heartbeatState },
+      ...(this.init.rejoinDelayMs === undefined ? {} : { rejoinDelayMs: this.init.rejoinDelayMs }),
+      log: (message) => this.log('warn', `signaling: ${message}`),
+    });
+    this.membership = membership;
+    signal.addEventListener('abort', () => membership.close(), { once: true });
+    const joined = await membership.start();
     this.peerId = joined.peerId;
     const config = joined.config;
     this.config = config;
-    this.init.onJoined?.(signaling, joined);
+    if (membership.client !== null) this.init.onJoined?.(membership.client, joined);
     const learner = await (this.init.createLearner ?? defaultLearner)(config);
     if (this.closed) return;
     this.backend = learner.backend ?? 'unknown';
@@ -197,11 +205,11 @@ export class Peer {
     const transport = await createPeerTransport({
       localId: this.peerId,
       relay: {
-        sendSignal: (to, data) => this.track(signaling.sendSignal(to, data)),
-        onSignal: (handler) => signaling.onSignal(handler),
+        sendSignal: (to, data) => this.track(membership.sendSignal(to, data)),
+        onSignal: (handler) => membership.onSignal(handler),
       },
       acceptIncoming: (remoteId) =>
-        signaling.session?.peers.has(remoteId) === true && !this.banned.has(remoteId),
+        membership.session?.peers.has(remoteId) === true && !this.banned.has(remoteId),
       ...(this.init.link === undefined ? {} : { link: this.init.link }),
     });
     if (this.closed) {
@@ -210,10 +218,10 @@ export class Peer {
     }
     this.transport = transport;
     this.context = this.createContext(config, state);
-    this.wireEvents(signaling, transport);
-    this.events.on('model', () => this.track(signaling.setReady(true)));
-    if (state.hasModel) await signaling.setReady(true, { signal });
-    const aggregator = signaling.session?.aggregator;
+    this.wireEvents(membership, transport);
+    this.events.on('model', () => this.track(membership.setReady(true)));
+    if (state.hasModel) await membership.setReady(true);
+    const aggregator = membership.session?.aggregator;
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
   }
 
@@ -244,7 +252,7 @@ export class Peer {
     ]);
     clearTimeout(drainTimer);
     this.transport?.stop();
-    this.signaling?.close();
+    this.membership?.close();
     this.resolveFinished({ round: this.round, testAccuracy: null });
   }
 
@@ -259,24 +267,29 @@ export class Peer {
       send: (to, frame) => this.sendFrame(to, frame),
       reject: (peerId, code, message, strike) => this.reject(peerId, code, message, strike),
       members: () =>
-        [...(this.signaling?.session?.peers.values() ?? [])]
+        [...(this.membership?.session?.peers.values() ?? [])]
           .filter((p) => p.ready && p.peerId !== this.peerId && !this.banned.has(p.peerId))
           .map((p) => p.peerId),
       reportRound: (report) => {
-        if (this.signaling !== null) this.track(this.signaling.reportRound(report));
+        if (this.membership !== null) this.track(this.membership.reportRound(report));
       },
       log: (level, message) => this.log(level, message),
       uplinkBytesPerSecond: () => this.transport?.uplinkBytesPerSecond(),
     };
   }
 
-  private wireEvents(signaling: SignalingClient, transport: PeerTransport): void {
-    signaling.on('aggregator', (event) => this.applyAggregator(event.peerId, event.term));
-    signaling.on('peer:left', (event) => {
+  private wireEvents(membership: SessionMembership, transport: PeerTransport): void {
+    membership.on('aggregator', (event) => this.applyAggregator(event.peerId, event.term));
+    membership.on('peer:left', (event) => {
       if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(event.peerId);
     });
-    signaling.on('disconnect', ({ reason }) => {
-      if (!this.closed) this.log('warn', `signaling connection lost: ${reason}`);
+    membership.on('disconnect', ({ reason }) => {
+      if (!this.closed) this.log('warn', `signaling connection lost (${reason}): joining again`);
+    });
+    membership.on('rejoined', ({ joined, client }) => this.onRejoined(joined, client));
+    membership.on('lost', ({ error }) => {
+      this.log('warn', `no longer a member of the session: ${error.message}`);
+      this.track(this.leave()); // `finished` resolves
     });
     transport.on('message', (from, bytes) => this.onMessage(from, bytes));
     transport.on('peer:connect', (remoteId) => {
@@ -292,6 +305,22 @@ export class Peer {
       }
     });
     transport.on('error', (error, remoteId) => this.log('debug', `transport ${remoteId}: ${error.message}`));
+  }
+
+  /**
+   * Back in the session after the signaling socket dropped. The server removed this peer
+   * meanwhile (so an aggregator stopped expecting it, and if this peer was the aggregator a
+   * successor may be elected): follow the current aggregator, and as a worker link to it
+   * again so that its hello puts this peer back in step.
+   */
+  private onRejoined(joined: JoinedSession, client: SignalingClient): void {
+    if (this.closed) return;
+    this.init.onJoined?.(client, joined);
+    const before = this.role;
+    const aggregator = this.membership?.session?.aggregator;
+    if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
+    // Same term: the link may be up, but the aggregator dropped us when the server did.
+    if (before instanceof WorkerRole && this.role === before) this.transport?.close(before.aggregatorId);
   }
 
   private applyAggregator(aggregatorId: string | null, term: number): void {

@@ -11,6 +11,7 @@ export {
   type SignalingClientEvents,
   type SignalingClientOptions,
 } from './signaling-client.ts';
+export { SessionMembership, type MembershipEvents, type MembershipInit } from './membership.ts';
 export { SessionView } from './session-view.ts';
 export { TypedEmitter } from './typed-emitter.ts';
 export type { RequestOptions } from './request.ts';
