@@ -60,6 +60,21 @@ const scalingSchema = z.object({
       aggregatorDownBytesPerRound: z.number(),
     }),
   ),
+  summary: z
+    .object({
+      sim: z
+        .object({
+          bytesPerPeerPerRound: z.number(),
+          maxRelativeDeviation: z.number(),
+          perPeerAffine: z.object({
+            bytesPerPeerPerRoundAtZero: z.number(),
+            extraBytesPerPeerPerRoundPerPeer: z.number(),
+          }),
+        })
+        .nullable(),
+      real: z.object({ bytesPerPeerPerRound: z.number(), maxRelativeDeviation: z.number() }).nullable(),
+    })
+    .optional(),
 });
 
 const adaptiveSchema = z.object({
@@ -151,42 +166,57 @@ function plotScaling(): void {
   if (scaling.real.length > 0) {
     timeSeries.push(
       {
-        name: 'real WebRTC: liec top-k 1%',
+        name: 'WebRTC: liec top-k 1%',
         dashed: true,
         points: scaling.real.map((r) => [r.peers, r.roundSecondsMedian]),
       },
       {
-        name: 'real: CPU bound (2 cores)',
+        name: 'WebRTC: CPU bound',
         dashed: true,
         points: scaling.real.map((r) => [r.peers, r.cpuBoundRoundSeconds]),
       },
     );
     byteSeries.push({
-      name: 'real WebRTC: liec top-k 1%',
+      name: 'WebRTC: liec top-k 1%',
       dashed: true,
       points: scaling.real.map((r) => [r.peers, r.aggregatorDownBytesPerRound]),
+    });
+  }
+  // The fit of the simulated LIEC points: n (a + b n), b from the counted list in each broadcast.
+  const fit = scaling.summary?.sim?.perPeerAffine;
+  if (fit !== undefined) {
+    const a = fit.bytesPerPeerPerRoundAtZero;
+    const b = fit.extraBytesPerPeerPerRoundPerPeer;
+    const sizes = [...new Set(scaling.sim.map((r) => r.peers))].sort((x, y) => x - y);
+    byteSeries.push({
+      name: `fit: n (${compact(a)} + ${b.toFixed(1)} n) B`,
+      dashed: true,
+      points: sizes.map((n) => [n, n * (a + b * n)]),
     });
   }
   save(
     'scaling-round-time.svg',
     lineChart({
-      title: `Round time against peers (simulator: ${scaling.settings.mbps} Mbit/s links, shared aggregator link)`,
+      title: `Round time against peers: simulator (${scaling.settings.mbps} Mbit/s links, aggregator link shared), WebRTC on 2 cores`,
       xLabel: 'peers (log scale)',
       yLabel: 'seconds per round (log scale)',
       xLog: true,
       yLog: true,
       series: timeSeries,
+      width: 900,
     }),
   );
   save(
     'scaling-aggregator-bytes.svg',
     lineChart({
-      title: 'Aggregator downlink bytes per round against peers',
+      title: 'Aggregator downlink bytes per round against peers (LIEC syncs amortized)',
       xLabel: 'peers (log scale)',
-      yLabel: 'broadcast bytes per round (log scale)',
+      yLabel: 'bytes sent by the aggregator per round (log scale)',
       xLog: true,
       yLog: true,
+      formatY: compact,
       series: byteSeries,
+      width: 900,
     }),
   );
 }

@@ -17,16 +17,17 @@
  * npm run bench:scaling -- --out bench/results/scaling.json
  * npm run bench:scaling -- --few-above 32 --size-rounds 512:5 --out bench/results/scaling.json
  * npm run bench:scaling -- --skip-real --sim-peers 8,32
+ * npm run bench:scaling -- --sim-from bench/results/scaling.json --out bench/results/scaling.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { simulationReport } from '../client/sim/cli.ts';
 import { createMnistLearner } from '../client/sim/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
-import { DEFAULT_SYNC_PERIOD } from '../shared/algorithm/index.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
 import { createSignalingServer } from '../signaling/index.ts';
 import { progressingRounds } from './links.ts';
@@ -52,40 +53,52 @@ const SIM_RUNS: [string, string, string][] = [
   ['liec', 'topk:0.01', 'topk:0.01'],
 ];
 
-interface SimRow {
-  peers: number;
-  algorithm: string;
-  up: string;
-  down: string;
-  roundsRun: number;
+const simRowSchema = z.object({
+  peers: z.number(),
+  algorithm: z.string(),
+  up: z.string(),
+  down: z.string(),
+  roundsRun: z.number(),
   /** The round cap of this size: --sim-rounds, or --few-rounds above --few-above peers. */
-  roundCap: number;
-  /** True when this size ran --few-rounds only (time to 90% is then projected). */
-  reducedRounds: boolean;
+  roundCap: z.number(),
+  /** True when this size ran fewer rounds than --sim-rounds (time to 90% is then projected). */
+  reducedRounds: z.boolean(),
   /**
    * Simulated seconds per round, LIEC syncs amortized over their period: roundSecondsNoSync +
    * syncSeconds / H (a short run ends on a sync; the mean over it would overweight syncs).
    */
-  roundSeconds: number;
-  roundSecondsNoSync: number;
+  roundSeconds: z.number(),
+  roundSecondsNoSync: z.number(),
   /** Mean extra seconds of a round that ended with a LIEC sync (0: none ran). */
-  syncSeconds: number;
-  roundsTo90: number | null;
-  secondsTo90: number | null;
+  syncSeconds: z.number(),
+  roundsTo90: z.number().nullable(),
+  secondsTo90: z.number().nullable(),
   /** secondsTo90 = roundsTo90 at `projectedFrom` peers x this size's roundSeconds. */
-  projected: boolean;
-  projectedFrom: number | null;
+  projected: z.boolean(),
+  projectedFrom: z.number().nullable(),
   /**
    * Aggregator downlink (broadcast) bytes per round, LIEC syncs amortized as for the time;
    * per worker: divided by the peers (the simulator's aggregator is not a worker).
    */
-  downBytesPerRound: number;
-  downBytesPerRoundNoSync: number;
-  syncDownBytes: number;
-  downBytesPerPeerPerRound: number;
-  upBytesPerPeerPerRound: number;
-  finalTestAccuracy: number;
-  wallSeconds: number;
+  downBytesPerRound: z.number(),
+  downBytesPerRoundNoSync: z.number(),
+  syncDownBytes: z.number(),
+  downBytesPerPeerPerRound: z.number(),
+  upBytesPerPeerPerRound: z.number(),
+  finalTestAccuracy: z.number(),
+  wallSeconds: z.number(),
+});
+type SimRow = z.infer<typeof simRowSchema>;
+
+/**
+ * The simulator rows of an earlier result file: its simulated times and bytes are
+ * deterministic (seeded, simulated clock), so a rerun of the real part alone can keep them.
+ */
+function simRowsFrom(file: string): { rows: SimRow[]; date: string } {
+  const saved = z
+    .object({ date: z.string(), sim: z.array(simRowSchema) })
+    .parse(JSON.parse(readFileSync(file, 'utf8')));
+  return { rows: saved.sim, date: saved.date };
 }
 
 async function simulate(values: Record<string, string | boolean | undefined>): Promise<SimRow[]> {
@@ -200,7 +213,9 @@ interface RealRow {
   /** Median wall seconds between consecutive broadcasts, steady state. */
   roundSecondsMedian: number;
   roundSecondsMedianNoSync: number;
-  /** Frame bytes the aggregator sent per round (mean of rounds without a sync, and syncs amortized). */
+  /** LIEC syncs flagged inside the measured window (the session's last round syncs after it). */
+  syncsInWindow: number;
+  /** Frame bytes the aggregator sent per round: mean over the steady window, and median (NoSync). */
   aggregatorDownBytesPerRound: number;
   aggregatorDownBytesPerRoundNoSync: number;
   /** Per recipient: the aggregator trains too, so it sends to peers - 1 workers. */
@@ -253,25 +268,25 @@ async function realScaling(values: Record<string, string | boolean | undefined>)
       const kept = progressingRounds(result.rounds);
       // Round 0 waits for every peer's first gradient after start-up; later rounds are steady state.
       const steady = kept.slice(2);
-      // Step i: from steady[i] to steady[i + 1]; a sync after steady[i]'s broadcast lands in it.
+      // Step i: from steady[i] to steady[i + 1]; a sync after steady[i]'s broadcast lands in it
+      // (its frames go out after the broadcast whose record says sync).
       const steps = steady.slice(1).map((r, i) => {
         const previous = steady[i] ?? r;
         return {
           seconds: (r.closedAt - previous.closedAt) / 1000,
           down: r.bytesDown - previous.bytesDown,
           up: r.bytesUp - previous.bytesUp,
-          sync: previous.sync || r.sync,
+          sync: previous.sync,
         };
       });
-      const period = DEFAULT_SYNC_PERIOD;
-      const down = amortizedPerRound(
-        steps.map((x) => ({ value: x.down, sync: x.sync })),
-        period,
-      );
-      const up = amortizedPerRound(
-        steps.map((x) => ({ value: x.up, sync: x.sync })),
-        period,
-      );
+      // Mean over the window: whatever syncs fell in it count as they happened (a sync's
+      // bytes may land a step later than its flag says); median: a plain round.
+      const windowMean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+      const down = {
+        perRound: windowMean(steps.map((x) => x.down)),
+        plain: median(steps.map((x) => x.down)),
+      };
+      const up = { perRound: windowMean(steps.map((x) => x.up)), plain: median(steps.map((x) => x.up)) };
       const computes = [...result.uploads.map((u) => u.computeMs), ...kept.map((r) => r.computeMs)];
       const computeSeconds = median(computes) / 1000;
       baseCompute ??= computeSeconds;
@@ -283,6 +298,7 @@ async function realScaling(values: Record<string, string | boolean | undefined>)
         roundsRequested: rounds,
         roundSecondsMedian: median(steps.map((x) => x.seconds)),
         roundSecondsMedianNoSync: median(steps.filter((x) => !x.sync).map((x) => x.seconds)),
+        syncsInWindow: steps.filter((x) => x.sync).length,
         aggregatorDownBytesPerRound: down.perRound,
         aggregatorDownBytesPerRoundNoSync: down.plain,
         aggregatorDownBytesPerPeerPerRound: down.perRound / recipients,
@@ -328,6 +344,12 @@ function downlinkSummary(points: [number, number][], recipientsOf: (peers: numbe
     perPeerAffine: {
       bytesPerPeerPerRoundAtZero: perPeer.intercept,
       extraBytesPerPeerPerRoundPerPeer: perPeer.slope,
+      /** Largest |bytes - n (a + b n)| / bytes over the sizes. */
+      maxRelativeDeviation: Math.max(
+        ...perRecipient.map(
+          ([n, bytes]) => Math.abs(bytes - n * (perPeer.intercept + perPeer.slope * n)) / bytes,
+        ),
+      ),
     },
   };
 }
@@ -374,13 +396,14 @@ export async function main(argv: string[]): Promise<void> {
       'real-max-seconds': { type: 'string', default: '600' },
       'skip-sim': { type: 'boolean', default: false },
       'skip-real': { type: 'boolean', default: false },
+      'sim-from': { type: 'string' },
       out: { type: 'string' },
     },
   });
   const loadBefore = loadavg();
   const list = (text: string): number[] => text.split(',').map(Number);
   const plan: ScalingPlan = {
-    simSizes: values['skip-sim'] ? [] : list(values['sim-peers']),
+    simSizes: values['skip-sim'] || values['sim-from'] !== undefined ? [] : list(values['sim-peers']),
     algorithms: SIM_RUNS.length,
     simRounds: Number(values['sim-rounds']),
     fewAbove: Number(values['few-above']),
@@ -399,7 +422,8 @@ export async function main(argv: string[]): Promise<void> {
       `the real runs stop by themselves after ${plan.realRounds} rounds or ${String(values['real-max-seconds'])} s each`,
   );
   const started = performance.now();
-  const sim = plan.simSizes.length === 0 ? [] : await simulate(values);
+  const simFrom = values['sim-from'] === undefined ? null : simRowsFrom(values['sim-from']);
+  const sim = simFrom?.rows ?? (plan.simSizes.length === 0 ? [] : await simulate(values));
   const real = plan.realSizes.length === 0 ? [] : await realScaling(values);
   const liecSim = sim.filter((r) => r.algorithm === 'liec');
   const result = {
@@ -410,10 +434,13 @@ export async function main(argv: string[]): Promise<void> {
     gradientMs,
     expectedSeconds: estimate,
     wallSeconds: (performance.now() - started) / 1000,
+    /** Where the simulator rows come from: this run, or an earlier file (--sim-from). */
+    simSource:
+      simFrom === null ? 'this run' : `${String(values['sim-from'])} of ${simFrom.date} (deterministic)`,
     summary: {
       note:
         'Aggregator downlink bytes per round of LIEC top-k 1% against the peers it sends to ' +
-        '(sim, real: syncs amortized over their period; *NoSync: rounds without a sync): ' +
+        '(sim: syncs amortized over their period, real: mean over rounds 2 to the last; *NoSync: sim rounds without a sync, real median round): ' +
         'bytesPerPeerPerRound is the least-squares line through the origin, maxRelativeDeviation ' +
         'how far any size strays from it; perPeerAffine: bytes per peer per round = ' +
         'bytesPerPeerPerRoundAtZero + extraBytesPerPeerPerRoundPerPeer x peers (the counted list in each broadcast).',
