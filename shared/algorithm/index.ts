@@ -27,12 +27,12 @@ export {
 export { combine, formatAggregation, parseAggregation } from './robust.ts';
 
 /**
- * Default LIEC sync period H (rounds). 40, not 20: half the sync traffic (a sign:256 sync is
- * ~4-5 top-k 1% rounds of bytes each way, and on a thin link the aggregator's shared link
- * makes it that much slower), at no measurable cost on IID MNIST and about -1 point on
- * dirichlet:0.1 (bench/results/convergence-sync-sweep.json). Skewed data wants frequent q4 syncs anyway.
+ * Default LIEC sync period H (rounds). Cheaper settings were measured and rejected
+ * (bench/results/convergence-sync-sweep.json): H = 40 halves the sync bytes but took more
+ * rounds to 90% on IID MNIST (185 vs 170, 8 workers) and lost 1-3 points on dirichlet:0.1
+ * (6-8 at lr 0.8); top-k 1% sync deltas lost 3-10 points there.
  */
-export const DEFAULT_SYNC_PERIOD = 40;
+export const DEFAULT_SYNC_PERIOD = 20;
 
 /**
  * Default codec of LIEC's sync deltas: scaled sign per 256-value block, 1/32 of fp32. Its

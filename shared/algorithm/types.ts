@@ -26,7 +26,7 @@ export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
 export interface SyncOptions {
   /**
    * H: a full sync at least every H rounds (LIEC only); 0 turns periodic syncs off.
-   * @default DEFAULT_SYNC_PERIOD (40)
+   * @default DEFAULT_SYNC_PERIOD (20)
    */
   period: number;
   /**

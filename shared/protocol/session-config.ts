@@ -8,7 +8,7 @@
  *
  * @example
  * const config = parseSessionConfig({ algorithm: 'liec', up: 'topk:0.01' });
- * config.syncPeriod; // 40 (DEFAULT_SYNC_PERIOD)
+ * config.syncPeriod; // 20 (DEFAULT_SYNC_PERIOD)
  */
 import { z } from 'zod';
 import {
