@@ -6,8 +6,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { Checkpointer, readCheckpointFile, removeStaleTemps, type Checkpoint } from '../roles/checkpoint.ts';
 import { Peer } from '../roles/peer.ts';
+import { resolveLinkSettings, type LinkSettings } from '../transport/index.ts';
 import { openEventLog } from './event-log.ts';
 import { showProgress } from './progress.ts';
 import { recordTimeline, type Timeline } from './timeline.ts';
@@ -18,6 +20,9 @@ export const JOIN_USAGE = `usage: liec join --server URL --session ID --token T 
   --compute-delay-ms MS delay before each gradient (straggler injection, default 0)
   --link-mbps X         shape this peer's link to X Mbit/s each way (default unshaped)
   --link-latency-ms MS  one-way delay added to what this peer sends (default 0)
+  --ice-servers JSON    STUN/TURN servers, e.g. '[{"urls":"turn:host:3478","username":"u","credential":"p"}]'
+                        (default none: host candidates only, enough on one network)
+  --relay-only          send everything through the TURN relay (iceTransportPolicy 'relay')
   --checkpoint-dir DIR  checkpoint model, round and config into DIR (one peer per directory)
   --checkpoint-every N  rounds between checkpoints (default 10; also one on SIGTERM/SIGINT)
   --resume              continue from DIR's checkpoint (its session, peer id and shard)
@@ -57,6 +62,8 @@ export async function join(argv: readonly string[]): Promise<number> {
       'compute-delay-ms': { type: 'string' },
       'link-mbps': { type: 'string' },
       'link-latency-ms': { type: 'string' },
+      'ice-servers': { type: 'string' },
+      'relay-only': { type: 'boolean' },
       'summary-out': { type: 'string' },
       'checkpoint-dir': { type: 'string' },
       'checkpoint-every': { type: 'string' },
@@ -79,6 +86,18 @@ export async function join(argv: readonly string[]): Promise<number> {
     values['link-latency-ms'] === undefined ? undefined : Number(values['link-latency-ms']);
   if ((linkMbps !== undefined && !(linkMbps > 0)) || (linkLatencyMs !== undefined && !(linkLatencyMs >= 0))) {
     console.error('--link-mbps must be > 0 and --link-latency-ms >= 0');
+    return 2;
+  }
+  let link: Partial<LinkSettings>;
+  try {
+    link = linkOptionsFromFlags({
+      linkMbps,
+      linkLatencyMs,
+      iceServersJson: values['ice-servers'],
+      relayOnly: values['relay-only'] === true,
+    });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
   let resume: Checkpoint | undefined;
@@ -120,10 +139,7 @@ export async function join(argv: readonly string[]): Promise<number> {
     ...(shard === undefined ? {} : { shard }),
     ...(delay === undefined ? {} : { settings: { computeDelayMs: delay } }),
     ...(resume === undefined ? {} : { resume }),
-    link: {
-      ...(linkMbps === undefined ? {} : { linkMbps }),
-      ...(linkLatencyMs === undefined ? {} : { linkLatencyMs }),
-    },
+    link,
     log: (level, message) => {
       if (values.verbose === true || level === 'warn') console.error(message);
     },
@@ -203,3 +219,45 @@ export async function join(argv: readonly string[]): Promise<number> {
     process.off('SIGUSR2', dropLinks);
   }
 }
+
+/**
+ * The link options the join flags ask for, checked as the transport will check them
+ * (resolveLinkSettings): throws an Error whose message names the flag at fault.
+ */
+export function linkOptionsFromFlags(flags: {
+  linkMbps: number | undefined;
+  linkLatencyMs: number | undefined;
+  iceServersJson: string | undefined;
+  relayOnly: boolean;
+}): Partial<LinkSettings> {
+  const link: Partial<LinkSettings> = {
+    ...(flags.linkMbps === undefined ? {} : { linkMbps: flags.linkMbps }),
+    ...(flags.linkLatencyMs === undefined ? {} : { linkLatencyMs: flags.linkLatencyMs }),
+    ...(flags.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
+  };
+  if (flags.iceServersJson !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(flags.iceServersJson);
+    } catch {
+      throw new Error('--ice-servers must be a JSON array of {"urls": ...} objects');
+    }
+    const servers = iceServersSchema.safeParse(parsed);
+    if (!servers.success) throw new Error(`--ice-servers: ${servers.error.issues[0]?.message ?? 'invalid'}`);
+    link.iceServers = servers.data;
+  }
+  try {
+    resolveLinkSettings(link);
+  } catch (error) {
+    throw new Error(`link options: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return link;
+}
+
+const iceServersSchema = z.array(
+  z.object({
+    urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    username: z.string().optional(),
+    credential: z.string().optional(),
+  }),
+);

@@ -12,7 +12,7 @@
 
 export { loadWebRtcBinding, type WebRtcBinding, type WebRtcImplementation } from './binding.ts';
 export { TransportError, type TransportErrorCode } from './errors.ts';
-export { DEFAULT_LINK_SETTINGS, type LinkSettings } from './link-options.ts';
+export { DEFAULT_LINK_SETTINGS, resolveLinkSettings, type LinkSettings } from './link-options.ts';
 export type { DirectionStats, LinkStats } from './link-stats.ts';
 export { MemorySignalHub } from './memory-relay.ts';
 export {
