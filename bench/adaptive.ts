@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { simulationReport } from '../client/sim/cli.ts';
-import { createMnistLearner } from '../client/sim/mnist-learner.ts';
+import { createMnistLearner } from '../client/training/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation, type RoundRecord } from '../client/sim/simulator.ts';
 

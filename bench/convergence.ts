@@ -11,7 +11,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createMnistLearner } from '../client/sim/mnist-learner.ts';
+import { createMnistLearner } from '../client/training/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
 import { simulationReport } from '../client/sim/cli.ts';

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { simulationReport } from '../client/sim/cli.ts';
-import { createMnistLearner } from '../client/sim/mnist-learner.ts';
+import { createMnistLearner } from '../client/training/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
 import { createSignalingServer } from '../signaling/index.ts';

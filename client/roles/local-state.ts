@@ -7,7 +7,7 @@ import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptiv
 import type { AlgorithmOptions, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker } from '../../shared/algorithm/index.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
-import type { SimLearner } from '../sim/simulator.ts';
+import type { Learner } from '../training/learner.ts';
 
 export interface CachedUpload {
   type: 'upload' | 'syncUpload';
@@ -52,7 +52,7 @@ export class LocalState {
   upRatio: number | undefined = undefined;
   upFeedback: UploadFeedback = NO_FEEDBACK;
   readonly options: AlgorithmOptions;
-  readonly learner: SimLearner;
+  readonly learner: Learner;
   /** Which data shard this peer trains on (index for learner.gradient). */
   readonly shard: number;
   /**
@@ -61,7 +61,7 @@ export class LocalState {
    */
   private restoredDeviation: Float32Array | null = null;
 
-  constructor(options: AlgorithmOptions, learner: SimLearner, shard: number) {
+  constructor(options: AlgorithmOptions, learner: Learner, shard: number) {
     this.options = options;
     this.learner = learner;
     this.shard = shard;

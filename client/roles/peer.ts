@@ -19,8 +19,8 @@ import { parsePartitionSpec } from '../../shared/data/spec.ts';
 import type { Capabilities } from '../../shared/protocol/signaling.ts';
 import { SessionMembership, type SignalingClient, type JoinedSession } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
-import type { SimLearner } from '../sim/simulator.ts';
-import { createMnistLearner } from '../sim/mnist-learner.ts';
+import type { Learner } from '../training/learner.ts';
+import { createMnistLearner } from '../training/mnist-learner.ts';
 import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
 import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
@@ -42,7 +42,7 @@ export interface PeerInit {
   settings?: Partial<PeerSettings>;
   link?: Partial<LinkSettings>;
   /** Builds the learner for a config (MNIST by default). */
-  createLearner?: (config: SessionConfig) => Promise<SimLearner & { backend?: string }>;
+  createLearner?: (config: SessionConfig) => Promise<Learner & { backend?: string }>;
   /** How long leave() waits for queued frames to drain. @default 2000 */
   drainTimeoutMs?: number;
   /** What this peer tells the others about itself at join (e.g. its backend). @default {} */
@@ -429,7 +429,7 @@ export class Peer {
   }
 }
 
-async function defaultLearner(config: SessionConfig): Promise<SimLearner & { backend: string }> {
+async function defaultLearner(config: SessionConfig): Promise<Learner & { backend: string }> {
   return createMnistLearner({
     workers: config.dataShards,
     partition: parsePartitionSpec(config.partition),

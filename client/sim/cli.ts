@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { createMnistLearner } from './mnist-learner.ts';
+import { createMnistLearner } from '../training/mnist-learner.ts';
 import { SIMULATE_HELP, parseSimulateArgs, type SimulateCli } from './options.ts';
 import { runSimulation, type RoundRecord, type SimulationResult } from './simulator.ts';
 

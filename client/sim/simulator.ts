@@ -43,15 +43,7 @@ import {
   fp32UploadFrameBytes,
   type Traffic,
 } from './traffic.ts';
-
-/** What the simulator needs from a learning task (MNIST in practice, a quadratic in tests). */
-export interface SimLearner {
-  readonly numParams: number;
-  initialWeights(): Float32Array;
-  /** Loss gradient on worker `worker`'s next local batch, at `weights`. */
-  gradient(worker: number, weights: Float32Array): { gradient: Float32Array; loss: number };
-  evaluate(weights: Float32Array): { accuracy: number; loss: number };
-}
+import type { Learner } from '../training/learner.ts';
 
 export interface SimulationConfig {
   options: AlgorithmOptions;
@@ -139,7 +131,7 @@ const TERM = 1;
 
 export function runSimulation(
   config: SimulationConfig,
-  learner: SimLearner,
+  learner: Learner,
   hooks: SimulationHooks = {},
 ): SimulationResult {
   const { options, seed } = config;

@@ -1,10 +1,10 @@
 /**
  * A peer's learner over MNIST data already in memory: the TF.js model, a batch sampler per
- * data shard, and the test-set evaluation, as the peer runtime's SimLearner. The browser
+ * data shard, and the test-set evaluation, as the peer runtime's Learner. The browser
  * uses it with the digits of mnist.bin (mnist-browser.ts); nothing here touches Node
  * modules. Call selectBackend() first and pass its answer along.
  *
- * Same shards and batch order as client/sim/mnist-learner.ts for the same data, seed and
+ * Same shards and batch order as client/training/mnist-learner.ts for the same data, seed and
  * shard count (partitionIndices, then a sampler seeded mixSeed(seed, shard, 0xba7c)).
  *
  * @example
@@ -15,7 +15,7 @@
 import { partitionIndices } from '../../shared/data/partition.ts';
 import type { PartitionSpec } from '../../shared/data/spec.ts';
 import { mixSeed } from '../../shared/random.ts';
-import type { SimLearner } from '../sim/simulator.ts';
+import type { Learner } from './learner.ts';
 import type { BackendName } from './backend.ts';
 import { createBatchSampler } from './batches.ts';
 import type { MnistData } from './mnist.ts';
@@ -33,7 +33,7 @@ export interface DataLearnerOptions {
   arch: 'mlp' | 'cnn';
 }
 
-export interface DataLearner extends SimLearner {
+export interface DataLearner extends Learner {
   readonly backend: BackendName;
   /** Names, shapes and offsets of the flat weight vector. */
   readonly layout: readonly ParamLayout[];

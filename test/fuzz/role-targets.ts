@@ -22,7 +22,7 @@ import type { RoleContext } from '../../client/roles/context.ts';
 import { PeerEventEmitter } from '../../client/roles/events.ts';
 import { LocalState } from '../../client/roles/local-state.ts';
 import { resolvePeerSettings } from '../../client/roles/settings.ts';
-import type { SimLearner } from '../../client/sim/simulator.ts';
+import type { Learner } from '../../client/training/learner.ts';
 import { describeError, FuzzCrash, invariant, target, type FuzzTarget } from './harness.ts';
 import { vectorArb } from './codec-targets.ts';
 import { applyMutations, mutationsArb } from './mutations.ts';
@@ -46,7 +46,7 @@ const D = 12;
 const TERM = 5;
 const PEERS = ['w1', 'w2', 'stranger'] as const;
 
-const learner: SimLearner = {
+const learner: Learner = {
   numParams: D,
   initialWeights: () => new Float32Array(D).fill(0.25),
   gradient: (worker, weights) => ({

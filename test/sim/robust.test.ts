@@ -9,8 +9,9 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
 import { CodecError } from '../../shared/compress/index.ts';
-import { createMnistLearner, type MnistLearner } from '../../client/sim/mnist-learner.ts';
-import { runSimulation, type SimLearner, type SimulationConfig } from '../../client/sim/simulator.ts';
+import { createMnistLearner, type MnistLearner } from '../../client/training/mnist-learner.ts';
+import { runSimulation, type SimulationConfig } from '../../client/sim/simulator.ts';
+import type { Learner } from '../../client/training/learner.ts';
 
 const WORKERS = 8;
 const ROUNDS = 60;
@@ -38,7 +39,7 @@ before(async () => {
 after(() => learner.dispose());
 
 /** The learner, with worker 0's gradient multiplied by `factor`. */
-function poisoned(factor: number): SimLearner {
+function poisoned(factor: number): Learner {
   return {
     numParams: learner.numParams,
     initialWeights: () => Float32Array.from(initial),

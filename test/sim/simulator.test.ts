@@ -1,15 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveAlgorithmOptions, type AlgorithmSpec } from '../../shared/algorithm/index.ts';
-import { runSimulation, type SimLearner, type SimulationConfig } from '../../client/sim/simulator.ts';
+import { runSimulation, type SimulationConfig } from '../../client/sim/simulator.ts';
+import type { Learner } from '../../client/training/learner.ts';
 import { alternatingLinks } from '../../client/sim/links.ts';
 import { fp32UploadFrameBytes } from '../../client/sim/traffic.ts';
 import { quadraticProblem } from '../algorithm/fixtures.ts';
 
 const DIM = 400;
 
-/** The quadratic fixture as a SimLearner: "accuracy" is 1 / (1 + loss), only used for trends. */
-function quadraticLearner(workers: number): SimLearner {
+/** The quadratic fixture as a Learner: "accuracy" is 1 / (1 + loss), only used for trends. */
+function quadraticLearner(workers: number): Learner {
   const problem = quadraticProblem(DIM, workers, 11);
   const rounds = new Map<number, number>();
   return {

@@ -16,12 +16,12 @@ import type { OutgoingFrame, RoleContext } from '../../client/roles/context.ts';
 import { PeerEventEmitter } from '../../client/roles/events.ts';
 import { LocalState } from '../../client/roles/local-state.ts';
 import { resolvePeerSettings, type PeerSettings } from '../../client/roles/settings.ts';
-import type { SimLearner } from '../../client/sim/simulator.ts';
+import type { Learner } from '../../client/training/learner.ts';
 
 export const NUM_PARAMS = 16;
 
 /** A learner whose gradient is a fixed function of the weights: cheap and deterministic. */
-export const tinyLearner: SimLearner = {
+export const tinyLearner: Learner = {
   numParams: NUM_PARAMS,
   initialWeights: () => Float32Array.from({ length: NUM_PARAMS }, (_, i) => (i % 5) / 10),
   gradient: (worker, weights) => ({

@@ -1,5 +1,5 @@
 /**
- * MNIST as a SimLearner: one TF.js model instance serves every virtual worker (weights
+ * MNIST as a Learner: one TF.js model instance serves every virtual worker (weights
  * are set before each gradient), each worker samples batches from its own shard.
  *
  * @example
@@ -8,11 +8,11 @@
 import { partitionIndices } from '../../shared/data/partition.ts';
 import type { PartitionSpec } from '../../shared/data/spec.ts';
 import { mixSeed } from '../../shared/random.ts';
-import { selectBackend, type BackendName } from '../training/backend.ts';
-import { createBatchSampler } from '../training/batches.ts';
-import { loadMnist } from '../training/mnist.ts';
-import { createModel } from '../training/model.ts';
-import type { SimLearner } from './simulator.ts';
+import { selectBackend, type BackendName } from './backend.ts';
+import { createBatchSampler } from './batches.ts';
+import { loadMnist } from './mnist.ts';
+import { createModel } from './model.ts';
+import type { Learner } from './learner.ts';
 
 export interface MnistLearnerOptions {
   workers: number;
@@ -24,7 +24,7 @@ export interface MnistLearnerOptions {
   log?: (line: string) => void;
 }
 
-export interface MnistLearner extends SimLearner {
+export interface MnistLearner extends Learner {
   readonly backend: BackendName;
   dispose(): void;
 }
