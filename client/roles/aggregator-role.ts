@@ -47,11 +47,12 @@ import { createAggregator, syncDue, type AggregatorAlgorithm } from '../../share
 import { normSq } from '../../shared/algorithm/vector.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
+import { decodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { roundSlack } from './adaptive-upload.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
+import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { epochNow } from './events.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { RoundCollection } from './round-collection.ts';
@@ -75,6 +76,8 @@ export class AggregatorRole {
   /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
   private readonly awaitingModel = new Set<string>();
   private readonly ledger: UploadLedger;
+  /** The counted list each worker last got in full (a same list then costs one byte). */
+  private readonly sentCounted = new SentCountedLists();
   /** The last sync this aggregator closed, for a worker whose link dropped before it arrived. */
   private lastSync: { round: number; frame: OutgoingFrame } | null = null;
   /** The first round this aggregator closed itself (null before it closes one). */
@@ -119,6 +122,7 @@ export class AggregatorRole {
 
   onWorkerLeft(peerId: string): void {
     this.ledger.forget(peerId);
+    this.sentCounted.forget(peerId);
     this.inStep.delete(peerId);
     this.awaitingModel.delete(peerId);
     if (this.current?.expected.delete(peerId) === true) this.maybeClose();
@@ -196,7 +200,7 @@ export class AggregatorRole {
       return;
     }
     const missed =
-      hello.hasModel && current !== null && this.phase === 'collect' ? this.missed(hello.round) : null;
+      hello.hasModel && current !== null && this.phase === 'collect' ? this.missed(hello.round, from) : null;
     if (missed !== null && current !== null) {
       // One round behind (its link dropped before the last broadcast or sync reached it):
       // that message again, not the whole model (which would reset its own residual).
@@ -213,17 +217,18 @@ export class AggregatorRole {
     return (this.ctx.state.options.aggregation ?? 'mean') === 'mean';
   }
 
-  /** The last broadcast or sync, if it closed `round` and the round after it is collecting. */
-  private missed(round: number): OutgoingFrame | null {
+  /** The last broadcast or sync for `to`, if it closed `round` and the round after it is collecting. */
+  private missed(round: number, to: string): OutgoingFrame | null {
     if (this.current?.round !== round + 1) return null;
     if (this.lastSync?.round === round) return this.lastSync.frame;
     const last = this.ctx.state.lastBroadcast;
-    return last?.round === round && !last.sync ? this.broadcastFrame(last) : null;
+    return last?.round === round && !last.sync ? this.broadcastFrame(last, to) : null;
   }
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
   private admit(peerId: string): void {
     this.ledger.forget(peerId);
+    this.sentCounted.forget(peerId);
     this.inStep.delete(peerId);
     this.current?.expected.delete(peerId);
     this.awaitingModel.add(peerId);
@@ -378,8 +383,7 @@ export class AggregatorRole {
     for (const [id, vector] of current.vectors) this.ledger.late(id, round, vector);
     state.cached = null;
     state.lastBroadcast = relayed;
-    const frame = this.broadcastFrame(relayed);
-    for (const id of this.inStep) if (id !== from) this.send(id, frame);
+    for (const id of this.inStep) if (id !== from) this.send(id, this.broadcastFrame(relayed, id));
     this.roundsSinceSync++;
     if (relayed.sync) {
       this.openSync(round);
@@ -433,8 +437,7 @@ export class AggregatorRole {
     if (this.ctx.state.options.adaptiveUp !== undefined)
       broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
     const recipients = [...this.inStep];
-    const frame = this.broadcastFrame(broadcast);
-    for (const id of recipients) this.send(id, frame);
+    for (const id of recipients) this.send(id, this.broadcastFrame(broadcast, id));
     const closedAt = epochNow();
     const state = this.ctx.state;
     state.lastBroadcast = broadcast;
@@ -535,13 +538,14 @@ export class AggregatorRole {
     this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
   }
 
-  private broadcastFrame(broadcast: AppliedBroadcast): OutgoingFrame {
+  /** The broadcast as `to` gets it: its meta says who was counted, in full or as "same as last". */
+  private broadcastFrame(broadcast: AppliedBroadcast, to: string): OutgoingFrame {
     return {
       type: 'broadcast',
       term: this.term,
       round: broadcast.round,
       aux: broadcast.sync ? 1 : 0,
-      meta: encodeBroadcastMeta(broadcast.counted, broadcast.slackSeconds),
+      meta: this.sentCounted.metaFor(to, broadcast.counted, broadcast.slackSeconds),
       payload: broadcast.payload,
     };
   }

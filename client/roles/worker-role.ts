@@ -10,7 +10,11 @@
  */
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import { decodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
+import {
+  decodeBroadcastMeta,
+  isSameCountedMeta,
+  type BroadcastMeta,
+} from '../../shared/protocol/broadcast-meta.ts';
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
@@ -28,6 +32,8 @@ export class WorkerRole {
   private cancelCompute: (() => void) | null = null;
   private readonly identity = parseCompressor('identity');
   private readonly selfTag: number;
+  /** The last full counted list this term's aggregator sent (see SAME_COUNTED_META). */
+  private lastCounted: number[] | null = null;
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -113,6 +119,8 @@ export class WorkerRole {
         return;
       }
       case 'broadcast': {
+        // Read before anything else: a full list is the reference of the next "same" metas.
+        const meta = this.readBroadcastMeta(frame.meta);
         if (!state.hasModel) return;
         const last = state.lastBroadcast;
         // The one we applied, sent again (a new aggregator passing it on to those who missed it).
@@ -124,7 +132,6 @@ export class WorkerRole {
           this.sendControl({ kind: 'modelRequest' });
           return;
         }
-        const meta = decodeBroadcastMeta(frame.meta);
         const counted = meta.tags;
         state.requireWorker().applyBroadcast(frame.payload);
         noteUploadFeedback(state, meta, this.selfTag);
@@ -176,6 +183,17 @@ export class WorkerRole {
         throw new Error(`unhandled frame type ${String(unreachable)}`);
       }
     }
+  }
+
+  /** A broadcast's meta, with SAME_COUNTED_META resolved to the last full list of this term. */
+  private readBroadcastMeta(meta: Uint8Array): BroadcastMeta {
+    if (isSameCountedMeta(meta)) {
+      if (this.lastCounted === null) throw new Error('a "same counted list" broadcast before any list');
+      return { tags: this.lastCounted, slackSeconds: null };
+    }
+    const decoded = decodeBroadcastMeta(meta);
+    this.lastCounted = decoded.tags;
+    return decoded;
   }
 
   private onControl(message: ControlMessage): void {

@@ -34,6 +34,7 @@ import { decodeBroadcastMeta, encodeBroadcastMeta, slackOf } from '../../shared/
 import { decodeFrame, encodeFrame, encodeTags } from '../../shared/protocol/frames.ts';
 import { createRng, mixSeed } from '../../shared/random.ts';
 import { ThroughputMeter } from '../transport/shaping.ts';
+import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { fairShareArrivals } from './fair-share.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import {
@@ -241,6 +242,8 @@ export function runSimulation(
     return Math.max(...readyAt) - simSeconds;
   };
 
+  /** What each worker last got in full as the counted list (see SAME_COUNTED_META). */
+  const sentCounted = new SentCountedLists();
   for (let round = 0; round < config.rounds; round++) {
     const upBefore = traffic.up;
     const downBefore = traffic.down;
@@ -345,19 +348,21 @@ export function runSimulation(
     // topk:auto: each counted upload's slack, measured from the round's start like the real
     // aggregator measures from the round's opening.
     const slack = options.adaptiveUp === undefined ? undefined : uploadSlack(counted.map((a) => a.at));
+    const countedTags = counted.map((a) => a.worker);
+    const fullMeta = encodeBroadcastMeta(countedTags, slack);
     const broadcast = encodeFrame({
       type: 'broadcast',
       term: TERM,
       round,
       sender: 0,
       aux: 0,
-      meta: encodeBroadcastMeta(
-        counted.map((a) => a.worker),
-        slack,
-      ),
+      meta: fullMeta,
       payload: broadcastPayload,
     });
-    traffic.down += broadcast.length * workers.length;
+    // Each worker gets its own copy; one whose last full list was this one gets a 1-byte meta.
+    const metas = workers.map((_, i) => sentCounted.metaFor(String(i), countedTags, slack));
+    const broadcastBytes = metas.map((meta) => broadcast.length - fullMeta.length + meta.length);
+    for (const bytes of broadcastBytes) traffic.down += bytes;
     fp32.down += broadcastFrameBytes(fp32PayloadBytes(d), counted.length) * workers.length;
     const receivedFrame = decodeFrame(broadcast);
     const received = receivedFrame.payload;
@@ -371,7 +376,7 @@ export function runSimulation(
     if (ownStart) {
       const delivered = fairShareArrivals(
         config.aggregatorLink,
-        workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcast.length })),
+        workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcastBytes[i] ?? 0 })),
       );
       delivered.forEach((t, i) => (readyAt[i] = closeAt + t));
       openAt = closeAt;
@@ -379,7 +384,7 @@ export function runSimulation(
     } else {
       const downloadSeconds = sharedTransferSeconds(
         config.aggregatorLink,
-        workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcast.length })),
+        workers.map((_, i) => ({ link: config.workerLink(i), bytes: broadcastBytes[i] ?? 0 })),
       );
       simSeconds += uploadSeconds + downloadSeconds;
     }

@@ -14,6 +14,20 @@
  */
 import { decodeTags, encodeTags, FrameError, MAX_FRAME_META_BYTES } from './frames.ts';
 
+/**
+ * The meta of a broadcast whose counted list equals the last full list its aggregator sent
+ * this recipient in this term (one byte instead of 4 per counted peer: without it every
+ * broadcast would grow with the peers, and the aggregator's downlink with their square).
+ * Each recipient gets its own copy of a broadcast over its own link, so the aggregator
+ * tracks what it sent each (counted-lists.ts). Never valid in a relay, which
+ * carries the full list (decodeBroadcastMeta refuses it: version 0).
+ */
+export const SAME_COUNTED_META: Readonly<Uint8Array> = Uint8Array.of(0);
+
+export function isSameCountedMeta(meta: Uint8Array): boolean {
+  return meta.length === 1 && meta[0] === 0;
+}
+
 /** Resolution of a slack on the wire: 0.1 ms. */
 export const SLACK_UNIT_SECONDS = 1e-4;
 /** Trailing byte of a meta with slack. */

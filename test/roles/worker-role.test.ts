@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { UploadEvent } from '../../client/roles/events.ts';
 import { WorkerRole } from '../../client/roles/worker-role.ts';
+import { SAME_COUNTED_META } from '../../shared/protocol/broadcast-meta.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
@@ -127,4 +128,31 @@ test('frames from another aggregator or term are dropped without a strike', () =
   );
   assert.equal(h.state.round, 0);
   role.stop();
+});
+
+test('a "same counted list" broadcast means the last full list: counted stays known, relays carry the list', () => {
+  const h = createRoleHarness();
+  const applied: boolean[] = [];
+  h.ctx.events.on('applied', (e) => applied.push(e.counted));
+  const role = new WorkerRole(h.ctx, 'agg', 3);
+  // Before any full list, the marker cannot be read: refused with a strike, the model asked for.
+  role.onFrame('agg', { ...broadcast(h, 0, 3, false), meta: Uint8Array.from(SAME_COUNTED_META) });
+  assert.deepEqual(
+    h.rejected.map((r) => [r.code, r.strike]),
+    [['BAD_FRAME', true]],
+  );
+  assert.deepEqual(controlKinds(h, 'agg'), ['modelRequest']);
+  assert.equal(h.state.round, 0);
+  role.onFrame('agg', broadcast(h, 0, 3, false)); // full list: agg and self
+  role.onFrame('agg', { ...broadcast(h, 1, 3, false), meta: Uint8Array.from(SAME_COUNTED_META) });
+  assert.deepEqual(applied, [true, true]);
+  assert.equal(h.state.round, 2);
+  assert.deepEqual(h.state.lastBroadcast?.counted, [senderTag('agg'), senderTag('self')]);
+  // Passed on to the next aggregator with the list in full.
+  role.stop();
+  const next = new WorkerRole(h.ctx, 'agg2', 4);
+  next.onConnected();
+  const [relay] = h.sentTo('agg2', 'broadcast');
+  assert.deepEqual(relay?.meta, encodeTags([senderTag('agg'), senderTag('self')]));
+  next.stop();
 });
