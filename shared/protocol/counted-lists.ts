@@ -7,7 +7,7 @@
  *
  * @example
  * const lists = new SentCountedLists();
- * lists.metaFor('w1', [1, 2]); // the full list (4 bytes a tag)
+ * lists.metaFor('w1', [2, 1]); // the full list, sorted: [1, 2] (4 bytes a tag)
  * lists.metaFor('w1', [1, 2]); // SAME_COUNTED_META
  * lists.forget('w1');
  */
@@ -16,11 +16,17 @@ import { encodeBroadcastMeta, SAME_COUNTED_META } from './broadcast-meta.ts';
 export class SentCountedLists {
   private readonly sent = new Map<string, readonly number[]>();
 
-  /** The meta to send `to` for a broadcast counting `counted` (with `slackSeconds`, if any). */
+  /**
+   * The meta to send `to` for a broadcast counting `counted` (with `slackSeconds`, if any).
+   * The list goes sorted by tag (slacks with their tags): uploads arrive in a different order
+   * every round, but the same peers counted make the same list.
+   */
   metaFor(to: string, counted: readonly number[], slackSeconds?: readonly number[]): Uint8Array {
-    if (slackSeconds === undefined && sameTags(this.sent.get(to), counted)) return SAME_COUNTED_META;
-    this.sent.set(to, counted);
-    return encodeBroadcastMeta(counted, slackSeconds);
+    const order = counted.map((_, i) => i).sort((a, b) => (counted[a] ?? 0) - (counted[b] ?? 0));
+    const tags = order.map((i) => counted[i] ?? 0);
+    if (slackSeconds === undefined && sameTags(this.sent.get(to), tags)) return SAME_COUNTED_META;
+    this.sent.set(to, tags);
+    return encodeBroadcastMeta(tags, slackSeconds && order.map((i) => slackSeconds[i] ?? 0));
   }
 
   forget(peerId: string): void {

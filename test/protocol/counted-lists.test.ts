@@ -18,12 +18,13 @@ test('a list goes in full once per worker, then as one byte until it changes or 
   assert.deepEqual(lists.metaFor('a', [1, 2]), encodeBroadcastMeta([1, 2]));
   assert.deepEqual(lists.metaFor('a', [1, 2]), SAME_COUNTED_META);
   assert.deepEqual(lists.metaFor('b', [1, 2]), encodeBroadcastMeta([1, 2]), 'per worker');
-  assert.deepEqual(lists.metaFor('a', [1, 3]), encodeBroadcastMeta([1, 3]), 'changed');
-  assert.deepEqual(lists.metaFor('a', [3, 1]), encodeBroadcastMeta([3, 1]), 'order is part of it');
+  assert.deepEqual(lists.metaFor('a', [3, 1]), encodeBroadcastMeta([1, 3]), 'changed');
+  assert.deepEqual(lists.metaFor('a', [3, 1]), SAME_COUNTED_META, 'arrival order does not matter');
   lists.forget('a');
-  assert.deepEqual(lists.metaFor('a', [3, 1]), encodeBroadcastMeta([3, 1]), 'forgotten');
-  assert.deepEqual(lists.metaFor('a', [3, 1], [0.001, 0]), encodeBroadcastMeta([3, 1], [0.001, 0]));
-  assert.deepEqual(lists.metaFor('a', [3, 1], [0.001, 0]), encodeBroadcastMeta([3, 1], [0.001, 0]));
+  assert.deepEqual(lists.metaFor('a', [3, 1]), encodeBroadcastMeta([1, 3]), 'forgotten; sent sorted');
+  // Slacks go with their tags, always in full.
+  assert.deepEqual(lists.metaFor('a', [3, 1], [0.001, 0]), encodeBroadcastMeta([1, 3], [0, 0.001]));
+  assert.deepEqual(lists.metaFor('a', [3, 1], [0.001, 0]), encodeBroadcastMeta([1, 3], [0, 0.001]));
   assert.deepEqual(lists.metaFor('a', []), encodeBroadcastMeta([]));
   assert.deepEqual(lists.metaFor('a', []), SAME_COUNTED_META);
 });
