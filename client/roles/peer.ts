@@ -429,7 +429,7 @@ export class Peer {
   }
 }
 
-async function defaultLearner(config: SessionConfig): Promise<Learner & { backend: string }> {
+export async function defaultLearner(config: SessionConfig): Promise<Learner & { backend: string }> {
   return createMnistLearner({
     workers: config.dataShards,
     partition: parsePartitionSpec(config.partition),

@@ -95,10 +95,20 @@ export class SessionMembership extends TypedEmitter<MembershipEvents> {
     return () => this.signalHandlers.delete(handler);
   }
 
-  /** Announces readiness; remembered and announced again with every rejoin. */
+  /**
+   * Announces readiness; remembered and announced again with every rejoin. While the socket
+   * is down (or drops before the server acknowledges) this does not throw: the next join
+   * carries the readiness.
+   */
   async setReady(ready: boolean): Promise<void> {
     this.ready = ready;
-    await this.requireClient().setReady(ready, { signal: this.aborter.signal });
+    const client = this.current;
+    if (client === null) return;
+    try {
+      await client.setReady(ready, { signal: this.aborter.signal });
+    } catch (error) {
+      if (this.current === client || this.closed) throw error;
+    }
   }
 
   async reportRound(report: RoundReport): Promise<void> {
@@ -121,24 +131,32 @@ export class SessionMembership extends TypedEmitter<MembershipEvents> {
   private async connectAndJoin(): Promise<JoinedSession> {
     const signal = this.aborter.signal;
     const client = new SignalingClient(this.init.client);
+    const announced = this.ready;
+    let joined: JoinedSession;
     try {
       await client.connect(this.init.serverUrl, { signal });
-      const joined = await client.join(
+      joined = await client.join(
         {
           ...this.init.join,
-          ready: this.ready,
+          ready: announced,
           ...(this.peerId === undefined ? {} : { peerId: this.peerId }),
         },
         { signal },
       );
       if (this.closed) throw new SignalingError('ABORTED', 'membership closed');
-      this.peerId = joined.peerId;
-      this.attach(client);
-      return joined;
     } catch (error) {
       client.close();
       throw error;
     }
+    this.peerId = joined.peerId;
+    this.attach(client);
+    // Readiness changed while the join was in flight (setReady found no client then).
+    if (this.ready !== announced) {
+      await this.setReady(this.ready).catch((error: unknown) =>
+        this.init.log?.(`cannot announce readiness after joining: ${String(error)}`),
+      );
+    }
+    return joined;
   }
 
   private attach(client: SignalingClient): void {

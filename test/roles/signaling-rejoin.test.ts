@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoundEvent } from '../../client/roles/events.ts';
-import type { Peer } from '../../client/roles/peer.ts';
+import { defaultLearner, type Peer } from '../../client/roles/peer.ts';
 import type { SignalingServer } from '../../signaling/index.ts';
 import { startTestSession, waitFor, withTimeout } from '../support/session.ts';
 
@@ -78,6 +78,47 @@ test(
         peers.map((p) => p.peerId).sort(),
         (status?.peers.map((p) => p.peerId) ?? []).sort(),
         'all three are members at the end',
+      );
+    } finally {
+      await session.close();
+    }
+  },
+);
+
+test(
+  'a peer whose socket drops while it loads its model (a long startup on a busy machine) rejoins and is counted',
+  { timeout: 120_000 },
+  async () => {
+    const session = await startTestSession(
+      { rounds: 1000, minPeers: 3, roundDeadlineMs: 2000, evalEvery: 1000 },
+      { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3000 },
+    );
+    try {
+      const first = await Promise.all([0, 1].map(() => session.addPeer()));
+      const slow = await session.addPeer({
+        peerId: 'slow-loader',
+        // Longer than the wait below: the rejoin is still pending when start() goes on.
+        rejoinDelayMs: 2000,
+        createLearner: async (config) => {
+          const learner = await defaultLearner(config);
+          dropSignaling(session.server, 'slow-loader');
+          await session.waitForStatus(
+            (s) => !s.peers.some((p) => p.peerId === 'slow-loader'),
+            10_000,
+            'the server to drop the loading peer',
+          );
+          return learner;
+        },
+      });
+      await waitFor(
+        roundEvents([...first, slow]),
+        (e) => e.participants.includes('slow-loader'),
+        60_000,
+        'the peer dropped while loading to be counted',
+      );
+      assert.ok(
+        session.status()?.peers.some((p) => p.peerId === 'slow-loader' && p.ready),
+        'it is a ready member again',
       );
     } finally {
       await session.close();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
+import { explainedBy, killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession } from '../support/session.ts';
 
@@ -28,13 +28,16 @@ test(
       const log = recordPeer(aggregator);
       await session.addPeer({ peerId: 'w-fast' });
       // The victim is the slowest: the aggregator is waiting for it most of the time.
-      const victim = spawnPeer(session, { peerId: 'w-victim', computeDelayMs: 400 });
+      const victim = spawnPeer(session, { peerId: 'w-victim', computeDelayMs: 400, verbose: true });
       children.push(victim);
-      const counted = await log.next(
-        'round',
-        (e) => e.participants.includes('w-victim') && e.round >= 2,
-        60_000,
-        'w-victim counted',
+      const counted = await explainedBy(
+        log.next(
+          'round',
+          (e) => e.participants.includes('w-victim') && e.round >= 2,
+          60_000,
+          'w-victim counted',
+        ),
+        children,
       );
       // The next round is open and waits for the victim's delayed upload.
       victim.kill('SIGKILL');
@@ -76,13 +79,11 @@ test(
       const aggregator = await session.addPeer({ peerId: 'agg' });
       const log = recordPeer(aggregator);
       await session.addPeer({ peerId: 'w-fast' });
-      const victim = spawnPeer(session, { peerId: 'w-hung', computeDelayMs: 400 });
+      const victim = spawnPeer(session, { peerId: 'w-hung', computeDelayMs: 400, verbose: true });
       children.push(victim);
-      const counted = await log.next(
-        'round',
-        (e) => e.participants.includes('w-hung') && e.round >= 2,
-        60_000,
-        'w-hung counted',
+      const counted = await explainedBy(
+        log.next('round', (e) => e.participants.includes('w-hung') && e.round >= 2, 60_000, 'w-hung counted'),
+        children,
       );
       // Its socket and data channel stay open: only the deadline can close the round.
       victim.kill('SIGSTOP');

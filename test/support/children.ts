@@ -96,6 +96,30 @@ export function spawnPeer(
   };
 }
 
+/**
+ * Settles as `promise` does; a rejection also tells, for each child, whether it is still
+ * running and the end of its stderr, so a failure in CI says what the children were doing.
+ */
+export async function explainedBy<T>(promise: Promise<T>, children: readonly ChildPeer[]): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const states = children.map((c) => {
+      const { exitCode, signalCode } = c.child;
+      const state =
+        exitCode === null && signalCode === null
+          ? 'running'
+          : `exited (code ${exitCode}, signal ${signalCode})`;
+      return `--- ${c.peerId}: ${state}; stderr tail:\n${c.stderr().slice(-STDERR_TAIL_CHARS)}`;
+    });
+    throw new Error([message, ...states].join('\n'), { cause: error });
+  }
+}
+
+/** How much of a child's stderr a failure message carries. */
+const STDERR_TAIL_CHARS = 3000;
+
 /** Kills every child still running and waits for them (test cleanup). */
 export async function killAll(children: readonly ChildPeer[]): Promise<void> {
   for (const c of children) c.kill('SIGKILL');
