@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
+import { explainedBy, killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -21,12 +21,18 @@ test(
     try {
       const aggregator = spawnPeer(session, { peerId: 'a-child' });
       children.push(aggregator);
-      await session.waitForStatus((s) => s.aggregator.peerId === 'a-child', 60_000, 'a-child elected');
+      await explainedBy(
+        session.waitForStatus((s) => s.aggregator.peerId === 'a-child', 60_000, 'a-child elected'),
+        children,
+      );
       const local = await session.addPeer({ peerId: 'b-local' });
       const log = recordPeer(local);
       const worker = spawnPeer(session, { peerId: 'c-child' });
       children.push(worker);
-      await session.waitForStatus((s) => s.aggregator.lastRound >= 3, 60_000, 'three rounds');
+      await explainedBy(
+        session.waitForStatus((s) => s.aggregator.lastRound >= 3, 60_000, 'three rounds'),
+        children,
+      );
 
       let signalledAt = performance.now();
       worker.kill('SIGTERM');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
+import { explainedBy, killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -29,7 +29,10 @@ test(
       // Join order decides the succession: the old aggregator first, the successor second.
       const old = spawnPeer(session, { peerId: 'a-old' });
       children.push(old);
-      await session.waitForStatus((s) => s.aggregator.peerId === 'a-old', 60_000, 'a-old elected');
+      await explainedBy(
+        session.waitForStatus((s) => s.aggregator.peerId === 'a-old', 60_000, 'a-old elected'),
+        children,
+      );
       const successor = await session.addPeer({ peerId: 'b-next' });
       const fast = await session.addPeer({ peerId: 'c-fast' });
       // A straggler: while the old aggregator waits for it, the others' uploads are in flight.
@@ -39,7 +42,10 @@ test(
       const other = recordPeer(fast);
 
       // Training under the old aggregator; then both in-process workers upload the same round.
-      await next.next('applied', (e) => e.term === 1 && e.round >= 2, 60_000, 'rounds under a-old');
+      await explainedBy(
+        next.next('applied', (e) => e.term === 1 && e.round >= 2, 60_000, 'rounds under a-old'),
+        children,
+      );
       const inFlight = await next.next(
         'uploaded',
         (e) => e.term === 1 && e.round >= 3 && !e.resent,
