@@ -10,8 +10,7 @@
  * publish(); // later, off the critical path: evaluates if due, emits the 'round' event
  */
 import type { ControlMessage } from '../../shared/protocol/control.ts';
-import { frameBytes } from '../../shared/protocol/frames.ts';
-import { fp32PayloadBytes } from '../sim/traffic.ts';
+import { fp32PayloadBytes, frameBytes } from '../../shared/protocol/frames.ts';
 import type { RoleContext } from './context.ts';
 
 export interface ClosedRound {

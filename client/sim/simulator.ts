@@ -31,19 +31,19 @@ import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { decodeBroadcastMeta, encodeBroadcastMeta, slackOf } from '../../shared/protocol/broadcast-meta.ts';
-import { decodeFrame, encodeFrame, encodeTags } from '../../shared/protocol/frames.ts';
+import {
+  decodeFrame,
+  encodeFrame,
+  encodeTags,
+  fp32PayloadBytes,
+  fp32UploadFrameBytes,
+} from '../../shared/protocol/frames.ts';
 import { createRng, mixSeed } from '../../shared/random.ts';
 import { ThroughputMeter } from '../transport/shaping.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { fairShareArrivals } from './fair-share.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
-import {
-  broadcastFrameBytes,
-  emptyTraffic,
-  fp32PayloadBytes,
-  fp32UploadFrameBytes,
-  type Traffic,
-} from './traffic.ts';
+import { broadcastFrameBytes, emptyTraffic, type Traffic } from './traffic.ts';
 import type { Learner } from '../training/learner.ts';
 
 export interface SimulationConfig {

@@ -17,16 +17,6 @@ export function emptyTraffic(): Traffic {
   return { up: 0, down: 0, syncUp: 0, syncDown: 0 };
 }
 
-/** Bytes of an identity (fp32) compressor payload of d values: codec id, length, values. */
-export function fp32PayloadBytes(d: number): number {
-  return 1 + 4 + 4 * d;
-}
-
-/** Wire bytes of an upload frame carrying d fp32 values. */
-export function fp32UploadFrameBytes(d: number): number {
-  return frameBytes(0, fp32PayloadBytes(d));
-}
-
 /** Wire bytes of a broadcast frame listing `counted` senders. */
 export function broadcastFrameBytes(payloadBytes: number, counted: number): number {
   return frameBytes(4 * counted, payloadBytes);

@@ -73,6 +73,19 @@ export function frameBytes(metaBytes: number, payloadBytes: number): number {
   return FRAME_HEADER_BYTES + metaBytes + 4 + payloadBytes;
 }
 
+/**
+ * Bytes of an identity (fp32) compressor payload of d values: codec id, length, values.
+ * Every "what uncompressed SGD would have sent" figure is counted from it.
+ */
+export function fp32PayloadBytes(d: number): number {
+  return 1 + 4 + 4 * d;
+}
+
+/** Wire bytes of a frame without meta carrying d fp32 values (an uncompressed upload). */
+export function fp32UploadFrameBytes(d: number): number {
+  return frameBytes(0, fp32PayloadBytes(d));
+}
+
 function checkU32(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new FrameError('FRAME_FIELD', `${name} must be a u32, got ${value}`);

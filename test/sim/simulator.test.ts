@@ -4,7 +4,7 @@ import { resolveAlgorithmOptions, type AlgorithmSpec } from '../../shared/algori
 import { runSimulation, type SimulationConfig } from '../../client/sim/simulator.ts';
 import type { Learner } from '../../client/training/learner.ts';
 import { alternatingLinks } from '../../client/sim/links.ts';
-import { fp32UploadFrameBytes } from '../../client/sim/traffic.ts';
+import { fp32UploadFrameBytes } from '../../shared/protocol/frames.ts';
 import { quadraticProblem } from '../algorithm/fixtures.ts';
 
 const DIM = 400;

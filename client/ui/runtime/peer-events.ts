@@ -25,7 +25,7 @@
  * setInterval(() => mapper.sample(), 500);
  * mapper.dispose();
  */
-import { frameBytes } from '../../../shared/protocol/frames.ts';
+import { fp32UploadFrameBytes } from '../../../shared/protocol/frames.ts';
 import type { PeerEventEmitter, RoundEvent } from '../../roles/events.ts';
 import { TypedEmitter } from '../../signaling/index.ts';
 import type { PeerState } from '../state.ts';
@@ -47,9 +47,6 @@ export interface PeerEventMapperInit {
   /** Rounds kept to merge late metrics into. @default 64 */
   keepRounds?: number;
 }
-
-/** Bytes of an fp32 frame of d values (identity codec: id, length, values). */
-const fp32FrameBytes = (d: number): number => frameBytes(0, 1 + 4 + 4 * d);
 
 export class PeerEventMapper extends TypedEmitter<DashboardRuntimeEvents> {
   /** performance.now() of this peer's first upload and first counted round; null before. */
@@ -121,7 +118,7 @@ export class PeerEventMapper extends TypedEmitter<DashboardRuntimeEvents> {
       testAccuracy: this.records.get(round)?.testAccuracy ?? null,
       bytesUp,
       bytesDown,
-      fp32Bytes: 2 * fp32FrameBytes(this.init.numParams()),
+      fp32Bytes: 2 * fp32UploadFrameBytes(this.init.numParams()),
       drift: null,
     });
     this.setPhase('training');
