@@ -5,15 +5,12 @@
  * missing or stale (about 2 s), so a fresh checkout serves a working page.
  *
  * @example
- * // node --import tsx signaling/app-server.ts --port 8080 --host 0.0.0.0
+ * // from the command line: node --import tsx signaling/main.ts --port 8080 (main.ts)
  * const server = await createAppServer({ logLevel: 'info' });
  * const url = await server.start({ port: 8080 }); // open url in a browser
  */
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LOG_LEVELS } from './logger.ts';
-import { settingsFromEnv } from './env.ts';
 import type { SignalingServerInit } from './options.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
 import { createStaticHandler, type StaticHandlerInit } from './static.ts';
@@ -62,44 +59,4 @@ export async function createAppServer(init: AppServerInit = {}): Promise<Signali
       );
     },
   });
-}
-
-/** CLI: `[--port 8080] [--host 0.0.0.0] [--log-level info] [--app-dir DIR]`; secret and Redis from env.ts. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<SignalingServer> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '0.0.0.0' },
-      'log-level': { type: 'string', default: 'info' },
-      'app-dir': { type: 'string' },
-    },
-    strict: true,
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError('--port must be 0..65535');
-  const logLevel = LOG_LEVELS.find((level) => level === values['log-level']);
-  if (logLevel === undefined) throw new RangeError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const server = await createAppServer({
-    logLevel,
-    ...settingsFromEnv(env),
-    ...(values['app-dir'] === undefined ? {} : { appDir: values['app-dir'] }),
-  });
-  await server.start({ port, host: values.host });
-  return server;
-}
-
-const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isEntry) {
-  main(process.argv.slice(2)).then(
-    (server) => {
-      const shutdown = (): void => void server.stop();
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
 }

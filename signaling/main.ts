@@ -1,20 +1,24 @@
 /**
- * Command line entry of the signaling server. The HMAC secret and the Redis URL come from
- * the environment (env.ts), not argv, so they do not show in process lists; without a
- * secret a random one is made and tokens die with the process. With LIEC_REDIS_URL several
- * instances serve the same sessions (docs/deploy.md).
+ * Command line entry of the signaling server (`npm run serve`, `liec serve`): socket.io,
+ * `/status`, `/healthz` and, unless `--signaling-only`, the web app (app-server.ts). The HMAC
+ * secret and the Redis URL come from the environment (env.ts), not argv, so they do not show
+ * in process lists; without a secret a random one is made and tokens die with the process.
+ * With LIEC_REDIS_URL several instances serve the same sessions (docs/deploy.md).
  *
  * @example
  * node --import tsx signaling/main.ts --port 8080 --host 0.0.0.0 --log-level info
+ * node --import tsx signaling/main.ts --signaling-only --heartbeat-timeout-ms 30000
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { createAppServer } from './app-server.ts';
+import { ENV_USAGE, settingsFromEnv } from './env.ts';
 import { LOG_LEVELS, type LogLevel } from './logger.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
-import { ENV_USAGE, settingsFromEnv } from './env.ts';
 
 export const USAGE = `usage: signaling [--port 8080] [--host 0.0.0.0] [--log-level info]
        [--heartbeat-timeout-ms 15000] [--max-peers-per-session 256]
+       [--app-dir client/ui/dist | --signaling-only]
 ${ENV_USAGE}`;
 
 function integer(name: string, text: string | undefined, fallback: number): number {
@@ -41,18 +45,31 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'log-level': { type: 'string' },
       'heartbeat-timeout-ms': { type: 'string' },
       'max-peers-per-session': { type: 'string' },
+      'app-dir': { type: 'string' },
+      'signaling-only': { type: 'boolean' },
     },
     strict: true,
   });
+  const port = integer('port', values.port, 8080);
+  if (port > 65_535) throw new RangeError('--port must be 0..65535');
   const heartbeatTimeoutMs = integer('heartbeat-timeout-ms', values['heartbeat-timeout-ms'], 15_000);
-  const server = createSignalingServer({
+  const init = {
     ...settingsFromEnv(env),
     heartbeatTimeoutMs,
     heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
     maxPeersPerSession: integer('max-peers-per-session', values['max-peers-per-session'], 256),
     logLevel: logLevel(values['log-level']) ?? 'info',
-  });
-  await server.start({ port: integer('port', values.port, 8080), host: values.host ?? '0.0.0.0' });
+  };
+  if (values['signaling-only'] === true && values['app-dir'] !== undefined)
+    throw new RangeError('--app-dir and --signaling-only exclude each other');
+  const server =
+    values['signaling-only'] === true
+      ? createSignalingServer(init)
+      : await createAppServer({
+          ...init,
+          ...(values['app-dir'] === undefined ? {} : { appDir: values['app-dir'] }),
+        });
+  await server.start({ port, host: values.host ?? '0.0.0.0' });
   return server;
 }
 
@@ -60,6 +77,7 @@ const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileU
 if (isEntry) {
   main(process.argv.slice(2)).then(
     (server) => {
+      console.log(`signaling server listening at ${server.url}`);
       const shutdown = (): void => void server.stop();
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);

@@ -7,7 +7,7 @@
  *   liec demo   [--peers 4] [--rounds 300]             everything on loopback (npm start)
  */
 import { pathToFileURL } from 'node:url';
-import { main as serveMain } from '../../signaling/app-server.ts';
+import { main as serveMain } from '../../signaling/main.ts';
 import { create } from './create.ts';
 import { demo } from './demo.ts';
 import { join } from './join.ts';

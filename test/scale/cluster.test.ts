@@ -204,7 +204,10 @@ test(
   async (t) => {
     const redis = await startRedis(t);
     const env = { LIEC_REDIS_URL: redis.url, LIEC_SIGNALING_SECRET: SHARED_SECRET, LIEC_INSTANCE_ID: 'cli' };
-    const server = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], env);
+    const server = await main(
+      ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--signaling-only'],
+      env,
+    );
     deferCleanup(t, () => server.stop());
     assert.equal(server.store.kind, 'redis');
     assert.equal(server.options.instanceId, 'cli');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../../signaling/main.ts';
 
-test('main(argv) starts a server on the given host and port, with the secret from env', async (t) => {
+test('main(argv) starts the server with the web app on the given host and port, secret from env', async (t) => {
   const server = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
     LIEC_SIGNALING_SECRET: 'a secret that is long enough',
   });
@@ -10,10 +10,31 @@ test('main(argv) starts a server on the given host and port, with the secret fro
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal(Buffer.from(server.options.secret).toString(), 'a secret that is long enough');
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  const page = await fetch(`${server.url}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+});
+
+test('main(argv) with --signaling-only serves no app, and takes the heartbeat and peer limits', async (t) => {
+  const server = await main(
+    [
+      ...['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--signaling-only'],
+      ...['--heartbeat-timeout-ms', '9000', '--max-peers-per-session', '7'],
+    ],
+    {},
+  );
+  t.after(() => server.stop());
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${server.url}/`)).status, 404);
+  assert.equal(server.options.heartbeatTimeoutMs, 9000);
+  assert.equal(server.options.heartbeatIntervalMs, 3000);
+  assert.equal(server.options.maxPeersPerSession, 7);
 });
 
 test('main(argv) refuses bad arguments', async () => {
   await assert.rejects(main(['--port', 'eighty']), RangeError);
+  await assert.rejects(main(['--port', '70000']), RangeError);
   await assert.rejects(main(['--log-level', 'loud']), RangeError);
+  await assert.rejects(main(['--signaling-only', '--app-dir', '/tmp']), RangeError);
   await assert.rejects(main(['--what']), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
 });
