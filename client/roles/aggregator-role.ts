@@ -446,10 +446,22 @@ export class AggregatorRole {
     // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.
     const lateUploads = this.meanAggregation ? folds : [];
     const loss = state.lastLoss;
+    const drift = this.roundDrift();
+    const expected = current.expected.size + 1;
     // The sends leave on the microtask queue; everything else waits until they are out.
     setImmediate(() => {
       // Right away (one small message): the server's status and a successor see the round.
-      this.ctx.reportRound({ term: this.term, round, participants: counted, bytes: this.report.bytes });
+      this.ctx.reportRound({
+        term: this.term,
+        round,
+        participants: counted,
+        bytes: this.report.bytes,
+        metrics: {
+          expected,
+          ...(loss === null ? {} : { loss }),
+          ...(drift === null ? {} : { drift }),
+        },
+      });
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
       state.cached = null;
@@ -457,7 +469,7 @@ export class AggregatorRole {
         round,
         term: this.term,
         counted,
-        expected: current.expected.size + 1,
+        expected,
         lateUploads,
         loss,
         closedAt,
@@ -465,6 +477,7 @@ export class AggregatorRole {
         computeMs: current.computeMs,
         sync,
         recipients: recipients.length,
+        drift,
       });
       if (sync) {
         this.openSync(round, afterRound);
@@ -548,6 +561,12 @@ export class AggregatorRole {
       meta: this.sentCounted.metaFor(to, broadcast.counted, broadcast.slackSeconds),
       payload: broadcast.payload,
     };
+  }
+
+  /** RoundEvent.drift of the round being closed: its uploads' mean deviation (LIEC only). */
+  private roundDrift(): number | null {
+    if (this.ctx.state.options.algorithm !== 'liec' || this.deviationCount === 0) return null;
+    return this.deviationSum / this.deviationCount;
   }
 
   private noteDeviation(aux: number): void {

@@ -39,6 +39,8 @@ export interface RoleContext {
     round: number;
     participants: string[];
     bytes: { up: number; down: number };
+    /** Figures a dashboard shows for the round (loss, drift, expected uploads). */
+    metrics?: Record<string, number>;
   }): void;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
   /** This peer's measured uplink rate in bytes/s (topk:auto); undefined before a measurement. */

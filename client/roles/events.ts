@@ -37,6 +37,13 @@ export interface RoundEvent {
   /** When the broadcast was sent, in ms since the epoch (sub-ms precision). */
   closedAt: number;
   sync: boolean;
+  /**
+   * LIEC model drift: the mean over this round's counted uploads of ||x_i - x_common||^2,
+   * each model's squared distance from the model every peer shares (it bounds the spread
+   * around the average from above; a sync brings it back to the sync codec's residual).
+   * Null for the other algorithms, whose models do not drift.
+   */
+  drift: number | null;
 }
 
 export interface UploadEvent {

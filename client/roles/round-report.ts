@@ -28,6 +28,8 @@ export interface ClosedRound {
   sync: boolean;
   /** Workers the broadcast was sent to. */
   recipients: number;
+  /** See RoundEvent.drift. */
+  drift: number | null;
 }
 
 export class RoundReport {
@@ -84,6 +86,7 @@ export class RoundReport {
         evalMs: evaluation === null ? 0 : performance.now() - started,
         closedAt: round.closedAt,
         sync: round.sync,
+        drift: round.drift,
       });
     };
   }

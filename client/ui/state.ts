@@ -219,8 +219,15 @@ export class SessionStore extends TypedEmitter<SessionStoreEvents> {
   }
 
   /** Adds a finished round (replacing an earlier record of the same round). */
+  /**
+   * Adds or replaces the record of a round. A replacement without drift keeps a drift already
+   * known (a worker's own record arrives after the aggregator's report of that round, or before).
+   */
   addRound(record: RoundRecord): void {
-    this.set('history', upsertByRound(this.current.history, record, this.maxHistory));
+    const known =
+      record.drift === null ? this.current.history.find((r) => r.round === record.round) : undefined;
+    const merged = known?.drift == null ? record : { ...record, drift: known.drift };
+    this.set('history', upsertByRound(this.current.history, merged, this.maxHistory));
   }
 
   setLocal(patch: Partial<LocalInfo>): void {

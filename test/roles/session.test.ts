@@ -47,6 +47,18 @@ test(
         (accuracies.at(-1) ?? 0) > (accuracies[0] ?? 1) - 0.05,
         `accuracy trend ${accuracies.join(', ')}`,
       );
+      // LIEC drift: none before the first step, growing as each worker adds its own
+      // residual, and back to (about) none right after an exact sync.
+      assert.equal(events[0]?.drift, 0);
+      const syncRound = events.find((e) => e.sync)?.round;
+      assert.ok(syncRound !== undefined && syncRound + 1 < rounds, 'a sync before the end');
+      const beforeSync = events.filter((e) => e.round > 0 && e.round <= syncRound).map((e) => e.drift ?? 0);
+      assert.ok(
+        beforeSync.every((d) => d > 0),
+        `drift before the sync: ${beforeSync.join(', ')}`,
+      );
+      const afterSync = events[syncRound + 1]?.drift ?? Infinity;
+      assert.ok(afterSync < 1e-6 * Math.max(...beforeSync), `drift after the sync ${afterSync}`);
       // Compressed traffic: far below what fp32 would have moved.
       const last = events.at(-1);
       assert.ok(last !== undefined && last.bytesUp < last.fp32BytesUp / 5, 'uploads compressed');

@@ -76,6 +76,7 @@ test('applyStatus never overrides what is newer or richer', () => {
   assert.equal(session.round, 9, 'rounds never go back');
   assert.equal(session.phase, 'syncing', 'the runtime owns the phase');
   assert.equal(history[0]?.loss, 0.1, "the runtime's record of the round is kept");
+  assert.equal(history[0]?.drift, 0.01, "the report's drift fills the runtime's record (a worker has none)");
   const agg = peers.find((p) => p.peerId === 'agg');
   assert.equal(agg?.backend, 'wasm', 'the backend the runtime reported is kept');
   assert.equal(agg?.state, 'sending', "the runtime owns its own peer's state");

@@ -56,6 +56,7 @@ function roundEvent(overrides: Partial<RoundEvent>): RoundEvent {
     evalMs: 0,
     closedAt: 0,
     sync: false,
+    drift: null,
     ...overrides,
   };
 }

@@ -130,6 +130,18 @@ test('history stays ordered by round, replaces a round reported twice, and is bo
   assert.deepEqual(store.state.session.participation, [{ round: 5, counted: 2, expected: 2 }]);
 });
 
+test('a record without drift keeps the drift already known for its round', () => {
+  const store = new SessionStore();
+  store.addRound(round(4, { drift: 0.02 }));
+  store.addRound(round(4, { loss: 0.3 }));
+  assert.deepEqual(
+    store.state.history.map((r) => [r.loss, r.drift]),
+    [[0.3, 0.02]],
+  );
+  store.addRound(round(4, { drift: 0.05 }));
+  assert.equal(store.state.history[0]?.drift, 0.05, 'a new drift replaces the old one');
+});
+
 test('reset returns to the initial state but keeps the local backend', () => {
   const store = new SessionStore();
   store.setLocal({ backend: 'wasm', peerId: 'p', connection: 'joined' });

@@ -43,8 +43,12 @@ export function applyStatus(store: SessionStore, status: SessionStatus): void {
 
 function applyReport(store: SessionStore, report: NonNullable<SessionStatus['lastReport']>): void {
   const metric = (name: string): number | null => report.metrics?.[name] ?? null;
-  // A runtime's own record of the round is richer; the report only fills gaps.
-  if (!store.state.history.some((r) => r.round === report.round)) {
+  // A runtime's own record of the round is richer; the report only fills gaps (a worker's
+  // own record has no drift: only the aggregator hears every model's deviation).
+  const own = store.state.history.find((r) => r.round === report.round);
+  const drift = metric('drift');
+  if (own !== undefined && own.drift === null && drift !== null) store.addRound({ ...own, drift });
+  if (own === undefined) {
     store.addRound({
       round: report.round,
       loss: metric('loss'),

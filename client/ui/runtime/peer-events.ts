@@ -16,8 +16,9 @@
  * gradient is due, `sending` from an upload until the next traffic sample (uploads leave
  * within milliseconds on a LAN), `waiting` for the aggregate after that; `late` while the
  * last broadcast it applied did not count it (its upload missed the deadline; it is folded
- * into the aggregator's error, see DESIGN.md section 3). Model drift needs every worker's
- * deviation, which the roles do not report yet: charted as gaps (null).
+ * into the aggregator's error, see DESIGN.md section 3). Model drift (LIEC) is in the
+ * aggregator's round events (RoundEvent.drift); a worker's own rounds leave it null and the
+ * dashboard fills it from the aggregator's round reports on /status (feeds/status-feed.ts).
  *
  * @example
  * const mapper = new PeerEventMapper({ peer, lastLoss, numParams });
@@ -144,7 +145,7 @@ export class PeerEventMapper extends TypedEmitter<DashboardRuntimeEvents> {
       bytesUp: event.bytesUp - previous.up,
       bytesDown: event.bytesDown - previous.down,
       fp32Bytes: event.fp32BytesUp - previous.fp32Up + (event.fp32BytesDown - previous.fp32Down),
-      drift: null,
+      drift: event.drift,
       participants: event.participants,
       expected: event.expected,
     });
