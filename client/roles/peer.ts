@@ -61,6 +61,11 @@ export interface PeerInit {
   resume?: Checkpoint;
   /** Pause before each attempt to join again after the signaling socket dropped. @default 1000 */
   rejoinDelayMs?: number;
+  /**
+   * How often the round trip time of this peer's links is read from WebRTC's statistics and
+   * reported with its heartbeats (the dashboard's RTT column). @default 2000
+   */
+  rttSampleIntervalMs?: number;
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
@@ -85,6 +90,12 @@ export class Peer {
   private closed = false;
   private leaving: Promise<void> | null = null;
   private readonly sentFrameBytes = { up: 0, down: 0 };
+  private rttTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Round trip time in ms of a worker's link to its aggregator, or the mean over an
+   * aggregator's links to its workers; undefined before a measurement.
+   */
+  rttMs: number | undefined;
   peerId = '';
   backend = 'unknown';
   config: SessionConfig | null = null;
@@ -159,7 +170,9 @@ export class Peer {
     const signal = this.aborter.signal;
     const heartbeatState = () => {
       const { sent, received } = this.traffic();
-      return { round: this.round, stats: { bytesUp: sent, bytesDown: received } };
+      const stats: Record<string, number> = { bytesUp: sent, bytesDown: received };
+      if (this.rttMs !== undefined) stats['rttMs'] = this.rttMs;
+      return { round: this.round, stats };
     };
     const membership = new SessionMembership({
       serverUrl: this.init.serverUrl,
@@ -220,6 +233,10 @@ export class Peer {
     this.context = this.createContext(config, state);
     this.wireEvents(membership, transport);
     this.events.on('model', () => this.track(membership.setReady(true)));
+    this.rttTimer = setInterval(
+      () => void this.track(this.sampleRoundTrip()),
+      this.init.rttSampleIntervalMs ?? 2000,
+    );
     if (state.hasModel) await membership.setReady(true);
     const aggregator = membership.session?.aggregator;
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
@@ -251,6 +268,7 @@ export class Peer {
       new Promise((resolve) => (drainTimer = setTimeout(resolve, this.init.drainTimeoutMs ?? 2000))),
     ]);
     clearTimeout(drainTimer);
+    clearInterval(this.rttTimer);
     this.transport?.stop();
     this.membership?.close();
     this.resolveFinished({ round: this.round, testAccuracy: null });
@@ -413,6 +431,17 @@ export class Peer {
   }
 
   /** Keeps a promise in view until it settles; failures are logged, never unhandled. */
+  /** Reads the round trip time of the links this peer's role uses (see rttMs). */
+  private async sampleRoundTrip(): Promise<void> {
+    const transport = this.transport;
+    const role = this.role;
+    if (transport === null || role === null) return;
+    const remotes = role instanceof WorkerRole ? [role.aggregatorId] : transport.connectedPeers();
+    const samples = await Promise.all(remotes.map((id) => transport.roundTripMs(id)));
+    const known = samples.filter((ms): ms is number => ms !== undefined);
+    if (known.length > 0) this.rttMs = known.reduce((a, b) => a + b, 0) / known.length;
+  }
+
   private track(promise: Promise<unknown>): Promise<void> {
     return promise.then(
       () => undefined,

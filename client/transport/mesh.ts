@@ -183,6 +183,11 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     return this.#entries.get(remoteId)?.link.stats();
   }
 
+  /** The round trip time of the link to `remoteId` in ms (PeerLink.roundTripMs). */
+  async roundTripMs(remoteId: string): Promise<number | undefined> {
+    return this.#entries.get(remoteId)?.link.roundTripMs();
+  }
+
   /**
    * This peer's measured uplink rate in bytes per second, over its last few sends to anyone
    * (see ThroughputMeter); undefined before a send took measurable time (unshaped links).

@@ -18,6 +18,7 @@ import SimplePeer from 'simple-peer';
 import { waitForDrain, type LowBufferEvents } from './backpressure.ts';
 import { loadWebRtcBinding, type WebRtcBinding } from './binding.ts';
 import { encodeChunks } from './chunk-codec.ts';
+import { selectedPairRoundTripMs } from './ice-rtt.ts';
 import { DelayLine } from './delay-line.ts';
 import { TransportError, toTransportError } from './errors.ts';
 import { resolveLinkSettings, type LinkSettings } from './link-options.ts';
@@ -180,6 +181,32 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   /** A snapshot of the byte counters. */
   stats(): LinkStats {
     return copyLinkStats(this.#stats);
+  }
+
+  /**
+   * The round trip time WebRTC measured on this link, in ms (see ice-rtt.ts); undefined while
+   * not connected, when the stack reports none, or if the link closes before it answers.
+   */
+  async roundTripMs(): Promise<number | undefined> {
+    const getStats: unknown = Reflect.get(this.#peer, 'getStats');
+    if (!this.connected || typeof getStats !== 'function') return undefined;
+    const teardown = this.#teardown.signal;
+    const reports = await new Promise<readonly unknown[]>((resolve) => {
+      const onClose = (): void => resolve([]);
+      teardown.addEventListener('abort', onClose, { once: true });
+      try {
+        Reflect.apply(getStats, this.#peer, [
+          (err: unknown, items: unknown) => {
+            teardown.removeEventListener('abort', onClose);
+            resolve(err == null && Array.isArray(items) ? items : []);
+          },
+        ]);
+      } catch {
+        teardown.removeEventListener('abort', onClose);
+        resolve([]);
+      }
+    });
+    return selectedPairRoundTripMs(reports);
   }
 
   /** Destroys the connection (the remote sees 'close') and releases every timer. Idempotent. */

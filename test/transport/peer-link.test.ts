@@ -211,3 +211,17 @@ test('out-of-range settings are refused with ERR_INVALID_OPTION', async () => {
     isCode('ERR_INVALID_OPTION'),
   );
 });
+
+test('roundTripMs reads the RTT WebRTC measured on an open link; undefined once closed', async () => {
+  const [a, b] = await connectedPair();
+  try {
+    const rtt = await a.roundTripMs();
+    assert.ok(rtt !== undefined && Number.isFinite(rtt) && rtt >= 0, `rtt ${rtt}`);
+    // Loopback: far below a second (the value is in ms, not seconds).
+    assert.ok(rtt < 1000, `rtt ${rtt} ms on loopback`);
+  } finally {
+    a.close();
+    b.close();
+  }
+  assert.equal(await a.roundTripMs(), undefined);
+});
