@@ -108,6 +108,15 @@ test(
       assert.ok(row.backend !== null, `${row.peerId} shows its backend`);
       assert.ok(row.bytesUp > 0 && row.bytesDown > 0, `${row.peerId} shows its traffic`);
     }
+    // Every peer's RTT (measured by WebRTC, sent with its heartbeats) reaches the table.
+    await first.waitForFunction(
+      () => {
+        const rows = window.liecApp?.store.state.peers ?? [];
+        return rows.length === 3 && rows.every((row) => row.rttMs !== null && row.rttMs >= 0);
+      },
+      undefined,
+      { timeout: PAGE_TIMEOUT_MS },
+    );
     const tabBackend = await first.locator('session-controls [data-field="backend"]').textContent();
     assert.match(tabBackend ?? '', /^(webgl|wasm|cpu)$/);
 
