@@ -3,7 +3,7 @@
  *
  * Aggregator: roundSlack() gives each counted worker's slack (upload-slack.ts) from when its
  * upload was counted, in ms after the round opened; the broadcast carries it
- * (shared/protocol/broadcast-meta.ts). The aggregator's own gradient never crosses a link:
+ * (shared/protocol/broadcast-meta.ts), each worker's own in its copy. The aggregator's own gradient never crosses a link:
  * its slack is 0, and it uses the session's codec (topk at maxRatio).
  *
  * Worker: noteUploadFeedback() keeps what the broadcast said about its upload (counted with
@@ -18,7 +18,7 @@
 import { NO_FEEDBACK, nextTopKRatio } from '../../shared/algorithm/adaptive-ratio.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
-import { slackOf, type BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
+import type { BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import type { RoleContext } from './context.ts';
 import type { LocalState } from './local-state.ts';
 import type { RoundCollection } from './round-collection.ts';
@@ -49,8 +49,8 @@ export function noteUploadFeedback(state: LocalState, meta: BroadcastMeta, selfT
     state.upFeedback = { kind: 'late' };
     return;
   }
-  const slack = slackOf(meta, selfTag);
-  state.upFeedback = slack === undefined ? NO_FEEDBACK : { kind: 'counted', slackSeconds: slack };
+  const slack = meta.slackSeconds;
+  state.upFeedback = slack === null ? NO_FEEDBACK : { kind: 'counted', slackSeconds: slack };
 }
 
 /** Slack of each counted upload of a closing round, in seconds, in `current.counted()` order. */

@@ -342,7 +342,9 @@ export class AggregatorRole {
   private onRelay(from: string, frame: Frame): void {
     let counted: number[];
     try {
-      counted = decodeBroadcastMeta(frame.meta).tags;
+      const { tags } = decodeBroadcastMeta(frame.meta);
+      if (tags === 'same') throw new Error('a relay must carry its counted list');
+      counted = tags;
     } catch (error) {
       this.reject(from, 'BAD_RELAY', message(error));
       return;
@@ -558,7 +560,7 @@ export class AggregatorRole {
       term: this.term,
       round: broadcast.round,
       aux: broadcast.sync ? 1 : 0,
-      meta: this.sentCounted.metaFor(to, broadcast.counted, broadcast.slackSeconds),
+      meta: this.sentCounted.metaFor(to, broadcast.counted, slackFor(broadcast, senderTag(to))),
       payload: broadcast.payload,
     };
   }
@@ -603,4 +605,10 @@ export class AggregatorRole {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** The slack of `tag`'s upload in a topk:auto broadcast; undefined when it has none for it. */
+function slackFor(broadcast: AppliedBroadcast, tag: number): number | undefined {
+  const i = broadcast.counted.indexOf(tag);
+  return i < 0 ? undefined : broadcast.slackSeconds?.[i];
 }

@@ -10,11 +10,7 @@
  */
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import {
-  decodeBroadcastMeta,
-  isSameCountedMeta,
-  type BroadcastMeta,
-} from '../../shared/protocol/broadcast-meta.ts';
+import { decodeBroadcastMeta, type BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
@@ -187,13 +183,13 @@ export class WorkerRole {
 
   /** A broadcast's meta, with SAME_COUNTED_META resolved to the last full list of this term. */
   private readBroadcastMeta(meta: Uint8Array): BroadcastMeta {
-    if (isSameCountedMeta(meta)) {
-      if (this.lastCounted === null) throw new Error('a "same counted list" broadcast before any list');
-      return { tags: this.lastCounted, slackSeconds: null };
+    const { tags, slackSeconds } = decodeBroadcastMeta(meta);
+    if (tags !== 'same') {
+      this.lastCounted = tags;
+      return { tags, slackSeconds };
     }
-    const decoded = decodeBroadcastMeta(meta);
-    this.lastCounted = decoded.tags;
-    return decoded;
+    if (this.lastCounted === null) throw new Error('a "same counted list" broadcast before any list');
+    return { tags: this.lastCounted, slackSeconds };
   }
 
   private onControl(message: ControlMessage): void {

@@ -30,7 +30,7 @@ import {
 import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
-import { decodeBroadcastMeta, encodeBroadcastMeta, slackOf } from '../../shared/protocol/broadcast-meta.ts';
+import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import {
   decodeFrame,
   encodeFrame,
@@ -349,7 +349,8 @@ export function runSimulation(
     // aggregator measures from the round's opening.
     const slack = options.adaptiveUp === undefined ? undefined : uploadSlack(counted.map((a) => a.at));
     const countedTags = counted.map((a) => a.worker);
-    const fullMeta = encodeBroadcastMeta(countedTags, slack);
+    const slackByWorker = new Map(counted.map((a, k) => [a.worker, slack?.[k]]));
+    const fullMeta = encodeBroadcastMeta(countedTags);
     const broadcast = encodeFrame({
       type: 'broadcast',
       term: TERM,
@@ -359,8 +360,9 @@ export function runSimulation(
       meta: fullMeta,
       payload: broadcastPayload,
     });
-    // Each worker gets its own copy; one whose last full list was this one gets a 1-byte meta.
-    const metas = workers.map((_, i) => sentCounted.metaFor(String(i), countedTags, slack));
+    // Each worker gets its own copy: the counted list in full only when it changed since the
+    // last one it got (else a 1-byte meta), plus its own slack in topk:auto sessions.
+    const metas = workers.map((_, i) => sentCounted.metaFor(String(i), countedTags, slackByWorker.get(i)));
     const broadcastBytes = metas.map((meta) => broadcast.length - fullMeta.length + meta.length);
     for (const bytes of broadcastBytes) traffic.down += bytes;
     fp32.down += broadcastFrameBytes(fp32PayloadBytes(d), counted.length) * workers.length;
@@ -368,9 +370,11 @@ export function runSimulation(
     const received = receivedFrame.payload;
     for (const w of workers) w.applyBroadcast(received);
     if (options.adaptiveUp !== undefined) {
-      const meta = decodeBroadcastMeta(receivedFrame.meta);
-      for (const a of counted)
-        feedback[a.worker] = { kind: 'counted', slackSeconds: slackOf(meta, a.worker) ?? 0 };
+      for (const a of counted) {
+        const own = metas[a.worker];
+        const slackSeconds = own === undefined ? null : decodeBroadcastMeta(own).slackSeconds;
+        feedback[a.worker] = { kind: 'counted', slackSeconds: slackSeconds ?? 0 };
+      }
       for (const a of late) feedback[a.worker] = { kind: 'late' };
     }
     if (ownStart) {

@@ -1,6 +1,6 @@
 /**
  * Fuzz targets for the peer protocol: binary frames (decodeFrame, decodeTags, encodeFrame's
- * field checks) and control messages (decodeControl). Valid messages are mutated at the
+ * field checks, broadcast metas) and control messages (decodeControl). Valid messages are mutated at the
  * byte level and at the JSON level, random bytes and random JSON are thrown at them.
  *
  * decodeFrame either returns a frame that re-encodes to the same bytes (reserved bytes
@@ -30,6 +30,7 @@ import {
   type Frame,
   type FrameErrorCode,
 } from '../../shared/protocol/frames.ts';
+import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { coded, FuzzCrash, invariant, target, type FuzzTarget } from './harness.ts';
 import { applyMutations, mutationsArb, u32Arb } from './mutations.ts';
@@ -159,6 +160,41 @@ const frameTagsTarget = target({
   fast: 500,
   full: 3000,
   mustSee: ['ok', 'FRAME_LENGTH'],
+});
+
+const broadcastMetaTarget = target({
+  name: 'frame.broadcast-meta',
+  description: 'broadcast meta sections of any length and trailing byte through decodeBroadcastMeta',
+  arbitrary: fc.oneof(
+    fc.uint8Array({ maxLength: 70 }),
+    fc
+      .record({
+        tags: fc.oneof(fc.constant('same' as const), fc.array(u32Arb, { maxLength: 16 })),
+        slack: fc.option(fc.double({ min: -5, max: 5, noNaN: true }), { nil: undefined }),
+      })
+      .map(({ tags, slack }) => encodeBroadcastMeta(tags, slack)),
+  ),
+  run(meta) {
+    return coded(
+      () => {
+        const { tags, slackSeconds } = decodeBroadcastMeta(meta);
+        if (tags !== 'same')
+          invariant(
+            tags.every((t) => Number.isInteger(t) && t >= 0 && t <= 0xffffffff),
+            'u32 tags',
+          );
+        invariant(
+          slackSeconds === null || (Number.isFinite(slackSeconds) && Math.abs(slackSeconds) <= 3.2769),
+          'a bounded, finite slack',
+        );
+      },
+      FrameError,
+      ['FRAME_LENGTH', 'FRAME_FIELD'],
+    );
+  },
+  fast: 500,
+  full: 3000,
+  mustSee: ['ok', 'FRAME_LENGTH', 'FRAME_FIELD'],
 });
 
 const frameEncodeTarget = target({
@@ -330,6 +366,7 @@ export const protocolTargets: readonly FuzzTarget[] = [
   frameMutatedTarget,
   frameRandomTarget,
   frameTagsTarget,
+  broadcastMetaTarget,
   frameEncodeTarget,
   controlJsonTarget,
   controlBytesTarget,

@@ -43,7 +43,7 @@ async function twoUploads(rate: number | undefined, slack: number | null): Promi
     round: 0,
     sender: senderTag('agg'),
     aux: 0,
-    meta: encodeBroadcastMeta(tags, slack === null ? [0] : [0, slack]),
+    meta: encodeBroadcastMeta(tags, slack === null ? undefined : slack),
     payload: h.options.down.encode(new Float32Array(NUM_PARAMS).fill(0.01), 1),
   });
   await second;
