@@ -77,7 +77,6 @@ const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileU
 if (isEntry) {
   main(process.argv.slice(2)).then(
     (server) => {
-      console.log(`signaling server listening at ${server.url}`);
       const shutdown = (): void => void server.stop();
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
