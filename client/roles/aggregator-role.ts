@@ -458,11 +458,7 @@ export class AggregatorRole {
         round,
         participants: counted,
         bytes: this.report.bytes,
-        metrics: {
-          expected,
-          ...(loss === null ? {} : { loss }),
-          ...(drift === null ? {} : { drift }),
-        },
+        metrics: finiteMetrics({ expected, loss, drift }),
       });
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
@@ -611,4 +607,12 @@ export class AggregatorRole {
 function slackFor(broadcast: AppliedBroadcast, tag: number): number | undefined {
   const i = broadcast.counted.indexOf(tag);
   return i < 0 ? undefined : broadcast.slackSeconds?.[i];
+}
+
+/** Round report metrics the server accepts: finite numbers only (a diverged loss is left out). */
+function finiteMetrics(values: Record<string, number | null>): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  for (const [name, value] of Object.entries(values))
+    if (value !== null && Number.isFinite(value)) metrics[name] = value;
+  return metrics;
 }
