@@ -105,7 +105,7 @@ export const CHART_SPECS: readonly ChartSpec[] = [
   },
   {
     id: 'drift',
-    title: 'Model drift (mean squared distance from the shared model)',
+    title: 'Model drift (mean ‖x_i − x_common‖²)',
     emptyNote: 'No drift reported in this session yet.',
     options: (width) => ({
       ...base(width),
