@@ -191,15 +191,25 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
     readStatus: async () => statusSnapshot(await store.readStatus(), options.now(), startedAt),
   };
 
+  /**
+   * io.close() disconnects every socket and, once the adapters are closed, closes the HTTP
+   * server, whose close waits for every connection to end. A browser keeps its keep-alive
+   * connections (a dashboard polling /status) open for as long as it runs, so stop() would
+   * wait for the browser: once the server takes no new connections, the open ones are ended.
+   */
+  async function closeSocketsAndHttp(): Promise<void> {
+    let settled = false;
+    const closed = io.close().finally(() => (settled = true));
+    while (httpServer.listening && !settled) await new Promise((resolve) => setImmediate(resolve));
+    httpServer.closeAllConnections();
+    await closed;
+  }
+
   async function stopOnce(): Promise<void> {
     if (sweeper !== undefined) clearInterval(sweeper);
     sweeper = undefined;
     const wasListening = httpServer.listening;
-    // io.close() disconnects every socket, then closes the HTTP server.
-    await new Promise<void>((resolve) => {
-      void io.close(() => resolve());
-    });
-    httpServer.closeAllConnections();
+    await closeSocketsAndHttp();
     // The disconnect handlers remove the members from the store: let them finish first.
     await ctx.queues.idle();
     await sweeping;
