@@ -20,6 +20,7 @@ import {
 } from '../../client/roles/checkpoint-file.ts';
 import { architecture, initialWeights } from '../../client/training/architectures.ts';
 import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
+import { explainedBy, type ExplainableChild } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -43,13 +44,15 @@ test(
     try {
       const aggregator = await session.addPeer({ peerId: 'agg' });
       const log = recordPeer(aggregator);
-      const first = spawnJoin({ ...common, peerId: 'w-ckpt', checkpointEvery: 1 });
+      const first = spawnJoin({ ...common, peerId: 'w-ckpt', checkpointEvery: 1, verbose: true });
       children.push(first);
-      await log.next(
-        'round',
-        (e) => e.participants.includes('w-ckpt') && e.round >= 8,
-        90_000,
-        'w-ckpt counted',
+      // A failure says what the children did and what the server and the aggregator saw.
+      const explain = <T>(promise: Promise<T>): Promise<T> =>
+        explainedBy(promise, children.map(explainable), () =>
+          JSON.stringify({ status: session.status(), rounds: log.events.round.slice(-3) }),
+        );
+      await explain(
+        log.next('round', (e) => e.participants.includes('w-ckpt') && e.round >= 8, 90_000, 'w-ckpt counted'),
       );
       first.signal('SIGKILL');
       await withTimeout(first.exited, 10_000, 'w-ckpt to die');
@@ -69,11 +72,13 @@ test(
       const resumed = spawnJoin({ ...common, peerId: 'w-ckpt', resume: true, incarnation: 1 });
       children.push(resumed);
       assert.ok(resumed.resumed);
-      const again = await log.next(
-        'round',
-        (e) => e.at > killedAt && e.participants.includes('w-ckpt'),
-        90_000,
-        'w-ckpt counted again',
+      const again = await explain(
+        log.next(
+          'round',
+          (e) => e.at > killedAt && e.participants.includes('w-ckpt'),
+          90_000,
+          'w-ckpt counted again',
+        ),
       );
       const events = parseEventLog(await readFile(resumed.eventsPath, 'utf8'));
       const restored = events.find((e) => e.type === 'model');
@@ -137,3 +142,7 @@ test('--resume from a truncated checkpoint exits 1 with CHECKPOINT_TRUNCATED, fr
     await rm(workdir, { recursive: true, force: true });
   }
 });
+
+function explainable(join: JoinProcess): ExplainableChild {
+  return { peerId: join.peerId, child: join.child, stderr: () => join.stderrTail() };
+}

@@ -100,11 +100,15 @@ export function spawnPeer(
  * Settles as `promise` does; a rejection also tells, for each child, whether it is still
  * running and the end of its stderr, so a failure in CI says what the children were doing.
  */
-export async function explainedBy<T>(promise: Promise<T>, children: readonly ChildPeer[]): Promise<T> {
+export async function explainedBy<T>(
+  promise: Promise<T>,
+  children: readonly ExplainableChild[],
+  context?: () => string,
+): Promise<T> {
   try {
     return await promise;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = [error instanceof Error ? error.message : String(error), context?.() ?? ''].join('\n');
     const states = children.map((c) => {
       const { exitCode, signalCode } = c.child;
       const state =
@@ -115,6 +119,13 @@ export async function explainedBy<T>(promise: Promise<T>, children: readonly Chi
     });
     throw new Error([message, ...states].join('\n'), { cause: error });
   }
+}
+
+/** What explainedBy reads of a child process (a ChildPeer, or an adapted chaos JoinProcess). */
+export interface ExplainableChild {
+  readonly peerId: string;
+  readonly child: ChildProcess;
+  stderr(): string;
 }
 
 /** How much of a child's stderr a failure message carries. */
