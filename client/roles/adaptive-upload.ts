@@ -20,7 +20,7 @@ import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import type { BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import type { RoleContext } from './context.ts';
-import type { LocalState } from './local-state.ts';
+import type { AppliedBroadcast, LocalState } from './local-state.ts';
 import type { RoundCollection } from './round-collection.ts';
 
 export function roundUploadCompressor(ctx: RoleContext): Compressor | undefined {
@@ -59,4 +59,10 @@ export function roundSlack(current: RoundCollection, selfId: string): number[] {
   const workers = counted.filter((id) => id !== selfId);
   const slack = uploadSlack(workers.map((id) => (current.arrivedMs.get(id) ?? 0) / 1000));
   return counted.map((id) => (id === selfId ? 0 : (slack[workers.indexOf(id)] ?? 0)));
+}
+
+/** The slack of `tag`'s upload in a topk:auto broadcast (for its copy); undefined if none. */
+export function slackFor(broadcast: AppliedBroadcast, tag: number): number | undefined {
+  const i = broadcast.counted.indexOf(tag);
+  return i < 0 ? undefined : broadcast.slackSeconds?.[i];
 }

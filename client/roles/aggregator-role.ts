@@ -49,7 +49,7 @@ import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { decodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
-import { roundSlack } from './adaptive-upload.ts';
+import { roundSlack, slackFor } from './adaptive-upload.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
@@ -84,8 +84,6 @@ export class AggregatorRole {
   private firstClosed: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private roundsSinceSync = 0;
-  private deviationSum = 0;
-  private deviationCount = 0;
   private readonly report: RoundReport;
   private readonly identity = parseCompressor('identity');
 
@@ -267,8 +265,6 @@ export class AggregatorRole {
     }
     const current = new RoundCollection('round', round, this.inStep, this.ctx.state.learner.numParams);
     this.current = current;
-    this.deviationSum = 0;
-    this.deviationCount = 0;
     this.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
     const state = this.ctx.state;
@@ -278,10 +274,9 @@ export class AggregatorRole {
       current.computeMs = state.lastComputeMs;
     }
     afterPrevious();
-    current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload));
-    this.noteDeviation(own.aux);
+    current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
     for (const early of this.ledger.takeEarly(round, (from) => this.inStep.has(from)))
-      if (current.add(early.from, early.vector)) this.noteDeviation(early.aux);
+      current.add(early.from, early.vector, early.aux);
     this.maybeClose();
   }
 
@@ -296,10 +291,7 @@ export class AggregatorRole {
     }
     if (current !== null && this.phase === 'collect' && frame.round === current.round) {
       // A resend of what was already counted changes nothing.
-      if (current.add(from, vector)) {
-        this.noteDeviation(frame.aux);
-        this.maybeClose();
-      }
+      if (current.add(from, vector, frame.aux)) this.maybeClose();
       return;
     }
     const { round: ownRound, lastBroadcast } = this.ctx.state;
@@ -434,7 +426,9 @@ export class AggregatorRole {
     this.firstClosed ??= round;
     this.ledger.remember(round, countedTags);
     this.roundsSinceSync++;
-    const sync = this.syncDue(round);
+    const liec = this.ctx.state.options.algorithm === 'liec';
+    const drift = liec ? current.meanDeviationSq() : null;
+    const sync = this.syncDue(round, drift ?? 0);
     const broadcast: AppliedBroadcast = { round, term: this.term, counted: countedTags, payload, sync };
     if (this.ctx.state.options.adaptiveUp !== undefined)
       broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
@@ -448,7 +442,6 @@ export class AggregatorRole {
     // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.
     const lateUploads = this.meanAggregation ? folds : [];
     const loss = state.lastLoss;
-    const drift = this.roundDrift();
     const expected = current.expected.size + 1;
     // The sends leave on the microtask queue; everything else waits until they are out.
     setImmediate(() => {
@@ -486,14 +479,14 @@ export class AggregatorRole {
     });
   }
 
-  private syncDue(round: number): boolean {
+  private syncDue(round: number, meanDeviationSq: number): boolean {
     const options = this.ctx.state.options;
     if (options.algorithm !== 'liec' || options.sync === undefined) return false;
     if (round + 1 >= this.ctx.config.rounds) return true; // end on one shared model
     return (
       syncDue(options.sync, {
         roundsSinceSync: this.roundsSinceSync,
-        meanDeviationSq: this.deviationCount > 0 ? this.deviationSum / this.deviationCount : 0,
+        meanDeviationSq,
         commonNormSq: normSq(this.ctx.state.requireWorker().commonModel()),
       }) !== null
     );
@@ -561,17 +554,6 @@ export class AggregatorRole {
     };
   }
 
-  /** RoundEvent.drift of the round being closed: its uploads' mean deviation (LIEC only). */
-  private roundDrift(): number | null {
-    if (this.ctx.state.options.algorithm !== 'liec' || this.deviationCount === 0) return null;
-    return this.deviationSum / this.deviationCount;
-  }
-
-  private noteDeviation(aux: number): void {
-    this.deviationSum += aux;
-    this.deviationCount++;
-  }
-
   private sendControl(to: string, control: ControlMessage): void {
     this.send(to, {
       type: 'control',
@@ -601,12 +583,6 @@ export class AggregatorRole {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
-}
-
-/** The slack of `tag`'s upload in a topk:auto broadcast; undefined when it has none for it. */
-function slackFor(broadcast: AppliedBroadcast, tag: number): number | undefined {
-  const i = broadcast.counted.indexOf(tag);
-  return i < 0 ? undefined : broadcast.slackSeconds?.[i];
 }
 
 /** Round report metrics the server accepts: finite numbers only (a diverged loss is left out). */

@@ -26,6 +26,8 @@ export class RoundCollection {
   computeMs = 0;
   deadlinePassed = false;
   private readonly sum: RunningMean | null;
+  /** Sum of the deviations ||x_i - x_common||^2 the counted uploads carried (LIEC). */
+  private deviationSum = 0;
 
   constructor(kind: 'round' | 'sync', round: number, expected: Iterable<string>, numParams: number) {
     this.kind = kind;
@@ -38,10 +40,14 @@ export class RoundCollection {
     return this.vectors.has(peerId);
   }
 
-  /** Counts `peerId`'s vector; false (and nothing changes) if it was counted already. */
-  add(peerId: string, vector: Float32Array): boolean {
+  /**
+   * Counts `peerId`'s vector, with the deviation its upload reported (the frame's aux); false
+   * (and nothing changes) if it was counted already.
+   */
+  add(peerId: string, vector: Float32Array, deviationSq = 0): boolean {
     if (this.vectors.has(peerId)) return false;
     this.vectors.set(peerId, vector);
+    this.deviationSum += deviationSq;
     this.arrivedMs.set(peerId, Math.max(0, performance.now() - this.openedAt));
     this.sum?.add(vector);
     return true;
@@ -55,6 +61,11 @@ export class RoundCollection {
   mean(): Float32Array {
     if (this.sum === null) throw new Error('a sync has no running mean');
     return this.sum.mean();
+  }
+
+  /** Mean over the counted uploads of their deviation: the round's drift (0 with none). */
+  meanDeviationSq(): number {
+    return this.vectors.size === 0 ? 0 : this.deviationSum / this.vectors.size;
   }
 
   allIn(): boolean {
