@@ -430,7 +430,6 @@ export class Peer {
     }
   }
 
-  /** Keeps a promise in view until it settles; failures are logged, never unhandled. */
   /** Reads the round trip time of the links this peer's role uses (see rttMs). */
   private async sampleRoundTrip(): Promise<void> {
     const transport = this.transport;
@@ -442,6 +441,7 @@ export class Peer {
     if (known.length > 0) this.rttMs = known.reduce((a, b) => a + b, 0) / known.length;
   }
 
+  /** Keeps a promise in view until it settles; failures are logged, never unhandled. */
   private track(promise: Promise<unknown>): Promise<void> {
     return promise.then(
       () => undefined,
