@@ -10,7 +10,6 @@
  * @example
  * io.on('connection', (socket) => attachHandlers(ctx, socket));
  */
-import { randomBytes } from 'node:crypto';
 import {
   SignalingError,
   createSessionRequestSchema,
@@ -28,6 +27,7 @@ import {
   type SignalingSocket,
 } from './context.ts';
 import { guardSocket, handle, parsePayload } from './dispatch.ts';
+import { randomId } from './ids.ts';
 import type { MemberKey } from './store.ts';
 import { signSessionToken, verifySessionToken } from './token.ts';
 
@@ -94,7 +94,7 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     // await in between, so no announcement is processed in that gap.
     await socket.join(room);
     // Chosen here, so a join whose outcome a store failure hides can still be undone.
-    const peerId = req.peerId ?? randomBytes(6).toString('base64url');
+    const peerId = req.peerId ?? randomId(6);
     let joined;
     try {
       joined = await store.join(req.sessionId, { ...req, peerId, socketId: socket.id });

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, LogLevel } from './logger.ts';
 import type { RateLimit } from './rate-limit.ts';
 import { ScaleOutError } from './scale-out-error.ts';
+import { randomId } from './ids.ts';
 
 export interface SignalingServerInit {
   /**
@@ -168,7 +169,7 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
     );
   }
   const heartbeatTimeoutMs = positive('heartbeatTimeoutMs', init.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs);
-  const instanceId = init.instanceId ?? randomBytes(6).toString('base64url');
+  const instanceId = init.instanceId ?? randomId(6);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(instanceId))
     throw new RangeError('instanceId must be 1-64 of [A-Za-z0-9_-]');
   const options: ResolvedOptions = {

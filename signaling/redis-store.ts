@@ -13,7 +13,6 @@
  * const store = new RedisSessionStore({ client, prefix: 'liec:', instanceId, leaseMs: 15_000, ... });
  * await store.start();
  */
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
   sessionConfigSchema,
@@ -23,6 +22,7 @@ import {
 } from '../shared/protocol/signaling.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
 import { expectReply, LuaRunner, pairs, throwIfError, type RedisCaller } from './redis-lua.ts';
+import { randomId } from './ids.ts';
 import {
   decodeInfo,
   decodePeers,
@@ -56,7 +56,6 @@ export interface RedisSessionStoreInit {
   now: () => number;
 }
 
-const randomId = (bytes: number): string => randomBytes(bytes).toString('base64url');
 const strings = z.array(z.string());
 const int = z.coerce.number().int();
 const okReply = z.tuple([z.literal('OK')]);

@@ -9,7 +9,6 @@
  * const session = registry.create(DEFAULT_SESSION_CONFIG);
  * const { peer, aggregatorChanged } = registry.addPeer(session, { kind: 'headless', ... });
  */
-import { randomBytes } from 'node:crypto';
 import {
   SignalingError,
   type AggregatorState,
@@ -23,6 +22,7 @@ import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
 import type { z } from 'zod';
 import type { roundReportSchema } from '../shared/protocol/signaling.ts';
 import { chooseAggregator } from './election.ts';
+import { randomId } from './ids.ts';
 
 export type AcceptedRoundReport = z.output<typeof roundReportSchema>;
 
@@ -67,8 +67,6 @@ export interface SessionRegistryInit {
   maxPeersPerSession: number;
   now: () => number;
 }
-
-const randomId = (bytes: number): string => randomBytes(bytes).toString('base64url');
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, SessionRecord>();
