@@ -11,8 +11,9 @@
 import { clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
 import { decodeChecked } from './decode.ts';
+import { checkSyncBlock } from './sync-policy.ts';
 import { combine, type Aggregation } from './robust.ts';
-import type { AggregatorAlgorithm, AlgorithmName, AlgorithmOptions } from './types.ts';
+import type { AggregatorAlgorithm, AlgorithmName, AlgorithmOptions, SyncBlock } from './types.ts';
 import { subtract } from './vector.ts';
 
 /** Clamps every entry of x into the float32 range, in place. */
@@ -72,22 +73,25 @@ class Aggregator implements AggregatorAlgorithm {
       this.error[i] = clampFloat32((this.error[i] as number) + weight * (upload[i] as number));
   }
 
-  decodeSync(payload: Uint8Array): Float32Array {
-    return decodeChecked(this.requireSyncCodec(), payload, this.length);
+  decodeSync(payload: Uint8Array, block?: SyncBlock): Float32Array {
+    const { start, end } = checkSyncBlock(block, this.length);
+    return decodeChecked(this.requireSyncCodec(), payload, end - start);
   }
 
-  aggregateSync(deltas: readonly Float32Array[], seed: number): Uint8Array {
+  aggregateSync(deltas: readonly Float32Array[], seed: number, block?: SyncBlock): Uint8Array {
     const codec = this.requireSyncCodec();
+    const { start, end } = checkSyncBlock(block, this.length);
     const eta = this.learningRate;
-    // Synced model = x_common + mean(x_i - x_common) - eta * e: e is flushed into the model.
-    const v = combine(deltas, this.length, this.aggregation);
-    for (let i = 0; i < this.length; i++)
-      v[i] = clampFloat32((v[i] as number) - eta * (this.error[i] as number));
+    const error = this.error.subarray(start, end);
+    // Synced model = x_common + mean(x_i - x_common) - eta * e: e is flushed into the model
+    // (a rolling sync's slice flushes e on its block only).
+    const v = combine(deltas, end - start, this.aggregation);
+    for (let i = 0; i < v.length; i++) v[i] = clampFloat32((v[i] as number) - eta * (error[i] as number));
     const payload = codec.encode(v, seed);
-    const sent = codec.decode(payload, this.length);
+    const sent = codec.decode(payload, v.length);
     // What quantization kept back stays in e (model units / -eta), so nothing is lost.
-    for (let i = 0; i < this.length; i++)
-      this.error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / eta);
+    for (let i = 0; i < v.length; i++)
+      error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / eta);
     return payload;
   }
 

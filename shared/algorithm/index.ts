@@ -55,6 +55,8 @@ export interface AlgorithmSpec {
   syncCodec?: string;
   /** LIEC relative drift threshold for an early sync. @default undefined */
   syncDriftThreshold?: number;
+  /** LIEC: 'full' syncs every H rounds, or a 'rolling' sync of 1/H of the model every round. @default 'full' */
+  syncMode?: string;
   /** How uploads are combined: "mean", "median" or "trimmed:F" (robust.ts). @default 'mean' */
   aggregation?: string;
 }
@@ -89,6 +91,14 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
   if (!Number.isInteger(period) || period < 0) throw new RangeError(`syncPeriod must be an integer >= 0`);
   const threshold = spec.syncDriftThreshold;
   if (threshold !== undefined && !(threshold > 0)) throw new RangeError(`syncDriftThreshold must be > 0`);
+  const mode = spec.syncMode ?? 'full';
+  if (mode !== 'full' && mode !== 'rolling')
+    throw new RangeError(`syncMode must be "full" or "rolling", got "${mode}"`);
+  // Consecutive rounds must sync different blocks: a slice is answered after the next one is cut.
+  if (mode === 'rolling' && period < 2)
+    throw new RangeError(`a rolling sync needs syncPeriod >= 2, got ${period}`);
+  if (mode === 'rolling' && threshold !== undefined)
+    throw new RangeError('a rolling sync has no drift trigger: use syncMode "full" with syncDriftThreshold');
   const optimizer = validateOptimizerOptions(spec);
   const aggregation = parseAggregation(spec.aggregation ?? 'mean');
   if (aggregation !== 'mean' && /^(topk|randk)\b/.test(up.spec)) {
@@ -102,6 +112,7 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
     down,
     ...optimizer,
     sync: {
+      ...(mode === 'rolling' ? { mode } : {}),
       period,
       codec: parseCompressor(spec.syncCodec ?? DEFAULT_SYNC_CODEC),
       ...(threshold === undefined ? {} : { driftThreshold: threshold }),
@@ -110,4 +121,4 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
     ...(adaptiveUp === null ? {} : { adaptiveUp }),
   };
 }
-export { syncDue, type SyncSignal, type SyncReason } from './sync-policy.ts';
+export { syncBlock, syncDue, type SyncSignal, type SyncReason } from './sync-policy.ts';

@@ -11,7 +11,7 @@
  * the threshold: with sign:256 and 0.02, IID MNIST at lr 0.8 synced 8 times in 120 rounds,
  * more than the clock's 3. Hence no drift trigger by default.
  */
-import type { SyncOptions } from './types.ts';
+import type { SyncBlock, SyncOptions } from './types.ts';
 
 export interface SyncSignal {
   /** Rounds completed since the last sync (or since the start). */
@@ -32,4 +32,31 @@ export function syncDue(options: SyncOptions, signal: SyncSignal): SyncReason | 
     if (signal.meanDeviationSq / signal.commonNormSq > threshold) return 'drift';
   }
   return null;
+}
+
+/**
+ * Rolling sync (SyncOptions.mode 'rolling'): the coordinates round `round` syncs. The model
+ * is cut into `period` contiguous blocks and round t syncs block t mod period, so every
+ * coordinate is synced once every `period` rounds, as with full syncs, but each round moves
+ * only 1/period of a sync's bytes (small enough to cross a link while it would be idle).
+ *
+ * @example
+ * syncBlock(7, 20, 101_770); // { start: 35_619, end: 40_708 }
+ */
+export function syncBlock(round: number, period: number, length: number): SyncBlock {
+  if (!(period >= 1)) throw new RangeError(`a rolling sync needs period >= 1, got ${period}`);
+  const index = round % period;
+  return {
+    start: Math.floor((length * index) / period),
+    end: Math.floor((length * (index + 1)) / period),
+  };
+}
+
+/** `block`, checked to lie inside a model of `length` values; the whole model when undefined. */
+export function checkSyncBlock(block: SyncBlock | undefined, length: number): SyncBlock {
+  if (block === undefined) return { start: 0, end: length };
+  const { start, end } = block;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > length || start > end)
+    throw new RangeError(`sync block [${start}, ${end}) is not inside a model of ${length} values`);
+  return block;
 }

@@ -23,7 +23,26 @@ export type { Aggregation } from './robust.ts';
 export const ALGORITHM_NAMES = ['sgd', 'ef-sgd', 'doublesqueeze', 'liec'] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
 
+/** A contiguous range [start, end) of model coordinates (a rolling sync's slice). */
+export interface SyncBlock {
+  start: number;
+  end: number;
+}
+
+/**
+ * 'full': every H rounds, a sync phase between two rounds moves the whole model (the
+ * rounds wait for it). 'rolling': every round syncs one H-th of the coordinates
+ * (syncBlock), its slices sent alongside the round's upload and broadcast, so no round
+ * waits for a sync; each coordinate is still synced every H rounds.
+ */
+export type SyncMode = 'full' | 'rolling';
+
 export interface SyncOptions {
+  /**
+   * Full syncs every `period` rounds, or a rolling sync of one block per round.
+   * @default 'full'
+   */
+  mode?: SyncMode;
   /**
    * H: a full sync at least every H rounds (LIEC only); 0 turns periodic syncs off.
    * @default DEFAULT_SYNC_PERIOD (20)
@@ -86,10 +105,13 @@ export interface WorkerAlgorithm {
   deviationSq(): number;
   /** The part of the model all workers share (x_common; the model itself but for LIEC). */
   commonModel(): Float32Array;
-  /** LIEC: encodes x_i - x_common for a sync. */
-  prepareSync(seed: number): Uint8Array;
-  /** LIEC: adopts the synced model; `counted` says whether this worker's sync upload was used. */
-  applySync(payload: Uint8Array, counted: boolean): void;
+  /** LIEC: encodes x_i - x_common for a sync (of `block` only, for a rolling sync's slice). */
+  prepareSync(seed: number, block?: SyncBlock): Uint8Array;
+  /**
+   * LIEC: adopts the synced model (on `block` only, for a slice); `counted` says whether this
+   * worker's sync upload of it was used.
+   */
+  applySync(payload: Uint8Array, counted: boolean, block?: SyncBlock): void;
   /** Starts over from a given model (late joiner, returning worker): no residual, no momentum. */
   adoptModel(model: Float32Array): void;
 }
@@ -104,8 +126,8 @@ export interface AggregatorAlgorithm {
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array;
   /** Folds an upload that missed its round into e, weighted as a member of that round. */
   foldLate(upload: Float32Array, countedInRound: number): void;
-  /** Decodes and checks one sync upload; throws CodecError. */
-  decodeSync(payload: Uint8Array): Float32Array;
-  /** LIEC sync: the delta every worker adds to x_common; flushes e into it. */
-  aggregateSync(deltas: readonly Float32Array[], seed: number): Uint8Array;
+  /** Decodes and checks one sync upload (of `block`'s length for a slice); throws CodecError. */
+  decodeSync(payload: Uint8Array, block?: SyncBlock): Float32Array;
+  /** LIEC sync: the delta every worker adds to x_common (on `block`); flushes e (there) into it. */
+  aggregateSync(deltas: readonly Float32Array[], seed: number, block?: SyncBlock): Uint8Array;
 }

@@ -12,8 +12,9 @@
  */
 import type { Compressor } from '../compress/types.ts';
 import { decodeChecked } from './decode.ts';
+import { checkSyncBlock } from './sync-policy.ts';
 import { createOptimizer, type Optimizer } from './optimizer.ts';
-import type { AlgorithmName, AlgorithmOptions, WorkerAlgorithm } from './types.ts';
+import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { distanceSq, subtract } from './vector.ts';
 
 class Worker implements WorkerAlgorithm {
@@ -33,8 +34,12 @@ class Worker implements WorkerAlgorithm {
   /** LIEC: the broadcast-only model and its optimizer (same state machine, fewer inputs). */
   private common: Float32Array | null;
   private commonOptimizer: Optimizer | null;
-  /** LIEC: what the last sync upload decoded to, so a counted sync keeps only its quantization error. */
-  private sentSyncDelta: Float32Array | null = null;
+  /**
+   * LIEC: what each pending sync upload decoded to, by block start (0 for a full sync), so a
+   * counted sync keeps only its quantization error. A rolling sync has one block in flight at
+   * a time; one whose answer never comes is replaced H rounds later: as if not counted.
+   */
+  private readonly sentSyncDeltas = new Map<number, Float32Array>();
 
   constructor(options: AlgorithmOptions, initialModel: Float32Array) {
     this.options = options;
@@ -114,27 +119,35 @@ class Worker implements WorkerAlgorithm {
     return Float32Array.from(this.common ?? this.model);
   }
 
-  prepareSync(seed: number): Uint8Array {
+  prepareSync(seed: number, block?: SyncBlock): Uint8Array {
     const { common, syncCodec } = this.requireLiec('prepareSync');
-    const deviation = subtract(new Float32Array(this.length), this.model, common);
+    const { start, end } = checkSyncBlock(block, this.length);
+    const deviation = new Float32Array(end - start);
+    for (let i = start; i < end; i++)
+      deviation[i - start] = (this.model[i] as number) - (common[i] as number);
     const payload = syncCodec.encode(deviation, seed);
-    this.sentSyncDelta = syncCodec.decode(payload, this.length);
+    if (block === undefined) this.sentSyncDeltas.clear();
+    this.sentSyncDeltas.set(start, syncCodec.decode(payload, end - start));
     return payload;
   }
 
-  applySync(payload: Uint8Array, counted: boolean): void {
+  applySync(payload: Uint8Array, counted: boolean, block?: SyncBlock): void {
     const { common, syncCodec } = this.requireLiec('applySync');
-    const delta = decodeChecked(syncCodec, payload, this.length);
+    const { start, end } = checkSyncBlock(block, this.length);
+    const delta = decodeChecked(syncCodec, payload, end - start);
+    const pending = this.sentSyncDeltas.get(start);
+    const sent = counted && pending?.length === end - start ? pending : null;
     // What stays local: the part of x_i - x_common the aggregator did not receive
     // (the quantization error if counted, all of it if not). Nothing is dropped.
-    const kept = subtract(new Float32Array(this.length), this.model, common);
-    if (counted && this.sentSyncDelta !== null) subtract(kept, kept, this.sentSyncDelta);
-    for (let i = 0; i < this.length; i++) {
-      const synced = (common[i] as number) + (delta[i] as number);
+    for (let i = start; i < end; i++) {
+      const kept =
+        (this.model[i] as number) - (common[i] as number) - (sent === null ? 0 : (sent[i - start] as number));
+      const synced = (common[i] as number) + (delta[i - start] as number);
       common[i] = synced;
-      this.model[i] = synced + (kept[i] as number);
+      this.model[i] = synced + kept;
     }
-    this.sentSyncDelta = null;
+    if (block === undefined) this.sentSyncDeltas.clear();
+    else this.sentSyncDeltas.delete(start);
   }
 
   adoptModel(model: Float32Array): void {
@@ -147,7 +160,7 @@ class Worker implements WorkerAlgorithm {
     if (this.feedback !== null) this.feedback = new Float32Array(this.length);
     this.residual = null;
     this.pending = false;
-    this.sentSyncDelta = null;
+    this.sentSyncDeltas.clear();
   }
 
   private requireLiec(what: string): { common: Float32Array; syncCodec: Compressor } {

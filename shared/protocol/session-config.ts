@@ -62,6 +62,12 @@ const sessionConfigFields = z.object({
   syncCodec: compressorSpecSchema.default(DEFAULT_SYNC_CODEC),
   /** LIEC: relative drift that triggers an early sync; 0 = clock only. */
   syncDriftThreshold: z.number().min(0).default(0),
+  /**
+   * LIEC: "full" = a sync phase every syncPeriod rounds moves the whole model; "rolling" =
+   * every round syncs 1/syncPeriod of it alongside the round's upload and broadcast, so no
+   * round waits for a sync (thin links).
+   */
+  syncMode: z.enum(['full', 'rolling']).default('full'),
   /** How many parts the training set is split into; a peer trains on part (join slot mod dataShards). */
   dataShards: positiveInt.max(1000).default(4),
   /** Training starts (round 0) once this many peers, the aggregator included, are present. */
@@ -94,6 +100,7 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
     weightDecay: config.weightDecay,
     syncPeriod: config.syncPeriod,
     syncCodec: config.syncCodec,
+    syncMode: config.syncMode,
     aggregation: config.aggregation,
     ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
   };
