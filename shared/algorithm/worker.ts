@@ -140,8 +140,9 @@ class Worker implements WorkerAlgorithm {
     // What stays local: the part of x_i - x_common the aggregator did not receive
     // (the quantization error if counted, all of it if not). Nothing is dropped.
     for (let i = start; i < end; i++) {
-      const kept =
-        (this.model[i] as number) - (common[i] as number) - (sent === null ? 0 : (sent[i - start] as number));
+      // In float32 steps, as the codec saw x_i - x_common: an exact (identity) sync keeps exactly 0.
+      const deviation = Math.fround((this.model[i] as number) - (common[i] as number));
+      const kept = Math.fround(deviation - (sent === null ? 0 : (sent[i - start] as number)));
       const synced = (common[i] as number) + (delta[i - start] as number);
       common[i] = synced;
       this.model[i] = synced + kept;

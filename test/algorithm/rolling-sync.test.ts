@@ -163,7 +163,8 @@ test('a slice whose answer never came is replaced by the next slice of its block
   const payload = w.prepareSync(2, block);
   const zero = fresh.aggregateSync([fresh.decodeSync(payload, block).fill(0)], 0, block);
   w.applySync(zero, false, block);
-  assert.deepEqual(w.model, model, 'not counted and a zero delta: the model is unchanged');
+  // Not counted and a zero delta: the model is unchanged (to float32 rounding of x_i - x_common).
+  for (let j = 0; j < DIM; j++) assert.ok(Math.abs((w.model[j] as number) - (model[j] as number)) < 1e-6);
 });
 
 test('bad rolling settings and blocks get a clear RangeError', () => {
