@@ -1,14 +1,12 @@
 /**
- * The aggregator's round loop. It also trains: its own upload enters every round without
- * crossing the network.
- *
+ * The aggregator's round loop. It also trains: its own upload enters every round directly.
  * A round: open (send the model to joiners, compute the own upload, start the deadline) ->
  * collect uploads from the expected workers -> close when all are in, or at the deadline
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
- * the list of who was counted -> (LIEC) sync when due -> next round. Uploads that arrive
- * after their round closed are folded into the error e exactly once, weighted as members of
- * their round (UploadLedger). A worker that leaves (signaling peer:left, or its data
- * channel closes) stops being expected at once.
+ * the list of who was counted -> (LIEC) a sync phase when due, or with a rolling sync the
+ * round's block right behind the broadcast (rolling-sync.ts) -> next round. Late uploads
+ * are folded into e exactly once, weighted as members of their round (UploadLedger). A
+ * worker that leaves (peer:left, or its data channel closes) stops being expected at once.
  *
  * Taking over (a new term): the round counter continues from this peer's own round; every
  * ready member is expected in it, and the workers resend their cached upload of the round
@@ -21,27 +19,9 @@
  * so round t is not closed twice. A worker one round behind (its link dropped before the
  * last broadcast or sync reached it) gets that message again rather than the whole model.
  *
- * What a failover loses, exactly (nothing else a well-behaved worker sent is lost):
- * - the old aggregator's error e. After its last completed sync, e holds (a) the part of the
- *   aggregated gradients its down compressor had not delivered yet, e = v_t - c_t carried
- *   forward (v_t = mean of round t's counted uploads + e_{t-1}, c_t = C_down(v_t)), and (b)
- *   every upload it folded late since that sync, each weighted 1/|S_t|; plus, with a lossy
- *   sync codec (q8, sign:256), the remainder that sync's codec kept back in e. LIEC's sync
- *   flushes e into the model (identity codec: e = 0 after it), so the loss covers at most
- *   the rounds since the last sync (<= H, fewer with drift-triggered syncs).
- *   Without syncs: doublesqueeze loses its current residual e (bounded by error feedback, never
- *   flushed); sgd and ef-sgd send full precision down, so e holds only the late uploads
- *   folded since the last broadcast. The new aggregator starts with e = 0.
- * - late uploads still in flight to it when it died: their round had closed without them and
- *   their workers had applied its broadcast, so they do not resend them (the same loss as a
- *   fold into e, one step earlier).
- * - like any peer that dies, the old aggregator's own worker state: its deviation
- *   x_i - x_common since the last sync (LIEC) and its optimizer momentum. Restarted with
- *   `liec join --resume`, it gets back the deviation of its last checkpoint (checkpoint.ts).
- * - a broadcast of round t that reached only some workers, when the new aggregator closed
- *   round t itself before any of them reconnected (its deadline passed first): those workers
- *   then re-adopt its model (their own residual and momentum reset, as for a joiner); their
- *   pending upload, computed on the other broadcast, still counts (a slightly stale gradient).
+ * What a failover loses, exactly (the old aggregator's error e, late uploads in flight to
+ * it, its own worker state, a broadcast that reached only some workers, a rolling sync's
+ * slices of the round in flight): docs/failover.md. Nothing else a well-behaved worker sent.
  */
 import { createAggregator, syncDue, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
 import { normSq } from '../../shared/algorithm/vector.ts';
@@ -56,7 +36,8 @@ import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { epochNow } from './events.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { RoundCollection } from './round-collection.ts';
-import { RoundReport } from './round-report.ts';
+import { RollingSlices } from './rolling-sync.ts';
+import { finiteMetrics, RoundReport } from './round-report.ts';
 import { UploadLedger } from './upload-ledger.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
@@ -80,6 +61,8 @@ export class AggregatorRole {
   private readonly sentCounted = new SentCountedLists();
   /** The last sync this aggregator closed, for a worker whose link dropped before it arrived. */
   private lastSync: { round: number; frame: OutgoingFrame } | null = null;
+  /** Rolling sync: this round's slices (null with full syncs). */
+  private readonly slices: RollingSlices | null;
   /** The first round this aggregator closed itself (null before it closes one). */
   private firstClosed: number | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -91,6 +74,7 @@ export class AggregatorRole {
     this.ctx = ctx;
     this.term = term;
     this.aggregator = createAggregator(ctx.state.options, ctx.state.learner.numParams);
+    this.slices = RollingSlices.forSession(this.aggregator, ctx.state.options, ctx.state.learner.numParams);
     this.ledger = new UploadLedger(ctx.settings.lateUploadWindowRounds, (vector, size) =>
       this.aggregator.foldLate(vector, size),
     );
@@ -141,12 +125,16 @@ export class AggregatorRole {
       case 'syncUpload':
         this.onSyncUpload(from, frame);
         return;
+      case 'sliceUpload':
+        this.onSliceUpload(from, frame);
+        return;
       case 'broadcast':
         this.onRelay(from, frame);
         return;
       case 'control':
         return; // decoded by the runtime and passed to onControl
       case 'syncBroadcast':
+      case 'sliceBroadcast':
       case 'model':
         this.reject(from, 'UNEXPECTED_FRAME', `a worker sent a ${frame.type} frame`);
         return;
@@ -193,6 +181,7 @@ export class AggregatorRole {
       // In step: its upload of this round (resent right after the hello, or about to be
       // computed) counts in it. During a sync, only a pending sync delta is awaited.
       this.inStep.add(from);
+      this.resendSlice(from, hello.round);
       const awaited = this.phase === 'collect' || hello.pendingUpload;
       if (awaited && !current.has(from)) current.expected.add(from);
       return;
@@ -203,6 +192,7 @@ export class AggregatorRole {
       // One round behind (its link dropped before the last broadcast or sync reached it):
       // that message again, not the whole model (which would reset its own residual).
       this.send(from, missed);
+      this.resendSlice(from, hello.round);
       this.inStep.add(from);
       current.expected.add(from);
       return;
@@ -267,6 +257,7 @@ export class AggregatorRole {
     this.current = current;
     this.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
+    this.slices?.open(round, this.ctx);
     const state = this.ctx.state;
     let own = state.cached;
     if (own?.type !== 'upload' || own.round !== round) {
@@ -310,6 +301,20 @@ export class AggregatorRole {
         `upload of round ${frame.round} this aggregator never closed`,
         false,
       );
+  }
+
+  private onSliceUpload(from: string, frame: Frame): void {
+    try {
+      if (this.slices === null) throw new Error('a slice upload in a session without rolling sync');
+      this.slices.add(from, frame.round, frame.payload); // one that missed its round is not counted
+    } catch (error) {
+      this.reject(from, 'BAD_SYNC', message(error));
+    }
+  }
+
+  private resendSlice(to: string, helloRound: number): void {
+    const frame = this.slices?.resendFor(helloRound) ?? null;
+    if (frame !== null) this.send(to, frame);
   }
 
   private onSyncUpload(from: string, frame: Frame): void {
@@ -434,6 +439,9 @@ export class AggregatorRole {
       broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
     const recipients = [...this.inStep];
     for (const id of recipients) this.send(id, this.broadcastFrame(broadcast, id));
+    // Rolling sync: the block's synced delta right behind the broadcast, while uplinks idle.
+    const slice = this.slices?.close(round, this.term, mixSeed(this.ctx.config.seed, round, 0x51)) ?? null;
+    if (slice !== null) for (const id of recipients) this.send(id, slice.frame);
     const closedAt = epochNow();
     const state = this.ctx.state;
     state.lastBroadcast = broadcast;
@@ -455,6 +463,8 @@ export class AggregatorRole {
       });
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
+      if (slice !== null)
+        state.requireWorker().applySync(slice.payload, slice.counted.includes(this.ctx.selfId), slice.block);
       state.cached = null;
       const afterRound = this.report.closed({
         round,
@@ -483,6 +493,7 @@ export class AggregatorRole {
     const options = this.ctx.state.options;
     if (options.algorithm !== 'liec' || options.sync === undefined) return false;
     if (round + 1 >= this.ctx.config.rounds) return true; // end on one shared model
+    if (this.slices !== null) return false; // a rolling sync syncs a block every round instead
     return (
       syncDue(options.sync, {
         roundsSinceSync: this.roundsSinceSync,
@@ -583,12 +594,4 @@ export class AggregatorRole {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
-}
-
-/** Round report metrics the server accepts: finite numbers only (a diverged loss is left out). */
-function finiteMetrics(values: Record<string, number | null>): Record<string, number> {
-  const metrics: Record<string, number> = {};
-  for (const [name, value] of Object.entries(values))
-    if (value !== null && Number.isFinite(value)) metrics[name] = value;
-  return metrics;
 }

@@ -109,3 +109,11 @@ export class RoundReport {
     return evaluation;
   }
 }
+
+/** Round report metrics the server accepts: finite numbers only (a diverged loss is left out). */
+export function finiteMetrics(values: Record<string, number | null>): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  for (const [name, value] of Object.entries(values))
+    if (value !== null && Number.isFinite(value)) metrics[name] = value;
+  return metrics;
+}

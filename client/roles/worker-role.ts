@@ -13,7 +13,9 @@ import { decodeControl, encodeControl, type ControlMessage } from '../../shared/
 import { decodeBroadcastMeta, type BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
+import { syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
+import { sliceDue } from './rolling-sync.ts';
 import type { RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -30,6 +32,8 @@ export class WorkerRole {
   private readonly selfTag: number;
   /** The last full counted list this term's aggregator sent (see SAME_COUNTED_META). */
   private lastCounted: number[] | null = null;
+  /** Rolling sync: the round of the last block applied (the aggregator may resend it). */
+  private appliedSliceRound = -1;
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -150,7 +154,20 @@ export class WorkerRole {
           return;
         }
         state.round = frame.round + 1;
+        this.sendSlice(state.round);
         this.scheduleUpload();
+        return;
+      }
+      case 'sliceBroadcast': {
+        const block = this.sliceBlock(frame.round);
+        if (block === null) throw new Error('a slice broadcast in a session without rolling sync');
+        const last = state.lastBroadcast;
+        // Its block is synced on top of broadcast `round`: only a peer that applied that one applies it.
+        if (!state.hasModel || last?.round !== frame.round || last.term !== this.term) return;
+        if (frame.round === this.appliedSliceRound) return; // sent again on a reconnection
+        this.appliedSliceRound = frame.round;
+        const counted = decodeTags(frame.meta).includes(this.selfTag);
+        state.requireWorker().applySync(frame.payload, counted, block);
         return;
       }
       case 'syncBroadcast': {
@@ -173,6 +190,7 @@ export class WorkerRole {
         return;
       case 'upload':
       case 'syncUpload':
+      case 'sliceUpload':
         throw new Error(`the aggregator sent a ${frame.type} frame`);
       default: {
         const unreachable: never = frame.type;
@@ -242,6 +260,26 @@ export class WorkerRole {
       const immediate = setImmediate(compute);
       this.cancelCompute = () => clearImmediate(immediate);
     }
+  }
+
+  /** Rolling sync (null with full syncs): the block round `round` syncs. */
+  private sliceBlock(round: number): SyncBlock | null {
+    const { algorithm, sync } = this.ctx.state.options;
+    if (algorithm !== 'liec' || sync?.mode !== 'rolling') return null;
+    return syncBlock(round, sync.period, this.ctx.state.learner.numParams);
+  }
+
+  /**
+   * Rolling sync: this round's slice of x_i - x_common, sent before the gradient is computed,
+   * while the links would be idle. Not cached: one lost with its aggregator is not counted.
+   */
+  private sendSlice(round: number): void {
+    const block = this.sliceBlock(round);
+    if (block === null || !this.connected || !sliceDue(round, this.ctx.config.rounds)) return;
+    const seed = mixSeed(this.ctx.config.seed, round, this.selfTag, 7);
+    const payload = this.ctx.state.requireWorker().prepareSync(seed, block);
+    const frame = { type: 'sliceUpload', term: this.term, round, aux: 0, meta: EMPTY, payload } as const;
+    this.ctx.send(this.aggregatorId, frame);
   }
 
   /** Sends the cached upload (or sync delta), if the link is open; onConnected resends it. */

@@ -12,7 +12,7 @@
  *  12  u32 sender tag (senderTag(peerId): receivers check it against the link's peer)
  *  16  f32 aux: upload -> the sender's deviation ||x_i - x_common||^2; broadcast -> 0
  *  20  u16 meta length      22 u16 reserved
- *  24  meta bytes (per type: broadcast/syncBroadcast -> u32 tags of the counted senders;
+ *  24  meta bytes (per type: broadcast/syncBroadcast/sliceBroadcast -> u32 tags of the counted senders;
  *      control -> UTF-8 JSON validated by the control schema)
  *  ..  u32 payload length, then the payload (a compressor payload, self-describing)
  *
@@ -33,6 +33,10 @@ export const FRAME_TYPES = [
   'syncBroadcast',
   'model',
   'control',
+  // LIEC rolling sync (SyncOptions.mode 'rolling'): a slice of x_i - x_common on the round's
+  // block, worker to aggregator, and the block's synced delta back (meta: counted tags).
+  'sliceUpload',
+  'sliceBroadcast',
 ] as const;
 export type FrameType = (typeof FRAME_TYPES)[number];
 

@@ -1,0 +1,128 @@
+/**
+ * LIEC's rolling sync at the aggregator (SyncOptions.mode 'rolling'). Instead of a sync
+ * phase every H rounds that the rounds wait for, every round t syncs one block of the model
+ * (syncBlock(t, H, d)): each worker sends its slice of x_i - x_common on that block right
+ * after it applies broadcast t - 1, before it computes its gradient, when its uplink and the
+ * aggregator's downlink would be idle; the aggregator averages the slices that came in by
+ * the time round t closes and sends the synced delta right after broadcast t, when its
+ * uplink would be idle. Each coordinate is still synced every H rounds, and no round waits.
+ * A slice that misses its round is not counted: its worker keeps that deviation, as after a
+ * full sync it missed.
+ *
+ * @example
+ * const slices = new RollingSlices(aggregator, { period: 20, numParams });
+ * slices.open(round, ctx);                                 // at round open: own slice first
+ * slices.add('w1', frame.round, payload);                  // from a sliceUpload frame
+ * const closed = slices.close(round, term, seed);          // { block, payload, counted, frame } | null
+ */
+import {
+  syncBlock,
+  type AggregatorAlgorithm,
+  type AlgorithmOptions,
+  type SyncBlock,
+} from '../../shared/algorithm/index.ts';
+import { encodeTags, senderTag } from '../../shared/protocol/frames.ts';
+import { mixSeed } from '../../shared/random.ts';
+import type { OutgoingFrame, RoleContext } from './context.ts';
+
+export interface ClosedSlice {
+  block: SyncBlock;
+  /** The synced delta of the block, in the sync codec (what every peer adds to x_common). */
+  payload: Uint8Array;
+  /** Whose slices it averages (peer ids). */
+  counted: string[];
+  /** The sliceBroadcast frame to send every worker in step. */
+  frame: OutgoingFrame;
+}
+
+export class RollingSlices {
+  private readonly aggregator: AggregatorAlgorithm;
+  private readonly period: number;
+  private readonly numParams: number;
+  private round: number | null = null;
+  private readonly slices = new Map<string, Float32Array>();
+  /** The last block synced, sent again to a worker reconnecting around it (see resendFor). */
+  private last: { round: number; frame: OutgoingFrame } | null = null;
+
+  /** The session's rolling sync, or null when it runs full syncs (or is not LIEC). */
+  static forSession(
+    aggregator: AggregatorAlgorithm,
+    options: AlgorithmOptions,
+    numParams: number,
+  ): RollingSlices | null {
+    const { algorithm, sync } = options;
+    if (algorithm !== 'liec' || sync?.mode !== 'rolling') return null;
+    return new RollingSlices(aggregator, { period: sync.period, numParams });
+  }
+
+  constructor(aggregator: AggregatorAlgorithm, options: { period: number; numParams: number }) {
+    this.aggregator = aggregator;
+    this.period = options.period;
+    this.numParams = options.numParams;
+  }
+
+  /** The block round `round` syncs. */
+  blockOf(round: number): SyncBlock {
+    return syncBlock(round, this.period, this.numParams);
+  }
+
+  /**
+   * Starts collecting the slices of `round` (those of an earlier round are dropped: not
+   * counted), this peer's own first.
+   */
+  open(round: number, ctx: RoleContext): void {
+    this.round = round;
+    this.slices.clear();
+    const { state, config, selfId } = ctx;
+    // Its own slice needs the previous broadcast applied (a peer taking over applied it too).
+    if (!sliceDue(round, config.rounds) || state.lastBroadcast?.round !== round - 1) return;
+    const seed = mixSeed(config.seed, round, senderTag(selfId), 7);
+    this.add(selfId, round, state.requireWorker().prepareSync(seed, this.blockOf(round)));
+  }
+
+  /**
+   * Counts `from`'s slice if it belongs to the round collecting; returns whether it did.
+   * Throws CodecError on a malformed payload (the caller rejects the sender).
+   */
+  add(from: string, round: number, payload: Uint8Array): boolean {
+    const vector = this.aggregator.decodeSync(payload, this.blockOf(round));
+    if (round !== this.round || this.slices.has(from)) return false;
+    this.slices.set(from, vector);
+    return true;
+  }
+
+  /**
+   * Averages the slices of `round` (flushing e on its block) into the frame that follows the
+   * broadcast; null when none came in.
+   */
+  close(round: number, term: number, seed: number): ClosedSlice | null {
+    if (round !== this.round || this.slices.size === 0) return null;
+    const block = this.blockOf(round);
+    const payload = this.aggregator.aggregateSync([...this.slices.values()], seed, block);
+    const counted = [...this.slices.keys()];
+    this.round = null;
+    this.slices.clear();
+    const meta = encodeTags(counted.map(senderTag));
+    const frame: OutgoingFrame = { type: 'sliceBroadcast', term, round, aux: 0, meta, payload };
+    this.last = { round, frame };
+    return { block, payload, counted, frame };
+  }
+
+  /**
+   * For a worker that reconnects at `helloRound`: the last block's frame if it may have
+   * missed it (it comes right behind broadcast helloRound - 1, or behind broadcast helloRound
+   * when that one is resent too). A worker applies a block once, so a second copy is harmless.
+   */
+  resendFor(helloRound: number): OutgoingFrame | null {
+    const last = this.last;
+    return last !== null && (last.round === helloRound || last.round === helloRound - 1) ? last.frame : null;
+  }
+}
+
+/**
+ * Whether round `round` syncs a slice: not round 0 (nothing drifted yet), and not the last
+ * round, which ends on a full sync (one shared model) that a pending slice would overlap.
+ */
+export function sliceDue(round: number, rounds: number): boolean {
+  return round >= 1 && round + 1 < rounds;
+}
