@@ -8,7 +8,7 @@ import { parseSessionConfig, type SessionConfigInput } from '../../shared/protoc
 
 export const CREATE_USAGE = `usage: liec create --server URL [--algorithm liec] [--up topk:0.01] [--down topk:0.01]
        [--rounds 500] [--lr 0.1] [--batch 64] [--deadline-ms 5000] [--quorum 0.5] [--sync 20]
-       [--sync-codec identity] [--partition iid] [--min-peers 1] [--data-shards 4] [--seed 1] [--json]`;
+       [--sync-codec identity] [--sync-mode full|rolling] [--partition iid] [--min-peers 1] [--data-shards 4] [--seed 1] [--json]`;
 
 export const CONFIG_FLAGS = {
   algorithm: { type: 'string' },
@@ -22,6 +22,7 @@ export const CONFIG_FLAGS = {
   sync: { type: 'string' },
   'sync-codec': { type: 'string' },
   'sync-drift': { type: 'string' },
+  'sync-mode': { type: 'string' },
   partition: { type: 'string' },
   'min-peers': { type: 'string' },
   'data-shards': { type: 'string' },
@@ -46,6 +47,7 @@ export function configFromFlags(values: ConfigFlagValues): SessionConfigInput {
     syncPeriod: num(values.sync),
     syncCodec: values['sync-codec'],
     syncDriftThreshold: num(values['sync-drift']),
+    syncMode: values['sync-mode'],
     partition: values.partition,
     minPeers: num(values['min-peers']),
     dataShards: num(values['data-shards']),

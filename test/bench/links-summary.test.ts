@@ -32,7 +32,7 @@ function result(records: RoundRecord[]): LiveSessionResult {
   return { rounds: records, exits: [], uploads: [], stoppedBy: 'target', wallSeconds: 1, peerIds: ['a'] };
 }
 
-const run = { algorithm: 'liec', up: 'topk:0.01', down: 'topk:0.01' } as const;
+const run = { algorithm: 'liec', up: 'topk:0.01', down: 'topk:0.01', syncMode: 'full' } as const;
 
 test('summarizeRun counts the syncs before the target round and the time they added', () => {
   // Syncs after rounds 9 and 19 (before the hit at 24) and 29 (after it): two count.
