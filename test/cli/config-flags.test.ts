@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { configFromFlags } from '../../client/cli/create.ts';
+
+test('liec create / npm start flags map to the session config, a rolling sync included', () => {
+  const config = configFromFlags({ algorithm: 'liec', up: 'topk:0.01', sync: '10', 'sync-mode': 'rolling' });
+  assert.equal(config.syncMode, 'rolling');
+  assert.equal(config.syncPeriod, 10);
+  assert.equal(config.down, 'topk:0.01', 'down follows up unless given');
+  assert.equal(configFromFlags({}).syncMode, 'full', 'full syncs by default');
+});
+
+test('a bad sync mode, or a rolling sync of period 1, is refused before anything is created', () => {
+  assert.throws(() => configFromFlags({ 'sync-mode': 'sometimes' }), /syncMode/);
+  assert.throws(
+    () => configFromFlags({ algorithm: 'liec', 'sync-mode': 'rolling', sync: '1' }),
+    /syncPeriod >= 2/,
+  );
+});
