@@ -439,9 +439,9 @@ export class AggregatorRole {
       broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
     const recipients = [...this.inStep];
     for (const id of recipients) this.send(id, this.broadcastFrame(broadcast, id));
-    // Rolling sync: the block's synced delta right behind the broadcast, while uplinks idle.
+    // Rolling sync: the block's synced delta goes out once the next round's own upload is
+    // computed, while the workers compute theirs (off the critical path, links idle).
     const slice = this.slices?.close(round, this.term, mixSeed(this.ctx.config.seed, round, 0x51)) ?? null;
-    if (slice !== null) for (const id of recipients) this.send(id, slice.frame);
     const closedAt = epochNow();
     const state = this.ctx.state;
     state.lastBroadcast = broadcast;
@@ -485,7 +485,10 @@ export class AggregatorRole {
         return;
       }
       state.round = round + 1;
-      this.openRound(round + 1, afterRound);
+      this.openRound(round + 1, () => {
+        if (slice !== null) for (const id of recipients) this.send(id, slice.frame);
+        afterRound();
+      });
     });
   }
 

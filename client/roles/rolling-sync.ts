@@ -4,8 +4,8 @@
  * (syncBlock(t, H, d)): each worker sends its slice of x_i - x_common on that block right
  * after it applies broadcast t - 1, before it computes its gradient, when its uplink and the
  * aggregator's downlink would be idle; the aggregator averages the slices that came in by
- * the time round t closes and sends the synced delta right after broadcast t, when its
- * uplink would be idle. Each coordinate is still synced every H rounds, and no round waits.
+ * the time round t closes and sends the synced delta behind broadcast t once it has computed
+ * its own upload of round t + 1, while the workers compute theirs. Each coordinate is still synced every H rounds, and no round waits.
  * A slice that misses its round is not counted: its worker keeps that deviation, as after a
  * full sync it missed.
  *

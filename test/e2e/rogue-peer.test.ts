@@ -43,6 +43,7 @@ const STRIKES = new Set([
   'SENDER_MISMATCH',
   'CONTROL_INVALID',
   'BAD_UPLOAD',
+  'BAD_SYNC',
   'UNEXPECTED_FRAME',
 ]);
 
@@ -178,8 +179,11 @@ function atAggregator(bytes: Uint8Array, term: number, accept: (payload: Uint8Ar
         return 'BAD_UPLOAD';
       }
     case 'syncBroadcast':
+    case 'sliceBroadcast':
     case 'model':
       return 'UNEXPECTED_FRAME';
+    case 'sliceUpload':
+      return 'BAD_SYNC'; // this session runs full syncs
     default:
       return null; // sync uploads and relayed broadcasts: their fate depends on the round
   }
