@@ -4,7 +4,7 @@
  * collect uploads from the expected workers -> close when all are in, or at the deadline
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
  * the list of who was counted -> (LIEC) a sync phase when due, or with a rolling sync the
- * round's block right behind the broadcast (rolling-sync.ts) -> next round. Late uploads
+ * round's block once the next round's own upload is computed (rolling-sync.ts) -> next round. Late uploads
  * are folded into e exactly once, weighted as members of their round (UploadLedger). A
  * worker that leaves (peer:left, or its data channel closes) stops being expected at once.
  *

@@ -5,7 +5,8 @@
  * after it applies broadcast t - 1, before it computes its gradient, when its uplink and the
  * aggregator's downlink would be idle; the aggregator averages the slices that came in by
  * the time round t closes and sends the synced delta behind broadcast t once it has computed
- * its own upload of round t + 1, while the workers compute theirs. Each coordinate is still synced every H rounds, and no round waits.
+ * its own upload of round t + 1, while the workers compute theirs. Each coordinate is still
+ * synced every H rounds, and no round waits.
  * A slice that misses its round is not counted: its worker keeps that deviation, as after a
  * full sync it missed.
  *
@@ -50,9 +51,8 @@ export class RollingSlices {
     options: AlgorithmOptions,
     numParams: number,
   ): RollingSlices | null {
-    const { algorithm, sync } = options;
-    if (algorithm !== 'liec' || sync?.mode !== 'rolling') return null;
-    return new RollingSlices(aggregator, { period: sync.period, numParams });
+    const period = rollingPeriod(options);
+    return period === null ? null : new RollingSlices(aggregator, { period, numParams });
   }
 
   constructor(aggregator: AggregatorAlgorithm, options: { period: number; numParams: number }) {
@@ -117,6 +117,12 @@ export class RollingSlices {
     const last = this.last;
     return last !== null && (last.round === helloRound || last.round === helloRound - 1) ? last.frame : null;
   }
+}
+
+/** H of the session's rolling sync, or null when it runs full syncs (or is not LIEC). */
+export function rollingPeriod(options: AlgorithmOptions): number | null {
+  const { algorithm, sync } = options;
+  return algorithm === 'liec' && sync?.mode === 'rolling' ? sync.period : null;
 }
 
 /**

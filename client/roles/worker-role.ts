@@ -15,7 +15,7 @@ import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/prot
 import { mixSeed } from '../../shared/random.ts';
 import { syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
-import { sliceDue } from './rolling-sync.ts';
+import { rollingPeriod, sliceDue } from './rolling-sync.ts';
 import type { RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -264,9 +264,8 @@ export class WorkerRole {
 
   /** Rolling sync (null with full syncs): the block round `round` syncs. */
   private sliceBlock(round: number): SyncBlock | null {
-    const { algorithm, sync } = this.ctx.state.options;
-    if (algorithm !== 'liec' || sync?.mode !== 'rolling') return null;
-    return syncBlock(round, sync.period, this.ctx.state.learner.numParams);
+    const period = rollingPeriod(this.ctx.state.options);
+    return period === null ? null : syncBlock(round, period, this.ctx.state.learner.numParams);
   }
 
   /**
