@@ -45,6 +45,9 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
   --aggregator-mbps X    the aggregator's own shared link (default unshaped)
   --model mlp|cnn        model (default mlp)
   --eval-every N         test accuracy every N rounds (default 10)
+  --evaluate M           consensus (the model a sync would give every peer now) | own
+                         (worker 0's own model, what a real session's aggregator evaluates)
+                         (default consensus)
   --out FILE             write the JSON result here
   --quiet                no progress output
 `;
@@ -108,6 +111,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       'aggregator-mbps': { type: 'string' },
       model: { type: 'string' },
       'eval-every': { type: 'string' },
+      evaluate: { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -137,6 +141,9 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   const model = values.model ?? 'mlp';
   if (model !== 'mlp' && model !== 'cnn')
     throw new RangeError(`--model: expected mlp or cnn, got "${model}"`);
+  const evaluate = values.evaluate ?? 'consensus';
+  if (evaluate !== 'consensus' && evaluate !== 'own')
+    throw new RangeError(`--evaluate: expected consensus or own, got "${evaluate}"`);
   const partitionText = values.partition ?? 'iid';
   const workerLink = alternatingLinks(
     numberList('link-mbps', values['link-mbps'], Infinity, (v) => v > 0),
@@ -160,6 +167,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
         latencyMs: 0,
       },
       evalEvery: number('eval-every', values['eval-every'], 10, positiveInt),
+      evaluate,
     },
     partition: parsePartitionSpec(partitionText),
     partitionText,

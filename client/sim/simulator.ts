@@ -79,6 +79,13 @@ export interface SimulationConfig {
    * (fair-share.ts), as congestion-controlled flows roughly do. @default 'lockstep'
    */
   linkModel?: 'lockstep' | 'fairShare';
+  /**
+   * Which model the test accuracy is measured on. 'consensus': the model a sync would hand
+   * every peer now (for LIEC the workers' mean minus eta e; the others share one model).
+   * 'own': worker 0's own model, what the aggregator of a real session evaluates (LIEC's
+   * x_i carries that worker's own residuals between syncs). @default 'consensus'
+   */
+  evaluate?: 'consensus' | 'own';
 }
 
 export interface RoundRecord {
@@ -417,7 +424,8 @@ export function runSimulation(
     let testAccuracy: number | null = null;
     let testLoss: number | null = null;
     if (evaluateNow) {
-      const evaluation = learner.evaluate(consensus());
+      const own = config.evaluate === 'own';
+      const evaluation = learner.evaluate(own ? (workers[0] as WorkerAlgorithm).model : consensus());
       testAccuracy = evaluation.accuracy;
       testLoss = evaluation.loss;
     }

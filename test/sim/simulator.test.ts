@@ -186,3 +186,19 @@ test("uploads queue on the aggregator's own link: those behind the deadline ther
     Array.from({ length: 5 }, () => [2, 2]),
   );
 });
+
+test("evaluate 'own' measures worker 0's model: LIEC's differs from the consensus between syncs, not after the final one; DoubleSqueeze's never", () => {
+  const losses = (spec: Partial<AlgorithmSpec>, evaluate: 'consensus' | 'own'): number[] =>
+    runSimulation(config(spec, { evaluate, rounds: 30 }), quadraticLearner(4))
+      .history.filter((r) => r.testLoss !== null)
+      .map((r) => r.testLoss as number);
+  const liec = { syncPeriod: 0, syncCodec: 'identity' };
+  const [liecOwn, liecConsensus] = [losses(liec, 'own'), losses(liec, 'consensus')];
+  assert.equal(liecOwn.length, 3);
+  for (let i = 0; i < 2; i++)
+    assert.notEqual(liecOwn[i], liecConsensus[i], `eval ${i}: own residuals set x_0 apart from the mean`);
+  // The final (exact) sync hands every worker the consensus model.
+  assert.equal(liecOwn.at(-1), liecConsensus.at(-1));
+  const ds = { algorithm: 'doublesqueeze' as const };
+  assert.deepEqual(losses(ds, 'own'), losses(ds, 'consensus'));
+});

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:lr-sweep`: LIEC against DoubleSqueeze over a grid of learning rates, in the
+ * simulator with the bench:links setting (4 workers, batch 128, links and the aggregator's
+ * link at 2 Mbit/s, top-k 1% both ways). Shows whether LIEC's time to 90% on these links is
+ * bounded by the engineering (round time) or by the method on this task (rounds):
+ *  - doublesqueeze: one model, shared by every peer;
+ *  - liec own: worker 0's own model x_0, what a real session's aggregator evaluates
+ *    (bench:links), with its own residuals between syncs;
+ *  - liec consensus: the model a sync would hand every peer now (what `npm run simulate`
+ *    reports), which no peer holds between syncs.
+ * Per learning rate: median rounds and simulated seconds to 90% over the seeds, and per run
+ * the learning rate with the fewest median rounds. Prints a table, saves JSON.
+ *
+ * @example
+ * npm run bench:lr-sweep -- --lrs 0.5,0.8,1.2 --seeds 1,2,3,4 --out bench/results/lr-sweep.json
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createMnistLearner } from '../client/training/mnist-learner.ts';
+import { parseSimulateArgs } from '../client/sim/options.ts';
+import { runSimulation } from '../client/sim/simulator.ts';
+import { simulationReport } from '../client/sim/cli.ts';
+
+const { values } = parseArgs({
+  options: {
+    lrs: { type: 'string', default: '0.5,0.8,1.2' },
+    seeds: { type: 'string', default: '1,2,3,4' },
+    rounds: { type: 'string', default: '140' },
+    compressor: { type: 'string', default: 'topk:0.01' },
+    out: { type: 'string', default: 'bench/results/lr-sweep.json' },
+  },
+});
+
+/** The bench:links setting, in simulator flags. */
+const LINKS_SETTING = ['--workers', '4', '--batch', '128', '--eval-every', '5'];
+const LINKS_SHAPING = ['--link-mbps', '2', '--aggregator-mbps', '2'];
+/** Wall seconds one 140-round run takes on this 2-core machine (measured), for the estimate. */
+const SECONDS_PER_RUN_AT_140 = 15;
+
+const RUNS: { name: string; flags: string[] }[] = [
+  { name: 'doublesqueeze', flags: ['--algorithm', 'doublesqueeze'] },
+  { name: 'liec own', flags: ['--algorithm', 'liec', '--evaluate', 'own'] },
+  { name: 'liec consensus', flags: ['--algorithm', 'liec', '--evaluate', 'consensus'] },
+];
+
+const numbers = (text: string): number[] => text.split(',').map((item) => Number(item.trim()));
+const lrs = numbers(values.lrs);
+const seeds = numbers(values.seeds);
+if (![...lrs, ...seeds].every(Number.isFinite))
+  throw new RangeError('--lrs and --seeds are lists of numbers');
+
+function median(list: (number | null)[]): number | null {
+  // A seed that never reached 90% counts as slower than every one that did.
+  const sorted = list.map((v) => v ?? Infinity).sort((a, b) => a - b);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  return middle === undefined || !Number.isFinite(middle) ? null : middle;
+}
+
+const total = RUNS.length * lrs.length * seeds.length;
+const estimateMinutes = (total * SECONDS_PER_RUN_AT_140 * Number(values.rounds)) / 140 / 60;
+console.log(
+  `${total} simulations (${RUNS.length} runs x ${lrs.length} learning rates x ${seeds.length} seeds); about ${estimateMinutes.toFixed(0)} min`,
+);
+
+interface SeedResult {
+  run: string;
+  learningRate: number;
+  seed: number;
+  roundsTo90: number | null;
+  simSecondsTo90: number | null;
+  finalAccuracy: number;
+  syncs: number;
+}
+
+const started = performance.now();
+const results: SeedResult[] = [];
+for (const lr of lrs) {
+  for (const run of RUNS) {
+    for (const seed of seeds) {
+      const compressor = values.compressor;
+      const flags = [
+        ...LINKS_SETTING,
+        ...LINKS_SHAPING,
+        ...run.flags,
+        '--up',
+        compressor,
+        '--down',
+        compressor,
+      ];
+      const cli = parseSimulateArgs([
+        ...flags,
+        '--lr',
+        String(lr),
+        '--seed',
+        String(seed),
+        '--rounds',
+        values.rounds,
+        '--quiet',
+      ]);
+      if (cli === 'help') throw new Error('unreachable');
+      const learner = await createMnistLearner({
+        workers: cli.config.workers,
+        partition: cli.partition,
+        batchSize: cli.batchSize,
+        seed: cli.config.seed,
+        arch: cli.model,
+        log: () => {},
+      });
+      try {
+        const runStarted = performance.now();
+        const report = simulationReport(cli, runSimulation(cli.config, learner), learner.backend, 0);
+        results.push({
+          run: run.name,
+          learningRate: lr,
+          seed,
+          roundsTo90: report.roundsTo90,
+          simSecondsTo90: report.simSecondsTo90,
+          finalAccuracy: report.final.testAccuracy,
+          syncs: report.sync.count,
+        });
+        const to90 = report.roundsTo90 === null ? 'not reached' : `${report.roundsTo90} rounds`;
+        console.log(
+          `  lr ${lr} ${run.name} seed ${seed}: ${to90} (${((performance.now() - runStarted) / 1000).toFixed(0)} s)`,
+        );
+      } finally {
+        learner.dispose();
+      }
+    }
+  }
+}
+
+const summary = lrs.flatMap((lr) =>
+  RUNS.map((run) => {
+    const rows = results.filter((r) => r.run === run.name && r.learningRate === lr);
+    return {
+      run: run.name,
+      learningRate: lr,
+      medianRoundsTo90: median(rows.map((r) => r.roundsTo90)),
+      medianSimSecondsTo90: median(rows.map((r) => r.simSecondsTo90)),
+      roundsTo90BySeed: rows.map((r) => r.roundsTo90),
+    };
+  }),
+);
+const bestLearningRate = Object.fromEntries(
+  RUNS.map((run) => {
+    const ranked = summary
+      .filter((s) => s.run === run.name)
+      .sort((a, b) => (a.medianRoundsTo90 ?? Infinity) - (b.medianRoundsTo90 ?? Infinity));
+    return [run.name, ranked[0] ?? null];
+  }),
+);
+console.table(
+  summary.map((s) => ({
+    run: s.run,
+    lr: s.learningRate,
+    'median rounds to 90%': s.medianRoundsTo90 ?? '-',
+    'median sim s to 90%': s.medianSimSecondsTo90?.toFixed(2) ?? '-',
+    'rounds by seed': s.roundsTo90BySeed.map((r) => r ?? '-').join(' '),
+  })),
+);
+const document = {
+  benchmark: 'lr-sweep',
+  date: new Date().toISOString(),
+  command: `npm run bench:lr-sweep -- --lrs ${values.lrs} --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --out ${values.out}`,
+  setting: [...LINKS_SETTING, ...LINKS_SHAPING, '--up', values.compressor, '--down', values.compressor].join(
+    ' ',
+  ),
+  wallSeconds: (performance.now() - started) / 1000,
+  summary,
+  bestLearningRate,
+  runs: results,
+};
+await mkdir(dirname(values.out), { recursive: true });
+await writeFile(values.out, `${JSON.stringify(document, null, 2)}\n`);
+console.log(`saved ${values.out}`);
