@@ -4,7 +4,9 @@
  * to --mbps each way (client/transport/shaping.ts) trains MNIST until a test evaluation
  * reaches --target or a cap stops it (--round-cap rounds, --max-run-seconds, and the whole
  * bench's --max-seconds). Runs: sgd (fp32), then ef-sgd, doublesqueeze and liec with top-k 1%
- * and with scaled sign; liec top-k 1% also with a rolling sync (`+rolling` in --runs). speedupVsSgd = SGD's secondsTo90 / LIEC's (top-k 1%), same bench run.
+ * and with scaled sign; liec top-k 1% also with a rolling sync (`+rolling` in --runs; `+sync=H`
+ * sets LIEC's sync period, 0 for only the final sync). speedupVsSgd = SGD's secondsTo90 /
+ * LIEC's (top-k 1%, default sync), same bench run.
  *
  * Time to 90% is wall time from the opening of round 0 to the broadcast of the round whose
  * evaluation (the aggregator's model, every --eval-every rounds) first reached the target.
@@ -16,6 +18,7 @@
  * npm run bench:links -- --mbps 2 --peers 4 --out links.json
  * npm run bench:links -- --algorithms sgd,liec
  * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+rolling"
+ * npm run bench:links -- --runs "liec@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+sync=0"
  * npm run bench:links -- --runs "liec@topk:auto/topk:0.01,liec@topk:0.01/topk:0.01" --mbps 0.5,10 --deadline-ms 1500
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -60,18 +63,21 @@ interface Run {
   down: string;
   /** LIEC's sync: a sync phase every H rounds ('full'), or a block every round ('rolling'). */
   syncMode: SyncMode;
+  /** LIEC's H (0: only the final sync); the session default when undefined. */
+  syncPeriod?: number;
 }
 
 function parseRuns(algorithms: string, explicit: string | undefined): Run[] {
   const isAlgorithm = (name: string): name is Run['algorithm'] => name in RUNS;
   if (explicit !== undefined) {
     return explicit.split(',').map((item) => {
-      const match = /^([a-z-]+)@([^/]+)\/([^+]+)(\+rolling)?$/.exec(item.trim());
+      const match = /^([a-z-]+)@([^/]+)\/([^+]+)(\+rolling)?(?:\+sync=(\d+))?$/.exec(item.trim());
       const name = match?.[1] ?? '';
       if (match === null || !isAlgorithm(name))
-        throw new RangeError(`--runs: "${item}" is not ALGORITHM@UP/DOWN[+rolling]`);
+        throw new RangeError(`--runs: "${item}" is not ALGORITHM@UP/DOWN[+rolling][+sync=H]`);
       const syncMode: SyncMode = match[4] === undefined ? 'full' : 'rolling';
-      return { algorithm: name, up: match[2] ?? '', down: match[3] ?? '', syncMode };
+      const run: Run = { algorithm: name, up: match[2] ?? '', down: match[3] ?? '', syncMode };
+      return match[5] === undefined ? run : { ...run, syncPeriod: Number(match[5]) };
     });
   }
   return algorithms.split(',').flatMap((name) => {
@@ -86,8 +92,16 @@ function parseRuns(algorithms: string, explicit: string | undefined): Run[] {
   });
 }
 
-const label = (run: Run): string =>
-  `${run.algorithm} ${run.up}/${run.down}${run.syncMode === 'rolling' ? ' rolling' : ''}`;
+/** A run's name in the tables and in speedupsVsSgd: algorithm, compressors, LIEC's sync if not the default. */
+const label = (run: Pick<Run, 'algorithm' | 'up' | 'down' | 'syncMode' | 'syncPeriod'>): string =>
+  `${run.algorithm} ${run.up}/${run.down}${run.syncMode === 'rolling' ? ' rolling' : ''}${run.syncPeriod === undefined ? '' : ` sync=${run.syncPeriod}`}`;
+/** A record's label: as its run's, the session's default sync period left unsaid. */
+const recordLabel = (r: RunRecord): string =>
+  label({
+    ...r,
+    syncMode: r.syncMode ?? 'full',
+    syncPeriod: r.syncPeriod === DEFAULT_SYNC_PERIOD ? undefined : r.syncPeriod,
+  });
 const median = (xs: number[]): number | null => {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return null;
@@ -151,7 +165,9 @@ export function summarizeRun(run: Run, result: LiveSessionResult, target: number
     algorithm: run.algorithm,
     up: run.up,
     down: run.down,
-    ...(run.algorithm === 'liec' ? { syncMode: run.syncMode } : {}),
+    ...(run.algorithm === 'liec'
+      ? { syncMode: run.syncMode, syncPeriod: run.syncPeriod ?? DEFAULT_SYNC_PERIOD }
+      : {}),
     secondsTo90: hit === undefined ? null : (hit.closedAt - start) / 1000,
     roundsTo90: hit === undefined ? null : hit.round + 1,
     bytes: { up: last?.bytesUp ?? 0, down: last?.bytesDown ?? 0 },
@@ -213,6 +229,7 @@ export async function main(argv: string[]): Promise<void> {
     up: run.up,
     down: run.down,
     syncMode: run.syncMode,
+    ...(run.syncPeriod === undefined ? {} : { syncPeriod: run.syncPeriod }),
     learningRate: Number(values.lr),
     batchSize: Number(values.batch),
     rounds: roundCap,
@@ -229,7 +246,9 @@ export async function main(argv: string[]): Promise<void> {
       peers,
       linkMbps,
       latencyMs,
-      ...(run.algorithm === 'liec' ? { syncPeriod: DEFAULT_SYNC_PERIOD, syncCodec: DEFAULT_SYNC_CODEC } : {}),
+      ...(run.algorithm === 'liec'
+        ? { syncPeriod: run.syncPeriod ?? DEFAULT_SYNC_PERIOD, syncCodec: DEFAULT_SYNC_CODEC }
+        : {}),
     });
   const startup = 15; // process start, MNIST load, WebRTC setup per run
   let expected = 0;
@@ -308,13 +327,17 @@ export async function main(argv: string[]): Promise<void> {
     records
       .filter((r) => r !== sgd)
       .map((r) => [
-        `${r.algorithm} ${r.up}/${r.down}${r.syncMode === 'rolling' ? ' rolling' : ''}`,
+        recordLabel(r),
         sgd?.secondsTo90 != null && r.secondsTo90 !== null ? sgd.secondsTo90 / r.secondsTo90 : null,
       ]),
   );
   // The headline figure: LIEC as configured by default (full syncs); the rolling run is listed too.
   const liecTopk = records.find(
-    (r) => r.algorithm === 'liec' && r.up === 'topk:0.01' && r.syncMode === 'full',
+    (r) =>
+      r.algorithm === 'liec' &&
+      r.up === 'topk:0.01' &&
+      r.syncMode === 'full' &&
+      r.syncPeriod === DEFAULT_SYNC_PERIOD,
   );
   const result = {
     bench: 'links',
@@ -347,7 +370,7 @@ export async function main(argv: string[]): Promise<void> {
   );
   for (const r of records) {
     console.log(
-      `${`${r.algorithm} ${r.up}/${r.down}${r.syncMode === 'rolling' ? ' rolling' : ''}`.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})`,
+      `${recordLabel(r).padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})`,
     );
   }
   console.log(`speedupVsSgd (liec top-k 1%): ${result.speedupVsSgd?.toFixed(1) ?? 'n/a'}`);
