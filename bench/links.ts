@@ -5,7 +5,7 @@
  * reaches --target or a cap stops it (--round-cap rounds, --max-run-seconds, and the whole
  * bench's --max-seconds). Runs: sgd (fp32), then ef-sgd, doublesqueeze and liec with top-k 1%
  * and with scaled sign; liec top-k 1% also with a rolling sync (`+rolling` in --runs; `+sync=H`
- * sets LIEC's sync period, 0 for only the final sync). speedupVsSgd = SGD's secondsTo90 /
+ * sets LIEC's sync period; one above --round-cap leaves only the final sync). speedupVsSgd = SGD's secondsTo90 /
  * LIEC's (top-k 1%, default sync), same bench run.
  *
  * Time to 90% is wall time from the opening of round 0 to the broadcast of the round whose
@@ -18,7 +18,7 @@
  * npm run bench:links -- --mbps 2 --peers 4 --out links.json
  * npm run bench:links -- --algorithms sgd,liec
  * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+rolling"
- * npm run bench:links -- --runs "liec@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+sync=0"
+ * npm run bench:links -- --runs "liec@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+sync=1000"
  * npm run bench:links -- --runs "liec@topk:auto/topk:0.01,liec@topk:0.01/topk:0.01" --mbps 0.5,10 --deadline-ms 1500
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SYNC_CODEC, DEFAULT_SYNC_PERIOD } from '../shared/algorithm/index.ts';
-import type { SessionConfigInput } from '../shared/protocol/session-config.ts';
+import { sessionConfigSchema, type SessionConfigInput } from '../shared/protocol/session-config.ts';
 import { createSignalingServer } from '../signaling/index.ts';
 import { predictRoundSeconds } from './link-model.ts';
 import { runLiveSession, sessionStart, type LiveSessionResult, type RoundRecord } from './live-session.ts';
@@ -63,7 +63,7 @@ interface Run {
   down: string;
   /** LIEC's sync: a sync phase every H rounds ('full'), or a block every round ('rolling'). */
   syncMode: SyncMode;
-  /** LIEC's H (0: only the final sync); the session default when undefined. */
+  /** LIEC's H (above the round cap: only the final sync); the session default when undefined. */
   syncPeriod?: number;
 }
 
@@ -239,6 +239,14 @@ export async function main(argv: string[]): Promise<void> {
     dataShards: peers,
     seed: Number(values.seed),
   });
+  for (const run of runs) {
+    // A run the server would refuse fails here, before any other run has spent its time.
+    const checked = sessionConfigSchema.safeParse(sessionConfig(run));
+    if (!checked.success)
+      throw new RangeError(
+        `${label(run)}: invalid session config: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+  }
   const predict = (run: Run): number =>
     predictRoundSeconds({
       up: run.up,
