@@ -67,7 +67,7 @@ interface Run {
   syncPeriod?: number;
 }
 
-function parseRuns(algorithms: string, explicit: string | undefined): Run[] {
+export function parseRuns(algorithms: string, explicit: string | undefined): Run[] {
   const isAlgorithm = (name: string): name is Run['algorithm'] => name in RUNS;
   if (explicit !== undefined) {
     return explicit.split(',').map((item) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { medianRepeat, summarizeRun } from '../../bench/links.ts';
+import { medianRepeat, parseRuns, summarizeRun } from '../../bench/links.ts';
 import type { LiveSessionResult, RoundRecord } from '../../bench/live-session.ts';
 
 /** Rounds closing every 100 ms from t = 1000 ms; a sync round is followed by a 600 ms gap. */
@@ -61,4 +61,19 @@ test('medianRepeat keeps the median repeat and lists the sync figures of all', (
     chosen.repeats.map((r) => r.syncsTo90),
     [3, 0, 1],
   );
+});
+
+test("parseRuns reads --runs: compressors, LIEC's rolling sync and sync period; anything else is refused", () => {
+  assert.deepEqual(parseRuns('', 'doublesqueeze@topk:0.01/topk:0.01, liec@sign/sign+rolling+sync=40'), [
+    { algorithm: 'doublesqueeze', up: 'topk:0.01', down: 'topk:0.01', syncMode: 'full' },
+    { algorithm: 'liec', up: 'sign', down: 'sign', syncMode: 'rolling', syncPeriod: 40 },
+  ]);
+  assert.deepEqual(parseRuns('', 'liec@topk:0.01/topk:0.01+sync=1000')[0]?.syncPeriod, 1000);
+  for (const bad of [
+    'liec@topk:0.01',
+    'adam@sign/sign',
+    'liec@sign/sign+sync=x',
+    'liec@sign/sign+sync=40+rolling',
+  ])
+    assert.throws(() => parseRuns('', bad), RangeError, bad);
 });
