@@ -37,7 +37,7 @@ import { epochNow } from './events.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RollingSlices } from './rolling-sync.ts';
-import { finiteMetrics, RoundReport } from './round-report.ts';
+import { RoundReport } from './round-report.ts';
 import { UploadLedger } from './upload-ledger.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
@@ -453,14 +453,6 @@ export class AggregatorRole {
     const expected = current.expected.size + 1;
     // The sends leave on the microtask queue; everything else waits until they are out.
     setImmediate(() => {
-      // Right away (one small message): the server's status and a successor see the round.
-      this.ctx.reportRound({
-        term: this.term,
-        round,
-        participants: counted,
-        bytes: this.report.bytes,
-        metrics: finiteMetrics({ expected, loss, drift }),
-      });
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
       if (slice !== null)

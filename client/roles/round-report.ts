@@ -1,13 +1,15 @@
 /**
  * The aggregator's bookkeeping of closed rounds: frame bytes both ways (and what fp32 SGD
  * would have moved), the test-set evaluation every config.evalEvery rounds (with a metrics
- * message to the workers), and the round events the CLI, the dashboard and the tests read.
+ * message to the workers), the round report to the signaling server (what a dashboard that
+ * only watches sees: the round's bytes, loss, drift, and the test accuracy when evaluated),
+ * and the round events the CLI, the dashboard and the tests read.
  *
  * @example
  * const report = new RoundReport(ctx, (message) => broadcastControl(message));
  * report.countDown(frame);
- * const publish = report.closed({ round, term, counted, ... }); // at the broadcast
- * publish(); // later, off the critical path: evaluates if due, emits the 'round' event
+ * const publish = report.closed({ round, term, counted, ... }); // at the broadcast: reports it
+ * publish(); // later, off the critical path: evaluates if due (then reports it), emits 'round'
  */
 import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { fp32PayloadBytes, frameBytes } from '../../shared/protocol/frames.ts';
@@ -36,6 +38,8 @@ export class RoundReport {
   private readonly ctx: RoleContext;
   private readonly broadcastControl: (message: ControlMessage) => void;
   private readonly traffic = { up: 0, down: 0, fp32Up: 0, fp32Down: 0 };
+  /** The traffic already in a report to the server (reports carry each round's own bytes). */
+  private readonly reported = { up: 0, down: 0 };
 
   constructor(ctx: RoleContext, broadcastControl: (message: ControlMessage) => void) {
     this.ctx = ctx;
@@ -50,22 +54,37 @@ export class RoundReport {
     this.traffic.down += frameBytes(frame.meta.length, frame.payload.length);
   }
 
-  get bytes(): { up: number; down: number } {
-    return { up: this.traffic.up, down: this.traffic.down };
-  }
-
   /**
-   * Counts the round's fp32 equivalent now (with the bytes as they are at its broadcast) and
-   * returns what is left to do: evaluate if due and publish the 'round' event.
+   * Counts the round's fp32 equivalent now (with the bytes as they are at its broadcast),
+   * reports the round to the server unless it is evaluated, and returns what is left to do:
+   * evaluate if due (and report the round with its accuracy) and publish the 'round' event.
    */
   closed(round: ClosedRound): () => void {
     const d = this.ctx.state.learner.numParams;
     this.traffic.fp32Up += (round.counted.length - 1) * frameBytes(0, fp32PayloadBytes(d));
     this.traffic.fp32Down += round.recipients * frameBytes(4 * round.counted.length, fp32PayloadBytes(d));
     const traffic = { ...this.traffic };
+    const serverReport = {
+      term: round.term,
+      round: round.round,
+      participants: round.counted,
+      bytes: { up: traffic.up - this.reported.up, down: traffic.down - this.reported.down },
+      metrics: finiteMetrics({ expected: round.expected, loss: round.loss, drift: round.drift }),
+    };
+    this.reported.up = traffic.up;
+    this.reported.down = traffic.down;
+    // Right away (one small message): the server's status and a successor see the round. An
+    // evaluated round is reported once its accuracy is known, a few ms later.
+    const evaluationDue = this.evaluationDue(round.round);
+    if (!evaluationDue) this.ctx.reportRound(serverReport);
     return () => {
       const started = performance.now();
-      const evaluation = this.evaluateIfDue(round.round);
+      const evaluation = evaluationDue ? this.evaluate(round.round) : null;
+      if (evaluation !== null) {
+        const { accuracy: testAccuracy, loss: testLoss } = evaluation;
+        const metrics = { ...serverReport.metrics, ...finiteMetrics({ testAccuracy, testLoss }) };
+        this.ctx.reportRound({ ...serverReport, metrics });
+      }
       this.ctx.events.publish('round', {
         round: round.round,
         term: round.term,
@@ -91,9 +110,12 @@ export class RoundReport {
     };
   }
 
-  private evaluateIfDue(round: number): { accuracy: number; loss: number } | null {
-    const every = this.ctx.config.evalEvery;
-    if ((round + 1) % every !== 0 && round + 1 < this.ctx.config.rounds) return null;
+  /** Every config.evalEvery rounds, and the last round. */
+  private evaluationDue(round: number): boolean {
+    return (round + 1) % this.ctx.config.evalEvery === 0 || round + 1 >= this.ctx.config.rounds;
+  }
+
+  private evaluate(round: number): { accuracy: number; loss: number } {
     const evaluation = this.ctx.state.learner.evaluate(this.ctx.state.requireWorker().model);
     this.broadcastControl({
       kind: 'metrics',

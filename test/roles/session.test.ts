@@ -62,6 +62,20 @@ test(
       // Compressed traffic: far below what fp32 would have moved.
       const last = events.at(-1);
       assert.ok(last !== undefined && last.bytesUp < last.fp32BytesUp / 5, 'uploads compressed');
+      // What a dashboard that only watches sees (the server's /status): every round reported
+      // once, each with its own bytes (their sum is the aggregator's total), and the last
+      // round with the accuracy it was evaluated at.
+      const shown = await session.waitForStatus(
+        (s) => s.traffic.reportedRounds === rounds && s.lastReport?.round === rounds - 1,
+        10_000,
+        'the last round report',
+      );
+      assert.deepEqual(
+        { up: shown.traffic.up, down: shown.traffic.down },
+        { up: last.bytesUp, down: last.bytesDown },
+      );
+      assert.equal(shown.lastReport?.metrics?.testAccuracy, last.testAccuracy);
+      assert.ok(last.testAccuracy !== null, 'the last round is evaluated');
       // Workers end on the synced model: all peers agree after the final sync.
       const models = peers.map((p) => p.model());
       const reference = models[0];

@@ -55,6 +55,13 @@ test(
       );
       assert.equal(shown.aggregator.lastRound, rounds - 1);
       assert.equal(shown.aggregator.peerId, aggregator.peerId);
+      // Each report carries its round's bytes: their sum is the aggregator's total.
+      const last = events.at(-1);
+      assert.deepEqual(
+        { up: shown.traffic.up, down: shown.traffic.down },
+        { up: last?.bytesUp, down: last?.bytesDown },
+      );
+      assert.equal(shown.lastReport?.metrics?.testAccuracy, last?.testAccuracy);
     }
   },
 );

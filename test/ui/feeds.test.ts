@@ -86,7 +86,9 @@ test('applyStatus never overrides what is newer or richer', () => {
 test('applyStatus marks the session done after its last round', () => {
   const store = new SessionStore();
   const status = statusFixture();
-  applyStatus(store, { ...status, aggregator: { ...status.aggregator, lastRound: 100 } });
+  applyStatus(store, { ...status, aggregator: { ...status.aggregator, lastRound: 98 } });
+  assert.equal(store.state.session.phase, 'training', 'round 98 of 0..99');
+  applyStatus(store, { ...status, aggregator: { ...status.aggregator, lastRound: 99 } });
   assert.equal(store.state.session.phase, 'done');
 });
 

@@ -22,7 +22,8 @@ export function applyStatus(store: SessionStore, status: SessionStatus): void {
     const { session, local } = store.state;
     const { aggregator, lastReport, config } = status;
     const newer = aggregator.term >= session.term;
-    const done = aggregator.lastRound >= config.rounds;
+    // Rounds count from 0: the report of round rounds - 1 is the last one.
+    const done = aggregator.lastRound + 1 >= config.rounds;
     store.updateSession({
       id: status.sessionId,
       totalRounds: config.rounds,
