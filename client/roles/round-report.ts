@@ -40,6 +40,11 @@ export class RoundReport {
   private readonly traffic = { up: 0, down: 0, fp32Up: 0, fp32Down: 0 };
   /** The traffic already in a report to the server (reports carry each round's own bytes). */
   private readonly reported = { up: 0, down: 0 };
+  /**
+   * The last test evaluation, repeated in every report until the next one: a dashboard that
+   * polls /status sees only the last report, and most rounds are not evaluated.
+   */
+  private latestEvaluation: { round: number; accuracy: number; loss: number } | null = null;
 
   constructor(ctx: RoleContext, broadcastControl: (message: ControlMessage) => void) {
     this.ctx = ctx;
@@ -69,7 +74,12 @@ export class RoundReport {
       round: round.round,
       participants: round.counted,
       bytes: { up: traffic.up - this.reported.up, down: traffic.down - this.reported.down },
-      metrics: finiteMetrics({ expected: round.expected, loss: round.loss, drift: round.drift }),
+      metrics: finiteMetrics({
+        expected: round.expected,
+        loss: round.loss,
+        drift: round.drift,
+        ...this.evaluationMetrics(),
+      }),
     };
     this.reported.up = traffic.up;
     this.reported.down = traffic.down;
@@ -80,11 +90,11 @@ export class RoundReport {
     return () => {
       const started = performance.now();
       const evaluation = evaluationDue ? this.evaluate(round.round) : null;
-      if (evaluation !== null) {
-        const { accuracy: testAccuracy, loss: testLoss } = evaluation;
-        const metrics = { ...serverReport.metrics, ...finiteMetrics({ testAccuracy, testLoss }) };
-        this.ctx.reportRound({ ...serverReport, metrics });
-      }
+      if (evaluation !== null)
+        this.ctx.reportRound({
+          ...serverReport,
+          metrics: { ...serverReport.metrics, ...finiteMetrics(this.evaluationMetrics()) },
+        });
       this.ctx.events.publish('round', {
         round: round.round,
         term: round.term,
@@ -115,8 +125,16 @@ export class RoundReport {
     return (round + 1) % this.ctx.config.evalEvery === 0 || round + 1 >= this.ctx.config.rounds;
   }
 
+  /** Report metrics of the last evaluation: testAccuracy, testLoss and the evaluatedRound. */
+  private evaluationMetrics(): Record<string, number> {
+    const latest = this.latestEvaluation;
+    if (latest === null) return {};
+    return { testAccuracy: latest.accuracy, testLoss: latest.loss, evaluatedRound: latest.round };
+  }
+
   private evaluate(round: number): { accuracy: number; loss: number } {
     const evaluation = this.ctx.state.learner.evaluate(this.ctx.state.requireWorker().model);
+    this.latestEvaluation = { round, accuracy: evaluation.accuracy, loss: evaluation.loss };
     this.broadcastControl({
       kind: 'metrics',
       round,

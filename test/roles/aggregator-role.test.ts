@@ -296,3 +296,37 @@ test('a robust aggregation (median) sees every upload, not their running mean', 
   const c = h.options.down.decode(broadcast.payload, NUM_PARAMS);
   assert.deepEqual([...c], new Array<number>(NUM_PARAMS).fill(1), 'the median, not the mean (about 33.7)');
 });
+
+test("round reports to the server: each round's own bytes, the last evaluation repeated until the next", async (t) => {
+  const h = createRoleHarness({ members: ['w1'], config: { evalEvery: 2, rounds: 4 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop());
+  const events: RoundEvent[] = [];
+  h.ctx.events.on('round', (e) => events.push(e));
+  const last = nextRound(h, 3);
+  role.start();
+  for (let round = 0; round < 4; round++) {
+    const closed = nextRound(h, round);
+    role.onFrame('w1', h.upload('w1', round));
+    await closed;
+  }
+  await last;
+  assert.deepEqual(
+    h.reports.map((r) => [r.round, r.metrics?.evaluatedRound ?? null, r.metrics?.testAccuracy ?? null]),
+    [
+      [0, null, null],
+      [1, 1, 0.5], // evaluated: reported once its accuracy is known
+      [2, 1, 0.5], // not evaluated: round 1's accuracy again
+      [3, 3, 0.5],
+    ],
+  );
+  // Per-round bytes: their running sum is the aggregator's cumulative count at each round.
+  let up = 0;
+  let down = 0;
+  for (const [i, report] of h.reports.entries()) {
+    up += report.bytes.up;
+    down += report.bytes.down;
+    assert.ok(report.bytes.up > 0 && report.bytes.down > 0, `round ${i} moved bytes both ways`);
+    assert.deepEqual({ up, down }, { up: events[i]?.bytesUp, down: events[i]?.bytesDown });
+  }
+});

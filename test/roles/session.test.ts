@@ -75,6 +75,7 @@ test(
         { up: last.bytesUp, down: last.bytesDown },
       );
       assert.equal(shown.lastReport?.metrics?.testAccuracy, last.testAccuracy);
+      assert.equal(shown.lastReport?.metrics?.evaluatedRound, rounds - 1);
       assert.ok(last.testAccuracy !== null, 'the last round is evaluated');
       // Workers end on the synced model: all peers agree after the final sync.
       const models = peers.map((p) => p.model());

@@ -37,6 +37,8 @@ export interface RoleHarness {
   options: AlgorithmOptions;
   sent: { to: string; frame: Frame }[];
   rejected: { peerId: string; code: string; strike: boolean }[];
+  /** What the role reported to the signaling server, in order. */
+  reports: Parameters<RoleContext['reportRound']>[0][];
   /** Current members other than this peer (ready ones); tests may edit it. */
   members: string[];
   /** An upload frame from `from` for `round` (a small fixed vector unless given), in term `term`. */
@@ -82,6 +84,7 @@ export function createRoleHarness(
     options,
     sent: [],
     rejected: [],
+    reports: [],
     members: init.members ?? [],
     ctx: {
       selfId,
@@ -95,7 +98,7 @@ export function createRoleHarness(
       },
       reject: (peerId, code, _message, strike) => harness.rejected.push({ peerId, code, strike }),
       members: () => [...harness.members],
-      reportRound: () => {},
+      reportRound: (report) => harness.reports.push(report),
       log: () => {},
     },
     upload(

@@ -92,6 +92,39 @@ test('applyStatus marks the session done after its last round', () => {
   assert.equal(store.state.session.phase, 'done');
 });
 
+test("applyStatus draws a repeated evaluation at its own round, not the report's", () => {
+  const store = new SessionStore();
+  const status = statusFixture();
+  const report = status.lastReport;
+  assert.ok(report !== undefined);
+  const metrics = { loss: 0.4, testAccuracy: 0.8, testLoss: 0.6, evaluatedRound: 4 };
+  applyStatus(store, { ...status, lastReport: { ...report, metrics } });
+  assert.deepEqual(
+    store.state.history.map((r) => ({ round: r.round, loss: r.loss, testAccuracy: r.testAccuracy })),
+    [
+      { round: 4, loss: null, testAccuracy: 0.8 },
+      { round: 7, loss: 0.4, testAccuracy: null },
+    ],
+  );
+  assert.equal(store.state.history[0]?.bytesUp, 0, "round 4's bytes were in its own report");
+  // Round 4 seen by an earlier poll, without its accuracy: the repeat fills it in.
+  const seen = new SessionStore();
+  seen.addRound({
+    round: 4,
+    loss: 0.5,
+    testAccuracy: null,
+    bytesUp: 9,
+    bytesDown: 9,
+    fp32Bytes: 9,
+    drift: null,
+  });
+  applyStatus(seen, { ...status, lastReport: { ...report, metrics } });
+  assert.deepEqual(
+    { ...seen.state.history.find((r) => r.round === 4) },
+    { round: 4, loss: 0.5, testAccuracy: 0.8, bytesUp: 9, bytesDown: 9, fp32Bytes: 9, drift: null },
+  );
+});
+
 test('attachRuntimeToStore copies rounds, peers, phases and backend until detached', () => {
   class FakeRuntime extends TypedEmitter<DashboardRuntimeEvents> {
     send<K extends keyof DashboardRuntimeEvents>(name: K, event: DashboardRuntimeEvents[K]): void {

@@ -5,8 +5,10 @@
  * a training runtime is attached this is what keeps the dashboard live; afterwards it still
  * fills in peers the runtime has no link to.
  *
- * Round report metrics the dashboard reads: `loss`, `testAccuracy`, `drift`, `fp32Bytes`,
- * `expected` (workers expected that round), `sync` (1 when the round was a sync).
+ * Round report metrics the dashboard reads: `loss`, `testAccuracy` (of round `evaluatedRound`,
+ * the report's own round when absent: the aggregator repeats its last evaluation until the
+ * next one), `drift`, `fp32Bytes`, `expected` (workers expected that round), `sync` (1 when
+ * the round was a sync).
  *
  * @example
  * const stop = new AbortController();
@@ -48,17 +50,35 @@ function applyReport(store: SessionStore, report: NonNullable<SessionStatus['las
   // own record has no drift: only the aggregator hears every model's deviation).
   const own = store.state.history.find((r) => r.round === report.round);
   const drift = metric('drift');
+  const testAccuracy = metric('testAccuracy');
+  const evaluatedRound = metric('evaluatedRound') ?? report.round;
   if (own !== undefined && own.drift === null && drift !== null) store.addRound({ ...own, drift });
   if (own === undefined) {
     store.addRound({
       round: report.round,
       loss: metric('loss'),
-      testAccuracy: metric('testAccuracy'),
+      testAccuracy: evaluatedRound === report.round ? testAccuracy : null,
       bytesUp: report.bytes.up,
       bytesDown: report.bytes.down,
       fp32Bytes: metric('fp32Bytes') ?? 0,
       drift: metric('drift'),
     });
+  }
+  if (testAccuracy !== null && evaluatedRound !== report.round) {
+    // An earlier round's evaluation, repeated: a point of the accuracy curve this dashboard may
+    // have missed between two polls (no bytes: those were in that round's own report).
+    const evaluated = store.state.history.find((r) => r.round === evaluatedRound);
+    if (evaluated === undefined) {
+      store.addRound({
+        round: evaluatedRound,
+        loss: null,
+        testAccuracy,
+        bytesUp: 0,
+        bytesDown: 0,
+        fp32Bytes: 0,
+        drift: null,
+      });
+    } else if (evaluated.testAccuracy === null) store.addRound({ ...evaluated, testAccuracy });
   }
   if (!store.state.session.participation.some((p) => p.round === report.round)) {
     const counted = report.participants.length;
