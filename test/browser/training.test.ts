@@ -2,7 +2,8 @@
  * Two browser tabs and one headless peer (in this process) train MNIST together over WebRTC:
  * the first tab creates the session through the form (round 0 waits for three peers), the
  * second opens the join link, the headless peer joins with the same token. Both dashboards
- * list the three peers; test accuracy rises; docs/dashboard.png is saved while training
+ * list the three peers; test accuracy rises, also on a tab that only watches (`&watch=1`:
+ * drawn from the server's round reports); docs/dashboard.png is saved while training
  * runs; closing the worker tab marks it dropped on the other dashboard and more rounds
  * complete; a new tab then joins the running session and is counted. Reports (as test
  * diagnostics) the time from opening the join link to the tab's first counted round (at
@@ -91,6 +92,9 @@ test(
       if (!resent && kind === 'upload') headlessCompute.push(computeMs);
     });
     await headless.start();
+    const watcher = await context.newPage();
+    const watcherErrors = collectPageErrors(watcher);
+    await watcher.goto(`${link}&watch=1`);
 
     // 3. Both dashboards list the three peers; they train together.
     for (const page of [first, second]) {
@@ -128,6 +132,19 @@ test(
     const [firstAccuracy, lastAccuracy] = [accuracy[0] ?? 0, accuracy.at(-1) ?? 0];
     assert.ok(lastAccuracy > firstAccuracy && lastAccuracy > 0.6, `accuracy ${accuracy.join(', ')}`);
     assert.equal(await first.locator('training-charts .empty').count(), 0);
+    // The watching tab has no runtime: its accuracy points come from /status polls alone.
+    await watcher.waitForFunction(
+      () => (window.liecApp?.store.state.history ?? []).filter((r) => r.testAccuracy !== null).length >= 2,
+      undefined,
+      { timeout: TRAINING_TIMEOUT_MS, polling: 200 },
+    );
+    const watched = await pageState(watcher, 'history');
+    assert.ok(
+      watched.some((r) => r.bytesUp > 0),
+      "the watching tab shows the rounds' traffic",
+    );
+    assert.equal((await pageState(watcher, 'local')).peerId, null, 'a watcher is not a member');
+    await watcher.close();
 
     // 4. Screenshot during training, of the tab that aggregates if a tab does.
     const aggregatorId = server.status().sessions[0]?.aggregator.peerId ?? null;
@@ -195,6 +212,7 @@ test(
     );
     assert.deepEqual(firstErrors, []);
     assert.deepEqual(secondErrors, []);
+    assert.deepEqual(watcherErrors, []);
     assert.deepEqual(lateErrors, []);
   },
 );
