@@ -17,6 +17,8 @@
  * const closed = slices.close(round, term, seed);          // { block, payload, counted, frame } | null
  */
 import {
+  rollingPeriod,
+  sliceDue,
   syncBlock,
   type AggregatorAlgorithm,
   type AlgorithmOptions,
@@ -117,18 +119,4 @@ export class RollingSlices {
     const last = this.last;
     return last !== null && (last.round === helloRound || last.round === helloRound - 1) ? last.frame : null;
   }
-}
-
-/** H of the session's rolling sync, or null when it runs full syncs (or is not LIEC). */
-export function rollingPeriod(options: AlgorithmOptions): number | null {
-  const { algorithm, sync } = options;
-  return algorithm === 'liec' && sync?.mode === 'rolling' ? sync.period : null;
-}
-
-/**
- * Whether round `round` syncs a slice: not round 0 (nothing drifted yet), and not the last
- * round, which ends on a full sync (one shared model) that a pending slice would overlap.
- */
-export function sliceDue(round: number, rounds: number): boolean {
-  return round >= 1 && round + 1 < rounds;
 }

@@ -13,9 +13,8 @@ import { decodeControl, encodeControl, type ControlMessage } from '../../shared/
 import { decodeBroadcastMeta, type BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
-import { syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
+import { rollingPeriod, sliceDue, syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
-import { rollingPeriod, sliceDue } from './rolling-sync.ts';
 import type { RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);

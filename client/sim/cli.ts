@@ -37,6 +37,7 @@ export function simulationReport(
     batchSize: cli.batchSize,
     participation: config.participation,
     sync: {
+      mode: config.options.sync?.mode ?? 'full',
       period: config.options.sync?.period ?? 0,
       codec: cli.specs.syncCodec,
       driftThreshold: config.options.sync?.driftThreshold ?? null,

@@ -31,6 +31,8 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
   --sync H               LIEC: full sync at least every H rounds, 0 = off (default ${DEFAULT_SYNC_PERIOD})
   --sync-codec SPEC      LIEC: codec of the sync deltas: identity, sign:256, q4, q8 (default ${DEFAULT_SYNC_CODEC})
   --sync-drift X         LIEC: also sync when relative drift exceeds X (default off)
+  --sync-mode M          LIEC: full (a sync every H rounds) | rolling (1/H of the model every
+                         round, its slices carried with the uploads and broadcasts) (default full)
   --aggregation A        how uploads are combined: mean | median | trimmed:F (F in [0, 0.5);
                          robust ones need a dense --up codec) (default mean)
   --participation P      probability a worker takes part in a round (default 1)
@@ -99,6 +101,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       sync: { type: 'string' },
       'sync-codec': { type: 'string' },
       'sync-drift': { type: 'string' },
+      'sync-mode': { type: 'string' },
       aggregation: { type: 'string' },
       participation: { type: 'string' },
       stragglers: { type: 'string' },
@@ -133,6 +136,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
     weightDecay: number('weight-decay', values['weight-decay'], 0, (v) => v >= 0),
     syncPeriod: number('sync', values.sync, DEFAULT_SYNC_PERIOD, (v) => Number.isInteger(v) && v >= 0),
     syncCodec,
+    syncMode: values['sync-mode'] ?? 'full',
     aggregation: values.aggregation ?? 'mean',
     ...(driftText === undefined
       ? {}

@@ -15,6 +15,9 @@
  * ThroughputMeter, as on real peers) achieved end to end, bytes over the time from their start
  * to their arrival at the aggregator (what a congestion-controlled transport would let it
  * measure, queueing on the aggregator's link included); it starts at the smallest ratio.
+ * A LIEC rolling sync (syncMode 'rolling') moves each round's slices with that round's upload
+ * and broadcast (their bytes on the same links): an upper bound on what they cost real peers,
+ * which send them while the links would be idle.
  *
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
@@ -23,6 +26,9 @@ import { nextTopKRatio, NO_FEEDBACK, type UploadFeedback } from '../../shared/al
 import {
   createAggregator,
   createWorker,
+  rollingPeriod,
+  sliceDue,
+  syncBlock,
   syncDue,
   type AlgorithmOptions,
   type WorkerAlgorithm,
@@ -158,6 +164,8 @@ export function runSimulation(
   let syncs = 0;
   let lateUploads = 0;
   const ownStart = config.linkModel === 'fairShare';
+  /** LIEC rolling sync: H, or null with full syncs (and for the other algorithms). */
+  const rolling = rollingPeriod(options);
   /** Absolute simulated time at which each worker has the model of the round ('fairShare'). */
   const readyAt = new Float64Array(config.workers);
   /** Absolute simulated time at which the aggregator opens the next round. */
@@ -255,12 +263,42 @@ export function runSimulation(
     const upBefore = traffic.up;
     const downBefore = traffic.down;
     const participants = workers.map((_, i) => i).filter(() => rng.next() < config.participation);
-    const arrivals: { worker: number; frame: Uint8Array; at: number; start: number; left: number }[] = [];
+    const arrivals: {
+      worker: number;
+      frame: Uint8Array;
+      /** The upload, and the round's slice with it (rolling sync). */
+      wireBytes: number;
+      at: number;
+      start: number;
+      left: number;
+    }[] = [];
     const ratios: number[] = [];
     const workerRatios: (number | null)[] = workers.map(() => null);
     const roundStart = ownStart ? openAt : simSeconds;
     let lossSum = 0;
     let deviationSum = 0;
+    // Rolling sync: each participant's slice of x_i - x_common on this round's block, cut
+    // after it applied the last broadcast (as real workers do) and sent with its upload.
+    const block = rolling !== null && sliceDue(round, config.rounds) ? syncBlock(round, rolling, d) : null;
+    const sliceFrames = new Map<number, Uint8Array>();
+    for (const i of block === null ? [] : participants) {
+      const payload = (workers[i] as WorkerAlgorithm).prepareSync(
+        mixSeed(seed, round, i, 7),
+        block ?? undefined,
+      );
+      const frame = encodeFrame({
+        type: 'sliceUpload',
+        term: TERM,
+        round,
+        sender: i,
+        aux: 0,
+        meta: new Uint8Array(0),
+        payload,
+      });
+      sliceFrames.set(i, frame);
+      traffic.up += frame.length;
+      traffic.syncUp += frame.length;
+    }
     for (const i of participants) {
       const w = workers[i] as WorkerAlgorithm;
       const { gradient, loss } = learner.gradient(i, w.model);
@@ -286,11 +324,12 @@ export function runSimulation(
       fp32.up += fp32UploadFrameBytes(d);
       const slowdown = rng.next() < config.stragglerProbability ? config.stragglerSlowdown : 1;
       const link = config.workerLink(i);
-      const busy = serializationSeconds(link, frame.length);
+      const wireBytes = frame.length + (sliceFrames.get(i)?.length ?? 0);
+      const busy = serializationSeconds(link, wireBytes);
       const ready = ownStart ? (readyAt[i] ?? roundStart) : roundStart;
       const start = Math.max(ready + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
       uplinkFreeAt[i] = start + busy;
-      arrivals.push({ worker: i, frame, at: 0, start, left: start + busy });
+      arrivals.push({ worker: i, frame, wireBytes, at: 0, start, left: start + busy });
     }
     if (ownStart) {
       // Through the aggregator's link, sharing it with the uploads in flight at the same time.
@@ -299,7 +338,7 @@ export function runSimulation(
         config.aggregatorLink,
         arrivals.map((a) => ({
           link: { ...config.workerLink(a.worker), latencyMs: 0 },
-          bytes: a.frame.length,
+          bytes: a.wireBytes,
           start: a.start,
         })),
       );
@@ -307,7 +346,7 @@ export function runSimulation(
         const t = through[n] ?? a.left;
         uplinkFreeAt[a.worker] = t;
         a.at = t + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
-        meters[a.worker]?.record({ bytes: a.frame.length, ms: (t - a.start) * 1000 });
+        meters[a.worker]?.record({ bytes: a.wireBytes, ms: (t - a.start) * 1000 });
       });
     }
     // Through the aggregator's link, in the order the uploads left their workers: an upload is
@@ -316,12 +355,12 @@ export function runSimulation(
     arrivals.sort((a, b) => a.left - b.left);
     let sharedFreeAt = Number.NEGATIVE_INFINITY;
     for (const a of ownStart ? [] : arrivals) {
-      const shared = serializationSeconds(config.aggregatorLink, a.frame.length);
+      const shared = serializationSeconds(config.aggregatorLink, a.wireBytes);
       const through = Math.max(a.left, Math.max(sharedFreeAt, a.start) + shared);
       sharedFreeAt = through;
       a.at = through + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
       const took = through - a.start;
-      meters[a.worker]?.record({ bytes: a.frame.length, ms: took * 1000 });
+      meters[a.worker]?.record({ bytes: a.wireBytes, ms: took * 1000 });
     }
     arrivals.sort((a, b) => a.at - b.at);
     const deadline = config.roundDeadlineMs / 1000;
@@ -371,11 +410,40 @@ export function runSimulation(
     // last one it got (else a 1-byte meta), plus its own slack in topk:auto sessions.
     const metas = workers.map((_, i) => sentCounted.metaFor(String(i), countedTags, slackByWorker.get(i)));
     const broadcastBytes = metas.map((meta) => broadcast.length - fullMeta.length + meta.length);
+    // Rolling sync: the mean of the counted slices goes to every worker behind the broadcast.
+    const countedSlices = block === null ? [] : countedTags.filter((i) => sliceFrames.has(i));
+    const sliceDown =
+      block === null || countedSlices.length === 0
+        ? null
+        : encodeFrame({
+            type: 'sliceBroadcast',
+            term: TERM,
+            round,
+            sender: 0,
+            aux: 0,
+            meta: encodeTags(countedSlices),
+            payload: aggregator.aggregateSync(
+              countedSlices.map((i) =>
+                aggregator.decodeSync(decodeFrame(sliceFrames.get(i) as Uint8Array).payload, block),
+              ),
+              mixSeed(seed, round, 0, 8),
+              block,
+            ),
+          });
+    if (sliceDown !== null) {
+      broadcastBytes.forEach((bytes, i) => (broadcastBytes[i] = bytes + sliceDown.length));
+      traffic.syncDown += sliceDown.length * workers.length;
+    }
     for (const bytes of broadcastBytes) traffic.down += bytes;
     fp32.down += broadcastFrameBytes(fp32PayloadBytes(d), counted.length) * workers.length;
     const receivedFrame = decodeFrame(broadcast);
     const received = receivedFrame.payload;
     for (const w of workers) w.applyBroadcast(received);
+    if (sliceDown !== null && block !== null) {
+      const slicePayload = decodeFrame(sliceDown).payload;
+      // A worker whose slice was not counted keeps its deviation on the block (applySync).
+      workers.forEach((w, i) => w.applySync(slicePayload, countedSlices.includes(i), block));
+    }
     if (options.adaptiveUp !== undefined) {
       for (const a of counted) {
         const own = metas[a.worker];
@@ -408,11 +476,14 @@ export function runSimulation(
     const drift = evaluateNow ? (options.algorithm === 'liec' ? driftOf(workers, d) : 0) : null;
     if (options.algorithm === 'liec' && options.sync !== undefined) {
       const common = (workers[0] as WorkerAlgorithm).commonModel();
-      sync = syncDue(options.sync, {
-        roundsSinceSync,
-        meanDeviationSq: participants.length > 0 ? deviationSum / participants.length : 0,
-        commonNormSq: normSq(common),
-      });
+      sync =
+        rolling !== null
+          ? null
+          : syncDue(options.sync, {
+              roundsSinceSync,
+              meanDeviationSq: participants.length > 0 ? deviationSum / participants.length : 0,
+              commonNormSq: normSq(common),
+            });
       // A final sync hands every peer the consensus model at the end of the run.
       if (sync === null && isLast) sync = 'period';
       if (sync !== null) {

@@ -121,4 +121,11 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
     ...(adaptiveUp === null ? {} : { adaptiveUp }),
   };
 }
-export { syncBlock, syncDue, type SyncSignal, type SyncReason } from './sync-policy.ts';
+export {
+  rollingPeriod,
+  sliceDue,
+  syncBlock,
+  syncDue,
+  type SyncSignal,
+  type SyncReason,
+} from './sync-policy.ts';

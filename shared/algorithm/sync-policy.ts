@@ -11,7 +11,7 @@
  * the threshold: with sign:256 and 0.02, IID MNIST at lr 0.8 synced 8 times in 120 rounds,
  * more than the clock's 3. Hence no drift trigger by default.
  */
-import type { SyncBlock, SyncOptions } from './types.ts';
+import type { AlgorithmOptions, SyncBlock, SyncOptions } from './types.ts';
 
 export interface SyncSignal {
   /** Rounds completed since the last sync (or since the start). */
@@ -59,4 +59,18 @@ export function checkSyncBlock(block: SyncBlock | undefined, length: number): Sy
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > length || start > end)
     throw new RangeError(`sync block [${start}, ${end}) is not inside a model of ${length} values`);
   return block;
+}
+
+/** H of the session's rolling sync, or null when it runs full syncs (or is not LIEC). */
+export function rollingPeriod(options: AlgorithmOptions): number | null {
+  const { algorithm, sync } = options;
+  return algorithm === 'liec' && sync?.mode === 'rolling' ? sync.period : null;
+}
+
+/**
+ * Whether round `round` syncs a slice: not round 0 (nothing drifted yet), and not the last
+ * round, which ends on a full sync (one shared model) that a pending slice would overlap.
+ */
+export function sliceDue(round: number, rounds: number): boolean {
+  return round >= 1 && round + 1 < rounds;
 }

@@ -202,3 +202,29 @@ test("evaluate 'own' measures worker 0's model: LIEC's differs from the consensu
   const ds = { algorithm: 'doublesqueeze' as const };
   assert.deepEqual(losses(ds, 'own'), losses(ds, 'consensus'));
 });
+
+test('a rolling sync (1/H of the model a round, no sync phase) keeps the drift bounded, its bytes counted as sync traffic', () => {
+  const run = (spec: Partial<AlgorithmSpec>) =>
+    runSimulation(config(spec, { rounds: 40, evalEvery: 5 }), quadraticLearner(4));
+  const rolling = run({ syncMode: 'rolling', syncPeriod: 5, syncCodec: 'identity' });
+  const unsynced = run({ syncPeriod: 0, syncCodec: 'identity' });
+  // Only the last round is a sync phase (one model at the end), as without periodic syncs.
+  assert.deepEqual(
+    rolling.history.filter((r) => r.sync !== null).map((r) => r.round),
+    [39],
+  );
+  assert.equal(rolling.syncs, 1);
+  // Every round from 1 to 38 moved a slice each way (38 slices of 1/5 model: ~7.6 final syncs).
+  assert.ok(
+    rolling.bytes.syncUp > 5 * unsynced.bytes.syncUp,
+    `${rolling.bytes.syncUp} vs ${unsynced.bytes.syncUp}`,
+  );
+  assert.ok(rolling.bytes.syncDown > 5 * unsynced.bytes.syncDown);
+  // Drift (measured every 5 rounds) grows without syncs and stays bounded with them.
+  const driftAt = (result: typeof rolling, round: number) => result.history[round]?.drift ?? NaN;
+  assert.ok(driftAt(unsynced, 34) > driftAt(unsynced, 9) * 2, 'without syncs drift builds up');
+  assert.ok(
+    driftAt(rolling, 34) < driftAt(rolling, 9) && driftAt(rolling, 34) < driftAt(unsynced, 34) / 10,
+    `rolling ${driftAt(rolling, 34)} vs unsynced ${driftAt(unsynced, 34)}`,
+  );
+});
