@@ -3,8 +3,8 @@
  * uncompressed SGD, on MNIST with 8 simulated workers; final accuracy, rounds to 90%, bytes
  * both ways and the ratio to fp32 SGD. Prints a table, saves bench/results/convergence.json.
  *
- * LIEC runs use the simulator's sync defaults unless --sync / --sync-codec say otherwise
- * (skewed data: --partition dirichlet:0.1 --sync 6 --sync-codec q4).
+ * LIEC runs use the simulator's sync defaults unless --sync / --sync-codec / --sync-mode say
+ * otherwise (skewed data: --partition dirichlet:0.1 --sync 6 --sync-codec q4).
  *
  * @example
  * npm run bench:convergence -- --rounds 300 --partition iid
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     sync: { type: 'string' },
     'sync-codec': { type: 'string' },
+    'sync-mode': { type: 'string' },
     'eval-every': { type: 'string', default: '10' },
     out: { type: 'string', default: 'bench/results/convergence.json' },
   },
@@ -57,6 +58,7 @@ const common = [
 const liecFlags = [
   ...(values.sync === undefined ? [] : ['--sync', values.sync]),
   ...(values['sync-codec'] === undefined ? [] : ['--sync-codec', values['sync-codec']]),
+  ...(values['sync-mode'] === undefined ? [] : ['--sync-mode', values['sync-mode']]),
 ];
 const selected =
   values.only === undefined

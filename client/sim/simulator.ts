@@ -281,23 +281,22 @@ export function runSimulation(
     // after it applied the last broadcast (as real workers do) and sent with its upload.
     const block = rolling !== null && sliceDue(round, config.rounds) ? syncBlock(round, rolling, d) : null;
     const sliceFrames = new Map<number, Uint8Array>();
-    for (const i of block === null ? [] : participants) {
-      const payload = (workers[i] as WorkerAlgorithm).prepareSync(
-        mixSeed(seed, round, i, 7),
-        block ?? undefined,
-      );
-      const frame = encodeFrame({
-        type: 'sliceUpload',
-        term: TERM,
-        round,
-        sender: i,
-        aux: 0,
-        meta: new Uint8Array(0),
-        payload,
-      });
-      sliceFrames.set(i, frame);
-      traffic.up += frame.length;
-      traffic.syncUp += frame.length;
+    if (block !== null) {
+      for (const i of participants) {
+        const payload = (workers[i] as WorkerAlgorithm).prepareSync(mixSeed(seed, round, i, 7), block);
+        const frame = encodeFrame({
+          type: 'sliceUpload',
+          term: TERM,
+          round,
+          sender: i,
+          aux: 0,
+          meta: new Uint8Array(0),
+          payload,
+        });
+        sliceFrames.set(i, frame);
+        traffic.up += frame.length;
+        traffic.syncUp += frame.length;
+      }
     }
     for (const i of participants) {
       const w = workers[i] as WorkerAlgorithm;
