@@ -18,8 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { simulationReport } from '../client/sim/cli.ts';
-import { createMnistLearner } from '../client/training/mnist-learner.ts';
+import { simulationLearner, simulationReport } from '../client/sim/cli.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation, type RoundRecord } from '../client/sim/simulator.ts';
 
@@ -97,14 +96,7 @@ for (const up of ups) {
     if (linkModel !== 'fairShare' && linkModel !== 'lockstep')
       throw new RangeError(`--link-model: expected fairShare or lockstep, got "${linkModel}"`);
     cli.config.linkModel = linkModel;
-    const learner = await createMnistLearner({
-      workers: cli.config.workers,
-      partition: cli.partition,
-      batchSize: cli.batchSize,
-      seed,
-      arch: cli.model,
-      log: () => {},
-    });
+    const learner = await simulationLearner(cli);
     const started = performance.now();
     try {
       const result = runSimulation(cli.config, learner, { stopAfter: (r) => (r.testAccuracy ?? 0) >= 0.9 });

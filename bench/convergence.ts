@@ -11,10 +11,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createMnistLearner } from '../client/training/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
-import { simulationReport } from '../client/sim/cli.ts';
+import { simulationLearner, simulationReport } from '../client/sim/cli.ts';
 
 const { values } = parseArgs({
   options: {
@@ -72,14 +71,7 @@ console.log(
 for (const [name, flags] of selected) {
   const cli = parseSimulateArgs([...common, ...flags, ...(flags.includes('liec') ? liecFlags : [])]);
   if (cli === 'help') throw new Error('unreachable');
-  const learner = await createMnistLearner({
-    workers: cli.config.workers,
-    partition: cli.partition,
-    batchSize: cli.batchSize,
-    seed: cli.config.seed,
-    arch: cli.model,
-    log: () => {},
-  });
+  const learner = await simulationLearner(cli);
   const runStarted = performance.now();
   try {
     const result = runSimulation(cli.config, learner);

@@ -17,10 +17,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createMnistLearner } from '../client/training/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
-import { simulationReport } from '../client/sim/cli.ts';
+import { simulationLearner, simulationReport } from '../client/sim/cli.ts';
 
 const { values } = parseArgs({
   options: {
@@ -99,14 +98,7 @@ for (const lr of lrs) {
         '--quiet',
       ]);
       if (cli === 'help') throw new Error('unreachable');
-      const learner = await createMnistLearner({
-        workers: cli.config.workers,
-        partition: cli.partition,
-        batchSize: cli.batchSize,
-        seed: cli.config.seed,
-        arch: cli.model,
-        log: () => {},
-      });
+      const learner = await simulationLearner(cli);
       try {
         const runStarted = performance.now();
         const report = simulationReport(cli, runSimulation(cli.config, learner), learner.backend, 0);

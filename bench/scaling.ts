@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { simulationReport } from '../client/sim/cli.ts';
+import { simulationLearner, simulationReport } from '../client/sim/cli.ts';
 import { createMnistLearner } from '../client/training/mnist-learner.ts';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
@@ -132,14 +132,7 @@ async function simulate(values: Record<string, string | boolean | undefined>): P
         ...['--seed', str('seed'), '--quiet'],
       ]);
       if (cli === 'help') throw new Error('unreachable');
-      const learner = await createMnistLearner({
-        workers: peers,
-        partition: cli.partition,
-        batchSize: cli.batchSize,
-        seed: cli.config.seed,
-        arch: cli.model,
-        log: () => {},
-      });
+      const learner = await simulationLearner(cli);
       const started = performance.now();
       try {
         const result = runSimulation(cli.config, learner, {

@@ -7,9 +7,24 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { createMnistLearner } from '../training/mnist-learner.ts';
+import { createMnistLearner, type MnistLearner } from '../training/mnist-learner.ts';
 import { SIMULATE_HELP, parseSimulateArgs, type SimulateCli } from './options.ts';
 import { runSimulation, type RoundRecord, type SimulationResult } from './simulator.ts';
+
+/** The MNIST learner a simulation with these options trains: one data shard per worker. */
+export function simulationLearner(
+  cli: SimulateCli,
+  log: (line: string) => void = () => {},
+): Promise<MnistLearner> {
+  return createMnistLearner({
+    workers: cli.config.workers,
+    partition: cli.partition,
+    batchSize: cli.batchSize,
+    seed: cli.config.seed,
+    arch: cli.model,
+    log,
+  });
+}
 
 /** The JSON document a simulation writes (see README, "Simulator output"). */
 export function simulationReport(
@@ -77,14 +92,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { config } = cli;
   const quiet = cli.quiet;
-  const learner = await createMnistLearner({
-    workers: config.workers,
-    partition: cli.partition,
-    batchSize: cli.batchSize,
-    seed: config.seed,
-    arch: cli.model,
-    log: quiet ? () => {} : (line) => console.error(line),
-  });
+  const learner = await simulationLearner(cli, quiet ? () => {} : (line) => console.error(line));
   const started = performance.now();
   const tty = process.stderr.isTTY === true;
   try {
