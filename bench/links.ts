@@ -4,9 +4,9 @@
  * to --mbps each way (client/transport/shaping.ts) trains MNIST until a test evaluation
  * reaches --target or a cap stops it (--round-cap rounds, --max-run-seconds, and the whole
  * bench's --max-seconds). Runs: sgd (fp32), then ef-sgd, doublesqueeze and liec with top-k 1%
- * and with scaled sign; liec top-k 1% also with a rolling sync (`+rolling` in --runs; `+sync=H`
- * sets LIEC's sync period; one above --round-cap leaves only the final sync). speedupVsSgd = SGD's secondsTo90 /
- * LIEC's (top-k 1%, default sync), same bench run.
+ * and with scaled sign; liec top-k 1% also with a rolling sync (`+rolling` in --runs;
+ * `+sync=H` sets LIEC's sync period, one above --round-cap leaves only the final sync).
+ * speedupVsSgd = SGD's secondsTo90 / LIEC's (top-k 1%, default sync), same bench run.
  *
  * Time to 90% is wall time from the opening of round 0 to the broadcast of the round whose
  * evaluation (the aggregator's model, every --eval-every rounds) first reached the target.
