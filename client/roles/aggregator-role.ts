@@ -4,20 +4,20 @@
  * collect uploads from the expected workers -> close when all are in, or at the deadline
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
  * the list of who was counted -> (LIEC) a sync phase when due, or with a rolling sync the
- * round's block once the next round's own upload is computed (rolling-sync.ts) -> next round. Late uploads
- * are folded into e exactly once, weighted as members of their round (UploadLedger). A
- * worker that leaves (peer:left, or its data channel closes) stops being expected at once.
+ * round's block once the next own upload is computed (rolling-sync.ts) -> next round. Late
+ * uploads are folded into e exactly once, weighted as members of their round (UploadLedger).
+ * A worker that leaves (peer:left, or its data channel closes) stops being expected at once.
  *
  * Taking over (a new term): the round counter continues from this peer's own round; every
  * ready member is expected in it, and the workers resend their cached upload of the round
  * in flight on reconnecting, so it is counted in that round, or folded late if it arrives
  * after the deadline. The ledger of late folds starts from the last broadcast this peer
  * applied, so an upload the old aggregator already counted is not counted again. A worker
- * also passes on the last broadcast it applied: if the old aggregator died while sending
- * the broadcast of round t and this peer never got it, it adopts it (folding what it had
- * collected for t that the broadcast did not count) and sends it on to those who missed it,
- * so round t is not closed twice. A worker one round behind (its link dropped before the
- * last broadcast or sync reached it) gets that message again rather than the whole model.
+ * also passes on the last broadcast it applied (and its rolling-sync block delta): if the old
+ * aggregator died while sending the broadcast of round t and this peer never got it, it adopts
+ * it (folding what it had collected for t that the broadcast did not count) and sends it on
+ * to those who missed it, so round t is not closed twice. A worker one round behind (its link
+ * dropped before the last broadcast or sync reached it) gets that message again.
  *
  * What a failover loses, exactly (the old aggregator's error e, late uploads in flight to
  * it, its own worker state, a broadcast that reached only some workers, a rolling sync's
@@ -126,7 +126,8 @@ export class AggregatorRole {
         this.onSyncUpload(from, frame);
         return;
       case 'sliceUpload':
-        this.onSliceUpload(from, frame);
+      case 'sliceBroadcast':
+        this.onSliceFrame(from, frame);
         return;
       case 'broadcast':
         this.onRelay(from, frame);
@@ -134,7 +135,6 @@ export class AggregatorRole {
       case 'control':
         return; // decoded by the runtime and passed to onControl
       case 'syncBroadcast':
-      case 'sliceBroadcast':
       case 'model':
         this.reject(from, 'UNEXPECTED_FRAME', `a worker sent a ${frame.type} frame`);
         return;
@@ -303,18 +303,27 @@ export class AggregatorRole {
       );
   }
 
-  private onSliceUpload(from: string, frame: Frame): void {
-    try {
-      if (this.slices === null) throw new Error('a slice upload in a session without rolling sync');
-      this.slices.add(from, frame.round, frame.payload); // one that missed its round is not counted
-    } catch (error) {
-      this.reject(from, 'BAD_SYNC', message(error));
-    }
+  private resendSlice(to: string, helloRound: number): void {
+    const frame = this.slices?.resendFor(helloRound, this.ctx.state, this.term) ?? null;
+    if (frame !== null) this.send(to, frame);
   }
 
-  private resendSlice(to: string, helloRound: number): void {
-    const frame = this.slices?.resendFor(helloRound) ?? null;
-    if (frame !== null) this.send(to, frame);
+  /** Rolling sync: a worker's slice, or the last block delta it applied, relayed to a new aggregator. */
+  private onSliceFrame(from: string, frame: Frame): void {
+    const upload = frame.type === 'sliceUpload';
+    try {
+      if (this.slices === null) throw new Error(`a ${frame.type} frame in a session without rolling sync`);
+      if (upload)
+        this.slices.add(from, frame.round, frame.payload); // one that missed its round is not counted
+      // A relay matters until this aggregator closes a round: later ones follow its own broadcasts.
+      else if (this.firstClosed === null) {
+        const forward = this.slices.adoptRelay(frame, this.ctx, this.term);
+        if (forward !== null) for (const id of this.inStep) if (id !== from) this.send(id, forward);
+      }
+    } catch (error) {
+      const code = upload ? 'BAD_SYNC' : this.slices === null ? 'UNEXPECTED_FRAME' : 'BAD_RELAY';
+      this.reject(from, code, message(error));
+    }
   }
 
   private onSyncUpload(from: string, frame: Frame): void {
@@ -455,8 +464,7 @@ export class AggregatorRole {
     setImmediate(() => {
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
-      if (slice !== null)
-        state.requireWorker().applySync(slice.payload, slice.counted.includes(this.ctx.selfId), slice.block);
+      if (slice !== null) this.slices?.applyClosed(round, slice, this.ctx);
       state.cached = null;
       const afterRound = this.report.closed({
         round,

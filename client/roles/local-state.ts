@@ -4,7 +4,7 @@
  * The upload is cached so that, if the aggregator dies, it can be resent to the next one.
  */
 import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
-import type { AlgorithmOptions, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
+import type { AlgorithmOptions, SyncBlock, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker } from '../../shared/algorithm/index.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
 import type { Learner } from '../training/learner.ts';
@@ -38,6 +38,19 @@ export interface AppliedBroadcast {
   sync: boolean;
 }
 
+/**
+ * Rolling sync: the last block delta this peer applied, synced on top of broadcast `round`.
+ * A worker passes it on to a new aggregator, and an aggregator sends it again to a worker
+ * that reconnects one round behind, so that every peer applies each block's delta once.
+ */
+export interface AppliedSlice {
+  round: number;
+  /** Whose slices it averages (sender tags). */
+  counted: readonly number[];
+  /** Its payload in the sync codec (a copy). */
+  payload: Uint8Array;
+}
+
 export class LocalState {
   worker: WorkerAlgorithm | null = null;
   /** The round this peer's next or pending upload belongs to. */
@@ -45,6 +58,8 @@ export class LocalState {
   cached: CachedUpload | null = null;
   /** Seeds a new aggregator's CountedHistory (see counted-history.ts). */
   lastBroadcast: AppliedBroadcast | null = null;
+  /** See AppliedSlice. */
+  lastSlice: AppliedSlice | null = null;
   /** How long the last prepareUpload took (gradient + compression), in ms. */
   lastComputeMs = 0;
   lastLoss: number | null = null;
@@ -84,6 +99,24 @@ export class LocalState {
     this.round = round;
     this.cached = null;
     this.lastBroadcast = null;
+    this.lastSlice = null;
+  }
+
+  /**
+   * Applies a rolling sync's block delta if it follows this peer's last broadcast and was not
+   * applied already (it may come twice: resent on a reconnection, relayed at a new term);
+   * returns whether it did. Throws CodecError on a malformed payload.
+   */
+  applySlice(slice: AppliedSlice, selfTag: number, block: SyncBlock): boolean {
+    if (!this.hasModel || this.lastBroadcast?.round !== slice.round) return false;
+    if (this.lastSlice?.round === slice.round) return false;
+    this.requireWorker().applySync(slice.payload, slice.counted.includes(selfTag), block);
+    this.lastSlice = {
+      round: slice.round,
+      counted: [...slice.counted],
+      payload: Uint8Array.from(slice.payload),
+    };
+    return true;
   }
 
   /**
@@ -103,6 +136,7 @@ export class LocalState {
       this.round = round;
       this.cached = null;
       this.lastBroadcast = null;
+      this.lastSlice = null;
     } else {
       this.adopt(common ?? model, round);
       if (common !== null) this.requireWorker().model.set(model);

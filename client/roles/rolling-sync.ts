@@ -24,9 +24,10 @@ import {
   type AlgorithmOptions,
   type SyncBlock,
 } from '../../shared/algorithm/index.ts';
-import { encodeTags, senderTag } from '../../shared/protocol/frames.ts';
+import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
+import type { AppliedSlice, LocalState } from './local-state.ts';
 
 export interface ClosedSlice {
   block: SyncBlock;
@@ -44,8 +45,6 @@ export class RollingSlices {
   private readonly numParams: number;
   private round: number | null = null;
   private readonly slices = new Map<string, Float32Array>();
-  /** The last block synced, sent again to a worker reconnecting around it (see resendFor). */
-  private last: { round: number; frame: OutgoingFrame } | null = null;
 
   /** The session's rolling sync, or null when it runs full syncs (or is not LIEC). */
   static forSession(
@@ -106,17 +105,41 @@ export class RollingSlices {
     this.slices.clear();
     const meta = encodeTags(counted.map(senderTag));
     const frame: OutgoingFrame = { type: 'sliceBroadcast', term, round, aux: 0, meta, payload };
-    this.last = { round, frame };
     return { block, payload, counted, frame };
   }
 
-  /**
-   * For a worker that reconnects at `helloRound`: the last block's frame if it may have
-   * missed it (it comes right behind broadcast helloRound - 1, or behind broadcast helloRound
-   * when that one is resent too). A worker applies a block once, so a second copy is harmless.
-   */
-  resendFor(helloRound: number): OutgoingFrame | null {
-    const last = this.last;
-    return last !== null && (last.round === helloRound || last.round === helloRound - 1) ? last.frame : null;
+  /** Applies a closed block's delta to this peer's own model (after broadcast `round`). */
+  applyClosed(round: number, slice: ClosedSlice, ctx: RoleContext): void {
+    const counted = slice.counted.map(senderTag);
+    ctx.state.applySlice({ round, counted, payload: slice.payload }, senderTag(ctx.selfId), slice.block);
   }
+
+  /**
+   * For a worker that reconnects at `helloRound`: the last block delta this peer applied (as
+   * aggregator, or as a worker under the old term) if the worker may have missed it: it
+   * follows broadcast helloRound - 1, or broadcast helloRound when that one is resent too.
+   * A peer applies a block once (LocalState.applySlice), so a second copy is harmless.
+   */
+  resendFor(helloRound: number, state: LocalState, term: number): OutgoingFrame | null {
+    const slice = state.lastSlice;
+    if (slice === null || (slice.round !== helloRound - 1 && slice.round !== helloRound)) return null;
+    return sliceFrame(slice, term);
+  }
+
+  /**
+   * A block delta a worker relayed to this new aggregator (the old one may have died while
+   * sending it): applied if this peer missed it; returns the frame to send on to the
+   * workers, or null when there is nothing to pass on. Throws on a malformed relay.
+   */
+  adoptRelay(frame: Frame, ctx: RoleContext, term: number): OutgoingFrame | null {
+    const relayed = { round: frame.round, counted: decodeTags(frame.meta), payload: frame.payload };
+    const applied = ctx.state.applySlice(relayed, senderTag(ctx.selfId), this.blockOf(frame.round));
+    const slice = ctx.state.lastSlice;
+    return applied && slice !== null ? sliceFrame(slice, term) : null;
+  }
+}
+
+function sliceFrame(slice: AppliedSlice, term: number): OutgoingFrame {
+  const meta = encodeTags(slice.counted);
+  return { type: 'sliceBroadcast', term, round: slice.round, aux: 0, meta, payload: slice.payload };
 }

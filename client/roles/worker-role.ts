@@ -4,7 +4,8 @@
  * On every (re)connection it says hello (its round, whether it has a model and a pending
  * upload) and resends its cached upload, so a new aggregator loses nothing of the round in
  * flight; to a new aggregator it first passes on the last broadcast it applied (in case the
- * old aggregator died while sending it). Then: model -> adopt and upload; broadcast -> apply c (+ own residual for LIEC),
+ * old aggregator died while sending it), and the rolling sync's block delta that followed it.
+ * Then: model -> adopt and upload; broadcast -> apply c (+ own residual for LIEC),
  * then upload the next round or, when the broadcast asks for it, the sync delta;
  * syncBroadcast -> adopt the synced model and upload the next round.
  */
@@ -31,8 +32,6 @@ export class WorkerRole {
   private readonly selfTag: number;
   /** The last full counted list this term's aggregator sent (see SAME_COUNTED_META). */
   private lastCounted: number[] | null = null;
-  /** Rolling sync: the round of the last block applied (the aggregator may resend it). */
-  private appliedSliceRound = -1;
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -65,6 +64,18 @@ export class WorkerRole {
         meta: encodeTags(last.counted),
         payload: last.payload,
       });
+      const slice = state.lastSlice;
+      if (slice?.round === last.round) {
+        // Its block's delta too, if the old aggregator died before every worker had it.
+        this.ctx.send(this.aggregatorId, {
+          type: 'sliceBroadcast',
+          term: this.term,
+          round: slice.round,
+          aux: 0,
+          meta: encodeTags(slice.counted),
+          payload: slice.payload,
+        });
+      }
     }
     this.sendControl({
       kind: 'hello',
@@ -160,13 +171,12 @@ export class WorkerRole {
       case 'sliceBroadcast': {
         const block = this.sliceBlock(frame.round);
         if (block === null) throw new Error('a slice broadcast in a session without rolling sync');
-        const last = state.lastBroadcast;
-        // Its block is synced on top of broadcast `round`: only a peer that applied that one applies it.
-        if (!state.hasModel || last?.round !== frame.round || last.term !== this.term) return;
-        if (frame.round === this.appliedSliceRound) return; // sent again on a reconnection
-        this.appliedSliceRound = frame.round;
-        const counted = decodeTags(frame.meta).includes(this.selfTag);
-        state.requireWorker().applySync(frame.payload, counted, block);
+        // Synced on top of broadcast `round`: applied once, by a peer that applied that one.
+        state.applySlice(
+          { round: frame.round, counted: decodeTags(frame.meta), payload: frame.payload },
+          this.selfTag,
+          block,
+        );
         return;
       }
       case 'syncBroadcast': {

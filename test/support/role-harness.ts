@@ -11,7 +11,11 @@
 import { resolveAlgorithmOptions, type AlgorithmOptions } from '../../shared/algorithm/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, senderTag, type Frame } from '../../shared/protocol/frames.ts';
-import { parseSessionConfig, type SessionConfigInput } from '../../shared/protocol/session-config.ts';
+import {
+  algorithmSpecOf,
+  parseSessionConfig,
+  type SessionConfigInput,
+} from '../../shared/protocol/session-config.ts';
 import type { OutgoingFrame, RoleContext } from '../../client/roles/context.ts';
 import { PeerEventEmitter } from '../../client/roles/events.ts';
 import { LocalState } from '../../client/roles/local-state.ts';
@@ -67,15 +71,7 @@ export function createRoleHarness(
     down: 'topk:0.5',
     ...init.config,
   });
-  const options = resolveAlgorithmOptions({
-    algorithm: config.algorithm,
-    up: config.up,
-    down: config.down,
-    learningRate: config.learningRate,
-    syncPeriod: config.syncPeriod,
-    syncCodec: config.syncCodec,
-    aggregation: config.aggregation,
-  });
+  const options = resolveAlgorithmOptions(algorithmSpecOf(config));
   const state = new LocalState(options, tinyLearner, 0);
   state.adopt(tinyLearner.initialWeights(), 0);
   const selfId = init.selfId ?? 'self';
