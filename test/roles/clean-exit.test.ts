@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainedBy, killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
+import { explainedBy, killAll, spawnAggregator, spawnPeer, type ChildPeer } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -19,12 +19,7 @@ test(
     });
     const children: ChildPeer[] = [];
     try {
-      const aggregator = spawnPeer(session, { peerId: 'a-child' });
-      children.push(aggregator);
-      await explainedBy(
-        session.waitForStatus((s) => s.aggregator.peerId === 'a-child', 60_000, 'a-child elected'),
-        children,
-      );
+      const aggregator = await spawnAggregator(session, 'a-child', children);
       const local = await session.addPeer({ peerId: 'b-local' });
       const log = recordPeer(local);
       const worker = spawnPeer(session, { peerId: 'c-child' });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainedBy, killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
+import { explainedBy, killAll, spawnAggregator, spawnPeer, type ChildPeer } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -27,12 +27,7 @@ test(
     const children: ChildPeer[] = [];
     try {
       // Join order decides the succession: the old aggregator first, the successor second.
-      const old = spawnPeer(session, { peerId: 'a-old' });
-      children.push(old);
-      await explainedBy(
-        session.waitForStatus((s) => s.aggregator.peerId === 'a-old', 60_000, 'a-old elected'),
-        children,
-      );
+      const old = await spawnAggregator(session, 'a-old', children);
       const successor = await session.addPeer({ peerId: 'b-next' });
       const fast = await session.addPeer({ peerId: 'c-fast' });
       // A straggler: while the old aggregator waits for it, the others' uploads are in flight.

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainedBy, killAll, spawnPeer, type ChildPeer } from '../support/children.ts';
+import { explainedBy, killAll, spawnAggregator, type ChildPeer } from '../support/children.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -38,12 +38,7 @@ test(
     const children: ChildPeer[] = [];
     try {
       // Join order decides the succession: the old aggregator first, the successor second.
-      const old = spawnPeer(session, { peerId: 'a-old' });
-      children.push(old);
-      await explainedBy(
-        session.waitForStatus((s) => s.aggregator.peerId === 'a-old', 60_000, 'a-old elected'),
-        children,
-      );
+      const old = await spawnAggregator(session, 'a-old', children);
       const peers = [
         await session.addPeer({ peerId: 'b-next' }),
         await session.addPeer({ peerId: 'c-two' }),

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PeerSummary } from '../../client/cli/join.ts';
+import type { TestSession } from './session.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('../../client/cli/main.ts', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -94,6 +95,24 @@ export function spawnPeer(
       return isSummary(parsed) ? parsed : null;
     },
   };
+}
+
+/**
+ * Spawns a session's first peer and waits until the server elects it aggregator (the first
+ * ready member is); it joins `children`, so a failure shows its stderr.
+ */
+export async function spawnAggregator(
+  session: TestSession,
+  peerId: string,
+  children: ChildPeer[],
+): Promise<ChildPeer> {
+  const child = spawnPeer(session, { peerId });
+  children.push(child);
+  await explainedBy(
+    session.waitForStatus((s) => s.aggregator.peerId === peerId, 60_000, `${peerId} elected`),
+    children,
+  );
+  return child;
 }
 
 /**
