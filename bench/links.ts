@@ -65,19 +65,43 @@ interface Run {
   syncMode: SyncMode;
   /** LIEC's H (above the round cap: only the final sync); the session default when undefined. */
   syncPeriod?: number;
+  /** This run's learning rate; the bench's --lr when undefined (to compare each at its best). */
+  learningRate?: number;
+  /** This run's heavy-ball momentum; the bench's --momentum when undefined. */
+  momentum?: number;
+}
+
+const RUN_SYNTAX = 'ALGORITHM@UP/DOWN[+rolling][+sync=H][+lr=X][+momentum=B]';
+
+/** Reads one `--runs` item's `+option` suffixes into the run; unknown or repeated ones throw. */
+function applyRunOption(run: Run, option: string, item: string): Run {
+  const [key = '', value] = option.split('=', 2);
+  const seen =
+    (key === 'rolling' && run.syncMode === 'rolling') ||
+    (key === 'sync' && run.syncPeriod !== undefined) ||
+    (key === 'lr' && run.learningRate !== undefined) ||
+    (key === 'momentum' && run.momentum !== undefined);
+  if (seen) throw new RangeError(`--runs: "${item}" sets +${key} twice`);
+  if (key === 'rolling' && value === undefined) return { ...run, syncMode: 'rolling' };
+  const number = value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (key === 'sync' && Number.isInteger(number)) return { ...run, syncPeriod: number };
+  if (key === 'lr' && number > 0) return { ...run, learningRate: number };
+  if (key === 'momentum' && Number.isFinite(number)) return { ...run, momentum: number };
+  throw new RangeError(`--runs: "${item}" has a bad option "+${option}" (${RUN_SYNTAX})`);
 }
 
 export function parseRuns(algorithms: string, explicit: string | undefined): Run[] {
   const isAlgorithm = (name: string): name is Run['algorithm'] => name in RUNS;
   if (explicit !== undefined) {
-    return explicit.split(',').map((item) => {
-      const match = /^([a-z-]+)@([^/]+)\/([^+]+)(\+rolling)?(?:\+sync=(\d+))?$/.exec(item.trim());
+    return explicit.split(',').map((raw) => {
+      const item = raw.trim();
+      const match = /^([a-z-]+)@([^/+]+)\/([^+]+)((?:\+[^+]+)*)$/.exec(item);
       const name = match?.[1] ?? '';
       if (match === null || !isAlgorithm(name))
-        throw new RangeError(`--runs: "${item}" is not ALGORITHM@UP/DOWN[+rolling][+sync=H]`);
-      const syncMode: SyncMode = match[4] === undefined ? 'full' : 'rolling';
-      const run: Run = { algorithm: name, up: match[2] ?? '', down: match[3] ?? '', syncMode };
-      return match[5] === undefined ? run : { ...run, syncPeriod: Number(match[5]) };
+        throw new RangeError(`--runs: "${item}" is not ${RUN_SYNTAX}`);
+      const base: Run = { algorithm: name, up: match[2] ?? '', down: match[3] ?? '', syncMode: 'full' };
+      const options = (match[4] ?? '').split('+').filter((option) => option !== '');
+      return options.reduce((run, option) => applyRunOption(run, option, item), base);
     });
   }
   return algorithms.split(',').flatMap((name) => {
@@ -93,15 +117,14 @@ export function parseRuns(algorithms: string, explicit: string | undefined): Run
 }
 
 /** A run's name in the tables and in speedupsVsSgd: algorithm, compressors, LIEC's sync if not the default. */
-const label = (run: Pick<Run, 'algorithm' | 'up' | 'down' | 'syncMode' | 'syncPeriod'>): string =>
-  `${run.algorithm} ${run.up}/${run.down}${run.syncMode === 'rolling' ? ' rolling' : ''}${run.syncPeriod === undefined ? '' : ` sync=${run.syncPeriod}`}`;
-/** A record's label: as its run's, the session's default sync period left unsaid. */
-const recordLabel = (r: RunRecord): string =>
-  label({
-    ...r,
-    syncMode: r.syncMode ?? 'full',
-    syncPeriod: r.syncPeriod === DEFAULT_SYNC_PERIOD ? undefined : r.syncPeriod,
-  });
+const label = (run: Run): string =>
+  [
+    `${run.algorithm} ${run.up}/${run.down}`,
+    run.syncMode === 'rolling' ? ' rolling' : '',
+    run.syncPeriod === undefined ? '' : ` sync=${run.syncPeriod}`,
+    run.learningRate === undefined ? '' : ` lr=${run.learningRate}`,
+    run.momentum === undefined ? '' : ` momentum=${run.momentum}`,
+  ].join('');
 const median = (xs: number[]): number | null => {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return null;
@@ -144,7 +167,13 @@ export function medianRepeat(repeats: RunRecord[]) {
 }
 
 /** One run's JSON record, from the aggregator's round records. */
-export function summarizeRun(run: Run, result: LiveSessionResult, target: number, predicted: number) {
+export function summarizeRun(
+  run: Run,
+  result: LiveSessionResult,
+  target: number,
+  predicted: number,
+  optimizer: { learningRate: number; momentum: number },
+) {
   const rounds = progressingRounds(result.rounds);
   const start = sessionStart(rounds);
   const hit = rounds.find((r) => r.testAccuracy !== null && r.testAccuracy >= target);
@@ -162,9 +191,13 @@ export function summarizeRun(run: Run, result: LiveSessionResult, target: number
       : sum + Math.max(0, (next.closedAt - r.closedAt) / 1000 - typicalGap);
   }, 0);
   return {
+    /** The run's name in tables and speedupsVsSgd: what differs from the bench's defaults. */
+    label: label(run),
     algorithm: run.algorithm,
     up: run.up,
     down: run.down,
+    learningRate: run.learningRate ?? optimizer.learningRate,
+    momentum: run.momentum ?? optimizer.momentum,
     ...(run.algorithm === 'liec'
       ? { syncMode: run.syncMode, syncPeriod: run.syncPeriod ?? DEFAULT_SYNC_PERIOD }
       : {}),
@@ -209,6 +242,7 @@ export async function main(argv: string[]): Promise<void> {
       'max-seconds': { type: 'string', default: '2400' },
       'eval-every': { type: 'string', default: '5' },
       lr: { type: 'string', default: '0.8' },
+      momentum: { type: 'string', default: '0' },
       batch: { type: 'string', default: '128' },
       'deadline-ms': { type: 'string', default: '600000' },
       target: { type: 'string', default: '0.9' },
@@ -230,7 +264,8 @@ export async function main(argv: string[]): Promise<void> {
     down: run.down,
     syncMode: run.syncMode,
     ...(run.syncPeriod === undefined ? {} : { syncPeriod: run.syncPeriod }),
-    learningRate: Number(values.lr),
+    learningRate: run.learningRate ?? Number(values.lr),
+    momentum: run.momentum ?? Number(values.momentum),
     batchSize: Number(values.batch),
     rounds: roundCap,
     roundDeadlineMs: Number(values['deadline-ms']),
@@ -317,7 +352,10 @@ export async function main(argv: string[]): Promise<void> {
           }
         },
       });
-      const record = summarizeRun(run, result, target, predict(run));
+      const record = summarizeRun(run, result, target, predict(run), {
+        learningRate: Number(values.lr),
+        momentum: Number(values.momentum),
+      });
       done.set(run, [...(done.get(run) ?? []), record]);
       const to90 = record.secondsTo90 === null ? 'not reached' : `${record.secondsTo90.toFixed(1)} s`;
       console.log(`  -> ${to90} (${record.roundsTo90 ?? '-'} rounds), stopped by ${record.stoppedBy}`);
@@ -335,7 +373,7 @@ export async function main(argv: string[]): Promise<void> {
     records
       .filter((r) => r !== sgd)
       .map((r) => [
-        recordLabel(r),
+        r.label,
         sgd?.secondsTo90 != null && r.secondsTo90 !== null ? sgd.secondsTo90 / r.secondsTo90 : null,
       ]),
   );
@@ -355,6 +393,7 @@ export async function main(argv: string[]): Promise<void> {
     target,
     settings: {
       learningRate: Number(values.lr),
+      momentum: Number(values.momentum),
       batchSize: Number(values.batch),
       evalEvery: Number(values['eval-every']),
       roundCap,
@@ -378,7 +417,7 @@ export async function main(argv: string[]): Promise<void> {
   );
   for (const r of records) {
     console.log(
-      `${recordLabel(r).padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})`,
+      `${r.label.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})`,
     );
   }
   console.log(`speedupVsSgd (liec top-k 1%): ${result.speedupVsSgd?.toFixed(1) ?? 'n/a'}`);

@@ -13,6 +13,7 @@
  *
  * @example
  * npm run bench:lr-sweep -- --lrs 0.5,0.8,1.2 --seeds 1,2,3,4 --out bench/results/lr-sweep.json
+ * npm run bench:lr-sweep -- --momentum 0.9 --lrs 0.05,0.1,0.2 --out bench/results/lr-sweep-momentum.json
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '1,2,3,4' },
     rounds: { type: 'string', default: '140' },
     compressor: { type: 'string', default: 'topk:0.01' },
+    momentum: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results/lr-sweep.json' },
   },
 });
@@ -91,6 +93,8 @@ for (const lr of lrs) {
         ...flags,
         '--lr',
         String(lr),
+        '--momentum',
+        values.momentum,
         '--seed',
         String(seed),
         '--rounds',
@@ -154,10 +158,12 @@ console.table(
 const document = {
   benchmark: 'lr-sweep',
   date: new Date().toISOString(),
-  command: `npm run bench:lr-sweep -- --lrs ${values.lrs} --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --out ${values.out}`,
-  setting: [...LINKS_SETTING, ...LINKS_SHAPING, '--up', values.compressor, '--down', values.compressor].join(
-    ' ',
-  ),
+  command: `npm run bench:lr-sweep -- --lrs ${values.lrs} --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --momentum ${values.momentum} --out ${values.out}`,
+  setting: [
+    ...LINKS_SETTING,
+    ...LINKS_SHAPING,
+    ...['--up', values.compressor, '--down', values.compressor, '--momentum', values.momentum],
+  ].join(' '),
   wallSeconds: (performance.now() - started) / 1000,
   summary,
   bestLearningRate,

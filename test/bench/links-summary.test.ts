@@ -33,10 +33,11 @@ function result(records: RoundRecord[]): LiveSessionResult {
 }
 
 const run = { algorithm: 'liec', up: 'topk:0.01', down: 'topk:0.01', syncMode: 'full' } as const;
+const optimizer = { learningRate: 0.8, momentum: 0 };
 
 test('summarizeRun counts the syncs before the target round and the time they added', () => {
   // Syncs after rounds 9 and 19 (before the hit at 24) and 29 (after it): two count.
-  const summary = summarizeRun(run, result(rounds(35, [9, 19, 29], 24)), 0.9, 0.1);
+  const summary = summarizeRun(run, result(rounds(35, [9, 19, 29], 24)), 0.9, 0.1, optimizer);
   assert.equal(summary.roundsTo90, 25);
   assert.equal(summary.syncsTo90, 2);
   assert.ok(summary.roundSecondsMedian !== null);
@@ -46,15 +47,15 @@ test('summarizeRun counts the syncs before the target round and the time they ad
 });
 
 test('summarizeRun without syncs reports none and no extra time', () => {
-  const summary = summarizeRun(run, result(rounds(30, [], 24)), 0.9, 0.1);
+  const summary = summarizeRun(run, result(rounds(30, [], 24)), 0.9, 0.1, optimizer);
   assert.equal(summary.syncsTo90, 0);
   assert.equal(summary.syncExtraSecondsTo90, 0);
 });
 
 test('medianRepeat keeps the median repeat and lists the sync figures of all', () => {
-  const fast = summarizeRun(run, result(rounds(30, [], 19)), 0.9, 0.1);
-  const mid = summarizeRun(run, result(rounds(30, [9], 19)), 0.9, 0.1);
-  const slow = summarizeRun(run, result(rounds(30, [4, 9, 14], 19)), 0.9, 0.1);
+  const fast = summarizeRun(run, result(rounds(30, [], 19)), 0.9, 0.1, optimizer);
+  const mid = summarizeRun(run, result(rounds(30, [9], 19)), 0.9, 0.1, optimizer);
+  const slow = summarizeRun(run, result(rounds(30, [4, 9, 14], 19)), 0.9, 0.1, optimizer);
   const chosen = medianRepeat([slow, fast, mid]);
   assert.equal(chosen.syncsTo90, 1);
   assert.deepEqual(
@@ -63,17 +64,47 @@ test('medianRepeat keeps the median repeat and lists the sync figures of all', (
   );
 });
 
-test("parseRuns reads --runs: compressors, LIEC's rolling sync and sync period; anything else is refused", () => {
+test('summarizeRun records the optimizer a run used: its own settings over the bench defaults', () => {
+  const records = result(rounds(30, [], 19));
+  const defaults = summarizeRun(run, records, 0.9, 0.1, optimizer);
+  assert.deepEqual(
+    [defaults.learningRate, defaults.momentum, defaults.label],
+    [0.8, 0, 'liec topk:0.01/topk:0.01'],
+  );
+  const tuned = summarizeRun({ ...run, learningRate: 0.2, momentum: 0.9 }, records, 0.9, 0.1, optimizer);
+  assert.deepEqual(
+    [tuned.learningRate, tuned.momentum, tuned.label],
+    [0.2, 0.9, 'liec topk:0.01/topk:0.01 lr=0.2 momentum=0.9'],
+  );
+});
+
+test("parseRuns reads --runs: compressors, LIEC's sync, a run's own optimizer; anything else is refused", () => {
   assert.deepEqual(parseRuns('', 'doublesqueeze@topk:0.01/topk:0.01, liec@sign/sign+rolling+sync=40'), [
     { algorithm: 'doublesqueeze', up: 'topk:0.01', down: 'topk:0.01', syncMode: 'full' },
     { algorithm: 'liec', up: 'sign', down: 'sign', syncMode: 'rolling', syncPeriod: 40 },
   ]);
   assert.deepEqual(parseRuns('', 'liec@topk:0.01/topk:0.01+sync=1000')[0]?.syncPeriod, 1000);
+  assert.deepEqual(parseRuns('', 'doublesqueeze@topk:0.01/topk:0.01+momentum=0.9+lr=0.15'), [
+    {
+      algorithm: 'doublesqueeze',
+      up: 'topk:0.01',
+      down: 'topk:0.01',
+      syncMode: 'full',
+      momentum: 0.9,
+      learningRate: 0.15,
+    },
+  ]);
   for (const bad of [
     'liec@topk:0.01',
     'adam@sign/sign',
     'liec@sign/sign+sync=x',
-    'liec@sign/sign+sync=40+rolling',
+    'liec@sign/sign+sync=40+sync=20',
+    'liec@sign/sign+rolling=1',
+    'liec@sign/sign+lr=0',
+    'liec@sign/sign+lr=-1',
+    'liec@sign/sign+momentum',
+    'liec@sign/sign+adam',
+    'liec@sign/sign+',
   ])
     assert.throws(() => parseRuns('', bad), RangeError, bad);
 });
