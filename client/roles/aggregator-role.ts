@@ -3,47 +3,46 @@
  * A round: open (send the model to joiners, compute the own upload, start the deadline) ->
  * collect uploads from the expected workers -> close when all are in, or at the deadline
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
- * the list of who was counted -> (LIEC) a sync phase when due, or with a rolling sync the
- * round's block once the next own upload is computed (rolling-sync.ts) -> next round. Late
- * uploads are folded into e exactly once, weighted as members of their round (UploadLedger).
- * A worker that leaves (peer:left, or its data channel closes) stops being expected at once.
+ * the list of who was counted -> (LIEC) a sync phase when due (model-sync-phase.ts), or with
+ * a rolling sync the round's block once the next own upload is computed (rolling-sync.ts) ->
+ * next round. Late uploads are folded into e exactly once, weighted as members of their
+ * round (UploadLedger). Who is in step and what each worker is sent: worker-roster.ts. A
+ * worker that leaves (peer:left, or its data channel closes) stops being expected at once.
  *
  * Taking over (a new term): the round counter continues from this peer's own round; every
  * ready member is expected in it, and the workers resend their cached upload of the round
  * in flight on reconnecting, so it is counted in that round, or folded late if it arrives
  * after the deadline. The ledger of late folds starts from the last broadcast this peer
- * applied, so an upload the old aggregator already counted is not counted again. A worker
- * also passes on the last broadcast it applied (and its rolling-sync block delta): if the old
- * aggregator died while sending the broadcast of round t and this peer never got it, it adopts
- * it (folding what it had collected for t that the broadcast did not count) and sends it on
- * to those who missed it, so round t is not closed twice. A worker one round behind (its link
- * dropped before the last broadcast or sync reached it) gets that message again.
+ * applied, so an upload the old aggregator already counted is not counted again. What the
+ * workers relay from the old aggregator (a broadcast this peer missed): failover-relays.ts.
+ * A worker one round behind (its link dropped before the last broadcast or sync reached it)
+ * gets that message again. What a failover loses, exactly: docs/failover.md.
  *
- * What a failover loses, exactly (the old aggregator's error e, late uploads in flight to
- * it, its own worker state, a broadcast that reached only some workers, a rolling sync's
- * slices of the round in flight): docs/failover.md. Nothing else a well-behaved worker sent.
+ * @example
+ * const role = new AggregatorRole(ctx, term);
+ * role.start();                     // opens the round this peer is in
+ * role.onFrame('w1', uploadFrame);  // and onControl, onWorkerLeft, from the runtime
+ * role.stop();
  */
-import { createAggregator, syncDue, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
-import { normSq } from '../../shared/algorithm/vector.ts';
-import { parseCompressor } from '../../shared/compress/index.ts';
-import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
-import { decodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
-import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
-import { roundSlack, slackFor } from './adaptive-upload.ts';
+import { createAggregator, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
+import type { ControlMessage } from '../../shared/protocol/control.ts';
+import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
+import { roundSlack } from './adaptive-upload.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
-import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { epochNow } from './events.ts';
+import { FailoverRelays } from './failover-relays.ts';
 import type { AppliedBroadcast } from './local-state.ts';
-import { RoundCollection } from './round-collection.ts';
+import { ModelSyncPhase } from './model-sync-phase.ts';
 import { RollingSlices } from './rolling-sync.ts';
+import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
 import { UploadLedger } from './upload-ledger.ts';
+import { WorkerRoster } from './worker-roster.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';
 type Hello = Extract<ControlMessage, { kind: 'hello' }>;
 
-const EMPTY = new Uint8Array(0);
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export class AggregatorRole {
@@ -52,23 +51,14 @@ export class AggregatorRole {
   private readonly aggregator: AggregatorAlgorithm;
   private phase: Phase = 'collect';
   private current: RoundCollection | null = null;
-  /** Workers known to be in step: expected from the next round on. */
-  private readonly inStep = new Set<string>();
-  /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
-  private readonly awaitingModel = new Set<string>();
+  private readonly workers: WorkerRoster;
   private readonly ledger: UploadLedger;
-  /** The counted list each worker last got in full (a same list then costs one byte). */
-  private readonly sentCounted = new SentCountedLists();
-  /** The last sync this aggregator closed, for a worker whose link dropped before it arrived. */
-  private lastSync: { round: number; frame: OutgoingFrame } | null = null;
+  private readonly sync: ModelSyncPhase;
   /** Rolling sync: this round's slices (null with full syncs). */
   private readonly slices: RollingSlices | null;
-  /** The first round this aggregator closed itself (null before it closes one). */
-  private firstClosed: number | null = null;
+  private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private roundsSinceSync = 0;
   private readonly report: RoundReport;
-  private readonly identity = parseCompressor('identity');
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
@@ -80,14 +70,15 @@ export class AggregatorRole {
     );
     const last = ctx.state.lastBroadcast;
     if (last !== null) this.ledger.remember(last.round, last.counted);
-    this.report = new RoundReport(ctx, (control) => {
-      for (const id of this.inStep) this.sendControl(id, control);
-    });
+    this.workers = new WorkerRoster(ctx, term, (frame) => this.report.countDown(frame));
+    this.report = new RoundReport(ctx, (control) => this.workers.sendControlToInStep(control, this.round));
+    this.sync = new ModelSyncPhase(ctx, this.aggregator, this.workers, { rolling: this.slices !== null });
+    this.relays = new FailoverRelays(ctx, this.ledger, this.workers);
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
   start(): void {
-    for (const id of this.ctx.members()) this.inStep.add(id);
+    for (const id of this.ctx.members()) this.workers.markInStep(id);
     const { cached, round } = this.ctx.state;
     if (cached?.type === 'syncUpload' && cached.round === round) this.openSync(round);
     else this.openRound(round);
@@ -104,9 +95,7 @@ export class AggregatorRole {
 
   onWorkerLeft(peerId: string): void {
     this.ledger.forget(peerId);
-    this.sentCounted.forget(peerId);
-    this.inStep.delete(peerId);
-    this.awaitingModel.delete(peerId);
+    this.workers.remove(peerId);
     if (this.current?.expected.delete(peerId) === true) this.maybeClose();
   }
 
@@ -167,20 +156,21 @@ export class AggregatorRole {
 
   private onHello(from: string, hello: Hello): void {
     if (this.phase === 'waiting') {
-      if (hello.hasModel && hello.round === 0) this.inStep.add(from);
-      else this.awaitingModel.add(from);
+      if (hello.hasModel && hello.round === 0) this.workers.markInStep(from);
+      else this.workers.awaitModel(from);
       this.openRound(0);
       return;
     }
     if (this.phase === 'done') {
-      this.sendControl(from, { kind: 'done', round: this.ctx.state.round, testAccuracy: null });
+      const done: ControlMessage = { kind: 'done', round: this.ctx.state.round, testAccuracy: null };
+      this.workers.sendControl(from, done, this.round);
       return;
     }
     const current = this.current;
     if (hello.hasModel && current !== null && hello.round === current.round) {
       // In step: its upload of this round (resent right after the hello, or about to be
       // computed) counts in it. During a sync, only a pending sync delta is awaited.
-      this.inStep.add(from);
+      this.workers.markInStep(from);
       this.resendSlice(from, hello.round);
       const awaited = this.phase === 'collect' || hello.pendingUpload;
       if (awaited && !current.has(from)) current.expected.add(from);
@@ -191,9 +181,9 @@ export class AggregatorRole {
     if (missed !== null && current !== null) {
       // One round behind (its link dropped before the last broadcast or sync reached it):
       // that message again, not the whole model (which would reset its own residual).
-      this.send(from, missed);
+      this.workers.send(from, missed);
       this.resendSlice(from, hello.round);
-      this.inStep.add(from);
+      this.workers.markInStep(from);
       current.expected.add(from);
       return;
     }
@@ -208,31 +198,24 @@ export class AggregatorRole {
   /** The last broadcast or sync for `to`, if it closed `round` and the round after it is collecting. */
   private missed(round: number, to: string): OutgoingFrame | null {
     if (this.current?.round !== round + 1) return null;
-    if (this.lastSync?.round === round) return this.lastSync.frame;
+    const sync = this.sync.resendFor(round);
+    if (sync !== null) return sync;
     const last = this.ctx.state.lastBroadcast;
-    return last?.round === round && !last.sync ? this.broadcastFrame(last, to) : null;
+    return last?.round === round && !last.sync ? this.workers.broadcastFrame(last, to) : null;
   }
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
   private admit(peerId: string): void {
     this.ledger.forget(peerId);
-    this.sentCounted.forget(peerId);
-    this.inStep.delete(peerId);
+    this.workers.admit(peerId);
     this.current?.expected.delete(peerId);
-    this.awaitingModel.add(peerId);
-    if (this.phase === 'collect' && this.current !== null) this.sendModels(this.current.round);
+    if (this.phase === 'collect' && this.current !== null) this.workers.sendModels(this.current.round);
     this.maybeClose();
   }
 
-  private sendModels(round: number): void {
-    if (this.awaitingModel.size === 0) return;
-    const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
-    for (const peerId of this.awaitingModel) {
-      this.send(peerId, { type: 'model', term: this.term, round, aux: 0, meta: EMPTY, payload: model });
-      // From now on it follows the broadcasts; its upload of this round counts if in time.
-      this.inStep.add(peerId);
-    }
-    this.awaitingModel.clear();
+  private resendSlice(to: string, helloRound: number): void {
+    const frame = this.slices?.resendFor(helloRound, this.ctx.state, this.term) ?? null;
+    if (frame !== null) this.workers.send(to, frame);
   }
 
   /**
@@ -247,15 +230,20 @@ export class AggregatorRole {
       return;
     }
     this.phase = 'collect';
-    if (round === 0 && this.inStep.size + this.awaitingModel.size + 1 < this.ctx.config.minPeers) {
+    if (round === 0 && this.workers.size + 1 < this.ctx.config.minPeers) {
       // Training starts once enough peers are here; onHello re-opens.
       this.phase = 'waiting';
       this.current = null;
       return;
     }
-    const current = new RoundCollection('round', round, this.inStep, this.ctx.state.learner.numParams);
+    const current = new RoundCollection(
+      'round',
+      round,
+      this.workers.inStep,
+      this.ctx.state.learner.numParams,
+    );
     this.current = current;
-    this.sendModels(round);
+    this.workers.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
     this.slices?.open(round, this.ctx);
     const state = this.ctx.state;
@@ -266,7 +254,7 @@ export class AggregatorRole {
     }
     afterPrevious();
     current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
-    for (const early of this.ledger.takeEarly(round, (from) => this.inStep.has(from)))
+    for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
       current.add(early.from, early.vector, early.aux);
     this.maybeClose();
   }
@@ -303,11 +291,6 @@ export class AggregatorRole {
       );
   }
 
-  private resendSlice(to: string, helloRound: number): void {
-    const frame = this.slices?.resendFor(helloRound, this.ctx.state, this.term) ?? null;
-    if (frame !== null) this.send(to, frame);
-  }
-
   /** Rolling sync: a worker's slice, or the last block delta it applied, relayed to a new aggregator. */
   private onSliceFrame(from: string, frame: Frame): void {
     const upload = frame.type === 'sliceUpload';
@@ -315,11 +298,7 @@ export class AggregatorRole {
       if (this.slices === null) throw new Error(`a ${frame.type} frame in a session without rolling sync`);
       if (upload)
         this.slices.add(from, frame.round, frame.payload); // one that missed its round is not counted
-      // A relay matters until this aggregator closes a round: later ones follow its own broadcasts.
-      else if (this.firstClosed === null) {
-        const forward = this.slices.adoptRelay(frame, this.ctx, this.term);
-        if (forward !== null) for (const id of this.inStep) if (id !== from) this.send(id, forward);
-      }
+      else this.relays.onSlice(from, frame, this.slices);
     } catch (error) {
       const code = upload ? 'BAD_SYNC' : this.slices === null ? 'UNEXPECTED_FRAME' : 'BAD_RELAY';
       this.reject(from, code, message(error));
@@ -336,7 +315,7 @@ export class AggregatorRole {
     }
     if (this.phase !== 'sync' || frame.round !== current.round || current.has(from)) return; // late: it keeps its deviation
     try {
-      current.add(from, this.aggregator.decodeSync(frame.payload));
+      this.sync.add(current, from, frame.payload);
     } catch (error) {
       this.reject(from, 'BAD_SYNC', message(error));
       return;
@@ -344,60 +323,23 @@ export class AggregatorRole {
     this.maybeClose();
   }
 
-  /** A worker passes on the last broadcast it applied, from an older term (see the top). */
+  /** A worker passes on the last broadcast it applied, from an older term (failover-relays.ts). */
   private onRelay(from: string, frame: Frame): void {
-    let counted: number[];
-    try {
-      const { tags } = decodeBroadcastMeta(frame.meta);
-      if (tags === 'same') throw new Error('a relay must carry its counted list');
-      counted = tags;
-    } catch (error) {
-      this.reject(from, 'BAD_RELAY', message(error));
+    const outcome = this.relays.onBroadcast(from, frame, this.phase === 'collect' ? this.current : null);
+    if (outcome === null) return;
+    if (outcome === 'outOfStep') {
+      this.admit(from);
       return;
     }
-    const current = this.current;
-    if (
-      this.firstClosed === null &&
-      current !== null &&
-      this.phase === 'collect' &&
-      frame.round === current.round
-    ) {
-      this.adoptRelay(from, current, {
-        round: frame.round,
-        term: this.term,
-        counted,
-        payload: Uint8Array.from(frame.payload),
-        sync: frame.aux === 1,
-      });
-      return;
-    }
-    // It applied another broadcast of a round we closed ourselves: its model is not ours.
-    if (this.firstClosed !== null && frame.round >= this.firstClosed) this.admit(from);
-    // Otherwise it is one this peer applied too: nothing to do.
-  }
-
-  private adoptRelay(from: string, current: RoundCollection, relayed: AppliedBroadcast): void {
-    const state = this.ctx.state;
-    try {
-      state.requireWorker().applyBroadcast(relayed.payload);
-    } catch (error) {
-      this.reject(from, 'BAD_RELAY', message(error));
-      return;
-    }
+    // Adopted and sent on: it closed the round collecting, as if this peer had closed it.
     this.clearTimer();
-    const { round } = relayed;
-    this.ctx.log('info', `round ${round}: adopting the broadcast ${from} relayed from the last aggregator`);
-    this.ledger.remember(round, relayed.counted);
-    for (const [id, vector] of current.vectors) this.ledger.late(id, round, vector);
-    state.cached = null;
-    state.lastBroadcast = relayed;
-    for (const id of this.inStep) if (id !== from) this.send(id, this.broadcastFrame(relayed, id));
-    this.roundsSinceSync++;
-    if (relayed.sync) {
+    const { round } = outcome;
+    this.sync.roundClosed();
+    if (outcome.sync) {
       this.openSync(round);
       return;
     }
-    state.round = round + 1;
+    this.ctx.state.round = round + 1;
     this.current = null;
     setImmediate(() => this.openRound(round + 1));
   }
@@ -437,17 +379,16 @@ export class AggregatorRole {
     // The running mean when the statistic is the mean; a robust one needs every upload.
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
     const payload = this.aggregator.aggregate(uploads, mixSeed(this.ctx.config.seed, round, 0xa66));
-    this.firstClosed ??= round;
+    this.relays.roundClosed(round);
     this.ledger.remember(round, countedTags);
-    this.roundsSinceSync++;
+    this.sync.roundClosed();
     const liec = this.ctx.state.options.algorithm === 'liec';
     const drift = liec ? current.meanDeviationSq() : null;
-    const sync = this.syncDue(round, drift ?? 0);
+    const sync = this.sync.due(round, drift ?? 0);
     const broadcast: AppliedBroadcast = { round, term: this.term, counted: countedTags, payload, sync };
     if (this.ctx.state.options.adaptiveUp !== undefined)
       broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
-    const recipients = [...this.inStep];
-    for (const id of recipients) this.send(id, this.broadcastFrame(broadcast, id));
+    const recipients = this.workers.sendBroadcast(broadcast);
     // Rolling sync: the block's synced delta goes out once the next round's own upload is
     // computed, while the workers compute theirs (off the critical path, links idle).
     const slice = this.slices?.close(round, this.term, mixSeed(this.ctx.config.seed, round, 0x51)) ?? null;
@@ -486,40 +427,20 @@ export class AggregatorRole {
       }
       state.round = round + 1;
       this.openRound(round + 1, () => {
-        if (slice !== null) for (const id of recipients) this.send(id, slice.frame);
+        if (slice !== null) for (const id of recipients) this.workers.send(id, slice.frame);
         afterRound();
       });
     });
   }
 
-  private syncDue(round: number, meanDeviationSq: number): boolean {
-    const options = this.ctx.state.options;
-    if (options.algorithm !== 'liec' || options.sync === undefined) return false;
-    if (round + 1 >= this.ctx.config.rounds) return true; // end on one shared model
-    if (this.slices !== null) return false; // a rolling sync syncs a block every round instead
-    return (
-      syncDue(options.sync, {
-        roundsSinceSync: this.roundsSinceSync,
-        meanDeviationSq,
-        commonNormSq: normSq(this.ctx.state.requireWorker().commonModel()),
-      }) !== null
-    );
-  }
-
   private openSync(round: number, afterRound: () => void = () => {}): void {
-    this.ctx.state.round = round;
-    const own = this.ctx.state.prepareSync(
-      mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId), 5),
-    );
-    if (this.phase === 'stopped') {
-      afterRound(); // its sync delta stays cached: as a worker it sends it to the next aggregator
+    const current = this.sync.open(round, this.phase === 'stopped');
+    if (current === null) {
+      afterRound();
       return;
     }
     this.phase = 'sync';
-    this.roundsSinceSync = 0;
-    const current = new RoundCollection('sync', round, this.inStep, this.ctx.state.learner.numParams);
     this.current = current;
-    current.add(this.ctx.selfId, this.aggregator.decodeSync(own.payload));
     this.armTimer(this.ctx.settings.syncDeadlineMs, () => this.onDeadline());
     afterRound();
     this.maybeClose();
@@ -529,21 +450,10 @@ export class AggregatorRole {
     const current = this.current;
     if (current === null) return;
     this.clearTimer();
-    const { round } = current;
-    const payload = this.aggregator.aggregateSync(
-      [...current.vectors.values()],
-      mixSeed(this.ctx.config.seed, round, 0x5c),
-    );
-    const meta = encodeTags(current.counted().map(senderTag));
-    const frame: OutgoingFrame = { type: 'syncBroadcast', term: this.term, round, aux: 0, meta, payload };
-    for (const id of this.inStep) this.send(id, frame);
-    this.lastSync = { round, frame };
-    this.ctx.state.requireWorker().applySync(payload, true);
-    this.ctx.state.cached = null;
-    this.ctx.state.round = round + 1;
+    this.sync.close(current);
     this.current = null;
     this.phase = 'collect';
-    setImmediate(() => this.openRound(round + 1));
+    setImmediate(() => this.openRound(current.round + 1));
   }
 
   private finish(round: number): void {
@@ -552,36 +462,8 @@ export class AggregatorRole {
     this.clearTimer();
     const evaluation = this.ctx.state.learner.evaluate(this.ctx.state.requireWorker().model);
     const done: ControlMessage = { kind: 'done', round, testAccuracy: evaluation.accuracy };
-    for (const id of this.inStep) this.sendControl(id, done);
+    this.workers.sendControlToInStep(done, this.round);
     this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
-  }
-
-  /** The broadcast as `to` gets it: its meta says who was counted, in full or as "same as last". */
-  private broadcastFrame(broadcast: AppliedBroadcast, to: string): OutgoingFrame {
-    return {
-      type: 'broadcast',
-      term: this.term,
-      round: broadcast.round,
-      aux: broadcast.sync ? 1 : 0,
-      meta: this.sentCounted.metaFor(to, broadcast.counted, slackFor(broadcast, senderTag(to))),
-      payload: broadcast.payload,
-    };
-  }
-
-  private sendControl(to: string, control: ControlMessage): void {
-    this.send(to, {
-      type: 'control',
-      term: this.term,
-      round: this.round,
-      aux: 0,
-      meta: encodeControl(control),
-      payload: EMPTY,
-    });
-  }
-
-  private send(to: string, frame: OutgoingFrame): void {
-    this.report.countDown(frame);
-    this.ctx.send(to, frame);
   }
 
   private reject(from: string, code: string, text: string): void {

@@ -1,0 +1,130 @@
+/**
+ * The aggregator's workers and the frames it sends them. It keeps who is in step (gets
+ * every broadcast and is expected from the next round on) and who waits for the model (a
+ * joiner, or a worker out of step, served at the next round start). Every frame leaves
+ * through send(): stamped with the term and counted for the round report. A broadcast's
+ * counted list goes out in full only when it changed for that worker (SentCountedLists).
+ * It is apart from the round loop (aggregator-role.ts) so that the loop reads as rounds,
+ * not as set and byte bookkeeping. What a hello means is the loop's call, not this file's.
+ *
+ * @example
+ * const workers = new WorkerRoster(ctx, term, (frame) => report.countDown(frame));
+ * workers.admit('w3');                            // sent the model at the next round start
+ * workers.sendModels(round);                      // w3 gets it and is in step from now on
+ * const recipients = workers.sendBroadcast(broadcast); // each worker in step, its own meta
+ */
+import { parseCompressor } from '../../shared/compress/index.ts';
+import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
+import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
+import { senderTag } from '../../shared/protocol/frames.ts';
+import { slackFor } from './adaptive-upload.ts';
+import type { OutgoingFrame, RoleContext } from './context.ts';
+import type { AppliedBroadcast } from './local-state.ts';
+
+const EMPTY = new Uint8Array(0);
+
+export class WorkerRoster {
+  private readonly ctx: RoleContext;
+  /** The term every frame is stamped with. */
+  readonly term: number;
+  /** Called with every frame sent (the round report counts the bytes down). */
+  private readonly onSend: (frame: OutgoingFrame) => void;
+  /** Workers known to be in step: expected from the next round on. */
+  private readonly inStepIds = new Set<string>();
+  /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
+  private readonly awaitingModel = new Set<string>();
+  /** The counted list each worker last got in full (a same list then costs one byte). */
+  private readonly sentCounted = new SentCountedLists();
+  private readonly identity = parseCompressor('identity');
+
+  constructor(ctx: RoleContext, term: number, onSend: (frame: OutgoingFrame) => void) {
+    this.ctx = ctx;
+    this.term = term;
+    this.onSend = onSend;
+  }
+
+  /** The workers in step, in the order they became so (a round expects them). */
+  get inStep(): ReadonlySet<string> {
+    return this.inStepIds;
+  }
+
+  /** Workers in step plus those waiting for the model. */
+  get size(): number {
+    return this.inStepIds.size + this.awaitingModel.size;
+  }
+
+  /** `peerId` holds the model of the round in flight: it follows the broadcasts from now on. */
+  markInStep(peerId: string): void {
+    this.inStepIds.add(peerId);
+  }
+
+  /** `peerId` gets the model at the next round start (nothing it was sent is forgotten). */
+  awaitModel(peerId: string): void {
+    this.awaitingModel.add(peerId);
+  }
+
+  /** `peerId` starts over: what it was sent is unknown, it gets the model at the next round start. */
+  admit(peerId: string): void {
+    this.sentCounted.forget(peerId);
+    this.inStepIds.delete(peerId);
+    this.awaitingModel.add(peerId);
+  }
+
+  /** `peerId` left: it is neither in step nor waiting any more. */
+  remove(peerId: string): void {
+    this.sentCounted.forget(peerId);
+    this.inStepIds.delete(peerId);
+    this.awaitingModel.delete(peerId);
+  }
+
+  /** The common model to every worker waiting for it, as the model of `round`; they are then in step. */
+  sendModels(round: number): void {
+    if (this.awaitingModel.size === 0) return;
+    const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
+    for (const peerId of this.awaitingModel) {
+      this.send(peerId, { type: 'model', term: this.term, round, aux: 0, meta: EMPTY, payload: model });
+      // From now on it follows the broadcasts; its upload of this round counts if in time.
+      this.inStepIds.add(peerId);
+    }
+    this.awaitingModel.clear();
+  }
+
+  /** `broadcast` to every worker in step but `except`; returns whom it went to. */
+  sendBroadcast(broadcast: AppliedBroadcast, except?: string): string[] {
+    const recipients = [...this.inStepIds].filter((id) => id !== except);
+    for (const id of recipients) this.send(id, this.broadcastFrame(broadcast, id));
+    return recipients;
+  }
+
+  /** The broadcast as `to` gets it: its meta says who was counted, in full or as "same as last". */
+  broadcastFrame(broadcast: AppliedBroadcast, to: string): OutgoingFrame {
+    return {
+      type: 'broadcast',
+      term: this.term,
+      round: broadcast.round,
+      aux: broadcast.sync ? 1 : 0,
+      meta: this.sentCounted.metaFor(to, broadcast.counted, slackFor(broadcast, senderTag(to))),
+      payload: broadcast.payload,
+    };
+  }
+
+  /** The same frame to every worker in step but `except`. */
+  sendToInStep(frame: OutgoingFrame, except?: string): void {
+    for (const id of this.inStepIds) if (id !== except) this.send(id, frame);
+  }
+
+  /** A control message, in a frame of `round`, to every worker in step. */
+  sendControlToInStep(control: ControlMessage, round: number): void {
+    for (const id of this.inStepIds) this.sendControl(id, control, round);
+  }
+
+  sendControl(to: string, control: ControlMessage, round: number): void {
+    const meta = encodeControl(control);
+    this.send(to, { type: 'control', term: this.term, round, aux: 0, meta, payload: EMPTY });
+  }
+
+  send(to: string, frame: OutgoingFrame): void {
+    this.onSend(frame);
+    this.ctx.send(to, frame);
+  }
+}
