@@ -61,6 +61,9 @@ export class FailoverRelays {
     try {
       const { tags } = decodeBroadcastMeta(frame.meta);
       if (tags === 'same') throw new Error('a relay must carry its counted list');
+      // Only LIEC syncs models: a sync broadcast in another session is not one this peer could apply.
+      if (frame.aux === 1 && this.ctx.state.options.algorithm !== 'liec')
+        throw new Error(`a sync broadcast relayed in a ${this.ctx.state.options.algorithm} session`);
       counted = tags;
     } catch (error) {
       this.reject(from, error);

@@ -29,7 +29,7 @@ import { applyMutations, mutationsArb } from './mutations.ts';
 
 /**
  * Codes the aggregator role rejects frames and control messages with, as used in
- * client/roles/aggregator-role.ts. A new code there fails this target until it is listed
+ * client/roles/ (aggregator-role.ts and the modules it delegates to). A new code there fails this target until it is listed
  * here: every rejection reason stays a known, counted one.
  */
 export const ROLE_REJECT_CODES = [
@@ -163,9 +163,12 @@ interface Harness {
   members: Set<string>;
 }
 
-function createHarness(): Harness {
+/** The algorithms the role is fuzzed under: LIEC (with model syncs) and two without syncs. */
+const FUZZED_ALGORITHMS = ['liec', 'doublesqueeze', 'sgd'] as const;
+
+function createHarness(algorithm: (typeof FUZZED_ALGORITHMS)[number]): Harness {
   const config = parseSessionConfig({
-    algorithm: 'liec',
+    algorithm,
     up: 'identity',
     down: 'identity',
     rounds: 1_000_000,
@@ -233,9 +236,12 @@ const aggregatorRoleTarget = target({
   name: 'role.aggregator',
   description:
     'frames and control messages with stale/future terms and rounds, bad payloads, leaves, into an aggregator role',
-  arbitrary: fc.array(actionArb, { minLength: 1, maxLength: 14 }),
-  async runAsync(actions) {
-    const h = createHarness();
+  arbitrary: fc.record({
+    algorithm: fc.constantFrom(...FUZZED_ALGORITHMS),
+    actions: fc.array(actionArb, { minLength: 1, maxLength: 14 }),
+  }),
+  async runAsync({ algorithm, actions }) {
+    const h = createHarness(algorithm);
     try {
       h.role.start();
       for (const action of actions) {

@@ -228,6 +228,36 @@ test('a relayed broadcast of a round this aggregator closed itself: the worker a
   role.stop();
 });
 
+test('a relayed sync broadcast in a session without model syncs is refused (BAD_RELAY), not applied', async (t) => {
+  const h = createRoleHarness({
+    members: ['w1', 'w2'],
+    config: { algorithm: 'doublesqueeze', roundDeadlineMs: 60_000 },
+  });
+  h.state.round = 5;
+  const before = Float32Array.from(h.state.requireWorker().model);
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop());
+  role.start();
+  role.onFrame('w1', {
+    type: 'broadcast',
+    term: 2,
+    round: 5,
+    sender: senderTag('w1'),
+    aux: 1, // marked as a model sync, which doublesqueeze never runs
+    meta: encodeTags([senderTag('self'), senderTag('w1')]),
+    payload: h.options.down.encode(new Float32Array(NUM_PARAMS).fill(0.02), 1),
+  });
+  assert.deepEqual(
+    h.rejected.map((r) => [r.peerId, r.code]),
+    [['w1', 'BAD_RELAY']],
+  );
+  assert.deepEqual(h.state.requireWorker().model, before, 'the model did not move');
+  assert.equal(h.sentTo('w2', 'broadcast').length, 0, 'nothing sent on');
+  // The round goes on: w2's upload is still collected for round 5.
+  role.onFrame('w2', h.upload('w2', 5, 2));
+  assert.equal(h.state.round, 5);
+});
+
 test('a worker one broadcast behind gets that broadcast again, not the whole model', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   const role = new AggregatorRole(h.ctx, 1);
