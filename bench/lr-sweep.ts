@@ -8,12 +8,14 @@
  *    (bench:links), with its own residuals between syncs;
  *  - liec consensus: the model a sync would hand every peer now (what `npm run simulate`
  *    reports), which no peer holds between syncs.
- * Per learning rate: median rounds and simulated seconds to 90% over the seeds, and per run
- * the learning rate with the fewest median rounds. Prints a table, saves JSON.
+ * Per setting (momentum and learning rate): median rounds and simulated seconds to 90% over
+ * the seeds, and per run the setting with the fewest median rounds. `--grid` sweeps several
+ * momenta, each over its own learning rates (momentum B multiplies the step by about
+ * 1/(1 - B), so each needs a smaller range). Prints a table, saves JSON.
  *
  * @example
  * npm run bench:lr-sweep -- --lrs 0.5,0.8,1.2 --seeds 1,2,3,4 --out bench/results/lr-sweep.json
- * npm run bench:lr-sweep -- --momentum 0.9 --lrs 0.05,0.1,0.2 --out bench/results/lr-sweep-momentum.json
+ * npm run bench:lr-sweep -- --grid "0:0.8,1.2;0.9:0.2,0.3" --out bench/results/lr-momentum-sweep.json
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -25,10 +27,12 @@ import { simulationLearner, simulationReport } from '../client/sim/cli.ts';
 const { values } = parseArgs({
   options: {
     lrs: { type: 'string', default: '0.5,0.8,1.2' },
+    momentum: { type: 'string', default: '0' },
+    /** "B:LR,LR;B:LR,...": momenta, each with its learning rates; replaces --lrs and --momentum. */
+    grid: { type: 'string' },
     seeds: { type: 'string', default: '1,2,3,4' },
     rounds: { type: 'string', default: '140' },
     compressor: { type: 'string', default: 'topk:0.01' },
-    momentum: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results/lr-sweep.json' },
   },
 });
@@ -45,11 +49,32 @@ const RUNS: { name: string; flags: string[] }[] = [
   { name: 'liec consensus', flags: ['--algorithm', 'liec', '--evaluate', 'consensus'] },
 ];
 
+interface Setting {
+  momentum: number;
+  learningRate: number;
+}
+
 const numbers = (text: string): number[] => text.split(',').map((item) => Number(item.trim()));
-const lrs = numbers(values.lrs);
+
+/** The settings to sweep, from --grid or from --momentum and --lrs. */
+function parseGrid(): Setting[] {
+  const groups = values.grid?.split(';') ?? [`${values.momentum}:${values.lrs}`];
+  const settings = groups.flatMap((group) => {
+    const [momentum, lrs] = group.split(':');
+    if (momentum === undefined || lrs === undefined)
+      throw new RangeError(`--grid: "${group}" is not MOMENTUM:LR,LR,...`);
+    return numbers(lrs).map((learningRate) => ({ momentum: Number(momentum), learningRate }));
+  });
+  const valid = (s: Setting): boolean => s.momentum >= 0 && s.momentum < 1 && s.learningRate > 0;
+  if (!settings.every(valid))
+    throw new RangeError('--grid/--lrs/--momentum: momenta in [0, 1), learning rates above 0');
+  return settings;
+}
+
+const settings = parseGrid();
 const seeds = numbers(values.seeds);
-if (![...lrs, ...seeds].every(Number.isFinite))
-  throw new RangeError('--lrs and --seeds are lists of numbers');
+if (!seeds.every(Number.isFinite)) throw new RangeError('--seeds is a list of numbers');
+const settingName = (s: Setting): string => `momentum ${s.momentum} lr ${s.learningRate}`;
 
 function median(list: (number | null)[]): number | null {
   // A seed that never reached 90% counts as slower than every one that did.
@@ -58,15 +83,14 @@ function median(list: (number | null)[]): number | null {
   return middle === undefined || !Number.isFinite(middle) ? null : middle;
 }
 
-const total = RUNS.length * lrs.length * seeds.length;
+const total = RUNS.length * settings.length * seeds.length;
 const estimateMinutes = (total * SECONDS_PER_RUN_AT_140 * Number(values.rounds)) / 140 / 60;
 console.log(
-  `${total} simulations (${RUNS.length} runs x ${lrs.length} learning rates x ${seeds.length} seeds); about ${estimateMinutes.toFixed(0)} min`,
+  `${total} simulations (${RUNS.length} runs x ${settings.length} settings x ${seeds.length} seeds); about ${estimateMinutes.toFixed(0)} min`,
 );
 
-interface SeedResult {
+interface SeedResult extends Setting {
   run: string;
-  learningRate: number;
   seed: number;
   roundsTo90: number | null;
   simSecondsTo90: number | null;
@@ -76,30 +100,17 @@ interface SeedResult {
 
 const started = performance.now();
 const results: SeedResult[] = [];
-for (const lr of lrs) {
+for (const setting of settings) {
   for (const run of RUNS) {
     for (const seed of seeds) {
       const compressor = values.compressor;
-      const flags = [
+      const cli = parseSimulateArgs([
         ...LINKS_SETTING,
         ...LINKS_SHAPING,
         ...run.flags,
-        '--up',
-        compressor,
-        '--down',
-        compressor,
-      ];
-      const cli = parseSimulateArgs([
-        ...flags,
-        '--lr',
-        String(lr),
-        '--momentum',
-        values.momentum,
-        '--seed',
-        String(seed),
-        '--rounds',
-        values.rounds,
-        '--quiet',
+        ...['--up', compressor, '--down', compressor],
+        ...['--lr', String(setting.learningRate), '--momentum', String(setting.momentum)],
+        ...['--seed', String(seed), '--rounds', values.rounds, '--quiet'],
       ]);
       if (cli === 'help') throw new Error('unreachable');
       const learner = await simulationLearner(cli);
@@ -108,7 +119,7 @@ for (const lr of lrs) {
         const report = simulationReport(cli, runSimulation(cli.config, learner), learner.backend, 0);
         results.push({
           run: run.name,
-          learningRate: lr,
+          ...setting,
           seed,
           roundsTo90: report.roundsTo90,
           simSecondsTo90: report.simSecondsTo90,
@@ -117,7 +128,7 @@ for (const lr of lrs) {
         });
         const to90 = report.roundsTo90 === null ? 'not reached' : `${report.roundsTo90} rounds`;
         console.log(
-          `  lr ${lr} ${run.name} seed ${seed}: ${to90} (${((performance.now() - runStarted) / 1000).toFixed(0)} s)`,
+          `  ${settingName(setting)} ${run.name} seed ${seed}: ${to90} (${((performance.now() - runStarted) / 1000).toFixed(0)} s)`,
         );
       } finally {
         learner.dispose();
@@ -126,47 +137,59 @@ for (const lr of lrs) {
   }
 }
 
-const summary = lrs.flatMap((lr) =>
+const summary = settings.flatMap((setting) =>
   RUNS.map((run) => {
-    const rows = results.filter((r) => r.run === run.name && r.learningRate === lr);
+    const rows = results.filter(
+      (r) => r.run === run.name && r.learningRate === setting.learningRate && r.momentum === setting.momentum,
+    );
     return {
       run: run.name,
-      learningRate: lr,
+      ...setting,
       medianRoundsTo90: median(rows.map((r) => r.roundsTo90)),
       medianSimSecondsTo90: median(rows.map((r) => r.simSecondsTo90)),
       roundsTo90BySeed: rows.map((r) => r.roundsTo90),
     };
   }),
 );
-const bestLearningRate = Object.fromEntries(
+/** Per run, the setting with the fewest median rounds to 90% (ties: the fewer simulated seconds). */
+const bestSetting = Object.fromEntries(
   RUNS.map((run) => {
     const ranked = summary
       .filter((s) => s.run === run.name)
-      .sort((a, b) => (a.medianRoundsTo90 ?? Infinity) - (b.medianRoundsTo90 ?? Infinity));
+      .sort(
+        (a, b) =>
+          (a.medianRoundsTo90 ?? Infinity) - (b.medianRoundsTo90 ?? Infinity) ||
+          (a.medianSimSecondsTo90 ?? Infinity) - (b.medianSimSecondsTo90 ?? Infinity),
+      );
     return [run.name, ranked[0] ?? null];
   }),
 );
 console.table(
   summary.map((s) => ({
     run: s.run,
+    momentum: s.momentum,
     lr: s.learningRate,
     'median rounds to 90%': s.medianRoundsTo90 ?? '-',
     'median sim s to 90%': s.medianSimSecondsTo90?.toFixed(2) ?? '-',
     'rounds by seed': s.roundsTo90BySeed.map((r) => r ?? '-').join(' '),
   })),
 );
+for (const [run, best] of Object.entries(bestSetting))
+  console.log(
+    `best for ${run}: ${best === null ? '-' : `${settingName(best)}, ${best.medianRoundsTo90 ?? '-'} rounds`}`,
+  );
+const gridArgument =
+  values.grid === undefined ? `--momentum ${values.momentum} --lrs ${values.lrs}` : `--grid "${values.grid}"`;
 const document = {
   benchmark: 'lr-sweep',
   date: new Date().toISOString(),
-  command: `npm run bench:lr-sweep -- --lrs ${values.lrs} --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --momentum ${values.momentum} --out ${values.out}`,
-  setting: [
-    ...LINKS_SETTING,
-    ...LINKS_SHAPING,
-    ...['--up', values.compressor, '--down', values.compressor, '--momentum', values.momentum],
-  ].join(' '),
+  command: `npm run bench:lr-sweep -- ${gridArgument} --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --out ${values.out}`,
+  setting: [...LINKS_SETTING, ...LINKS_SHAPING, '--up', values.compressor, '--down', values.compressor].join(
+    ' ',
+  ),
   wallSeconds: (performance.now() - started) / 1000,
   summary,
-  bestLearningRate,
+  bestSetting,
   runs: results,
 };
 await mkdir(dirname(values.out), { recursive: true });
