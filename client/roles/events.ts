@@ -2,7 +2,7 @@
  * The peer runtime's typed events: what the CLI progress bar, the browser dashboard and the
  * tests observe.
  */
-import { TypedEmitter } from '../transport/typed-emitter.ts';
+import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
 export type Role = 'aggregator' | 'worker';
 

@@ -13,6 +13,6 @@ export {
 } from './signaling-client.ts';
 export { SessionMembership, type MembershipEvents, type MembershipInit } from './membership.ts';
 export { SessionView } from './session-view.ts';
-export { TypedEmitter } from './typed-emitter.ts';
+export { TypedEmitter } from '../../shared/typed-emitter.ts';
 export type { RequestOptions } from './request.ts';
 export { SignalingError, type SignalingErrorCode } from '../../shared/protocol/signaling.ts';

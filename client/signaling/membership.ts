@@ -26,7 +26,7 @@ import type {
 import { SignalingError } from '../../shared/protocol/signaling.ts';
 import type { SessionView } from './session-view.ts';
 import { SignalingClient, type JoinedSession, type SignalingClientOptions } from './signaling-client.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
 export interface MembershipInit {
   serverUrl: string;
@@ -41,14 +41,14 @@ export interface MembershipInit {
 }
 
 export interface MembershipEvents {
-  aggregator: AggregatorEvent;
-  'peer:left': PeerLeftEvent;
+  aggregator: (event: AggregatorEvent) => void;
+  'peer:left': (event: PeerLeftEvent) => void;
   /** Joined again after the socket dropped; `client` is the new socket's client. */
-  rejoined: { joined: JoinedSession; client: SignalingClient };
+  rejoined: (event: { joined: JoinedSession; client: SignalingClient }) => void;
   /** The socket dropped; a rejoin follows unless the membership gave up or was closed. */
-  disconnect: { reason: string; error?: SignalingError };
+  disconnect: (event: { reason: string; error?: SignalingError }) => void;
   /** No more attempts: the peer is no longer a member of the session. */
-  lost: { error: SignalingError };
+  lost: (event: { error: SignalingError }) => void;
 }
 
 /** Join failures that another attempt cannot fix. */

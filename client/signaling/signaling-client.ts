@@ -44,7 +44,7 @@ import {
   type SignalEvent,
 } from '../../shared/protocol/signaling.ts';
 import { SessionView } from './session-view.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '../../shared/typed-emitter.ts';
 import { requestWithAck, type AckCallback, type RequestOptions, type TimeoutSocket } from './request.ts';
 
 export interface SignalingClientOptions {
@@ -61,16 +61,16 @@ export interface SignalingClientOptions {
 }
 
 export interface SignalingClientEvents {
-  'peer:joined': PeerJoinedEvent;
-  'peer:left': PeerLeftEvent;
-  'peer:updated': PeerUpdatedEvent;
+  'peer:joined': (event: PeerJoinedEvent) => void;
+  'peer:left': (event: PeerLeftEvent) => void;
+  'peer:updated': (event: PeerUpdatedEvent) => void;
   /** Only announcements newer than the known term. */
-  aggregator: AggregatorEvent;
-  signal: SignalEvent;
+  aggregator: (event: AggregatorEvent) => void;
+  signal: (event: SignalEvent) => void;
   /** Errors the server reported without a request, and server messages that failed validation. */
-  error: SignalingError;
+  error: (error: SignalingError) => void;
   /** The socket closed; `error` is the fatal server error that caused it, if any. */
-  disconnect: { reason: string; error?: SignalingError };
+  disconnect: (event: { reason: string; error?: SignalingError }) => void;
 }
 
 export type CreatedSession = Omit<CreateSessionOk, 'ok'>;

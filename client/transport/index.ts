@@ -31,4 +31,4 @@ export {
 } from './peer-link.ts';
 export { Pacer, ThroughputMeter, type LinkShaping } from './shaping.ts';
 export type { SignalRelay } from './signal-relay.ts';
-export { TypedEmitter } from './typed-emitter.ts';
+export { TypedEmitter } from '../../shared/typed-emitter.ts';

@@ -24,7 +24,7 @@ import { addLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
 import { PeerLink, type LinkCloseReason } from './peer-link.ts';
 import { createLinkShaping, type LinkShaping } from './shaping.ts';
 import { isOfferPayload, signalEnvelopeSchema, type SignalRelay } from './signal-relay.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
 export interface PeerTransportEvents {
   /** A link to `remoteId` opened. */

@@ -26,7 +26,7 @@ import { copyLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
 import { Reassembler } from './reassembler.ts';
 import { createLinkShaping, type LinkShaping } from './shaping.ts';
 import { parsePeerSignal, sdpMaxMessageSize, type PeerSignal } from './signal-schema.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
 /** Why a link closed: close() was called here, the remote went away, or an error. */
 export type LinkCloseReason = 'local' | 'remote' | 'error';

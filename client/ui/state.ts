@@ -14,7 +14,7 @@
  * });
  */
 import type { PeerKind, PeerRole } from '../../shared/protocol/signaling.ts';
-import { TypedEmitter } from '../signaling/typed-emitter.ts';
+import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
 export type SessionPhase = 'waiting' | 'training' | 'syncing' | 'done';
 export type PeerState = 'connecting' | 'training' | 'sending' | 'waiting' | 'late' | 'dropped';
@@ -93,7 +93,7 @@ export interface DashboardState {
 
 export type DashboardPart = keyof DashboardState;
 export interface SessionStoreEvents {
-  change: { state: DashboardState; parts: ReadonlySet<DashboardPart> };
+  change: (event: { state: DashboardState; parts: ReadonlySet<DashboardPart> }) => void;
 }
 
 /** A peer update: the id plus any fields that changed; new rows get defaults for the rest. */

@@ -158,7 +158,7 @@ test('membership and aggregator announcements stay within their session', async 
   const watcherB = await joinedClient(t, url, b, { peerId: 'watcher' });
   const strays: string[] = [];
   for (const name of ['peer:joined', 'peer:left', 'peer:updated', 'aggregator', 'signal'] as const) {
-    watcherB.on(name, (ev) => strays.push(`${name} ${JSON.stringify(ev)}`));
+    watcherB.on(name, (ev: unknown) => strays.push(`${name} ${JSON.stringify(ev)}`));
   }
   // Session A lives a whole life: joins, an aggregator is elected, signals, leaves.
   const first = await joinedClient(t, url, a, { peerId: 'first', ready: true });

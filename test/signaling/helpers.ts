@@ -88,23 +88,28 @@ export async function joinedClient(
   return client;
 }
 
+/** What an event of the signaling client carries (each has one argument). */
+type EventPayload<K extends keyof SignalingClientEvents> = Parameters<SignalingClientEvents[K]>[0];
+
 /** Resolves with the next `name` event of a SignalingClient that passes `filter`. */
 export function nextEvent<K extends keyof SignalingClientEvents>(
   client: SignalingClient,
   name: K,
-  filter: (ev: SignalingClientEvents[K]) => boolean = () => true,
+  filter: (ev: EventPayload<K>) => boolean = () => true,
   timeoutMs = EVENT_TIMEOUT_MS,
-): Promise<SignalingClientEvents[K]> {
+): Promise<EventPayload<K>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
       reject(new Error(`timed out waiting for ${String(name)}`));
     }, timeoutMs);
-    const off = client.on(name, (ev) => {
+    const listener = (ev: EventPayload<K>): void => {
       if (!filter(ev)) return;
       clearTimeout(timer);
       off();
       resolve(ev);
-    });
+    };
+    // For a generic K the compiler cannot see that this is SignalingClientEvents[K].
+    const off = client.on(name, listener as unknown as SignalingClientEvents[K]);
   });
 }

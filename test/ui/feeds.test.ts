@@ -127,8 +127,11 @@ test("applyStatus draws a repeated evaluation at its own round, not the report's
 
 test('attachRuntimeToStore copies rounds, peers, phases and backend until detached', () => {
   class FakeRuntime extends TypedEmitter<DashboardRuntimeEvents> {
-    send<K extends keyof DashboardRuntimeEvents>(name: K, event: DashboardRuntimeEvents[K]): void {
-      this.emit(name, event);
+    send<K extends keyof DashboardRuntimeEvents>(
+      name: K,
+      ...args: Parameters<DashboardRuntimeEvents[K]>
+    ): void {
+      this.emit(name, ...args);
     }
     leave(): void {}
   }

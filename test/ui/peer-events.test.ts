@@ -22,7 +22,7 @@ function fakePeer(peerId = 'me') {
 }
 
 function collect(mapper: PeerEventMapper) {
-  const seen: { [K in keyof DashboardRuntimeEvents]: DashboardRuntimeEvents[K][] } = {
+  const seen: { [K in keyof DashboardRuntimeEvents]: Parameters<DashboardRuntimeEvents[K]>[0][] } = {
     round: [],
     peer: [],
     'peer:removed': [],

@@ -1,7 +1,8 @@
 /**
  * The interface the dashboard expects from the training runtime (client/roles), and the
  * adapter that copies its events into the store. Any emitter with `on`/`off` fits: the
- * project's TypedEmitter<DashboardRuntimeEvents>, or Node's EventEmitter from `events`.
+ * project's TypedEmitter<DashboardRuntimeEvents> (shared/typed-emitter.ts), or Node's
+ * EventEmitter from `events`.
  *
  * What the runtime emits:
  * - `round`: a finished round as this peer saw it (the aggregator knows every field; a
@@ -32,14 +33,14 @@ export interface RuntimeRoundEvent extends RoundRecord {
 }
 
 export interface DashboardRuntimeEvents {
-  round: RuntimeRoundEvent;
-  peer: PeerPatch;
-  'peer:removed': { peerId: string };
-  phase: { phase: SessionPhase; round: number };
-  backend: { backend: string };
+  round: (event: RuntimeRoundEvent) => void;
+  peer: (patch: PeerPatch) => void;
+  'peer:removed': (event: { peerId: string }) => void;
+  phase: (event: { phase: SessionPhase; round: number }) => void;
+  backend: (event: { backend: string }) => void;
 }
 
-type Listener<K extends keyof DashboardRuntimeEvents> = (event: DashboardRuntimeEvents[K]) => void;
+type Listener<K extends keyof DashboardRuntimeEvents> = DashboardRuntimeEvents[K];
 
 export interface DashboardRuntime {
   on<K extends keyof DashboardRuntimeEvents>(name: K, listener: Listener<K>): unknown;
@@ -57,25 +58,19 @@ export interface DashboardRuntime {
 /** What a runtime that joins the session itself (a training peer) adds to DashboardRuntimeEvents. */
 export interface SessionRuntimeEvents extends DashboardRuntimeEvents {
   /** Its peer joined (on start, and again on resume after a pause): follow this client. */
-  joined: { client: SignalingClient; joined: JoinedSession };
+  joined: (event: { client: SignalingClient; joined: JoinedSession }) => void;
   /** Its peer is about to leave (pause, leave): stop following its client. */
-  leaving: { peerId: string };
+  leaving: (event: { peerId: string }) => void;
   /** Training stopped on an error after joining (e.g. the learner failed to load). */
-  error: { message: string };
+  error: (event: { message: string }) => void;
 }
 
 /** A runtime that joins the session for the tab (see ./peer-runtime.ts). */
 export interface SessionRuntime extends DashboardRuntime {
   /** Joins; resolves with the join reply while training starts. */
   start(): Promise<JoinedSession>;
-  on<K extends keyof SessionRuntimeEvents>(
-    name: K,
-    listener: (event: SessionRuntimeEvents[K]) => void,
-  ): () => void;
-  off<K extends keyof SessionRuntimeEvents>(
-    name: K,
-    listener: (event: SessionRuntimeEvents[K]) => void,
-  ): void;
+  on<K extends keyof SessionRuntimeEvents>(name: K, listener: SessionRuntimeEvents[K]): () => void;
+  off<K extends keyof SessionRuntimeEvents>(name: K, listener: SessionRuntimeEvents[K]): void;
 }
 
 /** Copies the runtime's events into the store until the returned function is called. */

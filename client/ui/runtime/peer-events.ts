@@ -28,8 +28,8 @@
  */
 import { fp32UploadFrameBytes } from '../../../shared/protocol/frames.ts';
 import type { PeerEventEmitter, RoundEvent } from '../../roles/events.ts';
-import { TypedEmitter } from '../../signaling/index.ts';
-import type { PeerState } from '../state.ts';
+import { TypedEmitter } from '../../../shared/typed-emitter.ts';
+import type { PeerPatch, PeerState } from '../state.ts';
 import type { DashboardRuntimeEvents, RuntimeRoundEvent } from './attach.ts';
 
 /** What the mapper reads of a Peer. */
@@ -188,7 +188,7 @@ export class PeerEventMapper extends TypedEmitter<DashboardRuntimeEvents> {
     this.self({ state: this.late && state !== 'connecting' ? 'late' : state });
   }
 
-  private self(patch: Omit<DashboardRuntimeEvents['peer'], 'peerId'>): void {
+  private self(patch: Omit<PeerPatch, 'peerId'>): void {
     this.emit('peer', { peerId: this.init.peer.peerId, ...patch });
   }
 }

@@ -25,7 +25,8 @@
 import type { Capabilities } from '../../../shared/protocol/signaling.ts';
 import type { SessionConfig } from '../../../shared/protocol/session-config.ts';
 import { Peer } from '../../roles/peer.ts';
-import { SignalingError, TypedEmitter, type JoinedSession } from '../../signaling/index.ts';
+import { TypedEmitter } from '../../../shared/typed-emitter.ts';
+import { SignalingError, type JoinedSession } from '../../signaling/index.ts';
 import type { DataLearner } from '../../training/data-learner.ts';
 import type { SessionRuntime, SessionRuntimeEvents } from './attach.ts';
 import { encodeModelFile } from './model-file.ts';
