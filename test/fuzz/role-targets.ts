@@ -98,7 +98,8 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       values: vectorArb(D),
       mutations: mutationsArb(3),
       random: fc.uint8Array({ maxLength: 40 }),
-      aux: fc.oneof(fc.constant(0), fc.float({ noNaN: true, noDefaultInfinity: true })),
+      // 1 marks a broadcast as a model sync (relays); any finite value is a valid deviation.
+      aux: fc.oneof(fc.constant(0), fc.constant(1), fc.float({ noNaN: true, noDefaultInfinity: true })),
     }),
   },
   {
