@@ -6,6 +6,8 @@
  * bench's --max-seconds). Runs: sgd (fp32), then ef-sgd, doublesqueeze and liec with top-k 1%
  * and with scaled sign; liec top-k 1% also with a rolling sync (`+rolling` in --runs;
  * `+sync=H` sets LIEC's sync period, one above --round-cap leaves only the final sync).
+ * Every run trains with --lr and --momentum unless its own `+lr=X` / `+momentum=B` says
+ * otherwise, so each algorithm can run at its own best setting (bench:lr-sweep finds them).
  * speedupVsSgd = SGD's secondsTo90 / LIEC's (top-k 1%, default sync), same bench run.
  *
  * Time to 90% is wall time from the opening of round 0 to the broadcast of the round whose
@@ -19,6 +21,7 @@
  * npm run bench:links -- --algorithms sgd,liec
  * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+rolling"
  * npm run bench:links -- --runs "liec@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+sync=1000"
+ * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01+lr=0.3,liec@topk:0.01/topk:0.01+lr=0.4" --momentum 0.9
  * npm run bench:links -- --runs "liec@topk:auto/topk:0.01,liec@topk:0.01/topk:0.01" --mbps 0.5,10 --deadline-ms 1500
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
