@@ -30,6 +30,7 @@ import {
   sliceDue,
   syncBlock,
   syncDue,
+  syncFlushStep,
   type AlgorithmOptions,
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
@@ -204,13 +205,13 @@ export function runSimulation(
 
   const consensus = (): Float32Array => {
     if (options.algorithm !== 'liec') return (workers[0] as WorkerAlgorithm).model;
-    // The model a sync would produce now: mean of the workers minus eta times e.
+    // The model a sync would produce now: mean of the workers minus e times the flush step.
     const y = mean(
       workers.map((w) => w.model),
       d,
     );
-    for (let j = 0; j < d; j++)
-      y[j] = (y[j] as number) - options.learningRate * (aggregator.error[j] as number);
+    const step = syncFlushStep(options);
+    for (let j = 0; j < d; j++) y[j] = (y[j] as number) - step * (aggregator.error[j] as number);
     return y;
   };
 

@@ -13,6 +13,7 @@ import type { Compressor } from '../compress/types.ts';
 import { decodeChecked } from './decode.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { combine, type Aggregation } from './robust.ts';
+import type { OptimizerOptions } from './optimizer.ts';
 import type { AggregatorAlgorithm, AlgorithmName, AlgorithmOptions, SyncBlock } from './types.ts';
 import { subtract } from './vector.ts';
 
@@ -24,6 +25,16 @@ function clampAll(x: Float32Array): void {
   }
 }
 
+/**
+ * How far one unit of the aggregator's error e moves a model once it has gone through the
+ * peers' optimizer: eta / (1 - momentum), heavy ball's total response to one step (eta without
+ * momentum). A LIEC sync flushes e into the model by this much, as the broadcasts would have
+ * delivered it; eta alone would drop 90% of e at momentum 0.9.
+ */
+export function syncFlushStep(options: OptimizerOptions): number {
+  return options.learningRate / (1 - (options.momentum ?? 0));
+}
+
 class Aggregator implements AggregatorAlgorithm {
   readonly algorithm: AlgorithmName;
   error: Float32Array;
@@ -31,7 +42,8 @@ class Aggregator implements AggregatorAlgorithm {
   private readonly up: Compressor;
   private readonly down: Compressor;
   private readonly syncCodec: Compressor | null;
-  private readonly learningRate: number;
+  /** How far a sync moves the model per unit of e (syncFlushStep). */
+  private readonly flushStep: number;
   /** sgd keeps no compression error (it is the no-feedback baseline); the others do. */
   private readonly keepsCompressionError: boolean;
   private readonly aggregation: Aggregation;
@@ -41,7 +53,7 @@ class Aggregator implements AggregatorAlgorithm {
     this.length = length;
     this.up = options.up;
     this.down = options.down;
-    this.learningRate = options.learningRate;
+    this.flushStep = syncFlushStep(options);
     this.syncCodec = options.algorithm === 'liec' ? (options.sync?.codec ?? null) : null;
     this.keepsCompressionError = options.algorithm !== 'sgd';
     this.aggregation = options.aggregation ?? 'mean';
@@ -81,17 +93,17 @@ class Aggregator implements AggregatorAlgorithm {
   aggregateSync(deltas: readonly Float32Array[], seed: number, block?: SyncBlock): Uint8Array {
     const codec = this.requireSyncCodec();
     const { start, end } = checkSyncBlock(block, this.length);
-    const eta = this.learningRate;
+    const step = this.flushStep;
     const error = this.error.subarray(start, end);
-    // Synced model = x_common + mean(x_i - x_common) - eta * e: e is flushed into the model
-    // (a rolling sync's slice flushes e on its block only).
+    // Synced model = x_common + mean(x_i - x_common) - step * e: e is flushed into the model
+    // (a rolling sync's slice flushes e on its block only); step = eta / (1 - momentum).
     const v = combine(deltas, end - start, this.aggregation);
-    for (let i = 0; i < v.length; i++) v[i] = clampFloat32((v[i] as number) - eta * (error[i] as number));
+    for (let i = 0; i < v.length; i++) v[i] = clampFloat32((v[i] as number) - step * (error[i] as number));
     const payload = codec.encode(v, seed);
     const sent = codec.decode(payload, v.length);
-    // What quantization kept back stays in e (model units / -eta), so nothing is lost.
+    // What quantization kept back stays in e (model units / -step), so nothing is lost.
     for (let i = 0; i < v.length; i++)
-      error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / eta);
+      error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / step);
     return payload;
   }
 

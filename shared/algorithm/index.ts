@@ -14,7 +14,7 @@ import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions } from './ty
 
 export * from './types.ts';
 export { createWorker } from './worker.ts';
-export { createAggregator } from './aggregator.ts';
+export { createAggregator, syncFlushStep } from './aggregator.ts';
 export { createOptimizer, type OptimizerOptions } from './optimizer.ts';
 export {
   chooseTopKRatio,

@@ -139,6 +139,44 @@ test('a sync averages the models exactly and flushes the aggregator error (ident
   assert.ok(aggregator.error.every((v) => v === 0));
 });
 
+test('with momentum a sync flushes e as far as the broadcasts would have moved the model: eta / (1 - momentum)', () => {
+  const momentum = 0.9;
+  const { problem, workers, aggregator, options } = setup({
+    up: 'topk:0.05',
+    down: 'topk:0.05:f32',
+    syncCodec: 'identity',
+    momentum,
+  });
+  for (let t = 0; t < 10; t++) round(workers, aggregator, problem, t);
+  const error = Float32Array.from(aggregator.error);
+  assert.ok(
+    error.some((v) => v !== 0),
+    'the down compressor held something back',
+  );
+  // Heavy ball's total response to one step d is eta * d * (1 + m + m^2 + ...) = eta * d / (1 - m):
+  // delivering e in a broadcast and nothing after would move a model this far in the end.
+  const impulse = createOptimizer(options, DIM);
+  const moved = new Float32Array(DIM);
+  impulse.step(moved, error);
+  for (let k = 0; k < 400; k++) impulse.step(moved, new Float32Array(DIM));
+  const expected = mean(
+    workers.map((w) => w.model),
+    DIM,
+  );
+  for (let j = 0; j < DIM; j++) expected[j] = (expected[j] as number) + (moved[j] as number);
+  const syncs = workers.map((w, i) => aggregator.decodeSync(w.prepareSync(i)));
+  const payload = aggregator.aggregateSync(syncs, 0);
+  for (const w of workers) w.applySync(payload, true);
+  for (const w of workers) {
+    for (let j = 0; j < DIM; j++)
+      assert.ok(
+        Math.abs((w.model[j] as number) - (expected[j] as number)) < 1e-5,
+        `coordinate ${j}: ${w.model[j]} against ${expected[j]}`,
+      );
+  }
+  assert.ok(aggregator.error.every((v) => v === 0));
+});
+
 test('a q8 sync keeps the mean-model invariant (its quantization error is compensated)', () => {
   const { problem, workers, aggregator, options } = setup({
     up: 'topk:0.05',
