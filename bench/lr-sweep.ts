@@ -30,6 +30,8 @@ const { values } = parseArgs({
     momentum: { type: 'string', default: '0' },
     /** "B:LR,LR;B:LR,...": momenta, each with its learning rates; replaces --lrs and --momentum. */
     grid: { type: 'string' },
+    /** A subset of the runs, by name: doublesqueeze, liec own, liec consensus. */
+    runs: { type: 'string', default: 'doublesqueeze,liec own,liec consensus' },
     seeds: { type: 'string', default: '1,2,3,4' },
     rounds: { type: 'string', default: '140' },
     compressor: { type: 'string', default: 'topk:0.01' },
@@ -43,11 +45,16 @@ const LINKS_SHAPING = ['--link-mbps', '2', '--aggregator-mbps', '2'];
 /** Wall seconds one 140-round run takes on this 2-core machine (measured), for the estimate. */
 const SECONDS_PER_RUN_AT_140 = 15;
 
-const RUNS: { name: string; flags: string[] }[] = [
+const ALL_RUNS: { name: string; flags: string[] }[] = [
   { name: 'doublesqueeze', flags: ['--algorithm', 'doublesqueeze'] },
   { name: 'liec own', flags: ['--algorithm', 'liec', '--evaluate', 'own'] },
   { name: 'liec consensus', flags: ['--algorithm', 'liec', '--evaluate', 'consensus'] },
 ];
+const runNames = values.runs.split(',').map((name) => name.trim());
+const RUNS = ALL_RUNS.filter((run) => runNames.includes(run.name));
+const unknownRun = runNames.find((name) => !ALL_RUNS.some((run) => run.name === name));
+if (unknownRun !== undefined)
+  throw new RangeError(`--runs: unknown "${unknownRun}" (${ALL_RUNS.map((r) => r.name).join(', ')})`);
 
 interface Setting {
   momentum: number;
@@ -183,7 +190,7 @@ const gridArgument =
 const document = {
   benchmark: 'lr-sweep',
   date: new Date().toISOString(),
-  command: `npm run bench:lr-sweep -- ${gridArgument} --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --out ${values.out}`,
+  command: `npm run bench:lr-sweep -- ${gridArgument} --runs "${values.runs}" --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --out ${values.out}`,
   setting: [...LINKS_SETTING, ...LINKS_SHAPING, '--up', values.compressor, '--down', values.compressor].join(
     ' ',
   ),
