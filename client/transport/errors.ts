@@ -14,6 +14,7 @@ export type TransportErrorCode =
   | 'ERR_MALFORMED_CHUNK' // a received chunk has a bad header or breaks the chunk sequence
   | 'ERR_MESSAGE_TOO_LARGE' // a message exceeds maxMessageBytes (on send or on receive)
   | 'ERR_DRAIN_TIMEOUT' // the send buffer did not drain within drainTimeoutMs
+  | 'ERR_SHAPING_BACKLOG' // link shaping held back more than maxShapedBacklogBytes on receipt
   | 'ERR_NOT_CONNECTED' // send() before the data channel opened
   | 'ERR_LINK_CLOSED' // the link is closed (or closed while a send was in progress)
   | 'ERR_CONNECT_TIMEOUT' // the data channel did not open within connectTimeoutMs

@@ -53,6 +53,13 @@ export interface LinkSettings {
   linkMbps: number;
   /** One-way propagation delay added to every chunk this peer sends, in ms. @default 0 */
   linkLatencyMs: number;
+  /**
+   * Received bytes link shaping may hold back at once (chunks still crossing the sender's
+   * emulated uplink or this peer's downlink); beyond it the link closes with
+   * ERR_SHAPING_BACKLOG, so a remote cannot make this peer buffer without bound.
+   * @default 268435456 (256 MiB)
+   */
+  maxShapedBacklogBytes: number;
 }
 
 export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
@@ -67,6 +74,7 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   drainTimeoutMs: 30_000,
   linkMbps: Number.POSITIVE_INFINITY,
   linkLatencyMs: 0,
+  maxShapedBacklogBytes: 256 * 1024 * 1024,
 });
 
 const positiveInt = z.number().int().positive();
@@ -89,6 +97,7 @@ const settingsSchema = z
     drainTimeoutMs: positiveInt,
     linkMbps: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]),
     linkLatencyMs: z.number().min(0).max(60_000),
+    maxShapedBacklogBytes: positiveInt,
   })
   .refine(
     (s) => s.lowWaterMarkBytes < s.highWaterMarkBytes,

@@ -17,14 +17,21 @@
 import SimplePeer from 'simple-peer';
 import { waitForDrain, type LowBufferEvents } from './backpressure.ts';
 import { loadWebRtcBinding, type WebRtcBinding } from './binding.ts';
-import { encodeChunks } from './chunk-codec.ts';
+import { encodeChunks, MIN_CHUNK_BYTES } from './chunk-codec.ts';
 import { selectedPairRoundTripMs } from './ice-rtt.ts';
 import { DelayLine } from './delay-line.ts';
 import { TransportError, toTransportError } from './errors.ts';
 import { resolveLinkSettings, type LinkSettings } from './link-options.ts';
 import { copyLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
 import { Reassembler } from './reassembler.ts';
-import { createLinkShaping, type LinkShaping } from './shaping.ts';
+import {
+  createLinkShaping,
+  isShaped,
+  readStamp,
+  stampChunk,
+  STAMP_BYTES,
+  type LinkShaping,
+} from './shaping.ts';
 import { parsePeerSignal, sdpMaxMessageSize, type PeerSignal } from './signal-schema.ts';
 import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
@@ -78,14 +85,20 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   #chunkBytes = 0;
   #nextMessageId = 0;
   #sendTail: Promise<void> = Promise.resolve();
+  /** Sends not yet handed over in full (the one in progress included). */
+  #sendsQueued = 0;
   /** Messages that completed before simple-peer reported 'connect' (the remote side often opens first). */
   #early: Uint8Array[] = [];
   readonly #shaping: LinkShaping;
-  /** Sent chunks waiting out the link latency; received chunks waiting for the downlink. */
-  readonly #outbound = new DelayLine();
+  /**
+   * Shaping, receive side: chunks waiting out their departure stamp (the sender's uplink and
+   * latency), then chunks waiting for this peer's downlink; #heldBytes in both together.
+   */
+  readonly #arrivals = new DelayLine();
   readonly #inbound = new DelayLine();
-  /** Bytes in #outbound: they count against the high-water mark like the channel's buffer. */
-  #delayedBytes = 0;
+  #heldBytes = 0;
+  /** When the last message sent on this link has left the shaped uplink (clock ms). */
+  #lastLeftAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PeerLinkOptions & { binding: WebRtcBinding }) {
     super();
@@ -124,9 +137,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     return this.#closed;
   }
 
-  /** Bytes accepted by the data channel (or held back by the link latency) but not yet sent. */
+  /** Bytes accepted by the data channel but not yet sent. */
   get bufferedAmount(): number {
-    return this.#closed ? 0 : this.#peer.bufferSize + this.#delayedBytes;
+    return this.#closed ? 0 : this.#peer.bufferSize;
   }
 
   /** Chunk size in use (header included); 0 before connect. */
@@ -158,8 +171,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   /**
    * Sends one message; resolves once every chunk is handed to the data channel (not when the
    * remote has it). On a shaped link, once every chunk has left the shaped uplink (the
-   * latency still to come); the time that took is recorded in the peer's uplink meter. Concurrent calls are queued, so messages never interleave. Do not modify
-   * `message` until the promise settles. Rejects with ERR_NOT_CONNECTED, ERR_LINK_CLOSED,
+   * latency still to come); the time that took is recorded in the peer's uplink meter.
+   * Concurrent calls are queued, so messages never interleave. Do not modify `message` until
+   * the promise settles. Rejects with ERR_NOT_CONNECTED, ERR_LINK_CLOSED,
    * ERR_MESSAGE_TOO_LARGE (link stays open) or ERR_DRAIN_TIMEOUT (link closes).
    */
   send(message: Uint8Array): Promise<void> {
@@ -170,12 +184,17 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       const text = `message of ${message.byteLength} bytes exceeds the limit of ${limit}`;
       return Promise.reject(new TransportError('ERR_MESSAGE_TOO_LARGE', text));
     }
-    const run = this.#sendTail.then(() => this.#sendNow(message));
-    this.#sendTail = run.then(
-      () => undefined,
-      () => undefined, // the caller gets the error through `run`; the queue goes on
-    );
-    return run;
+    // The queue waits for the hand-over only: with none pending, the chunks are handed over
+    // now, before the caller goes on computing. A shaped link's chunks all go at once
+    // (stamped), and the caller waits until they have left the emulated uplink.
+    const handedOver =
+      this.#sendsQueued === 0
+        ? this.#handOverMessage(message)
+        : this.#sendTail.then(() => this.#handOverMessage(message));
+    this.#sendsQueued += 1;
+    const dequeue = (): void => void (this.#sendsQueued -= 1);
+    this.#sendTail = handedOver.then(dequeue, dequeue); // the caller gets any error; the queue goes on
+    return handedOver.then((leftAt) => this.#sleepUntil(leftAt));
   }
 
   /** A snapshot of the byte counters. */
@@ -222,20 +241,31 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     };
   }
 
-  async #sendNow(message: Uint8Array): Promise<void> {
+  /**
+   * Hands every chunk of `message` to the data channel; returns when its last chunk leaves
+   * this peer's shaped uplink (clock ms; now on an unshaped link). On a shaped link each chunk
+   * goes out at once, stamped with its remaining time on the uplink plus the latency (see
+   * shaping.ts), so the emulated link moves bytes while this peer computes.
+   */
+  async #handOverMessage(message: Uint8Array): Promise<number> {
     const messageId = this.#nextMessageId;
     this.#nextMessageId = (messageId + 1) >>> 0;
     const { highWaterMarkBytes } = this.settings;
-    const { uplink, meter } = this.#shaping;
-    const started = performance.now();
+    const shaping = this.#shaping;
+    const stamped = isShaped(shaping);
+    const chunkBytes = stamped ? Math.max(MIN_CHUNK_BYTES, this.#chunkBytes - STAMP_BYTES) : this.#chunkBytes;
+    // A message starts once the one before it on this link has left (FIFO), as the meter expects.
+    const started = Math.max(performance.now(), this.#lastLeftAt);
+    let leftAt = performance.now();
     try {
-      for (const chunk of encodeChunks(messageId, message, this.#chunkBytes)) {
+      for (const chunk of encodeChunks(messageId, message, chunkBytes)) {
         if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
         if (this.bufferedAmount >= highWaterMarkBytes) await this.#drain();
         if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
-        if (uplink.shaped) await this.#sleepUntil(uplink.release(chunk.byteLength));
-        if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
-        this.#handOver(chunk);
+        const now = performance.now();
+        leftAt = shaping.uplink.release(chunk.byteLength);
+        this.#peer.send(stamped ? stampChunk(chunk, leftAt - now + shaping.latencyMs) : chunk);
+        this.#countSent(chunk);
       }
     } catch (err) {
       const error = toTransportError(err, 'ERR_LINK_CLOSED');
@@ -243,31 +273,11 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.#shutdown('error', error);
       throw error;
     }
-    meter.record({ bytes: message.byteLength, ms: performance.now() - started });
+    this.#lastLeftAt = leftAt;
+    shaping.meter.record({ bytes: message.byteLength, ms: Math.max(leftAt, performance.now()) - started });
     this.#stats.sent.messages += 1;
     this.#stats.sent.payloadBytes += message.byteLength;
-  }
-
-  /** Hands a chunk to the data channel, after the link latency when there is one. */
-  #handOver(chunk: Uint8Array): void {
-    const { latencyMs } = this.#shaping;
-    if (latencyMs <= 0) {
-      this.#peer.send(chunk);
-      this.#countSent(chunk);
-      return;
-    }
-    this.#delayedBytes += chunk.byteLength;
-    this.#outbound.push(performance.now() + latencyMs, () => {
-      this.#delayedBytes -= chunk.byteLength;
-      if (this.#closed) return;
-      try {
-        this.#peer.send(chunk);
-      } catch (err) {
-        this.#shutdown('error', toTransportError(err, 'ERR_LINK_CLOSED'));
-        return;
-      }
-      this.#countSent(chunk);
-    });
+    return leftAt;
   }
 
   #countSent(chunk: Uint8Array): void {
@@ -357,15 +367,55 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.#shutdown('error', new TransportError('ERR_MALFORMED_CHUNK', 'non-binary data-channel message'));
       return;
     }
-    const { downlink } = this.#shaping;
-    if (!downlink.shaped) {
-      this.#receive(data);
+    let stamp: { chunk: Uint8Array; delayMs: number };
+    try {
+      stamp = readStamp(data);
+    } catch (err) {
+      this.#shutdown('error', toTransportError(err, 'ERR_MALFORMED_CHUNK'));
       return;
     }
-    // Delivered once this peer's downlink has carried it; in order behind what still waits.
-    const at = downlink.deliver(data.byteLength);
-    if (this.#inbound.size === 0 && at <= performance.now()) this.#receive(data);
-    else this.#inbound.push(at, () => this.#receive(data));
+    const { chunk, delayMs } = stamp;
+    if (delayMs <= 0 && this.#arrivals.size === 0) {
+      this.#arrive(chunk);
+      return;
+    }
+    // Arrives once it has crossed the sender's uplink; in order behind what still waits.
+    this.#hold(chunk.byteLength);
+    this.#arrivals.push(performance.now() + delayMs, () => {
+      this.#heldBytes -= chunk.byteLength;
+      this.#arrive(chunk);
+    });
+  }
+
+  /** A chunk that has crossed the sender's uplink: delivered once this peer's downlink has carried it. */
+  #arrive(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    const { downlink } = this.#shaping;
+    if (!downlink.shaped) {
+      this.#receive(chunk);
+      return;
+    }
+    // In order behind what still waits.
+    const at = downlink.deliver(chunk.byteLength);
+    if (this.#inbound.size === 0 && at <= performance.now()) {
+      this.#receive(chunk);
+      return;
+    }
+    this.#hold(chunk.byteLength);
+    this.#inbound.push(at, () => {
+      this.#heldBytes -= chunk.byteLength;
+      this.#receive(chunk);
+    });
+  }
+
+  /** Counts bytes a shaped link holds back on receipt; too many closes the link (a flooding remote). */
+  #hold(bytes: number): void {
+    this.#heldBytes += bytes;
+    const limit = this.settings.maxShapedBacklogBytes;
+    if (this.#heldBytes > limit) {
+      const text = `more than ${limit} bytes held back by link shaping`;
+      this.#shutdown('error', new TransportError('ERR_SHAPING_BACKLOG', text));
+    }
   }
 
   #receive(data: Uint8Array): void {
@@ -397,9 +447,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#teardown.abort();
-    this.#outbound.clear();
+    this.#arrivals.clear();
     this.#inbound.clear();
-    this.#delayedBytes = 0;
+    this.#heldBytes = 0;
     this.#early = [];
     this.#peer.destroy();
     this.#clearIceTimer();

@@ -14,12 +14,21 @@
  * So a worker's upload costs its uplink and the aggregator's downlink, and a broadcast
  * costs the aggregator's uplink once per worker, as in the simulator (client/sim/links.ts).
  *
+ * The link works while the peer's CPU does, like a real network card: the sender hands every
+ * chunk to the data channel at once, stamped with how long it still has to cross the uplink
+ * (plus the latency), and the receiver holds it back that long after it arrives (the loopback
+ * itself takes well under a millisecond). Pacing with timers on the sender instead charged a
+ * peer's computation to its link: a chunk due to leave while the event loop was busy with a
+ * gradient left only when the gradient was done.
+ *
  * @example
  * const up = new Pacer(2);                    // 2 Mbit/s: 250 bytes per ms
  * up.release(65_536);                         // now + 262.1 ms: when this chunk has left
  * const down = new Pacer(2);
  * down.deliver(65_536);                       // now if the downlink was idle, later if busy
  */
+
+import { TransportError } from './errors.ts';
 
 /** A clock in milliseconds (performance.now by default; tests pass a fake one). */
 export type Clock = () => number;
@@ -71,6 +80,42 @@ export class Pacer {
   backlogMs(): number {
     return Math.max(0, this.#busyUntil - this.#now());
   }
+}
+
+/**
+ * A stamped chunk: STAMP_MARKER, a u32 (big-endian) delay in microseconds, then the chunk.
+ * The chunk codec's flags use bits 0-1 only, so the marker cannot begin an unstamped chunk.
+ */
+const STAMP_MARKER = 0x80;
+/** Bytes a departure stamp adds to a chunk (not counted as link traffic). */
+export const STAMP_BYTES = 5;
+/** Largest delay a stamp can carry: 2^32 - 1 microseconds, about 71 minutes. */
+const MAX_STAMP_MICROS = 0xffff_ffff;
+
+/**
+ * `chunk` stamped with `delayMs`: how long after it reaches the remote it is to count as
+ * arrived (what is left of its time on this peer's uplink, plus the link latency).
+ */
+export function stampChunk(chunk: Uint8Array, delayMs: number): Uint8Array {
+  const micros = Math.min(MAX_STAMP_MICROS, Math.max(0, Math.round(delayMs * 1000)));
+  const stamped = new Uint8Array(STAMP_BYTES + chunk.byteLength);
+  stamped[0] = STAMP_MARKER;
+  new DataView(stamped.buffer).setUint32(1, micros);
+  stamped.set(chunk, STAMP_BYTES);
+  return stamped;
+}
+
+/**
+ * Splits a received data-channel message into the chunk and its stamp's delay (0 when it
+ * carries none: the sender's link is unshaped). Throws ERR_MALFORMED_CHUNK on a truncated stamp.
+ */
+export function readStamp(data: Uint8Array): { chunk: Uint8Array; delayMs: number } {
+  if (data.byteLength === 0 || data[0] !== STAMP_MARKER) return { chunk: data, delayMs: 0 };
+  if (data.byteLength <= STAMP_BYTES) {
+    throw new TransportError('ERR_MALFORMED_CHUNK', `stamped chunk of ${data.byteLength} bytes`);
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { chunk: data.subarray(STAMP_BYTES), delayMs: view.getUint32(1) / 1000 };
 }
 
 /** What one send took: payload bytes and the time until its last chunk left the uplink. */

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PeerTransport } from '../../client/transport/mesh.ts';
 import { loadWebRtcBinding } from '../../client/transport/binding.ts';
-import { nextTransportEvent, pattern } from './helpers.ts';
+import { matchesPattern, nextTransportEvent, pattern } from './helpers.ts';
 import { createLineRelay } from './fixtures/stdio-relay.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/child-peer.ts', import.meta.url));
@@ -20,12 +20,12 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXIT_GUARD_MS = 4000;
 
 /** Spawns the child and connects to it; resolves once both sides report their link open. */
-async function startChild(): Promise<{
+async function startChild(childArgs: string[] = []): Promise<{
   transport: PeerTransport;
   exited: Promise<{ code: number | null; at: number }>;
   kill: () => void;
 }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...childArgs], {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -107,6 +107,36 @@ test('when the parent closes all its links right after connecting, the child exi
     const { code, at } = await within(exited, EXIT_GUARD_MS, 'the child exiting by itself');
     assert.equal(code, 0);
     t.diagnostic(`child exited ${(at - closed).toFixed(0)} ms after the parent closed its links`);
+  } finally {
+    kill();
+  }
+});
+
+test('a shaped link carries what a peer sent while that peer computes, as a network card would', async (t) => {
+  // 2 Mbit/s: the 5 kB message needs 20 ms of uplink; the child then blocks its event loop
+  // for BUSY_MS. Paced by timers on the sender, the message could leave only after the
+  // block, right before the 0x06 that follows it.
+  const BUSY_MS = 1500;
+  const { transport, kill } = await startChild(['--link-mbps', '2']);
+  try {
+    const arrivals = new Map<number, number>();
+    const both = new Promise<void>((resolve) => {
+      transport.on('message', (_from, message) => {
+        const kind = message[0];
+        if (kind === 0x05) assert.ok(matchesPattern(message.subarray(1), message.byteLength - 1, 5));
+        if (kind !== undefined) arrivals.set(kind, performance.now());
+        if (arrivals.has(0x05) && arrivals.has(0x06)) resolve();
+      });
+    });
+    const command = new Uint8Array(9);
+    command[0] = 0x04;
+    new DataView(command.buffer).setUint32(1, 5000);
+    new DataView(command.buffer).setUint32(5, BUSY_MS);
+    await transport.send('child', command);
+    await within(both, 30_000, 'both messages from the child');
+    const gapMs = (arrivals.get(0x06) ?? 0) - (arrivals.get(0x05) ?? 0);
+    t.diagnostic(`the message arrived ${gapMs.toFixed(0)} ms before the child's CPU was free again`);
+    assert.ok(gapMs > BUSY_MS / 2, `arrived only ${gapMs.toFixed(0)} ms before the end of the block`);
   } finally {
     kill();
   }

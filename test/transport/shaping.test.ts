@@ -1,7 +1,9 @@
 /**
  * Link shaping: the pacer's arithmetic on a fake clock, the uplink meter, the delay line's
- * order, and shaped links over real WebRTC on loopback (rate as a lower bound on the elapsed
- * time, latency, a downlink shared by two senders, the measured uplink rate).
+ * order, departure stamps, and shaped links over real WebRTC on loopback (rate as a lower bound
+ * on the elapsed time, latency, a downlink shared by two senders, the measured uplink rate, the
+ * receive backlog limit). test/transport/process.test.ts checks that a shaped link moves bytes
+ * while its sender computes.
  */
 
 import { test } from 'node:test';
@@ -12,7 +14,14 @@ import { TransportError } from '../../client/transport/errors.ts';
 import { resolveLinkSettings } from '../../client/transport/link-options.ts';
 import { MemorySignalHub } from '../../client/transport/memory-relay.ts';
 import { PeerTransport } from '../../client/transport/mesh.ts';
-import { Pacer, ThroughputMeter } from '../../client/transport/shaping.ts';
+import { encodeChunks } from '../../client/transport/chunk-codec.ts';
+import {
+  Pacer,
+  readStamp,
+  stampChunk,
+  STAMP_BYTES,
+  ThroughputMeter,
+} from '../../client/transport/shaping.ts';
 import { connectedPair, matchesPattern, nextEvent, pattern } from './helpers.ts';
 
 const MB = 1_000_000;
@@ -92,6 +101,38 @@ test('delay line: actions run in order, none before its time, none after clear()
   assert.equal(line.size, 0);
   await new Promise((resolve) => setTimeout(resolve, 10)); // a cleared line must stay silent
   assert.equal(late, false);
+});
+
+test('stamps: a chunk and its delay round-trip; unstamped chunks pass; a truncated stamp is refused', () => {
+  for (const chunk of encodeChunks(9, pattern(300, 2), 128)) {
+    assert.deepEqual(readStamp(chunk), { chunk, delayMs: 0 }, 'an unstamped chunk is its own');
+    const stamped = stampChunk(chunk, 12.3456);
+    assert.equal(stamped.byteLength, chunk.byteLength + STAMP_BYTES);
+    const read = readStamp(stamped);
+    assert.deepEqual([...read.chunk], [...chunk]);
+    assert.equal(read.delayMs, 12.346, 'microsecond resolution');
+  }
+  assert.equal(readStamp(stampChunk(new Uint8Array([1]), -5)).delayMs, 0, 'a negative delay is 0');
+  assert.throws(
+    () => readStamp(stampChunk(new Uint8Array([1]), 3).subarray(0, STAMP_BYTES)),
+    (err: unknown) => err instanceof TransportError && err.code === 'ERR_MALFORMED_CHUNK',
+  );
+});
+
+test('a receiver holds back no more than maxShapedBacklogBytes: beyond it the link closes', async () => {
+  // 0.1 Mbit/s: 200 kB take 16 s to leave the sender, but reach the receiver at once, stamped.
+  const [a, b] = await connectedPair({ linkMbps: 0.1 }, { maxShapedBacklogBytes: 50_000 });
+  try {
+    const failed = nextEvent(b, 'error');
+    const closed = nextEvent(b, 'close');
+    a.send(pattern(200_000, 4)).catch(() => undefined); // rejected when the link closes
+    const [error] = await failed;
+    assert.equal(error.code, 'ERR_SHAPING_BACKLOG');
+    assert.deepEqual(await closed, ['error']);
+  } finally {
+    a.close();
+    b.close();
+  }
 });
 
 test('settings: link shaping is off by default; a zero or negative rate is refused', () => {
