@@ -16,6 +16,7 @@
  * @example
  * npm run bench:lr-sweep -- --lrs 0.5,0.8,1.2 --seeds 1,2,3,4 --out bench/results/lr-sweep.json
  * npm run bench:lr-sweep -- --grid "0:0.8,1.2;0.9:0.2,0.3" --out bench/results/lr-momentum-sweep.json
+ * npm run bench:lr-sweep -- --runs "doublesqueeze,liec own rolling:10" --momentum 0.5 --lrs 0.8
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -30,7 +31,7 @@ const { values } = parseArgs({
     momentum: { type: 'string', default: '0' },
     /** "B:LR,LR;B:LR,...": momenta, each with its learning rates; replaces --lrs and --momentum. */
     grid: { type: 'string' },
-    /** A subset of the runs, by name: doublesqueeze, liec own, liec consensus. */
+    /** Runs by name: doublesqueeze, liec own, liec consensus; a liec one may add "rolling:H" or "sync:H". */
     runs: { type: 'string', default: 'doublesqueeze,liec own,liec consensus' },
     seeds: { type: 'string', default: '1,2,3,4' },
     rounds: { type: 'string', default: '140' },
@@ -50,11 +51,24 @@ const ALL_RUNS: { name: string; flags: string[] }[] = [
   { name: 'liec own', flags: ['--algorithm', 'liec', '--evaluate', 'own'] },
   { name: 'liec consensus', flags: ['--algorithm', 'liec', '--evaluate', 'consensus'] },
 ];
-const runNames = values.runs.split(',').map((name) => name.trim());
-const RUNS = ALL_RUNS.filter((run) => runNames.includes(run.name));
-const unknownRun = runNames.find((name) => !ALL_RUNS.some((run) => run.name === name));
-if (unknownRun !== undefined)
-  throw new RangeError(`--runs: unknown "${unknownRun}" (${ALL_RUNS.map((r) => r.name).join(', ')})`);
+/**
+ * A run by name: one of ALL_RUNS, and for LIEC optionally a sync setting after it,
+ * "rolling:H" (a rolling sync of period H) or "sync:H" (full syncs every H rounds),
+ * e.g. "liec own rolling:10".
+ */
+function parseRun(name: string): { name: string; flags: string[] } {
+  const [base, sync] = name.split(/\s+(?=(?:rolling|sync):)/);
+  const run = ALL_RUNS.find((r) => r.name === base);
+  if (run === undefined)
+    throw new RangeError(`--runs: unknown "${name}" (${ALL_RUNS.map((r) => r.name).join(', ')})`);
+  if (sync === undefined) return run;
+  const [mode, period] = sync.split(':');
+  if (!run.name.startsWith('liec') || !/^\d+$/.test(period ?? ''))
+    throw new RangeError(`--runs: "${name}": a sync setting is "rolling:H" or "sync:H" after a liec run`);
+  const modeFlags = mode === 'rolling' ? ['--sync-mode', 'rolling'] : [];
+  return { name, flags: [...run.flags, ...modeFlags, '--sync', String(period)] };
+}
+const RUNS = values.runs.split(',').map((name) => parseRun(name.trim()));
 
 interface Setting {
   momentum: number;

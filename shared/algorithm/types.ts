@@ -89,7 +89,11 @@ export interface AlgorithmOptions extends OptimizerOptions {
 
 export interface WorkerAlgorithm {
   readonly algorithm: AlgorithmName;
-  /** Live view of this worker's model x_i: compute the next gradient at these weights. */
+  /**
+   * Live view of this worker's model x_i: compute the next gradient at these weights. Written
+   * from outside only right after adoptModel (a checkpoint's x_i): the worker caches
+   * deviationSq from its own updates.
+   */
   readonly model: Float32Array;
   /**
    * Compresses this round's gradient (computed at `model`) into the upload payload, with

@@ -13,7 +13,7 @@
 import type { Compressor } from '../compress/types.ts';
 import { decodeChecked } from './decode.ts';
 import { checkSyncBlock } from './sync-policy.ts';
-import { createOptimizer, type Optimizer } from './optimizer.ts';
+import { createOptimizer, stepLiecPair, type Optimizer } from './optimizer.ts';
 import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { distanceSq, subtract } from './vector.ts';
 
@@ -40,6 +40,11 @@ class Worker implements WorkerAlgorithm {
    * a time; one whose answer never comes is replaced H rounds later: as if not counted.
    */
   private readonly sentSyncDeltas = new Map<number, Float32Array>();
+  /**
+   * LIEC: ||x_i - x_common||^2 as applyBroadcast measured it; null once anything else moved
+   * either model (a sync, adoptModel), and then measured again when asked.
+   */
+  private deviation: number | null = null;
 
   constructor(options: AlgorithmOptions, initialModel: Float32Array) {
     this.options = options;
@@ -98,21 +103,25 @@ class Worker implements WorkerAlgorithm {
 
   applyBroadcast(payload: Uint8Array): void {
     const broadcast = decodeChecked(this.down, payload, this.length);
+    this.deviation = null;
     if (this.common !== null && this.commonOptimizer !== null) {
-      this.commonOptimizer.step(this.common, broadcast);
-    }
-    if (this.residual !== null) {
-      // Immediate compensation: own compression error enters the model this very round.
-      for (let i = 0; i < this.length; i++)
-        broadcast[i] = (broadcast[i] as number) + (this.residual[i] as number);
+      // Immediate compensation: own compression error enters the model this very round;
+      // x_common takes the broadcast alone. One pass, which also measures the drift.
+      const own = { model: this.model, optimizer: this.optimizer };
+      const common = { model: this.common, optimizer: this.commonOptimizer };
+      const residual = this.residual ?? new Float32Array(this.length);
+      this.deviation = stepLiecPair(own, common, broadcast, residual);
       this.residual = null;
+    } else {
+      this.optimizer.step(this.model, broadcast);
     }
-    this.optimizer.step(this.model, broadcast);
     this.pending = false;
   }
 
   deviationSq(): number {
-    return this.common === null ? 0 : distanceSq(this.model, this.common);
+    if (this.common === null) return 0;
+    this.deviation ??= distanceSq(this.model, this.common);
+    return this.deviation;
   }
 
   commonModel(): Float32Array {
@@ -132,6 +141,7 @@ class Worker implements WorkerAlgorithm {
   }
 
   applySync(payload: Uint8Array, counted: boolean, block?: SyncBlock): void {
+    this.deviation = null;
     const { common, syncCodec } = this.requireLiec('applySync');
     const { start, end } = checkSyncBlock(block, this.length);
     const delta = decodeChecked(syncCodec, payload, end - start);
@@ -152,6 +162,7 @@ class Worker implements WorkerAlgorithm {
   }
 
   adoptModel(model: Float32Array): void {
+    this.deviation = null;
     if (model.length !== this.length)
       throw new RangeError(`model has ${model.length} values, expected ${this.length}`);
     this.model = Float32Array.from(model);
