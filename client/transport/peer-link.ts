@@ -97,6 +97,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   readonly #arrivals = new DelayLine();
   readonly #inbound = new DelayLine();
   #heldBytes = 0;
+  /** Sends waiting until their message has left the shaped uplink (see #sleepUntil). */
+  readonly #departures = new DelayLine();
+  readonly #awaitingDeparture = new Set<(error: TransportError) => void>();
   /** When the last message sent on this link has left the shaped uplink (clock ms). */
   #lastLeftAt = Number.NEGATIVE_INFINITY;
 
@@ -285,22 +288,21 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.#stats.sent.chunks += 1;
   }
 
-  /** Resolves at clock time `at` (performance.now() ms); rejects with ERR_LINK_CLOSED on teardown. */
+  /**
+   * Resolves at clock time `at` (performance.now() ms), when a sent message has left the
+   * shaped uplink; rejects with ERR_LINK_CLOSED on teardown. One timer for all of them (they
+   * come due in order), however many sends are in flight.
+   */
   #sleepUntil(at: number): Promise<void> {
-    const ms = at - performance.now();
-    if (ms <= 0) return Promise.resolve();
-    const signal = this.#teardown.signal;
+    if (at <= performance.now()) return Promise.resolve();
+    if (this.#closed)
+      return Promise.reject(new TransportError('ERR_LINK_CLOSED', 'link closed while sending'));
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(new TransportError('ERR_LINK_CLOSED', 'link closed while sending'));
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
+      this.#awaitingDeparture.add(reject);
+      this.#departures.push(at, () => {
+        this.#awaitingDeparture.delete(reject);
         resolve();
-      }, ms);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      });
     });
   }
 
@@ -450,6 +452,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.#arrivals.clear();
     this.#inbound.clear();
     this.#heldBytes = 0;
+    this.#departures.clear();
+    const closedWhileSending = new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
+    for (const reject of this.#awaitingDeparture) reject(closedWhileSending);
+    this.#awaitingDeparture.clear();
     this.#early = [];
     this.#peer.destroy();
     this.#clearIceTimer();

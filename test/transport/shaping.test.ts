@@ -22,7 +22,7 @@ import {
   STAMP_BYTES,
   ThroughputMeter,
 } from '../../client/transport/shaping.ts';
-import { connectedPair, matchesPattern, nextEvent, pattern } from './helpers.ts';
+import { collectMessages, connectedPair, matchesPattern, nextEvent, pattern } from './helpers.ts';
 
 const MB = 1_000_000;
 
@@ -252,5 +252,34 @@ test('the uplink meter reads the shaped rate of a peer that sends to two others'
   } finally {
     sender.stop();
     for (const o of others) o.stop();
+  }
+});
+
+test('many sends in flight on a shaped link settle in order, with no listener per send', async () => {
+  const [a, b] = await connectedPair({ linkMbps: 8 });
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const arrived = collectMessages(b, 40);
+    const settled: number[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => a.send(pattern(2_000, i)).then(() => void settled.push(i))),
+    );
+    assert.deepEqual(
+      settled,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+    const messages = await arrived;
+    assert.ok(messages.every((m, i) => matchesPattern(m, 2_000, i)));
+    await new Promise<void>((resolve) => setImmediate(resolve)); // warnings are emitted on next tick
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
+  } finally {
+    process.off('warning', onWarning);
+    a.close();
+    b.close();
   }
 });
