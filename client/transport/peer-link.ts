@@ -294,7 +294,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
    * come due in order), however many sends are in flight.
    */
   #sleepUntil(at: number): Promise<void> {
-    if (at <= performance.now()) return Promise.resolve();
+    // Behind sends still waiting, even when already due: they settle in order.
+    if (at <= performance.now() && this.#departures.size === 0) return Promise.resolve();
     if (this.#closed)
       return Promise.reject(new TransportError('ERR_LINK_CLOSED', 'link closed while sending'));
     return new Promise<void>((resolve, reject) => {
