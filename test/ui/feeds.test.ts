@@ -83,6 +83,22 @@ test('applyStatus never overrides what is newer or richer', () => {
   assert.equal(peers.find((p) => p.peerId === 'w1')?.state, 'training', 'others: counted in the last report');
 });
 
+test('a /status snapshot does not bring back a peer that left, in a tab that follows signaling', () => {
+  // The snapshot was requested before w1 left; the peer:left event came first.
+  const joined = new SessionStore();
+  joined.setLocal({ connection: 'joined', peerId: 'me' });
+  joined.upsertPeer({ peerId: 'w1', state: 'training' });
+  joined.markDropped('w1');
+  applyStatus(joined, statusFixture());
+  assert.equal(joined.state.peers.find((p) => p.peerId === 'w1')?.state, 'dropped');
+  // A watch-only tab hears of peers only from /status: a peer listed again is back.
+  const watching = new SessionStore();
+  watching.upsertPeer({ peerId: 'w1', state: 'training' });
+  watching.markDropped('w1');
+  applyStatus(watching, statusFixture());
+  assert.notEqual(watching.state.peers.find((p) => p.peerId === 'w1')?.state, 'dropped');
+});
+
 test('applyStatus marks the session done after its last round', () => {
   const store = new SessionStore();
   const status = statusFixture();

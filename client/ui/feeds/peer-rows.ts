@@ -16,8 +16,17 @@ export type MemberInfo = Pick<PeerInfo, 'peerId' | 'kind' | 'role' | 'capabiliti
   stats?: NumericStats;
 };
 
-export function upsertMember(store: SessionStore, member: MemberInfo): void {
+/**
+ * `reviveDropped: false` leaves a row marked dropped as it is (a /status snapshot taken before
+ * a peer:left event must not bring the peer back); a new join may revive it.
+ */
+export function upsertMember(
+  store: SessionStore,
+  member: MemberInfo,
+  options: { reviveDropped: boolean } = { reviveDropped: true },
+): void {
   const existing = store.state.peers.find((p) => p.peerId === member.peerId);
+  if (existing?.state === 'dropped' && !options.reviveDropped) return;
   const backend = member.capabilities['backend'];
   const patch: PeerPatch = { peerId: member.peerId, role: member.role, kind: member.kind };
   // What a runtime reports (the backend it really uses) beats what the peer announced on joining.

@@ -37,7 +37,11 @@ export function applyStatus(store: SessionStore, status: SessionStatus): void {
         : {}),
     });
     const present = new Set(status.peers.map((p) => p.peerId));
-    for (const peer of status.peers) upsertMember(store, peer);
+    // A tab that follows the signaling server hears joins and leaves from it, in order; a
+    // snapshot requested before a peer left could otherwise bring it back. A watch-only tab
+    // has no other source, so there a snapshot revives a peer that returned.
+    const reviveDropped = local.connection !== 'joined';
+    for (const peer of status.peers) upsertMember(store, peer, { reviveDropped });
     for (const row of store.state.peers) if (!present.has(row.peerId)) store.markDropped(row.peerId);
     if (newer) applyAggregatorRoles(store, aggregator.peerId);
     if (lastReport !== undefined) applyReport(store, lastReport);
