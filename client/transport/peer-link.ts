@@ -190,11 +190,11 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     // The queue waits for the hand-over only: with none pending, the chunks are handed over
     // now, before the caller goes on computing. A shaped link's chunks all go at once
     // (stamped), and the caller waits until they have left the emulated uplink.
-    const handedOver =
-      this.#sendsQueued === 0
-        ? this.#handOverMessage(message)
-        : this.#sendTail.then(() => this.#handOverMessage(message));
-    this.#sendsQueued += 1;
+    const idle = this.#sendsQueued === 0;
+    this.#sendsQueued += 1; // before handing over: a send made meanwhile queues behind this one
+    const handedOver = idle
+      ? this.#handOverMessage(message)
+      : this.#sendTail.then(() => this.#handOverMessage(message));
     const dequeue = (): void => void (this.#sendsQueued -= 1);
     this.#sendTail = handedOver.then(dequeue, dequeue); // the caller gets any error; the queue goes on
     return handedOver.then((leftAt) => this.#sleepUntil(leftAt));
