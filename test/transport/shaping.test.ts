@@ -164,7 +164,10 @@ test('a 4 Mbit/s link moves 1 MB in no less than 0.8x of 2 s; unshaped, many tim
     }
   };
   const shapedMs = await timeOneMegabyte(4);
-  const unshapedMs = await timeOneMegabyte(Infinity);
+  // The best of three: a load spike on this shared machine can stall one unshaped transfer.
+  let unshapedMs = Infinity;
+  for (let attempt = 0; attempt < 3; attempt++)
+    unshapedMs = Math.min(unshapedMs, await timeOneMegabyte(Infinity));
   const idealMs = ((MB * 8) / 4e6) * 1000;
   assert.ok(shapedMs >= 0.8 * idealMs, `shaped: ${shapedMs.toFixed(0)} ms for an ideal ${idealMs} ms`);
   assert.ok(
