@@ -2,7 +2,8 @@
  * One headless peer for the link benchmarks, as its own process: joins a session with a
  * shaped link (linkMbps, linkLatencyMs) and writes one JSON line per event on stdout, which
  * the parent (bench/live-session.ts) reads: every round the aggregator closes, and on exit
- * the peer's traffic. SIGTERM leaves cleanly (the parent stops a run that way).
+ * the peer's traffic; with each upload, the CPU time the process has used so far. SIGTERM
+ * leaves cleanly (the parent stops a run that way).
  *
  * @example
  * node --import tsx bench/link-peer.ts --server URL --session ID --token T --peer-id p0 --mbps 2
@@ -30,6 +31,11 @@ if (server === undefined || session === undefined || token === undefined || peer
 }
 
 const line = (record: object): void => void process.stdout.write(`${JSON.stringify(record)}\n`);
+/** CPU this process has used so far (user + system, all threads), in ms. */
+const processCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 const peer = new Peer({
   serverUrl: server,
@@ -63,7 +69,7 @@ peer.events.on('round', (e) =>
 );
 peer.events.on('uploaded', (e) => {
   if (e.kind === 'upload' && !e.resent)
-    line({ kind: 'uploaded', peerId, round: e.round, computeMs: e.computeMs });
+    line({ kind: 'uploaded', peerId, round: e.round, computeMs: e.computeMs, cpuMs: processCpuMs() });
 });
 
 let role: string | null = null;

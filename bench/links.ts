@@ -162,11 +162,37 @@ export function medianRepeat(repeats: RunRecord[]) {
       secondsTo90: r.secondsTo90,
       roundsTo90: r.roundsTo90,
       roundSecondsMedian: r.roundSecondsMedian,
+      cpuMsPerRound: r.cpuMsPerRound,
       syncsTo90: r.syncsTo90,
       syncExtraSecondsTo90: r.syncExtraSecondsTo90,
       stoppedBy: r.stoppedBy,
     })),
   };
+}
+
+/**
+ * CPU all peer processes spend on one round, in ms: for each peer the median CPU used
+ * between two consecutive uploads (the gradient, the codecs, the transport: everything the
+ * process did that round), summed over peers. On a machine with fewer cores than peers this,
+ * not the links, can set the round time. Null when no peer uploaded twice in a row.
+ */
+export function cpuMsPerRound(uploads: LiveSessionResult['uploads']): number | null {
+  const byPeer = new Map<string, { round: number; cpuMs: number }[]>();
+  for (const u of uploads) byPeer.set(u.peerId, [...(byPeer.get(u.peerId) ?? []), u]);
+  let total = 0;
+  let peers = 0;
+  for (const list of byPeer.values()) {
+    const sorted = [...list].sort((a, b) => a.round - b.round);
+    const perRound = sorted.slice(1).flatMap((u, i) => {
+      const before = sorted[i];
+      return before !== undefined && u.round === before.round + 1 ? [u.cpuMs - before.cpuMs] : [];
+    });
+    const typical = median(perRound);
+    if (typical === null) continue;
+    total += typical;
+    peers++;
+  }
+  return peers === 0 ? null : total;
 }
 
 /** One run's JSON record, from the aggregator's round records. */
@@ -210,6 +236,8 @@ export function summarizeRun(
     final: { testAccuracy: evaluated.at(-1)?.testAccuracy ?? null },
     rounds: last === undefined ? 0 : last.round + 1,
     roundSecondsMedian: typicalGap,
+    /** CPU all peers spent per round, ms (cpuMsPerRound). */
+    cpuMsPerRound: cpuMsPerRound(result.uploads),
     /** LIEC: model syncs before the target round, and the wall time they added over typical rounds. */
     syncsTo90: syncsTo90.length,
     syncExtraSecondsTo90: syncExtraSeconds,
@@ -416,11 +444,11 @@ export async function main(argv: string[]): Promise<void> {
     runs: records,
   };
   console.log(
-    '\nrun                                s to 90%  rounds  MB up   MB down  final acc  s/round (predicted)',
+    '\nrun                                s to 90%  rounds  MB up   MB down  final acc  s/round (predicted)  CPU ms/round',
   );
   for (const r of records) {
     console.log(
-      `${r.label.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})`,
+      `${r.label.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})  ${r.cpuMsPerRound?.toFixed(0) ?? '-'}`,
     );
   }
   console.log(`speedupVsSgd (liec top-k 1%): ${result.speedupVsSgd?.toFixed(1) ?? 'n/a'}`);

@@ -51,6 +51,8 @@ const uploadedLine = z.object({
   peerId: z.string(),
   round: z.number(),
   computeMs: z.number(),
+  /** CPU the peer's process had used when it sent the upload (user + system), in ms. */
+  cpuMs: z.number(),
 });
 const childLine = z.discriminatedUnion('kind', [roundLine, exitLine, uploadedLine]);
 

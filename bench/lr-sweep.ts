@@ -36,12 +36,14 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '1,2,3,4' },
     rounds: { type: 'string', default: '140' },
     compressor: { type: 'string', default: 'topk:0.01' },
+    /** Rounds between test evaluations: 5 as in bench:links; 1 finds the exact round of 90%. */
+    'eval-every': { type: 'string', default: '5' },
     out: { type: 'string', default: 'bench/results/lr-sweep.json' },
   },
 });
 
 /** The bench:links setting, in simulator flags. */
-const LINKS_SETTING = ['--workers', '4', '--batch', '128', '--eval-every', '5'];
+const LINKS_SETTING = ['--workers', '4', '--batch', '128', '--eval-every', values['eval-every']];
 const LINKS_SHAPING = ['--link-mbps', '2', '--aggregator-mbps', '2'];
 /** Wall seconds one 140-round run takes on this 2-core machine (measured), for the estimate. */
 const SECONDS_PER_RUN_AT_140 = 15;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { medianRepeat, parseRuns, summarizeRun } from '../../bench/links.ts';
+import { cpuMsPerRound, medianRepeat, parseRuns, summarizeRun } from '../../bench/links.ts';
 import type { LiveSessionResult, RoundRecord } from '../../bench/live-session.ts';
 
 /** Rounds closing every 100 ms from t = 1000 ms; a sync round is followed by a 600 ms gap. */
@@ -107,4 +107,25 @@ test("parseRuns reads --runs: compressors, LIEC's sync, a run's own optimizer; a
     'liec@sign/sign+',
   ])
     assert.throws(() => parseRuns('', bad), RangeError, bad);
+});
+
+test("cpuMsPerRound sums each peer's median CPU between consecutive uploads", () => {
+  const upload = (peerId: string, round: number, cpuMs: number) =>
+    ({ kind: 'uploaded', peerId, round, computeMs: 1, cpuMs }) as const;
+  const uploads = [
+    // a: 10, 12, 11 ms a round (median 11); the gap over a missed round 3 is not a round's CPU.
+    upload('a', 0, 500),
+    upload('a', 1, 510),
+    upload('a', 2, 522),
+    upload('a', 4, 600),
+    upload('a', 5, 611),
+    // b, out of order: 20, 30 ms (median 25).
+    upload('b', 2, 350),
+    upload('b', 0, 300),
+    upload('b', 1, 320),
+    // c uploaded once: no figure, not counted.
+    upload('c', 0, 900),
+  ];
+  assert.equal(cpuMsPerRound(uploads), 11 + 25);
+  assert.equal(cpuMsPerRound([upload('c', 0, 900)]), null);
 });
