@@ -225,3 +225,53 @@ test('roundTripMs reads the RTT WebRTC measured on an open link; undefined once 
   }
   assert.equal(await a.roundTripMs(), undefined);
 });
+
+test('small sends do not read the channel buffer level (a blocking call into wrtc) every time', async () => {
+  // The initiator's data channel is created through createDataChannel: count its reads.
+  const real = await loadWebRtcBinding();
+  let reads = 0;
+  class CountingConnection extends real.implementation.RTCPeerConnection {
+    override createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannel {
+      const channel = super.createDataChannel(label, init);
+      return new Proxy(channel, {
+        get(target, key) {
+          if (key === 'bufferedAmount') reads += 1;
+          const value: unknown = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+        set: (target, key, value) => Reflect.set(target, key, value, target),
+      });
+    }
+  }
+  const binding = {
+    name: 'wrtc-counting',
+    implementation: { ...real.implementation, RTCPeerConnection: CountingConnection },
+  };
+  const a = new PeerLink({
+    initiator: true,
+    binding,
+    highWaterMarkBytes: 256 * 1024,
+    lowWaterMarkBytes: 128 * 1024,
+  });
+  const b = new PeerLink({ initiator: false, binding: real });
+  a.on('signal', (data) => b.signal(data));
+  b.on('signal', (data) => a.signal(data));
+  try {
+    await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
+    const count = 300;
+    const received = collectMessages(b, count);
+    reads = 0;
+    for (let i = 0; i < count; i++) await a.send(pattern(1500, i));
+    const messages = await received;
+    assert.ok(
+      messages.every((m, i) => matchesPattern(m, 1500, i)),
+      'every message intact, in order',
+    );
+    // 450 kB in all: the buffer level is read only when the bytes handed over since the last
+    // reading could have reached the 256 KiB high-water mark (once per ~170 messages), not per send.
+    assert.ok(reads <= 5, `bufferedAmount read ${reads} times for ${count} sends`);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
