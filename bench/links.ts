@@ -253,7 +253,11 @@ export function summarizeRun(
       testAccuracy: r.testAccuracy,
       bytesUp: r.bytesUp,
       bytesDown: r.bytesDown,
+      /** How long the aggregator's test evaluation of that round took, ms. */
+      evalMs: r.evalMs,
     })),
+    /** Every round's duration in s (the gap between two closings), where the slow ones are. */
+    roundSeconds: gaps.map((gap) => Math.round(gap * 1e4) / 1e4),
   };
 }
 

@@ -206,7 +206,7 @@ const gridArgument =
 const document = {
   benchmark: 'lr-sweep',
   date: new Date().toISOString(),
-  command: `npm run bench:lr-sweep -- ${gridArgument} --runs "${values.runs}" --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --out ${values.out}`,
+  command: `npm run bench:lr-sweep -- ${gridArgument} --runs "${values.runs}" --seeds ${values.seeds} --rounds ${values.rounds} --compressor ${values.compressor} --eval-every ${values['eval-every']} --out ${values.out}`,
   setting: [...LINKS_SETTING, ...LINKS_SHAPING, '--up', values.compressor, '--down', values.compressor].join(
     ' ',
   ),
