@@ -72,8 +72,12 @@ test(
         done.every((d) => d.round >= ROUNDS - 1),
         `every peer reached the last round: ${JSON.stringify(done)}`,
       );
-      const status = session.status();
-      assert.equal(status?.aggregator.lastRound, ROUNDS - 1);
+      // The last round's report reaches the server on its own time: wait for it.
+      const status = await session.waitForStatus(
+        (s) => s.aggregator.lastRound === ROUNDS - 1,
+        10_000,
+        'the last round reported',
+      );
       assert.deepEqual(
         peers.map((p) => p.peerId).sort(),
         (status?.peers.map((p) => p.peerId) ?? []).sort(),
