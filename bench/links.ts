@@ -178,7 +178,11 @@ export function medianRepeat(repeats: RunRecord[]) {
  */
 export function cpuMsPerRound(uploads: LiveSessionResult['uploads']): number | null {
   const byPeer = new Map<string, { round: number; cpuMs: number }[]>();
-  for (const u of uploads) byPeer.set(u.peerId, [...(byPeer.get(u.peerId) ?? []), u]);
+  for (const u of uploads) {
+    const list = byPeer.get(u.peerId);
+    if (list === undefined) byPeer.set(u.peerId, [u]);
+    else list.push(u);
+  }
   let total = 0;
   let peers = 0;
   for (const list of byPeer.values()) {
