@@ -245,14 +245,15 @@ export class AggregatorRole {
     this.current = current;
     this.workers.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
-    this.slices?.open(round, this.ctx);
     const state = this.ctx.state;
     let own = state.cached;
     if (own?.type !== 'upload' || own.round !== round) {
       own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
       current.computeMs = state.lastComputeMs;
     }
+    // The previous round's slices close first (they are still coming in until then).
     afterPrevious();
+    this.slices?.open(round, this.ctx);
     current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
     for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
       current.add(early.from, early.vector, early.aux);
@@ -389,9 +390,6 @@ export class AggregatorRole {
     if (this.ctx.state.options.adaptiveUp !== undefined)
       broadcast.slackSeconds = roundSlack(current, this.ctx.selfId);
     const recipients = this.workers.sendBroadcast(broadcast);
-    // Rolling sync: the block's synced delta goes out once the next round's own upload is
-    // computed, while the workers compute theirs (off the critical path, links idle).
-    const slice = this.slices?.close(round, this.term, mixSeed(this.ctx.config.seed, round, 0x51)) ?? null;
     const closedAt = epochNow();
     const state = this.ctx.state;
     state.lastBroadcast = broadcast;
@@ -405,7 +403,6 @@ export class AggregatorRole {
     setImmediate(() => {
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
-      if (slice !== null) this.slices?.applyClosed(round, slice, this.ctx);
       state.cached = null;
       const afterRound = this.report.closed({
         round,
@@ -422,15 +419,30 @@ export class AggregatorRole {
         drift,
       });
       if (sync) {
+        this.closeSlices(round, recipients);
         this.openSync(round, afterRound);
         return;
       }
       state.round = round + 1;
       this.openRound(round + 1, () => {
-        if (slice !== null) for (const id of recipients) this.workers.send(id, slice.frame);
+        this.closeSlices(round, recipients);
         afterRound();
       });
     });
+  }
+
+  /**
+   * Rolling sync: averages the slices of `round`, applies the block's synced delta here and
+   * sends it to the broadcast's recipients. Called once the next round's own upload is
+   * computed: the workers send their slices right behind their uploads, so the last ones
+   * come in meanwhile, and the delta leaves while the workers compute (links idle).
+   */
+  private closeSlices(round: number, recipients: readonly string[]): void {
+    const seed = mixSeed(this.ctx.config.seed, round, 0x51);
+    const slice = this.slices?.close(round, this.term, seed) ?? null;
+    if (slice === null) return;
+    this.slices?.applyClosed(round, slice, this.ctx);
+    for (const id of recipients) this.workers.send(id, slice.frame);
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {

@@ -2,11 +2,11 @@
  * LIEC's rolling sync at the aggregator (SyncOptions.mode 'rolling'). Instead of a sync
  * phase every H rounds that the rounds wait for, every round t syncs one block of the model
  * (syncBlock(t, H, d)): each worker sends its slice of x_i - x_common on that block right
- * after it applies broadcast t - 1, before it computes its gradient, when its uplink and the
- * aggregator's downlink would be idle; the aggregator averages the slices that came in by
- * the time round t closes and sends the synced delta behind broadcast t once it has computed
- * its own upload of round t + 1, while the workers compute theirs. Each coordinate is still
- * synced every H rounds, and no round waits.
+ * behind its upload of round t (off its round's critical path; the last worker's slice
+ * reaches the aggregator after the round closed, while its downlink is idle); the aggregator
+ * averages the slices that came in by the time it has computed its own upload of round
+ * t + 1 and sends the synced delta behind broadcast t, while the workers compute theirs.
+ * Each coordinate is still synced every H rounds, and no round waits.
  * A slice that misses its round is not counted: its worker keeps that deviation, as after a
  * full sync it missed.
  *

@@ -164,7 +164,6 @@ export class WorkerRole {
           return;
         }
         state.round = frame.round + 1;
-        this.sendSlice(state.round);
         this.scheduleUpload();
         return;
       }
@@ -260,6 +259,7 @@ export class WorkerRole {
         roundUploadCompressor(this.ctx),
       );
       this.sendCached();
+      this.sendSlice(state.round);
     };
     const delay = this.ctx.settings.computeDelayMs;
     if (delay > 0) {
@@ -278,8 +278,10 @@ export class WorkerRole {
   }
 
   /**
-   * Rolling sync: this round's slice of x_i - x_common, sent before the gradient is computed,
-   * while the links would be idle. Not cached: one lost with its aggregator is not counted.
+   * Rolling sync: this round's slice of x_i - x_common, sent right behind the upload (the
+   * gradient leaves x_i as it is, so the slice is what it would have been before it): off the
+   * round's critical path, and the last worker's slice reaches the aggregator after the round
+   * closed, while its downlink is idle. Not cached: one lost with its aggregator is not counted.
    */
   private sendSlice(round: number): void {
     const block = this.sliceBlock(round);

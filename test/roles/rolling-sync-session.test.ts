@@ -1,6 +1,6 @@
 /**
  * LIEC's rolling sync over real WebRTC: every round syncs one block of the model
- * (sliceUpload before the gradient, sliceBroadcast behind the broadcast), no round waits
+ * (sliceUpload behind the upload, sliceBroadcast behind the broadcast), no round waits
  * for a sync phase, the models' drift stays bounded, and the session ends on one model.
  */
 import { test } from 'node:test';
