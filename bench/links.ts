@@ -12,9 +12,16 @@
  *
  * Time to 90% is wall time from the opening of round 0 to the broadcast of the round whose
  * evaluation (the aggregator's model, every --eval-every rounds) first reached the target.
+ * That is quantized to --eval-every rounds, so `exact` (on by default; `--no-exact` or
+ * `--exact false` skips it) has the round itself: the aggregator's peer writes its model at
+ * every round it closes (bench/snapshots.ts), and after the run, outside the timed session,
+ * the bench evaluates them in order until one reaches the target (bench/snapshot-eval.ts), on
+ * the same clock; rounds the session evaluated too are compared, and a disagreement is
+ * printed and kept in `exact.mismatches`.
  * Runs expected to take under --repeat-below seconds are repeated --repeat times, interleaved
  * (seconds-long runs on a shared 2-core machine vary with its load): their record is the
- * repeat with the median time to 90%, and `repeats` lists them all.
+ * repeat with the median time to 90%, and `repeats` lists them all; `exactSecondsTo90Median`
+ * is the median of the repeats' exact times.
  *
  * @example
  * npm run bench:links -- --mbps 2 --peers 4 --out links.json
@@ -24,8 +31,8 @@
  * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01+lr=0.3,liec@topk:0.01/topk:0.01+lr=0.4" --momentum 0.9
  * npm run bench:links -- --runs "liec@topk:auto/topk:0.01,liec@topk:0.01/topk:0.01" --mbps 0.5,10 --deadline-ms 1500
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +41,8 @@ import { sessionConfigSchema, type SessionConfigInput } from '../shared/protocol
 import { createSignalingServer } from '../signaling/index.ts';
 import { predictRoundSeconds } from './link-model.ts';
 import { runLiveSession, sessionStart, type LiveSessionResult, type RoundRecord } from './live-session.ts';
+import { exactTimeToTarget, type ExactFigures } from './snapshot-eval.ts';
+import { progressing } from './snapshots.ts';
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'links.json');
 
@@ -128,6 +137,32 @@ const label = (run: Run): string =>
     run.learningRate === undefined ? '' : ` lr=${run.learningRate}`,
     run.momentum === undefined ? '' : ` momentum=${run.momentum}`,
   ].join('');
+
+/**
+ * Reads `--exact` (alone or `true`), `--exact false`, `--exact=BOOL` and `--no-exact` out of
+ * argv (parseArgs in Node 20 has no negated flags); the rest goes to parseArgs. @default true
+ */
+export function readExactFlag(argv: readonly string[]): { exact: boolean; rest: string[] } {
+  let exact = true;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    if (arg === '--no-exact') exact = false;
+    else if (arg === '--exact' && (next === 'true' || next === 'false')) {
+      exact = next === 'true';
+      i++;
+    } else if (arg === '--exact') exact = true;
+    else if (arg.startsWith('--exact=')) {
+      const value = arg.slice('--exact='.length);
+      if (value !== 'true' && value !== 'false')
+        throw new RangeError(`--exact: "${value}" is not true or false`);
+      exact = value === 'true';
+    } else rest.push(arg);
+  }
+  return { exact, rest };
+}
+
 const median = (xs: number[]): number | null => {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return null;
@@ -141,26 +176,36 @@ const median = (xs: number[]): number | null => {
  * round, peers leave one by one and each may briefly become aggregator).
  */
 export function progressingRounds(rounds: readonly RoundRecord[]): RoundRecord[] {
-  const kept: RoundRecord[] = [];
-  for (const r of [...rounds].sort((a, b) => a.closedAt - b.closedAt)) {
-    if (r.round > (kept.at(-1)?.round ?? -1)) kept.push(r);
-  }
-  return kept;
+  return progressing(rounds);
 }
 
 type RunRecord = ReturnType<typeof summarizeRun>;
 
-/** The repeat with the median time to 90% (not reached counts as slowest), with every repeat listed. */
+/** The median, null (not reached) counting as slowest; null when the median is not reached. */
+export function medianOrNull(values: readonly (number | null)[]): number | null {
+  const sorted = values.map((v) => v ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
+  const m = median(sorted);
+  return m === null || !Number.isFinite(m) ? null : m;
+}
+
+/**
+ * The repeat with the median time to 90% (not reached counts as slowest), with every repeat
+ * listed, and the median of the repeats' exact times (null without exact figures).
+ */
 export function medianRepeat(repeats: RunRecord[]) {
   const key = (r: RunRecord): number => r.secondsTo90 ?? Number.POSITIVE_INFINITY;
   const sorted = [...repeats].sort((a, b) => key(a) - key(b));
   const chosen = sorted[Math.floor((sorted.length - 1) / 2)];
   if (chosen === undefined) throw new Error('no repeats');
+  const exacts = repeats.flatMap((r) => (r.exact === null ? [] : [r.exact.secondsTo90]));
   return {
     ...chosen,
+    /** The median over repeats of exact.secondsTo90 (each repeat's own; not reached counts as slowest). */
+    exactSecondsTo90Median: exacts.length === repeats.length ? medianOrNull(exacts) : null,
     repeats: repeats.map((r) => ({
       secondsTo90: r.secondsTo90,
       roundsTo90: r.roundsTo90,
+      exact: r.exact === null ? null : { roundsTo90: r.exact.roundsTo90, secondsTo90: r.exact.secondsTo90 },
       roundSecondsMedian: r.roundSecondsMedian,
       cpuMsPerRound: r.cpuMsPerRound,
       syncsTo90: r.syncsTo90,
@@ -199,13 +244,14 @@ export function cpuMsPerRound(uploads: LiveSessionResult['uploads']): number | n
   return peers === 0 ? null : total;
 }
 
-/** One run's JSON record, from the aggregator's round records. */
+/** One run's JSON record, from the aggregator's round records (and the exact figures, null when skipped). */
 export function summarizeRun(
   run: Run,
   result: LiveSessionResult,
   target: number,
   predicted: number,
   optimizer: { learningRate: number; momentum: number },
+  exact: ExactFigures | null = null,
 ) {
   const rounds = progressingRounds(result.rounds);
   const start = sessionStart(rounds);
@@ -236,6 +282,8 @@ export function summarizeRun(
       : {}),
     secondsTo90: hit === undefined ? null : (hit.closedAt - start) / 1000,
     roundsTo90: hit === undefined ? null : hit.round + 1,
+    /** The round the model first reached the target, from every round's snapshot (not every --eval-every). */
+    exact,
     bytes: { up: last?.bytesUp ?? 0, down: last?.bytesDown ?? 0 },
     final: { testAccuracy: evaluated.at(-1)?.testAccuracy ?? null },
     rounds: last === undefined ? 0 : last.round + 1,
@@ -266,8 +314,9 @@ export function summarizeRun(
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const { exact, rest } = readExactFlag(argv);
   const { values } = parseArgs({
-    args: argv,
+    args: rest,
     options: {
       mbps: { type: 'string', default: '2' },
       'latency-ms': { type: 'string', default: '0' },
@@ -367,6 +416,8 @@ export async function main(argv: string[]): Promise<void> {
   await server.start({ port: 0, host: '127.0.0.1' });
   const benchStarted = performance.now();
   const done = new Map<Run, RunRecord[]>();
+  // Each run's files are removed once evaluated; the folder at the end.
+  const snapshotDir = exact ? mkdtempSync(join(tmpdir(), 'links-')) : undefined;
   try {
     for (const run of schedule) {
       const left = maxSeconds - (performance.now() - benchStarted) / 1000;
@@ -382,6 +433,7 @@ export async function main(argv: string[]): Promise<void> {
         latencyMs,
         targetAccuracy: target,
         maxSeconds: Math.min(maxRunSeconds, left),
+        ...(snapshotDir === undefined ? {} : { snapshotDir }),
         onRound: (r) => {
           if (r.testAccuracy !== null) {
             const acc = (r.testAccuracy * 100).toFixed(2);
@@ -391,16 +443,47 @@ export async function main(argv: string[]): Promise<void> {
           }
         },
       });
-      const record = summarizeRun(run, result, target, predict(run), {
-        learningRate: Number(values.lr),
-        momentum: Number(values.momentum),
-      });
+      // Outside the timed session: the session's clock stopped at its last round.
+      const figures = exact
+        ? await exactTimeToTarget(result, sessionConfigSchema.parse(sessionConfig(run)), target).catch(
+            (error: unknown) => {
+              // A failed evaluation costs this run its exact figure, not the bench its other runs.
+              console.warn(
+                `  WARNING: no exact figure: ${error instanceof Error ? error.message : String(error)}`,
+              );
+              return null;
+            },
+          )
+        : null;
+      const record = summarizeRun(
+        run,
+        result,
+        target,
+        predict(run),
+        { learningRate: Number(values.lr), momentum: Number(values.momentum) },
+        figures,
+      );
       done.set(run, [...(done.get(run) ?? []), record]);
       const to90 = record.secondsTo90 === null ? 'not reached' : `${record.secondsTo90.toFixed(1)} s`;
       console.log(`  -> ${to90} (${record.roundsTo90 ?? '-'} rounds), stopped by ${record.stoppedBy}`);
+      if (figures !== null) {
+        const exactTo90 =
+          figures.secondsTo90 === null ? 'not reached' : `${figures.secondsTo90.toFixed(2)} s`;
+        console.log(
+          `  -> exact: ${exactTo90} (${figures.roundsTo90 ?? '-'} rounds; ${figures.evaluated} snapshots evaluated, ${figures.checkedRounds} rounds checked against the session's evaluation)`,
+        );
+        for (const m of figures.mismatches)
+          console.warn(
+            `  WARNING: round ${m.round + 1}: the snapshot's accuracy ${m.snapshot} differs from the session's ${m.session}`,
+          );
+        if (figures.checkedRounds === 0) console.warn('  WARNING: no round checked against the session');
+        if (figures.missingSnapshots > 0)
+          console.warn(`  WARNING: ${figures.missingSnapshots} rounds without a snapshot`);
+      }
     }
   } finally {
     await server.stop();
+    if (snapshotDir !== undefined) rmSync(snapshotDir, { recursive: true, force: true });
   }
 
   const records = runs.flatMap((run) => {
@@ -435,6 +518,7 @@ export async function main(argv: string[]): Promise<void> {
       momentum: Number(values.momentum),
       batchSize: Number(values.batch),
       evalEvery: Number(values['eval-every']),
+      exact,
       roundCap,
       repeat,
       repeatBelowSeconds: repeatBelow,
@@ -452,11 +536,11 @@ export async function main(argv: string[]): Promise<void> {
     runs: records,
   };
   console.log(
-    '\nrun                                s to 90%  rounds  MB up   MB down  final acc  s/round (predicted)  CPU ms/round',
+    '\nrun                                s to 90%  rounds  s to 90 (exact)  rounds to 90 (exact)  MB up   MB down  final acc  s/round (predicted)  CPU ms/round',
   );
   for (const r of records) {
     console.log(
-      `${r.label.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})  ${r.cpuMsPerRound?.toFixed(0) ?? '-'}`,
+      `${r.label.padEnd(34)} ${String(r.secondsTo90?.toFixed(1) ?? '-').padStart(8)}  ${String(r.roundsTo90 ?? '-').padStart(6)}  ${String(r.exact?.secondsTo90?.toFixed(2) ?? '-').padStart(15)}  ${String(r.exact?.roundsTo90 ?? '-').padStart(20)}  ${(r.bytes.up / 1e6).toFixed(2).padStart(6)}  ${(r.bytes.down / 1e6).toFixed(2).padStart(7)}  ${((r.final.testAccuracy ?? 0) * 100).toFixed(2).padStart(8)}%  ${r.roundSecondsMedian?.toFixed(2) ?? '-'} (${r.predictedRoundSeconds.toFixed(2)})  ${r.cpuMsPerRound?.toFixed(0) ?? '-'}`,
     );
   }
   console.log(`speedupVsSgd (liec top-k 1%): ${result.speedupVsSgd?.toFixed(1) ?? 'n/a'}`);

@@ -3,13 +3,16 @@
  * headless peers as separate processes (bench/link-peer.ts) on loopback WebRTC with shaped
  * links, and the aggregator's round records read from their stdout. A run stops by itself:
  * at the target accuracy, at the session's last round, or at a wall-clock cap; then every
- * peer gets SIGTERM (SIGKILL after a grace period).
+ * peer gets SIGTERM (SIGKILL after a grace period). With `snapshotDir`, each peer appends the
+ * model of every round it closes as aggregator to its own file there (bench/snapshots.ts),
+ * listed in the result's snapshotFiles; the caller reads and removes them.
  *
  * @example
  * const run = await runLiveSession(server, { config, peers: 4, linkMbps: [2], latencyMs: 0, targetAccuracy: 0.9, maxSeconds: 600 });
  * run.rounds.at(-1)?.testAccuracy;
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -45,6 +48,8 @@ const exitLine = z.object({
   wire: z.object({ sent: z.number(), received: z.number() }),
   frameBytes: z.object({ up: z.number(), down: z.number() }),
   interrupted: z.boolean(),
+  /** With --snapshots: ms the process spent copying and writing snapshots. */
+  snapshotMs: z.number().optional(),
 });
 const uploadedLine = z.object({
   kind: z.literal('uploaded'),
@@ -71,6 +76,11 @@ export interface LiveSessionSpec {
   maxSeconds: number;
   /** How long peers get to leave after SIGTERM before SIGKILL. @default 15 */
   graceSeconds?: number;
+  /**
+   * A folder for model snapshots: each peer gets `--snapshots <dir>/<session>-<peer>.snap`.
+   * @default undefined (no snapshots)
+   */
+  snapshotDir?: string;
   /** Called for every round record (progress output). */
   onRound?: (record: RoundRecord) => void;
 }
@@ -83,6 +93,8 @@ export interface LiveSessionResult {
   stoppedBy: 'target' | 'finished' | 'wall-clock' | 'peers-exited';
   wallSeconds: number;
   peerIds: string[];
+  /** Each peer's snapshot file (with snapshotDir; a worker's stays empty), else none. */
+  snapshotFiles: string[];
 }
 
 interface Child {
@@ -112,6 +124,7 @@ export async function runLiveSession(
     stoppedBy: 'peers-exited',
     wallSeconds: 0,
     peerIds: [],
+    snapshotFiles: [],
   };
   let stop: (reason: LiveSessionResult['stoppedBy']) => void = () => {};
   const stopped = new Promise<LiveSessionResult['stoppedBy']>((resolve) => (stop = resolve));
@@ -131,6 +144,11 @@ export async function runLiveSession(
       token,
     ];
     args.push('--peer-id', peerId, '--mbps', String(mbps), '--latency-ms', String(spec.latencyMs));
+    if (spec.snapshotDir !== undefined) {
+      const file = join(spec.snapshotDir, `${sessionId}-${peerId}.snap`);
+      args.push('--snapshots', file);
+      result.snapshotFiles.push(file);
+    }
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (text) => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cpuMsPerRound, medianRepeat, parseRuns, summarizeRun } from '../../bench/links.ts';
+import {
+  cpuMsPerRound,
+  medianOrNull,
+  medianRepeat,
+  parseRuns,
+  readExactFlag,
+  summarizeRun,
+} from '../../bench/links.ts';
+import type { ExactFigures } from '../../bench/snapshot-eval.ts';
 import type { LiveSessionResult, RoundRecord } from '../../bench/live-session.ts';
 
 /** Rounds closing every 100 ms from t = 1000 ms; a sync round is followed by a 600 ms gap. */
@@ -29,7 +37,15 @@ function rounds(count: number, syncs: readonly number[], hitRound: number): Roun
 }
 
 function result(records: RoundRecord[]): LiveSessionResult {
-  return { rounds: records, exits: [], uploads: [], stoppedBy: 'target', wallSeconds: 1, peerIds: ['a'] };
+  return {
+    rounds: records,
+    exits: [],
+    uploads: [],
+    stoppedBy: 'target',
+    wallSeconds: 1,
+    peerIds: ['a'],
+    snapshotFiles: [],
+  };
 }
 
 const run = { algorithm: 'liec', up: 'topk:0.01', down: 'topk:0.01', syncMode: 'full' } as const;
@@ -128,4 +144,54 @@ test("cpuMsPerRound sums each peer's median CPU between consecutive uploads", ()
   ];
   assert.equal(cpuMsPerRound(uploads), 11 + 25);
   assert.equal(cpuMsPerRound([upload('c', 0, 900)]), null);
+});
+
+const exactFigures = (roundsTo90: number | null, secondsTo90: number | null): ExactFigures => ({
+  roundsTo90,
+  secondsTo90,
+  accuracy: roundsTo90 === null ? null : 0.9,
+  evaluated: 10,
+  checkedRounds: 2,
+  mismatches: [],
+  missingSnapshots: 0,
+  truncatedBytes: 0,
+  backend: 'wasm',
+  snapshotWriteMs: 1,
+});
+
+test("medianRepeat keeps each repeat's exact figures and the median of the exact seconds", () => {
+  const records = result(rounds(30, [], 19));
+  const repeat = (seconds: number | null) =>
+    summarizeRun(run, records, 0.9, 0.1, optimizer, exactFigures(seconds === null ? null : 17, seconds));
+  const chosen = medianRepeat([repeat(2.5), repeat(null), repeat(1.5)]);
+  assert.equal(chosen.exactSecondsTo90Median, 2.5); // not reached counts as slowest
+  assert.deepEqual(
+    chosen.repeats.map((r) => r.exact),
+    [
+      { roundsTo90: 17, secondsTo90: 2.5 },
+      { roundsTo90: null, secondsTo90: null },
+      { roundsTo90: 17, secondsTo90: 1.5 },
+    ],
+  );
+  assert.equal(medianRepeat([repeat(2), repeat(1), repeat(4), repeat(3)]).exactSecondsTo90Median, 2.5);
+  assert.equal(medianRepeat([repeat(null), repeat(null), repeat(1)]).exactSecondsTo90Median, null);
+  // Without exact figures (--no-exact): none, and no median.
+  const plain = medianRepeat([summarizeRun(run, records, 0.9, 0.1, optimizer)]);
+  assert.equal(plain.exact, null);
+  assert.equal(plain.exactSecondsTo90Median, null);
+  assert.equal(medianOrNull([]), null);
+});
+
+test('readExactFlag: on by default; --no-exact, --exact false and --exact=false turn it off', () => {
+  const others = ['--mbps', '2', '--peers', '4'];
+  assert.deepEqual(readExactFlag(others), { exact: true, rest: others });
+  assert.deepEqual(readExactFlag(['--no-exact', ...others]), { exact: false, rest: others });
+  assert.deepEqual(readExactFlag(['--mbps', '2', '--exact', 'false', '--peers', '4']), {
+    exact: false,
+    rest: others,
+  });
+  assert.deepEqual(readExactFlag(['--exact=false', ...others]), { exact: false, rest: others });
+  assert.deepEqual(readExactFlag(['--no-exact', '--exact', ...others]), { exact: true, rest: others });
+  assert.deepEqual(readExactFlag([...others, '--exact', 'true']), { exact: true, rest: others });
+  assert.throws(() => readExactFlag(['--exact=maybe']), RangeError);
 });
