@@ -121,7 +121,7 @@ export class Peer {
   /** This peer's model (a copy), for download or checks. */
   model(): Float32Array | null {
     const worker = this.state?.worker;
-    return worker ? Float32Array.from(worker.model) : null;
+    return worker ? worker.model.slice() : null;
   }
 
   /**
