@@ -24,7 +24,7 @@
  * role.onFrame('w1', uploadFrame);  // and onControl, onWorkerLeft, from the runtime
  * role.stop();
  */
-import { createAggregator, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
+import { createAggregator, sliceDue, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
 import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
@@ -56,6 +56,8 @@ export class AggregatorRole {
   private readonly sync: ModelSyncPhase;
   /** Rolling sync: this round's slices (null with full syncs). */
   private readonly slices: RollingSlices | null;
+  /** Rolling sync: the previous round's slices, to close once the next own upload is computed. */
+  private pendingSliceClose: (() => void) | null = null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly report: RoundReport;
@@ -145,6 +147,7 @@ export class AggregatorRole {
         return;
       case 'metrics':
       case 'done':
+      case 'roundClosed':
         this.reject(from, 'UNEXPECTED_CONTROL', `a worker sent ${control.kind}`);
         return;
       default: {
@@ -251,9 +254,8 @@ export class AggregatorRole {
       own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
       current.computeMs = state.lastComputeMs;
     }
-    // The previous round's slices close first (they are still coming in until then).
     afterPrevious();
-    this.slices?.open(round, this.ctx);
+    this.slices?.open(round);
     current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
     for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
       current.add(early.from, early.vector, early.aux);
@@ -375,6 +377,11 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
+    this.flushSliceClose();
+    // Rolling sync: the workers' slices of this round leave now and cross this peer's downlink
+    // before the next round's uploads do, instead of queueing among them.
+    if (this.slices !== null && sliceDue(round, this.ctx.config.rounds))
+      this.workers.sendControlToInStep({ kind: 'roundClosed', round }, round);
     const counted = current.counted();
     const countedTags = counted.map(senderTag);
     // The running mean when the statistic is the mean; a robust one needs every upload.
@@ -425,8 +432,12 @@ export class AggregatorRole {
       }
       state.round = round + 1;
       this.openRound(round + 1, () => {
-        this.closeSlices(round, recipients);
         afterRound();
+        if (this.slices === null) return;
+        // After the slices that came in during the own upload's computation are read, and in
+        // any case before the next round closes (its broadcast must follow this delta).
+        this.pendingSliceClose = () => this.closeSlices(round, recipients);
+        setImmediate(() => this.flushSliceClose());
       });
     });
   }
@@ -434,15 +445,27 @@ export class AggregatorRole {
   /**
    * Rolling sync: averages the slices of `round`, applies the block's synced delta here and
    * sends it to the broadcast's recipients. Called once the next round's own upload is
-   * computed: the workers send their slices right behind their uploads, so the last ones
-   * come in meanwhile, and the delta leaves while the workers compute (links idle).
+   * computed: the workers send their slices when the round closes ('roundClosed'), so they
+   * come in meanwhile, and the delta leaves while the workers compute (links idle). The
+   * aggregator's model takes it after the round's report (the delta is on its way to the
+   * workers then too).
    */
   private closeSlices(round: number, recipients: readonly string[]): void {
-    const seed = mixSeed(this.ctx.config.seed, round, 0x51);
-    const slice = this.slices?.close(round, this.term, seed) ?? null;
-    if (slice === null) return;
-    this.slices?.applyClosed(round, slice, this.ctx);
-    for (const id of recipients) this.workers.send(id, slice.frame);
+    const slices = this.slices;
+    if (slices === null) return;
+    const slice = slices.close(round, this.term, mixSeed(this.ctx.config.seed, round, 0x51));
+    if (slice !== null) {
+      slices.applyClosed(round, slice, this.ctx);
+      for (const id of recipients) this.workers.send(id, slice.frame);
+    }
+    slices.addOwn(round + 1, this.ctx);
+  }
+
+  /** Runs the pending closeSlices, if any (at most once). */
+  private flushSliceClose(): void {
+    const close = this.pendingSliceClose;
+    this.pendingSliceClose = null;
+    close?.();
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {

@@ -12,9 +12,10 @@
  *
  * @example
  * const slices = new RollingSlices(aggregator, { period: 20, numParams });
- * slices.open(round, ctx);                                 // at round open: own slice first
+ * slices.open(round);                                     // at round open
  * slices.add('w1', frame.round, payload);                  // from a sliceUpload frame
- * const closed = slices.close(round, term, seed);          // { block, payload, counted, frame } | null
+ * const closed = slices.close(round - 1, term, seed);      // { block, payload, counted, frame } | null
+ * slices.addOwn(round, ctx);                               // once round - 1's delta is applied
  */
 import {
   rollingPeriod,
@@ -43,8 +44,11 @@ export class RollingSlices {
   private readonly aggregator: AggregatorAlgorithm;
   private readonly period: number;
   private readonly numParams: number;
-  private round: number | null = null;
-  private readonly slices = new Map<string, Float32Array>();
+  /**
+   * The slices of the rounds still open to them, by round: the one collecting, and the one
+   * before until it closes (its last slices come in after the next round opened).
+   */
+  private readonly rounds = new Map<number, Map<string, Float32Array>>();
 
   /** The session's rolling sync, or null when it runs full syncs (or is not LIEC). */
   static forSession(
@@ -68,27 +72,35 @@ export class RollingSlices {
   }
 
   /**
-   * Starts collecting the slices of `round` (those of an earlier round are dropped: not
-   * counted), this peer's own first.
+   * Starts collecting the slices of `round`. Those of round - 1 may still come in until
+   * close(round - 1); any older are dropped (not counted).
    */
-  open(round: number, ctx: RoleContext): void {
-    this.round = round;
-    this.slices.clear();
+  open(round: number): void {
+    for (const open of this.rounds.keys()) if (open < round - 1) this.rounds.delete(open);
+    this.rounds.set(round, new Map());
+  }
+
+  /**
+   * Adds this peer's own slice of `round`, once round - 1's block delta is applied here (with
+   * a period of 1 both blocks are the whole model: cut before, it would overlap that delta).
+   */
+  addOwn(round: number, ctx: RoleContext): void {
     const { state, config, selfId } = ctx;
-    // Its own slice needs the previous broadcast applied (a peer taking over applied it too).
-    if (!sliceDue(round, config.rounds) || state.lastBroadcast?.round !== round - 1) return;
+    if (!this.rounds.has(round) || !sliceDue(round, config.rounds)) return;
+    if (state.lastBroadcast?.round !== round - 1) return;
     const seed = mixSeed(config.seed, round, senderTag(selfId), 7);
     this.add(selfId, round, state.requireWorker().prepareSync(seed, this.blockOf(round)));
   }
 
   /**
-   * Counts `from`'s slice if it belongs to the round collecting; returns whether it did.
+   * Counts `from`'s slice if its round is still open to slices; returns whether it did.
    * Throws CodecError on a malformed payload (the caller rejects the sender).
    */
   add(from: string, round: number, payload: Uint8Array): boolean {
     const vector = this.aggregator.decodeSync(payload, this.blockOf(round));
-    if (round !== this.round || this.slices.has(from)) return false;
-    this.slices.set(from, vector);
+    const slices = this.rounds.get(round);
+    if (slices === undefined || slices.has(from)) return false;
+    slices.set(from, vector);
     return true;
   }
 
@@ -97,12 +109,12 @@ export class RollingSlices {
    * broadcast; null when none came in.
    */
   close(round: number, term: number, seed: number): ClosedSlice | null {
-    if (round !== this.round || this.slices.size === 0) return null;
+    const slices = this.rounds.get(round);
+    this.rounds.delete(round);
+    if (slices === undefined || slices.size === 0) return null;
     const block = this.blockOf(round);
-    const payload = this.aggregator.aggregateSync([...this.slices.values()], seed, block);
-    const counted = [...this.slices.keys()];
-    this.round = null;
-    this.slices.clear();
+    const payload = this.aggregator.aggregateSync([...slices.values()], seed, block);
+    const counted = [...slices.keys()];
     const meta = encodeTags(counted.map(senderTag));
     const frame: OutgoingFrame = { type: 'sliceBroadcast', term, round, aux: 0, meta, payload };
     return { block, payload, counted, frame };

@@ -32,6 +32,8 @@ export class WorkerRole {
   private readonly selfTag: number;
   /** The last full counted list this term's aggregator sent (see SAME_COUNTED_META). */
   private lastCounted: number[] | null = null;
+  /** Rolling sync: the last round whose slice this worker sent. */
+  private slicedRound = -1;
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -231,6 +233,9 @@ export class WorkerRole {
         this.stop();
         this.ctx.events.publish('done', { round: message.round, testAccuracy: message.testAccuracy });
         return;
+      case 'roundClosed':
+        this.sendSlice(message.round);
+        return;
       case 'hello':
       case 'modelRequest':
         throw new Error(`the aggregator sent ${message.kind}`);
@@ -259,7 +264,6 @@ export class WorkerRole {
         roundUploadCompressor(this.ctx),
       );
       this.sendCached();
-      this.sendSlice(state.round);
     };
     const delay = this.ctx.settings.computeDelayMs;
     if (delay > 0) {
@@ -278,14 +282,20 @@ export class WorkerRole {
   }
 
   /**
-   * Rolling sync: this round's slice of x_i - x_common, sent right behind the upload (the
-   * gradient leaves x_i as it is, so the slice is what it would have been before it): off the
-   * round's critical path, and the last worker's slice reaches the aggregator after the round
-   * closed, while its downlink is idle. Not cached: one lost with its aggregator is not counted.
+   * Rolling sync: the slice of x_i - x_common on round `round`'s block, sent when the
+   * aggregator says the round closed: ahead of its broadcast, so every worker's slice crosses
+   * the aggregator's downlink before the next round's uploads do (sent behind the uploads or
+   * the broadcasts, the slices queue among them there). The gradient leaves x_i as it is, so
+   * the slice is the same before or after this round's upload. Once a round; not cached: one
+   * lost with its aggregator is not counted.
    */
   private sendSlice(round: number): void {
     const block = this.sliceBlock(round);
+    const state = this.ctx.state;
     if (block === null || !this.connected || !sliceDue(round, this.ctx.config.rounds)) return;
+    // Only the round this worker is in (broadcast round - 1 applied), and only once.
+    if (!state.hasModel || state.round !== round || this.slicedRound === round) return;
+    this.slicedRound = round;
     const seed = mixSeed(this.ctx.config.seed, round, this.selfTag, 7);
     const payload = this.ctx.state.requireWorker().prepareSync(seed, block);
     const frame = { type: 'sliceUpload', term: this.term, round, aux: 0, meta: EMPTY, payload } as const;

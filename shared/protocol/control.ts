@@ -6,6 +6,8 @@
  *   modelRequest worker -> aggregator: "send me the current model" (out of step)
  *   metrics      aggregator -> workers: the latest test accuracy, for progress displays
  *   done         aggregator -> workers: training finished at this round
+ *   roundClosed  aggregator -> workers: the round is closed, its broadcast follows (with a
+ *                rolling sync: send this round's slice now, while the aggregator's link is idle)
  *
  * @example
  * const bytes = encodeControl({ kind: 'hello', round: 12, hasModel: true, pendingUpload: true });
@@ -37,6 +39,7 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
     testLoss: z.number().min(0),
   }),
   z.object({ kind: z.literal('done'), round, testAccuracy: fraction.nullable() }),
+  z.object({ kind: z.literal('roundClosed'), round }),
 ]);
 
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
