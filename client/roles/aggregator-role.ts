@@ -56,8 +56,11 @@ export class AggregatorRole {
   private readonly sync: ModelSyncPhase;
   /** Rolling sync: this round's slices (null with full syncs). */
   private readonly slices: RollingSlices | null;
-  /** Rolling sync: the previous round's slices, to close once the next own upload is computed. */
-  private pendingSliceClose: (() => void) | null = null;
+  /**
+   * Rolling sync: the round whose slices close once the next own upload is computed and all
+   * the workers told to send one did, or when the next round closes, whichever comes first.
+   */
+  private pendingSliceClose: { round: number; recipients: readonly string[] } | null = null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly report: RoundReport;
@@ -297,15 +300,17 @@ export class AggregatorRole {
   /** Rolling sync: a worker's slice, or the last block delta it applied, relayed to a new aggregator. */
   private onSliceFrame(from: string, frame: Frame): void {
     const upload = frame.type === 'sliceUpload';
+    let counted = false;
     try {
       if (this.slices === null) throw new Error(`a ${frame.type} frame in a session without rolling sync`);
-      if (upload)
-        this.slices.add(from, frame.round, frame.payload); // one that missed its round is not counted
+      // One that missed its round is not counted.
+      if (upload) counted = this.slices.add(from, frame.round, frame.payload);
       else this.relays.onSlice(from, frame, this.slices);
     } catch (error) {
       const code = upload ? 'BAD_SYNC' : this.slices === null ? 'UNEXPECTED_FRAME' : 'BAD_RELAY';
       this.reject(from, code, message(error));
     }
+    if (counted) this.flushSliceClose(false);
   }
 
   private onSyncUpload(from: string, frame: Frame): void {
@@ -377,11 +382,13 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    this.flushSliceClose();
+    this.flushSliceClose(true);
     // Rolling sync: the workers' slices of this round leave now and cross this peer's downlink
     // before the next round's uploads do, instead of queueing among them.
-    if (this.slices !== null && sliceDue(round, this.ctx.config.rounds))
+    if (this.slices !== null && sliceDue(round, this.ctx.config.rounds)) {
+      this.slices.expect(round, this.workers.inStep);
       this.workers.sendControlToInStep({ kind: 'roundClosed', round }, round);
+    }
     const counted = current.counted();
     const countedTags = counted.map(senderTag);
     // The running mean when the statistic is the mean; a robust one needs every upload.
@@ -434,10 +441,10 @@ export class AggregatorRole {
       this.openRound(round + 1, () => {
         afterRound();
         if (this.slices === null) return;
-        // After the slices that came in during the own upload's computation are read, and in
-        // any case before the next round closes (its broadcast must follow this delta).
-        this.pendingSliceClose = () => this.closeSlices(round, recipients);
-        setImmediate(() => this.flushSliceClose());
+        // Once the slices are in (they come in while the own upload was computed, or soon
+        // after), and in any case before the next round closes: its broadcast follows this delta.
+        this.pendingSliceClose = { round, recipients };
+        this.flushSliceClose(false);
       });
     });
   }
@@ -445,10 +452,10 @@ export class AggregatorRole {
   /**
    * Rolling sync: averages the slices of `round`, applies the block's synced delta here and
    * sends it to the broadcast's recipients. Called once the next round's own upload is
-   * computed: the workers send their slices when the round closes ('roundClosed'), so they
-   * come in meanwhile, and the delta leaves while the workers compute (links idle). The
-   * aggregator's model takes it after the round's report (the delta is on its way to the
-   * workers then too).
+   * computed and every worker told to send a slice did (or, if one did not, when the next
+   * round closes): the workers send their slices when the round closes ('roundClosed'), so
+   * they come in about while this peer computes, and the delta leaves while the workers
+   * compute (links idle). This peer's model takes it after the round's report.
    */
   private closeSlices(round: number, recipients: readonly string[]): void {
     const slices = this.slices;
@@ -461,11 +468,13 @@ export class AggregatorRole {
     slices.addOwn(round + 1, this.ctx);
   }
 
-  /** Runs the pending closeSlices, if any (at most once). */
-  private flushSliceClose(): void {
-    const close = this.pendingSliceClose;
+  /** Closes the pending round's slices once all are in, or now with `force`. */
+  private flushSliceClose(force: boolean): void {
+    const pending = this.pendingSliceClose;
+    if (pending === null) return;
+    if (!force && this.slices?.complete(pending.round) === false) return;
     this.pendingSliceClose = null;
-    close?.();
+    this.closeSlices(pending.round, pending.recipients);
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {

@@ -13,8 +13,9 @@
  * @example
  * const slices = new RollingSlices(aggregator, { period: 20, numParams });
  * slices.open(round);                                     // at round open
+ * slices.expect(round, ['w1', 'w2']);                      // at its close: told to send now
  * slices.add('w1', frame.round, payload);                  // from a sliceUpload frame
- * const closed = slices.close(round - 1, term, seed);      // { block, payload, counted, frame } | null
+ * if (slices.complete(round)) slices.close(round, term, seed); // { block, payload, counted, frame } | null
  * slices.addOwn(round, ctx);                               // once round - 1's delta is applied
  */
 import {
@@ -49,6 +50,8 @@ export class RollingSlices {
    * before until it closes (its last slices come in after the next round opened).
    */
   private readonly rounds = new Map<number, Map<string, Float32Array>>();
+  /** Who was told to send a slice of a round (expect()): the round is complete once all did. */
+  private readonly expected = new Map<number, ReadonlySet<string>>();
 
   /** The session's rolling sync, or null when it runs full syncs (or is not LIEC). */
   static forSession(
@@ -77,7 +80,22 @@ export class RollingSlices {
    */
   open(round: number): void {
     for (const open of this.rounds.keys()) if (open < round - 1) this.rounds.delete(open);
-    this.rounds.set(round, new Map());
+    for (const open of this.expected.keys()) if (open < round - 1) this.expected.delete(open);
+    if (!this.rounds.has(round)) this.rounds.set(round, new Map());
+  }
+
+  /** The peers told to send their slice of `round` now (the 'roundClosed' notice). */
+  expect(round: number, peerIds: Iterable<string>): void {
+    this.expected.set(round, new Set(peerIds));
+  }
+
+  /** Whether every peer told to send a slice of `round` did (true when none was told). */
+  complete(round: number): boolean {
+    const slices = this.rounds.get(round);
+    const expected = this.expected.get(round);
+    if (expected === undefined) return true;
+    for (const id of expected) if (slices?.has(id) !== true) return false;
+    return true;
   }
 
   /**
@@ -111,6 +129,7 @@ export class RollingSlices {
   close(round: number, term: number, seed: number): ClosedSlice | null {
     const slices = this.rounds.get(round);
     this.rounds.delete(round);
+    this.expected.delete(round);
     if (slices === undefined || slices.size === 0) return null;
     const block = this.blockOf(round);
     const payload = this.aggregator.aggregateSync([...slices.values()], seed, block);
