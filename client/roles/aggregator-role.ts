@@ -257,8 +257,8 @@ export class AggregatorRole {
       own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
       current.computeMs = state.lastComputeMs;
     }
+    this.slices?.open(round); // before the previous round's close adds this peer's own slice
     afterPrevious();
-    this.slices?.open(round);
     current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
     for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
       current.add(early.from, early.vector, early.aux);
@@ -464,6 +464,8 @@ export class AggregatorRole {
     if (slice !== null) {
       slices.applyClosed(round, slice, this.ctx);
       for (const id of recipients) this.workers.send(id, slice.frame);
+      const { counted, expected } = slice;
+      this.ctx.events.publish('sliceSynced', { round, term: this.term, counted: counted.length, expected });
     }
     slices.addOwn(round + 1, this.ctx);
   }

@@ -72,6 +72,11 @@ export interface PeerEvents {
   /** A peer sent more than settings.maxBadFrames invalid frames: disconnected, not accepted again. */
   banned: (event: { peerId: string; strikes: number }) => void;
   model: (event: { round: number; source: 'seed' | 'aggregator' | 'checkpoint' }) => void;
+  /**
+   * Emitted by the aggregator when a rolling sync's block delta of `round` leaves: the slices
+   * it averages (its own included) out of those it asked for (itself included).
+   */
+  sliceSynced: (event: { round: number; term: number; counted: number; expected: number }) => void;
 }
 
 /** Wall-clock time in ms since the epoch with sub-ms precision (comparable across processes). */

@@ -37,6 +37,8 @@ export interface ClosedSlice {
   payload: Uint8Array;
   /** Whose slices it averages (peer ids). */
   counted: string[];
+  /** How many were asked for: the workers told to send one, and this peer. */
+  expected: number;
   /** The sliceBroadcast frame to send every worker in step. */
   frame: OutgoingFrame;
 }
@@ -128,6 +130,7 @@ export class RollingSlices {
    */
   close(round: number, term: number, seed: number): ClosedSlice | null {
     const slices = this.rounds.get(round);
+    const expected = (this.expected.get(round)?.size ?? 0) + 1;
     this.rounds.delete(round);
     this.expected.delete(round);
     if (slices === undefined || slices.size === 0) return null;
@@ -136,7 +139,7 @@ export class RollingSlices {
     const counted = [...slices.keys()];
     const meta = encodeTags(counted.map(senderTag));
     const frame: OutgoingFrame = { type: 'sliceBroadcast', term, round, aux: 0, meta, payload };
-    return { block, payload, counted, frame };
+    return { block, payload, counted, expected, frame };
   }
 
   /** Applies a closed block's delta to this peer's own model (after broadcast `round`). */

@@ -1,6 +1,6 @@
 /**
  * LIEC's rolling sync over real WebRTC: every round syncs one block of the model
- * (sliceUpload behind the upload, sliceBroadcast behind the broadcast), no round waits
+ * (sliceUpload when the round closes, sliceBroadcast behind the broadcast), no round waits
  * for a sync phase, the models' drift stays bounded, and the session ends on one model.
  */
 import { test } from 'node:test';
@@ -30,12 +30,14 @@ async function runSession(syncMode: 'rolling' | 'full', syncPeriod: number, roun
     assert.ok(aggregator !== undefined, 'one peer is the aggregator');
     const events: RoundEvent[] = [];
     aggregator.events.on('round', (e) => events.push(e));
+    const sliceSyncs: { round: number; counted: number; expected: number }[] = [];
+    aggregator.events.on('sliceSynced', (e) => sliceSyncs.push(e));
     const done = await withTimeout(
       Promise.all(peers.map((p) => p.finished)).then(() => aggregator.finished),
       100_000,
       'training to finish on every peer',
     );
-    return { events, done, models: peers.map((p) => p.model()) };
+    return { events, sliceSyncs, done, models: peers.map((p) => p.model()) };
   } finally {
     await session.close();
   }
@@ -47,12 +49,19 @@ test(
   async () => {
     const rounds = 30;
     const rolling = await runSession('rolling', 5, rounds);
-    const { events, done, models } = rolling;
+    const { events, sliceSyncs, done, models } = rolling;
     assert.deepEqual(
       events.map((e) => e.round),
       Array.from({ length: rounds }, (_, i) => i),
     );
     for (const e of events) assert.equal(e.counted, 3, `round ${e.round} counted ${e.counted}`);
+    // Every round but the first and the last syncs a block, with every peer's slice: each
+    // worker's, sent when told the round closed, is in before the block's delta leaves.
+    assert.deepEqual(
+      sliceSyncs.map((e) => e.round),
+      Array.from({ length: rounds - 2 }, (_, i) => i + 1),
+    );
+    for (const e of sliceSyncs) assert.deepEqual([e.counted, e.expected], [3, 3], `round ${e.round}`);
     assert.deepEqual(
       events.filter((e) => e.sync).map((e) => e.round),
       [rounds - 1],

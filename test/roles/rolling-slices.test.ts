@@ -1,0 +1,74 @@
+/**
+ * RollingSlices, the aggregator's bookkeeping of a rolling sync's slices: a round's slices
+ * are still taken after the next round opened (they are sent when the round closes), the
+ * round is complete once every worker told to send one did, and anything older is dropped.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAggregator, resolveAlgorithmOptions, syncBlock } from '../../shared/algorithm/index.ts';
+import { parseCompressor } from '../../shared/compress/index.ts';
+import { RollingSlices } from '../../client/roles/rolling-sync.ts';
+
+const NUM_PARAMS = 100;
+const PERIOD = 4;
+
+function setup() {
+  const options = resolveAlgorithmOptions({
+    algorithm: 'liec',
+    up: 'topk:0.1',
+    learningRate: 0.1,
+    down: 'topk:0.1',
+    syncMode: 'rolling',
+    syncPeriod: PERIOD,
+    syncCodec: 'identity',
+  });
+  const aggregator = createAggregator(options, NUM_PARAMS);
+  const slices = new RollingSlices(aggregator, { period: PERIOD, numParams: NUM_PARAMS });
+  /** A slice of round `round` whose every value is `value` (identity sync codec). */
+  const slice = (round: number, value: number): Uint8Array => {
+    const { start, end } = syncBlock(round, PERIOD, NUM_PARAMS);
+    return parseCompressor('identity').encode(new Float32Array(end - start).fill(value), 1);
+  };
+  return { aggregator, slices, slice };
+}
+
+test('a round takes its slices after the next one opened, and is complete once every worker told did', () => {
+  const { aggregator, slices, slice } = setup();
+  slices.open(1);
+  slices.expect(1, ['w1', 'w2']);
+  slices.open(2); // the next round opens before round 1's slices are in
+  assert.equal(slices.complete(1), false);
+  assert.equal(slices.add('w1', 1, slice(1, 1)), true);
+  assert.equal(slices.add('w1', 1, slice(1, 9)), false, 'a second slice from the same worker');
+  assert.equal(slices.complete(1), false);
+  assert.equal(slices.add('w2', 1, slice(1, 3)), true);
+  assert.equal(slices.complete(1), true);
+  assert.equal(slices.complete(2), true, 'nobody was told to send a slice of round 2 yet');
+
+  const closed = slices.close(1, 7, 42);
+  assert.ok(closed !== null);
+  assert.deepEqual(closed.counted, ['w1', 'w2']);
+  assert.equal(closed.expected, 3, 'the two workers told, and the aggregator itself');
+  assert.deepEqual(closed.block, syncBlock(1, PERIOD, NUM_PARAMS));
+  assert.equal(closed.frame.type, 'sliceBroadcast');
+  assert.equal(closed.frame.round, 1);
+  const mean = aggregator.decodeSync(closed.payload, closed.block);
+  assert.ok(
+    mean.every((v) => Math.abs(v - 2) < 1e-6),
+    'the synced delta is the slices’ mean',
+  );
+  assert.equal(slices.add('w1', 1, slice(1, 1)), false, 'a slice after its round closed');
+  assert.equal(slices.close(1, 7, 42), null, 'a round closes once');
+});
+
+test('slices of rounds older than the previous one are dropped; a bad slice throws', () => {
+  const { slices, slice } = setup();
+  slices.open(1);
+  slices.open(2);
+  slices.open(3); // round 1 was never closed: dropped
+  assert.equal(slices.add('w1', 1, slice(1, 1)), false);
+  assert.equal(slices.close(1, 1, 1), null);
+  assert.equal(slices.add('w1', 2, slice(2, 1)), true, 'the previous round still takes slices');
+  assert.equal(slices.add('w1', 4, slice(4, 1)), false, 'a round not opened yet');
+  assert.throws(() => slices.add('w2', 3, new Uint8Array(5)), 'a slice of the wrong size');
+});
