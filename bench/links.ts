@@ -21,11 +21,15 @@
  * Runs expected to take under --repeat-below seconds are repeated --repeat times, interleaved
  * (seconds-long runs on a shared 2-core machine vary with its load): their record is the
  * repeat with the median time to 90%, and `repeats` lists them all; `exactSecondsTo90Median`
- * is the median of the repeats' exact times.
+ * and `exactRoundsTo90Median` are the medians of the repeats' exact figures. One session seed
+ * gives one trajectory (data order, initial model, codec randomness), so its repeats differ
+ * only in timing; `--seeds 1,2,3,4,5` runs every run once per seed instead, to compare
+ * algorithms over trajectories.
  *
  * @example
  * npm run bench:links -- --mbps 2 --peers 4 --out links.json
  * npm run bench:links -- --algorithms sgd,liec
+ * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+rolling" --seeds 1,2,3,4,5
  * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+rolling"
  * npm run bench:links -- --runs "liec@topk:0.01/topk:0.01,liec@topk:0.01/topk:0.01+sync=1000"
  * npm run bench:links -- --runs "doublesqueeze@topk:0.01/topk:0.01+lr=0.3,liec@topk:0.01/topk:0.01+lr=0.4" --momentum 0.9
@@ -182,6 +186,16 @@ export function progressingRounds(rounds: readonly RoundRecord[]): RoundRecord[]
 type RunRecord = ReturnType<typeof summarizeRun>;
 
 /** The median, null (not reached) counting as slowest; null when the median is not reached. */
+/** `--seeds 1,2,3`: distinct positive integers (session seeds). */
+export function parseSeeds(text: string): number[] {
+  const items = text.split(',').map((item) => item.trim());
+  const seeds = items.map(Number);
+  if (items.some((item) => !/^\d+$/.test(item)) || seeds.some((seed) => seed > 0xffff_ffff))
+    throw new RangeError(`--seeds: "${text}" is not a list of integers such as 1,2,3`);
+  if (new Set(seeds).size !== seeds.length) throw new RangeError(`--seeds: "${text}" repeats a seed`);
+  return seeds;
+}
+
 export function medianOrNull(values: readonly (number | null)[]): number | null {
   const sorted = values.map((v) => v ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
   const m = median(sorted);
@@ -202,7 +216,13 @@ export function medianRepeat(repeats: RunRecord[]) {
     ...chosen,
     /** The median over repeats of exact.secondsTo90 (each repeat's own; not reached counts as slowest). */
     exactSecondsTo90Median: exacts.length === repeats.length ? medianOrNull(exacts) : null,
+    /** The median over repeats of exact.roundsTo90 (not reached counts as the most). */
+    exactRoundsTo90Median:
+      exacts.length === repeats.length
+        ? medianOrNull(repeats.map((r) => r.exact?.roundsTo90 ?? Number.POSITIVE_INFINITY))
+        : null,
     repeats: repeats.map((r) => ({
+      seed: r.seed,
       secondsTo90: r.secondsTo90,
       roundsTo90: r.roundsTo90,
       exact: r.exact === null ? null : { roundsTo90: r.exact.roundsTo90, secondsTo90: r.exact.secondsTo90 },
@@ -250,7 +270,7 @@ export function summarizeRun(
   result: LiveSessionResult,
   target: number,
   predicted: number,
-  optimizer: { learningRate: number; momentum: number },
+  settings: { learningRate: number; momentum: number; seed: number },
   exact: ExactFigures | null = null,
 ) {
   const rounds = progressingRounds(result.rounds);
@@ -275,8 +295,10 @@ export function summarizeRun(
     algorithm: run.algorithm,
     up: run.up,
     down: run.down,
-    learningRate: run.learningRate ?? optimizer.learningRate,
-    momentum: run.momentum ?? optimizer.momentum,
+    learningRate: run.learningRate ?? settings.learningRate,
+    momentum: run.momentum ?? settings.momentum,
+    /** The session seed (--seed, or this repeat's one of --seeds). */
+    seed: settings.seed,
     ...(run.algorithm === 'liec'
       ? { syncMode: run.syncMode, syncPeriod: run.syncPeriod ?? DEFAULT_SYNC_PERIOD }
       : {}),
@@ -335,6 +357,7 @@ export async function main(argv: string[]): Promise<void> {
       'deadline-ms': { type: 'string', default: '600000' },
       target: { type: 'string', default: '0.9' },
       seed: { type: 'string', default: '1' },
+      seeds: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -346,7 +369,10 @@ export async function main(argv: string[]): Promise<void> {
   const maxSeconds = Number(values['max-seconds']);
   const target = Number(values.target);
   const runs = parseRuns(values.algorithms, values.runs);
-  const sessionConfig = (run: Run): SessionConfigInput => ({
+  // --seeds: every run once per session seed (its data order, initial model and codec
+  // randomness), so repeats sample the algorithm's trajectories, not one trajectory's timing.
+  const seeds = values.seeds === undefined ? null : parseSeeds(values.seeds);
+  const sessionConfig = (run: Run, seed = Number(values.seed)): SessionConfigInput => ({
     algorithm: run.algorithm,
     up: run.up,
     down: run.down,
@@ -360,7 +386,7 @@ export async function main(argv: string[]): Promise<void> {
     evalEvery: Number(values['eval-every']),
     minPeers: peers,
     dataShards: peers,
-    seed: Number(values.seed),
+    seed,
   });
   for (const run of runs) {
     // A run the server would refuse fails here, before any other run has spent its time.
@@ -387,9 +413,10 @@ export async function main(argv: string[]): Promise<void> {
   console.log(
     `${runs.length} runs, ${peers} peers at ${linkMbps.join('/')} Mbit/s, latency ${latencyMs} ms:`,
   );
-  const repeat = Number(values.repeat);
+  const repeat = seeds?.length ?? Number(values.repeat);
   const repeatBelow = Number(values['repeat-below']);
-  const timesOf = (run: Run): number => (startup + EXPECTED_ROUNDS * predict(run) < repeatBelow ? repeat : 1);
+  const timesOf = (run: Run): number =>
+    seeds !== null || startup + EXPECTED_ROUNDS * predict(run) < repeatBelow ? repeat : 1;
   for (const run of runs) {
     const round = predict(run);
     const typical = startup + EXPECTED_ROUNDS * round;
@@ -401,10 +428,13 @@ export async function main(argv: string[]): Promise<void> {
       `  ${label(run).padEnd(34)} ~${round.toFixed(2)} s/round, ~${(Math.min(typical, capped) / 60).toFixed(1)} min${times > 1 ? `, ${times} times` : ''}`,
     );
   }
-  // Long runs once, in order; then the short ones, repeat after repeat.
-  const schedule: Run[] = [
-    ...runs.filter((r) => timesOf(r) === 1),
-    ...Array.from({ length: repeat }, () => runs.filter((r) => timesOf(r) > 1)).flat(),
+  // Long runs once, in order; then the short ones, repeat after repeat (with --seeds, repeat
+  // k runs on the k-th seed).
+  const schedule: { run: Run; seed: number }[] = [
+    ...runs.filter((r) => timesOf(r) === 1).map((run) => ({ run, seed: Number(values.seed) })),
+    ...Array.from({ length: repeat }, (_, k) =>
+      runs.filter((r) => timesOf(r) > 1).map((run) => ({ run, seed: seeds?.[k] ?? Number(values.seed) })),
+    ).flat(),
   ];
   console.log(
     `expected duration: about ${(Math.min(expected, maxSeconds) / 60).toFixed(0)} min if each run reaches ${target * 100}% in ~${EXPECTED_ROUNDS} rounds (the simulator's figure); ` +
@@ -419,15 +449,15 @@ export async function main(argv: string[]): Promise<void> {
   // Each run's files are removed once evaluated; the folder at the end.
   const snapshotDir = exact ? mkdtempSync(join(tmpdir(), 'links-')) : undefined;
   try {
-    for (const run of schedule) {
+    for (const { run, seed } of schedule) {
       const left = maxSeconds - (performance.now() - benchStarted) / 1000;
       if (left < 30) {
         console.log(`skipping ${label(run)}: the bench's --max-seconds is spent`);
         continue;
       }
-      console.log(`\n${label(run)}`);
+      console.log(`\n${label(run)}${seeds === null ? '' : `, seed ${seed}`}`);
       const result = await runLiveSession(server, {
-        config: sessionConfig(run),
+        config: sessionConfig(run, seed),
         peers,
         linkMbps,
         latencyMs,
@@ -445,7 +475,7 @@ export async function main(argv: string[]): Promise<void> {
       });
       // Outside the timed session: the session's clock stopped at its last round.
       const figures = exact
-        ? await exactTimeToTarget(result, sessionConfigSchema.parse(sessionConfig(run)), target).catch(
+        ? await exactTimeToTarget(result, sessionConfigSchema.parse(sessionConfig(run, seed)), target).catch(
             (error: unknown) => {
               // A failed evaluation costs this run its exact figure, not the bench its other runs.
               console.warn(
@@ -460,7 +490,7 @@ export async function main(argv: string[]): Promise<void> {
         result,
         target,
         predict(run),
-        { learningRate: Number(values.lr), momentum: Number(values.momentum) },
+        { learningRate: Number(values.lr), momentum: Number(values.momentum), seed },
         figures,
       );
       done.set(run, [...(done.get(run) ?? []), record]);
@@ -525,6 +555,7 @@ export async function main(argv: string[]): Promise<void> {
       maxRunSeconds,
       roundDeadlineMs: Number(values['deadline-ms']),
       seed: Number(values.seed),
+      seeds,
     },
     speedupVsSgd:
       sgd?.secondsTo90 != null && liecTopk?.secondsTo90 != null

@@ -5,6 +5,7 @@ import {
   medianOrNull,
   medianRepeat,
   parseRuns,
+  parseSeeds,
   readExactFlag,
   summarizeRun,
 } from '../../bench/links.ts';
@@ -49,7 +50,7 @@ function result(records: RoundRecord[]): LiveSessionResult {
 }
 
 const run = { algorithm: 'liec', up: 'topk:0.01', down: 'topk:0.01', syncMode: 'full' } as const;
-const optimizer = { learningRate: 0.8, momentum: 0 };
+const optimizer = { learningRate: 0.8, momentum: 0, seed: 1 };
 
 test('summarizeRun counts the syncs before the target round and the time they added', () => {
   // Syncs after rounds 9 and 19 (before the hit at 24) and 29 (after it): two count.
@@ -194,4 +195,20 @@ test('readExactFlag: on by default; --no-exact, --exact false and --exact=false 
   assert.deepEqual(readExactFlag(['--no-exact', '--exact', ...others]), { exact: true, rest: others });
   assert.deepEqual(readExactFlag([...others, '--exact', 'true']), { exact: true, rest: others });
   assert.throws(() => readExactFlag(['--exact=maybe']), RangeError);
+});
+
+test('--seeds: distinct integer session seeds, each repeat records its own', () => {
+  assert.deepEqual(parseSeeds('1, 2,7'), [1, 2, 7]);
+  for (const bad of ['', '1,,2', '1.5', '-1', 'a', '1,1'])
+    assert.throws(() => parseSeeds(bad), RangeError, bad);
+  const records = result(rounds(30, [], 24));
+  const repeats = [3, 4, 5].map((seed) =>
+    summarizeRun(run, records, 0.9, 0.1, { ...optimizer, seed }, exactFigures(17, 1.7)),
+  );
+  const summary = medianRepeat(repeats);
+  assert.deepEqual(
+    summary.repeats.map((r) => r.seed),
+    [3, 4, 5],
+  );
+  assert.equal(summary.exactRoundsTo90Median, 17);
 });
