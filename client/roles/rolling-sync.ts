@@ -52,7 +52,7 @@ export class RollingSlices {
    * before until it closes (its last slices come in after the next round opened).
    */
   private readonly rounds = new Map<number, Map<string, Float32Array>>();
-  /** Who was told to send a slice of a round (expect()): the round is complete once all did. */
+  /** Whose slice of a round is waited for (expect()): the round is complete once all came in. */
   private readonly expected = new Map<number, ReadonlySet<string>>();
 
   /** The session's rolling sync, or null when it runs full syncs (or is not LIEC). */
@@ -86,9 +86,20 @@ export class RollingSlices {
     if (!this.rounds.has(round)) this.rounds.set(round, new Map());
   }
 
-  /** The peers told to send their slice of `round` now (the 'roundClosed' notice). */
+  /** The peers whose slice of `round` is waited for (told to send it now: 'roundClosed'). */
   expect(round: number, peerIds: Iterable<string>): void {
     this.expected.set(round, new Set(peerIds));
+  }
+
+  /** A peer that left is no longer waited for; returns whether it was. */
+  forget(peerId: string): boolean {
+    let waited = false;
+    for (const [round, expected] of this.expected) {
+      if (!expected.has(peerId)) continue;
+      this.expected.set(round, new Set([...expected].filter((id) => id !== peerId)));
+      waited = true;
+    }
+    return waited;
   }
 
   /** Whether every peer told to send a slice of `round` did (true when none was told). */

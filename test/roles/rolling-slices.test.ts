@@ -72,3 +72,14 @@ test('slices of rounds older than the previous one are dropped; a bad slice thro
   assert.equal(slices.add('w1', 4, slice(4, 1)), false, 'a round not opened yet');
   assert.throws(() => slices.add('w2', 3, new Uint8Array(5)), 'a slice of the wrong size');
 });
+
+test('a worker that left is no longer waited for', () => {
+  const { slices, slice } = setup();
+  slices.open(1);
+  slices.expect(1, ['w1', 'w2']);
+  assert.equal(slices.add('w1', 1, slice(1, 1)), true);
+  assert.equal(slices.complete(1), false);
+  assert.equal(slices.forget('w2'), true);
+  assert.equal(slices.complete(1), true);
+  assert.equal(slices.forget('w2'), false, 'waited for nowhere any more');
+});
