@@ -57,14 +57,10 @@ export class AggregatorRole {
   /** Rolling sync: this round's slices (null with full syncs). */
   private readonly slices: RollingSlices | null;
   /**
-   * Rolling sync: the round just closed whose slices are still coming in. They close once
-   * every worker counted in it sent one, or after settings.sliceWaitMs, or when the next
-   * round closes, whichever comes first; this peer's own upload of the next round waits for
-   * that (ownUploadAfterSlices), so it is computed on a model that has the block's delta.
+   * Rolling sync: the round whose slices close once the next own upload is computed and all
+   * the workers told to send one did, or when the next round closes, whichever comes first.
    */
   private pendingSliceClose: { round: number; recipients: readonly string[] } | null = null;
-  private ownUploadAfterSlices: ((computeOwn: boolean) => void) | null = null;
-  private sliceWaitTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly report: RoundReport;
@@ -96,9 +92,6 @@ export class AggregatorRole {
   stop(): void {
     this.phase = 'stopped';
     this.clearTimer();
-    // Waiting for slices: they close now (as if the wait ran out) and the last round's
-    // bookkeeping still runs.
-    this.flushSliceClose(true);
   }
 
   get round(): number {
@@ -235,8 +228,7 @@ export class AggregatorRole {
   /**
    * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event);
    * it runs once this round's own upload is computed, while the workers compute theirs, so
-   * it stays off the round's critical path. With a rolling sync the own upload waits for the
-   * previous round's slices first (flushSliceClose).
+   * it stays off the round's critical path.
    */
   private openRound(round: number, afterPrevious: () => void = () => {}): void {
     if (this.phase === 'stopped' || round >= this.ctx.config.rounds) {
@@ -260,28 +252,18 @@ export class AggregatorRole {
     this.current = current;
     this.workers.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
+    const state = this.ctx.state;
+    let own = state.cached;
+    if (own?.type !== 'upload' || own.round !== round) {
+      own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
+      current.computeMs = state.lastComputeMs;
+    }
     this.slices?.open(round); // before the previous round's close adds this peer's own slice
-    // Without its own upload (the round closed or the role stopped first) only afterPrevious.
-    this.ownUploadAfterSlices = (computeOwn) => {
-      if (!computeOwn || this.phase === 'stopped' || this.current !== current) {
-        afterPrevious();
-        return;
-      }
-      const state = this.ctx.state;
-      let own = state.cached;
-      if (own?.type !== 'upload' || own.round !== round) {
-        own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
-        current.computeMs = state.lastComputeMs;
-      }
-      afterPrevious();
-      current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
-      for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
-        current.add(early.from, early.vector, early.aux);
-      this.maybeClose();
-    };
-    if (this.pendingSliceClose !== null)
-      this.sliceWaitTimer = setTimeout(() => this.flushSliceClose(true), this.ctx.settings.sliceWaitMs);
-    this.flushSliceClose(false);
+    afterPrevious();
+    current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
+    for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
+      current.add(early.from, early.vector, early.aux);
+    this.maybeClose();
   }
 
   private onUpload(from: string, frame: Frame): void {
@@ -401,23 +383,19 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    // Still waiting for the previous round's slices (this round's deadline came first): they
-    // close now, and this round goes without this peer's own upload.
-    const waiting = this.ownUploadAfterSlices;
-    this.ownUploadAfterSlices = null;
     this.flushSliceClose(true);
-    waiting?.(false);
-    const counted = current.counted();
     // Rolling sync: the workers' slices of this round leave now and cross this peer's downlink
-    // before the next round's uploads do, instead of queueing among them. Waited for: those of
-    // the workers counted (idle now; a straggler still computing would answer late).
+    // before the next round's uploads do, instead of queueing among them.
     if (this.slices !== null && sliceDue(round, this.ctx.config.rounds)) {
+      // Waited for: the slices of the workers counted (idle now; a straggler still computing
+      // would answer late).
       this.slices.expect(
         round,
-        counted.filter((id) => id !== this.ctx.selfId),
+        current.counted().filter((id) => id !== this.ctx.selfId),
       );
       this.workers.sendControlToInStep({ kind: 'roundClosed', round }, round);
     }
+    const counted = current.counted();
     const countedTags = counted.map(senderTag);
     // The running mean when the statistic is the mean; a robust one needs every upload.
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
@@ -466,16 +444,24 @@ export class AggregatorRole {
         return;
       }
       state.round = round + 1;
-      if (this.slices !== null) this.pendingSliceClose = { round, recipients };
-      this.openRound(round + 1, afterRound);
+      this.openRound(round + 1, () => {
+        afterRound();
+        if (this.slices === null) return;
+        // Once the slices are in (they come in while the own upload was computed, or soon
+        // after), and in any case before the next round closes: its broadcast follows this delta.
+        this.pendingSliceClose = { round, recipients };
+        this.flushSliceClose(false);
+      });
     });
   }
 
   /**
    * Rolling sync: averages the slices of `round`, applies the block's synced delta here and
-   * sends it to the broadcast's recipients, behind the broadcast. The workers send their
-   * slices when the round closes ('roundClosed'), so they come in while the broadcasts
-   * leave, and the delta follows them on links that are otherwise idle then.
+   * sends it to the broadcast's recipients. Called once the next round's own upload is
+   * computed and every worker told to send a slice did (or, if one did not, when the next
+   * round closes): the workers send their slices when the round closes ('roundClosed'), so
+   * they come in about while this peer computes, and the delta leaves while the workers
+   * compute (links idle). This peer's model takes it after the round's report.
    */
   private closeSlices(round: number, recipients: readonly string[]): void {
     const slices = this.slices;
@@ -490,26 +476,13 @@ export class AggregatorRole {
     slices.addOwn(round + 1, this.ctx);
   }
 
-  /**
-   * Closes the pending round's slices once all are in, or now with `force`, then computes
-   * this peer's own upload of the round open if it waited for them.
-   */
+  /** Closes the pending round's slices once all are in, or now with `force`. */
   private flushSliceClose(force: boolean): void {
     const pending = this.pendingSliceClose;
-    if (pending !== null) {
-      if (!force && this.slices?.complete(pending.round) === false) return;
-      this.pendingSliceClose = null;
-      this.clearSliceWait();
-      this.closeSlices(pending.round, pending.recipients);
-    }
-    const ownUpload = this.ownUploadAfterSlices;
-    this.ownUploadAfterSlices = null;
-    ownUpload?.(true);
-  }
-
-  private clearSliceWait(): void {
-    if (this.sliceWaitTimer !== null) clearTimeout(this.sliceWaitTimer);
-    this.sliceWaitTimer = null;
+    if (pending === null) return;
+    if (!force && this.slices?.complete(pending.round) === false) return;
+    this.pendingSliceClose = null;
+    this.closeSlices(pending.round, pending.recipients);
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {

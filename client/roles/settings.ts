@@ -30,13 +30,6 @@ export interface PeerSettings {
   reconnectDelayMs: number;
   /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
   computeDelayMs: number;
-  /**
-   * Rolling sync: how long the aggregator waits, before it computes its own next upload, for
-   * the slices of the round just closed from the workers counted in it (so its gradient is
-   * taken on a model that has the block's delta). A slice later than that is not counted.
-   * @default 250
-   */
-  sliceWaitMs: number;
 }
 
 export function resolvePeerSettings(
@@ -53,7 +46,6 @@ export function resolvePeerSettings(
     aggregatorConnectTimeoutMs: 5000,
     reconnectDelayMs: 250,
     computeDelayMs: 0,
-    sliceWaitMs: 250,
     ...overrides,
   };
 }
