@@ -17,6 +17,7 @@
  * npm run bench:lr-sweep -- --lrs 0.5,0.8,1.2 --seeds 1,2,3,4 --out bench/results/lr-sweep.json
  * npm run bench:lr-sweep -- --grid "0:0.8,1.2;0.9:0.2,0.3" --out bench/results/lr-momentum-sweep.json
  * npm run bench:lr-sweep -- --runs "doublesqueeze,liec own rolling:10" --momentum 0.5 --lrs 0.8
+ * npm run bench:lr-sweep -- --grid "0.7:0.6" --runs "liec own rolling:10" --eval-every 1 --slice-delta after
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -38,12 +39,17 @@ const { values } = parseArgs({
     compressor: { type: 'string', default: 'topk:0.01' },
     /** Rounds between test evaluations: 5 as in bench:links; 1 finds the exact round of 90%. */
     'eval-every': { type: 'string', default: '5' },
+    /** LIEC rolling sync: a block's delta lands before or after (as on real peers) the next gradient. */
+    'slice-delta': { type: 'string', default: 'before' },
     out: { type: 'string', default: 'bench/results/lr-sweep.json' },
   },
 });
 
 /** The bench:links setting, in simulator flags. */
-const LINKS_SETTING = ['--workers', '4', '--batch', '128', '--eval-every', values['eval-every']];
+const LINKS_SETTING = [
+  ...['--workers', '4', '--batch', '128', '--eval-every', values['eval-every']],
+  ...['--slice-delta', values['slice-delta']],
+];
 const LINKS_SHAPING = ['--link-mbps', '2', '--aggregator-mbps', '2'];
 /** Wall seconds one 140-round run takes on this 2-core machine (measured), for the estimate. */
 const SECONDS_PER_RUN_AT_140 = 15;

@@ -50,6 +50,8 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
   --evaluate M           consensus (the model a sync would give every peer now) | own
                          (worker 0's own model, what a real session's aggregator evaluates)
                          (default consensus)
+  --slice-delta W        LIEC rolling sync: a block's delta lands before (an ideal protocol) or
+                         after (as on real peers) each peer's next gradient (default before)
   --out FILE             write the JSON result here
   --quiet                no progress output
 `;
@@ -115,6 +117,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       model: { type: 'string' },
       'eval-every': { type: 'string' },
       evaluate: { type: 'string' },
+      'slice-delta': { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -148,6 +151,9 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   const evaluate = values.evaluate ?? 'consensus';
   if (evaluate !== 'consensus' && evaluate !== 'own')
     throw new RangeError(`--evaluate: expected consensus or own, got "${evaluate}"`);
+  const sliceDeltaText = values['slice-delta'] ?? 'before';
+  if (sliceDeltaText !== 'before' && sliceDeltaText !== 'after')
+    throw new RangeError(`--slice-delta: expected before or after, got "${sliceDeltaText}"`);
   const partitionText = values.partition ?? 'iid';
   const workerLink = alternatingLinks(
     numberList('link-mbps', values['link-mbps'], Infinity, (v) => v > 0),
@@ -172,6 +178,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       },
       evalEvery: number('eval-every', values['eval-every'], 10, positiveInt),
       evaluate,
+      sliceDelta: sliceDeltaText === 'after' ? 'afterGradient' : 'beforeGradient',
     },
     partition: parsePartitionSpec(partitionText),
     partitionText,

@@ -17,7 +17,8 @@
  * measure, queueing on the aggregator's link included); it starts at the smallest ratio.
  * A LIEC rolling sync (syncMode 'rolling') moves each round's slices with that round's upload
  * and broadcast (their bytes on the same links): an upper bound on what they cost real peers,
- * which send them while the links would be idle.
+ * which send them while the links would be idle. Where its block delta lands relative to the
+ * next gradient: config.sliceDelta.
  *
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
@@ -93,6 +94,14 @@ export interface SimulationConfig {
    * x_i carries that worker's own residuals between syncs). @default 'consensus'
    */
   evaluate?: 'consensus' | 'own';
+  /**
+   * LIEC rolling sync: when a round's block delta lands on each peer. 'beforeGradient': at the
+   * end of its round, before the next gradient (an ideal protocol). 'afterGradient': as on
+   * real peers, where the delta of round t arrives while a peer computes its round t + 1
+   * gradient: applied after that gradient, before the round t + 1 slice is cut; the own model
+   * evaluated at round t does not have it yet. @default 'beforeGradient'
+   */
+  sliceDelta?: 'beforeGradient' | 'afterGradient';
 }
 
 export interface RoundRecord {
@@ -260,6 +269,9 @@ export function runSimulation(
 
   /** What each worker last got in full as the counted list (see SAME_COUNTED_META). */
   const sentCounted = new SentCountedLists();
+  const deltaAfterGradient = config.sliceDelta === 'afterGradient';
+  /** sliceDelta 'afterGradient': the last block delta, applied after the next gradients. */
+  let applyPendingDelta: (() => void) | null = null;
   for (let round = 0; round < config.rounds; round++) {
     const upBefore = traffic.up;
     const downBefore = traffic.down;
@@ -279,10 +291,13 @@ export function runSimulation(
     let lossSum = 0;
     let deviationSum = 0;
     // Rolling sync: each participant's slice of x_i - x_common on this round's block, cut
-    // after it applied the last broadcast (as real workers do) and sent with its upload.
+    // after it applied the last broadcast and sent with its upload; with sliceDelta
+    // 'afterGradient' cut at the round's close, as real workers do, its bytes not charged
+    // (they cross links that are idle then).
     const block = rolling !== null && sliceDue(round, config.rounds) ? syncBlock(round, rolling, d) : null;
     const sliceFrames = new Map<number, Uint8Array>();
-    if (block !== null) {
+    const cutSlices = (): void => {
+      if (block === null) return;
       for (const i of participants) {
         const payload = (workers[i] as WorkerAlgorithm).prepareSync(mixSeed(seed, round, i, 7), block);
         const frame = encodeFrame({
@@ -298,7 +313,8 @@ export function runSimulation(
         traffic.up += frame.length;
         traffic.syncUp += frame.length;
       }
-    }
+    };
+    if (!deltaAfterGradient) cutSlices();
     for (const i of participants) {
       const w = workers[i] as WorkerAlgorithm;
       const { gradient, loss } = learner.gradient(i, w.model);
@@ -330,6 +346,12 @@ export function runSimulation(
       const start = Math.max(ready + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
       uplinkFreeAt[i] = start + busy;
       arrivals.push({ worker: i, frame, wireBytes, at: 0, start, left: start + busy });
+    }
+    if (deltaAfterGradient) {
+      // The previous round's block delta came in while this round's gradients were computed.
+      applyPendingDelta?.();
+      applyPendingDelta = null;
+      cutSlices();
     }
     if (ownStart) {
       // Through the aggregator's link, sharing it with the uploads in flight at the same time.
@@ -442,7 +464,10 @@ export function runSimulation(
     if (sliceDown !== null && block !== null) {
       const slicePayload = decodeFrame(sliceDown).payload;
       // A worker whose slice was not counted keeps its deviation on the block (applySync).
-      workers.forEach((w, i) => w.applySync(slicePayload, countedSlices.includes(i), block));
+      const apply = (): void =>
+        workers.forEach((w, i) => w.applySync(slicePayload, countedSlices.includes(i), block));
+      if (deltaAfterGradient) applyPendingDelta = apply;
+      else apply();
     }
     if (options.adaptiveUp !== undefined) {
       for (const a of counted) {
@@ -487,6 +512,8 @@ export function runSimulation(
       // A final sync hands every peer the consensus model at the end of the run.
       if (sync === null && isLast) sync = 'period';
       if (sync !== null) {
+        applyPendingDelta?.();
+        applyPendingDelta = null;
         simSeconds += runSync(round);
         roundsSinceSync = 0;
       }

@@ -228,3 +228,37 @@ test('a rolling sync (1/H of the model a round, no sync phase) keeps the drift b
     `rolling ${driftAt(rolling, 34)} vs unsynced ${driftAt(unsynced, 34)}`,
   );
 });
+
+test('sliceDelta afterGradient: a block delta lands after the next gradient, as on real peers; the drift stays bounded and the final sync still ends on one model', () => {
+  const run = (sliceDelta: SimulationConfig['sliceDelta']) =>
+    runSimulation(
+      config(
+        { syncMode: 'rolling', syncPeriod: 5, syncCodec: 'identity' },
+        { rounds: 40, evalEvery: 5, sliceDelta, evaluate: 'own' },
+      ),
+      quadraticLearner(4),
+    );
+  const before = run('beforeGradient');
+  const after = run('afterGradient');
+  const unsynced = runSimulation(
+    config({ syncPeriod: 0, syncCodec: 'identity' }, { rounds: 40, evalEvery: 5, evaluate: 'own' }),
+    quadraticLearner(4),
+  );
+  const driftAt = (result: typeof before, round: number) => result.history[round]?.drift ?? NaN;
+  // The same slices, one gradient later: a different trajectory, still synced.
+  assert.notEqual(driftAt(after, 14), driftAt(before, 14));
+  assert.ok(
+    driftAt(after, 34) < driftAt(unsynced, 34) / 10,
+    `${driftAt(after, 34)} vs ${driftAt(unsynced, 34)}`,
+  );
+  assert.ok(after.bytes.syncUp > 5 * unsynced.bytes.syncUp);
+  const lastLoss = (result: typeof before) => result.history.at(-1)?.testLoss ?? NaN;
+  const consensus = runSimulation(
+    config(
+      { syncMode: 'rolling', syncPeriod: 5, syncCodec: 'identity' },
+      { rounds: 40, evalEvery: 5, sliceDelta: 'afterGradient', evaluate: 'consensus' },
+    ),
+    quadraticLearner(4),
+  );
+  assert.equal(lastLoss(after), lastLoss(consensus), 'the final exact sync leaves worker 0 on the consensus');
+});
