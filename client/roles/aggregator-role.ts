@@ -61,6 +61,9 @@ export class AggregatorRole {
    * the workers told to send one did, or when the next round closes, whichever comes first.
    */
   private pendingSliceClose: { round: number; recipients: readonly string[] } | null = null;
+  /** With settings.sliceWaitMs: this peer's own upload of the open round, waiting for them. */
+  private ownUploadAfterSlices: ((computeOwn: boolean) => void) | null = null;
+  private sliceWaitTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly report: RoundReport;
@@ -92,6 +95,8 @@ export class AggregatorRole {
   stop(): void {
     this.phase = 'stopped';
     this.clearTimer();
+    // Slices still pending close now, and a round's bookkeeping waiting for them still runs.
+    this.flushSliceClose(true);
   }
 
   get round(): number {
@@ -228,7 +233,8 @@ export class AggregatorRole {
   /**
    * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event);
    * it runs once this round's own upload is computed, while the workers compute theirs, so
-   * it stays off the round's critical path.
+   * it stays off the round's critical path. With a rolling sync and settings.sliceWaitMs the
+   * own upload first waits for the previous round's slices (flushSliceClose).
    */
   private openRound(round: number, afterPrevious: () => void = () => {}): void {
     if (this.phase === 'stopped' || round >= this.ctx.config.rounds) {
@@ -252,18 +258,33 @@ export class AggregatorRole {
     this.current = current;
     this.workers.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
-    const state = this.ctx.state;
-    let own = state.cached;
-    if (own?.type !== 'upload' || own.round !== round) {
-      own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
-      current.computeMs = state.lastComputeMs;
-    }
     this.slices?.open(round); // before the previous round's close adds this peer's own slice
-    afterPrevious();
-    current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
-    for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
-      current.add(early.from, early.vector, early.aux);
-    this.maybeClose();
+    // Without its own upload (the round closed or the role stopped first): afterPrevious only.
+    const ownUpload = (computeOwn: boolean): void => {
+      if (!computeOwn || this.phase === 'stopped' || this.current !== current) {
+        afterPrevious();
+        return;
+      }
+      const state = this.ctx.state;
+      let own = state.cached;
+      if (own?.type !== 'upload' || own.round !== round) {
+        own = state.prepareUpload(mixSeed(this.ctx.config.seed, round, senderTag(this.ctx.selfId)));
+        current.computeMs = state.lastComputeMs;
+      }
+      afterPrevious();
+      current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
+      for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
+        current.add(early.from, early.vector, early.aux);
+      this.maybeClose();
+    };
+    const waitMs = this.ctx.settings.sliceWaitMs;
+    if (this.pendingSliceClose !== null && waitMs > 0) {
+      // Its gradient then has the previous block's delta (a gradient taken before it costs
+      // LIEC rounds), at the price of computing alongside the workers instead of before them.
+      this.ownUploadAfterSlices = ownUpload;
+      this.sliceWaitTimer = setTimeout(() => this.flushSliceClose(true), waitMs);
+    } else ownUpload(true);
+    this.flushSliceClose(false);
   }
 
   private onUpload(from: string, frame: Frame): void {
@@ -383,7 +404,12 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
+    // Still waiting for the previous round's slices (this round's deadline came first): they
+    // close now, and this round goes without this peer's own upload.
+    const waiting = this.ownUploadAfterSlices;
+    this.ownUploadAfterSlices = null;
     this.flushSliceClose(true);
+    waiting?.(false);
     // Rolling sync: the workers' slices of this round leave now and cross this peer's downlink
     // before the next round's uploads do, instead of queueing among them.
     if (this.slices !== null && sliceDue(round, this.ctx.config.rounds)) {
@@ -444,14 +470,10 @@ export class AggregatorRole {
         return;
       }
       state.round = round + 1;
-      this.openRound(round + 1, () => {
-        afterRound();
-        if (this.slices === null) return;
-        // Once the slices are in (they come in while the own upload was computed, or soon
-        // after), and in any case before the next round closes: its broadcast follows this delta.
-        this.pendingSliceClose = { round, recipients };
-        this.flushSliceClose(false);
-      });
+      // Its slices close once all are in (they come in while the next own upload is computed,
+      // or soon after), and in any case before the next round closes: its broadcast follows.
+      if (this.slices !== null) this.pendingSliceClose = { round, recipients };
+      this.openRound(round + 1, afterRound);
     });
   }
 
@@ -476,13 +498,22 @@ export class AggregatorRole {
     slices.addOwn(round + 1, this.ctx);
   }
 
-  /** Closes the pending round's slices once all are in, or now with `force`. */
+  /**
+   * Closes the pending round's slices once all are in, or now with `force`; then computes
+   * this peer's own upload of the open round if it waited for them.
+   */
   private flushSliceClose(force: boolean): void {
     const pending = this.pendingSliceClose;
-    if (pending === null) return;
-    if (!force && this.slices?.complete(pending.round) === false) return;
-    this.pendingSliceClose = null;
-    this.closeSlices(pending.round, pending.recipients);
+    if (pending !== null) {
+      if (!force && this.slices?.complete(pending.round) === false) return;
+      this.pendingSliceClose = null;
+      this.closeSlices(pending.round, pending.recipients);
+    }
+    if (this.sliceWaitTimer !== null) clearTimeout(this.sliceWaitTimer);
+    this.sliceWaitTimer = null;
+    const ownUpload = this.ownUploadAfterSlices;
+    this.ownUploadAfterSlices = null;
+    ownUpload?.(true);
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {

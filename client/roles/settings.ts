@@ -30,6 +30,15 @@ export interface PeerSettings {
   reconnectDelayMs: number;
   /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
   computeDelayMs: number;
+  /**
+   * Rolling sync: how long the aggregator waits, before it computes its own next upload, for
+   * the slices of the round just closed from the workers counted in it, so that its gradient
+   * is taken on a model with the block's delta (0: it does not wait, and applies the delta
+   * after its gradient, as the workers do). Waiting costs nothing where every peer has its
+   * own cores; where peers share them, its gradient then competes with the workers'.
+   * A slice later than the wait is not counted. @default 0
+   */
+  sliceWaitMs: number;
 }
 
 export function resolvePeerSettings(
@@ -46,6 +55,7 @@ export function resolvePeerSettings(
     aggregatorConnectTimeoutMs: 5000,
     reconnectDelayMs: 250,
     computeDelayMs: 0,
+    sliceWaitMs: 0,
     ...overrides,
   };
 }

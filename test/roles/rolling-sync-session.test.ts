@@ -6,11 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoundEvent } from '../../client/roles/events.ts';
+import type { PeerSettings } from '../../client/roles/settings.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
 
-async function runSession(syncMode: 'rolling' | 'full', syncPeriod: number, rounds: number) {
+async function runSession(
+  syncMode: 'rolling' | 'full',
+  syncPeriod: number,
+  rounds: number,
+  settings: Partial<PeerSettings> = {},
+) {
   const session = await startTestSession({
     rounds,
     minPeers: 3,
@@ -25,19 +31,23 @@ async function runSession(syncMode: 'rolling' | 'full', syncPeriod: number, roun
     syncCodec: 'identity',
   });
   try {
-    const peers = await Promise.all([0, 1, 2].map(() => session.addPeer()));
+    const peers = await Promise.all([0, 1, 2].map(() => session.addPeer({ settings })));
     const aggregator = peers.find((p) => p.currentRole === 'aggregator');
     assert.ok(aggregator !== undefined, 'one peer is the aggregator');
     const events: RoundEvent[] = [];
     aggregator.events.on('round', (e) => events.push(e));
     const sliceSyncs: { round: number; counted: number; expected: number }[] = [];
     aggregator.events.on('sliceSynced', (e) => sliceSyncs.push(e));
+    /** Which came first for each round: its block delta or its round event. */
+    const order: string[] = [];
+    aggregator.events.on('sliceSynced', (e) => order.push(`slice ${e.round}`));
+    aggregator.events.on('round', (e) => order.push(`round ${e.round}`));
     const done = await withTimeout(
       Promise.all(peers.map((p) => p.finished)).then(() => aggregator.finished),
       100_000,
       'training to finish on every peer',
     );
-    return { events, sliceSyncs, done, models: peers.map((p) => p.model()) };
+    return { events, sliceSyncs, order, done, models: peers.map((p) => p.model()) };
   } finally {
     await session.close();
   }
@@ -96,5 +106,29 @@ test(
     console.log(
       `# rolling drift growth ${rollingGrowth.toFixed(2)}x vs unsynced ${unsyncedGrowth.toFixed(2)}x; accuracy ${done.testAccuracy}`,
     );
+  },
+);
+
+test(
+  'with sliceWaitMs the aggregator applies the block delta of each round before its next gradient (and its round event)',
+  { timeout: 120_000 },
+  async () => {
+    const rounds = 12;
+    const waiting = await runSession('rolling', 5, rounds, { sliceWaitMs: 5_000 });
+    assert.deepEqual(
+      waiting.sliceSyncs.map((e) => [e.round, e.counted, e.expected]),
+      Array.from({ length: rounds - 2 }, (_, i) => [i + 1, 3, 3]),
+    );
+    for (let round = 1; round < rounds - 1; round++)
+      assert.ok(
+        waiting.order.indexOf(`slice ${round}`) < waiting.order.indexOf(`round ${round}`),
+        `round ${round}: ${waiting.order.join(', ')}`,
+      );
+    // Without the wait the round event comes first: the delta lands after the next gradient.
+    const plain = await runSession('rolling', 5, rounds);
+    assert.ok(plain.order.indexOf('round 1') < plain.order.indexOf('slice 1'), plain.order.join(', '));
+    const reference = waiting.models[0];
+    assert.ok(reference !== null && reference !== undefined);
+    for (const m of waiting.models) assert.deepEqual(m, reference, 'one model after the final sync');
   },
 );
