@@ -24,6 +24,8 @@ const { values } = parseArgs({
     'peer-id': { type: 'string' },
     mbps: { type: 'string', default: 'Infinity' },
     'latency-ms': { type: 'string', default: '0' },
+    /** settings.sliceWaitMs (client/roles/settings.ts). */
+    'slice-wait-ms': { type: 'string', default: '0' },
     snapshots: { type: 'string' },
   },
 });
@@ -50,6 +52,7 @@ const peer = new Peer({
   peerId,
   kind: 'headless',
   link: { linkMbps: Number(values.mbps), linkLatencyMs: Number(values['latency-ms']) },
+  settings: { sliceWaitMs: Number(values['slice-wait-ms']) },
   log: (level, message) => {
     if (level === 'warn') console.error(message);
   },

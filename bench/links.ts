@@ -85,9 +85,11 @@ interface Run {
   learningRate?: number;
   /** This run's heavy-ball momentum; the bench's --momentum when undefined. */
   momentum?: number;
+  /** LIEC rolling sync: the peers' settings.sliceWaitMs (0 when undefined). */
+  sliceWaitMs?: number;
 }
 
-const RUN_SYNTAX = 'ALGORITHM@UP/DOWN[+rolling][+sync=H][+lr=X][+momentum=B]';
+const RUN_SYNTAX = 'ALGORITHM@UP/DOWN[+rolling][+sync=H][+lr=X][+momentum=B][+slice-wait=MS]';
 
 /** Reads one `--runs` item's `+option` suffixes into the run; unknown or repeated ones throw. */
 function applyRunOption(run: Run, option: string, item: string): Run {
@@ -96,13 +98,15 @@ function applyRunOption(run: Run, option: string, item: string): Run {
     (key === 'rolling' && run.syncMode === 'rolling') ||
     (key === 'sync' && run.syncPeriod !== undefined) ||
     (key === 'lr' && run.learningRate !== undefined) ||
-    (key === 'momentum' && run.momentum !== undefined);
+    (key === 'momentum' && run.momentum !== undefined) ||
+    (key === 'slice-wait' && run.sliceWaitMs !== undefined);
   if (seen) throw new RangeError(`--runs: "${item}" sets +${key} twice`);
   if (key === 'rolling' && value === undefined) return { ...run, syncMode: 'rolling' };
   const number = value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
   if (key === 'sync' && Number.isInteger(number)) return { ...run, syncPeriod: number };
   if (key === 'lr' && number > 0) return { ...run, learningRate: number };
   if (key === 'momentum' && Number.isFinite(number)) return { ...run, momentum: number };
+  if (key === 'slice-wait' && Number.isInteger(number)) return { ...run, sliceWaitMs: number };
   throw new RangeError(`--runs: "${item}" has a bad option "+${option}" (${RUN_SYNTAX})`);
 }
 
@@ -140,6 +144,7 @@ const label = (run: Run): string =>
     run.syncPeriod === undefined ? '' : ` sync=${run.syncPeriod}`,
     run.learningRate === undefined ? '' : ` lr=${run.learningRate}`,
     run.momentum === undefined ? '' : ` momentum=${run.momentum}`,
+    run.sliceWaitMs === undefined ? '' : ` slice-wait=${run.sliceWaitMs}`,
   ].join('');
 
 /**
@@ -461,6 +466,7 @@ export async function main(argv: string[]): Promise<void> {
         peers,
         linkMbps,
         latencyMs,
+        ...(run.sliceWaitMs === undefined ? {} : { peerSettings: { sliceWaitMs: run.sliceWaitMs } }),
         targetAccuracy: target,
         maxSeconds: Math.min(maxRunSeconds, left),
         ...(snapshotDir === undefined ? {} : { snapshotDir }),

@@ -70,6 +70,8 @@ export interface LiveSessionSpec {
   /** Link rate of peer i: linkMbps[i % length] (Infinity: unshaped). */
   linkMbps: number[];
   latencyMs: number;
+  /** Peer settings every peer overrides (bench/link-peer.ts flags). */
+  peerSettings?: { sliceWaitMs?: number };
   /** Stop once an evaluation reaches this (null: run to the last round). */
   targetAccuracy: number | null;
   /** Wall-clock cap of the run, from the first spawn. */
@@ -144,6 +146,8 @@ export async function runLiveSession(
       token,
     ];
     args.push('--peer-id', peerId, '--mbps', String(mbps), '--latency-ms', String(spec.latencyMs));
+    const sliceWaitMs = spec.peerSettings?.sliceWaitMs;
+    if (sliceWaitMs !== undefined) args.push('--slice-wait-ms', String(sliceWaitMs));
     if (spec.snapshotDir !== undefined) {
       const file = join(spec.snapshotDir, `${sessionId}-${peerId}.snap`);
       args.push('--snapshots', file);

@@ -101,6 +101,7 @@ test("parseRuns reads --runs: compressors, LIEC's sync, a run's own optimizer; a
     { algorithm: 'liec', up: 'sign', down: 'sign', syncMode: 'rolling', syncPeriod: 40 },
   ]);
   assert.deepEqual(parseRuns('', 'liec@topk:0.01/topk:0.01+sync=1000')[0]?.syncPeriod, 1000);
+  assert.equal(parseRuns('', 'liec@topk:0.01/topk:0.01+rolling+slice-wait=250')[0]?.sliceWaitMs, 250);
   assert.deepEqual(parseRuns('', 'doublesqueeze@topk:0.01/topk:0.01+momentum=0.9+lr=0.15'), [
     {
       algorithm: 'doublesqueeze',
@@ -122,6 +123,7 @@ test("parseRuns reads --runs: compressors, LIEC's sync, a run's own optimizer; a
     'liec@sign/sign+momentum',
     'liec@sign/sign+adam',
     'liec@sign/sign+',
+    'liec@sign/sign+slice-wait=1.5',
   ])
     assert.throws(() => parseRuns('', bad), RangeError, bad);
 });
