@@ -57,8 +57,9 @@ export class AggregatorRole {
   /** Rolling sync: this round's slices (null with full syncs). */
   private readonly slices: RollingSlices | null;
   /**
-   * Rolling sync: the round whose slices close once the next own upload is computed and all
-   * the workers told to send one did, or when the next round closes, whichever comes first.
+   * Rolling sync: the round just closed whose slices are still coming in. They close once the
+   * slices of every worker counted in it are in (not before this peer's next own upload is
+   * computed, or waited for: settings.sliceWaitMs), or when the next round closes.
    */
   private pendingSliceClose: { round: number; recipients: readonly string[] } | null = null;
   /** With settings.sliceWaitMs: this peer's own upload of the open round, waiting for them. */
@@ -410,6 +411,7 @@ export class AggregatorRole {
     this.ownUploadAfterSlices = null;
     this.flushSliceClose(true);
     waiting?.(false);
+    const counted = current.counted();
     // Rolling sync: the workers' slices of this round leave now and cross this peer's downlink
     // before the next round's uploads do, instead of queueing among them.
     if (this.slices !== null && sliceDue(round, this.ctx.config.rounds)) {
@@ -417,11 +419,10 @@ export class AggregatorRole {
       // would answer late).
       this.slices.expect(
         round,
-        current.counted().filter((id) => id !== this.ctx.selfId),
+        counted.filter((id) => id !== this.ctx.selfId),
       );
       this.workers.sendControlToInStep({ kind: 'roundClosed', round }, round);
     }
-    const counted = current.counted();
     const countedTags = counted.map(senderTag);
     // The running mean when the statistic is the mean; a robust one needs every upload.
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
@@ -479,11 +480,11 @@ export class AggregatorRole {
 
   /**
    * Rolling sync: averages the slices of `round`, applies the block's synced delta here and
-   * sends it to the broadcast's recipients. Called once the next round's own upload is
-   * computed and every worker told to send a slice did (or, if one did not, when the next
-   * round closes): the workers send their slices when the round closes ('roundClosed'), so
-   * they come in about while this peer computes, and the delta leaves while the workers
-   * compute (links idle). This peer's model takes it after the round's report.
+   * sends it to the broadcast's recipients (flushSliceClose says when). The workers send
+   * their slices when the round closes ('roundClosed'), so they come in about while this peer
+   * computes its next upload, and the delta leaves while the workers compute theirs (links
+   * idle). This peer's model takes it after that upload and the round's report, or before
+   * both with settings.sliceWaitMs.
    */
   private closeSlices(round: number, recipients: readonly string[]): void {
     const slices = this.slices;

@@ -1,11 +1,11 @@
 /**
  * LIEC's rolling sync at the aggregator (SyncOptions.mode 'rolling'). Instead of a sync
  * phase every H rounds that the rounds wait for, every round t syncs one block of the model
- * (syncBlock(t, H, d)): each worker sends its slice of x_i - x_common on that block right
- * behind its upload of round t (off its round's critical path; the last worker's slice
- * reaches the aggregator after the round closed, while its downlink is idle); the aggregator
- * averages the slices that came in by the time it has computed its own upload of round
- * t + 1 and sends the synced delta behind broadcast t, while the workers compute theirs.
+ * (syncBlock(t, H, d)): when round t closes the aggregator tells the workers so
+ * ('roundClosed', ahead of its broadcast) and each sends its slice of x_i - x_common on that
+ * block at once, across the aggregator's link while it is idle; the aggregator averages them
+ * once the slices of every worker counted in round t are in (or when round t + 1 closes) and
+ * sends the synced delta behind broadcast t, while the workers compute their next gradient.
  * Each coordinate is still synced every H rounds, and no round waits.
  * A slice that misses its round is not counted: its worker keeps that deviation, as after a
  * full sync it missed.
@@ -37,7 +37,7 @@ export interface ClosedSlice {
   payload: Uint8Array;
   /** Whose slices it averages (peer ids). */
   counted: string[];
-  /** How many were asked for: the workers told to send one, and this peer. */
+  /** How many were waited for: the workers counted in the round, and this peer. */
   expected: number;
   /** The sliceBroadcast frame to send every worker in step. */
   frame: OutgoingFrame;
@@ -53,7 +53,7 @@ export class RollingSlices {
    */
   private readonly rounds = new Map<number, Map<string, Float32Array>>();
   /** Whose slice of a round is waited for (expect()): the round is complete once all came in. */
-  private readonly expected = new Map<number, ReadonlySet<string>>();
+  private readonly expected = new Map<number, Set<string>>();
 
   /** The session's rolling sync, or null when it runs full syncs (or is not LIEC). */
   static forSession(
@@ -94,15 +94,11 @@ export class RollingSlices {
   /** A peer that left is no longer waited for; returns whether it was. */
   forget(peerId: string): boolean {
     let waited = false;
-    for (const [round, expected] of this.expected) {
-      if (!expected.has(peerId)) continue;
-      this.expected.set(round, new Set([...expected].filter((id) => id !== peerId)));
-      waited = true;
-    }
+    for (const expected of this.expected.values()) if (expected.delete(peerId)) waited = true;
     return waited;
   }
 
-  /** Whether every peer told to send a slice of `round` did (true when none was told). */
+  /** Whether every peer whose slice of `round` is waited for sent it (true when none is). */
   complete(round: number): boolean {
     const slices = this.rounds.get(round);
     const expected = this.expected.get(round);
