@@ -194,8 +194,7 @@ export class AggregatorRole {
     if (missed !== null && current !== null) {
       // One round behind (its link dropped before the last broadcast or sync reached it):
       // that message again, not the whole model (which would reset its own residual).
-      this.workers.send(from, missed);
-      this.resendSlice(from, hello.round);
+      this.resendSlice(from, hello.round, missed);
       this.workers.markInStep(from);
       current.expected.add(from);
       return;
@@ -222,13 +221,30 @@ export class AggregatorRole {
     this.ledger.forget(peerId);
     this.workers.admit(peerId);
     this.current?.expected.delete(peerId);
-    if (this.phase === 'collect' && this.current !== null) this.workers.sendModels(this.current.round);
+    if (this.phase === 'collect' && this.current !== null) this.sendModels(this.current.round);
     this.maybeClose();
   }
 
-  private resendSlice(to: string, helloRound: number): void {
-    const frame = this.slices?.resendFor(helloRound, this.ctx.state, this.term) ?? null;
-    if (frame !== null) this.workers.send(to, frame);
+  /**
+   * The common model to the workers waiting for it. A block delta still pending close goes
+   * only to its round's broadcast recipients, so it closes first: the model then holds it.
+   */
+  private sendModels(round: number): void {
+    if (this.workers.awaitingModel === 0) return;
+    this.flushSliceClose(true);
+    this.workers.sendModels(round);
+  }
+
+  /**
+   * To a worker that reconnects at `helloRound`: the last block delta it may have missed, and
+   * `missed` (a broadcast or sync it missed) if any, in the order this peer applied them: a
+   * block delta follows its round's broadcast, so one of the round before goes first.
+   */
+  private resendSlice(to: string, helloRound: number, missed: OutgoingFrame | null = null): void {
+    const slice = this.slices?.resendFor(helloRound, this.ctx.state, this.term) ?? null;
+    const inOrder =
+      slice !== null && missed !== null && slice.round >= missed.round ? [missed, slice] : [slice, missed];
+    for (const frame of inOrder) if (frame !== null) this.workers.send(to, frame);
   }
 
   /**
@@ -257,9 +273,9 @@ export class AggregatorRole {
       this.ctx.state.learner.numParams,
     );
     this.current = current;
-    this.workers.sendModels(round);
-    this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
     this.slices?.open(round); // before the previous round's close adds this peer's own slice
+    this.sendModels(round);
+    this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
     // Without its own upload (the round closed or the role stopped first): afterPrevious only.
     const ownUpload = (computeOwn: boolean): void => {
       if (!computeOwn || this.phase === 'stopped' || this.current !== current) {

@@ -158,7 +158,8 @@ export class RollingSlices {
   /**
    * For a worker that reconnects at `helloRound`: the last block delta this peer applied (as
    * aggregator, or as a worker under the old term) if the worker may have missed it: it
-   * follows broadcast helloRound - 1, or broadcast helloRound when that one is resent too.
+   * follows broadcast helloRound - 1 (it goes ahead of broadcast helloRound if that one is
+   * resent too), or broadcast helloRound when that one is resent (it goes after it).
    * A peer applies a block once (LocalState.applySlice), so a second copy is harmless.
    */
   resendFor(helloRound: number, state: LocalState, term: number): OutgoingFrame | null {

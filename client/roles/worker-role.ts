@@ -16,7 +16,7 @@ import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/prot
 import { mixSeed } from '../../shared/random.ts';
 import { rollingPeriod, sliceDue, syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
-import type { RoleContext } from './context.ts';
+import type { OutgoingFrame, RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -57,27 +57,22 @@ export class WorkerRole {
     const last = state.lastBroadcast;
     if (last !== null && last.term !== this.term) {
       // First, the last broadcast we applied: if the old aggregator died while sending it,
-      // the new one may not have it (it adopts it, so the round is not closed twice).
-      this.ctx.send(this.aggregatorId, {
-        type: 'broadcast',
-        term: this.term,
-        round: last.round,
-        aux: last.sync ? 1 : 0,
-        meta: encodeTags(last.counted),
-        payload: last.payload,
-      });
+      // the new one may not have it (it adopts it, so the round is not closed twice). With a
+      // rolling sync, the last block delta too, in the order applied (a delta follows its
+      // round's broadcast, and the one of the round before comes right ahead of the next
+      // broadcast): the old aggregator may have died before every worker had them.
       const slice = state.lastSlice;
-      if (slice?.round === last.round) {
-        // Its block's delta too, if the old aggregator died before every worker had it.
-        this.ctx.send(this.aggregatorId, {
-          type: 'sliceBroadcast',
-          term: this.term,
-          round: slice.round,
-          aux: 0,
-          meta: encodeTags(slice.counted),
-          payload: slice.payload,
-        });
-      }
+      const sliceRelay =
+        slice === null
+          ? null
+          : this.relayFrame('sliceBroadcast', slice.round, 0, slice.counted, slice.payload);
+      if (slice?.round === last.round - 1 && sliceRelay !== null)
+        this.ctx.send(this.aggregatorId, sliceRelay);
+      this.ctx.send(
+        this.aggregatorId,
+        this.relayFrame('broadcast', last.round, last.sync ? 1 : 0, last.counted, last.payload),
+      );
+      if (slice?.round === last.round && sliceRelay !== null) this.ctx.send(this.aggregatorId, sliceRelay);
     }
     this.sendControl({
       kind: 'hello',
@@ -90,6 +85,17 @@ export class WorkerRole {
     } else if (state.hasModel && state.round < this.ctx.config.rounds) {
       this.scheduleUpload();
     }
+  }
+
+  /** A broadcast or block delta this peer applied, passed on to a new aggregator. */
+  private relayFrame(
+    type: 'broadcast' | 'sliceBroadcast',
+    round: number,
+    aux: number,
+    counted: readonly number[],
+    payload: Uint8Array,
+  ): OutgoingFrame {
+    return { type, term: this.term, round, aux, meta: encodeTags(counted), payload };
   }
 
   get isConnected(): boolean {

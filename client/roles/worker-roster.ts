@@ -32,7 +32,7 @@ export class WorkerRoster {
   /** Workers known to be in step: expected from the next round on. */
   private readonly inStepIds = new Set<string>();
   /** Workers waiting for the model (joiners, or out of step), served at the next round start. */
-  private readonly awaitingModel = new Set<string>();
+  private readonly awaitingIds = new Set<string>();
   /** The counted list each worker last got in full (a same list then costs one byte). */
   private readonly sentCounted = new SentCountedLists();
   private readonly identity = parseCompressor('identity');
@@ -50,7 +50,12 @@ export class WorkerRoster {
 
   /** Workers in step plus those waiting for the model. */
   get size(): number {
-    return this.inStepIds.size + this.awaitingModel.size;
+    return this.inStepIds.size + this.awaitingIds.size;
+  }
+
+  /** How many workers wait for the model (sendModels serves them). */
+  get awaitingModel(): number {
+    return this.awaitingIds.size;
   }
 
   /** `peerId` holds the model of the round in flight: it follows the broadcasts from now on. */
@@ -60,33 +65,33 @@ export class WorkerRoster {
 
   /** `peerId` gets the model at the next round start (nothing it was sent is forgotten). */
   awaitModel(peerId: string): void {
-    this.awaitingModel.add(peerId);
+    this.awaitingIds.add(peerId);
   }
 
   /** `peerId` starts over: what it was sent is unknown, it gets the model at the next round start. */
   admit(peerId: string): void {
     this.sentCounted.forget(peerId);
     this.inStepIds.delete(peerId);
-    this.awaitingModel.add(peerId);
+    this.awaitingIds.add(peerId);
   }
 
   /** `peerId` left: it is neither in step nor waiting any more. */
   remove(peerId: string): void {
     this.sentCounted.forget(peerId);
     this.inStepIds.delete(peerId);
-    this.awaitingModel.delete(peerId);
+    this.awaitingIds.delete(peerId);
   }
 
   /** The common model to every worker waiting for it, as the model of `round`; they are then in step. */
   sendModels(round: number): void {
-    if (this.awaitingModel.size === 0) return;
+    if (this.awaitingIds.size === 0) return;
     const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
-    for (const peerId of this.awaitingModel) {
+    for (const peerId of this.awaitingIds) {
       this.send(peerId, { type: 'model', term: this.term, round, aux: 0, meta: EMPTY, payload: model });
       // From now on it follows the broadcasts; its upload of this round counts if in time.
       this.inStepIds.add(peerId);
     }
-    this.awaitingModel.clear();
+    this.awaitingIds.clear();
   }
 
   /** `broadcast` to every worker in step but `except`; returns whom it went to. */

@@ -71,9 +71,18 @@ test(
       for (const [i, m] of models.entries()) {
         assert.ok(m !== null && m !== undefined);
         let maxDiff = 0;
-        for (let j = 0; j < m.length; j++)
-          maxDiff = Math.max(maxDiff, Math.abs((m[j] ?? 0) - (reference[j] ?? 0)));
-        assert.ok(maxDiff < 1e-5, `${peers[i]?.peerId} differs from b-next by ${maxDiff}`);
+        const differing: number[] = [];
+        for (let j = 0; j < m.length; j++) {
+          const diff = Math.abs((m[j] ?? 0) - (reference[j] ?? 0));
+          maxDiff = Math.max(maxDiff, diff);
+          if (diff >= 1e-5) differing.push(j);
+        }
+        // Where they differ tells which block's delta went astray (block r mod syncPeriod).
+        assert.ok(
+          maxDiff < 1e-5,
+          `${peers[i]?.peerId} differs from b-next by ${maxDiff} at ${differing.length} of ${m.length} ` +
+            `coordinates, from ${differing[0]} to ${differing.at(-1)}`,
+        );
       }
       next.stop();
     } finally {

@@ -31,14 +31,15 @@ function rollingHarness(selfId: string, members: string[] = []): RoleHarness {
 }
 
 const block = syncBlock(ROUND, PERIOD, NUM_PARAMS);
-/** The block's delta: +0.25 on each of its coordinates, counting w1 and w2. */
-function sliceFrame(h: RoleHarness, from: string, term: number): Frame {
-  const payload = h.options.sync?.codec.encode(new Float32Array(block.end - block.start).fill(0.25), 1);
+/** The block's delta of `round`: +0.25 on each of its coordinates, counting w1 and w2. */
+function sliceFrame(h: RoleHarness, from: string, term: number, round = ROUND): Frame {
+  const { start, end } = syncBlock(round, PERIOD, NUM_PARAMS);
+  const payload = h.options.sync?.codec.encode(new Float32Array(end - start).fill(0.25), 1);
   assert.ok(payload !== undefined);
   return {
     type: 'sliceBroadcast',
     term,
-    round: ROUND,
+    round,
     sender: senderTag(from),
     aux: 0,
     meta: encodeTags([senderTag('w1'), senderTag('w2')]),
@@ -122,3 +123,91 @@ test('a relayed block delta is refused when malformed, and ignored once this agg
   role.onFrame('w1', sliceFrame(h, 'w1', 2));
   assert.deepEqual(blockValues(h), before);
 });
+
+/** [type, round] of every broadcast and block delta sent to `to`, in order. */
+const broadcastsTo = (h: RoleHarness, to: string): [string, number][] =>
+  h.sent
+    .filter((s) => s.to === to && (s.frame.type === 'broadcast' || s.frame.type === 'sliceBroadcast'))
+    .map((s) => [s.frame.type, s.frame.round]);
+
+test('a worker passes on the block delta of the round before its last broadcast ahead of that broadcast', () => {
+  const h = rollingHarness('w1');
+  // Applied in this order from the old aggregator: delta ROUND - 1, then broadcast ROUND.
+  h.state.lastSlice = {
+    round: ROUND - 1,
+    counted: [senderTag('w1')],
+    payload: sliceFrame(h, 'a', 1, ROUND - 1).payload,
+  };
+  const worker = new WorkerRole(h.ctx, 'agg2', 2);
+  worker.onConnected();
+  assert.deepEqual(
+    h.sent.filter((s) => s.to === 'agg2').map((s) => [s.frame.type, s.frame.round]),
+    [
+      ['sliceBroadcast', ROUND - 1],
+      ['broadcast', ROUND],
+      ['control', ROUND + 1],
+    ],
+  );
+  worker.stop();
+});
+
+test('a new aggregator that missed the last block delta and broadcast applies both relayed, in order, and sends them on in order', (t) => {
+  const h = rollingHarness('agg2', ['w1', 'w2']);
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop());
+  role.start(); // collecting round ROUND + 1: it never got the delta of ROUND nor broadcast ROUND + 1
+  const before = blockValues(h);
+  role.onFrame('w1', sliceFrame(h, 'w1', 2));
+  role.onFrame('w1', {
+    type: 'broadcast',
+    term: 2,
+    round: ROUND + 1,
+    sender: senderTag('w1'),
+    aux: 0,
+    meta: encodeTags([senderTag('w1'), senderTag('w2')]),
+    payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1), // a zero update: the block moves by the delta only
+  });
+  assert.deepEqual(h.rejected, []);
+  assert.equal(h.state.lastSlice?.round, ROUND);
+  assert.equal(h.state.lastBroadcast?.round, ROUND + 1);
+  assert.deepEqual(
+    moved(before, blockValues(h)),
+    before.map(() => 0.25),
+  );
+  assert.deepEqual(broadcastsTo(h, 'w2'), [
+    ['sliceBroadcast', ROUND],
+    ['broadcast', ROUND + 1],
+  ]);
+  assert.deepEqual(broadcastsTo(h, 'w1'), [], 'nothing back to the worker that relayed them');
+});
+
+for (const [lastSliceRound, expected] of [
+  [
+    ROUND - 1,
+    [
+      ['sliceBroadcast', ROUND - 1],
+      ['broadcast', ROUND],
+    ],
+  ],
+  [
+    ROUND,
+    [
+      ['broadcast', ROUND],
+      ['sliceBroadcast', ROUND],
+    ],
+  ],
+] as const) {
+  test(`a worker that missed broadcast ${ROUND} gets it again, and the block delta of round ${lastSliceRound} in the order applied`, (t) => {
+    // This aggregator applied broadcast ROUND and the delta of round lastSliceRound; w1 reconnects
+    // at round ROUND: it applied broadcast ROUND - 1 and maybe not that delta.
+    const h = rollingHarness('agg2', ['w1']);
+    const payload = sliceFrame(h, 'agg2', 2, lastSliceRound).payload;
+    h.state.lastSlice = { round: lastSliceRound, counted: [senderTag('w1')], payload };
+    const role = new AggregatorRole(h.ctx, 2);
+    t.after(() => role.stop());
+    role.start();
+    role.onControl('w1', { kind: 'hello', round: ROUND, hasModel: true, pendingUpload: false });
+    assert.deepEqual(broadcastsTo(h, 'w1'), expected);
+    assert.deepEqual(h.sentTo('w1', 'model'), [], 'not the whole model');
+  });
+}
