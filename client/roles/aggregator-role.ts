@@ -4,7 +4,7 @@
  * collect uploads from the expected workers -> close when all are in, or at the deadline
  * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
  * the list of who was counted -> (LIEC) a sync phase when due (model-sync-phase.ts), or with
- * a rolling sync the round's block once the next own upload is computed (rolling-sync.ts) ->
+ * a rolling sync the round's block delta once its slices are in (rolling-schedule.ts) ->
  * next round. Late uploads are folded into e exactly once, weighted as members of their
  * round (UploadLedger). Who is in step and what each worker is sent: worker-roster.ts. A
  * worker that leaves (peer:left, or its data channel closes) stops being expected at once.
@@ -24,7 +24,7 @@
  * role.onFrame('w1', uploadFrame);  // and onControl, onWorkerLeft, from the runtime
  * role.stop();
  */
-import { createAggregator, sliceDue, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
+import { createAggregator, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
 import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
@@ -34,7 +34,7 @@ import { epochNow } from './events.ts';
 import { FailoverRelays } from './failover-relays.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { ModelSyncPhase } from './model-sync-phase.ts';
-import { RollingSlices } from './rolling-sync.ts';
+import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
 import { UploadLedger } from './upload-ledger.ts';
@@ -54,17 +54,8 @@ export class AggregatorRole {
   private readonly workers: WorkerRoster;
   private readonly ledger: UploadLedger;
   private readonly sync: ModelSyncPhase;
-  /** Rolling sync: this round's slices (null with full syncs). */
-  private readonly slices: RollingSlices | null;
-  /**
-   * Rolling sync: the round just closed whose slices are still coming in. They close once the
-   * slices of every worker counted in it are in (not before this peer's next own upload is
-   * computed, or waited for: settings.sliceWaitMs), or when the next round closes.
-   */
-  private pendingSliceClose: { round: number; recipients: readonly string[] } | null = null;
-  /** With settings.sliceWaitMs: this peer's own upload of the open round, waiting for them. */
-  private ownUploadAfterSlices: ((computeOwn: boolean) => void) | null = null;
-  private sliceWaitTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Rolling sync: when slices are asked for and block deltas close (null with full syncs). */
+  private readonly rolling: RollingSchedule | null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly report: RoundReport;
@@ -73,7 +64,6 @@ export class AggregatorRole {
     this.ctx = ctx;
     this.term = term;
     this.aggregator = createAggregator(ctx.state.options, ctx.state.learner.numParams);
-    this.slices = RollingSlices.forSession(this.aggregator, ctx.state.options, ctx.state.learner.numParams);
     this.ledger = new UploadLedger(ctx.settings.lateUploadWindowRounds, (vector, size) =>
       this.aggregator.foldLate(vector, size),
     );
@@ -81,7 +71,8 @@ export class AggregatorRole {
     if (last !== null) this.ledger.remember(last.round, last.counted);
     this.workers = new WorkerRoster(ctx, term, (frame) => this.report.countDown(frame));
     this.report = new RoundReport(ctx, (control) => this.workers.sendControlToInStep(control, this.round));
-    this.sync = new ModelSyncPhase(ctx, this.aggregator, this.workers, { rolling: this.slices !== null });
+    this.rolling = RollingSchedule.forSession(ctx, this.aggregator, this.workers, term);
+    this.sync = new ModelSyncPhase(ctx, this.aggregator, this.workers, { rolling: this.rolling !== null });
     this.relays = new FailoverRelays(ctx, this.ledger, this.workers);
   }
 
@@ -96,8 +87,8 @@ export class AggregatorRole {
   stop(): void {
     this.phase = 'stopped';
     this.clearTimer();
-    // Slices still pending close now, and a round's bookkeeping waiting for them still runs.
-    this.flushSliceClose(true);
+    // A block delta still pending closes now, and a round's bookkeeping waiting for it still runs.
+    this.rolling?.closeNow();
   }
 
   get round(): number {
@@ -107,7 +98,7 @@ export class AggregatorRole {
   onWorkerLeft(peerId: string): void {
     this.ledger.forget(peerId);
     this.workers.remove(peerId);
-    if (this.slices?.forget(peerId) === true) this.flushSliceClose(false);
+    this.rolling?.forget(peerId);
     if (this.current?.expected.delete(peerId) === true) this.maybeClose();
   }
 
@@ -231,7 +222,7 @@ export class AggregatorRole {
    */
   private sendModels(round: number): void {
     if (this.workers.awaitingModel === 0) return;
-    this.flushSliceClose(true);
+    this.rolling?.closeNow();
     this.workers.sendModels(round);
   }
 
@@ -241,7 +232,7 @@ export class AggregatorRole {
    * block delta follows its round's broadcast, so one of the round before goes first.
    */
   private resendSlice(to: string, helloRound: number, missed: OutgoingFrame | null = null): void {
-    const slice = this.slices?.resendFor(helloRound, this.ctx.state, this.term) ?? null;
+    const slice = this.rolling?.slices.resendFor(helloRound, this.ctx.state, this.term) ?? null;
     const inOrder =
       slice !== null && missed !== null && slice.round >= missed.round ? [missed, slice] : [slice, missed];
     for (const frame of inOrder) if (frame !== null) this.workers.send(to, frame);
@@ -251,7 +242,7 @@ export class AggregatorRole {
    * `afterPrevious` is the bookkeeping of the round just closed (evaluation, round event);
    * it runs once this round's own upload is computed, while the workers compute theirs, so
    * it stays off the round's critical path. With a rolling sync and settings.sliceWaitMs the
-   * own upload first waits for the previous round's slices (flushSliceClose).
+   * own upload first waits for the previous round's block delta (RollingSchedule.afterDelta).
    */
   private openRound(round: number, afterPrevious: () => void = () => {}): void {
     if (this.phase === 'stopped' || round >= this.ctx.config.rounds) {
@@ -273,7 +264,7 @@ export class AggregatorRole {
       this.ctx.state.learner.numParams,
     );
     this.current = current;
-    this.slices?.open(round); // before the previous round's close adds this peer's own slice
+    this.rolling?.open(round);
     this.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
     // Without its own upload (the round closed or the role stopped first): afterPrevious only.
@@ -294,14 +285,8 @@ export class AggregatorRole {
         current.add(early.from, early.vector, early.aux);
       this.maybeClose();
     };
-    const waitMs = this.ctx.settings.sliceWaitMs;
-    if (this.pendingSliceClose !== null && waitMs > 0) {
-      // Its gradient then has the previous block's delta (a gradient taken before it costs
-      // LIEC rounds), at the price of computing alongside the workers instead of before them.
-      this.ownUploadAfterSlices = ownUpload;
-      this.sliceWaitTimer = setTimeout(() => this.flushSliceClose(true), waitMs);
-    } else ownUpload(true);
-    this.flushSliceClose(false);
+    if (this.rolling === null) ownUpload(true);
+    else this.rolling.afterDelta(ownUpload);
   }
 
   private onUpload(from: string, frame: Frame): void {
@@ -339,17 +324,14 @@ export class AggregatorRole {
   /** Rolling sync: a worker's slice, or the last block delta it applied, relayed to a new aggregator. */
   private onSliceFrame(from: string, frame: Frame): void {
     const upload = frame.type === 'sliceUpload';
-    let counted = false;
     try {
-      if (this.slices === null) throw new Error(`a ${frame.type} frame in a session without rolling sync`);
-      // One that missed its round is not counted.
-      if (upload) counted = this.slices.add(from, frame.round, frame.payload);
-      else this.relays.onSlice(from, frame, this.slices);
+      if (this.rolling === null) throw new Error(`a ${frame.type} frame in a session without rolling sync`);
+      if (upload) this.rolling.onSlice(from, frame.round, frame.payload);
+      else this.relays.onSlice(from, frame, this.rolling.slices);
     } catch (error) {
-      const code = upload ? 'BAD_SYNC' : this.slices === null ? 'UNEXPECTED_FRAME' : 'BAD_RELAY';
+      const code = upload ? 'BAD_SYNC' : this.rolling === null ? 'UNEXPECTED_FRAME' : 'BAD_RELAY';
       this.reject(from, code, message(error));
     }
-    if (counted) this.flushSliceClose(false);
   }
 
   private onSyncUpload(from: string, frame: Frame): void {
@@ -421,24 +403,9 @@ export class AggregatorRole {
     if (current === null) return;
     this.clearTimer();
     const { round } = current;
-    // Still waiting for the previous round's slices (this round's deadline came first): they
-    // close now, and this round goes without this peer's own upload.
-    const waiting = this.ownUploadAfterSlices;
-    this.ownUploadAfterSlices = null;
-    this.flushSliceClose(true);
-    waiting?.(false);
     const counted = current.counted();
-    // Rolling sync: the workers' slices of this round leave now and cross this peer's downlink
-    // before the next round's uploads do, instead of queueing among them.
-    if (this.slices !== null && sliceDue(round, this.ctx.config.rounds)) {
-      // Waited for: the slices of the workers counted (idle now; a straggler still computing
-      // would answer late).
-      this.slices.expect(
-        round,
-        counted.filter((id) => id !== this.ctx.selfId),
-      );
-      this.workers.sendControlToInStep({ kind: 'roundClosed', round }, round);
-    }
+    // Rolling sync: the previous block's delta closes, the workers send this round's slices.
+    this.rolling?.closing(round, counted);
     const countedTags = counted.map(senderTag);
     // The running mean when the statistic is the mean; a robust one needs every upload.
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
@@ -481,56 +448,14 @@ export class AggregatorRole {
         recipients: recipients.length,
         drift,
       });
+      this.rolling?.broadcast(round, recipients, sync);
       if (sync) {
-        this.closeSlices(round, recipients);
         this.openSync(round, afterRound);
         return;
       }
       state.round = round + 1;
-      // Its slices close once all are in (they come in while the next own upload is computed,
-      // or soon after), and in any case before the next round closes: its broadcast follows.
-      if (this.slices !== null) this.pendingSliceClose = { round, recipients };
       this.openRound(round + 1, afterRound);
     });
-  }
-
-  /**
-   * Rolling sync: averages the slices of `round`, applies the block's synced delta here and
-   * sends it to the broadcast's recipients (flushSliceClose says when). The workers send
-   * their slices when the round closes ('roundClosed'), so they come in about while this peer
-   * computes its next upload, and the delta leaves while the workers compute theirs (links
-   * idle). This peer's model takes it after that upload and the round's report, or before
-   * both with settings.sliceWaitMs.
-   */
-  private closeSlices(round: number, recipients: readonly string[]): void {
-    const slices = this.slices;
-    if (slices === null) return;
-    const slice = slices.close(round, this.term, mixSeed(this.ctx.config.seed, round, 0x51));
-    if (slice !== null) {
-      slices.applyClosed(round, slice, this.ctx);
-      for (const id of recipients) this.workers.send(id, slice.frame);
-      const { counted, expected } = slice;
-      this.ctx.events.publish('sliceSynced', { round, term: this.term, counted: counted.length, expected });
-    }
-    slices.addOwn(round + 1, this.ctx);
-  }
-
-  /**
-   * Closes the pending round's slices once all are in, or now with `force`; then computes
-   * this peer's own upload of the open round if it waited for them.
-   */
-  private flushSliceClose(force: boolean): void {
-    const pending = this.pendingSliceClose;
-    if (pending !== null) {
-      if (!force && this.slices?.complete(pending.round) === false) return;
-      this.pendingSliceClose = null;
-      this.closeSlices(pending.round, pending.recipients);
-    }
-    if (this.sliceWaitTimer !== null) clearTimeout(this.sliceWaitTimer);
-    this.sliceWaitTimer = null;
-    const ownUpload = this.ownUploadAfterSlices;
-    this.ownUploadAfterSlices = null;
-    ownUpload?.(true);
   }
 
   private openSync(round: number, afterRound: () => void = () => {}): void {

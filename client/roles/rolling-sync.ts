@@ -8,7 +8,8 @@
  * sends the synced delta behind broadcast t, while the workers compute their next gradient.
  * Each coordinate is still synced every H rounds, and no round waits.
  * A slice that misses its round is not counted: its worker keeps that deviation, as after a
- * full sync it missed.
+ * full sync it missed. This file keeps the slices and does the arithmetic; when each message
+ * goes is rolling-schedule.ts.
  *
  * @example
  * const slices = new RollingSlices(aggregator, { period: 20, numParams });
