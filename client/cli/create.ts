@@ -7,7 +7,7 @@ import { SignalingClient } from '../signaling/index.ts';
 import { parseSessionConfig, type SessionConfigInput } from '../../shared/protocol/session-config.ts';
 
 export const CREATE_USAGE = `usage: liec create --server URL [--algorithm liec] [--up topk:0.01] [--down topk:0.01]
-       [--rounds 500] [--lr 0.1] [--batch 64] [--deadline-ms 5000] [--quorum 0.5] [--sync 20]
+       [--rounds 500] [--lr 0.1] [--momentum 0] [--batch 64] [--deadline-ms 5000] [--quorum 0.5] [--sync 20]
        [--sync-codec identity] [--sync-mode full|rolling] [--partition iid] [--min-peers 1] [--data-shards 4] [--seed 1] [--json]`;
 
 export const CONFIG_FLAGS = {
@@ -16,6 +16,7 @@ export const CONFIG_FLAGS = {
   down: { type: 'string' },
   rounds: { type: 'string' },
   lr: { type: 'string' },
+  momentum: { type: 'string' },
   batch: { type: 'string' },
   'deadline-ms': { type: 'string' },
   quorum: { type: 'string' },
@@ -41,6 +42,7 @@ export function configFromFlags(values: ConfigFlagValues): SessionConfigInput {
     down: values.down ?? (values.algorithm === 'ef-sgd' ? 'identity' : values.up),
     rounds: num(values.rounds),
     learningRate: num(values.lr),
+    momentum: num(values.momentum),
     batchSize: num(values.batch),
     roundDeadlineMs: num(values['deadline-ms']),
     quorum: num(values.quorum),

@@ -17,3 +17,11 @@ test('a bad sync mode, or a rolling sync of period 1, is refused before anything
     /syncPeriod >= 2/,
   );
 });
+
+test('the tuned thin-link setting can be given from the command line: rolling sync, momentum, learning rate', () => {
+  const config = configFromFlags({ 'sync-mode': 'rolling', sync: '5', momentum: '0.8', lr: '0.5' });
+  assert.equal(config.momentum, 0.8);
+  assert.equal(config.learningRate, 0.5);
+  assert.equal(configFromFlags({}).momentum, 0, 'no momentum by default');
+  assert.throws(() => configFromFlags({ momentum: '1' }), /momentum/);
+});
