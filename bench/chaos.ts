@@ -16,6 +16,7 @@
  * @example
  * npm run chaos -- --peers 6 --rounds 300 --out chaos.json
  * npm run chaos -- --peers 4 --rounds 60 --skip-baseline
+ * npm run chaos -- --peers 4 --rounds 120 --sync-mode rolling --sync 5   // any `liec create` flag
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CONFIG_FLAGS, configFromFlags } from '../client/cli/create.ts';
 import { createRng } from '../shared/random.ts';
 import { createSignalingServer } from '../signaling/index.ts';
 import { accountUploads, finalAccuracy, resumeReports, roundRecords } from './chaos/accounting.ts';
@@ -37,7 +39,8 @@ export const CHAOS_USAGE = `usage: npm run chaos -- [options]
   --pauses 2 --link-drops 3 --fault-window 0.1,0.8 --chaos-seed 7      the faults
   --checkpoint-every 5 --restart-delay-ms 500 --pause-ms (1.5 x deadline)
   --slow-delay-ms (1.25 x deadline) --slow-rounds 8 --victim-wait-ms 30000 --drain-ms 3000
-  --max-seconds 900 (per session) --skip-baseline --keep-logs DIR --out FILE (bench/results/chaos.json)`;
+  --max-seconds 900 (per session) --skip-baseline --keep-logs DIR --out FILE (bench/results/chaos.json)
+  and the rest of the session config as \`liec create\` takes it (--up, --sync-mode rolling, --sync 5, ...)`;
 
 const num = (text: string | undefined, fallback: number): number => {
   const value = text === undefined ? fallback : Number(text);
@@ -85,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...CONFIG_FLAGS,
       peers: { type: 'string' },
       rounds: { type: 'string' },
       'deadline-ms': { type: 'string' },
@@ -142,6 +146,16 @@ export async function main(argv: string[]): Promise<number> {
     victimWaitMs: num(values['victim-wait-ms'], 30_000),
     drainMs: num(values['drain-ms'], 3000),
     maxSeconds: num(values['max-seconds'], 900),
+    // As the session runs: the flags above decide these fields (runChaosSession sets them too).
+    session: configFromFlags({
+      ...values,
+      rounds: String(num(values.rounds, 300)),
+      'deadline-ms': String(deadlineMs),
+      'min-peers': String(peers),
+      'data-shards': String(peers),
+      'eval-every': String(num(values['eval-every'], 25)),
+      seed: String(num(values.seed, 1)),
+    }),
     workdir,
     log: (line) => console.log(line),
   };

@@ -15,6 +15,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { SignalingClient } from '../../client/signaling/index.ts';
 import { createRng, type Rng } from '../../shared/random.ts';
+import type { SessionConfigInput } from '../../shared/protocol/session-config.ts';
 import type { SessionStatus } from '../../shared/protocol/signaling-status.ts';
 import type { SignalingServer } from '../../signaling/index.ts';
 import { parseEventLog, type IncarnationLog } from './accounting.ts';
@@ -45,6 +46,11 @@ export interface ChaosSettings {
   drainMs: number;
   /** Wall-clock cap of this session (everything is killed past it). */
   maxSeconds: number;
+  /**
+   * The rest of the session config (algorithm, compressors, syncs); the fields above set the
+   * rounds, deadline, peers, evaluation and seed. @default the session defaults
+   */
+  session?: SessionConfigInput;
   /** Peers log protocol events to stderr (`join --verbose`), shown if the run times out. @default false */
   verbose?: boolean;
   workdir: string;
@@ -105,6 +111,7 @@ export async function runChaosSession(
   const client = new SignalingClient();
   await client.connect(server.url);
   const { sessionId, token } = await client.create({
+    ...settings.session,
     rounds: settings.rounds,
     roundDeadlineMs: settings.deadlineMs,
     minPeers: settings.peers,
