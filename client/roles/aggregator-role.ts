@@ -175,7 +175,7 @@ export class AggregatorRole {
       // In step: its upload of this round (resent right after the hello, or about to be
       // computed) counts in it. During a sync, only a pending sync delta is awaited.
       this.workers.markInStep(from);
-      this.resendSlice(from, hello.round);
+      this.resendMissed(from, hello.round);
       const awaited = this.phase === 'collect' || hello.pendingUpload;
       if (awaited && !current.has(from)) current.expected.add(from);
       return;
@@ -185,7 +185,7 @@ export class AggregatorRole {
     if (missed !== null && current !== null) {
       // One round behind (its link dropped before the last broadcast or sync reached it):
       // that message again, not the whole model (which would reset its own residual).
-      this.resendSlice(from, hello.round, missed);
+      this.resendMissed(from, hello.round, missed);
       this.workers.markInStep(from);
       current.expected.add(from);
       return;
@@ -231,7 +231,7 @@ export class AggregatorRole {
    * `missed` (a broadcast or sync it missed) if any, in the order this peer applied them: a
    * block delta follows its round's broadcast, so one of the round before goes first.
    */
-  private resendSlice(to: string, helloRound: number, missed: OutgoingFrame | null = null): void {
+  private resendMissed(to: string, helloRound: number, missed: OutgoingFrame | null = null): void {
     const slice = this.rolling?.slices.resendFor(helloRound, this.ctx.state, this.term) ?? null;
     const inOrder =
       slice !== null && missed !== null && slice.round >= missed.round ? [missed, slice] : [slice, missed];

@@ -62,17 +62,19 @@ export class WorkerRole {
       // round's broadcast, and the one of the round before comes right ahead of the next
       // broadcast): the old aggregator may have died before every worker had them.
       const slice = state.lastSlice;
-      const sliceRelay =
-        slice === null
-          ? null
-          : this.relayFrame('sliceBroadcast', slice.round, 0, slice.counted, slice.payload);
-      if (slice?.round === last.round - 1 && sliceRelay !== null)
-        this.ctx.send(this.aggregatorId, sliceRelay);
+      const relaySlice = (): void => {
+        if (slice === null) return;
+        this.ctx.send(
+          this.aggregatorId,
+          this.relayFrame('sliceBroadcast', slice.round, 0, slice.counted, slice.payload),
+        );
+      };
+      if (slice?.round === last.round - 1) relaySlice();
       this.ctx.send(
         this.aggregatorId,
         this.relayFrame('broadcast', last.round, last.sync ? 1 : 0, last.counted, last.payload),
       );
-      if (slice?.round === last.round && sliceRelay !== null) this.ctx.send(this.aggregatorId, sliceRelay);
+      if (slice?.round === last.round) relaySlice();
     }
     this.sendControl({
       kind: 'hello',
