@@ -146,19 +146,19 @@ export async function main(argv: string[]): Promise<number> {
     victimWaitMs: num(values['victim-wait-ms'], 30_000),
     drainMs: num(values['drain-ms'], 3000),
     maxSeconds: num(values['max-seconds'], 900),
-    // As the session runs: the flags above decide these fields (runChaosSession sets them too).
-    session: configFromFlags({
-      ...values,
-      rounds: String(num(values.rounds, 300)),
-      'deadline-ms': String(deadlineMs),
-      'min-peers': String(peers),
-      'data-shards': String(peers),
-      'eval-every': String(num(values['eval-every'], 25)),
-      seed: String(num(values.seed, 1)),
-    }),
     workdir,
     log: (line) => console.log(line),
   };
+  // The rest of the session config, saved as the session runs it (runChaosSession sets these too).
+  settings.session = configFromFlags({
+    ...values,
+    rounds: String(settings.rounds),
+    'deadline-ms': String(deadlineMs),
+    'min-peers': String(peers),
+    'data-shards': String(peers),
+    'eval-every': String(settings.evalEvery),
+    seed: String(settings.seed),
+  });
   const baseline = values['skip-baseline'] !== true;
   const plan = planFaults(counts, settings.rounds, [from, to], createRng(settings.chaosSeed));
   const expected = expectedSeconds(settings, counts, baseline);
