@@ -8,7 +8,7 @@ import { parseSessionConfig, type SessionConfigInput } from '../../shared/protoc
 
 export const CREATE_USAGE = `usage: liec create --server URL [--algorithm liec] [--up topk:0.01] [--down topk:0.01]
        [--rounds 500] [--lr 0.1] [--momentum 0] [--batch 64] [--deadline-ms 5000] [--quorum 0.5] [--sync 20]
-       [--sync-codec identity] [--sync-mode full|rolling] [--partition iid] [--min-peers 1] [--data-shards 4] [--seed 1] [--json]`;
+       [--sync-codec sign:256] [--sync-mode full|rolling] [--compensation auto|0..1] [--partition iid] [--min-peers 1] [--data-shards 4] [--seed 1] [--json]`;
 
 export const CONFIG_FLAGS = {
   algorithm: { type: 'string' },
@@ -24,6 +24,7 @@ export const CONFIG_FLAGS = {
   'sync-codec': { type: 'string' },
   'sync-drift': { type: 'string' },
   'sync-mode': { type: 'string' },
+  compensation: { type: 'string' },
   partition: { type: 'string' },
   'min-peers': { type: 'string' },
   'data-shards': { type: 'string' },
@@ -50,6 +51,10 @@ export function configFromFlags(values: ConfigFlagValues): SessionConfigInput {
     syncCodec: values['sync-codec'],
     syncDriftThreshold: num(values['sync-drift']),
     syncMode: values['sync-mode'],
+    compensation:
+      values.compensation === undefined || values.compensation === 'auto'
+        ? values.compensation
+        : Number(values.compensation),
     partition: values.partition,
     minPeers: num(values['min-peers']),
     dataShards: num(values['data-shards']),

@@ -111,14 +111,23 @@ export async function demo(argv: readonly string[]): Promise<number> {
       const text = await readFile(joinPath(workdir, `peer-${i}.json`), 'utf8').catch(() => null);
       if (text !== null) summaries.push(JSON.parse(text) as PeerSummary);
     }
-    const testAccuracy = summaries.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
+    const finished = summaries.filter((s) => !s.interrupted && s.modelSha256 !== null);
+    const testAccuracy = finished.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
+    const hashes = new Set(finished.map((s) => s.modelSha256));
     const summary = {
-      peers,
+      peerCount: peers,
       rounds: config.rounds,
       algorithm: config.algorithm,
       up: config.up,
       down: config.down,
+      /** Of the model the peers end on; identicalModels: every finished peer holds the same bits. */
       final: { testAccuracy },
+      identicalModels: finished.length > 0 && hashes.size === 1,
+      peers: finished.map((s) => ({
+        peerId: s.peerId,
+        modelSha256: s.modelSha256,
+        finalTestAccuracy: s.finalTestAccuracy,
+      })),
       bytes: {
         up: summaries.reduce((s, p) => s + p.frameBytes.up, 0),
         down: summaries.reduce((s, p) => s + p.frameBytes.down, 0),
@@ -131,6 +140,12 @@ export async function demo(argv: readonly string[]): Promise<number> {
       exitCodes: codes,
     };
     const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+    if (finished.length > 0)
+      console.log(
+        hashes.size === 1
+          ? `all ${finished.length} peers hold the same model, sha256 ${[...hashes][0]}`
+          : `warning: the ${finished.length} peers hold ${hashes.size} different models`,
+      );
     console.log(
       `final test accuracy ${testAccuracy === null ? 'n/a' : `${(testAccuracy * 100).toFixed(2)}%`}, traffic up ${mb(summary.bytes.up)}, down ${mb(summary.bytes.down)}, ${summary.wallSeconds.toFixed(1)} s`,
     );

@@ -13,6 +13,7 @@ import { resolveLinkSettings, type LinkSettings } from '../transport/index.ts';
 import { openEventLog } from './event-log.ts';
 import { showProgress } from './progress.ts';
 import { recordTimeline, type Timeline } from './timeline.ts';
+import { modelSha256 } from '../../shared/model-hash.ts';
 
 export const JOIN_USAGE = `usage: liec join --server URL --session ID --token T [options]
   --peer-id ID          request this peer id (default: assigned)
@@ -36,7 +37,12 @@ export interface PeerSummary {
   peerId: string;
   role: string | null;
   round: number;
+  /** Test accuracy of this peer's own final model (null: it never had one). */
   finalTestAccuracy: number | null;
+  /** SHA-256 of its final flat weights: every peer that finished holds the same model. */
+  modelSha256: string | null;
+  /** The aggregator's test accuracy as announced when training ended (null if it left first). */
+  sessionTestAccuracy: number | null;
   backend: string;
   aggregatorChanges: number;
   /** Frame bytes this peer sent as a worker (up) and as an aggregator (down). */
@@ -181,11 +187,15 @@ export async function join(argv: readonly string[]): Promise<number> {
     progress?.stop();
     await peer.leave();
     await flushCheckpoint();
+    const model = peer.model();
+    const modelHash = model === null ? null : await modelSha256(model);
     const summary: PeerSummary = {
       peerId: peer.peerId,
       role: peer.currentRole,
       round: done.round,
-      finalTestAccuracy: done.testAccuracy,
+      finalTestAccuracy: peer.evaluateModel()?.accuracy ?? null,
+      modelSha256: modelHash,
+      sessionTestAccuracy: done.testAccuracy,
       backend: peer.backend,
       aggregatorChanges: peer.aggregatorChanges,
       frameBytes: peer.frameBytes(),
@@ -195,10 +205,12 @@ export async function join(argv: readonly string[]): Promise<number> {
       interrupted,
     };
     if (values.quiet !== true) {
-      const acc = done.testAccuracy === null ? 'n/a' : `${(done.testAccuracy * 100).toFixed(2)}%`;
+      const own = summary.finalTestAccuracy;
+      const acc = own === null ? 'n/a' : `${(own * 100).toFixed(2)}%`;
       console.error(
         interrupted ? `left at round ${done.round}` : `done at round ${done.round}: test accuracy ${acc}`,
       );
+      if (modelHash !== null) console.error(`model sha256 ${modelHash}`);
     }
     if (values['summary-out'] !== undefined)
       await writeFile(values['summary-out'], JSON.stringify(summary, null, 2));

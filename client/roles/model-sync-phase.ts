@@ -112,7 +112,9 @@ export class ModelSyncPhase {
     this.workers.sendToInStep(frame);
     this.lastSync = { round, frame };
     const state = this.ctx.state;
-    state.requireWorker().applySync(payload, true);
+    // The last one leaves every peer on one model, the same bits everywhere.
+    if (round + 1 >= this.ctx.config.rounds) state.requireWorker().applyFinalSync(payload);
+    else state.requireWorker().applySync(payload, true);
     state.cached = null;
     state.round = round + 1;
   }

@@ -124,6 +124,12 @@ export class Peer {
     return worker ? worker.model.slice() : null;
   }
 
+  /** Test accuracy and loss of this peer's own model, or null before it has one. */
+  evaluateModel(): { accuracy: number; loss: number } | null {
+    const state = this.state;
+    return state?.worker ? state.learner.evaluate(state.worker.model) : null;
+  }
+
   /**
    * This peer's state between two rounds, for a checkpoint (checkpoint.ts). Consistent at the
    * 'applied', 'round' and 'model' events: the broadcast of round r is applied (the model

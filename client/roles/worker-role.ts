@@ -195,9 +195,11 @@ export class WorkerRole {
           this.sendControl({ kind: 'modelRequest' });
           return;
         }
-        // Counted or not, applySync keeps what the aggregator did not receive.
+        // Counted or not, applySync keeps what the aggregator did not receive; the session's
+        // last sync leaves every peer on one model instead.
         const counted = decodeTags(frame.meta).includes(this.selfTag);
-        state.requireWorker().applySync(frame.payload, counted);
+        if (frame.round + 1 >= this.ctx.config.rounds) state.requireWorker().applyFinalSync(frame.payload);
+        else state.requireWorker().applySync(frame.payload, counted);
         state.cached = null;
         state.round = frame.round + 1;
         this.scheduleUpload();

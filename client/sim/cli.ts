@@ -5,6 +5,7 @@
  * @example
  * npm run simulate -- --workers 8 --algorithm liec --up topk:0.01 --down topk:0.01 --rounds 300 --seed 1 --out run.json
  */
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { createMnistLearner, type MnistLearner } from '../training/mnist-learner.ts';
@@ -54,11 +55,25 @@ export function simulationReport(
     sync: {
       mode: config.options.sync?.mode ?? 'full',
       period: config.options.sync?.period ?? 0,
+      compensation: config.options.compensation ?? null,
       codec: cli.specs.syncCodec,
       driftThreshold: config.options.sync?.driftThreshold ?? null,
       count: result.syncs,
     },
-    final: result.final,
+    /** Of the model every worker holds at the end (identicalModels: all the same bits). */
+    final: {
+      ...result.final,
+      modelSha256: createHash('sha256')
+        .update(
+          new Uint8Array(
+            result.finalModel.buffer,
+            result.finalModel.byteOffset,
+            result.finalModel.byteLength,
+          ),
+        )
+        .digest('hex'),
+    },
+    identicalModels: result.identicalModels,
     bytes: result.bytes,
     fp32Bytes: result.fp32Bytes,
     compressionRatio: totalBytes > 0 ? totalFp32 / totalBytes : null,

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import {
   resolveAlgorithmOptions,
+  DEFAULT_COMPENSATION,
   DEFAULT_SYNC_CODEC,
   DEFAULT_SYNC_PERIOD,
 } from '../../shared/algorithm/index.ts';
@@ -47,9 +48,11 @@ export const SIMULATE_HELP = `Usage: npm run simulate -- [options]
   --aggregator-mbps X    the aggregator's own shared link (default unshaped)
   --model mlp|cnn        model (default mlp)
   --eval-every N         test accuracy every N rounds (default 10)
-  --evaluate M           consensus (the model a sync would give every peer now) | own
-                         (worker 0's own model, what a real session's aggregator evaluates)
-                         (default consensus)
+  --consensus            also measure the consensus model (LIEC: the workers' mean minus eta e,
+                         a diagnostic no peer holds) as consensusAccuracy; testAccuracy is
+                         always worker 0's own model, and at the end the one model all hold
+  --compensation A       LIEC: share of its own residual a worker applies at once: auto
+                         (measured at every sync) or a number in [0, 1] (default ${DEFAULT_COMPENSATION})
   --slice-delta W        LIEC rolling sync: a block's delta lands before (an ideal protocol) or
                          after (as on real peers) each peer's next gradient (default before)
   --out FILE             write the JSON result here
@@ -116,7 +119,8 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       'aggregator-mbps': { type: 'string' },
       model: { type: 'string' },
       'eval-every': { type: 'string' },
-      evaluate: { type: 'string' },
+      consensus: { type: 'boolean' },
+      compensation: { type: 'string' },
       'slice-delta': { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -141,6 +145,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
     syncCodec,
     syncMode: values['sync-mode'] ?? 'full',
     aggregation: values.aggregation ?? 'mean',
+    compensation: values.compensation ?? DEFAULT_COMPENSATION,
     ...(driftText === undefined
       ? {}
       : { syncDriftThreshold: number('sync-drift', driftText, 0, (v) => v > 0) }),
@@ -148,9 +153,6 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   const model = values.model ?? 'mlp';
   if (model !== 'mlp' && model !== 'cnn')
     throw new RangeError(`--model: expected mlp or cnn, got "${model}"`);
-  const evaluate = values.evaluate ?? 'consensus';
-  if (evaluate !== 'consensus' && evaluate !== 'own')
-    throw new RangeError(`--evaluate: expected consensus or own, got "${evaluate}"`);
   const sliceDeltaText = values['slice-delta'] ?? 'before';
   if (sliceDeltaText !== 'before' && sliceDeltaText !== 'after')
     throw new RangeError(`--slice-delta: expected before or after, got "${sliceDeltaText}"`);
@@ -177,7 +179,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
         latencyMs: 0,
       },
       evalEvery: number('eval-every', values['eval-every'], 10, positiveInt),
-      evaluate,
+      consensus: values.consensus === true,
       sliceDelta: sliceDeltaText === 'after' ? 'afterGradient' : 'beforeGradient',
     },
     partition: parsePartitionSpec(partitionText),

@@ -88,12 +88,12 @@ export interface SimulationConfig {
    */
   linkModel?: 'lockstep' | 'fairShare';
   /**
-   * Which model the test accuracy is measured on. 'consensus': the model a sync would hand
-   * every peer now (for LIEC the workers' mean minus eta e; the others share one model).
-   * 'own': worker 0's own model, what the aggregator of a real session evaluates (LIEC's
-   * x_i carries that worker's own residuals between syncs). @default 'consensus'
+   * Also measure the consensus model each evaluated round (`consensusAccuracy`): for LIEC the
+   * workers' mean minus eta e, a diagnostic that no peer holds. `testAccuracy` is always that
+   * of worker 0's own model, what a real session's aggregator evaluates, and at the end the one
+   * model every worker holds after the final sync. @default false
    */
-  evaluate?: 'consensus' | 'own';
+  consensus?: boolean;
   /**
    * LIEC rolling sync: when a round's block delta lands on each peer. 'beforeGradient': at the
    * end of its round, before the next gradient (an ideal protocol). 'afterGradient': as on
@@ -108,8 +108,14 @@ export interface RoundRecord {
   round: number;
   /** Mean training loss of this round's participants (null if none). */
   loss: number | null;
+  /** Of worker 0's own model (a model a peer holds). */
   testAccuracy: number | null;
   testLoss: number | null;
+  /** With config.consensus: of the workers' mean minus eta e (no peer holds it). */
+  consensusAccuracy: number | null;
+  consensusLoss: number | null;
+  /** LIEC: worker 0's compensation strength alpha after this round (null for the others). */
+  compensation: number | null;
   /** Cumulative wire bytes, syncs included. */
   bytesUp: number;
   bytesDown: number;
@@ -137,6 +143,10 @@ export interface RoundRecord {
 
 export interface SimulationResult {
   final: { testAccuracy: number; testLoss: number };
+  /** Every worker's final model, bit for bit the same (what the final sync is for). */
+  identicalModels: boolean;
+  /** Worker 0's final flat weights (every worker's, when identicalModels). */
+  finalModel: Float32Array;
   bytes: Traffic;
   fp32Bytes: { up: number; down: number };
   syncs: number;
@@ -224,7 +234,8 @@ export function runSimulation(
     return y;
   };
 
-  const runSync = (round: number): number => {
+  /** A full sync; `final` (the last round's) leaves every worker on one model. */
+  const runSync = (round: number, final: boolean): number => {
     const frames = workers.map((w, i) =>
       encodeFrame({
         type: 'syncUpload',
@@ -247,7 +258,10 @@ export function runSimulation(
       payload: aggregator.aggregateSync(deltas, mixSeed(seed, round, 0, 4)),
     });
     const payload = decodeFrame(down).payload;
-    for (const w of workers) w.applySync(payload, true);
+    for (const w of workers) {
+      if (final) w.applyFinalSync(payload);
+      else w.applySync(payload, true);
+    }
     const up = frames.reduce((s, f) => s + f.length, 0);
     traffic.syncUp += up;
     traffic.syncDown += down.length * workers.length;
@@ -514,24 +528,30 @@ export function runSimulation(
       if (sync !== null) {
         applyPendingDelta?.();
         applyPendingDelta = null;
-        simSeconds += runSync(round);
+        simSeconds += runSync(round, isLast);
         roundsSinceSync = 0;
       }
     }
 
     let testAccuracy: number | null = null;
     let testLoss: number | null = null;
+    let consensusAccuracy: number | null = null;
+    let consensusLoss: number | null = null;
     if (evaluateNow) {
-      const own = config.evaluate === 'own';
-      const evaluation = learner.evaluate(own ? (workers[0] as WorkerAlgorithm).model : consensus());
+      const evaluation = learner.evaluate((workers[0] as WorkerAlgorithm).model);
       testAccuracy = evaluation.accuracy;
       testLoss = evaluation.loss;
+      if (config.consensus === true)
+        ({ accuracy: consensusAccuracy, loss: consensusLoss } = learner.evaluate(consensus()));
     }
     const record: RoundRecord = {
       round,
       loss: participants.length > 0 ? lossSum / participants.length : null,
       testAccuracy,
       testLoss,
+      consensusAccuracy,
+      consensusLoss,
+      compensation: options.algorithm === 'liec' ? (workers[0] as WorkerAlgorithm).compensation : null,
       bytesUp: traffic.up,
       bytesDown: traffic.down,
       roundBytesUp: traffic.up - upBefore,
@@ -561,8 +581,11 @@ export function runSimulation(
   }
 
   const last = history.at(-1);
+  const finalModel = (workers[0] as WorkerAlgorithm).model;
   return {
     final: { testAccuracy: last?.testAccuracy ?? 0, testLoss: last?.testLoss ?? 0 },
+    identicalModels: workers.every((w) => sameBits(w.model, finalModel)),
+    finalModel: Float32Array.from(finalModel),
     bytes: traffic,
     fp32Bytes: fp32,
     syncs,
@@ -570,6 +593,12 @@ export function runSimulation(
     simSeconds,
     history,
   };
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return x.length === y.length && x.every((byte, i) => byte === y[i]);
 }
 
 /** Mean over workers of ||x_i - mean(x)||^2. */

@@ -10,7 +10,9 @@
  */
 import { clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
+import { sharedShare } from './compensation.ts';
 import { decodeChecked } from './decode.ts';
+import { encodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { combine, type Aggregation } from './robust.ts';
 import type { OptimizerOptions } from './optimizer.ts';
@@ -99,12 +101,13 @@ class Aggregator implements AggregatorAlgorithm {
     // (a rolling sync's slice flushes e on its block only); step = eta / (1 - momentum).
     const v = combine(deltas, end - start, this.aggregation);
     for (let i = 0; i < v.length; i++) v[i] = clampFloat32((v[i] as number) - step * (error[i] as number));
-    const payload = codec.encode(v, seed);
-    const sent = codec.decode(payload, v.length);
+    const body = codec.encode(v, seed);
+    const sent = codec.decode(body, v.length);
     // What quantization kept back stays in e (model units / -step), so nothing is lost.
     for (let i = 0; i < v.length; i++)
       error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / step);
-    return payload;
+    // How much of their deviations the workers share: 'auto' workers set alpha from it.
+    return encodeSyncPayload(sharedShare(deltas), body);
   }
 
   private requireSyncCodec(): Compressor {

@@ -10,7 +10,7 @@ import { createTopK, parseCompressor } from '../compress/index.ts';
 import { isAutoSpec, parseAutoTopK } from './adaptive-ratio.ts';
 import { validateOptimizerOptions } from './optimizer.ts';
 import { parseAggregation } from './robust.ts';
-import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions } from './types.ts';
+import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions, type Compensation } from './types.ts';
 
 export * from './types.ts';
 export { createWorker } from './worker.ts';
@@ -25,6 +25,22 @@ export {
   type AdaptiveRatioSettings,
 } from './adaptive-ratio.ts';
 export { combine, formatAggregation, parseAggregation } from './robust.ts';
+export { AUTO_COMPENSATION_INITIAL, sharedShare } from './compensation.ts';
+
+/**
+ * Default LIEC compensation strength: measured from the data at every sync (compensation.ts),
+ * so the same defaults hold on IID and on label-skewed data.
+ */
+export const DEFAULT_COMPENSATION: Compensation = 'auto';
+
+/** Parses "auto" or a number in [0, 1]; throws RangeError otherwise. */
+export function parseCompensation(text: string | number): Compensation {
+  if (text === 'auto') return 'auto';
+  const value = typeof text === 'number' ? text : text.trim() === '' ? Number.NaN : Number(text);
+  if (!(value >= 0 && value <= 1))
+    throw new RangeError(`compensation must be "auto" or a number in [0, 1], got "${String(text)}"`);
+  return value;
+}
 
 /**
  * Default LIEC sync period H (rounds). Cheaper settings were measured and rejected
@@ -59,6 +75,8 @@ export interface AlgorithmSpec {
   syncMode?: string;
   /** How uploads are combined: "mean", "median" or "trimmed:F" (robust.ts). @default 'mean' */
   aggregation?: string;
+  /** LIEC compensation strength: "auto" or alpha in [0, 1]. @default DEFAULT_COMPENSATION */
+  compensation?: string | number;
 }
 
 export function isAlgorithmName(name: string): name is AlgorithmName {
@@ -106,11 +124,13 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
       `robust aggregation needs dense uploads: "${up.spec}" is mostly zeros, its median is zero`,
     );
   }
+  const compensation = parseCompensation(spec.compensation ?? DEFAULT_COMPENSATION);
   return {
     algorithm: spec.algorithm,
     up,
     down,
     ...optimizer,
+    ...(spec.algorithm === 'liec' ? { compensation } : {}),
     sync: {
       ...(mode === 'rolling' ? { mode } : {}),
       period,

@@ -63,8 +63,25 @@ export interface SyncOptions {
   driftThreshold?: number;
 }
 
+/**
+ * LIEC's compensation strength alpha: the share of its own compression residual r_i that a
+ * worker applies to its model in the same round (c + alpha r_i); the rest, (1 - alpha) r_i,
+ * it keeps as error feedback and adds to its next upload, so nothing is dropped. 1 is the
+ * paper's LIEC; 0 leaves every worker on x_common (DoubleSqueeze). 'auto' starts at 0 and,
+ * at every sync, takes the share of what the workers owe that they have in common, as the
+ * aggregator measured it (compensation.ts): high when the peers' data look alike, near 0
+ * when each peer's residual points its own way (label-skewed data), where applying it moves
+ * a peer's model away from everyone else's.
+ */
+export type Compensation = number | 'auto';
+
 export interface AlgorithmOptions extends OptimizerOptions {
   algorithm: AlgorithmName;
+  /**
+   * LIEC compensation strength (Compensation).
+   * @default DEFAULT_COMPENSATION ('auto')
+   */
+  compensation?: Compensation;
   /**
    * Worker-to-aggregator compressor C_up. With `adaptiveUp` (spec "topk:auto") it is a top-k
    * compressor at maxRatio that decodes every round's upload; each worker encodes with the
@@ -116,6 +133,14 @@ export interface WorkerAlgorithm {
    * worker's sync upload of it was used.
    */
   applySync(payload: Uint8Array, counted: boolean, block?: SyncBlock): void;
+  /**
+   * LIEC: the session's last sync. Adopts the synced model and drops what it kept of its own
+   * deviation, counted or not, so every peer that applied the same broadcasts ends on the
+   * bit-identical model x_common + delta.
+   */
+  applyFinalSync(payload: Uint8Array): void;
+  /** LIEC: the compensation strength alpha in force (1 for the paper's LIEC; 0 for the others). */
+  readonly compensation: number;
   /** Starts over from a given model (late joiner, returning worker): no residual, no momentum. */
   adoptModel(model: Float32Array): void;
 }
@@ -132,6 +157,9 @@ export interface AggregatorAlgorithm {
   foldLate(upload: Float32Array, countedInRound: number): void;
   /** Decodes and checks one sync upload (of `block`'s length for a slice); throws CodecError. */
   decodeSync(payload: Uint8Array, block?: SyncBlock): Float32Array;
-  /** LIEC sync: the delta every worker adds to x_common (on `block`); flushes e (there) into it. */
+  /**
+   * LIEC sync: the delta every worker adds to x_common (on `block`); flushes e (there) into it.
+   * The payload starts with the deltas' measured agreement (sync-payload.ts).
+   */
   aggregateSync(deltas: readonly Float32Array[], seed: number, block?: SyncBlock): Uint8Array;
 }

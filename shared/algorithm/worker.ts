@@ -5,13 +5,19 @@
  *   sgd            upload C(g)                      apply c
  *   ef-sgd         upload C(g + d), d <- g + d - C  apply c          (error feedback, fp32 down)
  *   doublesqueeze  same as ef-sgd                   apply c          (c itself compressed with EF)
- *   liec           upload C(g), r = g - C(g)        apply c + r      (immediate local compensation)
+ *   liec           upload C(g + d), r = g + d - C   apply c + a r,   d <- (1 - a) r
+ *                                                   (immediate local compensation of strength a)
  *
- * LIEC models drift apart by their residuals, so a LIEC worker also tracks x_common, the
- * model it would have if it applied only the broadcasts; x_i - x_common is what a sync sends.
+ * LIEC models drift apart by the residuals they apply, so a LIEC worker also tracks x_common,
+ * the model it would have if it applied only the broadcasts; x_i - x_common is what a sync
+ * sends. With a = 1 (the paper's LIEC) d stays 0; with a = 0 it is DoubleSqueeze. 'auto'
+ * takes a from every sync (compensation.ts).
  */
 import type { Compressor } from '../compress/types.ts';
+import { syncFlushStep } from './aggregator.ts';
+import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
 import { decodeChecked } from './decode.ts';
+import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { createOptimizer, stepLiecPair, type Optimizer } from './optimizer.ts';
 import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
@@ -26,9 +32,17 @@ class Worker implements WorkerAlgorithm {
   private readonly syncCodec: Compressor | null;
   private readonly options: AlgorithmOptions;
   private optimizer: Optimizer;
-  /** Error-feedback memory d_i (ef-sgd, doublesqueeze); persists across rounds. */
+  /**
+   * Error-feedback memory d_i (ef-sgd, doublesqueeze; liec with alpha < 1: the residual not
+   * applied at once); persists across rounds.
+   */
   private feedback: Float32Array | null;
-  /** LIEC: this round's residual r_i, consumed by the next broadcast. */
+  /** LIEC: alpha, the share of its residual applied at once (fixed, or 'auto' from each sync). */
+  compensation: number;
+  private readonly autoCompensation: boolean;
+  /** How far one unit of the memory moves a model through the optimizer (syncFlushStep). */
+  private readonly flushStep: number;
+  /** LIEC: this round's residual alpha r_i, consumed by the next broadcast. */
   private residual: Float32Array | null = null;
   private pending = false;
   /** LIEC: the broadcast-only model and its optimizer (same state machine, fewer inputs). */
@@ -54,9 +68,15 @@ class Worker implements WorkerAlgorithm {
     this.down = options.down;
     this.model = Float32Array.from(initialModel);
     this.optimizer = createOptimizer(options, this.length);
-    const usesFeedback = this.algorithm === 'ef-sgd' || this.algorithm === 'doublesqueeze';
-    this.feedback = usesFeedback ? new Float32Array(this.length) : null;
     const isLiec = this.algorithm === 'liec';
+    const setting = options.compensation ?? 'auto';
+    this.autoCompensation = isLiec && setting === 'auto';
+    this.flushStep = syncFlushStep(options);
+    this.compensation = !isLiec ? 0 : setting === 'auto' ? AUTO_COMPENSATION_INITIAL : setting;
+    const usesFeedback = this.algorithm === 'ef-sgd' || this.algorithm === 'doublesqueeze';
+    // An 'auto' LIEC worker may lower alpha at any sync, so it keeps the memory from the start.
+    const liecFeedback = isLiec && (this.autoCompensation || this.compensation < 1);
+    this.feedback = usesFeedback || liecFeedback ? new Float32Array(this.length) : null;
     this.common = isLiec ? Float32Array.from(initialModel) : null;
     this.commonOptimizer = isLiec ? createOptimizer(options, this.length) : null;
     this.syncCodec = isLiec ? (options.sync?.codec ?? null) : null;
@@ -88,8 +108,26 @@ class Worker implements WorkerAlgorithm {
         break;
       }
       case 'liec': {
-        payload = up.encode(gradient, seed);
-        this.residual = subtract(new Float32Array(this.length), gradient, up.decode(payload, this.length));
+        const feedback = this.feedback;
+        if (feedback === null) {
+          payload = up.encode(gradient, seed);
+          this.residual = subtract(new Float32Array(this.length), gradient, up.decode(payload, this.length));
+          break;
+        }
+        // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
+        const corrected = new Float32Array(this.length);
+        for (let i = 0; i < this.length; i++)
+          corrected[i] = (gradient[i] as number) + (feedback[i] as number);
+        payload = up.encode(corrected, seed);
+        const residual = subtract(corrected, corrected, up.decode(payload, this.length));
+        const alpha = this.compensation;
+        for (let i = 0; i < this.length; i++) {
+          const r = residual[i] as number;
+          const applied = Math.fround(alpha * r);
+          feedback[i] = r - applied;
+          residual[i] = applied;
+        }
+        this.residual = residual;
         break;
       }
       default: {
@@ -128,13 +166,28 @@ class Worker implements WorkerAlgorithm {
     return Float32Array.from(this.common ?? this.model);
   }
 
+  /**
+   * What a sync sends on [start, end): x_i - x_common, and with an error-feedback memory also
+   * the model step it still owes (-step d_i): all of this worker's gradient mass that x_common
+   * lacks. Sending the memory too makes what the aggregator measures (compensation.ts) the
+   * same whatever alpha is, and a sync then delivers the memories as well.
+   */
+  private unsynced(start: number, end: number): Float32Array {
+    const common = this.common as Float32Array;
+    const out = new Float32Array(end - start);
+    const feedback = this.feedback;
+    const step = this.flushStep;
+    for (let i = start; i < end; i++) {
+      const deviation = (this.model[i] as number) - (common[i] as number);
+      out[i - start] = feedback === null ? deviation : deviation - step * (feedback[i] as number);
+    }
+    return out;
+  }
+
   prepareSync(seed: number, block?: SyncBlock): Uint8Array {
-    const { common, syncCodec } = this.requireLiec('prepareSync');
+    const { syncCodec } = this.requireLiec('prepareSync');
     const { start, end } = checkSyncBlock(block, this.length);
-    const deviation = new Float32Array(end - start);
-    for (let i = start; i < end; i++)
-      deviation[i - start] = (this.model[i] as number) - (common[i] as number);
-    const payload = syncCodec.encode(deviation, seed);
+    const payload = syncCodec.encode(this.unsynced(start, end), seed);
     if (block === undefined) this.sentSyncDeltas.clear();
     this.sentSyncDeltas.set(start, syncCodec.decode(payload, end - start));
     return payload;
@@ -142,23 +195,54 @@ class Worker implements WorkerAlgorithm {
 
   applySync(payload: Uint8Array, counted: boolean, block?: SyncBlock): void {
     this.deviation = null;
-    const { common, syncCodec } = this.requireLiec('applySync');
+    const { common } = this.requireLiec('applySync');
     const { start, end } = checkSyncBlock(block, this.length);
-    const delta = decodeChecked(syncCodec, payload, end - start);
+    const delta = this.decodeSyncDelta(payload, end - start);
     const pending = this.sentSyncDeltas.get(start);
     const sent = counted && pending?.length === end - start ? pending : null;
-    // What stays local: the part of x_i - x_common the aggregator did not receive
-    // (the quantization error if counted, all of it if not). Nothing is dropped.
+    // What stays local: the part of what it owes the aggregator did not receive (the
+    // quantization error if counted, all of it if not), split as every residual is: alpha of
+    // it in the model, the rest in the memory. Nothing is dropped.
+    const unsynced = this.unsynced(start, end);
+    const feedback = this.feedback;
+    const alpha = this.compensation;
+    const step = this.flushStep;
     for (let i = start; i < end; i++) {
-      // In float32 steps, as the codec saw x_i - x_common: an exact (identity) sync keeps exactly 0.
-      const deviation = Math.fround((this.model[i] as number) - (common[i] as number));
-      const kept = Math.fround(deviation - (sent === null ? 0 : (sent[i - start] as number)));
+      // In float32 steps, as the codec saw it: an exact (identity) sync keeps exactly 0.
+      const owed = Math.fround(unsynced[i - start] as number);
+      const kept = Math.fround(owed - (sent === null ? 0 : (sent[i - start] as number)));
       const synced = (common[i] as number) + (delta[i - start] as number);
       common[i] = synced;
-      this.model[i] = synced + kept;
+      if (feedback === null) {
+        this.model[i] = synced + kept;
+        continue;
+      }
+      const local = Math.fround(alpha * kept);
+      this.model[i] = synced + local;
+      feedback[i] = -(kept - local) / step;
     }
     if (block === undefined) this.sentSyncDeltas.clear();
     else this.sentSyncDeltas.delete(start);
+  }
+
+  applyFinalSync(payload: Uint8Array): void {
+    this.deviation = null;
+    const { common } = this.requireLiec('applyFinalSync');
+    const delta = this.decodeSyncDelta(payload, this.length);
+    for (let i = 0; i < this.length; i++) common[i] = (common[i] as number) + (delta[i] as number);
+    // What each worker kept differs from peer to peer: dropped, so all end on one model.
+    this.model.set(common);
+    this.feedback?.fill(0);
+    this.sentSyncDeltas.clear();
+  }
+
+  /** A sync broadcast's delta (length values), after adopting its measured share ('auto'). */
+  private decodeSyncDelta(payload: Uint8Array, length: number): Float32Array {
+    const { syncCodec } = this.requireLiec('a sync');
+    const { shared, body } = decodeSyncPayload(payload);
+    const delta = decodeChecked(syncCodec, body, length);
+    if (this.autoCompensation) this.compensation = nextCompensation(shared, this.compensation);
+    return delta;
   }
 
   adoptModel(model: Float32Array): void {

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import {
+  DEFAULT_COMPENSATION,
   DEFAULT_SYNC_CODEC,
   DEFAULT_SYNC_PERIOD,
   resolveAlgorithmOptions,
@@ -68,6 +69,13 @@ const sessionConfigFields = z.object({
    * round waits for a sync (thin links).
    */
   syncMode: z.enum(['full', 'rolling']).default('full'),
+  /**
+   * LIEC: the share of its own residual a worker applies at once: "auto" (measured from the
+   * data at every sync, see shared/algorithm/compensation.ts) or a number in [0, 1].
+   */
+  compensation: z
+    .union([z.literal('auto'), z.number().min(0).max(1)])
+    .default(DEFAULT_COMPENSATION as 'auto'),
   /** How many parts the training set is split into; a peer trains on part (join slot mod dataShards). */
   dataShards: positiveInt.max(1000).default(4),
   /** Training starts (round 0) once this many peers, the aggregator included, are present. */
@@ -102,6 +110,7 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
     syncCodec: config.syncCodec,
     syncMode: config.syncMode,
     aggregation: config.aggregation,
+    compensation: config.compensation,
     ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
   };
 }

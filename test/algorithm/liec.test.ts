@@ -21,6 +21,8 @@ function setup(spec: Partial<AlgorithmSpec>) {
     up: 'identity',
     down: 'identity',
     learningRate: 0.05,
+    // The paper's LIEC (the whole residual at once); 'auto' has its own tests (compensation.test.ts).
+    compensation: 1,
     ...spec,
   });
   const problem = quadraticProblem(DIM, WORKERS, 7);

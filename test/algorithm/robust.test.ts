@@ -9,6 +9,7 @@ import {
   trimmedMean,
 } from '../../shared/algorithm/robust.ts';
 import { createAggregator, resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
+import { decodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 import { mean } from '../../shared/algorithm/vector.ts';
 import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
 
@@ -131,8 +132,8 @@ test('the aggregator uses the statistic for rounds and syncs, and drops late upl
   assert.deepEqual([...options.down.decode(payload, 2)], [3, 2]);
   aggregator.foldLate(v(1e6, 1e6), 3);
   assert.deepEqual([...aggregator.error], [0, 0], 'a late upload does not bypass the median');
-  const sync = aggregator.aggregateSync([v(0, 1), v(2, 1), v(-50, 50)], 2);
-  assert.deepEqual([...aggregator.decodeSync(sync)], [0, 1]);
+  const sync = decodeSyncPayload(aggregator.aggregateSync([v(0, 1), v(2, 1), v(-50, 50)], 2));
+  assert.deepEqual([...aggregator.decodeSync(sync.body)], [0, 1]);
   const plain = createAggregator({ ...options, aggregation: 'mean' }, 2);
   plain.foldLate(v(3, 6), 3);
   assert.deepEqual([...plain.error], [1, 2], 'the mean folds late uploads, weighted 1/|S_t|');

@@ -29,6 +29,8 @@ function setup(spec: Partial<AlgorithmSpec>) {
     learningRate: 0.05,
     syncMode: 'rolling',
     syncPeriod: H,
+    // The paper's LIEC (the whole residual at once); 'auto' has its own tests (compensation.test.ts).
+    compensation: 1,
     ...spec,
   });
   const problem = quadraticProblem(DIM, WORKERS, 11);
