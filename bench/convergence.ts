@@ -8,12 +8,21 @@
  *
  * @example
  * npm run bench:convergence -- --rounds 300 --partition iid
+ *
+ * With --heterogeneous: sgd, doublesqueeze and liec on three partitions over seeds 5-8
+ * (heterogeneous.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { heterogeneous } from './heterogeneous.ts';
 import { parseArgs } from 'node:util';
 import { parseSimulateArgs } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
 import { simulationLearner, simulationReport } from '../client/sim/cli.ts';
+
+if (process.argv.includes('--heterogeneous')) {
+  await heterogeneous(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values } = parseArgs({
   options: {

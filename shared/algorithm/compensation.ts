@@ -40,12 +40,13 @@ export function sharedShare(deltas: readonly Float32Array[]): number | null {
   let own = 0;
   for (const delta of deltas) for (let i = 0; i < delta.length; i++) own += (delta[i] as number) ** 2;
   own /= n;
-  if (!(own > 0)) return null;
+  if (!(own > 0 && Number.isFinite(own))) return null;
   const average = mean(deltas, first.length);
   let common = 0;
   for (let i = 0; i < average.length; i++) common += (average[i] as number) ** 2;
   const shared = (n * common - own) / ((n - 1) * own);
-  return Math.min(1, Math.max(0, shared));
+  // Sums of squares of values near the float32 limit overflow: then nothing was measured.
+  return Number.isFinite(shared) ? Math.min(1, Math.max(0, shared)) : null;
 }
 
 /** The alpha an 'auto' worker takes from a sync's measured share (null: keeps `current`). */

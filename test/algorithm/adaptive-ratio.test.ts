@@ -130,6 +130,7 @@ test("a worker encodes with this round's ratio; the aggregator decodes it; LIEC 
     down: 'identity',
     learningRate: 1,
     syncPeriod: 0,
+    compensation: 1,
   });
   const d = 1000;
   const worker = createWorker(options, new Float32Array(d));

@@ -10,6 +10,7 @@
  * for (const t of algorithmTargets) await checkTarget(t);
  */
 import fc from 'fast-check';
+import { decodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 import {
   createAggregator,
   createWorker,
@@ -203,8 +204,8 @@ const aggregateTarget = target({
         const codec = options.sync.codec;
         const deltas = round.sync.map((x) => aggregator.decodeSync(codec.encode(x, t)));
         step('aggregateSync', () => {
-          const payload = aggregator.aggregateSync(deltas, t);
-          checkDecoded(codec.decode(payload, d), payload, d);
+          const { body } = decodeSyncPayload(aggregator.aggregateSync(deltas, t));
+          checkDecoded(codec.decode(body, d), body, d);
         });
         checkError('aggregateSync');
       }

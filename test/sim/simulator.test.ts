@@ -39,6 +39,8 @@ function config(spec: Partial<AlgorithmSpec>, extra: Partial<SimulationConfig> =
       up: 'topk:0.05',
       down: 'topk:0.05',
       learningRate: 0.05,
+      // The paper's LIEC, whose drift these tests follow; 'auto' is tested in compensation.test.ts.
+      compensation: 1,
       ...spec,
     }),
     workers: 4,
