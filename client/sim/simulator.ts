@@ -35,7 +35,7 @@ import {
   type AlgorithmOptions,
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
-import { mean, normSq, distanceSq } from '../../shared/algorithm/vector.ts';
+import { mean, normSq } from '../../shared/algorithm/vector.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
@@ -50,6 +50,7 @@ import { createRng, mixSeed } from '../../shared/random.ts';
 import { ThroughputMeter } from '../transport/shaping.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { fairShareArrivals } from './fair-share.ts';
+import { driftOf, sameBits } from './model-checks.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import { broadcastFrameBytes, emptyTraffic, type Traffic } from './traffic.ts';
 import type { Learner } from '../training/learner.ts';
@@ -593,21 +594,4 @@ export function runSimulation(
     simSeconds,
     history,
   };
-}
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  return x.length === y.length && x.every((byte, i) => byte === y[i]);
-}
-
-/** Mean over workers of ||x_i - mean(x)||^2. */
-function driftOf(workers: readonly WorkerAlgorithm[], d: number): number {
-  const average = mean(
-    workers.map((w) => w.model),
-    d,
-  );
-  let sum = 0;
-  for (const w of workers) sum += distanceSq(w.model, average);
-  return sum / workers.length;
 }

@@ -12,6 +12,7 @@ import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
 import { RollingSlices } from '../../client/roles/rolling-sync.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, NUM_PARAMS as HARNESS_PARAMS } from '../support/role-harness.ts';
+import { decodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 
 const NUM_PARAMS = 100;
 const PERIOD = 4;
@@ -56,7 +57,8 @@ test('a round takes its slices after the next one opened, and is complete once e
   assert.deepEqual(closed.block, syncBlock(1, PERIOD, NUM_PARAMS));
   assert.equal(closed.frame.type, 'sliceBroadcast');
   assert.equal(closed.frame.round, 1);
-  const mean = aggregator.decodeSync(closed.payload, closed.block);
+  // The payload starts with the measured share (sync-payload.ts), then the delta.
+  const mean = aggregator.decodeSync(decodeSyncPayload(closed.payload).body, closed.block);
   assert.ok(
     mean.every((v) => Math.abs(v - 2) < 1e-6),
     'the synced delta is the slices’ mean',
