@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
 import { WorkerRole } from '../../client/roles/worker-role.ts';
 import { syncBlock } from '../../shared/algorithm/index.ts';
+import { encodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 
@@ -34,8 +35,10 @@ const block = syncBlock(ROUND, PERIOD, NUM_PARAMS);
 /** The block's delta of `round`: +0.25 on each of its coordinates, counting w1 and w2. */
 function sliceFrame(h: RoleHarness, from: string, term: number, round = ROUND): Frame {
   const { start, end } = syncBlock(round, PERIOD, NUM_PARAMS);
-  const payload = h.options.sync?.codec.encode(new Float32Array(end - start).fill(0.25), 1);
-  assert.ok(payload !== undefined);
+  const body = h.options.sync?.codec.encode(new Float32Array(end - start).fill(0.25), 1);
+  assert.ok(body !== undefined);
+  // A sync broadcast's payload: the measured share (none here), then the delta.
+  const payload = encodeSyncPayload(null, body);
   return {
     type: 'sliceBroadcast',
     term,
