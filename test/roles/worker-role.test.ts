@@ -6,6 +6,7 @@ import { SAME_COUNTED_META } from '../../shared/protocol/broadcast-meta.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
+import { encodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 
 const controlKinds = (h: RoleHarness, to: string): string[] =>
   h.sentTo(to, 'control').map((f) => {
@@ -106,7 +107,7 @@ test('a sync broadcast for a round whose broadcast never reached it is not appli
     sender: senderTag('agg'),
     aux: 0,
     meta: encodeTags([senderTag('agg')]),
-    payload: codec.encode(new Float32Array(NUM_PARAMS).fill(1), 1),
+    payload: encodeSyncPayload(null, codec.encode(new Float32Array(NUM_PARAMS).fill(1), 1)),
   });
   assert.deepEqual(h.state.requireWorker().model, model);
   assert.deepEqual(controlKinds(h, 'agg'), ['modelRequest']);
