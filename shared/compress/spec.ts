@@ -1,5 +1,5 @@
 /**
- * Compressor spec strings: "identity", "fp16", "topk:R", "topk:R:f32" (also "topk:R:f16",
+ * Compressor spec strings: "identity", "fp16", "topk:R", "topk:R:f32", "topk:R:sign" (also "topk:R:f16",
  * the default), "randk:R", "sign", "sign:B", "qsgd:S", "q8", "q8:B", "q4", "q4:B". R is a ratio in
  * (0, 1]; B a block size >= 1; S a level count in 1..65535. Anything else is BAD_SPEC.
  * A compressor's `spec` is the canonical form (e.g. "topk:1e-2:f16" -> "topk:0.01").
@@ -62,8 +62,8 @@ export function parseCompressor(spec: string): Compressor {
         );
       }
       const ratio = parseRatio(spec, first);
-      if (second !== undefined && second !== 'f16' && second !== 'f32') {
-        throw badSpec(spec, 'value type must be f16 or f32');
+      if (second !== undefined && second !== 'f16' && second !== 'f32' && second !== 'sign') {
+        throw badSpec(spec, 'value type must be f16, f32 or sign');
       }
       return createTopK({ ratio, values: second ?? 'f16' });
     }

@@ -13,6 +13,7 @@ export const ALL_SPECS = [
   'fp16',
   'topk:0.01',
   'topk:0.1:f32',
+  'topk:0.01:sign',
   'randk:0.05',
   'sign',
   'sign:256',

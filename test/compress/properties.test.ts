@@ -33,6 +33,8 @@ test('biased codecs are contractions with their delta', () => {
   const deltas: Array<[string, number]> = [
     ['topk:0.01', (sparseCount(0.01, D) / D) * (1 - 2 ** -10)],
     ['topk:0.01:f32', sparseCount(0.01, D) / D],
+    // One scale, the least-squares one: at least what a single kept value gives.
+    ['topk:0.01:sign', 1 / D],
     ['topk:0.3', (sparseCount(0.3, D) / D) * (1 - 2 ** -10)],
     ['sign', 1 / D],
     ['sign:256', 1 / 256],

@@ -45,7 +45,7 @@ export const CODEC_ERROR_CODES = Object.keys(ALL_CODES);
 export const SPECS_BY_CODEC: Record<CodecName, readonly string[]> = {
   identity: ['identity'],
   fp16: ['fp16'],
-  topk: ['topk:0.01', 'topk:0.3', 'topk:1', 'topk:0.1:f32'],
+  topk: ['topk:0.01', 'topk:0.3', 'topk:1', 'topk:0.1:f32', 'topk:0.05:sign'],
   randk: ['randk:0.05', 'randk:0.5', 'randk:1'],
   sign: ['sign', 'sign:1', 'sign:7', 'sign:32', 'sign:256'],
   qsgd: ['qsgd:1', 'qsgd:4', 'qsgd:255', 'qsgd:65535'],
