@@ -2,7 +2,8 @@
  * Codec throughput: encode and decode speed of every compressor on a 10M-float random
  * vector, in MB/s of float32 input (best of a few repetitions), next to a plain copy of
  * the same array (Float32Array.prototype.set) measured in the same run. Prints a table
- * and writes bench/results/codecs.json: [{ codec, encodeMBps, decodeMBps, copyMBps, bytes }].
+ * and writes bench/results/codecs.json: [{ codec, encodeMBps, decodeMBps, copyMBps, bytes,
+ * bitsPerParam }].
  *
  * @example
  * npm run bench:codecs
@@ -17,7 +18,17 @@ import { parseCompressor } from '../shared/compress/index.ts';
 import { createRng } from '../shared/random.ts';
 
 /** Codecs measured, as spec strings. */
-const SPECS = ['identity', 'fp16', 'topk:0.01', 'randk:0.01', 'sign', 'sign:256', 'qsgd:4', 'q8'];
+const SPECS = [
+  'identity',
+  'fp16',
+  'topk:0.01',
+  'topk:0.01:sign',
+  'randk:0.01',
+  'sign',
+  'sign:256',
+  'qsgd:4',
+  'q8',
+];
 
 interface Row {
   codec: string;
@@ -25,6 +36,8 @@ interface Row {
   decodeMBps: number;
   copyMBps: number;
   bytes: number;
+  /** Payload bits per input value (per model parameter, one message). */
+  bitsPerParam: number;
 }
 
 /** Best (shortest) wall time of `reps` runs of fn, in milliseconds. */
@@ -77,22 +90,26 @@ export function main(argv: string[]): Row[] {
       decodeMBps: Math.round(megabytes / (decodeMs / 1e3)),
       copyMBps: Math.round(copyMBps),
       bytes: payload.byteLength,
+      bitsPerParam: (payload.byteLength * 8) / d,
     });
   }
 
   console.log(`d = ${d} float32 (${megabytes} MB), best of ${reps}; copy = Float32Array.set`);
   console.log(`load average at the end: ${loadavg()[0]!.toFixed(1)} (results are noisy when other jobs run)`);
-  console.log('codec        encode MB/s  (x copy)  decode MB/s  (x copy)        bytes  fp32/bytes');
+  console.log(
+    'codec           encode MB/s  (x copy)  decode MB/s  (x copy)        bytes  fp32/bytes  bits/param',
+  );
   for (const r of rows) {
     console.log(
       [
-        r.codec.padEnd(12),
+        r.codec.padEnd(15),
         String(r.encodeMBps).padStart(11),
         (r.encodeMBps / r.copyMBps).toFixed(3).padStart(9),
         String(r.decodeMBps).padStart(12),
         (r.decodeMBps / r.copyMBps).toFixed(3).padStart(9),
         String(r.bytes).padStart(12),
         ((4 * d) / r.bytes).toFixed(1).padStart(11),
+        r.bitsPerParam.toFixed(4).padStart(11),
       ].join(' '),
     );
   }
