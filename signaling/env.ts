@@ -5,6 +5,7 @@
  *   LIEC_REDIS_URL         Redis shared by the instances (unset: sessions in memory, one instance)
  *   LIEC_REDIS_PREFIX      prefix of Redis keys and channels (default 'liec:')
  *   LIEC_INSTANCE_ID       this instance's name (default: random per process)
+ *   LIEC_LOG_LEVEL         debug|info|warn|error|silent (default info; `--log-level` wins; logger.ts)
  *
  * @example
  * const server = createSignalingServer({ ...settingsFromEnv(process.env), logLevel: 'info' });
@@ -14,7 +15,8 @@ import type { SignalingServerInit } from './options.ts';
 export const ENV_USAGE = `env:   LIEC_SIGNALING_SECRET  HMAC key for session tokens (>= 16 bytes; random if unset; required with Redis)
        LIEC_REDIS_URL         share sessions with other instances through this Redis (default: in memory)
        LIEC_REDIS_PREFIX      prefix of Redis keys and channels (default liec:)
-       LIEC_INSTANCE_ID       name of this instance among those sharing the Redis (default random)`;
+       LIEC_INSTANCE_ID       name of this instance among those sharing the Redis (default random)
+       LIEC_LOG_LEVEL         debug, info, warn, error or silent (default info; --log-level wins)`;
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<SignalingServerInit> {
   const pick = (name: string): string | undefined => {

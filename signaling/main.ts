@@ -1,19 +1,22 @@
 /**
  * Command line entry of the signaling server (`npm run serve`, `liec serve`): socket.io,
- * `/status`, `/healthz` and, unless `--signaling-only`, the web app (app-server.ts). The HMAC
- * secret and the Redis URL come from the environment (env.ts), not argv, so they do not show
- * in process lists; without a secret a random one is made and tokens die with the process.
- * With LIEC_REDIS_URL several instances serve the same sessions (docs/deploy.md).
+ * `/status`, `/healthz` and, unless `--signaling-only`, the web app built in `--app-dir`
+ * (app-server.ts; this entry does not build it: `npm run build:ui`, or a caller passes
+ * `buildApp`). The HMAC secret and the Redis URL come from the environment (env.ts), not
+ * argv, so they do not show in process lists; without a secret a random one is made and
+ * tokens die with the process. With LIEC_REDIS_URL several instances serve the same sessions
+ * (docs/deploy.md). The log level: `--log-level`, else LIEC_LOG_LEVEL, else info.
  *
  * @example
  * node --import tsx signaling/main.ts --port 8080 --host 0.0.0.0 --log-level info
- * node --import tsx signaling/main.ts --signaling-only --heartbeat-timeout-ms 30000
+ * LIEC_LOG_LEVEL=debug node --import tsx signaling/main.ts --signaling-only --heartbeat-timeout-ms 30000
+ * const server = await main(argv, process.env, { buildApp: async (dir) => { await ensureWebApp(dir); return dir; } });
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { createAppServer } from './app-server.ts';
+import { createAppServer, type AppServerInit } from './app-server.ts';
 import { ENV_USAGE, settingsFromEnv } from './env.ts';
-import { LOG_LEVELS, type LogLevel } from './logger.ts';
+import { resolveLogLevel } from './logger.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
 
 export const USAGE = `usage: signaling [--port 8080] [--host 0.0.0.0] [--log-level info]
@@ -28,15 +31,18 @@ function integer(name: string, text: string | undefined, fallback: number): numb
   return value;
 }
 
-function logLevel(text: string | undefined): LogLevel | undefined {
-  if (text === undefined) return undefined;
-  const level = LOG_LEVELS.find((l) => l === text);
-  if (level === undefined) throw new RangeError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  return level;
+/** What a caller of main() may add to the command line's settings. */
+export interface MainInit {
+  /** Builds the app into `--app-dir` before serving (createAppServer's buildApp). @default none */
+  buildApp?: AppServerInit['buildApp'];
 }
 
 /** Starts a server from arguments; resolves once it listens. Stop it with `stop()`. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<SignalingServer> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  extra: MainInit = {},
+): Promise<SignalingServer> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -58,7 +64,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     heartbeatTimeoutMs,
     heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
     maxPeersPerSession: integer('max-peers-per-session', values['max-peers-per-session'], 256),
-    logLevel: logLevel(values['log-level']) ?? 'info',
+    logLevel: resolveLogLevel(values['log-level'], env),
   };
   if (values['signaling-only'] === true && values['app-dir'] !== undefined)
     throw new RangeError('--app-dir and --signaling-only exclude each other');
@@ -68,6 +74,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       : await createAppServer({
           ...init,
           ...(values['app-dir'] === undefined ? {} : { appDir: values['app-dir'] }),
+          ...(extra.buildApp === undefined ? {} : { buildApp: extra.buildApp }),
         });
   await server.start({ port, host: values.host ?? '0.0.0.0' });
   return server;

@@ -76,7 +76,7 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
   const options = resolveOptions(init);
   const log = options.logger ?? createLogger('signaling', options.logLevel);
   const startedAt = options.now();
-  const backend = createStoreBackend(options, log);
+  const backend = createStoreBackend(options, options.logger ?? createLogger('redis', options.logLevel));
   const { store } = backend;
   const httpServer = createServer(createHttpHandler(() => store.readStatus(), options, startedAt));
   const io: SignalingIo = new Server(httpServer, {

@@ -1,8 +1,15 @@
 /**
- * Serves the built web app from one folder: GET and HEAD of known file types only, never
- * outside the folder (paths are decoded, resolved and checked, symlinks included), `/` as
- * index.html, ETags with 304 answers, a precompressed `<file>.gz` twin when the browser
- * accepts gzip, and long caching for the big immutable-ish assets (mnist.bin, .wasm).
+ * Serves the built web app from one folder, through sirv: GET and HEAD of known file types
+ * only (405 for other methods), `/` (and any `dir/`) as index.html, ETags with 304 answers,
+ * byte ranges, and a precompressed `<file>.gz` twin when the browser accepts gzip (and the twin
+ * is not older than its original). Nothing outside the folder is reachable: the request path is
+ * decoded and refused with dot segments, backslashes or NUL (safeRequestPath), and the file's
+ * real path (symlinks resolved) must lie inside the folder's before sirv sees the request.
+ *
+ * Files are looked up per request (sirv's `dev` mode, no listing cached at start): the folder may
+ * be built, or rebuilt, while the server runs. Caching (defaultCacheControl): names carrying a
+ * content hash are immutable for a year, the large assets (mnist.bin, .wasm) keep a day, the
+ * rest (index.html, app.js) is revalidated on each load with its ETag.
  *
  * @example
  * const serve = createStaticHandler({ root: '/srv/app' });
@@ -10,11 +17,10 @@
  *   if (!(await serve(req, res))) { res.statusCode = 404; res.end(); }
  * });
  */
-import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, resolve, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { basename, extname, resolve, sep } from 'node:path';
+import sirv from 'sirv';
 
 /** Content types of the files served; other extensions are not served at all. */
 export const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -30,8 +36,24 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.ico': 'image/x-icon',
 };
 
-/** One day for the large assets that change only with a new build; revalidation for the rest. */
+/** A year: the longest max-age caches honour; a hashed name never changes content. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+/**
+ * True for a name carrying a content hash, as bundlers write them: `app-5GZ7QK2M.js`,
+ * `chunk.3f9a1c0d.js` (8+ hex or upper-case base32 characters, at least one digit).
+ */
+export function isHashedName(path: string): boolean {
+  return /[.-](?=[A-Za-z0-9]*\d)(?:[0-9a-f]{8,}|[0-9A-Z]{8,})\.[A-Za-z0-9]+$/.test(basename(path));
+}
+
+/**
+ * Hashed names: a year, immutable. mnist.bin and the .wasm files (same name every build,
+ * changing only with a dependency): a day. Everything else, index.html first: `no-cache`,
+ * i.e. revalidated with its ETag on every load, so a new build shows on the next reload.
+ */
 export function defaultCacheControl(path: string): string {
+  if (isHashedName(path)) return IMMUTABLE_CACHE_CONTROL;
   return path.endsWith('.bin') || path.endsWith('.wasm') ? 'public, max-age=86400' : 'no-cache';
 }
 
@@ -61,75 +83,77 @@ export function safeRequestPath(url: string | undefined): string | null {
   return decoded;
 }
 
-async function fileStat(path: string): Promise<{ size: number; mtimeMs: number } | undefined> {
-  try {
-    const s = await stat(path);
-    return s.isFile() ? s : undefined;
-  } catch {
-    return undefined;
-  }
+interface FileInfo {
+  real: string;
+  mtimeMs: number;
 }
 
 export function createStaticHandler(init: StaticHandlerInit): StaticHandler {
   const root = resolve(init.root);
   const index = init.index ?? 'index.html';
   const cacheControl = init.cacheControl ?? defaultCacheControl;
-  let realRoot: Promise<string> | undefined;
+  const sirvHandler = sirv(root, {
+    dev: true, // per-request lookups: the folder may be (re)built while serving
+    etag: true,
+    gzip: true,
+    extensions: [], // no `/page` for page.html: only the exact names checked below
+    dotfiles: false,
+    setHeaders: (res) => res.setHeader('vary', 'accept-encoding'), // sirv sets it capitalized
+  });
 
-  const locate = async (path: string): Promise<string | undefined> => {
-    const file = resolve(root, `.${path.endsWith('/') ? `${path}${index}` : path}`);
-    if (!file.startsWith(root + sep)) return undefined;
+  /** The file's real path when it is a regular file inside the root's real path. */
+  const locate = async (file: string): Promise<FileInfo | undefined> => {
     try {
-      realRoot ??= realpath(root);
-      const real = await realpath(file);
-      return real.startsWith((await realRoot) + sep) ? real : undefined;
+      const [realRoot, real] = await Promise.all([realpath(root), realpath(file)]);
+      if (!real.startsWith(realRoot + sep)) return undefined;
+      const info = await stat(real);
+      return info.isFile() ? { real, mtimeMs: info.mtimeMs } : undefined;
     } catch {
-      realRoot = undefined;
       return undefined;
     }
   };
 
   return async (req, res) => {
-    const path = safeRequestPath(req.url);
-    if (path === null) return false;
-    const file = await locate(path);
-    const type = file === undefined ? undefined : CONTENT_TYPES[extname(file)];
-    const info = file === undefined || type === undefined ? undefined : await fileStat(file);
-    if (file === undefined || type === undefined || info === undefined) return false;
+    const requested = safeRequestPath(req.url);
+    if (requested === null) return false;
+    const path = requested.endsWith('/') ? `${requested}${index}` : requested;
+    const type = CONTENT_TYPES[extname(path)];
+    const file = resolve(root, `.${path}`);
+    if (type === undefined || !file.startsWith(root + sep)) return false;
+    const original = await locate(file);
+    if (original === undefined) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       res.end('method not allowed\n');
       return true;
     }
-    const etag = `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
-    const headers: Record<string, string | number> = {
-      'content-type': type,
-      'cache-control': cacheControl(path),
-      etag,
-      'x-content-type-options': 'nosniff',
-      vary: 'accept-encoding',
-    };
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return true;
-    }
-    const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
-      ? await fileStat(`${file}.gz`)
-      : undefined;
-    const useGz = gz !== undefined && gz.mtimeMs >= info.mtimeMs;
-    if (useGz) headers['content-encoding'] = 'gzip';
-    headers['content-length'] = useGz ? gz.size : info.size;
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return true;
-    }
+    // sirv picks `<file>.gz` whenever the browser accepts gzip; a twin that is older than its
+    // original (a partial rebuild) or that leads outside the folder is hidden from it.
+    const acceptEncoding = req.headers['accept-encoding'];
+    const acceptsGzip = /\bgzip\b/.test(String(acceptEncoding ?? ''));
+    const twin = acceptsGzip ? await locate(`${file}.gz`) : undefined;
+    const hideTwin = acceptsGzip && (twin === undefined || twin.mtimeMs < original.mtimeMs);
+
+    // Set before sirv runs, so its 304 answers carry them too; sirv keeps headers already set.
+    res.setHeader('content-type', type);
+    res.setHeader('cache-control', cacheControl(path));
+    res.setHeader('x-content-type-options', 'nosniff');
+    const url = req.url;
+    req.url = encodeURI(path); // exactly the file checked above, whatever sirv would guess
+    if (hideTwin) delete req.headers['accept-encoding'];
+    let missed = false;
     try {
-      await pipeline(createReadStream(useGz ? `${file}.gz` : file), res);
-    } catch {
-      res.destroy(); // client went away or the file vanished mid-read; nothing more to say
+      // Synchronous up to the response's head: sirv stats, then writes the head and pipes.
+      sirvHandler(req, res, () => {
+        missed = true; // vanished since locate(): not ours to answer
+      });
+    } finally {
+      req.url = url;
+      if (hideTwin) req.headers['accept-encoding'] = acceptEncoding;
     }
-    return true;
+    if (missed) {
+      for (const name of ['content-type', 'cache-control', 'x-content-type-options']) res.removeHeader(name);
+    }
+    return !missed;
   };
 }
