@@ -1,11 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main } from '../../signaling/main.ts';
 
 test('main(argv) starts the server with the web app on the given host and port, secret from env', async (t) => {
-  const server = await main(['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
-    LIEC_SIGNALING_SECRET: 'a secret that is long enough',
-  });
+  const appDir = await mkdtemp(join(tmpdir(), 'liec-main-app-'));
+  t.after(() => rm(appDir, { recursive: true, force: true }));
+  await writeFile(join(appDir, 'index.html'), '<!doctype html><title>app</title>');
+  const server = await main(
+    ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--app-dir', appDir],
+    { LIEC_SIGNALING_SECRET: 'a secret that is long enough' },
+  );
   t.after(() => server.stop());
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal(Buffer.from(server.options.secret).toString(), 'a secret that is long enough');
@@ -13,6 +20,26 @@ test('main(argv) starts the server with the web app on the given host and port, 
   const page = await fetch(`${server.url}/`);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+});
+
+test('main(argv, env, { buildApp }) builds into --app-dir before serving', async (t) => {
+  const appDir = await mkdtemp(join(tmpdir(), 'liec-main-build-'));
+  t.after(() => rm(appDir, { recursive: true, force: true }));
+  const built: string[] = [];
+  const server = await main(
+    ['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--app-dir', appDir],
+    {},
+    {
+      buildApp: async (dir) => {
+        built.push(dir);
+        await writeFile(join(dir, 'index.html'), '<!doctype html><title>built</title>');
+        return dir;
+      },
+    },
+  );
+  t.after(() => server.stop());
+  assert.deepEqual(built, [appDir]);
+  assert.match(await (await fetch(`${server.url}/`)).text(), /<title>built<\/title>/);
 });
 
 test('main(argv) with --signaling-only serves no app, and takes the heartbeat and peer limits', async (t) => {
