@@ -13,7 +13,13 @@
  * const lines: string[] = [];
  * const quiet = createLogger('signaling', 'info', { destination: { write: (line) => lines.push(line) } });
  */
-import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import {
+  pino,
+  stdSerializers,
+  stdTimeFunctions,
+  type DestinationStream,
+  type Logger as PinoLogger,
+} from 'pino';
 import pinoPretty, { prettyFactory } from 'pino-pretty';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -126,7 +132,11 @@ export function createLogger(
 ): Logger & { child(bindings: Record<string, unknown>): Logger } {
   const pretty = init.pretty ?? (init.destination === undefined && process.stderr.isTTY === true);
   const destination =
-    init.destination === undefined ? stderrStream(pretty) : pretty ? prettyInto(init.destination) : init.destination;
+    init.destination === undefined
+      ? stderrStream(pretty)
+      : pretty
+        ? prettyInto(init.destination)
+        : init.destination;
   const root = pino(
     {
       level,
