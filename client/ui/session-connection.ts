@@ -2,12 +2,18 @@
  * This tab's part in a session, in one of three ways:
  * - `join` with a `runtime` (the app's default): the training runtime's peer joins as a
  *   `browser` peer and trains; the store follows that peer's signaling client (again after
- *   each pause) and /status polls;
+ *   each pause, and after each rejoin when the socket dropped) and /status polls;
  * - `join` without a runtime: the tab joins as a `browser` member that does not train
- *   (membership and stats only; used by tests and by pages without TF.js);
+ *   (membership and stats only; used by tests and by pages without TF.js), through a
+ *   SessionMembership, so it too joins again when the socket drops;
  * - `watch`: no membership at all, the dashboard follows /status polls only (`&watch=1`
  *   links, e.g. the one `npm start` prints).
  * `create` creates the session first, then joins it. Everything stops on close().
+ *
+ * Errors go to the store by source (see state.ts): a failed create or join (`join`), the
+ * runtime's (`runtime`), a membership that gave up (`signaling`, and the connection turns
+ * `closed`), failing /status polls (`status`, cleared by the next answer). A dropped socket
+ * is no error: the tab shows `reconnecting` until the membership is back (feeds/signaling-feed.ts).
  *
  * @example
  * const connection = new SessionConnection({ baseUrl: location.origin, store, runtime: (p) => new PeerRuntime({ ...p, serverUrl, createLearner }) });
@@ -17,10 +23,16 @@
 import type { Capabilities, SessionConfigInput } from '../../shared/protocol/signaling.ts';
 import { signalingStatusSchema } from '../../shared/protocol/signaling-status.ts';
 import type { SessionConfig } from '../../shared/protocol/session-config.ts';
-import { SignalingClient, SignalingError, type JoinedSession } from '../signaling/index.ts';
-import { pollStatus } from './feeds/status-feed.ts';
+import {
+  SessionMembership,
+  SignalingClient,
+  SignalingError,
+  type JoinedSession,
+} from '../signaling/index.ts';
+import { applyStatus, pollStatus } from './feeds/status-feed.ts';
 import { followSignaling } from './feeds/signaling-feed.ts';
 import { makeJoinLink, type JoinParams } from './join-link.ts';
+import { SIGNALING_RETRY_ATTEMPTS, SIGNALING_RETRY_DELAY_MS } from './reconnect.ts';
 import type { SessionRuntime } from './runtime/attach.ts';
 import type { SessionStore } from './state.ts';
 
@@ -39,6 +51,13 @@ export interface SessionConnectionInit {
   watchTimeoutMs?: number;
   /** Starts the training runtime whose peer joins for this tab; without it the tab joins as a non-training member. */
   runtime?: (params: JoinParams) => SessionRuntime;
+  /**
+   * A non-training member's pause before each attempt to join again after its socket dropped
+   * (a runtime says its own, `signalingRetryDelayMs`). @default SIGNALING_RETRY_DELAY_MS
+   */
+  retryDelayMs?: number;
+  /** A non-training member's attempts before giving up. @default SIGNALING_RETRY_ATTEMPTS */
+  retryAttempts?: number;
 }
 
 export interface JoinResult {
@@ -54,10 +73,14 @@ export interface JoinResult {
 
 export class SessionConnection {
   private used = false;
-  private member: SignalingClient | undefined;
+  private member: SessionMembership | undefined;
   private readonly stop = new AbortController();
   /** Aborts following the current signaling client (replaced on each rejoin). */
   private following: AbortController | undefined;
+  /** False until the first client is followed (its join reply is a snapshot, not news). */
+  private followed = false;
+  /** The retry delay of whatever joins for this tab (for the reconnect countdown). */
+  private retryDelayMs: number = SIGNALING_RETRY_DELAY_MS;
 
   constructor(private readonly init: SessionConnectionInit) {}
 
@@ -95,7 +118,10 @@ export class SessionConnection {
     if (this.used) throw new Error('SessionConnection is single-use');
     this.used = true;
     const { store } = this.init;
-    store.setLocal({ connection: 'connecting', error: null });
+    store.batch(() => {
+      store.setLocal({ connection: 'connecting', reconnect: null });
+      store.clearError('join');
+    });
     try {
       const params = await target();
       const result =
@@ -107,7 +133,10 @@ export class SessionConnection {
       return result;
     } catch (error) {
       this.close();
-      store.setLocal({ connection: 'idle', error: error instanceof Error ? error.message : String(error) });
+      store.batch(() => {
+        store.setLocal({ connection: 'idle', reconnect: null });
+        store.setError('join', error instanceof Error ? error.message : String(error));
+      });
       throw error;
     }
   }
@@ -118,10 +147,15 @@ export class SessionConnection {
   ): Promise<JoinResult> {
     const runtime = start(params);
     const { store } = this.init;
+    this.retryDelayMs = runtime.signalingRetryDelayMs ?? SIGNALING_RETRY_DELAY_MS;
     const offs = [
-      runtime.on('joined', ({ client, joined }) => this.follow(client, joined)),
+      runtime.on('joined', ({ client, joined }) => {
+        store.clearError('runtime');
+        this.follow(client, joined);
+      }),
       runtime.on('leaving', () => this.following?.abort()),
-      runtime.on('error', ({ message }) => store.setLocal({ error: message })),
+      runtime.on('error', ({ message }) => store.setError('runtime', message)),
+      runtime.on('lost', ({ message }) => this.lost(message)),
     ];
     this.stop.signal.addEventListener('abort', () => offs.forEach((off) => off()), { once: true });
     let joined: JoinedSession;
@@ -140,16 +174,34 @@ export class SessionConnection {
   }
 
   private async joinAsMember(params: JoinParams): Promise<JoinResult> {
-    const client = new SignalingClient();
-    this.member = client;
-    await client.connect(this.init.baseUrl, { signal: this.stop.signal });
-    const joined = await client.join(
-      { ...params, kind: 'browser', capabilities: this.init.capabilities ?? {} },
-      { signal: this.stop.signal },
-    );
+    this.retryDelayMs = this.init.retryDelayMs ?? SIGNALING_RETRY_DELAY_MS;
+    const membership = new SessionMembership({
+      serverUrl: this.init.baseUrl,
+      join: { ...params, kind: 'browser', capabilities: this.init.capabilities ?? {} },
+      rejoinDelayMs: this.retryDelayMs,
+      rejoinAttempts: this.init.retryAttempts ?? SIGNALING_RETRY_ATTEMPTS,
+    });
+    this.member = membership;
+    membership.on('rejoined', ({ client, joined }) => this.follow(client, joined));
+    membership.on('lost', ({ error }) => this.lost(`no longer a member of the session: ${error.message}`));
+    const joined = await membership.start();
+    const client = membership.client;
+    if (this.stop.signal.aborted || client === null)
+      throw new SignalingError('ABORTED', 'closed while joining');
     this.follow(client, joined);
     this.startPolling(params.sessionId, joined.heartbeatIntervalMs);
     return this.describe(params, joined);
+  }
+
+  /** The membership gave up: the session stays on screen, with the reason. */
+  private lost(message: string): void {
+    if (this.stop.signal.aborted) return;
+    this.following?.abort();
+    const { store } = this.init;
+    store.batch(() => {
+      store.setLocal({ connection: 'closed', reconnect: null });
+      store.setError('signaling', message);
+    });
   }
 
   private async startWatching(params: JoinParams): Promise<JoinResult> {
@@ -161,9 +213,10 @@ export class SessionConnection {
     const session = status.sessions.find((s) => s.sessionId === params.sessionId);
     if (session === undefined)
       throw new SignalingError('UNKNOWN_SESSION', `no session ${params.sessionId} on this server`);
-    this.init.store.batch(() => {
-      this.init.store.updateSession({ id: session.sessionId, totalRounds: session.config.rounds });
-      this.init.store.setLocal({ peerId: null, connection: 'joined', error: null });
+    const { store } = this.init;
+    store.quietly(() => {
+      applyStatus(store, session, { serverTime: status.serverTime, quiet: true });
+      store.setLocal({ peerId: null, connection: 'joined', reconnect: null });
     });
     this.startPolling(params.sessionId, this.init.statusPollMs ?? 1000);
     return { link: this.link(params), sessionId: params.sessionId, config: session.config, peerId: null };
@@ -175,16 +228,31 @@ export class SessionConnection {
     const following = new AbortController();
     this.following = following;
     this.stop.signal.addEventListener('abort', () => following.abort(), { once: true });
-    followSignaling(client, joined, this.init.store, following.signal);
+    const first = !this.followed;
+    this.followed = true;
+    followSignaling(client, joined, this.init.store, following.signal, {
+      first,
+      retryDelayMs: this.retryDelayMs,
+    });
   }
 
   private startPolling(sessionId: string, intervalMs: number): void {
+    const { store } = this.init;
     void pollStatus({
       baseUrl: this.init.baseUrl,
       sessionId,
-      store: this.init.store,
+      store,
       intervalMs: this.init.statusPollMs ?? intervalMs,
       signal: this.stop.signal,
+      onError: (error) => {
+        // While reconnecting the banner already says the server is out of reach.
+        if (store.state.local.connection === 'reconnecting') return;
+        store.setError(
+          'status',
+          `cannot read the session's status: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      },
+      onSuccess: () => store.clearError('status'),
     });
   }
 

@@ -46,6 +46,10 @@ test('applyStatus fills session, peers, history and participation from one snaps
       bytesDown: 200,
       lastRoundCounted: 7,
       backend: 'tensorflow',
+      rateUp: null, // one sample: no rate yet
+      rateDown: null,
+      link: null, // this tab has no WebRTC link to it
+      linkCandidates: null,
     },
   );
   assert.equal(byId.get('w1')?.role, 'worker');
@@ -264,5 +268,5 @@ test('a join with a bad token fails with its code and leaves the error in the st
     return true;
   });
   assert.equal(store.state.local.connection, 'idle');
-  assert.match(store.state.local.error ?? '', /BAD_TOKEN/);
+  assert.match(store.errorOf('join') ?? '', /BAD_TOKEN/);
 });

@@ -48,7 +48,7 @@ test('batch emits a single change naming every part changed', () => {
     store.addRound(round(1));
     store.batch(() => store.setLocal({ peerId: 'a' }));
   });
-  assert.deepEqual(seen, [new Set(['peers', 'history', 'local'])]);
+  assert.deepEqual(seen, [new Set(['peers', 'events', 'history', 'local'])], 'a new peer is a join event');
 });
 
 test('a batch that throws still emits what it changed, then rethrows', () => {
@@ -76,6 +76,10 @@ test('upsertPeer fills defaults for new rows and merges into existing ones', () 
     bytesDown: 0,
     lastRoundCounted: null,
     backend: null,
+    rateUp: null,
+    rateDown: null,
+    link: null,
+    linkCandidates: null,
   });
   store.upsertPeer({ peerId: 'a', state: 'training', bytesUp: 5 });
   assert.equal(store.state.peers.length, 1);

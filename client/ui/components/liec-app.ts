@@ -1,8 +1,11 @@
 /**
  * `<liec-app>`: the page. Without a session it shows `<session-form>`; a link
  * `/?session=ID&token=T` joins at once (`&watch=1` only watches, see
- * ../session-connection.ts). Once joined it shows the join link to share, the overview, the
- * controls, the peer table and the charts, all fed by one SessionStore.
+ * ../session-connection.ts). Once joined it shows the join link to share (with its QR code),
+ * the overview, the controls, the peer table, the charts, the event list and the session's
+ * configuration, all fed by one SessionStore. Banners on top say what is wrong (errors,
+ * the signaling connection down and when the next attempt comes); the dashboard stays while
+ * the tab reconnects, and after it gave up, until the user leaves.
  *
  * With `runtimeFactory` set (entry.ts sets the in-browser training peer), joining starts that
  * runtime: its peer joins and trains, and it is attached at once (`attachRuntime`); pause,
@@ -23,10 +26,14 @@ import { isWatchLink, parseJoinLink, type JoinParams } from '../join-link.ts';
 import { attachRuntimeToStore, type DashboardRuntime, type SessionRuntime } from '../runtime/attach.ts';
 import { SessionConnection, type JoinResult } from '../session-connection.ts';
 import { SessionStore } from '../state.ts';
+import './event-log.ts';
+import './live-regions.ts';
 import './peer-table.ts';
+import './session-config.ts';
 import './session-controls.ts';
 import './session-form.ts';
 import './session-overview.ts';
+import './status-banners.ts';
 import './training-charts.ts';
 
 export interface JoinedEventDetail {
@@ -58,6 +65,12 @@ export class LiecApp extends LitElement {
       margin: 2px 0 0;
       color: var(--liec-muted, #5a6575);
     }
+    .pair {
+      display: grid;
+      grid-template-columns: repeat(auto-fit, minmax(360px, 1fr));
+      gap: 14px;
+      align-items: start;
+    }
   `;
 
   /** The dashboard's state; the runtime may also write to it directly. */
@@ -71,7 +84,7 @@ export class LiecApp extends LitElement {
   private readonly local = new StoreController(
     this,
     () => this.store,
-    (s) => s.local,
+    (s) => ({ connection: s.local.connection, session: s.session.id }),
   );
 
   /** The attached runtime, if any. */
@@ -116,20 +129,30 @@ export class LiecApp extends LitElement {
   }
 
   override render() {
-    const joined = this.local.value?.connection === 'joined';
+    const local = this.local.value;
+    // Joined, or joined once and now reconnecting (or given up): the session stays on screen.
+    const inSession =
+      local !== undefined &&
+      (local.connection === 'joined' || (this.joinLink !== null && local.session !== null));
     return html`
       <header>
         <h1>LIEC-SGD peer-to-peer training</h1>
         <p>Train MNIST together from browser tabs and headless nodes, compressed both ways.</p>
       </header>
+      <status-banners .store=${this.store}></status-banners>
       <session-form .store=${this.store} .joinLink=${this.joinLink}></session-form>
       ${
-        joined
+        inSession
           ? html`
               <session-overview .store=${this.store}></session-overview>
               <session-controls .store=${this.store}></session-controls>
               <peer-table .store=${this.store}></peer-table>
               <training-charts .store=${this.store}></training-charts>
+              <div class="pair">
+                <event-log .store=${this.store}></event-log>
+                <session-config .store=${this.store}></session-config>
+              </div>
+              <live-regions .store=${this.store}></live-regions>
             `
           : nothing
       }
@@ -195,12 +218,11 @@ export class LiecApp extends LitElement {
     try {
       model = await this.attached?.exportModel?.();
     } catch (error) {
-      this.store.setLocal({
-        error: `download failed: ${error instanceof Error ? error.message : String(error)}`,
-      });
+      this.store.setError('download', error instanceof Error ? error.message : String(error));
       return;
     }
     if (model === undefined) return;
+    this.store.clearError('download');
     const { session } = this.store.state;
     const blob =
       model instanceof Blob ? model : new Blob([new Uint8Array(model)], { type: 'application/octet-stream' });

@@ -1,7 +1,9 @@
 /**
  * `<peer-table>`: one row per peer: id, role, kind, state, round-trip time, bytes up and
- * down, the last round that counted its update, and its TF.js backend. The aggregator comes
- * first, dropped peers last; this tab's row is marked.
+ * down, current throughput each way, whether this tab's link to it is direct or relayed
+ * through TURN (from the selected ICE candidate pair), the last round that counted its
+ * update, and its TF.js backend. The aggregator comes first, dropped peers last; this tab's
+ * row is marked.
  *
  * @example
  * html`<peer-table .store=${store}></peer-table>`
@@ -9,7 +11,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { StoreController } from '../controller.ts';
-import { formatBytes, formatMs } from '../format.ts';
+import { formatBytes, formatMs, formatRate } from '../format.ts';
 import type { PeerRow, SessionStore } from '../state.ts';
 import { panelStyles } from './styles.ts';
 
@@ -75,6 +77,13 @@ export class PeerTable extends LitElement {
       .wrap {
         overflow-x: auto;
       }
+      .link.relay {
+        color: var(--liec-warn, #b26b00);
+        font-weight: 600;
+      }
+      th abbr {
+        text-decoration: none;
+      }
     `,
   ];
 
@@ -91,7 +100,12 @@ export class PeerTable extends LitElement {
     if (data === undefined) return nothing;
     const live = data.peers.filter((p) => p.state !== 'dropped').length;
     return html`
-      <h2>Peers <span class="muted" data-field="peer-count">${live} connected</span></h2>
+      <h2>
+        Peers
+        <span class="muted" data-field="peer-count" aria-live="polite" aria-atomic="true"
+          >${live} connected</span
+        >
+      </h2>
       <div class="wrap">
         <table>
           <thead>
@@ -103,6 +117,16 @@ export class PeerTable extends LitElement {
               <th>RTT</th>
               <th>Up</th>
               <th>Down</th>
+              <th>
+                <abbr title="bytes per second, up / down, between its last two reports"
+                  >Throughput ↑ / ↓</abbr
+                >
+              </th>
+              <th>
+                <abbr title="this tab's WebRTC link to the peer: direct, or relayed through a TURN server"
+                  >Link</abbr
+                >
+              </th>
               <th>Last counted</th>
               <th>Backend</th>
             </tr>
@@ -125,9 +149,23 @@ export class PeerTable extends LitElement {
       <td class="num">${formatMs(p.rttMs)}</td>
       <td class="num">${formatBytes(p.bytesUp)}</td>
       <td class="num">${formatBytes(p.bytesDown)}</td>
+      <td class="num" data-field="throughput">
+        ${p.rateUp === null && p.rateDown === null ? '-' : `${formatRate(p.rateUp)} / ${formatRate(p.rateDown)}`}
+      </td>
+      <td data-field="link" data-link=${p.link ?? 'none'}>${this.renderLink(p)}</td>
       <td class="num">${p.lastRoundCounted ?? '-'}</td>
       <td>${p.backend ?? '-'}</td>
     </tr>`;
+  }
+
+  private renderLink(p: PeerRow) {
+    if (p.link === null) return '-';
+    const text = p.link === 'relay' ? 'relayed (TURN)' : 'direct';
+    return html`<span
+      class="link ${p.link}"
+      title="ICE candidates (this tab / peer): ${p.linkCandidates ?? '?'}"
+      >${text}</span
+    >`;
   }
 }
 

@@ -42,7 +42,9 @@ export class SessionControls extends LitElement {
   override render() {
     const local = this.local.value;
     if (local === undefined) return nothing;
-    const joined = local.connection === 'joined';
+    // Reconnecting or given up, the tab is still in the session: it may leave, keep its model.
+    const joined =
+      local.connection === 'joined' || local.connection === 'reconnecting' || local.connection === 'closed';
     const canTrain = joined && local.runtimeAttached;
     return html`
       <span class="muted">

@@ -1,45 +1,54 @@
 /**
- * `<session-form>`: create a training session (algorithm, up and down compressors, rounds,
- * round deadline, quorum, how many peers to wait for before round 0, how often to measure
- * test accuracy) or join one by pasting its link. It validates the input with the
- * shared schemas and dispatches `liec-create` or `liec-join`; the app does the signaling.
- * Once `joinLink` is set (after creating or joining) it shows that link to share instead.
+ * `<session-form>`: create a training session with every setting of the session config
+ * (../config-form.ts: task and model, algorithm, rounds, learning rate, momentum, weight
+ * decay, batch size; compressors, sync mode, period, codec, compensation and drift
+ * threshold; round deadline, quorum, peers to start with, evaluation period, aggregation;
+ * partition, data shards, seed), each filled with its recommended default, or join one by
+ * pasting its link. The filled form is checked with the session config schema the server
+ * uses; what is wrong is shown next to the form (each field's message under it, all of them
+ * next to the button). Valid input goes out as `liec-create` or `liec-join`; the app does
+ * the signaling. Once `joinLink` is set (after creating or joining) it shows that link to
+ * share instead, with a QR code of it for phones.
  *
  * @example
  * html`<session-form .store=${store} .joinLink=${link} @liec-create=${onCreate}></session-form>`
  */
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { parseCompressor } from '../../../shared/compress/spec.ts';
-import { DEFAULT_SESSION_CONFIG, sessionConfigSchema } from '../../../shared/protocol/signaling.ts';
+import {
+  CONFIG_FORM,
+  defaultFieldValue,
+  describeIssue,
+  readConfigForm,
+  type ConfigIssue,
+  type FieldSpec,
+} from '../config-form.ts';
 import { StoreController } from '../controller.ts';
 import { uiEvent } from '../events.ts';
 import { parseJoinLink } from '../join-link.ts';
+import { qrCodeDataUrl } from '../qr.ts';
 import type { SessionStore } from '../state.ts';
 import { panelStyles } from './styles.ts';
-
-const ALGORITHMS = ['liec', 'sgd', 'ef-sgd', 'doublesqueeze'] as const;
-const COMPRESSOR_SUGGESTIONS = [
-  'topk:0.01',
-  'topk:0.1',
-  'randk:0.01',
-  'sign',
-  'qsgd:16',
-  'q8',
-  'fp16',
-  'identity',
-];
 
 @customElement('session-form')
 export class SessionForm extends LitElement {
   static override styles = [
     panelStyles,
     css`
-      form {
+      fieldset {
+        border: none;
+        margin: 0 0 10px;
+        padding: 0;
         display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+        grid-template-columns: repeat(auto-fill, minmax(160px, 1fr));
         gap: 10px 14px;
-        align-items: end;
+        align-items: start;
+      }
+      legend {
+        font-size: 0.8rem;
+        font-weight: 600;
+        padding: 0;
+        margin-bottom: 6px;
       }
       label {
         display: grid;
@@ -53,6 +62,26 @@ export class SessionForm extends LitElement {
         padding: 5px 8px;
         border: 1px solid var(--liec-border, #d8dde3);
         border-radius: 6px;
+        min-width: 0;
+      }
+      [aria-invalid='true'] {
+        border-color: var(--liec-error, #c0392b);
+        outline: 1px solid var(--liec-error, #c0392b);
+      }
+      .field-error {
+        color: var(--liec-error, #c0392b);
+        font-size: 0.75rem;
+      }
+      .actions {
+        display: flex;
+        gap: 14px;
+        align-items: flex-start;
+        margin-top: 4px;
+      }
+      .issues {
+        margin: 0;
+        padding-left: 18px;
+        color: var(--liec-error, #c0392b);
       }
       .join {
         display: flex;
@@ -66,6 +95,15 @@ export class SessionForm extends LitElement {
         color: var(--liec-error, #c0392b);
         margin: 8px 0 0;
       }
+      .invite {
+        display: flex;
+        gap: 16px;
+        align-items: center;
+      }
+      .invite > div {
+        flex: 1;
+        min-width: 0;
+      }
       .link {
         display: flex;
         gap: 8px;
@@ -76,92 +114,146 @@ export class SessionForm extends LitElement {
         font-family: ui-monospace, monospace;
         font-size: 0.85rem;
       }
+      img.qr {
+        width: 112px;
+        height: 112px;
+        flex: 0 0 auto;
+        image-rendering: pixelated;
+      }
     `,
   ];
 
   @property({ attribute: false }) store?: SessionStore;
   /** The link to share once a session is created or joined; the form is hidden while set. */
   @property({ attribute: false }) joinLink: string | null = null;
-  @state() private formError: string | null = null;
+  @state() private issues: readonly ConfigIssue[] = [];
+  @state() private joinError: string | null = null;
   @state() private copied = false;
+  /** The QR code of joinLink (an SVG data URL) once drawn. */
+  @state() private qr: { link: string; url: string } | null = null;
 
   private readonly local = new StoreController(
     this,
     () => this.store,
-    (s) => s.local,
+    (s) => ({ connection: s.local.connection, errors: s.local.errors }),
   );
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('joinLink')) {
+      this.copied = false;
+      const link = this.joinLink;
+      if (link !== null && this.qr?.link !== link) {
+        qrCodeDataUrl(link).then(
+          (url) => {
+            if (this.joinLink === link) this.qr = { link, url };
+          },
+          (error: unknown) => console.warn('no QR code for the join link', error),
+        );
+      }
+    }
+  }
 
   override render() {
     if (this.joinLink !== null) return this.renderLink(this.joinLink);
     const busy = this.local.value?.connection === 'connecting';
-    const error = this.formError ?? this.local.value?.error ?? null;
-    const d = DEFAULT_SESSION_CONFIG;
+    const failed = this.local.value?.errors.find((e) => e.source === 'join')?.message ?? null;
+    const error = this.joinError ?? failed;
     return html`
       <h2>New training session</h2>
-      <form @submit=${this.onCreate}>
-        <label
-          >Algorithm
-          <select name="algorithm">
-            ${ALGORITHMS.map((a) => html`<option ?selected=${a === d.algorithm}>${a}</option>`)}
-          </select>
-        </label>
-        <label>Compressor up <input name="up" list="compressors" .value=${d.up} required /></label>
-        <label>Compressor down <input name="down" list="compressors" .value=${d.down} required /></label>
-        <label
-          >Rounds <input name="rounds" type="number" min="1" step="1" .value=${String(d.rounds)} required
-        /></label>
-        <label
-          >Round deadline (ms)
-          <input
-            name="roundDeadlineMs"
-            type="number"
-            min="1"
-            step="1"
-            .value=${String(d.roundDeadlineMs)}
-            required
-          />
-        </label>
-        <label
-          >Quorum (fraction)
-          <input
-            name="quorum"
-            type="number"
-            min="0.01"
-            max="1"
-            step="0.01"
-            .value=${String(d.quorum)}
-            required
-          />
-        </label>
-        <label
-          >Start with peers
-          <input name="minPeers" type="number" min="1" step="1" .value=${String(d.minPeers)} required />
-        </label>
-        <label
-          >Evaluate every (rounds)
-          <input name="evalEvery" type="number" min="1" step="1" .value=${String(d.evalEvery)} required />
-        </label>
-        <datalist id="compressors">
-          ${COMPRESSOR_SUGGESTIONS.map((c) => html`<option value=${c}></option>`)}
-        </datalist>
-        <button class="primary" type="submit" data-action="create" ?disabled=${busy}>Create session</button>
+      <form novalidate @submit=${this.onCreate} aria-describedby="form-issues">
+        ${CONFIG_FORM.map(
+          (group) =>
+            html`<fieldset>
+              <legend>${group.title}</legend>
+              ${group.fields.map((field) => this.renderField(field))}
+            </fieldset>`,
+        )}
+        <div class="actions">
+          <button class="primary" type="submit" data-action="create" ?disabled=${busy}>Create session</button>
+          <div id="form-issues" role="alert" data-field="form-issues">
+            ${
+              this.issues.length === 0
+                ? nothing
+                : html`<ul class="issues">
+                    ${this.issues.map((issue) => html`<li>${describeIssue(issue)}</li>`)}
+                  </ul>`
+            }
+          </div>
+        </div>
       </form>
       <form class="join" @submit=${this.onJoin}>
         <input name="link" placeholder="…or paste a join link" aria-label="join link" />
         <button type="submit" data-action="join" ?disabled=${busy}>Join</button>
       </form>
-      ${error === null ? nothing : html`<p class="error" role="alert">${error}</p>`}
+      ${error === null ? nothing : html`<p class="error" role="alert" data-field="join-error">${error}</p>`}
     `;
   }
 
+  private renderField(field: FieldSpec) {
+    const issue = this.issues.find((i) => i.field === field.name);
+    const id = `field-${field.name}`;
+    const value = defaultFieldValue(field.name);
+    const invalid = issue === undefined ? 'false' : 'true';
+    let control;
+    if (field.kind === 'select') {
+      control = html`<select id=${id} name=${field.name} aria-invalid=${invalid}>
+        ${field.options.map((o) => html`<option ?selected=${o === value}>${o}</option>`)}
+      </select>`;
+    } else if (field.kind === 'number') {
+      control = html`<input
+        id=${id}
+        name=${field.name}
+        type="number"
+        inputmode="decimal"
+        step=${String(field.step)}
+        min=${field.min ?? nothing}
+        max=${field.max ?? nothing}
+        .value=${value}
+        aria-invalid=${invalid}
+        aria-describedby=${issue === undefined ? nothing : `${id}-error`}
+      />`;
+    } else {
+      control = html`<input
+          id=${id}
+          name=${field.name}
+          list="${id}-list"
+          .value=${value}
+          autocomplete="off"
+          spellcheck="false"
+          aria-invalid=${invalid}
+          aria-describedby=${issue === undefined ? nothing : `${id}-error`}
+        />
+        <datalist id="${id}-list">
+          ${field.suggestions.map((s) => html`<option value=${s}></option>`)}
+        </datalist>`;
+    }
+    return html`<label title=${field.hint}
+      >${field.label} ${control}
+      ${issue === undefined ? nothing : html`<span class="field-error" id="${id}-error">${issue.message}</span>`}
+    </label>`;
+  }
+
   private renderLink(link: string) {
+    const qr = this.qr?.link === link ? this.qr.url : null;
     return html`
       <h2>Invite peers</h2>
-      <div class="link">
-        <input readonly data-field="join-link" .value=${link} aria-label="join link" />
-        <button @click=${() => void this.copy(link)}>${this.copied ? 'Copied' : 'Copy'}</button>
+      <div class="invite">
+        <div>
+          <div class="link">
+            <input readonly data-field="join-link" .value=${link} aria-label="join link" />
+            <button @click=${() => void this.copy(link)}>${this.copied ? 'Copied' : 'Copy'}</button>
+          </div>
+          <p class="muted">
+            Open this link in another tab or on another machine, scan the code with a phone, or pass the link
+            to a headless node.
+          </p>
+        </div>
+        ${
+          qr === null
+            ? nothing
+            : html`<img class="qr" data-field="join-qr" src=${qr} alt="QR code of the join link" />`
+        }
       </div>
-      <p class="muted">Open this link in another tab or on another machine, or pass it to a headless node.</p>
     `;
   }
 
@@ -177,35 +269,25 @@ export class SessionForm extends LitElement {
 
   private onCreate(event: SubmitEvent): void {
     event.preventDefault();
-    if (!(event.currentTarget instanceof HTMLFormElement)) return;
-    const form = new FormData(event.currentTarget);
-    const text = (name: string): string => String(form.get(name) ?? '').trim();
-    const candidate = {
-      algorithm: text('algorithm'),
-      up: text('up'),
-      down: text('down'),
-      rounds: Number(text('rounds')),
-      roundDeadlineMs: Number(text('roundDeadlineMs')),
-      quorum: Number(text('quorum')),
-      minPeers: Number(text('minPeers')),
-      evalEvery: Number(text('evalEvery')),
-    };
-    const parsed = sessionConfigSchema.safeParse(candidate);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      this.formError = `${issue?.path.join('.') ?? 'config'}: ${issue?.message ?? 'invalid'}`;
+    const form = event.currentTarget;
+    if (!(form instanceof HTMLFormElement)) return;
+    const data = new FormData(form);
+    const result = readConfigForm((name) => {
+      const value = data.get(name);
+      return typeof value === 'string' ? value : null;
+    });
+    if (!result.ok) {
+      this.issues = result.issues;
+      const first = result.issues.find((i) => i.field !== null)?.field;
+      if (first !== undefined && first !== null)
+        void this.updateComplete.then(() =>
+          this.renderRoot.querySelector<HTMLElement>(`[name="${first}"]`)?.focus(),
+        );
       return;
     }
-    for (const key of ['up', 'down'] as const) {
-      try {
-        parseCompressor(parsed.data[key]);
-      } catch (error) {
-        this.formError = `compressor ${key}: ${error instanceof Error ? error.message : String(error)}`;
-        return;
-      }
-    }
-    this.formError = null;
-    this.dispatchEvent(uiEvent('liec-create', { config: parsed.data }));
+    this.issues = [];
+    this.joinError = null;
+    this.dispatchEvent(uiEvent('liec-create', { config: result.config }));
   }
 
   private onJoin(event: SubmitEvent): void {
@@ -213,10 +295,10 @@ export class SessionForm extends LitElement {
     if (!(event.currentTarget instanceof HTMLFormElement)) return;
     const params = parseJoinLink(String(new FormData(event.currentTarget).get('link') ?? ''), location.href);
     if (params === null) {
-      this.formError = 'that link has no valid session and token';
+      this.joinError = 'that link has no valid session and token';
       return;
     }
-    this.formError = null;
+    this.joinError = null;
     this.dispatchEvent(uiEvent('liec-join', params));
   }
 }

@@ -1,7 +1,9 @@
 /**
  * `<session-overview>`: the session at a glance: id, round out of total, phase, aggregator
- * and term, how many peers are live, and the participation of recent rounds as a strip of
- * bars (counted / expected workers per round).
+ * and term, how many peers are live; the latest loss and test accuracy as numbers; the time
+ * since the session was created, seconds per round over the recent rounds and the time left
+ * at that pace (../progress.ts, refreshed every second); and the participation of recent
+ * rounds as a strip of bars (counted / expected workers per round).
  *
  * @example
  * html`<session-overview .store=${store}></session-overview>`
@@ -9,7 +11,10 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { StoreController } from '../controller.ts';
+import { formatDuration, formatNumber, formatPace, formatPercent } from '../format.ts';
+import { sessionProgress } from '../progress.ts';
 import type { Participation, SessionStore } from '../state.ts';
+import { TickController } from '../tick-controller.ts';
 import { panelStyles } from './styles.ts';
 
 /** Rounds shown in the participation strip. */
@@ -35,6 +40,10 @@ export class SessionOverview extends LitElement {
         overflow-wrap: anywhere;
         font-size: 1.1rem;
         font-variant-numeric: tabular-nums;
+      }
+      dd small {
+        font-size: 0.75rem;
+        color: var(--liec-muted, #5a6575);
       }
       .wide {
         grid-column: span 2;
@@ -65,8 +74,12 @@ export class SessionOverview extends LitElement {
   private readonly data = new StoreController(
     this,
     () => this.store,
-    (s) => ({ session: s.session, peers: s.peers, local: s.local }),
+    (s) => ({ session: s.session, peers: s.peers, local: s.local, history: s.history }),
   );
+  private readonly tick = new TickController(this, 1000, () => {
+    const session = this.data.value?.session;
+    return session !== undefined && session.id !== null && session.phase !== 'done';
+  });
 
   override render() {
     const data = this.data.value;
@@ -78,6 +91,7 @@ export class SessionOverview extends LitElement {
         ? 'none yet'
         : `${session.aggregatorPeerId}${session.aggregatorPeerId === local.peerId ? ' (this tab)' : ''}`;
     const last = session.participation.at(-1);
+    const progress = sessionProgress(data, this.tick.now);
     return html`
       <h2>Session</h2>
       <dl>
@@ -111,6 +125,36 @@ export class SessionOverview extends LitElement {
           <dt>Last round counted</dt>
           <dd data-field="participation">
             ${last === undefined ? '-' : `${last.counted} / ${last.expected}`}
+          </dd>
+        </div>
+        <div>
+          <dt>Test accuracy</dt>
+          <dd data-field="accuracy">
+            ${formatPercent(progress.accuracy?.value ?? null)}
+            ${progress.accuracy === null ? nothing : html`<small>round ${progress.accuracy.round}</small>`}
+          </dd>
+        </div>
+        <div>
+          <dt>Loss</dt>
+          <dd data-field="loss">
+            ${formatNumber(progress.loss?.value ?? null, 4)}
+            ${progress.loss === null ? nothing : html`<small>round ${progress.loss.round}</small>`}
+          </dd>
+        </div>
+        <div>
+          <dt>Elapsed</dt>
+          <dd data-field="elapsed" title="since the session was created">
+            ${formatDuration(progress.elapsedMs)}
+          </dd>
+        </div>
+        <div>
+          <dt>Time per round</dt>
+          <dd data-field="round-time" title="over the last rounds">${formatPace(progress.msPerRound)}</dd>
+        </div>
+        <div>
+          <dt>Time left</dt>
+          <dd data-field="time-left" title="rounds left at the current pace">
+            ${progress.remainingMs === null ? '-' : `≈ ${formatDuration(progress.remainingMs)}`}
           </dd>
         </div>
       </dl>

@@ -16,24 +16,32 @@ export type MemberInfo = Pick<PeerInfo, 'peerId' | 'kind' | 'role' | 'capabiliti
   stats?: NumericStats;
 };
 
-/**
- * `reviveDropped: false` leaves a row marked dropped as it is (a /status snapshot taken before
- * a peer:left event must not bring the peer back); a new join may revive it.
- */
+export interface UpsertMemberOptions {
+  /**
+   * False leaves a row marked dropped as it is (a /status snapshot taken before a peer:left
+   * event must not bring the peer back); a new join may revive it. @default true
+   */
+  reviveDropped?: boolean;
+  /** This peer's byte counters are not taken (a training tab's runtime reports its own). */
+  ownCounters?: string | null;
+}
+
 export function upsertMember(
   store: SessionStore,
   member: MemberInfo,
-  options: { reviveDropped: boolean } = { reviveDropped: true },
+  options: UpsertMemberOptions = {},
 ): void {
   const existing = store.state.peers.find((p) => p.peerId === member.peerId);
-  if (existing?.state === 'dropped' && !options.reviveDropped) return;
+  if (existing?.state === 'dropped' && options.reviveDropped === false) return;
   const backend = member.capabilities['backend'];
   const patch: PeerPatch = { peerId: member.peerId, role: member.role, kind: member.kind };
   // What a runtime reports (the backend it really uses) beats what the peer announced on joining.
   if (typeof backend === 'string' && (existing?.backend ?? null) === null) patch.backend = backend;
   const stats = member.stats ?? {};
-  if (stats['bytesUp'] !== undefined) patch.bytesUp = stats['bytesUp'];
-  if (stats['bytesDown'] !== undefined) patch.bytesDown = stats['bytesDown'];
+  if (member.peerId !== options.ownCounters) {
+    if (stats['bytesUp'] !== undefined) patch.bytesUp = stats['bytesUp'];
+    if (stats['bytesDown'] !== undefined) patch.bytesDown = stats['bytesDown'];
+  }
   if (stats['rttMs'] !== undefined) patch.rttMs = stats['rttMs'];
   // Present at the signaling server, idle until a runtime says otherwise.
   if (existing === undefined || existing.state === 'dropped') patch.state = 'waiting';

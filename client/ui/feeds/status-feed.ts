@@ -18,34 +18,56 @@ import { signalingStatusSchema, type SessionStatus } from '../../../shared/proto
 import type { SessionStore } from '../state.ts';
 import { applyAggregatorRoles, applyRoundParticipation, upsertMember } from './peer-rows.ts';
 
+export interface ApplyStatusOptions {
+  /** The server's clock when it answered (`serverTime` of /status): dates the session's creation. */
+  serverTime?: number;
+  /** A snapshot, not news: joins, drops and aggregator changes are not events (a watching tab's first). */
+  quiet?: boolean;
+}
+
 /** Applies one session's status to the store (in one batch). */
-export function applyStatus(store: SessionStore, status: SessionStatus): void {
-  store.batch(() => {
+export function applyStatus(
+  store: SessionStore,
+  status: SessionStatus,
+  options: ApplyStatusOptions = {},
+): void {
+  const apply = (): void => {
     const { session, local } = store.state;
     const { aggregator, lastReport, config } = status;
     const newer = aggregator.term >= session.term;
     // Rounds count from 0: the report of round rounds - 1 is the last one.
     const done = aggregator.lastRound + 1 >= config.rounds;
+    const createdAt =
+      options.serverTime === undefined
+        ? {}
+        : { createdAt: store.clock() - (options.serverTime - status.createdAt) };
     store.updateSession({
       id: status.sessionId,
+      config,
+      ...createdAt,
       totalRounds: config.rounds,
       round: Math.max(session.round, aggregator.lastRound),
-      ...(newer ? { aggregatorPeerId: aggregator.peerId, term: aggregator.term } : {}),
+      ...(newer ? { term: aggregator.term } : {}),
       ...(done ? { phase: 'done' as const } : {}),
       ...(!done && !local.runtimeAttached
         ? { phase: lastReport === undefined ? 'waiting' : 'training' }
         : {}),
     });
+    if (newer) store.updateSession({ aggregatorPeerId: aggregator.peerId });
     const present = new Set(status.peers.map((p) => p.peerId));
     // A tab that follows the signaling server hears joins and leaves from it, in order; a
     // snapshot requested before a peer left could otherwise bring it back. A watch-only tab
     // has no other source, so there a snapshot revives a peer that returned.
     const reviveDropped = local.connection !== 'joined';
-    for (const peer of status.peers) upsertMember(store, peer, { reviveDropped });
+    // A training tab's own counters come from its runtime, fresher than its last heartbeat.
+    const ownCounters = local.runtimeAttached ? local.peerId : null;
+    for (const peer of status.peers) upsertMember(store, peer, { reviveDropped, ownCounters });
     for (const row of store.state.peers) if (!present.has(row.peerId)) store.markDropped(row.peerId);
     if (newer) applyAggregatorRoles(store, aggregator.peerId);
     if (lastReport !== undefined) applyReport(store, lastReport);
-  });
+  };
+  if (options.quiet === true) store.quietly(apply);
+  else store.batch(apply);
 }
 
 function applyReport(store: SessionStore, report: NonNullable<SessionStatus['lastReport']>): void {
@@ -109,6 +131,8 @@ export interface PollStatusInit {
   signal: AbortSignal;
   /** Called with each failure (network, validation); polling goes on. */
   onError?: (error: unknown) => void;
+  /** Called after each answer that was applied (or had no such session). */
+  onSuccess?: () => void;
 }
 
 /** Polls until `signal` aborts; resolves then. Each answer is validated before use. */
@@ -124,7 +148,9 @@ export async function pollStatus(init: PollStatusInit): Promise<void> {
       if (!response.ok) throw new Error(`GET /status: HTTP ${response.status}`);
       const status = signalingStatusSchema.parse(await response.json());
       const session = status.sessions.find((s) => s.sessionId === init.sessionId);
-      if (session !== undefined && !init.signal.aborted) applyStatus(init.store, session);
+      if (session !== undefined && !init.signal.aborted)
+        applyStatus(init.store, session, { serverTime: status.serverTime });
+      if (!init.signal.aborted) init.onSuccess?.();
     } catch (error) {
       if (!init.signal.aborted) init.onError?.(error);
     }

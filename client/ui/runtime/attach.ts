@@ -8,7 +8,8 @@
  * - `round`: a finished round as this peer saw it (the aggregator knows every field; a
  *   worker may leave loss/drift null), with who was counted and how many were expected
  *   when known; the same round again replaces it (e.g. when its test accuracy arrives);
- * - `peer`: a change of one peer's row (state, rtt, bytes, backend, ...), id plus fields;
+ * - `peer`: a change of one peer's row (state, rtt, bytes, backend, the kind of this tab's
+ *   link to it, ...), id plus fields;
  * - `peer:removed`: a peer gone for good (the row is kept, marked dropped);
  * - `phase`: the session phase and current round (training, syncing, done, ...);
  * - `backend`: the TF.js backend this tab trains on.
@@ -63,12 +64,22 @@ export interface SessionRuntimeEvents extends DashboardRuntimeEvents {
   leaving: (event: { peerId: string }) => void;
   /** Training stopped on an error after joining (e.g. the learner failed to load). */
   error: (event: { message: string }) => void;
+  /**
+   * Its peer is no longer a member: the signaling connection dropped and joining again
+   * failed for good (the server stayed away, or forgot the session). Not after leave().
+   */
+  lost: (event: { message: string }) => void;
 }
 
 /** A runtime that joins the session for the tab (see ./peer-runtime.ts). */
 export interface SessionRuntime extends DashboardRuntime {
   /** Joins; resolves with the join reply while training starts. */
   start(): Promise<JoinedSession>;
+  /**
+   * Its peer's pause before each attempt to join again after the signaling socket dropped
+   * (the dashboard's countdown). @default SIGNALING_RETRY_DELAY_MS (../reconnect.ts)
+   */
+  readonly signalingRetryDelayMs?: number;
   on<K extends keyof SessionRuntimeEvents>(name: K, listener: SessionRuntimeEvents[K]): () => void;
   off<K extends keyof SessionRuntimeEvents>(name: K, listener: SessionRuntimeEvents[K]): void;
 }

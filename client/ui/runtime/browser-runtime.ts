@@ -3,12 +3,16 @@
  * trains in this tab on the TF.js backend prepareBrowserTraining chose, against the server
  * that served the page. Downloads and backend setup start with the first join and are
  * shared by later ones. The current runtime is also `window.liecRuntime` (console, tests).
+ * Making the factory also starts tracking the page's RTCPeerConnections (./link-kinds.ts),
+ * before the transport first loads the constructor, so the peer table can tell direct links
+ * from TURN-relayed ones.
  *
  * @example
  * app.runtimeFactory = browserRuntimeFactory(); // entry.ts
  */
 import type { JoinParams } from '../join-link.ts';
 import { prepareBrowserTraining, type BrowserTraining, type BrowserTrainingInit } from './browser-learner.ts';
+import { trackPeerConnections } from './link-kinds.ts';
 import { PeerRuntime } from './peer-runtime.ts';
 
 declare global {
@@ -24,6 +28,7 @@ export interface BrowserRuntimeInit extends BrowserTrainingInit {
 
 export function browserRuntimeFactory(init: BrowserRuntimeInit = {}): (params: JoinParams) => PeerRuntime {
   let training: BrowserTraining | undefined;
+  const connections = trackPeerConnections();
   return (params) => {
     const prepared = (training ??= prepareBrowserTraining(init));
     const runtime = new PeerRuntime({
@@ -34,6 +39,7 @@ export function browserRuntimeFactory(init: BrowserRuntimeInit = {}): (params: J
         backend: await prepared.backend,
         userAgent: navigator.userAgent.slice(0, 200),
       }),
+      connections,
     });
     window.liecRuntime = runtime;
     return runtime;

@@ -16,6 +16,11 @@
  *
  * Download: the peer's current weights as a model file (./model-file.ts).
  *
+ * Signaling drops: the peer joins again by itself every `signalingRetryDelayMs` (the
+ * dashboard counts down to the next attempt) and emits `joined` with the new client; when it
+ * gives up, `lost`. With a `connections` registry (./link-kinds.ts) it also reports, every
+ * `linkSampleMs`, whether its links reach each peer directly or through a TURN relay.
+ *
  * @example
  * const runtime = new PeerRuntime({ serverUrl: location.origin, sessionId, token, createLearner });
  * runtime.on('joined', ({ client, joined }) => followSignaling(client, joined, store, signal));
@@ -26,9 +31,11 @@ import type { Capabilities } from '../../../shared/protocol/signaling.ts';
 import type { SessionConfig } from '../../../shared/protocol/session-config.ts';
 import { Peer } from '../../roles/peer.ts';
 import { TypedEmitter } from '../../../shared/typed-emitter.ts';
-import { SignalingError, type JoinedSession } from '../../signaling/index.ts';
+import { SignalingError, type JoinedSession, type SignalingClient } from '../../signaling/index.ts';
 import type { DataLearner } from '../../training/data-learner.ts';
+import { SIGNALING_RETRY_DELAY_MS } from '../reconnect.ts';
 import type { SessionRuntime, SessionRuntimeEvents } from './attach.ts';
+import { LinkKindSampler, type ConnectionRegistry } from './link-kinds.ts';
 import { encodeModelFile } from './model-file.ts';
 import { PeerEventMapper } from './peer-events.ts';
 
@@ -48,6 +55,12 @@ export interface PeerRuntimeInit {
   rejoinAttempts?: number;
   /** Pause between those joins. @default 400 */
   rejoinDelayMs?: number;
+  /** The peer's pause before each attempt to join again after its signaling socket dropped. @default SIGNALING_RETRY_DELAY_MS */
+  signalingRetryDelayMs?: number;
+  /** The page's peer connections (./link-kinds.ts), to tell direct links from relayed ones. */
+  connections?: ConnectionRegistry | null;
+  /** Time between reads of the links' selected ICE candidate pairs. @default 2000 */
+  linkSampleMs?: number;
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
@@ -79,10 +92,23 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
   private pausedNow = false;
   /** The peer before a pause (its model is still there to download). */
   private lastPeer: Peer | null = null;
+  private readonly links: LinkKindSampler | null;
+  private linkTimer: ReturnType<typeof setInterval> | undefined;
+  /** Stops listening to the current signaling client's signals. */
+  private offSignals: (() => void) | undefined;
 
   constructor(init: PeerRuntimeInit) {
     super();
     this.init = init;
+    const registry = init.connections ?? null;
+    this.links =
+      registry === null
+        ? null
+        : new LinkKindSampler({ registry, report: (patch) => this.emit('peer', patch) });
+  }
+
+  get signalingRetryDelayMs(): number {
+    return this.init.signalingRetryDelayMs ?? SIGNALING_RETRY_DELAY_MS;
   }
 
   /** The peer currently in the session (null while paused or before start). */
@@ -169,6 +195,8 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
     const capabilities = (await this.init.capabilities?.()) ?? {};
     return new Promise((resolve, reject) => {
       let joinedReply: JoinedSession | undefined;
+      let lastWarning: string | undefined;
+      let finishedTraining = false;
       const peer = new Peer({
         serverUrl: this.init.serverUrl,
         sessionId: this.init.sessionId,
@@ -178,19 +206,34 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
         ...(this.shard === undefined ? {} : { shard: this.shard }),
         capabilities,
         createLearner: (config) => this.createLearner(config),
+        rejoinDelayMs: this.signalingRetryDelayMs,
         onJoined: (client, joined) => {
           joinedReply = joined;
           this.peerId = joined.peerId;
           this.shard ??= joinSlot(joined) % joined.config.dataShards;
           this.milestones.joinedAt ??= performance.now();
+          this.followSignals(client);
           this.emit('joined', { client, joined });
           resolve(joined);
         },
-        ...(this.init.log === undefined ? {} : { log: this.init.log }),
+        log: (level, message) => {
+          if (level === 'warn') lastWarning = message.replace(/^\[peer [^\]]*\] /, '');
+          this.init.log?.(level, message);
+        },
       });
       this.current = peer;
       this.lastPeer = peer;
       this.attachMapper(peer);
+      peer.events.on('done', () => (finishedTraining = true));
+      // The peer ends by itself when training is done, or when it gave up joining again.
+      void peer.finished.then(() => {
+        if (this.current !== peer || this.left || finishedTraining || joinedReply === undefined) return;
+        this.current = null;
+        this.stopSampling();
+        this.emit('lost', {
+          message: `this tab is no longer a member of the session${lastWarning === undefined ? '' : `: ${lastWarning}`}`,
+        });
+      });
       peer.start().then(
         () => {
           if (!this.left) this.emit('peer', { peerId: peer.peerId, kind: 'browser', backend: peer.backend });
@@ -198,7 +241,7 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
         (error: unknown) => {
           if (this.current === peer) {
             this.current = null;
-            clearInterval(this.sampler);
+            this.stopSampling();
           }
           if (joinedReply === undefined) reject(error);
           else this.emit('error', { message: error instanceof Error ? error.message : String(error) });
@@ -236,13 +279,33 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
     peer.events.on('round', () => (this.milestones.firstCountedAt ??= mapper.firstCountedAt));
     clearInterval(this.sampler);
     this.sampler = setInterval(() => mapper.sample(), this.init.trafficSampleMs ?? 500);
+    const links = this.links;
+    clearInterval(this.linkTimer);
+    if (links !== null)
+      this.linkTimer = setInterval(() => void links.sample(), this.init.linkSampleMs ?? 2000);
+  }
+
+  /** Ties WebRTC connections to peers through the offers and answers this client relays. */
+  private followSignals(client: SignalingClient): void {
+    this.offSignals?.();
+    const links = this.links;
+    this.offSignals =
+      links === null ? undefined : client.onSignal((from, data) => links.noteSignal(from, data));
+  }
+
+  private stopSampling(): void {
+    clearInterval(this.sampler);
+    this.sampler = undefined;
+    clearInterval(this.linkTimer);
+    this.linkTimer = undefined;
+    this.offSignals?.();
+    this.offSignals = undefined;
   }
 
   private async stopPeer(): Promise<void> {
     const peer = this.current;
     this.current = null;
-    clearInterval(this.sampler);
-    this.sampler = undefined;
+    this.stopSampling();
     if (peer === null) return;
     this.emit('leaving', { peerId: peer.peerId });
     await peer.leave();
