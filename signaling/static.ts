@@ -142,6 +142,9 @@ export function createStaticHandler(init: StaticHandlerInit): StaticHandler {
     req.url = encodeURI(path); // exactly the file checked above, whatever sirv would guess
     if (hideTwin) delete req.headers['accept-encoding'];
     let missed = false;
+    // sirv pipes a read stream with no error listener: a file removed between its stat and its
+    // open (a rebuild copying over index.html) would throw from the stream and end the process.
+    res.once('pipe', (source: NodeJS.ReadableStream) => source.once('error', () => res.destroy()));
     try {
       // Synchronous up to the response's head: sirv stats, then writes the head and pipes.
       sirvHandler(req, res, () => {
