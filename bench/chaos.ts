@@ -18,35 +18,162 @@
  * npm run chaos -- --peers 4 --rounds 60 --skip-baseline
  * npm run chaos -- --peers 4 --rounds 120 --sync-mode rolling --sync 5   // any `liec create` flag
  */
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { CONFIG_FLAGS, configFromFlags } from '../client/cli/create.ts';
+import {
+  integerIn,
+  numberWhere,
+  plainDefaults,
+  processIo,
+  runProgram,
+  type CliIo,
+} from '../client/cli/command.ts';
+import { addConfigOptions, configFlagValues, configFromFlags } from '../client/cli/config-flags.ts';
 import { createRng } from '../shared/random.ts';
-import { createSignalingServer } from '../signaling/index.ts';
 import { accountUploads, finalAccuracy, resumeReports, roundRecords } from './chaos/accounting.ts';
 import { defaultFaultCounts, planFaults, type FaultCounts } from './chaos/plan.ts';
 import { runChaosSession, type ChaosSessionRun, type ChaosSettings } from './chaos/session.ts';
 
-const DEFAULT_OUT = join(dirname(fileURLToPath(import.meta.url)), 'results', 'chaos.json');
+export const DEFAULT_OUT = join(dirname(fileURLToPath(import.meta.url)), 'results', 'chaos.json');
 
-export const CHAOS_USAGE = `usage: npm run chaos -- [options]
-  --peers 6 --rounds 300 --deadline-ms 2000 --seed 1 --eval-every 25   the session
-  --worker-kills N (round(0.3 * peers)) --aggregator-kills 2 --slow-restarts 1
-  --pauses 2 --link-drops 3 --fault-window 0.1,0.8 --chaos-seed 7      the faults
-  --checkpoint-every 5 --restart-delay-ms 500 --pause-ms (1.5 x deadline)
-  --slow-delay-ms (1.25 x deadline) --slow-rounds 8 --victim-wait-ms 30000 --drain-ms 3000
-  --max-seconds 900 (per session) --skip-baseline --keep-logs DIR --out FILE (bench/results/chaos.json)
-  and the rest of the session config as \`liec create\` takes it (--up, --sync-mode rolling, --sync 5, ...)`;
+/** `npm run chaos`: every flag with its default; the session config as `liec create` takes it. */
+export function chaosCommand(): Command {
+  const count = integerIn(0);
+  const ms = numberWhere((v) => v >= 0, 'a number of ms >= 0');
+  const faults = defaultFaultCounts(6);
+  const command = new Command('npm run chaos --')
+    .description(
+      'A real session on loopback, first without faults (the baseline), then with SIGKILLed and restarted workers, ' +
+        'killed aggregators, stragglers, paused workers and dropped links; reports accuracy, crashes and lost uploads.',
+    )
+    .addOption(
+      new Option('--peers <n>', 'peers, each a `liec join` process').argParser(integerIn(2, 64)).default(6),
+    )
+    .addOption(
+      new Option('--chaos-seed <n>', "seed of the bench's own choices (victims)").argParser(count).default(7),
+    )
+    .addOption(
+      new Option(
+        '--worker-kills <n>',
+        'worker SIGKILLs, each then resumed (default: round(0.3 x peers), at least 1)',
+      ).argParser(count),
+    )
+    .addOption(
+      new Option('--aggregator-kills <n>', 'aggregator SIGKILLs (failovers)')
+        .argParser(count)
+        .default(faults['kill-aggregator']),
+    )
+    .addOption(
+      new Option('--slow-restarts <n>', 'workers restarted as stragglers beyond the deadline')
+        .argParser(count)
+        .default(faults['slow-restart']),
+    )
+    .addOption(
+      new Option('--pauses <n>', 'workers paused (SIGSTOP) longer than a deadline')
+        .argParser(count)
+        .default(faults.pause),
+    )
+    .addOption(
+      new Option('--link-drops <n>', 'peers that drop every data channel (SIGUSR2)')
+        .argParser(count)
+        .default(faults['drop-links']),
+    )
+    .addOption(
+      new Option('--fault-window <from,to>', 'faults are spread over this fraction of the rounds')
+        .argParser(faultWindow)
+        .default([0.1, 0.8], '0.1,0.8'),
+    )
+    .addOption(
+      new Option('--checkpoint-every <n>', 'rounds between checkpoints').argParser(integerIn(1)).default(5),
+    )
+    .addOption(
+      new Option('--restart-delay-ms <ms>', 'pause between a kill and the restart')
+        .argParser(ms)
+        .default(500),
+    )
+    .addOption(
+      new Option(
+        '--pause-ms <ms>',
+        'how long a paused worker stays stopped (default: 1.5 x --deadline-ms)',
+      ).argParser(ms),
+    )
+    .addOption(
+      new Option(
+        '--slow-delay-ms <ms>',
+        "a slow restart's compute delay (default: 1.25 x --deadline-ms)",
+      ).argParser(ms),
+    )
+    .addOption(
+      new Option('--slow-rounds <n>', 'rounds a slow restart stays slow').argParser(count).default(8),
+    )
+    .addOption(
+      new Option('--victim-wait-ms <ms>', 'how long a fault waits for an eligible victim')
+        .argParser(ms)
+        .default(30_000),
+    )
+    .addOption(
+      new Option('--drain-ms <ms>', "after the aggregator's exit, how long the others get to leave")
+        .argParser(ms)
+        .default(3000),
+    )
+    .addOption(
+      new Option('--max-seconds <s>', 'wall-clock cap of each session')
+        .argParser(numberWhere((v) => v > 0, 'a number > 0'))
+        .default(900),
+    )
+    .addOption(new Option('--skip-baseline', 'run only the faulty session').default(false))
+    .addOption(new Option('--keep-logs <dir>', "copy the peers' event logs and checkpoints here"))
+    .addOption(
+      new Option('--out <file>', 'write the JSON result here').default(
+        DEFAULT_OUT,
+        relative(process.cwd(), DEFAULT_OUT),
+      ),
+    );
+  return plainDefaults(
+    addConfigOptions(
+      command,
+      {
+        rounds: { value: '300' },
+        'deadline-ms': { value: '2000' },
+        'eval-every': { value: '25' },
+      },
+      ['min-peers', 'data-shards'],
+    ),
+  );
+}
 
-const num = (text: string | undefined, fallback: number): number => {
-  const value = text === undefined ? fallback : Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`not a non-negative number: ${text}`);
-  return value;
-};
+function faultWindow(text: string): [number, number] {
+  const [from, to, ...rest] = text.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
+  if (from === undefined || to === undefined || rest.length > 0 || !(from >= 0 && from < to && to <= 1))
+    throw new InvalidArgumentError('expected from,to with 0 <= from < to <= 1');
+  return [from, to];
+}
+
+interface ChaosOptions {
+  peers: number;
+  chaosSeed: number;
+  workerKills?: number;
+  aggregatorKills: number;
+  slowRestarts: number;
+  pauses: number;
+  linkDrops: number;
+  faultWindow: [number, number];
+  checkpointEvery: number;
+  restartDelayMs: number;
+  pauseMs?: number;
+  slowDelayMs?: number;
+  slowRounds: number;
+  victimWaitMs: number;
+  drainMs: number;
+  maxSeconds: number;
+  skipBaseline: boolean;
+  keepLogs?: string;
+  out: string;
+}
 
 /**
  * A rough figure printed before the run. Measured on a 2-core machine under load (load
@@ -84,104 +211,79 @@ function summarize(run: ChaosSessionRun) {
   };
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...CONFIG_FLAGS,
-      peers: { type: 'string' },
-      rounds: { type: 'string' },
-      'deadline-ms': { type: 'string' },
-      seed: { type: 'string' },
-      'chaos-seed': { type: 'string' },
-      'eval-every': { type: 'string' },
-      'worker-kills': { type: 'string' },
-      'aggregator-kills': { type: 'string' },
-      'slow-restarts': { type: 'string' },
-      pauses: { type: 'string' },
-      'link-drops': { type: 'string' },
-      'fault-window': { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      'restart-delay-ms': { type: 'string' },
-      'pause-ms': { type: 'string' },
-      'slow-delay-ms': { type: 'string' },
-      'slow-rounds': { type: 'string' },
-      'victim-wait-ms': { type: 'string' },
-      'drain-ms': { type: 'string' },
-      'max-seconds': { type: 'string' },
-      'skip-baseline': { type: 'boolean' },
-      'keep-logs': { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-    },
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code = 0;
+  const command = chaosCommand().action(async () => {
+    code = await run(command, io);
   });
-  if (values.help === true) {
-    console.log(CHAOS_USAGE);
-    return 0;
-  }
-  const peers = num(values.peers, 6);
-  const deadlineMs = num(values['deadline-ms'], 2000);
-  const defaults = defaultFaultCounts(peers);
-  const counts: FaultCounts = {
-    'kill-worker': num(values['worker-kills'], defaults['kill-worker']),
-    'kill-aggregator': num(values['aggregator-kills'], defaults['kill-aggregator']),
-    'slow-restart': num(values['slow-restarts'], defaults['slow-restart']),
-    pause: num(values.pauses, defaults.pause),
-    'drop-links': num(values['link-drops'], defaults['drop-links']),
-  };
-  const [from = 0.1, to = 0.8] = (values['fault-window'] ?? '0.1,0.8').split(',').map(Number);
-  const workdir = await mkdtemp(join(tmpdir(), 'liec-chaos-'));
-  const settings: ChaosSettings = {
-    peers,
-    rounds: num(values.rounds, 300),
-    deadlineMs,
-    seed: num(values.seed, 1),
-    chaosSeed: num(values['chaos-seed'], 7),
-    evalEvery: num(values['eval-every'], 25),
-    checkpointEvery: num(values['checkpoint-every'], 5),
-    restartDelayMs: num(values['restart-delay-ms'], 500),
-    pauseMs: num(values['pause-ms'], 1.5 * deadlineMs),
-    slowDelayMs: num(values['slow-delay-ms'], 1.25 * deadlineMs),
-    slowRounds: num(values['slow-rounds'], 8),
-    victimWaitMs: num(values['victim-wait-ms'], 30_000),
-    drainMs: num(values['drain-ms'], 3000),
-    maxSeconds: num(values['max-seconds'], 900),
-    workdir,
-    log: (line) => console.log(line),
-  };
-  // The rest of the session config, saved as the session runs it (runChaosSession sets these too).
-  settings.session = configFromFlags({
-    ...values,
-    rounds: String(settings.rounds),
-    'deadline-ms': String(deadlineMs),
+  return runProgram(command, argv, io, () => code, 'npm run chaos --');
+}
+
+async function run(command: Command, io: CliIo): Promise<number> {
+  const opts = command.opts<ChaosOptions>();
+  const peers = opts.peers;
+  // The session config as the sessions run it (runChaosSession sets peers, rounds, deadline,
+  // evaluation and seed from the settings too); checked before anything starts.
+  const session = configFromFlags({
+    ...configFlagValues(command),
     'min-peers': String(peers),
     'data-shards': String(peers),
-    'eval-every': String(settings.evalEvery),
-    seed: String(settings.seed),
   });
-  const baseline = values['skip-baseline'] !== true;
+  const deadlineMs = session.roundDeadlineMs;
+  const defaults = defaultFaultCounts(peers);
+  const counts: FaultCounts = {
+    'kill-worker': opts.workerKills ?? defaults['kill-worker'],
+    'kill-aggregator': opts.aggregatorKills,
+    'slow-restart': opts.slowRestarts,
+    pause: opts.pauses,
+    'drop-links': opts.linkDrops,
+  };
+  const [from, to] = opts.faultWindow;
+  const workdir = await mkdtemp(join(tmpdir(), 'liec-chaos-'));
+  const log = (line: string) => io.out(`${line}\n`);
+  const settings: ChaosSettings = {
+    peers,
+    rounds: session.rounds,
+    deadlineMs,
+    seed: session.seed,
+    chaosSeed: opts.chaosSeed,
+    evalEvery: session.evalEvery,
+    checkpointEvery: opts.checkpointEvery,
+    restartDelayMs: opts.restartDelayMs,
+    pauseMs: opts.pauseMs ?? 1.5 * deadlineMs,
+    slowDelayMs: opts.slowDelayMs ?? 1.25 * deadlineMs,
+    slowRounds: opts.slowRounds,
+    victimWaitMs: opts.victimWaitMs,
+    drainMs: opts.drainMs,
+    maxSeconds: opts.maxSeconds,
+    workdir,
+    log,
+    session,
+  };
+  const baseline = !opts.skipBaseline;
   const plan = planFaults(counts, settings.rounds, [from, to], createRng(settings.chaosSeed));
   const expected = expectedSeconds(settings, counts, baseline);
-  console.log(
+  log(
     `expected duration: about ${(expected / 60).toFixed(1)} min on 2 cores (${baseline ? 'baseline, then ' : ''}the faulty session; each capped at ${settings.maxSeconds} s)`,
   );
-  console.log(
+  log(
     `chaos: ${peers} peers, ${settings.rounds} rounds, deadline ${deadlineMs} ms; faults ${JSON.stringify(counts)}`,
   );
   const loadBefore = loadavg();
+  const { createSignalingServer } = await import('../signaling/index.ts');
   const server = createSignalingServer({ logLevel: 'warn' });
   await server.start({ port: 0, host: '127.0.0.1' });
   try {
     let clean: ChaosSessionRun | null = null;
     if (baseline) {
-      console.log('baseline (no faults)...');
+      log('baseline (no faults)...');
       clean = await runChaosSession(
         server,
         { ...settings, workdir: join(workdir, 'baseline'), log: () => {} },
         [],
       );
     }
-    console.log('chaos session...');
+    log('chaos session...');
     const chaos = await runChaosSession(server, { ...settings, workdir: join(workdir, 'chaos') }, plan);
     const uploads = accountUploads(chaos.logs);
     const faulty = summarize(chaos);
@@ -248,16 +350,17 @@ export async function main(argv: string[]): Promise<number> {
       date: new Date().toISOString(),
     };
     const pct = (x: number | null | undefined) => (x == null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
-    console.log(
+    log(
       `final accuracy ${pct(result.final.testAccuracy)} (baseline ${pct(base?.testAccuracy)}), crashes ${result.crashes}, lostUploads ${result.lostUploads} (${uploads.sent} sent, ${uploads.counted} counted, ${uploads.folded} folded, ${uploads.lostWithAggregator.length} with a killed aggregator)`,
     );
-    console.log(
+    log(
       `worker kills ${result.workerKills}, aggregator kills ${result.aggregatorKills}, max round ${result.maxRoundSeconds.toFixed(2)} s (deadline ${deadlineMs / 1000} s), longest gap between rounds ${result.maxGapSeconds.toFixed(2)} s; ${result.seconds.chaos.toFixed(0)} s (baseline ${base?.seconds.toFixed(0) ?? '-'} s)`,
     );
-    const out = values.out ?? DEFAULT_OUT;
+    // Only there: a run given --out leaves bench/results/chaos.json as it is.
+    const out = opts.out;
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    if (values['keep-logs'] !== undefined) await cp(workdir, values['keep-logs'], { recursive: true });
+    if (opts.keepLogs !== undefined) await cp(workdir, opts.keepLogs, { recursive: true });
     return result.timedOut || result.final.testAccuracy === null ? 1 : 0;
   } finally {
     await server.stop();

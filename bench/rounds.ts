@@ -21,17 +21,18 @@
  * next trial kills the new aggregator. Median over trials.
  *
  * @example
- * npm run bench:rounds -- --out rounds.json
+ * npm run bench:rounds -- --out /tmp/rounds.json   # writes there only (default bench/results/rounds.json)
  * node --import tsx bench/rounds.ts --rounds 100 --trials 3
  */
+import { Command, Option } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { integerIn, plainDefaults, processIo, runProgram, type CliIo } from '../client/cli/command.ts';
 import { SignalingClient } from '../client/signaling/index.ts';
 import { DEFAULT_SESSION_CONFIG, type SessionConfigInput } from '../shared/protocol/session-config.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
@@ -333,18 +334,52 @@ export function roundContinuity(summaries: Summary[]): {
   return { peers: summaries.length, steps, repeated, skipped, modelAdoptions };
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rounds: { type: 'string', default: '100' },
-      trials: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '10' },
-      out: { type: 'string' },
-    },
+/** `npm run bench:rounds`: its flags with their defaults. */
+export function roundsCommand(): Command {
+  const command = new Command('npm run bench:rounds --')
+    .description('Round protocol overhead and aggregator failover, 4 headless peers on loopback.')
+    .addOption(
+      new Option('--rounds <n>', 'rounds of the overhead session').argParser(integerIn(2)).default(100),
+    )
+    .addOption(
+      new Option('--trials <n>', 'aggregator kills (0: no failover session)')
+        .argParser(integerIn(0))
+        .default(3),
+    )
+    .addOption(new Option('--warmup <n>', 'rounds before the first kill').argParser(integerIn(1)).default(10))
+    .addOption(
+      new Option('--out <file>', 'write the JSON result here (and only here)').default(
+        RESULTS,
+        relative(ROOT, RESULTS),
+      ),
+    );
+  return plainDefaults(command);
+}
+
+interface RoundsOptions {
+  rounds: number;
+  trials: number;
+  warmup: number;
+  out: string;
+}
+
+/** Writes the result to `out` alone: a run given --out leaves bench/results/rounds.json as it is. */
+export function writeResult(out: string, result: unknown): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code = 0;
+  const command = roundsCommand().action(async () => {
+    await run(command.opts<RoundsOptions>());
+    code = 0;
   });
-  const rounds = Number(values.rounds);
-  const trials = Number(values.trials);
+  return runProgram(command, argv, io, () => code, 'npm run bench:rounds --');
+}
+
+async function run(values: RoundsOptions): Promise<void> {
+  const { rounds, trials } = values;
   const loadBefore = loadavg();
   const server = createSignalingServer({ logLevel: 'warn' });
   await server.start({ port: 0, host: '127.0.0.1' });
@@ -354,7 +389,7 @@ export async function main(argv: string[]): Promise<void> {
     const loadMid = loadavg();
     const failover =
       trials > 0
-        ? await failoverSession(server, trials, Number(values.warmup), dir)
+        ? await failoverSession(server, trials, values.warmup, dir)
         : { trials: [], continuity: null };
     const failovers = failover.trials;
     const rows = overhead.rows;
@@ -410,14 +445,11 @@ export async function main(argv: string[]): Promise<void> {
     console.log(
       `overheadMsMedian ${result.overheadMsMedian.toFixed(1)} ms (target <= 20), failoverSeconds ${result.failoverSeconds.toFixed(2)} s (target <= 3)`,
     );
-    const text = JSON.stringify(result, null, 2) + '\n';
-    mkdirSync(dirname(RESULTS), { recursive: true });
-    writeFileSync(RESULTS, text);
-    if (values.out !== undefined) writeFileSync(values.out, text);
+    writeResult(values.out, result);
   } finally {
     await rm(dir, { recursive: true, force: true });
     await server.stop();
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

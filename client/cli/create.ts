@@ -1,102 +1,81 @@
 /**
- * `liec create --server URL [config flags]`: creates a session and prints its id, token and
- * the links to join it (browser) or watch it.
+ * `liec create --server URL [config flags]`: creates a session and prints its id and token,
+ * the link to watch it, the link to join it from a browser and the full `liec join` command
+ * line. The flags are checked by the server's schema before anything connects.
+ *
+ * @example
+ * liec create --server http://127.0.0.1:8080 --rounds 300 --sync-mode rolling --sync 5
  */
-import { parseArgs } from 'node:util';
-import { SignalingClient } from '../signaling/index.ts';
-import { parseSessionConfig, type SessionConfigInput } from '../../shared/protocol/session-config.ts';
+import { Command, Option } from 'commander';
+import {
+  connectOrFail,
+  httpUrl,
+  plainDefaults,
+  processIo,
+  requireOptions,
+  runProgram,
+  type CliIo,
+} from './command.ts';
+import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
 
-export const CREATE_USAGE = `usage: liec create --server URL [--algorithm liec] [--up topk:0.01] [--down topk:0.01]
-       [--rounds 500] [--lr 0.1] [--momentum 0] [--batch 64] [--deadline-ms 5000] [--quorum 0.5] [--sync 20]
-       [--sync-codec sign:256] [--sync-mode full|rolling] [--compensation auto|0..1] [--partition iid] [--min-peers 1] [--data-shards 4] [--seed 1] [--json]`;
+export { CONFIG_FLAGS, configFromFlags } from './config-flags.ts';
 
-export const CONFIG_FLAGS = {
-  algorithm: { type: 'string' },
-  up: { type: 'string' },
-  down: { type: 'string' },
-  rounds: { type: 'string' },
-  lr: { type: 'string' },
-  momentum: { type: 'string' },
-  batch: { type: 'string' },
-  'deadline-ms': { type: 'string' },
-  quorum: { type: 'string' },
-  sync: { type: 'string' },
-  'sync-codec': { type: 'string' },
-  'sync-drift': { type: 'string' },
-  'sync-mode': { type: 'string' },
-  compensation: { type: 'string' },
-  partition: { type: 'string' },
-  'min-peers': { type: 'string' },
-  'data-shards': { type: 'string' },
-  'eval-every': { type: 'string' },
-  seed: { type: 'string' },
-} as const;
+/** The `liec create` command line: its flags, their defaults and help. */
+export function createCommand(): Command {
+  const command = new Command('liec create')
+    .description(
+      'Create a training session on a signaling server; print its id, token, watch link and join command.',
+    )
+    .addOption(new Option('--server <url>', 'the signaling server (required)').argParser(httpUrl))
+    .addOption(new Option('--json', 'print the created session as one JSON object').default(false));
+  return plainDefaults(addConfigOptions(command));
+}
 
-type ConfigFlagValues = Partial<Record<keyof typeof CONFIG_FLAGS, string>>;
-
-/** Maps command-line flags to a session config input; the server validates it again. */
-export function configFromFlags(values: ConfigFlagValues): SessionConfigInput {
-  const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-  const input: Record<string, unknown> = {
-    algorithm: values.algorithm,
-    up: values.up,
-    down: values.down ?? (values.algorithm === 'ef-sgd' ? 'identity' : values.up),
-    rounds: num(values.rounds),
-    learningRate: num(values.lr),
-    momentum: num(values.momentum),
-    batchSize: num(values.batch),
-    roundDeadlineMs: num(values['deadline-ms']),
-    quorum: num(values.quorum),
-    syncPeriod: num(values.sync),
-    syncCodec: values['sync-codec'],
-    syncDriftThreshold: num(values['sync-drift']),
-    syncMode: values['sync-mode'],
-    compensation:
-      values.compensation === undefined || values.compensation === 'auto'
-        ? values.compensation
-        : Number(values.compensation),
-    partition: values.partition,
-    minPeers: num(values['min-peers']),
-    dataShards: num(values['data-shards']),
-    evalEvery: num(values['eval-every']),
-    seed: num(values.seed),
-  };
-  for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
-  // Fails here with the field named, rather than as a server error.
-  return parseSessionConfig(input);
+/** Quotes a shell word if it needs it. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 export function joinLinks(server: string, sessionId: string, token: string) {
+  const base = server.replace(/\/$/, '');
   const query = `session=${encodeURIComponent(sessionId)}&token=${encodeURIComponent(token)}`;
   return {
-    browser: `${server.replace(/\/$/, '')}/?${query}`,
-    watch: `${server.replace(/\/$/, '')}/?${query}&watch=1`,
-    headless: `liec join --server ${server} --session ${sessionId} --token ${token}`,
+    browser: `${base}/?${query}`,
+    watch: `${base}/?${query}&watch=1`,
+    headless: ['liec', 'join', '--server', server, '--session', sessionId, '--token', token]
+      .map(shellWord)
+      .join(' '),
   };
 }
 
-export async function create(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: { server: { type: 'string' }, json: { type: 'boolean' }, ...CONFIG_FLAGS },
-  });
-  if (values.server === undefined) {
-    console.error(CREATE_USAGE);
-    return 2;
-  }
-  const client = new SignalingClient();
-  try {
-    await client.connect(values.server);
-    const created = await client.create(configFromFlags(values));
-    const links = joinLinks(values.server, created.sessionId, created.token);
-    if (values.json === true) console.log(JSON.stringify({ ...created, links }));
-    else {
-      console.log(`session: ${created.sessionId}\ntoken:   ${created.token}`);
-      console.log(`join in a browser: ${links.browser}\njoin headless:     ${links.headless}`);
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code = 0;
+  const command = createCommand().action(async () => {
+    requireOptions(command, ['server']);
+    const opts = command.opts<{ server: string; json: boolean }>();
+    const config = configFromFlags(configFlagValues(command));
+    const { SignalingClient } = await import('../signaling/index.ts');
+    const client = new SignalingClient();
+    try {
+      await connectOrFail(opts.server, () => client.connect(opts.server));
+      const created = await client.create(config);
+      const links = joinLinks(opts.server, created.sessionId, created.token);
+      if (opts.json) io.out(`${JSON.stringify({ ...created, links })}\n`);
+      else
+        io.out(
+          [
+            `session: ${created.sessionId}`,
+            `token:   ${created.token}`,
+            `watch it in a browser: ${links.watch}`,
+            `join from a browser:   ${links.browser}`,
+            `join headless:         ${links.headless}`,
+            '',
+          ].join('\n'),
+        );
+      code = 0;
+    } finally {
+      client.close();
     }
-    return 0;
-  } finally {
-    client.close();
-  }
+  });
+  return runProgram(command, argv, io, () => code);
 }

@@ -1,108 +1,252 @@
 /**
- * `npm start`: the demo on embedded defaults. Starts a signaling server, creates a LIEC-SGD
- * session, launches N headless peers as separate processes on loopback, prints the URL to
- * watch, and at the end the final accuracy and traffic.
+ * `npm start` (`liec demo`): the demo on embedded defaults. Starts a signaling server,
+ * creates a LIEC-SGD session, launches N headless peers as separate processes on loopback,
+ * prints the URL to watch, peer 0's progress, and at the end the final accuracy and traffic:
+ * the aggregator's wire bytes and all peers' frame bytes, labelled as in the progress line.
+ * Each peer's stderr goes to a log file in a temp folder, kept (and named) when a peer fails.
  *
  * @example
  * npm start -- --peers 4 --rounds 300 --out summary.json
  */
+import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { createAppServer } from '../../signaling/app-server.ts';
-import { SignalingClient } from '../signaling/index.ts';
-import { CONFIG_FLAGS, configFromFlags, joinLinks } from './create.ts';
+import {
+  CommandFailure,
+  integerIn,
+  numberWhere,
+  oneLine,
+  plainDefaults,
+  processIo,
+  runProgram,
+  UsageError,
+  type CliIo,
+} from './command.ts';
+import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
 import type { PeerSummary } from './join.ts';
-
-export const DEMO_USAGE = `usage: npm start -- [--peers 4] [--rounds 300] [--port 8080] [--out summary.json] [--link-mbps X] [--link-latency-ms MS] [session config flags]`;
+import { mb, wireBytesText } from './progress.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs one headless peer process; resolves with its exit code. */
-function runPeer(args: string[], quiet: boolean): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'join', ...args], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'inherit', quiet ? 'ignore' : 'inherit'],
-  });
-  return new Promise((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
-  });
+export function demoCommand(name = 'liec demo'): Command {
+  const command = new Command(name)
+    .description(
+      'Train on loopback: a signaling server and N headless peers (separate processes, real WebRTC); ' +
+        'print the watch link, progress, final accuracy and traffic.',
+    )
+    .addOption(new Option('--peers <n>', 'headless peers').argParser(integerIn(1, 64)).default(4))
+    .addOption(
+      new Option('--port <port>', 'signaling server port (the default falls back to any free port)')
+        .argParser(integerIn(0, 65_535))
+        .default(8080),
+    )
+    .addOption(new Option('--out <file>', 'write the JSON summary here'))
+    .addOption(
+      new Option(
+        '--link-mbps <x>',
+        "shape every peer's link to x Mbit/s (see `liec join`; default: unshaped)",
+      ).argParser(numberWhere((v) => v > 0, 'a number > 0')),
+    )
+    .addOption(
+      new Option('--link-latency-ms <ms>', 'one-way delay added by every peer')
+        .argParser(numberWhere((v) => v >= 0, 'a number >= 0'))
+        .default(0),
+    );
+  return plainDefaults(
+    addConfigOptions(command, {
+      rounds: { value: '300' },
+      'min-peers': { text: 'the value of --peers' },
+      'data-shards': { text: 'the value of --peers' },
+    }),
+  );
 }
 
-export async function demo(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      peers: { type: 'string' },
-      port: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-      /** Passed to every peer: shaped links (see `liec join --link-mbps`). */
-      'link-mbps': { type: 'string' },
-      'link-latency-ms': { type: 'string' },
-      ...CONFIG_FLAGS,
+interface DemoOptions {
+  peers: number;
+  port: number;
+  out?: string;
+  linkMbps?: number;
+  linkLatencyMs: number;
+}
+
+/** Runs one headless peer process, its stderr into `logPath` (and to `echo`); resolves with its exit code. */
+export function runPeer(
+  args: string[],
+  logPath: string,
+  echo: ((text: string) => void) | null,
+): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'join', ...args], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  const log = createWriteStream(logPath);
+  child.stderr.pipe(log);
+  if (echo !== null) child.stderr.on('data', (chunk: Buffer) => echo(chunk.toString('utf8')));
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+  const logged = new Promise<void>((resolve) => log.once('close', () => resolve()));
+  return Promise.all([exited, logged]).then(([code]) => code);
+}
+
+/** The demo's JSON summary from the peers' own summaries. */
+export function demoSummary(
+  summaries: PeerSummary[],
+  meta: {
+    peerCount: number;
+    rounds: number;
+    algorithm: string;
+    up: string;
+    down: string;
+    wallSeconds: number;
+  },
+  exitCodes: number[],
+) {
+  const finished = summaries.filter((s) => !s.interrupted && s.modelSha256 !== null);
+  const testAccuracy = finished.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
+  const hashes = new Set(finished.map((s) => s.modelSha256));
+  const aggregator = summaries.find((s) => s.role === 'aggregator') ?? null;
+  return {
+    ...meta,
+    /** Of the model the peers end on; identicalModels: every finished peer holds the same bits. */
+    final: { testAccuracy },
+    identicalModels: finished.length > 0 && hashes.size === 1,
+    peers: finished.map((s) => ({
+      peerId: s.peerId,
+      modelSha256: s.modelSha256,
+      finalTestAccuracy: s.finalTestAccuracy,
+    })),
+    /** All peers' frame bytes: sent up as workers, down as aggregators. */
+    bytes: {
+      up: summaries.reduce((s, p) => s + p.frameBytes.up, 0),
+      down: summaries.reduce((s, p) => s + p.frameBytes.down, 0),
     },
+    /** All peers' wire bytes sent (frames plus WebRTC framing). */
+    wireBytes: summaries.reduce((s, p) => s + p.wire.sent, 0),
+    /** The wire bytes of the peer that was the aggregator at the end (null: none finished as one). */
+    aggregatorWireBytes: aggregator === null ? null : aggregator.wire,
+    aggregatorChanges: Math.max(0, ...summaries.map((s) => s.aggregatorChanges)),
+    backends: [...new Set(summaries.map((s) => s.backend))],
+    transport: 'webrtc' as const,
+    exitCodes,
+  };
+}
+
+/** The summary's last lines, with the same traffic labels as the progress line. */
+export function summaryLines(summary: ReturnType<typeof demoSummary>): string[] {
+  const { testAccuracy } = summary.final;
+  const modelCount = new Set(summary.peers.map((p) => p.modelSha256)).size;
+  const lines: string[] = [];
+  if (summary.peers.length > 0)
+    lines.push(
+      modelCount === 1
+        ? `all ${summary.peers.length} peers hold the same model, sha256 ${summary.peers[0]?.modelSha256 ?? ''}`
+        : `warning: the ${summary.peers.length} peers hold ${modelCount} different models`,
+    );
+  lines.push(
+    `final test accuracy ${testAccuracy === null ? 'n/a' : `${(testAccuracy * 100).toFixed(2)}%`}, ${summary.wallSeconds.toFixed(1)} s`,
+  );
+  if (summary.aggregatorWireBytes !== null)
+    lines.push(`traffic: ${wireBytesText('aggregator', summary.aggregatorWireBytes)}`);
+  lines.push(`traffic: all peers' frame bytes: up ${mb(summary.bytes.up)}, down ${mb(summary.bytes.down)}`);
+  return lines;
+}
+
+/**
+ * Names the log file of every peer that failed (and the folder if none did but no accuracy
+ * came); true when something failed, so the logs are kept.
+ */
+export function reportFailures(
+  codes: readonly number[],
+  logPath: (peer: number) => string,
+  accuracyKnown: boolean,
+  workdir: string,
+  io: CliIo,
+): boolean {
+  let failed = false;
+  codes.forEach((code, i) => {
+    if (code === 0) return;
+    failed = true;
+    io.err(`peer ${i} failed (exit code ${code}); its log: ${logPath(i)}\n`);
   });
-  if (values.help === true) {
-    console.log(DEMO_USAGE);
-    return 0;
-  }
-  const peers = Number(values.peers ?? 4);
-  if (!Number.isInteger(peers) || peers < 1) throw new RangeError('--peers must be a positive integer');
+  if (!failed && !accuracyKnown) io.err(`no peer reported a final accuracy; the peers' logs: ${workdir}\n`);
+  return failed || !accuracyKnown;
+}
+
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  name = 'liec demo',
+): Promise<number> {
+  let code = 0;
+  const command = demoCommand(name).action(async () => {
+    code = await run(command, io);
+  });
+  return runProgram(command, argv, io, () => code, name);
+}
+
+async function run(command: Command, io: CliIo): Promise<number> {
+  const opts = command.opts<DemoOptions>();
+  const peers = opts.peers;
+  const flags = configFlagValues(command);
   const config = configFromFlags({
-    ...values,
-    rounds: values.rounds ?? '300',
-    'min-peers': values['min-peers'] ?? String(peers),
-    'data-shards': values['data-shards'] ?? String(peers),
+    ...flags,
+    'min-peers': flags['min-peers'] ?? String(peers),
+    'data-shards': flags['data-shards'] ?? String(peers),
   });
+  if (config.minPeers > peers)
+    throw new UsageError(
+      `option '--min-peers <n>' argument '${config.minPeers}' is invalid: more than --peers ${peers}`,
+    );
+  const [{ createAppServer }, { SignalingClient }, { joinLinks }] = await Promise.all([
+    import('../../signaling/app-server.ts'),
+    import('../signaling/index.ts'),
+    import('./create.ts'),
+  ]);
   // Serves the web app too, so the watch link below opens the dashboard.
   const server = await createAppServer({ logLevel: 'warn' });
   let url: string;
   try {
-    url = await server.start({ port: Number(values.port ?? 8080), host: '127.0.0.1' });
-  } catch {
+    url = await server.start({ port: opts.port, host: '127.0.0.1' });
+  } catch (error) {
+    if (command.getOptionValueSource('port') !== 'default')
+      throw new CommandFailure(`cannot listen on 127.0.0.1:${opts.port}: ${oneLine(error)}`);
     url = await server.start({ port: 0, host: '127.0.0.1' }); // 8080 taken: any free port
   }
   const workdir = await mkdtemp(joinPath(tmpdir(), 'liec-demo-'));
+  let keepLogs = false;
   try {
     const creator = new SignalingClient();
     await creator.connect(url);
     const { sessionId, token } = await creator.create(config);
     creator.close();
     const links = joinLinks(url, sessionId, token);
-    console.log(
-      `signaling server: ${url}\nwatch the session: ${links.watch}\njoin from a browser tab: ${links.browser}`,
+    io.out(
+      `signaling server: ${url}\nwatch the session: ${links.watch}\njoin from a browser tab: ${links.browser}\n`,
     );
-    console.log(
-      `training ${config.algorithm} (up ${config.up}, down ${config.down}) on MNIST with ${peers} headless peers, ${config.rounds} rounds`,
+    io.out(
+      `training ${config.algorithm} (up ${config.up}, down ${config.down}, lr ${config.learningRate}, batch ${config.batchSize}) on MNIST with ${peers} headless peers, ${config.rounds} rounds\n`,
     );
+    const width = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
     const started = performance.now();
+    const logPath = (i: number) => joinPath(workdir, `peer-${i}.log`);
     const codes = await Promise.all(
       Array.from({ length: peers }, (_, i) =>
         runPeer(
           [
-            '--server',
-            url,
-            '--session',
-            sessionId,
-            '--token',
-            token,
-            '--shard',
-            String(i),
-            '--summary-out',
-            joinPath(workdir, `peer-${i}.json`),
-            ...(values['link-mbps'] === undefined ? [] : ['--link-mbps', values['link-mbps']]),
-            ...(values['link-latency-ms'] === undefined
-              ? []
-              : ['--link-latency-ms', values['link-latency-ms']]),
-            ...(i === 0 ? [] : ['--quiet']),
+            ...['--server', url, '--session', sessionId, '--token', token, '--shard', String(i)],
+            ...['--summary-out', joinPath(workdir, `peer-${i}.json`)],
+            ...(opts.linkMbps === undefined ? [] : ['--link-mbps', String(opts.linkMbps)]),
+            ...(opts.linkLatencyMs === 0 ? [] : ['--link-latency-ms', String(opts.linkLatencyMs)]),
+            ...(i !== 0 ? ['--quiet'] : width === undefined ? [] : ['--progress-width', String(width)]),
           ],
-          i !== 0,
+          logPath(i),
+          i === 0 ? (text) => io.err(text) : null,
         ),
       ),
     );
@@ -111,52 +255,28 @@ export async function demo(argv: readonly string[]): Promise<number> {
       const text = await readFile(joinPath(workdir, `peer-${i}.json`), 'utf8').catch(() => null);
       if (text !== null) summaries.push(JSON.parse(text) as PeerSummary);
     }
-    const finished = summaries.filter((s) => !s.interrupted && s.modelSha256 !== null);
-    const testAccuracy = finished.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
-    const hashes = new Set(finished.map((s) => s.modelSha256));
-    const summary = {
-      peerCount: peers,
-      rounds: config.rounds,
-      algorithm: config.algorithm,
-      up: config.up,
-      down: config.down,
-      /** Of the model the peers end on; identicalModels: every finished peer holds the same bits. */
-      final: { testAccuracy },
-      identicalModels: finished.length > 0 && hashes.size === 1,
-      peers: finished.map((s) => ({
-        peerId: s.peerId,
-        modelSha256: s.modelSha256,
-        finalTestAccuracy: s.finalTestAccuracy,
-      })),
-      bytes: {
-        up: summaries.reduce((s, p) => s + p.frameBytes.up, 0),
-        down: summaries.reduce((s, p) => s + p.frameBytes.down, 0),
+    const summary = demoSummary(
+      summaries,
+      {
+        peerCount: peers,
+        rounds: config.rounds,
+        algorithm: config.algorithm,
+        up: config.up,
+        down: config.down,
+        wallSeconds: (performance.now() - started) / 1000,
       },
-      wireBytes: summaries.reduce((s, p) => s + p.wire.sent, 0),
-      aggregatorChanges: Math.max(0, ...summaries.map((s) => s.aggregatorChanges)),
-      backends: [...new Set(summaries.map((s) => s.backend))],
-      wallSeconds: (performance.now() - started) / 1000,
-      transport: 'webrtc' as const,
-      exitCodes: codes,
-    };
-    const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
-    if (finished.length > 0)
-      console.log(
-        hashes.size === 1
-          ? `all ${finished.length} peers hold the same model, sha256 ${[...hashes][0]}`
-          : `warning: the ${finished.length} peers hold ${hashes.size} different models`,
-      );
-    console.log(
-      `final test accuracy ${testAccuracy === null ? 'n/a' : `${(testAccuracy * 100).toFixed(2)}%`}, traffic up ${mb(summary.bytes.up)}, down ${mb(summary.bytes.down)}, ${summary.wallSeconds.toFixed(1)} s`,
+      codes,
     );
-    if (values.out !== undefined) await writeFile(values.out, JSON.stringify(summary, null, 2));
-    return codes.every((c) => c === 0) && testAccuracy !== null ? 0 : 1;
+    io.out(summaryLines(summary).join('\n') + '\n');
+    if (opts.out !== undefined) await writeFile(opts.out, JSON.stringify(summary, null, 2));
+    keepLogs = reportFailures(codes, logPath, summary.final.testAccuracy !== null, workdir, io);
+    return keepLogs ? 1 : 0;
   } finally {
-    await rm(workdir, { recursive: true, force: true });
+    if (!keepLogs) await rm(workdir, { recursive: true, force: true });
     await server.stop();
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = await demo(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2), processIo, 'npm start --');
 }

@@ -2,36 +2,126 @@
  * `liec join --server URL --session ID --token T`: runs one headless peer until training
  * ends, with a progress line; Ctrl-C (SIGINT) or SIGTERM leaves cleanly (and writes a last
  * checkpoint with --checkpoint-dir). `--resume` continues from that checkpoint: same session,
- * peer id and shard (see client/roles/checkpoint.ts).
+ * peer id and shard (see client/roles/checkpoint.ts). Every flag is checked before anything
+ * connects; the peer runtime (TF.js, WebRTC) is loaded only then.
  */
+import { Command, Option } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { Checkpointer, readCheckpointFile, removeStaleTemps, type Checkpoint } from '../roles/checkpoint.ts';
-import { Peer } from '../roles/peer.ts';
-import { resolveLinkSettings, type LinkSettings } from '../transport/index.ts';
-import { openEventLog } from './event-log.ts';
-import { showProgress } from './progress.ts';
-import { recordTimeline, type Timeline } from './timeline.ts';
-import { modelSha256 } from '../../shared/model-hash.ts';
+import type { Checkpoint } from '../roles/checkpoint.ts';
+import type { LinkSettings } from '../transport/index.ts';
+import {
+  CommandFailure,
+  connectionCause,
+  httpUrl,
+  integerIn,
+  numberWhere,
+  oneLine,
+  plainDefaults,
+  processIo,
+  requireOptions,
+  runProgram,
+  UsageError,
+  type CliIo,
+} from './command.ts';
+import type { Timeline } from './timeline.ts';
 
-export const JOIN_USAGE = `usage: liec join --server URL --session ID --token T [options]
-  --peer-id ID          request this peer id (default: assigned)
-  --shard N             train on data shard N (default: join slot mod the session's dataShards)
-  --compute-delay-ms MS delay before each gradient (straggler injection, default 0)
-  --link-mbps X         shape this peer's link to X Mbit/s each way (default unshaped)
-  --link-latency-ms MS  one-way delay added to what this peer sends (default 0)
-  --ice-servers JSON    STUN/TURN servers, e.g. '[{"urls":"turn:host:3478","username":"u","credential":"p"}]'
-                        (default none: host candidates only, enough on one network)
-  --relay-only          send everything through the TURN relay (iceTransportPolicy 'relay')
-  --checkpoint-dir DIR  checkpoint model, round and config into DIR (one peer per directory)
-  --checkpoint-every N  rounds between checkpoints (default 10; also one on SIGTERM/SIGINT)
-  --resume              continue from DIR's checkpoint (its session, peer id and shard)
-  --summary-out FILE    write a JSON summary when done
-  --events-out FILE     append one JSON line per protocol event as it happens
-  --debug-signals       fault injection: SIGUSR2 closes every data channel (the peer stays)
-  --quiet               no progress line
-  --verbose             log protocol events to stderr`;
+export function joinCommand(): Command {
+  const nonNegative = numberWhere((v) => v >= 0, 'a number >= 0');
+  const command = new Command('liec join')
+    .description('Run one headless peer of a session until training ends (Ctrl-C leaves).')
+    .addOption(new Option('--server <url>', 'the signaling server (required)').argParser(httpUrl))
+    .addOption(new Option('--session <id>', "the session's id (default: the checkpoint's, with --resume)"))
+    .addOption(new Option('--token <token>', 'the join token `liec create` printed (required)'))
+    .addOption(new Option('--peer-id <id>', 'request this peer id (default: assigned)'))
+    .addOption(
+      new Option(
+        '--shard <n>',
+        "train on data shard n (default: join slot mod the session's dataShards)",
+      ).argParser(integerIn(0)),
+    )
+    .addOption(
+      new Option('--compute-delay-ms <ms>', 'delay before each gradient (straggler injection)')
+        .argParser(nonNegative)
+        .default(0),
+    )
+    .addOption(
+      new Option(
+        '--link-mbps <x>',
+        "shape this peer's link to x Mbit/s each way (default: unshaped)",
+      ).argParser(numberWhere((v) => v > 0, 'a number > 0')),
+    )
+    .addOption(
+      new Option('--link-latency-ms <ms>', 'one-way delay added to what this peer sends')
+        .argParser(nonNegative)
+        .default(0),
+    )
+    .addOption(
+      new Option(
+        '--ice-servers <json>',
+        `STUN/TURN servers, e.g. '[{"urls":"turn:host:3478","username":"u","credential":"p"}]' (default: none, host candidates only)`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--relay-only',
+        "send everything through the TURN relay (iceTransportPolicy 'relay')",
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--checkpoint-dir <dir>',
+        'checkpoint model, round and config into dir (one peer per directory)',
+      ),
+    )
+    .addOption(
+      new Option('--checkpoint-every <n>', 'rounds between checkpoints (also one on SIGTERM/SIGINT)')
+        .argParser(integerIn(1))
+        .default(10),
+    )
+    .addOption(
+      new Option(
+        '--resume',
+        "continue from --checkpoint-dir's checkpoint (its session, peer id and shard)",
+      ).default(false),
+    )
+    .addOption(new Option('--summary-out <file>', 'write a JSON summary when done'))
+    .addOption(new Option('--events-out <file>', 'append one JSON line per protocol event as it happens'))
+    .addOption(
+      new Option('--debug-signals', 'fault injection: SIGUSR2 closes every data channel').default(false),
+    )
+    .addOption(
+      new Option(
+        '--progress-width <columns>',
+        'redraw the progress line in place, this wide (default: the terminal width when stderr is one, else a line per evaluated round)',
+      ).argParser(integerIn(10)),
+    )
+    .addOption(new Option('--quiet', 'no progress line').default(false))
+    .addOption(new Option('--verbose', 'log protocol events to stderr').default(false));
+  return plainDefaults(command);
+}
+
+interface JoinOptions {
+  server: string;
+  session?: string;
+  token: string;
+  peerId?: string;
+  shard?: number;
+  computeDelayMs: number;
+  linkMbps?: number;
+  linkLatencyMs: number;
+  iceServers?: string;
+  relayOnly: boolean;
+  checkpointDir?: string;
+  checkpointEvery: number;
+  resume: boolean;
+  summaryOut?: string;
+  eventsOut?: string;
+  debugSignals: boolean;
+  progressWidth?: number;
+  quiet: boolean;
+  verbose: boolean;
+}
 
 export interface PeerSummary {
   peerId: string;
@@ -55,87 +145,59 @@ export interface PeerSummary {
   interrupted: boolean;
 }
 
-export async function join(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      server: { type: 'string' },
-      session: { type: 'string' },
-      token: { type: 'string' },
-      'peer-id': { type: 'string' },
-      shard: { type: 'string' },
-      'compute-delay-ms': { type: 'string' },
-      'link-mbps': { type: 'string' },
-      'link-latency-ms': { type: 'string' },
-      'ice-servers': { type: 'string' },
-      'relay-only': { type: 'boolean' },
-      'summary-out': { type: 'string' },
-      'checkpoint-dir': { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      'events-out': { type: 'string' },
-      'debug-signals': { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-    },
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code = 0;
+  const command = joinCommand().action(async () => {
+    requireOptions(command, ['server', 'token']);
+    code = await run(command.opts<JoinOptions>(), io);
   });
-  const { server, token } = values;
-  const checkpointDir = values['checkpoint-dir'];
-  const checkpointEvery = Number(values['checkpoint-every'] ?? 10);
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
-    console.error('--checkpoint-every must be a positive integer');
-    return 2;
-  }
-  const linkMbps = values['link-mbps'] === undefined ? undefined : Number(values['link-mbps']);
-  const linkLatencyMs =
-    values['link-latency-ms'] === undefined ? undefined : Number(values['link-latency-ms']);
-  if ((linkMbps !== undefined && !(linkMbps > 0)) || (linkLatencyMs !== undefined && !(linkLatencyMs >= 0))) {
-    console.error('--link-mbps must be > 0 and --link-latency-ms >= 0');
-    return 2;
-  }
+  return runProgram(command, argv, io, () => code);
+}
+
+async function run(opts: JoinOptions, io: CliIo): Promise<number> {
+  const { server, token, checkpointDir } = opts;
   let link: Partial<LinkSettings>;
   try {
-    link = linkOptionsFromFlags({
-      linkMbps,
-      linkLatencyMs,
-      iceServersJson: values['ice-servers'],
-      relayOnly: values['relay-only'] === true,
+    link = await linkOptionsFromFlags({
+      linkMbps: opts.linkMbps,
+      linkLatencyMs: opts.linkLatencyMs === 0 ? undefined : opts.linkLatencyMs,
+      iceServersJson: opts.iceServers,
+      relayOnly: opts.relayOnly,
     });
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    return 2;
+    throw new UsageError(oneLine(error));
   }
+  if (opts.resume && checkpointDir === undefined) throw new UsageError('--resume needs --checkpoint-dir');
+  if (!opts.resume && opts.session === undefined)
+    throw new UsageError("required option '--session <id>' not specified");
+  const { Checkpointer, readCheckpointFile, removeStaleTemps } = await import('../roles/checkpoint.ts');
   let resume: Checkpoint | undefined;
-  if (values.resume === true) {
-    if (checkpointDir === undefined) {
-      console.error('--resume needs --checkpoint-dir');
-      return 2;
-    }
+  if (opts.resume && checkpointDir !== undefined) {
     try {
       resume = await readCheckpointFile(checkpointDir);
     } catch (error) {
       // A missing, truncated or corrupt file: a coded error (CheckpointError), not a crash.
-      console.error(`cannot resume: ${error instanceof Error ? error.message : String(error)}`);
-      return 1;
+      throw new CommandFailure(`cannot resume: ${oneLine(error)}`);
     }
   }
-  const session = values.session ?? resume?.sessionId;
-  if (server === undefined || session === undefined || token === undefined) {
-    console.error(JOIN_USAGE);
-    return 2;
-  }
-  if (resume !== undefined && resume.sessionId !== session) {
-    console.error(`cannot resume: the checkpoint is of session ${resume.sessionId}, not ${session}`);
-    return 2;
-  }
+  const session = opts.session ?? resume?.sessionId;
+  if (session === undefined) throw new UsageError("required option '--session <id>' not specified");
+  if (resume !== undefined && resume.sessionId !== session)
+    throw new UsageError(`cannot resume: the checkpoint is of session ${resume.sessionId}, not ${session}`);
   if (checkpointDir !== undefined) {
     await mkdir(checkpointDir, { recursive: true });
     await removeStaleTemps(checkpointDir);
   }
-  const delay = values['compute-delay-ms'] === undefined ? undefined : Number(values['compute-delay-ms']);
-  const shard = values.shard === undefined ? resume?.shard : Number(values.shard);
-  const peerId = values['peer-id'] ?? resume?.peerId;
+  const [{ Peer }, { openEventLog }, { showProgress, wireBytesText }, { recordTimeline }, { modelSha256 }] =
+    await Promise.all([
+      import('../roles/peer.ts'),
+      import('./event-log.ts'),
+      import('./progress.ts'),
+      import('./timeline.ts'),
+      import('../../shared/model-hash.ts'),
+    ]);
+  const shard = opts.shard ?? resume?.shard;
+  const peerId = opts.peerId ?? resume?.peerId;
   const peer = new Peer({
     serverUrl: server,
     sessionId: session,
@@ -143,11 +205,11 @@ export async function join(argv: readonly string[]): Promise<number> {
     kind: 'headless',
     ...(peerId === undefined ? {} : { peerId }),
     ...(shard === undefined ? {} : { shard }),
-    ...(delay === undefined ? {} : { settings: { computeDelayMs: delay } }),
+    ...(opts.computeDelayMs > 0 ? { settings: { computeDelayMs: opts.computeDelayMs } } : {}),
     ...(resume === undefined ? {} : { resume }),
     link,
     log: (level, message) => {
-      if (values.verbose === true || level === 'warn') console.error(message);
+      if (opts.verbose || level === 'warn') io.err(`${message}\n`);
     },
   });
   let interrupted = false;
@@ -159,30 +221,37 @@ export async function join(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', leave);
   process.once('SIGTERM', leave);
   const timeline = recordTimeline(peer);
-  const events = values['events-out'] === undefined ? null : openEventLog(values['events-out'], peer);
+  const events = opts.eventsOut === undefined ? null : openEventLog(opts.eventsOut, peer);
   const checkpointer =
     checkpointDir === undefined
       ? null
       : new Checkpointer(peer, {
           dir: checkpointDir,
           sessionId: session,
-          everyRounds: checkpointEvery,
+          everyRounds: opts.checkpointEvery,
           onWritten: (written) => events?.write('checkpoint', written),
-          onError: (error) => console.error(`checkpoint failed: ${String(error)}`),
+          onError: (error) => io.err(`checkpoint failed: ${String(error)}\n`),
         });
   checkpointer?.start();
   const flushCheckpoint = () =>
-    checkpointer?.flush().catch((error: unknown) => console.error(`checkpoint failed: ${String(error)}`));
+    checkpointer?.flush().catch((error: unknown) => io.err(`checkpoint failed: ${String(error)}\n`));
   const dropLinks = () => {
     events?.write('links-dropped', {});
     peer.dropLinks();
   };
-  if (values['debug-signals'] === true) process.on('SIGUSR2', dropLinks);
+  if (opts.debugSignals) process.on('SIGUSR2', dropLinks);
   try {
-    await peer.start();
+    try {
+      await peer.start();
+    } catch (error) {
+      if (interrupted) throw error;
+      const cause = await connectionCause(server);
+      throw cause === null ? error : new CommandFailure(`cannot connect to ${server}: ${cause}`);
+    }
     events?.write('joined', { round: peer.round, resumed: resume?.round ?? null });
-    const progress =
-      values.quiet === true ? null : showProgress(peer, process.stderr, peer.config?.rounds ?? 0);
+    const progress = opts.quiet
+      ? null
+      : showProgress(peer, process.stderr, peer.config?.rounds ?? 0, opts.progressWidth);
     const done = await peer.finished;
     progress?.stop();
     await peer.leave();
@@ -204,24 +273,23 @@ export async function join(argv: readonly string[]): Promise<number> {
       timeline: timeline.snapshot(),
       interrupted,
     };
-    if (values.quiet !== true) {
+    if (!opts.quiet) {
       const own = summary.finalTestAccuracy;
       const acc = own === null ? 'n/a' : `${(own * 100).toFixed(2)}%`;
-      console.error(
-        interrupted ? `left at round ${done.round}` : `done at round ${done.round}: test accuracy ${acc}`,
+      io.err(
+        `${interrupted ? `left at round ${done.round}` : `done at round ${done.round}: test accuracy ${acc}`}; ${wireBytesText(summary.role, summary.wire)}\n`,
       );
-      if (modelHash !== null) console.error(`model sha256 ${modelHash}`);
+      if (modelHash !== null) io.err(`model sha256 ${modelHash}\n`);
     }
-    if (values['summary-out'] !== undefined)
-      await writeFile(values['summary-out'], JSON.stringify(summary, null, 2));
+    if (opts.summaryOut !== undefined) await writeFile(opts.summaryOut, JSON.stringify(summary, null, 2));
     return 0;
   } catch (error) {
     await peer.leave();
     await flushCheckpoint();
     // Interrupted while joining: leaving was asked for, not a failure.
     if (interrupted) return 0;
-    console.error(`join failed: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    if (error instanceof CommandFailure) throw error;
+    throw new CommandFailure(`join failed: ${oneLine(error)}`);
   } finally {
     timeline.stop();
     checkpointer?.stop();
@@ -236,12 +304,13 @@ export async function join(argv: readonly string[]): Promise<number> {
  * The link options the join flags ask for, checked as the transport will check them
  * (resolveLinkSettings): throws an Error whose message names the flag at fault.
  */
-export function linkOptionsFromFlags(flags: {
+export async function linkOptionsFromFlags(flags: {
   linkMbps: number | undefined;
   linkLatencyMs: number | undefined;
   iceServersJson: string | undefined;
   relayOnly: boolean;
-}): Partial<LinkSettings> {
+}): Promise<Partial<LinkSettings>> {
+  const { resolveLinkSettings } = await import('../transport/index.ts');
   const link: Partial<LinkSettings> = {
     ...(flags.linkMbps === undefined ? {} : { linkMbps: flags.linkMbps }),
     ...(flags.linkLatencyMs === undefined ? {} : { linkLatencyMs: flags.linkLatencyMs }),

@@ -8,15 +8,19 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { createMnistLearner, type MnistLearner } from '../training/mnist-learner.ts';
-import { SIMULATE_HELP, parseSimulateArgs, type SimulateCli } from './options.ts';
+import { processIo, reportError, type CliIo } from '../cli/command.ts';
+import { fitWidth } from '../cli/progress.ts';
+import type { MnistLearner } from '../training/mnist-learner.ts';
+import { parseSimulateArgs, simulateHelp, type SimulateCli } from './options.ts';
 import { runSimulation, type RoundRecord, type SimulationResult } from './simulator.ts';
 
 /** The MNIST learner a simulation with these options trains: one data shard per worker. */
-export function simulationLearner(
+export async function simulationLearner(
   cli: SimulateCli,
   log: (line: string) => void = () => {},
 ): Promise<MnistLearner> {
+  // Loaded here, so that a bad flag is reported without loading TF.js.
+  const { createMnistLearner } = await import('../training/mnist-learner.ts');
   return createMnistLearner({
     workers: cli.config.workers,
     partition: cli.partition,
@@ -93,37 +97,40 @@ function progressLine(r: RoundRecord, rounds: number): string {
   return `round ${r.round + 1}/${rounds} loss ${r.loss?.toFixed(4) ?? '-'}${acc} up ${mb(r.bytesUp)} MB down ${mb(r.bytesDown)} MB${r.sync ? ` sync(${r.sync})` : ''}`;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** How the simulator is called, in its error lines. */
+export const SIMULATE_NAME = 'npm run simulate --';
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let cli: SimulateCli | 'help';
   try {
     cli = parseSimulateArgs(argv);
   } catch (error) {
-    console.error(`simulate: ${error instanceof Error ? error.message : String(error)}\n\n${SIMULATE_HELP}`);
-    return 2;
+    return reportError(error, io, SIMULATE_NAME);
   }
   if (cli === 'help') {
-    console.log(SIMULATE_HELP);
+    io.out(simulateHelp());
     return 0;
   }
   const { config } = cli;
   const quiet = cli.quiet;
-  const learner = await simulationLearner(cli, quiet ? () => {} : (line) => console.error(line));
+  const learner = await simulationLearner(cli, quiet ? () => {} : (line) => io.err(`${line}\n`));
   const started = performance.now();
-  const tty = process.stderr.isTTY === true;
+  const columns = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
   try {
     const result = runSimulation(config, learner, {
       onRound(record) {
         if (quiet) return;
-        if (tty) process.stderr.write(`\r${progressLine(record, config.rounds)}   `);
-        else if (record.testAccuracy !== null) console.error(progressLine(record, config.rounds));
+        const line = progressLine(record, config.rounds);
+        if (columns !== undefined) io.err(`\r${fitWidth(line, columns)}\u001b[K`);
+        else if (record.testAccuracy !== null) io.err(`${line}\n`);
       },
     });
-    if (tty && !quiet) process.stderr.write('\n');
+    if (columns !== undefined && !quiet) io.err('\n');
     const report = simulationReport(cli, result, learner.backend, (performance.now() - started) / 1000);
     if (!quiet) {
-      console.error(
+      io.err(
         `final test accuracy ${(report.final.testAccuracy * 100).toFixed(2)}%, bytes up ${report.bytes.up} down ${report.bytes.down}, ` +
-          `${report.compressionRatio?.toFixed(1)}x fewer than fp32 SGD, ${result.syncs} syncs`,
+          `${report.compressionRatio?.toFixed(1)}x fewer than fp32 SGD, ${result.syncs} syncs\n`,
       );
     }
     if (cli.out !== undefined) await writeFile(cli.out, JSON.stringify(report, null, 2));
