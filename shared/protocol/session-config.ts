@@ -18,6 +18,7 @@ import {
   resolveAlgorithmOptions,
   type AlgorithmSpec,
 } from '../algorithm/index.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../defaults.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
 const compressorSpecSchema = z
@@ -45,12 +46,12 @@ const sessionConfigFields = z.object({
   up: compressorSpecSchema.default('topk:0.01'),
   /** Compressor from the aggregator to the workers. */
   down: compressorSpecSchema.default('topk:0.01'),
-  learningRate: z.number().positive().max(10).default(0.1),
+  learningRate: z.number().positive().max(10).default(DEFAULT_LEARNING_RATE),
   /** Heavy-ball momentum of every peer's local optimizer. */
   momentum: z.number().min(0).lt(1).default(0),
   /** L2 weight decay of every peer's local optimizer. */
   weightDecay: z.number().min(0).max(1).default(0),
-  batchSize: positiveInt.max(4096).default(64),
+  batchSize: positiveInt.max(4096).default(DEFAULT_BATCH_SIZE),
   /** Number of rounds to train. */
   rounds: positiveInt.max(10_000_000).default(500),
   /** How long the aggregator waits for updates in a round before aggregating what arrived. */
