@@ -1,7 +1,7 @@
 /**
  * `npm start` (`liec demo`): the demo on embedded defaults. Starts a signaling server,
  * creates a LIEC-SGD session, launches N headless peers as separate processes on loopback,
- * prints the URL to watch, peer 0's progress, and at the end the final accuracy and traffic:
+ * prints the URL to watch, the aggregator's progress, and at the end the final accuracy and traffic:
  * the aggregator's wire bytes and all peers' frame bytes, labelled as in the progress line.
  * Each peer's stderr goes to a log file in a temp folder, kept (and named) when a peer fails.
  *
@@ -78,7 +78,7 @@ interface DemoOptions {
 export function runPeer(
   args: string[],
   logPath: string,
-  echo: ((text: string) => void) | null,
+  echo: (text: string) => void = () => {},
 ): Promise<number> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'join', ...args], {
     cwd: PROJECT_ROOT,
@@ -86,12 +86,48 @@ export function runPeer(
   });
   const log = createWriteStream(logPath);
   child.stderr.pipe(log);
-  if (echo !== null) child.stderr.on('data', (chunk: Buffer) => echo(chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => echo(chunk.toString('utf8')));
   const exited = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
   const logged = new Promise<void>((resolve) => log.once('close', () => resolve()));
   return Promise.all([exited, logged]).then(([code]) => code);
+}
+
+/**
+ * Calls `onChange` with the session's aggregator each time the server's /status names a new
+ * one (every `intervalMs`) until the returned function is called.
+ */
+export function followAggregator(
+  url: string,
+  sessionId: string,
+  onChange: (peerId: string) => void,
+  intervalMs = 250,
+): () => void {
+  let stopped = false;
+  let current: string | null = null;
+  const poll = async () => {
+    while (!stopped) {
+      try {
+        const response = await fetch(new URL('/status', url));
+        const status = (await response.json()) as {
+          sessions?: { sessionId: string; aggregator: { peerId: string | null } }[];
+        };
+        const id = status.sessions?.find((s) => s.sessionId === sessionId)?.aggregator.peerId ?? null;
+        if (id !== null && id !== current && !stopped) {
+          current = id;
+          onChange(id);
+        }
+      } catch {
+        // The server is local; a failed poll is retried.
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  };
+  void poll();
+  return () => {
+    stopped = true;
+  };
 }
 
 /** The demo's JSON summary from the peers' own summaries. */
@@ -201,7 +237,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
   });
   if (config.minPeers > peers)
     throw new UsageError(
-      `option '--min-peers <n>' argument '${config.minPeers}' is invalid: more than --peers ${peers}`,
+      `option '--min-peers <n>' argument '${config.minPeers}' is invalid. expected at most --peers ${peers}`,
     );
   const [{ createAppServer }, { SignalingClient }, { joinLinks }] = await Promise.all([
     import('../../signaling/app-server.ts'),
@@ -235,21 +271,31 @@ async function run(command: Command, io: CliIo): Promise<number> {
     const width = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
     const started = performance.now();
     const logPath = (i: number) => joinPath(workdir, `peer-${i}.log`);
+    // Every peer draws its progress into its log; the aggregator's is shown here.
+    let shown = -1;
+    const stopFollowing = followAggregator(url, sessionId, (peerId) => {
+      const index = Number(peerId.replace(/^peer-/, ''));
+      if (shown !== -1) io.err(`${width === undefined ? '' : '\n'}the aggregator is now ${peerId}\n`);
+      shown = index;
+    });
     const codes = await Promise.all(
       Array.from({ length: peers }, (_, i) =>
         runPeer(
           [
-            ...['--server', url, '--session', sessionId, '--token', token, '--shard', String(i)],
+            ...['--server', url, '--session', sessionId, '--token', token],
+            ...['--peer-id', `peer-${i}`, '--shard', String(i)],
             ...['--summary-out', joinPath(workdir, `peer-${i}.json`)],
             ...(opts.linkMbps === undefined ? [] : ['--link-mbps', String(opts.linkMbps)]),
             ...(opts.linkLatencyMs === 0 ? [] : ['--link-latency-ms', String(opts.linkLatencyMs)]),
-            ...(i !== 0 ? ['--quiet'] : width === undefined ? [] : ['--progress-width', String(width)]),
+            ...(width === undefined ? [] : ['--progress-width', String(width)]),
           ],
           logPath(i),
-          i === 0 ? (text) => io.err(text) : null,
+          (text) => {
+            if (shown === i) io.err(text);
+          },
         ),
       ),
-    );
+    ).finally(stopFollowing);
     const summaries: PeerSummary[] = [];
     for (let i = 0; i < peers; i++) {
       const text = await readFile(joinPath(workdir, `peer-${i}.json`), 'utf8').catch(() => null);

@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Checkpoint } from '../roles/checkpoint.ts';
+import type { Role } from '../roles/events.ts';
 import type { LinkSettings } from '../transport/index.ts';
 import {
   CommandFailure,
@@ -221,6 +222,9 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
   process.once('SIGINT', leave);
   process.once('SIGTERM', leave);
   const timeline = recordTimeline(peer);
+  // The role it ended in: a peer that left has none (currentRole null).
+  let lastRole: Role | null = null;
+  const offRole = peer.events.on('role', (e) => (lastRole = e.role));
   const events = opts.eventsOut === undefined ? null : openEventLog(opts.eventsOut, peer);
   const checkpointer =
     checkpointDir === undefined
@@ -260,7 +264,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     const modelHash = model === null ? null : await modelSha256(model);
     const summary: PeerSummary = {
       peerId: peer.peerId,
-      role: peer.currentRole,
+      role: peer.currentRole ?? lastRole,
       round: done.round,
       finalTestAccuracy: peer.evaluateModel()?.accuracy ?? null,
       modelSha256: modelHash,
@@ -292,6 +296,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     throw new CommandFailure(`join failed: ${oneLine(error)}`);
   } finally {
     timeline.stop();
+    offRole();
     checkpointer?.stop();
     events?.close();
     process.off('SIGINT', leave);

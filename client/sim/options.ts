@@ -289,7 +289,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
     partition = parsePartitionSpec(values.partition);
   } catch (error) {
     throw new UsageError(
-      `option '--partition <p>' argument '${values.partition}' is invalid: ${oneLine(error)}`,
+      `option '--partition <p>' argument '${values.partition}' is invalid. ${oneLine(error)}`,
     );
   }
   return {
