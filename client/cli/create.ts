@@ -51,9 +51,10 @@ export function joinLinks(server: string, sessionId: string, token: string) {
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let code = 0;
   const command = createCommand().action(async () => {
+    // The values first: `liec create --rounds abc` names --rounds, whatever else is missing.
+    const config = configFromFlags(configFlagValues(command));
     requireOptions(command, ['server']);
     const opts = command.opts<{ server: string; json: boolean }>();
-    const config = configFromFlags(configFlagValues(command));
     const { SignalingClient } = await import('../signaling/index.ts');
     const client = new SignalingClient();
     try {

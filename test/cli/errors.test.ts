@@ -51,6 +51,7 @@ test('a bad value: one line naming the flag and the value, exit 2, before anythi
     [['serve', '--port', 'abc'], 'liec serve', '--port', 'abc'],
     [['serve', '--port', '70000'], 'liec serve', '--port', '70000'],
     [['create', '--server', REFUSED, '--rounds', 'abc'], 'liec create', '--rounds', 'abc'],
+    [['create', '--rounds', 'abc'], 'liec create', '--rounds', 'abc'],
     [['create', '--server', REFUSED, '--rounds', '0'], 'liec create', '--rounds', '0'],
     [['create', '--server', REFUSED, '--lr', '-1'], 'liec create', '--lr', '-1'],
     [['create', '--server', REFUSED, '--sync-mode', 'sometimes'], 'liec create', '--sync-mode', 'sometimes'],
