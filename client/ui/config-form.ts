@@ -290,16 +290,19 @@ export function readConfigForm(value: (name: ConfigField) => string | null): Con
       candidate[field.name] = text;
     }
   }
-  if (issues.length > 0) return { ok: false, issues };
+  // The fields read so far are checked too (the unreadable ones left to their defaults), so
+  // every mistake shows at once.
   const parsed = sessionConfigSchema.safeParse(candidate);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  return {
-    ok: false,
-    issues: parsed.error.issues.map((issue) => {
-      const [first] = issue.path;
-      return { field: isField(first) ? first : null, message: issue.message };
-    }),
-  };
+  if (parsed.success && issues.length === 0) return { ok: true, config: parsed.data };
+  const schemaIssues = parsed.success
+    ? []
+    : parsed.error.issues.map((issue): ConfigIssue => {
+        const [first] = issue.path;
+        return { field: isField(first) ? first : null, message: issue.message };
+      });
+  // A rule across fields judged with a default in place of an unreadable field says nothing.
+  const relevant = issues.length === 0 ? schemaIssues : schemaIssues.filter((i) => i.field !== null);
+  return { ok: false, issues: [...issues, ...relevant] };
 }
 
 /** One line per issue, naming the field by its label. */

@@ -12,7 +12,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { createAppServer } from '../../signaling/index.ts';
-import { PAGE_TIMEOUT_MS, chromiumSkipReason, collectPageErrors, launchChromium } from './helpers.ts';
+import {
+  buildApp,
+  chromiumSkipReason,
+  collectPageErrors,
+  launchChromium,
+  PAGE_TIMEOUT_MS,
+} from './helpers.ts';
 
 const FAKE_RUNTIME = fileURLToPath(new URL('./fixtures/fake-runtime.js', import.meta.url));
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -30,6 +36,7 @@ test(
   { skip: chromiumSkipReason() },
   async (t) => {
     const server = await createAppServer({
+      buildApp,
       logLevel: 'silent',
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       heartbeatTimeoutMs: 6 * HEARTBEAT_INTERVAL_MS,

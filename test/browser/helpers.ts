@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ensureWebApp } from '../../client/ui/build.ts';
 import type { DashboardState } from '../../client/ui/state.ts';
 
 /** Debian's Chromium; LIEC_CHROMIUM_PATH overrides it (e.g. to check the skip path). */
@@ -33,6 +34,15 @@ export const CHROMIUM_ARGS = [
 
 /** Upper bound for a page condition to become true; generous for a loaded 2-core machine. */
 export const PAGE_TIMEOUT_MS = 15_000;
+
+/**
+ * For createAppServer's `buildApp`: the app server serves client/ui/dist as it is, so the
+ * tests build it first when it is missing or older than its sources.
+ */
+export async function buildApp(appDir: string): Promise<string> {
+  await ensureWebApp(appDir);
+  return appDir;
+}
 
 /** The reason to skip browser tests, or undefined when Chromium is installed. */
 export function chromiumSkipReason(): string | undefined {

@@ -13,10 +13,11 @@ import { decodeModelFile } from '../../client/ui/runtime/model-file.ts';
 import { createAppServer } from '../../signaling/index.ts';
 import { waitFor } from '../support/session.ts';
 import {
-  PAGE_TIMEOUT_MS,
+  buildApp,
   chromiumSkipReason,
   collectPageErrors,
   launchChromium,
+  PAGE_TIMEOUT_MS,
   pageState,
 } from './helpers.ts';
 
@@ -30,6 +31,7 @@ test(
   { skip: chromiumSkipReason(), timeout: 90_000 },
   async (t) => {
     const server = await createAppServer({
+      buildApp,
       logLevel: 'silent',
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       heartbeatTimeoutMs: 6 * HEARTBEAT_INTERVAL_MS,

@@ -20,11 +20,12 @@ import { Peer } from '../../client/roles/peer.ts';
 import { selectBackend } from '../../client/training/backend.ts';
 import { createAppServer } from '../../signaling/index.ts';
 import {
-  PAGE_TIMEOUT_MS,
+  buildApp,
   chromiumSkipReason,
   collectPageErrors,
   launchChromium,
   median,
+  PAGE_TIMEOUT_MS,
   pageState,
   runtimeFigures,
   waitForPeerRow,
@@ -48,6 +49,7 @@ test(
   { skip: chromiumSkipReason(), timeout: 120_000 },
   async (t) => {
     const server = await createAppServer({
+      buildApp,
       logLevel: 'silent',
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       heartbeatTimeoutMs: 6 * HEARTBEAT_INTERVAL_MS,

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { StoreController, shallowEqual } from '../../client/ui/controller.ts';
-import { SessionStore, type DashboardPart, type RoundRecord } from '../../client/ui/state.ts';
+import {
+  ROUND_TIMES_KEPT,
+  SessionStore,
+  type DashboardPart,
+  type RoundRecord,
+} from '../../client/ui/state.ts';
 
 function round(n: number, extra: Partial<RoundRecord> = {}): RoundRecord {
   return {
@@ -249,4 +254,121 @@ test('StoreController compares selections shallowly and follows a replaced store
   assert.equal(first.listenerCount('change'), 0);
   assert.equal(second.listenerCount('change'), 1);
   assert.equal(selected()?.peers.length, 1);
+});
+
+/** The kinds of the store's events (read through a function: assertions narrow property reads). */
+function kindsOf(store: SessionStore): string[] {
+  return store.state.events.map((e) => e.kind);
+}
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+test('errors: one per source, replaced by a newer one, cleared when the source recovers', () => {
+  const clock = manualClock();
+  const store = new SessionStore({ now: clock.now });
+  store.setError('runtime', 'learner failed');
+  clock.advance(5);
+  store.setError('download', 'no model yet');
+  store.setError('runtime', 'could not rejoin');
+  assert.deepEqual(store.state.local.errors, [
+    { source: 'download', message: 'no model yet', at: 1005 },
+    { source: 'runtime', message: 'could not rejoin', at: 1005 },
+  ]);
+  assert.equal(store.errorOf('runtime'), 'could not rejoin');
+  const seen = changes(store);
+  store.clearError('status');
+  assert.equal(seen.length, 0, 'clearing an absent error changes nothing');
+  store.clearError('runtime');
+  assert.deepEqual(
+    store.state.local.errors.map((e) => e.source),
+    ['download'],
+  );
+});
+
+test('reconnecting: the state, why and since when, and a disconnect event', () => {
+  const clock = manualClock();
+  const store = new SessionStore({ now: clock.now });
+  store.startReconnecting({ since: 1000, retryDelayMs: 1000, reason: 'transport close' });
+  assert.equal(store.state.local.connection, 'reconnecting');
+  assert.deepEqual(store.state.local.reconnect, {
+    since: 1000,
+    retryDelayMs: 1000,
+    reason: 'transport close',
+  });
+  assert.deepEqual(store.state.events, [{ kind: 'disconnect', reason: 'transport close', at: 1000 }]);
+});
+
+test('events: joins, drops and aggregator changes as they happen; a quiet snapshot is no news', () => {
+  const clock = manualClock();
+  const store = new SessionStore({ now: clock.now, maxEvents: 4 });
+  store.quietly(() => {
+    store.updateSession({ id: 's', aggregatorPeerId: 'a', term: 1 });
+    store.upsertPeer({ peerId: 'a', kind: 'headless', state: 'waiting' });
+    store.upsertPeer({ peerId: 'b', kind: 'browser', state: 'waiting' });
+  });
+  assert.deepEqual(store.state.events, [], 'who was there when the tab joined is not an event');
+  clock.advance(10);
+  store.upsertPeer({ peerId: 'c', kind: 'browser', state: 'waiting' });
+  store.upsertPeer({ peerId: 'c', state: 'training' });
+  store.markDropped('a');
+  store.markDropped('a');
+  store.batch(() => {
+    store.updateSession({ term: 2 });
+    store.updateSession({ aggregatorPeerId: 'b' });
+  });
+  store.updateSession({ aggregatorPeerId: 'b' });
+  assert.deepEqual(store.state.events, [
+    { kind: 'join', peerId: 'c', peerKind: 'browser', at: 1010 },
+    { kind: 'drop', peerId: 'a', at: 1010 },
+    { kind: 'aggregator', peerId: 'b', term: 2, at: 1010 },
+  ]);
+  store.upsertPeer({ peerId: 'a', state: 'waiting' });
+  store.logEvent({ kind: 'reconnect' });
+  assert.deepEqual(
+    kindsOf(store),
+    ['drop', 'aggregator', 'join', 'reconnect'],
+    'a dropped peer that comes back joins again; the list is bounded',
+  );
+  store.reset();
+  assert.deepEqual(store.state.events, []);
+});
+
+test('round times: one per new round, bounded; the finish time once done', () => {
+  const clock = manualClock(0);
+  const store = new SessionStore({ now: clock.now });
+  store.updateSession({ round: 0 });
+  for (let round = 1; round <= ROUND_TIMES_KEPT + 5; round++) {
+    clock.advance(100);
+    store.updateSession({ round });
+    store.updateSession({ round, phase: 'training' }); // the same round again: no new time
+  }
+  const times = store.state.session.roundTimes;
+  assert.equal(times.length, ROUND_TIMES_KEPT);
+  assert.deepEqual(times.at(-1), { round: ROUND_TIMES_KEPT + 5, at: (ROUND_TIMES_KEPT + 5) * 100 });
+  assert.equal(store.state.session.finishedAt, null);
+  clock.advance(50);
+  store.updateSession({ phase: 'done' });
+  clock.advance(50);
+  store.updateSession({ phase: 'done' });
+  assert.equal(store.state.session.finishedAt, (ROUND_TIMES_KEPT + 5) * 100 + 50);
+});
+
+test('throughput: byte counters of a row turn into rates; a dropped row has none', () => {
+  const clock = manualClock(0);
+  const store = new SessionStore({ now: clock.now });
+  store.upsertPeer({ peerId: 'a', bytesUp: 1000, bytesDown: 0 });
+  assert.equal(store.state.peers[0]?.rateUp, null);
+  clock.advance(2000);
+  store.upsertPeer({ peerId: 'a', bytesUp: 5000, bytesDown: 2000 });
+  assert.deepEqual([store.state.peers[0]?.rateUp, store.state.peers[0]?.rateDown], [2000, 1000]);
+  const seen = changes(store);
+  store.upsertPeer({ peerId: 'a', bytesUp: 5000, bytesDown: 2000 });
+  store.upsertPeer({ peerId: 'a', state: 'connecting' });
+  assert.equal(seen.length, 0, 'a patch that changes nothing emits nothing');
+  store.markDropped('a');
+  assert.deepEqual([store.state.peers[0]?.rateUp, store.state.peers[0]?.rateDown], [null, null]);
 });

@@ -3,6 +3,10 @@
  * DOM): loss and test accuracy per round; bytes per round, sent and received, against what
  * fp32 both ways would have sent (log scale); and model drift between syncs.
  *
+ * Nothing is clipped: every y axis is as wide as its widest tick label (measured with the
+ * axis font; fitAxisSize), splits a filter leaves out (a log scale's minor ones) get no label
+ * at all rather than a placeholder, and the log axis draws grid lines at powers of ten only.
+ *
  * @example
  * const plot = new uPlot(CHART_SPECS[0].options(480), CHART_SPECS[0].data(history), element);
  */
@@ -34,6 +38,56 @@ const COLORS = {
 /** Non-positive values become gaps: a log scale cannot show them. */
 const positiveOrNull = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
 
+/** The font of tick labels (uPlot's default family), set on every axis so it is what fitAxisSize measures. */
+export const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif';
+const TICK_SIZE = 6;
+const AXIS_GAP = 6;
+
+let measureContext: CanvasRenderingContext2D | null | undefined;
+
+/** Width in CSS pixels of `text` in AXIS_FONT (an estimate of 7 px per character without a DOM). */
+export function labelWidth(text: string): number {
+  if (measureContext === undefined)
+    measureContext =
+      typeof document === 'undefined' ? null : document.createElement('canvas').getContext('2d');
+  if (measureContext === null) return text.length * 7;
+  measureContext.font = AXIS_FONT;
+  return measureContext.measureText(text).width;
+}
+
+/**
+ * An axis size (uPlot's `size`: ticks, gap and values, not the label) that fits the widest of
+ * `values`; before values exist (the first layout pass), room for six characters.
+ */
+export function fitAxisSize(values: readonly (string | null)[] | null): number {
+  const widths = (values ?? ['000000']).map((v) => (v === null ? 0 : labelWidth(v)));
+  return Math.ceil(TICK_SIZE + AXIS_GAP + Math.max(0, ...widths) + 4);
+}
+
+/** Labels only where the filter left a split (null stays unlabeled). */
+function labels(format: (value: number) => string): uPlot.Axis.DynamicValues {
+  return (_u, splits) => splits.map((v: number | null) => (v === null ? null : format(v)));
+}
+
+/** Powers of ten only (grid lines and ticks of a log axis; minor ones would band the plot). */
+const powersOfTen: uPlot.Axis.Filter = (_u, splits) =>
+  splits.map((v) => (v > 0 && Number.isInteger(Math.log10(v) + 1e-9) ? v : null));
+
+/** Room between a right axis' values and its label (drawn rotated, its glyphs toward the values). */
+const RIGHT_LABEL_ROOM = 12;
+
+/** A y axis whose width follows its labels. */
+function yAxis(axis: uPlot.Axis): uPlot.Axis {
+  const extra = axis.side === 1 ? RIGHT_LABEL_ROOM : 0;
+  return {
+    font: AXIS_FONT,
+    gap: AXIS_GAP,
+    ticks: { size: TICK_SIZE, ...axis.ticks },
+    size: (_u, values) => fitAxisSize(values) + extra,
+    ...axis,
+  };
+}
+
 /** Tick labels for small positive quantities such as drift (1e-4 rather than 0). */
 export function formatSmall(value: number): string {
   if (value === 0) return '0';
@@ -42,7 +96,7 @@ export function formatSmall(value: number): string {
     : value.toExponential(1);
 }
 
-const roundAxis: uPlot.Axis = { label: 'round' };
+const roundAxis: uPlot.Axis = { label: 'round', font: AXIS_FONT, gap: AXIS_GAP, ticks: { size: TICK_SIZE } };
 const roundSeries: uPlot.Series = { label: 'round' };
 const base = (width: number) => ({
   width,
@@ -74,8 +128,8 @@ export const CHART_SPECS: readonly ChartSpec[] = [
       ],
       axes: [
         roundAxis,
-        { scale: 'loss', label: 'loss' },
-        { scale: 'acc', side: 1, label: 'accuracy', grid: { show: false } },
+        yAxis({ scale: 'loss', label: 'loss' }),
+        yAxis({ scale: 'acc', side: 1, label: 'accuracy', grid: { show: false } }),
       ],
     }),
     data: (h) => [h.map((r) => r.round), h.map((r) => r.loss), h.map((r) => r.testAccuracy)],
@@ -94,7 +148,15 @@ export const CHART_SPECS: readonly ChartSpec[] = [
         { label: 'down', stroke: COLORS.down, width: 2, dash: [3, 3] },
         { label: 'fp32 both ways', stroke: COLORS.fp32, width: 2, dash: [6, 4] },
       ],
-      axes: [roundAxis, { label: 'bytes', size: 84, values: (_u, splits) => splits.map(formatBytes) }],
+      axes: [
+        roundAxis,
+        yAxis({
+          label: 'bytes',
+          values: labels(formatBytes),
+          grid: { filter: powersOfTen },
+          ticks: { size: TICK_SIZE, filter: powersOfTen },
+        }),
+      ],
     }),
     data: (h) => [
       h.map((r) => r.round),
@@ -111,7 +173,7 @@ export const CHART_SPECS: readonly ChartSpec[] = [
       ...base(width),
       scales: { x: { time: false } },
       series: [roundSeries, { label: 'drift', stroke: COLORS.drift, width: 2, spanGaps: true }],
-      axes: [roundAxis, { label: 'drift', size: 70, values: (_u, splits) => splits.map(formatSmall) }],
+      axes: [roundAxis, yAxis({ label: 'drift', values: labels(formatSmall) })],
     }),
     data: (h) => [h.map((r) => r.round), h.map((r) => r.drift)],
   },
