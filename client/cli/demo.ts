@@ -29,6 +29,7 @@ import {
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
 import type { PeerSummary } from './join.ts';
 import { mb, wireBytesText } from './progress.ts';
+import { buildWebAppInto } from './web-app.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -245,7 +246,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
     import('./create.ts'),
   ]);
   // Serves the web app too, so the watch link below opens the dashboard.
-  const server = await createAppServer({ logLevel: 'warn' });
+  const server = await createAppServer({ logLevel: 'warn', buildApp: buildWebAppInto });
   let url: string;
   try {
     url = await server.start({ port: opts.port, host: '127.0.0.1' });

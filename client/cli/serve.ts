@@ -19,6 +19,7 @@ import {
   runProgram,
   type CliIo,
 } from './command.ts';
+import { buildWebAppInto } from './web-app.ts';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
@@ -117,7 +118,7 @@ export async function main(
     const { main: startServer } = await import('../../signaling/main.ts');
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
-      server = await startServer(args);
+      server = await startServer(args, process.env, opts.signalingOnly ? {} : { buildApp: buildWebAppInto });
     } catch (error) {
       throw new CommandFailure(`cannot listen on ${opts.host}:${opts.port}: ${oneLine(error)}`);
     }
