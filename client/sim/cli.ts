@@ -31,6 +31,16 @@ export async function simulationLearner(
   });
 }
 
+function bitsPerParam(result: SimulationResult, workers: number): { up: number; down: number } {
+  const d = result.finalModel.length;
+  const uploads = result.history.reduce((sum, r) => sum + r.participants, 0);
+  const deliveries = workers * result.history.length;
+  return {
+    up: uploads > 0 ? (result.bytes.up * 8) / (d * uploads) : 0,
+    down: deliveries > 0 ? (result.bytes.down * 8) / (d * deliveries) : 0,
+  };
+}
+
 /** The JSON document a simulation writes (see README, "Simulator output"). */
 export function simulationReport(
   cli: SimulateCli,
@@ -81,6 +91,11 @@ export function simulationReport(
     bytes: result.bytes,
     fp32Bytes: result.fp32Bytes,
     compressionRatio: totalBytes > 0 ? totalFp32 / totalBytes : null,
+    /**
+     * Wire bits per model parameter, per participating worker and round (up) and per worker
+     * and round (down: every worker gets the broadcast), syncs counted, averaged over the run.
+     */
+    bitsPerParam: bitsPerParam(result, config.workers),
     roundsTo90: to90 === undefined ? null : to90.round + 1,
     /** Simulated seconds until the first evaluation at or above 90% (null: not reached). */
     simSecondsTo90: to90 === undefined ? null : to90.simSeconds,
