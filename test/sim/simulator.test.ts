@@ -6,6 +6,8 @@ import type { Learner } from '../../client/training/learner.ts';
 import { alternatingLinks } from '../../client/sim/links.ts';
 import { fp32UploadFrameBytes } from '../../shared/protocol/frames.ts';
 import { quadraticProblem } from '../algorithm/fixtures.ts';
+import { parseSimulateArgs } from '../../client/sim/options.ts';
+import { simulationReport } from '../../client/sim/cli.ts';
 
 const DIM = 400;
 
@@ -258,3 +260,44 @@ test('sliceDelta afterGradient: a block delta lands after the next gradient, as 
   assert.ok(after.bytes.syncUp > 5 * unsynced.bytes.syncUp);
   assert.equal(after.identicalModels, true, 'the final sync leaves every worker on one model');
 });
+
+test('the report counts bits per parameter per participant and round, syncs included: top-k with sign values under 0.1 bit at 1%', () => {
+  const cli = parseSimulateArgs(['--workers', '4', '--rounds', '20', '--quiet']);
+  assert.notEqual(cli, 'help');
+  if (cli === 'help') return;
+  const run = (spec: Partial<AlgorithmSpec>) => {
+    const config = { ...cli.config, options: config4(spec), workers: 4, rounds: 20 };
+    return simulationReport({ ...cli, config }, runSimulation(config, bigLearner(4)), 'test', 0);
+  };
+  const config4 = (spec: Partial<AlgorithmSpec>) =>
+    resolveAlgorithmOptions({
+      algorithm: 'doublesqueeze',
+      up: 'topk:0.01',
+      down: 'topk:0.01',
+      learningRate: 0.05,
+      ...spec,
+    });
+  const fp16 = run({}).bitsPerParam;
+  const sign = run({ up: 'topk:0.01:sign', down: 'topk:0.01:sign' }).bitsPerParam;
+  assert.ok(sign.up < 0.1 && sign.down < 0.1, `sign values: ${JSON.stringify(sign)}`);
+  assert.ok(fp16.up > 2 * sign.up, `fp16 values ${fp16.up} against sign ${sign.up}`);
+  // LIEC's syncs are counted: more bits than the same codec without them.
+  const liec = run({
+    algorithm: 'liec',
+    up: 'topk:0.01:sign',
+    down: 'topk:0.01:sign',
+    syncPeriod: 5,
+  }).bitsPerParam;
+  assert.ok(liec.up > sign.up && liec.down > sign.down, `liec ${JSON.stringify(liec)}`);
+});
+
+/** A quadratic learner the size of the MLP (101,770 parameters): frame headers weigh as they do there. */
+function bigLearner(workers: number): Learner {
+  const problem = quadraticProblem(101_770, workers, 5);
+  return {
+    numParams: 101_770,
+    initialWeights: () => problem.initialModel(),
+    gradient: (worker, weights) => ({ gradient: problem.gradient(worker, weights, 0), loss: 0 }),
+    evaluate: () => ({ accuracy: 0, loss: 0 }),
+  };
+}
