@@ -9,9 +9,9 @@
  *                                                   (immediate local compensation of strength a)
  *
  * LIEC models drift apart by the residuals they apply, so a LIEC worker also tracks x_common,
- * the model it would have if it applied only the broadcasts; x_i - x_common is what a sync
- * sends. With a = 1 (the paper's LIEC) d stays 0; with a = 0 it is DoubleSqueeze. 'auto'
- * takes a from every sync (compensation.ts).
+ * the model it would have if it applied only the broadcasts; a sync sends what x_common lacks
+ * of the worker's gradients, x_i - x_common - step d. With a = 1 (the paper's LIEC) d stays 0;
+ * with a = 0 it is DoubleSqueeze. 'auto' takes a from every sync (compensation.ts).
  */
 import type { Compressor } from '../compress/types.ts';
 import { syncFlushStep } from './aggregator.ts';
