@@ -63,7 +63,9 @@ export function applyStatus(
     const ownCounters = local.runtimeAttached ? local.peerId : null;
     for (const peer of status.peers) upsertMember(store, peer, { reviveDropped, ownCounters });
     for (const row of store.state.peers) if (!present.has(row.peerId)) store.markDropped(row.peerId);
-    if (newer) applyAggregatorRoles(store, aggregator.peerId);
+    // Roles follow the newest aggregator this tab knows of: a snapshot older than an
+    // announcement heard meanwhile must not turn the aggregator back into a worker.
+    applyAggregatorRoles(store, store.state.session.aggregatorPeerId);
     if (lastReport !== undefined) applyReport(store, lastReport);
   };
   if (options.quiet === true) store.quietly(apply);
