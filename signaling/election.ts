@@ -9,10 +9,15 @@
  *    state and the most stable connection.
  * 3. Otherwise nobody (peerId null) until some member announces it is ready.
  *
+ * `excluded` (a peer a majority reported unreachable, see sessions.ts) takes no part in this
+ * one election: the current aggregator when it is the one excluded is replaced by rule 2.
+ * It stays a member, and a candidate in every later election.
+ *
  * The caller bumps the term whenever the result differs from the current aggregator.
  *
  * @example
  * chooseAggregator('p1', peers); // 'p1' while p1 is live and ready
+ * chooseAggregator('p1', peers, 'p1'); // the ready member connected longest but p1
  */
 
 export interface ElectionCandidate {
@@ -25,10 +30,11 @@ export interface ElectionCandidate {
 export function chooseAggregator(
   current: string | null,
   members: Iterable<ElectionCandidate>,
+  excluded?: string,
 ): string | null {
   let best: ElectionCandidate | undefined;
   for (const member of members) {
-    if (!member.ready) continue;
+    if (!member.ready || member.peerId === excluded) continue;
     if (member.peerId === current) return current;
     if (best === undefined || member.joinSeq < best.joinSeq) best = member;
   }

@@ -1,7 +1,8 @@
 /**
  * The signaling server's answer to each client event (see shared/protocol/signaling.ts for
  * the messages): create and join sessions, relay signals within a session, record
- * heartbeats, readiness and round reports, and announce membership changes.
+ * heartbeats, readiness and round reports, count reports that the aggregator is unreachable
+ * (replacing it at a majority), and announce membership changes.
  *
  * Failure policy: a payload that fails validation, a bad or expired token and an unknown
  * session are fatal (error, then the socket is closed); races and mistakes a well-behaved
@@ -18,6 +19,7 @@ import {
   readyRequestSchema,
   roundReportSchema,
   signalRequestSchema,
+  unreachableReportSchema,
 } from '../shared/protocol/signaling.ts';
 import {
   announceAggregator,
@@ -177,6 +179,35 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     const report = parsePayload(roundReportSchema, payload);
     await store.report(member, report);
     return { reply: {} };
+  });
+
+  handle(ctx, socket, 'aggregator:unreachable', async (payload) => {
+    const member = membership();
+    const report = parsePayload(unreachableReportSchema, payload);
+    let outcome;
+    try {
+      outcome = await store.reportUnreachable(member, report, options.unreachableReportTtlMs);
+    } catch (err) {
+      if (!(err instanceof SignalingError)) ctx.unsettled.add(member.sessionId);
+      throw err;
+    }
+    const { reports, needed, aggregatorChanged, aggregator } = outcome;
+    log.debug('aggregator reported unreachable', { ...member, accused: report.peerId, reports, needed });
+    if (aggregatorChanged) {
+      log.warn('aggregator replaced: a majority cannot reach it', {
+        sessionId: member.sessionId,
+        replaced: report.peerId,
+        term: aggregator.term,
+        aggregator: aggregator.peerId,
+        reports,
+      });
+    }
+    return {
+      reply: { reports, needed, replaced: aggregatorChanged },
+      after: () => {
+        if (aggregatorChanged) announceAggregator(ctx, aggregator);
+      },
+    };
   });
 
   socket.on('disconnect', (reason) => {

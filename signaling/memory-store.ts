@@ -29,6 +29,7 @@ import type {
   NewMember,
   ReadyOutcome,
   SessionStore,
+  UnreachableOutcome,
 } from './store.ts';
 
 export class MemorySessionStore implements SessionStore {
@@ -97,6 +98,16 @@ export class MemorySessionStore implements SessionStore {
   async report(key: MemberKey, report: AcceptedRoundReport): Promise<void> {
     const { session, peer } = this.member(key);
     this.registry.recordReport(session, peer, report);
+  }
+
+  async reportUnreachable(
+    key: MemberKey,
+    report: { term: number; peerId: string },
+    ttlMs: number,
+  ): Promise<UnreachableOutcome> {
+    const { session, peer } = this.member(key);
+    const count = this.registry.reportUnreachable(session, peer, report, ttlMs);
+    return { ...count, aggregator: this.registry.aggregatorState(session) };
   }
 
   async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {

@@ -50,6 +50,13 @@ export interface SignalingServerInit {
   heartbeatTimeoutMs?: number;
   /** How often the server looks for silent peers and idle sessions. @default 1000 */
   sweepIntervalMs?: number;
+  /**
+   * How long a member's `aggregator:unreachable` report counts toward replacing the
+   * aggregator. A member still cut off reports again every aggregatorSilenceMs of its peer
+   * settings (1500 ms by default), so this must exceed that; a member that hears the
+   * aggregator again stops, and its report lapses. @default 10_000
+   */
+  unreachableReportTtlMs?: number;
   /** A session with no members for this long is deleted. @default 600_000 (10 min) */
   sessionIdleTimeoutMs?: number;
   /** Largest socket.io message (socket.io maxHttpBufferSize); larger ones close the connection. @default 262_144 */
@@ -107,6 +114,7 @@ export interface ResolvedOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   sweepIntervalMs: number;
+  unreachableReportTtlMs: number;
   sessionIdleTimeoutMs: number;
   maxMessageBytes: number;
   maxSignalBytes: number;
@@ -132,6 +140,7 @@ export const DEFAULT_SIGNALING_OPTIONS = {
   heartbeatIntervalMs: 5000,
   heartbeatTimeoutMs: 15_000,
   sweepIntervalMs: 1000,
+  unreachableReportTtlMs: 10_000,
   sessionIdleTimeoutMs: 600_000,
   maxMessageBytes: 262_144,
   maxSignalBytes: 65_536,
@@ -190,6 +199,10 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
     heartbeatIntervalMs: positive('heartbeatIntervalMs', init.heartbeatIntervalMs ?? d.heartbeatIntervalMs),
     heartbeatTimeoutMs,
     sweepIntervalMs: positive('sweepIntervalMs', init.sweepIntervalMs ?? d.sweepIntervalMs),
+    unreachableReportTtlMs: positive(
+      'unreachableReportTtlMs',
+      init.unreachableReportTtlMs ?? d.unreachableReportTtlMs,
+    ),
     sessionIdleTimeoutMs: positive(
       'sessionIdleTimeoutMs',
       init.sessionIdleTimeoutMs ?? d.sessionIdleTimeoutMs,

@@ -14,6 +14,8 @@
  *   P s:S:i           HASH peerId -> PeerInfo JSON (kind, capabilities, connectedAt)
  *   P s:S:r           ZSET ready members, scored by joinSeq (the election reads only this)
  *   P s:S:h           HASH "<peerId>:t|r|s" -> last heartbeat ms, round, stats JSON
+ *   P s:S:u           HASH peerId -> "<term> <ms>": its last report that the aggregator of
+ *                     that term is unreachable (only reports of the current term count)
  *   P inst            SET of live instance ids      P inst:I       lease (PX)
  *   P inst:I:m        SET "<sessionId> <peerId> <socketId>" of members held by I
  * Scripts derive the keys of a session from KEYS[1] and the instance keys from the prefix,
@@ -30,6 +32,7 @@
 const PRELUDE = `
 local META = KEYS[1]
 local MEM, INFO, READY, HEALTH = META .. ':m', META .. ':i', META .. ':r', META .. ':h'
+local UNREACH = META .. ':u'
 local function member(peerId)
   local rec = redis.call('HGET', MEM, peerId)
   if not rec then return nil end
@@ -101,6 +104,7 @@ if seq == nil then return {0} end
 redis.call('HDEL', MEM, ARGV[2])
 redis.call('HDEL', INFO, ARGV[2])
 redis.call('HDEL', HEALTH, ARGV[2] .. ':t', ARGV[2] .. ':r', ARGV[2] .. ':s')
+redis.call('HDEL', UNREACH, ARGV[2])
 redis.call('ZREM', READY, ARGV[2])
 redis.call('SREM', ARGV[5] .. 'inst:' .. owner .. ':m', ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. sock)
 if redis.call('HLEN', MEM) == 0 then redis.call('ZADD', ARGV[5] .. 'empty', ARGV[4], ARGV[1]) end
@@ -151,11 +155,51 @@ redis.call('HINCRBY', META, 'reports', 1)
 return {'OK'}
 `;
 
+/**
+ * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs. Counts the report like
+ * SessionRegistry.reportUnreachable and, at a majority, elects the first ready member by
+ * join order but the accused and bumps the term. Replies
+ * {'OK', changed, reports, needed, agg, term, lastRound}.
+ */
+const UNREACHABLE = `
+if owned(ARGV[1], ARGV[2]) == nil then return {'ERR', 'NOT_JOINED'} end
+local s = redis.call('HMGET', META, 'term', 'agg', 'lastRound')
+if tonumber(ARGV[3]) ~= tonumber(s[1]) then return {'ERR', 'STALE_TERM', s[1]} end
+local accused = ARGV[4]
+if s[2] ~= accused then return {'ERR', 'NOT_AGGREGATOR', s[1]} end
+local now, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
+if ARGV[1] ~= accused then redis.call('HSET', UNREACH, ARGV[1], s[1] .. ' ' .. ARGV[5]) end
+local electorate, reports = 0, 0
+for _, voter in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
+  if voter ~= accused then
+    electorate = electorate + 1
+    local rec = redis.call('HGET', UNREACH, voter)
+    if rec then
+      local t, at = string.match(rec, '^(%S+) (%S+)$')
+      if tonumber(t) == tonumber(s[1]) and now - tonumber(at) <= ttl then reports = reports + 1 end
+    end
+  end
+end
+local needed = math.floor(electorate / 2) + 1
+if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3]} end
+local chosen = ''
+for _, candidate in ipairs(redis.call('ZRANGE', READY, 0, 1)) do
+  if candidate ~= accused then
+    chosen = candidate
+    break
+  end
+end
+redis.call('HSET', META, 'agg', chosen)
+local term = redis.call('HINCRBY', META, 'term', 1)
+redis.call('DEL', UNREACH)
+return {'OK', 1, reports, needed, chosen, term, s[3]}
+`;
+
 /** KEYS: session. ARGV: sessionId, deadline, prefix. Deletes the session if still empty since <= deadline. */
 const PRUNE = `
 local since = redis.call('ZSCORE', ARGV[3] .. 'empty', ARGV[1])
 if not since or tonumber(since) > tonumber(ARGV[2]) or redis.call('HLEN', MEM) > 0 then return 0 end
-redis.call('DEL', META, MEM, INFO, READY, HEALTH)
+redis.call('DEL', META, MEM, INFO, READY, HEALTH, UNREACH)
 redis.call('SREM', ARGV[3] .. 'sessions', ARGV[1])
 redis.call('ZREM', ARGV[3] .. 'empty', ARGV[1])
 return 1
@@ -214,6 +258,7 @@ export const SCRIPTS = {
   signalTarget: PRELUDE + SIGNAL_TARGET,
   heartbeat: PRELUDE + HEARTBEAT,
   report: PRELUDE + REPORT,
+  unreachable: PRELUDE + UNREACHABLE,
   prune: PRELUDE + PRUNE,
   renewLease: RENEW_LEASE,
   claimOrphans: CLAIM_ORPHANS,

@@ -40,6 +40,7 @@ import type {
   NewMember,
   ReadyOutcome,
   SessionStore,
+  UnreachableOutcome,
 } from './store.ts';
 
 export interface RedisSessionStoreInit {
@@ -271,6 +272,32 @@ export class RedisSessionStore implements SessionStore {
       ),
     );
     expectReply(okReply, reply, 'report');
+  }
+
+  async reportUnreachable(
+    key: MemberKey,
+    report: { term: number; peerId: string },
+    ttlMs: number,
+  ): Promise<UnreachableOutcome> {
+    const reply = await this.lua.run(
+      'unreachable',
+      [sessionKey(this.init.prefix, key.sessionId)],
+      [key.peerId, key.socketId, report.term, report.peerId, this.init.now(), ttlMs],
+    );
+    throwIfError(reply, (code, detail) =>
+      describe(code, detail, code === 'STALE_TERM' ? String(report.term) : report.peerId),
+    );
+    const [, changed, reports, needed, agg, term, lastRound] = expectReply(
+      z.tuple([z.literal('OK'), int, int, int, z.string(), int, int]),
+      reply,
+      'unreachable',
+    );
+    return {
+      reports,
+      needed,
+      aggregator: aggregatorOf(key.sessionId, agg, term, lastRound),
+      aggregatorChanged: changed === 1,
+    };
   }
 
   async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {

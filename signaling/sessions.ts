@@ -1,8 +1,9 @@
 /**
  * The server's session state, with no sockets in it: sessions, their members, the elected
  * aggregator and term, and the reported round progress. Every mutation that can change the
- * aggregator returns whether it did, so the caller can broadcast the new term. Failures
- * throw SignalingError with a stable code.
+ * aggregator returns whether it did, so the caller can broadcast the new term; that includes
+ * reports that the aggregator is unreachable (reportUnreachable). Failures throw
+ * SignalingError with a stable code.
  *
  * @example
  * const registry = new SessionRegistry({ maxSessions: 10, maxPeersPerSession: 8, now: Date.now });
@@ -52,6 +53,15 @@ export interface SessionRecord {
   traffic: { up: number; down: number; reportedRounds: number };
   /** Since when the session has had no members (null while it has some). */
   emptySince: number | null;
+  /** Members that reported the aggregator of the current term unreachable, and when (last report). */
+  readonly unreachable: Map<string, number>;
+}
+
+/** The count after an unreachable report (see SessionRegistry.reportUnreachable). */
+export interface UnreachableCount {
+  readonly reports: number;
+  readonly needed: number;
+  readonly aggregatorChanged: boolean;
 }
 
 export interface NewPeer {
@@ -92,6 +102,7 @@ export class SessionRegistry {
       lastRound: 0,
       traffic: { up: 0, down: 0, reportedRounds: 0 },
       emptySince: now,
+      unreachable: new Map(),
     };
     this.sessions.set(session.sessionId, session);
     return session;
@@ -139,6 +150,7 @@ export class SessionRegistry {
     const peer = session.peers.get(peerId);
     if (peer === undefined || peer.socketId !== socketId) return { removed: false, aggregatorChanged: false };
     session.peers.delete(peerId);
+    session.unreachable.delete(peerId);
     if (session.peers.size === 0) session.emptySince = this.init.now();
     return { removed: true, aggregatorChanged: this.elect(session) };
   }
@@ -180,6 +192,53 @@ export class SessionRegistry {
     session.traffic.up += report.bytes.up;
     session.traffic.down += report.bytes.down;
     session.traffic.reportedRounds += 1;
+  }
+
+  /**
+   * `reporter` hears nothing from `report.peerId`, the aggregator of `report.term`, on its
+   * data channel. Each member counts once per term, for `ttlMs` after its last report (one
+   * still cut off reports again; the report of one that recovered lapses). The electorate is
+   * the ready members but the aggregator: those it serves, which hear it or not. Members
+   * that do not train (a dashboard) never report, and a joiner waiting for its first model
+   * is not ready yet, so neither counts. When a majority of the electorate has reported
+   * (floor(n/2) + 1 of n: all of them while n < 3), a new term begins with the aggregator
+   * chosen by the election policy without the one reported (it stays a member, and a
+   * candidate in later elections). STALE_TERM for a report of another term, NOT_AGGREGATOR
+   * when the term is current but the peer named is not its aggregator; the aggregator's own
+   * report changes nothing.
+   */
+  reportUnreachable(
+    session: SessionRecord,
+    reporter: PeerRecord,
+    report: { term: number; peerId: string },
+    ttlMs: number,
+  ): UnreachableCount {
+    if (report.term !== session.term) {
+      throw new SignalingError(
+        'STALE_TERM',
+        `report for term ${report.term}, current term is ${session.term}`,
+      );
+    }
+    const accused = report.peerId;
+    if (session.aggregatorId !== accused) {
+      throw new SignalingError('NOT_AGGREGATOR', `${accused} is not the aggregator of term ${session.term}`);
+    }
+    const now = this.init.now();
+    if (reporter.peerId !== accused) session.unreachable.set(reporter.peerId, now);
+    let electorate = 0;
+    let reports = 0;
+    for (const peer of session.peers.values()) {
+      if (!peer.ready || peer.peerId === accused) continue;
+      electorate += 1;
+      const at = session.unreachable.get(peer.peerId);
+      if (at !== undefined && now - at <= ttlMs) reports += 1;
+    }
+    const needed = Math.floor(electorate / 2) + 1;
+    if (reports < needed) return { reports, needed, aggregatorChanged: false };
+    session.aggregatorId = chooseAggregator(null, session.peers.values(), accused);
+    session.term += 1;
+    session.unreachable.clear();
+    return { reports, needed, aggregatorChanged: true };
   }
 
   /** Members whose last sign of life is older than `timeoutMs`. */
@@ -246,6 +305,7 @@ export class SessionRegistry {
     if (chosen === session.aggregatorId) return false;
     session.aggregatorId = chosen;
     session.term += 1;
+    session.unreachable.clear();
     return true;
   }
 }

@@ -68,6 +68,16 @@ export interface ReadyOutcome {
   readonly aggregatorChanged: boolean;
 }
 
+export interface UnreachableOutcome {
+  /** Ready members but the aggregator that reported it within the time-to-live. */
+  readonly reports: number;
+  /** How many reports replace it: a majority of those members. */
+  readonly needed: number;
+  /** After the election this report may have triggered. */
+  readonly aggregator: AggregatorState;
+  readonly aggregatorChanged: boolean;
+}
+
 export interface LeaseOutcome {
   /**
    * True when this instance had gone silent past its lease, so other instances may have
@@ -96,6 +106,16 @@ export interface SessionStore {
   heartbeat(member: MemberKey, round: number | undefined, stats: NumericStats | undefined): Promise<void>;
   /** STALE_TERM, NOT_AGGREGATOR, STALE_ROUND (checked in that order). */
   report(member: MemberKey, report: AcceptedRoundReport): Promise<void>;
+  /**
+   * The member cannot hear the aggregator of `report.term` on its data channel; a majority
+   * of reports replaces it (rules: SessionRegistry.reportUnreachable, which both stores
+   * follow). STALE_TERM, NOT_AGGREGATOR.
+   */
+  reportUnreachable(
+    member: MemberKey,
+    report: { term: number; peerId: string },
+    ttlMs: number,
+  ): Promise<UnreachableOutcome>;
   /** The session's current aggregator and term, or undefined if the session is gone. */
   aggregatorOf(sessionId: string): Promise<AggregatorState | undefined>;
   /** Deletes sessions empty for at least `idleMs`; returns their ids. */

@@ -7,7 +7,13 @@
  * a rolling sync the round's block delta once its slices are in (rolling-schedule.ts) ->
  * next round. Late uploads are folded into e exactly once, weighted as members of their
  * round (UploadLedger). Who is in step and what each worker is sent: worker-roster.ts. A
- * worker that leaves (peer:left, or its data channel closes) stops being expected at once.
+ * worker that leaves (peer:left, or its data channel closes) stops being expected at once;
+ * one silent on its data channel for settings.aggregatorSilenceMs (ctx.isSilent,
+ * link-liveness.ts) stops being expected in the round collecting (it stays in step, and its
+ * upload still counts if it comes in time). An aggregator left with no worker to wait for
+ * while the session has other ready members (they went silent, or their links dropped)
+ * closes its rounds at the deadline instead of racing ahead alone: it may be the one cut
+ * off, and about to be replaced.
  *
  * Taking over (a new term): the round counter continues from this peer's own round; every
  * ready member is expected in it, and the workers resend their cached upload of the round
@@ -99,7 +105,30 @@ export class AggregatorRole {
     this.ledger.forget(peerId);
     this.workers.remove(peerId);
     this.rolling?.forget(peerId);
-    if (this.current?.expected.delete(peerId) === true) this.maybeClose();
+    this.current?.expected.delete(peerId);
+    // Also when it was not expected: leaving the session may end a wait for the deadline (alone).
+    this.maybeClose();
+  }
+
+  /**
+   * Stops expecting, in the round or sync collecting, the workers silent past
+   * settings.aggregatorSilenceMs (ctx.isSilent); called on the runtime's liveness tick.
+   */
+  dropSilentWorkers(): void {
+    const current = this.current;
+    if (current === null || (this.phase !== 'collect' && this.phase !== 'sync')) return;
+    if (this.dropSilent(current)) this.maybeClose();
+  }
+
+  /** Removes the silent workers from `current`'s expected set; true if there were any. */
+  private dropSilent(current: RoundCollection): boolean {
+    const isSilent = this.ctx.isSilent;
+    if (isSilent === undefined) return false;
+    const silent = [...current.expected].filter((id) => !current.has(id) && isSilent(id));
+    for (const id of silent) current.expected.delete(id);
+    if (silent.length > 0)
+      this.ctx.log('info', `${current.kind} ${current.round}: not waiting for silent ${silent.join(', ')}`);
+    return silent.length > 0;
   }
 
   onFrame(from: string, frame: Frame): void {
@@ -146,6 +175,8 @@ export class AggregatorRole {
       case 'modelRequest':
         this.admit(from);
         return;
+      case 'ping':
+        return; // liveness only (the runtime noted it heard from the worker)
       case 'metrics':
       case 'done':
       case 'roundClosed':
@@ -264,6 +295,7 @@ export class AggregatorRole {
       this.ctx.state.learner.numParams,
     );
     this.current = current;
+    this.dropSilent(current);
     this.rolling?.open(round);
     this.sendModels(round);
     this.armTimer(this.ctx.settings.roundDeadlineMs, () => this.onDeadline());
@@ -390,7 +422,22 @@ export class AggregatorRole {
     if (current === null || (this.phase !== 'collect' && this.phase !== 'sync')) return;
     const quorate =
       current.deadlinePassed && this.phase === 'collect' && current.hasQuorum(this.ctx.settings.quorum);
-    if (current.allIn() || quorate) this.close();
+    if ((current.allIn() && !this.alone(current)) || quorate) this.close();
+  }
+
+  /**
+   * Collecting a round with no worker expected nor counted while the session has other
+   * ready members: they went silent or their links dropped (or this peer is the one cut
+   * off). The round then waits for its deadline (or a worker coming back), not closing at
+   * once round after round with this peer's own upload alone.
+   */
+  private alone(current: RoundCollection): boolean {
+    return (
+      this.phase === 'collect' &&
+      current.expected.size === 0 &&
+      current.vectors.size <= 1 &&
+      this.ctx.members().length > 0
+    );
   }
 
   private close(): void {
@@ -466,6 +513,7 @@ export class AggregatorRole {
     }
     this.phase = 'sync';
     this.current = current;
+    this.dropSilent(current);
     this.armTimer(this.ctx.settings.syncDeadlineMs, () => this.onDeadline());
     afterRound();
     this.maybeClose();

@@ -43,6 +43,11 @@ export interface RoleContext {
     metrics?: Record<string, number>;
   }): void;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
+  /**
+   * Whether `peerId` has been silent on its data channel past settings.aggregatorSilenceMs
+   * (link-liveness.ts), as this peer sees it since its role began. Absent: nobody is.
+   */
+  isSilent?: (peerId: string) => boolean;
   /** This peer's measured uplink rate in bytes/s (topk:auto); undefined before a measurement. */
   uplinkBytesPerSecond?: () => number | undefined;
 }

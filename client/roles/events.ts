@@ -67,6 +67,11 @@ export interface PeerEvents {
   metrics: (event: { round: number; testAccuracy: number; testLoss: number }) => void;
   /** Training reached its last round. */
   done: (event: { round: number; testAccuracy: number | null }) => void;
+  /**
+   * Emitted by a worker each time it reports its aggregator unreachable to the signaling
+   * server: nothing heard from it on the data channel for `silentMs` (link-liveness.ts).
+   */
+  unreachable: (event: { aggregatorId: string; term: number; silentMs: number }) => void;
   /** A peer sent something invalid; it was dropped (and the peer disconnected past a limit). */
   rejected: (event: { peerId: string; code: string; message: string }) => void;
   /** A peer sent more than settings.maxBadFrames invalid frames: disconnected, not accepted again. */

@@ -3,6 +3,11 @@
  * the signaling server, links to the other peers over WebRTC (a star around the
  * aggregator), and plays the role the server's election gives it, switching roles when the
  * aggregator changes. Roles speak binary frames; this module routes, validates and counts.
+ * It also watches the data path (link-liveness.ts): pings on idle links of its role, and as
+ * a worker reports an aggregator silent past settings.aggregatorSilenceMs to the signaling
+ * server, which replaces it when a majority of its workers do. An aggregator replaced so
+ * (or for any other reason) learns it from the server's new term and comes back as a
+ * worker; whatever it still sends under its old term is dropped by every peer.
  *
  * @example
  * const peer = new Peer({ serverUrl, sessionId, token, kind: 'headless' });
@@ -12,7 +17,7 @@
  * await peer.leave();
  */
 import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
-import { ControlError, decodeControl } from '../../shared/protocol/control.ts';
+import { ControlError, decodeControl, encodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { algorithmSpecOf, type SessionConfig } from '../../shared/protocol/session-config.ts';
 import { parsePartitionSpec } from '../../shared/data/spec.ts';
@@ -26,6 +31,7 @@ import { AggregatorRole } from './aggregator-role.ts';
 import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
+import { LinkLiveness } from './link-liveness.ts';
 import { LocalState } from './local-state.ts';
 import { resolvePeerSettings, type PeerSettings } from './settings.ts';
 import { WorkerRole } from './worker-role.ts';
@@ -69,6 +75,9 @@ export interface PeerInit {
   log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
 }
 
+const PING = encodeControl({ kind: 'ping' });
+const EMPTY = new Uint8Array(0);
+
 export class Peer {
   readonly events = new PeerEventEmitter();
   /** Resolves when training is done or the peer left. */
@@ -91,6 +100,16 @@ export class Peer {
   private leaving: Promise<void> | null = null;
   private readonly sentFrameBytes = { up: 0, down: 0 };
   private rttTimer: ReturnType<typeof setInterval> | undefined;
+  private liveness: LinkLiveness | null = null;
+  private livenessTimer: ReturnType<typeof setInterval> | undefined;
+  /** Chunks received on each link at the last liveness tick (any new one is a sign of life). */
+  private readonly receivedChunks = new Map<string, number>();
+  /** When the current role began (performance.now()): silences of its peers count from then. */
+  private roleStartedAt = 0;
+  /** When this worker last reported its aggregator unreachable (null: not since the role began). */
+  private unreachableReportedAt: number | null = null;
+  /** Fault injection: until when the data path is cut (see partitionLinks). */
+  private partitionedUntil = 0;
   /**
    * Round trip time in ms of a worker's link to its aggregator, or the mean over an
    * aggregator's links to its workers; undefined before a measurement.
@@ -162,6 +181,24 @@ export class Peer {
     this.transport?.closeAll();
   }
 
+  /**
+   * Fault injection (tests): cuts this peer's data path for `ms` while its signaling socket
+   * stays up. Every data channel closes, and until the time is up none opens: incoming
+   * links are refused, and one that opens anyway is closed at once. A network partition
+   * between this peer and the others, as opposed to dropLinks (after which they link again
+   * at once).
+   */
+  partitionLinks(ms: number): void {
+    if (this.closed) return;
+    this.log('warn', `debug: cutting the data path for ${ms} ms`);
+    this.partitionedUntil = performance.now() + ms;
+    this.transport?.closeAll();
+  }
+
+  private get partitioned(): boolean {
+    return performance.now() < this.partitionedUntil;
+  }
+
   /** Wire bytes this peer sent and received over all its links. */
   traffic(): { sent: number; received: number } {
     const stats = this.transport?.totalStats();
@@ -228,7 +265,7 @@ export class Peer {
         onSignal: (handler) => membership.onSignal(handler),
       },
       acceptIncoming: (remoteId) =>
-        membership.session?.peers.has(remoteId) === true && !this.banned.has(remoteId),
+        membership.session?.peers.has(remoteId) === true && !this.banned.has(remoteId) && !this.partitioned,
       ...(this.init.link === undefined ? {} : { link: this.init.link }),
     });
     if (this.closed) {
@@ -243,6 +280,9 @@ export class Peer {
       () => void this.track(this.sampleRoundTrip()),
       this.init.rttSampleIntervalMs ?? 2000,
     );
+    const liveness = new LinkLiveness(this.context.settings);
+    this.liveness = liveness;
+    this.livenessTimer = setInterval(() => this.livenessTick(), liveness.tickMs);
     if (state.hasModel) await membership.setReady(true);
     const aggregator = membership.session?.aggregator;
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
@@ -275,6 +315,7 @@ export class Peer {
     ]);
     clearTimeout(drainTimer);
     clearInterval(this.rttTimer);
+    clearInterval(this.livenessTimer);
     this.transport?.stop();
     this.membership?.close();
     this.resolveFinished({ round: this.round, testAccuracy: null });
@@ -299,6 +340,9 @@ export class Peer {
       },
       log: (level, message) => this.log(level, message),
       uplinkBytesPerSecond: () => this.transport?.uplinkBytesPerSecond(),
+      // An aggregator counts what it heard before its term too: taking over from a silent
+      // aggregator, it does not wait for it.
+      isSilent: (peerId) => this.liveness?.silence(peerId, this.roleStartedAt, true).silent ?? false,
     };
   }
 
@@ -317,6 +361,10 @@ export class Peer {
     });
     transport.on('message', (from, bytes) => this.onMessage(from, bytes));
     transport.on('peer:connect', (remoteId) => {
+      if (this.partitioned) {
+        transport.close(remoteId);
+        return;
+      }
       if (this.role instanceof WorkerRole && remoteId === this.role.aggregatorId) this.role.onConnected();
     });
     transport.on('peer:disconnect', (remoteId) => {
@@ -356,6 +404,8 @@ export class Peer {
     this.aggregatorLink?.stop();
     this.aggregatorLink = null;
     if (current !== null) this.aggregatorChanges++;
+    this.roleStartedAt = performance.now();
+    this.unreachableReportedAt = null;
     if (aggregatorId === null) return;
     if (aggregatorId === this.peerId) {
       // Workers link to us; the link to the old aggregator has no use any more.
@@ -390,6 +440,7 @@ export class Peer {
       this.reject(from, 'SENDER_MISMATCH', `frame claims sender ${frame.sender}`, true);
       return;
     }
+    this.liveness?.noteHeard(from);
     const role = this.role;
     if (role instanceof AggregatorRole) {
       role.onFrame(from, frame);
@@ -413,6 +464,7 @@ export class Peer {
     const transport = this.transport;
     if (transport === null || this.closed) return;
     const bytes = encodeFrame({ ...frame, sender: senderTag(this.peerId) });
+    this.liveness?.noteSent(to);
     if (this.role instanceof AggregatorRole) this.sentFrameBytes.down += bytes.length;
     else this.sentFrameBytes.up += bytes.length;
     const sent = this.track(transport.send(to, bytes));
@@ -434,6 +486,75 @@ export class Peer {
       if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(peerId);
       this.events.publish('banned', { peerId, strikes });
     }
+  }
+
+  /**
+   * Every liveness tick (link-liveness.ts): notes the links that received anything (a chunk
+   * of a large frame counts), pings the links of this peer's role that carried nothing for
+   * settings.aggregatorPingIntervalMs, and then, as a worker, reports a silent aggregator;
+   * as the aggregator, stops waiting for silent workers.
+   */
+  private livenessTick(): void {
+    const { liveness, transport, role } = this;
+    if (liveness === null || transport === null || this.closed) return;
+    liveness.observe();
+    const linked = transport.connectedPeers();
+    for (const id of linked) {
+      const chunks = transport.stats(id)?.received.chunks;
+      if (chunks === undefined || chunks === this.receivedChunks.get(id)) continue;
+      this.receivedChunks.set(id, chunks);
+      liveness.noteHeard(id);
+    }
+    if (role === null) return;
+    if (role instanceof AggregatorRole) {
+      for (const id of linked) if (liveness.pingDue(id)) this.sendPing(id, role.term);
+      role.dropSilentWorkers();
+      return;
+    }
+    if (!role.active) return;
+    if (linked.includes(role.aggregatorId) && liveness.pingDue(role.aggregatorId))
+      this.sendPing(role.aggregatorId, role.term);
+    this.watchAggregator(role, liveness);
+  }
+
+  private sendPing(to: string, term: number): void {
+    this.sendFrame(to, { type: 'control', term, round: this.round, aux: 0, meta: PING, payload: EMPTY });
+  }
+
+  /**
+   * A worker that heard nothing from its aggregator past settings.aggregatorSilenceMs (since
+   * its role began) reports it unreachable, and again every as long while the silence lasts
+   * (the server counts a report for a limited time).
+   */
+  private watchAggregator(role: WorkerRole, liveness: LinkLiveness): void {
+    const { aggregatorId, term } = role;
+    const silence = liveness.silence(aggregatorId, this.roleStartedAt, false);
+    if (!silence.silent) {
+      this.unreachableReportedAt = null;
+      return;
+    }
+    const now = performance.now();
+    const last = this.unreachableReportedAt;
+    if (last !== null && now - last < (this.context?.settings.aggregatorSilenceMs ?? 0)) return;
+    this.unreachableReportedAt = now;
+    const silentMs = Math.round(silence.ms);
+    this.log(
+      'warn',
+      `nothing from aggregator ${aggregatorId} (term ${term}) for ${silentMs} ms: reporting it`,
+    );
+    this.events.publish('unreachable', { aggregatorId, term, silentMs });
+    const membership = this.membership;
+    if (membership === null) return;
+    this.track(
+      membership
+        .reportUnreachable(term, aggregatorId)
+        .then(({ reports, needed, replaced }) =>
+          this.log(
+            'info',
+            `aggregator ${aggregatorId} reported unreachable: ${reports} of ${needed} reports${replaced ? ', replaced' : ''}`,
+          ),
+        ),
+    );
   }
 
   /** Reads the round trip time of the links this peer's role uses (see rttMs). */

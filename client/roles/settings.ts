@@ -28,6 +28,25 @@ export interface PeerSettings {
   aggregatorConnectTimeoutMs: number;
   /** Pause before a worker links to its aggregator again after a failed or dropped link. @default 250 */
   reconnectDelayMs: number;
+  /**
+   * Liveness on the data channels (link-liveness.ts): a peer sends a `ping` control message
+   * on a link of its role (the aggregator to each worker, a worker to its aggregator) that
+   * carried nothing else for this long. Round traffic counts as liveness too, so a training
+   * session pings only between rounds and while waiting. @default 500
+   */
+  aggregatorPingIntervalMs: number;
+  /**
+   * A worker that heard nothing from its aggregator for this long (not one byte on the
+   * link) reports it unreachable to the signaling server, and again every as long while it
+   * lasts; a majority of such reports replaces the aggregator. The aggregator likewise
+   * stops expecting, in the round collecting, a worker silent for this long. Before the
+   * first byte from a new aggregator (or from a worker never heard) the wait is
+   * max(this, aggregatorConnectTimeoutMs), the time a link may take to open. A peer whose
+   * own event loop stood still longer than half of this (SIGSTOP, a frozen tab, a long
+   * computation) first hears again before it judges anyone. Keep it several times
+   * aggregatorPingIntervalMs. @default 1500
+   */
+  aggregatorSilenceMs: number;
   /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
   computeDelayMs: number;
   /**
@@ -54,6 +73,8 @@ export function resolvePeerSettings(
     lateUploadWindowRounds: 1000,
     aggregatorConnectTimeoutMs: 5000,
     reconnectDelayMs: 250,
+    aggregatorPingIntervalMs: 500,
+    aggregatorSilenceMs: 1500,
     computeDelayMs: 0,
     sliceWaitMs: 0,
     ...overrides,

@@ -42,6 +42,11 @@ export class WorkerRole {
     this.selfTag = senderTag(ctx.selfId);
   }
 
+  /** False once stopped (a new term, or training done). */
+  get active(): boolean {
+    return !this.stopped;
+  }
+
   stop(): void {
     this.stopped = true;
     this.cancelCompute?.();
@@ -246,6 +251,8 @@ export class WorkerRole {
       case 'roundClosed':
         this.sendSlice(message.round);
         return;
+      case 'ping':
+        return; // liveness only (the runtime noted it heard from the aggregator)
       case 'hello':
       case 'modelRequest':
         throw new Error(`the aggregator sent ${message.kind}`);

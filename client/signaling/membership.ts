@@ -115,6 +115,14 @@ export class SessionMembership extends TypedEmitter<MembershipEvents> {
     await this.requireClient().reportRound(report);
   }
 
+  /** See SignalingClient.reportUnreachable; DISCONNECTED while joining again. */
+  async reportUnreachable(
+    term: number,
+    peerId: string,
+  ): Promise<{ reports: number; needed: number; replaced: boolean }> {
+    return this.requireClient().reportUnreachable(term, peerId);
+  }
+
   /** Leaves: closes the socket and stops rejoining. Safe to call more than once. */
   close(): void {
     this.closed = true;

@@ -42,6 +42,8 @@ import {
   type ServerToClientEvents,
   type SessionConfigInput,
   type SignalEvent,
+  type UnreachableOk,
+  unreachableOkSchema,
 } from '../../shared/protocol/signaling.ts';
 import { SessionView } from './session-view.ts';
 import { TypedEmitter } from '../../shared/typed-emitter.ts';
@@ -187,6 +189,21 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   /** For the aggregator: records a finished round (kept by the server for status and successors). */
   async reportRound(report: RoundReport, options?: RequestOptions): Promise<void> {
     await this.request(emptyOkSchema, options, (s, ack) => s.emit('round:report', report, ack));
+  }
+
+  /**
+   * Tells the server this peer hears nothing from `peerId`, the aggregator of `term`, on its
+   * data channel; the reply says how many members have, and whether that replaced it.
+   */
+  async reportUnreachable(
+    term: number,
+    peerId: string,
+    options?: RequestOptions,
+  ): Promise<Omit<UnreachableOk, 'ok'>> {
+    const { ok: _ok, ...count } = await this.request(unreachableOkSchema, options, (s, ack) =>
+      s.emit('aggregator:unreachable', { term, peerId }, ack),
+    );
+    return count;
   }
 
   /** Sends one heartbeat now (the timer also sends them). */

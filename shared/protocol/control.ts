@@ -8,6 +8,8 @@
  *   done         aggregator -> workers: training finished at this round
  *   roundClosed  aggregator -> workers: the round is closed, its broadcast follows (with a
  *                rolling sync: send this round's slice now, while the aggregator's link is idle)
+ *   ping         either way, on a link that carried nothing else for settings.aggregatorPingIntervalMs:
+ *                "still here" (client/roles/link-liveness.ts); it changes nothing else
  *
  * @example
  * const bytes = encodeControl({ kind: 'hello', round: 12, hasModel: true, pendingUpload: true });
@@ -40,6 +42,7 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('done'), round, testAccuracy: fraction.nullable() }),
   z.object({ kind: z.literal('roundClosed'), round }),
+  z.object({ kind: z.literal('ping') }),
 ]);
 
 export type ControlMessage = z.infer<typeof controlMessageSchema>;

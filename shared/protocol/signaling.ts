@@ -7,7 +7,9 @@
  * and gets its peerId, the config, the members and the current aggregator; peers relay
  * WebRTC offers/answers/candidates to each other with `signal`; they send `heartbeat`
  * regularly, announce `peer:ready` when they can serve as aggregator, and the aggregator
- * sends `round:report` after each round. The server broadcasts `peer:joined`, `peer:left`,
+ * sends `round:report` after each round. A worker that hears nothing from its aggregator on
+ * the data channels says so with `aggregator:unreachable`; when a majority of the other
+ * ready members have, the server replaces it (a new term). The server broadcasts `peer:joined`, `peer:left`,
  * `peer:updated` and `aggregator` to the session. Requests are acknowledged with a
  * `Reply` ({ ok: true, ... } or { ok: false, error }); problems without an ack callback
  * arrive as an `error` event. An error with `fatal: true` means the server closes the
@@ -15,7 +17,9 @@
  *
  * Aggregator election: the server is the single authority. The term increases on every
  * change of aggregator (including to none); every role-related message carries it, and a
- * peer obeys only the aggregator of the highest term it has seen.
+ * peer obeys only the aggregator of the highest term it has seen. Besides membership and
+ * readiness, `aggregator:unreachable` reports move it: see signaling/sessions.ts
+ * (reportUnreachable) for the count.
  *
  * @example
  * const reply = await socket.emitWithAck('session:join', { sessionId, token, kind: 'headless' });
@@ -52,8 +56,8 @@ export const SIGNALING_ERROR_CODES = [
   'UNKNOWN_PEER', // signal to a peer that is not in the sender's session
   'PAYLOAD_TOO_LARGE', // signal data over the server's size limit
   'RATE_LIMITED', // too many messages or joins; fatal when it persists
-  'NOT_AGGREGATOR', // round:report from a peer that is not the aggregator
-  'STALE_TERM', // a message carrying a term other than the current one
+  'NOT_AGGREGATOR', // round:report from a peer that is not the aggregator; aggregator:unreachable naming one
+  'STALE_TERM', // a message carrying a term other than the current one (or another aggregator than its own)
   'STALE_ROUND', // round:report with a round below the last reported one
   'HEARTBEAT_TIMEOUT', // no heartbeat within the server's timeout (fatal)
   'INTERNAL', // a bug on the server; the server keeps running
@@ -193,6 +197,18 @@ export const roundReportSchema = z.object({
 });
 export type RoundReport = z.input<typeof roundReportSchema>;
 
+/**
+ * A member cannot hear the aggregator of `term` on its data channel (nothing for
+ * settings.aggregatorSilenceMs, client/roles/link-liveness.ts). Sent again while it lasts;
+ * the server counts each member once per term, for a limited time (unreachableReportTtlMs).
+ */
+export const unreachableReportSchema = z.object({
+  term: termSchema,
+  /** The aggregator of that term, as the reporter knows it. */
+  peerId: peerIdSchema,
+});
+export type UnreachableReport = z.input<typeof unreachableReportSchema>;
+
 // ---------------------------------------------------------------------------- server -> client
 
 export const peerJoinedEventSchema = z.object({
@@ -266,6 +282,19 @@ export type JoinOk = z.infer<typeof joinOkSchema>;
 export const joinReplySchema = z.discriminatedUnion('ok', [joinOkSchema, errorReplySchema]);
 export type JoinReply = z.infer<typeof joinReplySchema>;
 
+/** The server's count after an `aggregator:unreachable` report. */
+export const unreachableOkSchema = okSchema({
+  /** Members that reported this term's aggregator recently (this one included if it counts). */
+  reports: z.number().int().nonnegative(),
+  /** Reports it takes: a majority of the ready members other than the aggregator. */
+  needed: z.number().int().nonnegative(),
+  /** True when this report completed the majority: a new term began with another aggregator. */
+  replaced: z.boolean(),
+});
+export type UnreachableOk = z.infer<typeof unreachableOkSchema>;
+export const unreachableReplySchema = z.discriminatedUnion('ok', [unreachableOkSchema, errorReplySchema]);
+export type UnreachableReply = z.infer<typeof unreachableReplySchema>;
+
 export const emptyOkSchema = okSchema({});
 export type EmptyOk = z.infer<typeof emptyOkSchema>;
 export const emptyReplySchema = z.discriminatedUnion('ok', [emptyOkSchema, errorReplySchema]);
@@ -280,6 +309,7 @@ export interface ClientToServerEvents {
   heartbeat: (msg: Heartbeat) => void;
   'peer:ready': (req: ReadyRequest, ack: (res: EmptyReply) => void) => void;
   'round:report': (req: RoundReport, ack: (res: EmptyReply) => void) => void;
+  'aggregator:unreachable': (req: UnreachableReport, ack: (res: UnreachableReply) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -300,4 +330,5 @@ export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = [
   'heartbeat',
   'peer:ready',
   'round:report',
+  'aggregator:unreachable',
 ];

@@ -24,6 +24,7 @@ import {
   readyRequestSchema,
   roundReportSchema,
   signalRequestSchema,
+  unreachableReportSchema,
   type ClientEventName,
   type SessionConfig,
 } from '../../shared/protocol/signaling.ts';
@@ -52,6 +53,7 @@ const SCHEMAS: Record<ClientEventName, z.ZodType> = {
   heartbeat: heartbeatSchema,
   'peer:ready': readyRequestSchema,
   'round:report': roundReportSchema,
+  'aggregator:unreachable': unreachableReportSchema,
 };
 
 function isPlainObject(value: unknown): boolean {

@@ -166,6 +166,7 @@ export function clientMessageArb(event: ClientEventName, direct = false): fc.Arb
       ['term', 'round', 'participants', 'bytes'],
       direct,
     ),
+    'aggregator:unreachable': record({ term: countArb, peerId: peerIdArb }, ['term', 'peerId'], direct),
   };
   const whole = direct ? fc.oneof(wireValueArb, untransmittableArb) : wireValueArb;
   return fc.oneof({ weight: 6, arbitrary: shaped[event] }, { weight: 1, arbitrary: whole });

@@ -1,0 +1,213 @@
+/**
+ * `aggregator:unreachable` on a real server (port 0) and real sockets: the server counts,
+ * per term, the ready members but the aggregator that cannot hear it, and at a majority
+ * (all of them under 3) starts a new term with the next aggregator by join order, the one
+ * reported excluded from that election but still a member. Duplicates count once, stale
+ * terms, another peer than the aggregator and non-members are refused, the aggregator's own
+ * and a not-ready member's reports do not count, a report lapses after its time-to-live,
+ * the message is rate-limited like every other. The Redis store counts the same way.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'redis';
+import { DEFAULT_SESSION_CONFIG, SignalingError } from '../../shared/protocol/signaling.ts';
+import { MemorySessionStore } from '../../signaling/memory-store.ts';
+import { RedisSessionStore } from '../../signaling/redis-store.ts';
+import type { SessionStore } from '../../signaling/store.ts';
+import { deferCleanup, REDIS_SKIP, startRedis } from '../scale/support.ts';
+import { createSession, joinedClient, nextEvent, rawSocket, startServer } from './helpers.ts';
+
+const refusal = (code: string) => (err: unknown) => err instanceof SignalingError && err.code === code;
+
+test('a majority of the ready workers replaces the aggregator; stale, foreign and duplicate reports do not count', async (t) => {
+  const { server, url } = await startServer(t);
+  const session = await createSession(t, url);
+  const a = await joinedClient(t, url, session, { peerId: 'a', ready: true });
+  const idle = await joinedClient(t, url, session, { peerId: 'idle' }); // never ready: a dashboard
+  const b = await joinedClient(t, url, session, { peerId: 'b', ready: true });
+  const c = await joinedClient(t, url, session, { peerId: 'c', ready: true });
+  const d = await joinedClient(t, url, session, { peerId: 'd', ready: true });
+  assert.deepEqual([d.session?.aggregator.peerId, d.session?.aggregator.term], ['a', 1]);
+
+  // Electorate: b, c, d (ready, not the aggregator): 2 reports needed.
+  assert.deepEqual(await b.reportUnreachable(1, 'a'), { reports: 1, needed: 2, replaced: false });
+  assert.deepEqual(
+    await b.reportUnreachable(1, 'a'),
+    { reports: 1, needed: 2, replaced: false },
+    'duplicate',
+  );
+  assert.deepEqual(
+    await idle.reportUnreachable(1, 'a'),
+    { reports: 1, needed: 2, replaced: false },
+    'not ready',
+  );
+  assert.deepEqual(await a.reportUnreachable(1, 'a'), { reports: 1, needed: 2, replaced: false }, 'itself');
+  await assert.rejects(c.reportUnreachable(0, 'a'), refusal('STALE_TERM'));
+  await assert.rejects(c.reportUnreachable(2, 'a'), refusal('STALE_TERM'));
+  await assert.rejects(c.reportUnreachable(1, 'b'), refusal('NOT_AGGREGATOR'));
+  const stranger = await rawSocket(t, url);
+  const notJoined: unknown = await stranger.emitWithAck('aggregator:unreachable', { term: 1, peerId: 'a' });
+  assert.equal((notJoined as { error?: { code?: string } }).error?.code, 'NOT_JOINED');
+  // None of these was fatal, and none moved the aggregator.
+  assert.equal(c.connected, true);
+  assert.equal(server.status().sessions[0]?.aggregator.term, 1);
+
+  const announced = [a, idle, b, c, d].map((client) => nextEvent(client, 'aggregator'));
+  assert.deepEqual(await c.reportUnreachable(1, 'a'), { reports: 2, needed: 2, replaced: true });
+  for (const ev of await Promise.all(announced)) {
+    assert.deepEqual([ev.peerId, ev.term], ['b', 2], 'the ready member connected longest but a');
+  }
+  // The one reported stays a member, still ready: a candidate again in later elections.
+  const status = server.status().sessions[0];
+  assert.deepEqual(
+    status?.peers.map((p) => [p.peerId, p.role, p.ready]),
+    [
+      ['a', 'worker', true],
+      ['idle', 'worker', false],
+      ['b', 'aggregator', true],
+      ['c', 'worker', true],
+      ['d', 'worker', true],
+    ],
+  );
+  // Late reports of the old term change nothing; the new term counts from zero.
+  await assert.rejects(d.reportUnreachable(1, 'a'), refusal('STALE_TERM'));
+  assert.deepEqual(await d.reportUnreachable(2, 'b'), { reports: 1, needed: 2, replaced: false });
+  // The aggregator keeps its place on every other change (a still ready, joined first).
+  await idle.setReady(true);
+  assert.equal(server.status().sessions[0]?.aggregator.peerId, 'b');
+});
+
+test('under three workers every one of them must report; a report lapses after its time-to-live', async (t) => {
+  let clock = 1_000_000;
+  const { server, url } = await startServer(t, { now: () => clock, unreachableReportTtlMs: 5000 });
+  const session = await createSession(t, url);
+  const a = await joinedClient(t, url, session, { peerId: 'a', ready: true });
+  const b = await joinedClient(t, url, session, { peerId: 'b', ready: true });
+  const c = await joinedClient(t, url, session, { peerId: 'c', ready: true });
+  assert.deepEqual(await b.reportUnreachable(1, 'a'), { reports: 1, needed: 2, replaced: false });
+  clock += 5001; // b's report lapses: b heard a again (or left it to the heartbeat timeout)
+  assert.deepEqual(await c.reportUnreachable(1, 'a'), { reports: 1, needed: 2, replaced: false });
+  clock += 4000;
+  const announced = nextEvent(a, 'aggregator');
+  assert.deepEqual(await b.reportUnreachable(1, 'a'), { reports: 2, needed: 2, replaced: true });
+  assert.deepEqual([(await announced).peerId, (await announced).term], ['b', 2]);
+
+  // Two members: the only worker decides alone.
+  c.close();
+  await nextEvent(b, 'peer:left');
+  const again = nextEvent(a, 'aggregator');
+  assert.deepEqual(await a.reportUnreachable(2, 'b'), { reports: 1, needed: 1, replaced: true });
+  assert.deepEqual([(await again).peerId, (await again).term], ['a', 3]);
+  assert.equal(server.status().sessions[0]?.peers.length, 2);
+});
+
+test('unreachable reports are rate-limited like every message', async (t) => {
+  const { url } = await startServer(t, {
+    messageRateLimit: { perSecond: 0.001, burst: 8 },
+    violationLimit: { perSecond: 0.001, burst: 100 },
+  });
+  const session = await createSession(t, url);
+  await joinedClient(t, url, session, { peerId: 'a', ready: true });
+  const b = await joinedClient(t, url, session, { peerId: 'b', ready: true });
+  await joinedClient(t, url, session, { peerId: 'c', ready: true });
+  // The join used one token of b's bucket (connect is not a message).
+  const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => b.reportUnreachable(1, 'a')));
+  const limited = outcomes.filter((o) => o.status === 'rejected' && refusal('RATE_LIMITED')(o.reason));
+  assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 7);
+  assert.equal(limited.length, 3);
+});
+
+test('the Redis store counts unreachable reports like the memory store', { skip: REDIS_SKIP }, async (t) => {
+  const redis = await startRedis(t);
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  deferCleanup(t, async () => {
+    await client.close();
+  });
+  let clock = 5000;
+  const now = (): number => clock;
+  const limits = { maxSessions: 10, maxPeersPerSession: 10, now };
+  const memory = new MemorySessionStore(limits);
+  const shared = new RedisSessionStore({
+    client,
+    prefix: 'unreach:',
+    instanceId: 'i',
+    leaseMs: 60_000,
+    ...limits,
+  });
+  await shared.start();
+  await shared.renewLease();
+  const script: [string, string, number, string][] = [
+    // reporter, kind ('ready' | 'idle' | 'report' | 'leave' | 'tick'), term, accused
+    ['a', 'ready', 0, ''],
+    ['i', 'idle', 0, ''],
+    ['b', 'ready', 0, ''],
+    ['c', 'ready', 0, ''],
+    ['d', 'ready', 0, ''],
+    ['b', 'report', 1, 'a'],
+    ['b', 'report', 1, 'a'],
+    ['i', 'report', 1, 'a'],
+    ['a', 'report', 1, 'a'],
+    ['c', 'report', 0, 'a'],
+    ['c', 'report', 1, 'b'],
+    ['', 'tick', 0, ''],
+    ['c', 'report', 1, 'a'], // b's report lapsed
+    ['d', 'report', 1, 'a'], // majority: b elected, term 2
+    ['d', 'report', 1, 'a'],
+    ['c', 'report', 2, 'b'],
+    ['c', 'leave', 0, ''],
+    ['d', 'leave', 0, ''],
+    ['a', 'report', 2, 'b'], // electorate a, i (not ready): a alone decides
+    ['x', 'report', 3, 'a'], // not a member
+  ];
+  const run = async (store: SessionStore): Promise<unknown[]> => {
+    clock = 5000;
+    const sessionId = await store.create(DEFAULT_SESSION_CONFIG);
+    const key = (peerId: string) => ({ sessionId, peerId, socketId: `s-${peerId}` });
+    const seen: unknown[] = [];
+    for (const [peerId, kind, term, accused] of script) {
+      try {
+        if (kind === 'ready' || kind === 'idle') {
+          const ready = kind === 'ready';
+          const joined = await store.join(sessionId, {
+            peerId,
+            kind: 'headless',
+            capabilities: {},
+            ready,
+            socketId: `s-${peerId}`,
+          });
+          seen.push([joined.aggregator.peerId, joined.aggregator.term]);
+        } else if (kind === 'tick') {
+          clock += 20_000;
+          seen.push('tick');
+        } else if (kind === 'leave') {
+          const left = await store.leave(key(peerId));
+          seen.push(left.removed ? [left.aggregator.peerId, left.aggregator.term] : 'not removed');
+        } else {
+          const outcome = await store.reportUnreachable(key(peerId), { term, peerId: accused }, 10_000);
+          seen.push({ ...outcome, aggregator: { ...outcome.aggregator, sessionId: 'S' } });
+        }
+      } catch (err) {
+        seen.push(err instanceof SignalingError ? [err.code, err.detail] : String(err));
+      }
+    }
+    return seen;
+  };
+  const fromMemory = await run(memory);
+  const fromRedis = await run(shared);
+  assert.deepEqual(fromRedis, fromMemory);
+  // The script does what its comments say (so the comparison compares something).
+  assert.deepEqual(fromMemory[13], {
+    reports: 2,
+    needed: 2,
+    aggregator: { sessionId: 'S', peerId: 'b', term: 2, lastRound: 0 },
+    aggregatorChanged: true,
+  });
+  assert.deepEqual(fromMemory[18], {
+    reports: 1,
+    needed: 1,
+    aggregator: { sessionId: 'S', peerId: 'a', term: 3, lastRound: 0 },
+    aggregatorChanged: true,
+  });
+  assert.deepEqual(fromMemory[19], ['NOT_JOINED', 'join a session first']);
+});
