@@ -2,7 +2,8 @@
  * Two browser tabs and one headless peer (in this process) train MNIST together over WebRTC:
  * the first tab creates the session through the form (round 0 waits for three peers), the
  * second opens the join link, the headless peer joins with the same token. Both dashboards
- * list the three peers; test accuracy rises, also on a tab that only watches (`&watch=1`:
+ * list the three peers, with each tab's direct WebRTC links and every peer's throughput;
+ * test accuracy rises, also on a tab that only watches (`&watch=1`:
  * drawn from the server's round reports); a screenshot is saved while training runs (to
  * docs/dashboard.png with UPDATE_DOCS_SCREENSHOT=1, else to the temp folder, so a test run
  * leaves the tree clean); closing the worker tab marks it dropped on the other dashboard and more rounds
@@ -126,6 +127,29 @@ test(
         const rows = window.liecApp?.store.state.peers ?? [];
         return rows.length === 3 && rows.every((row) => row.rttMs !== null && row.rttMs >= 0);
       },
+      undefined,
+      { timeout: PAGE_TIMEOUT_MS },
+    );
+    // This tab's links (from the selected ICE candidate pairs): direct on loopback, no TURN.
+    await first.waitForFunction(
+      () => (window.liecApp?.store.state.peers ?? []).some((row) => row.link === 'direct'),
+      undefined,
+      { timeout: PAGE_TIMEOUT_MS },
+    );
+    assert.ok(
+      (await pageState(first, 'peers')).every((row) => row.link !== 'relay'),
+      'no link is relayed',
+    );
+    await first
+      .locator('peer-table [data-field="link"][data-link="direct"]')
+      .first()
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    // Throughput of every live peer, from its byte counters.
+    await first.waitForFunction(
+      () =>
+        (window.liecApp?.store.state.peers ?? []).every(
+          (row) => row.state === 'dropped' || (row.rateUp ?? 0) > 0,
+        ),
       undefined,
       { timeout: PAGE_TIMEOUT_MS },
     );
