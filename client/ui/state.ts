@@ -3,7 +3,14 @@
  * `SessionStore`: the signaling feed and /status poller fill it now, the training runtime
  * later (see runtime/attach.ts). The state is immutable: every change replaces the parts it
  * touches, so components compare slices by identity. One `change` event per update (or per
- * `batch`), naming the parts that changed.
+ * `batch`), naming the parts that changed; a peer patch that changes nothing emits none.
+ *
+ * Besides what it is told, the store derives: each peer's throughput from its byte counters
+ * (./throughput.ts), when each new round was seen (the pace and time left, ./progress.ts),
+ * when the session finished, and the event list: a new or returning peer is a join, a peer
+ * marked dropped a drop, a new aggregator an aggregator change; updates inside `quietly`
+ * (a snapshot of who was already there) are not events. Errors are kept by source
+ * (`setError`, `clearError`), at most one each, until their source recovers.
  *
  * @example
  * const store = new SessionStore();

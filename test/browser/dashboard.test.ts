@@ -4,7 +4,9 @@
  * training itself is tested in training.test.ts): load the page, create a session through
  * the form, join it by pasting the link in a second tab, see both peers on both dashboards
  * and on a third tab that only watches (`&watch=1`, not a member); then drive a stand-in
- * runtime through `attachRuntime` (rounds, pause, download) and leave from the second tab.
+ * runtime through `attachRuntime` (rounds with the overview's accuracy and loss, the QR code,
+ * the event list and live regions; pause, download, a failed download's banner) and leave
+ * from the second tab.
  * Reports the page's load time and the asset sizes as test diagnostics.
  */
 import assert from 'node:assert/strict';
@@ -130,6 +132,28 @@ test(
       .filter({ hasText: '31 / 50' })
       .waitFor({ timeout: PAGE_TIMEOUT_MS });
     assert.equal(await creator.locator('training-charts .empty').count(), 0);
+    // The latest accuracy and loss as numbers, the time since creation, the QR code of the
+    // link, the event list and the live regions.
+    const overview = (name: string) => creator.locator(`session-overview [data-field="${name}"]`);
+    assert.match((await overview('accuracy').textContent()) ?? '', /97\.9 %\s+round 30/);
+    assert.match((await overview('loss').textContent()) ?? '', /0\.3145\s+round 30/);
+    await overview('elapsed').filter({ hasText: /\d/ }).waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.match(
+      (await creator.locator('session-form img[data-field="join-qr"]').getAttribute('src')) ?? '',
+      /^data:image\/svg\+xml/,
+    );
+    const joinedEvent = creator
+      .locator('event-log [data-event="join"]')
+      .filter({ hasText: 'joined (browser)' });
+    assert.equal(await joinedEvent.count(), 1, 'the second tab joining is in the event list');
+    for (const [region, text] of [
+      ['round', /^Round \d+ of 50$/],
+      ['peers', /joined \(browser\)$/],
+    ] as const) {
+      const live = creator.locator(`live-regions [data-live="${region}"]`);
+      assert.equal(await live.getAttribute('aria-live'), 'polite');
+      assert.match((await live.textContent())?.trim() ?? '', text, `live region ${region}`);
+    }
     // LIEC_DEBUG_SHOT=<file.png> saves the dashboard with the stand-in's (synthetic) charts, to look at.
     if (process.env['LIEC_DEBUG_SHOT'] !== undefined)
       await creator.screenshot({ path: process.env['LIEC_DEBUG_SHOT'], fullPage: true });
@@ -145,6 +169,15 @@ test(
       creator.locator('session-controls button[data-action="download"]').click(),
     ]);
     assert.match(download.suggestedFilename(), new RegExp(`^liec-model-${sessionId}-round-31\\.bin$`));
+    // A failed download: a banner with its text, until dismissed.
+    await creator.evaluate(
+      "window.testRuntime.exportModel = async () => { throw new Error('no model yet'); }",
+    );
+    await creator.locator('session-controls button[data-action="download"]').click();
+    const failed = creator.locator('status-banners [data-banner="error"][data-source="download"]');
+    await failed.filter({ hasText: 'no model yet' }).waitFor({ timeout: PAGE_TIMEOUT_MS });
+    await failed.locator('button').click();
+    await failed.waitFor({ state: 'detached', timeout: PAGE_TIMEOUT_MS });
 
     // 5. The second tab leaves: its row turns dropped on the first dashboard.
     const joinerId = await joiner.evaluate(() => window.liecApp?.store.state.local.peerId ?? null);

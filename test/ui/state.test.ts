@@ -1,6 +1,8 @@
 /**
- * SessionStore (immutable updates, one change per batch, bounded history and dropped rows)
- * and StoreController (subscribes on connect, unsubscribes through its AbortController on
+ * SessionStore (immutable updates, one change per batch, bounded history and dropped rows;
+ * errors by source; the reconnect state; the event list of joins, drops and aggregator
+ * changes, quiet for snapshots; round times; throughput from byte counters) and
+ * StoreController (subscribes on connect, unsubscribes through its AbortController on
  * disconnect, updates the host only when its slice changed, follows a replaced store).
  */
 import assert from 'node:assert/strict';
