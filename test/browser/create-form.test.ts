@@ -110,8 +110,10 @@ test(
     assert.equal(expected.aggregation, 'trimmed:0.2');
     const [session] = server.status().sessions;
     assert.deepEqual(session?.config, expected, 'the server holds every value');
-    const fromStatus = await page.evaluate(async () => (await fetch('/status')).json());
-    assert.deepEqual(fromStatus.sessions[0].config, expected, 'and reports it on /status');
+    const fromStatus = signalingStatusSchema.parse(
+      await page.evaluate(async (): Promise<unknown> => (await fetch('/status')).json()),
+    );
+    assert.deepEqual(fromStatus.sessions[0]?.config, expected, 'and reports it on /status');
 
     // The page's configuration panel shows the running session's values.
     await page.locator('session-config [data-config="seed"]').waitFor({ timeout: PAGE_TIMEOUT_MS });

@@ -85,7 +85,11 @@ test('applyStatus never overrides what is newer or richer', () => {
   assert.equal(agg?.backend, 'wasm', 'the backend the runtime reported is kept');
   assert.equal(agg?.state, 'sending', "the runtime owns its own peer's state");
   assert.equal(agg?.role, 'worker', "an older snapshot's aggregator is not the aggregator any more");
-  assert.equal(agg?.bytesUp, 0, "a training tab's own counters come from its runtime, not its last heartbeat");
+  assert.equal(
+    agg?.bytesUp,
+    0,
+    "a training tab's own counters come from its runtime, not its last heartbeat",
+  );
   assert.equal(peers.find((p) => p.peerId === 'w1')?.state, 'training', 'others: counted in the last report');
 });
 
