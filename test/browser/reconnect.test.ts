@@ -5,7 +5,8 @@
  * it loads its learner but does not train). The server stops: the dashboard stays and a
  * banner says the connection is lost, counting down to the next attempt. A new server on
  * the same port: the tab joins again with the same peer id, the banner goes, and the event
- * list says the connection is back.
+ * list says the connection is back. A server that comes back without the session (sessions
+ * in memory): the tab gives up, an error banner says why, and leaving returns to the form.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -104,6 +105,54 @@ test(
       [peerId],
       'the server lists the tab again',
     );
+    assert.deepEqual(pageErrors, []);
+  },
+);
+
+test(
+  'a restarted server that forgot the session: the banner says the tab is no longer a member',
+  { skip: chromiumSkipReason(), timeout: 120_000 },
+  async (t) => {
+    const context = await launchChromium(t);
+    // Sessions in memory, the same secret: the token still verifies, the session is gone.
+    const init: AppServerInit = {
+      buildApp,
+      logLevel: 'silent',
+      secret: SHARED_SECRET,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      heartbeatTimeoutMs: 6 * HEARTBEAT_INTERVAL_MS,
+    };
+    let server: SignalingServer = await createAppServer(init);
+    const url = await server.start({ port: 0, host: '127.0.0.1' });
+    const port = Number(new URL(url).port);
+    t.after(() => server.stop());
+    const creator = new SignalingClient();
+    await creator.connect(url);
+    const { sessionId, token } = await creator.create({ rounds: 100, minPeers: 2 });
+    creator.close();
+
+    const tab = await context.newPage();
+    const pageErrors: string[] = [];
+    tab.on('pageerror', (error) => pageErrors.push(error.message));
+    await tab.goto(`${url}/?session=${sessionId}&token=${token}`);
+    await tab
+      .locator('session-overview [data-field="session"]')
+      .filter({ hasText: sessionId })
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    await server.stop();
+    await tab.locator('status-banners [data-banner="reconnecting"]').waitFor({ timeout: PAGE_TIMEOUT_MS });
+    server = await createAppServer(init);
+    await server.start({ port, host: '127.0.0.1' });
+
+    const lost = tab.locator('status-banners [data-banner="error"][data-source="signaling"]');
+    await lost.filter({ hasText: 'UNKNOWN_SESSION' }).waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(await tab.locator('status-banners [data-banner="reconnecting"]').count(), 0);
+    assert.equal((await pageState(tab, 'local')).connection, 'closed');
+    assert.ok(await tab.locator('session-overview').isVisible(), 'the session stays on screen');
+    // Leaving goes back to the form.
+    await tab.locator('session-controls button[data-action="leave"]').click();
+    await tab.locator('session-form button[data-action="create"]').waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(await lost.count(), 0, 'leaving clears the banner');
     assert.deepEqual(pageErrors, []);
   },
 );

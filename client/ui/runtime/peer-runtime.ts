@@ -231,7 +231,8 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
         this.current = null;
         this.stopSampling();
         this.emit('lost', {
-          message: `this tab is no longer a member of the session${lastWarning === undefined ? '' : `: ${lastWarning}`}`,
+          // The peer's last warning says why (e.g. "no longer a member of the session: UNKNOWN_SESSION: ...").
+          message: lastWarning ?? 'this tab is no longer a member of the session',
         });
       });
       peer.start().then(
