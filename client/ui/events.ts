@@ -7,6 +7,7 @@
  * this.dispatchEvent(uiEvent('liec-pause', { paused: true }));
  */
 import type { SessionConfigInput } from '../../shared/protocol/signaling.ts';
+import type { ErrorSource } from './state.ts';
 
 export interface UiEventDetails {
   /** Leave the session (close the runtime and the signaling connection). */
@@ -19,6 +20,8 @@ export interface UiEventDetails {
   'liec-create': { config: SessionConfigInput };
   /** Join a session from a link's parameters. */
   'liec-join': { sessionId: string; token: string };
+  /** The user dismissed the error banner of this source. */
+  'liec-dismiss': { source: ErrorSource };
 }
 export type UiEventName = keyof UiEventDetails;
 
@@ -29,6 +32,7 @@ declare global {
     'liec-download': CustomEvent<UiEventDetails['liec-download']>;
     'liec-create': CustomEvent<UiEventDetails['liec-create']>;
     'liec-join': CustomEvent<UiEventDetails['liec-join']>;
+    'liec-dismiss': CustomEvent<UiEventDetails['liec-dismiss']>;
   }
 }
 

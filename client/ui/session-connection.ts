@@ -153,7 +153,12 @@ export class SessionConnection {
         store.clearError('runtime');
         this.follow(client, joined);
       }),
-      runtime.on('leaving', () => this.following?.abort()),
+      runtime.on('leaving', () => {
+        this.following?.abort();
+        // A peer that leaves (a pause) stops trying to join again: nothing to count down to.
+        if (store.state.local.connection === 'reconnecting')
+          store.setLocal({ connection: 'joined', reconnect: null });
+      }),
       runtime.on('error', ({ message }) => store.setError('runtime', message)),
       runtime.on('lost', ({ message }) => this.lost(message)),
     ];

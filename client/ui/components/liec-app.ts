@@ -113,6 +113,7 @@ export class LiecApp extends LitElement {
     this.addEventListener('liec-leave', () => void this.leave());
     this.addEventListener('liec-pause', (e) => this.setPaused(e.detail.paused));
     this.addEventListener('liec-download', () => void this.download());
+    this.addEventListener('liec-dismiss', (e) => this.store.clearError(e.detail.source));
     const query = new URLSearchParams(location.search);
     const params = parseJoinLink(query);
     // After the first update, so whoever created the element can set runtimeFactory first.

@@ -3,8 +3,8 @@
  * while the signaling connection is down, counting down to the next attempt to join again
  * (see ../reconnect.ts), gone once the tab is back; one banner per error in the store
  * (runtime, download, signaling given up, /status unreachable), each with its text, gone when
- * its source recovers or the user dismisses it. Errors of a failed create or join are the
- * form's (session-form.ts). Banners are `role="alert"`: screen readers read them as they come.
+ * its source recovers or the user dismisses it (`liec-dismiss`, see ../events.ts). Errors of
+ * a failed create or join are the form's (session-form.ts). Banners are `role="alert"`: screen readers read them as they come.
  *
  * @example
  * html`<status-banners .store=${store}></status-banners>`
@@ -12,6 +12,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { StoreController } from '../controller.ts';
+import { uiEvent } from '../events.ts';
 import { formatDuration } from '../format.ts';
 import { attemptsSoFar, formatCountdown, nextAttemptIn, type ReconnectState } from '../reconnect.ts';
 import type { DashboardError, ErrorSource, SessionStore } from '../state.ts';
@@ -136,7 +137,7 @@ export class StatusBanners extends LitElement {
         type="button"
         aria-label="Dismiss: ${TITLES[error.source]}"
         title="Dismiss"
-        @click=${() => this.store?.clearError(error.source)}
+        @click=${() => this.dispatchEvent(uiEvent('liec-dismiss', { source: error.source }))}
       >
         ×
       </button>
