@@ -28,6 +28,16 @@ export interface ChildPeerOptions {
   /** Echo the child's stderr (protocol log with --verbose) to this process's stderr. */
   echo?: boolean;
   verbose?: boolean;
+  /** `--debug-signals`: SIGUSR2 closes every data channel of the child. */
+  debugSignals?: boolean;
+}
+
+/** One line of a child's `--events-out` log (client/cli/event-log.ts): type, epoch ms, fields. */
+export interface ChildEvent {
+  type: string;
+  at: number;
+  peerId: string;
+  [field: string]: unknown;
 }
 
 export interface ChildPeer {
@@ -40,16 +50,17 @@ export interface ChildPeer {
   kill(signal: NodeJS.Signals): void;
   /** The summary it wrote on leaving, or null. */
   summary(): Promise<PeerSummary | null>;
+  /** What it logged so far with `--events-out` (written as it happens: survives a SIGKILL). */
+  events(): Promise<ChildEvent[]>;
 }
 
 export function spawnPeer(
   session: { url: string; sessionId: string; token: string },
   options: ChildPeerOptions,
 ): ChildPeer {
-  const summaryPath = joinPath(
-    tmpdir(),
-    `liec-test-${process.pid}-${options.peerId}-${Date.now().toString(36)}.json`,
-  );
+  const stem = joinPath(tmpdir(), `liec-test-${process.pid}-${options.peerId}-${Date.now().toString(36)}`);
+  const summaryPath = `${stem}.json`;
+  const eventsPath = `${stem}.events.jsonl`;
   const args = [
     '--import',
     'tsx',
@@ -65,7 +76,10 @@ export function spawnPeer(
     options.peerId,
     '--summary-out',
     summaryPath,
+    '--events-out',
+    eventsPath,
     '--quiet',
+    ...(options.debugSignals === true ? ['--debug-signals'] : []),
     ...(options.verbose === true ? ['--verbose'] : []),
     ...(options.shard === undefined ? [] : ['--shard', String(options.shard)]),
     ...(options.computeDelayMs === undefined ? [] : ['--compute-delay-ms', String(options.computeDelayMs)]),
@@ -93,6 +107,18 @@ export function spawnPeer(
       if (text === null) return null;
       const parsed: unknown = JSON.parse(text);
       return isSummary(parsed) ? parsed : null;
+    },
+    async events() {
+      const text = await readFile(eventsPath, 'utf8').catch(() => '');
+      // The last line may be half written while the child runs.
+      return text.split('\n').flatMap((line) => {
+        try {
+          const parsed: unknown = JSON.parse(line);
+          return isEvent(parsed) ? [parsed] : [];
+        } catch {
+          return [];
+        }
+      });
     },
   };
 }
@@ -154,6 +180,15 @@ const STDERR_TAIL_CHARS = 3000;
 export async function killAll(children: readonly ChildPeer[]): Promise<void> {
   for (const c of children) c.kill('SIGKILL');
   await Promise.all(children.map((c) => c.exited));
+}
+
+function isEvent(value: unknown): value is ChildEvent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof Reflect.get(value, 'type') === 'string' &&
+    typeof Reflect.get(value, 'at') === 'number'
+  );
 }
 
 function isSummary(value: unknown): value is PeerSummary {

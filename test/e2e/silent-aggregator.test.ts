@@ -1,0 +1,58 @@
+/**
+ * A silent aggregator, for real: four `liec join` processes over WebRTC on loopback, the
+ * aggregator SIGSTOPped mid-training. Its sockets stay open and the server's heartbeat
+ * timeout is its default 15 s, so only the data path can tell: the workers hear nothing for
+ * aggregatorSilenceMs, report it, the server replaces it, and the successor closes a round
+ * within aggregatorSilenceMs + 2 x roundDeadlineMs of the stop (no wall-clock constant:
+ * the bound comes from the settings). Continued (SIGCONT), the old aggregator finds the
+ * new term, steps down and ends as a worker, and every peer ends on one model.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runAggregatorFailure } from '../support/aggregator-failure.ts';
+
+const ROUND_DEADLINE_MS = 2000;
+
+test(
+  'a SIGSTOPped aggregator is replaced through the data path, steps down once continued, and every peer ends on one model',
+  { timeout: 300_000 },
+  async (t) => {
+    const run = await runAggregatorFailure('SIGSTOP', { rounds: 300, roundDeadlineMs: ROUND_DEADLINE_MS });
+    const { settings, replaced, firstRound } = run;
+    const bound = settings.aggregatorSilenceMs + 2 * ROUND_DEADLINE_MS;
+    t.diagnostic(
+      `stopped after round ${run.lastRoundBefore}; new term ${replaced.aggregator.term} (${replaced.aggregator.peerId}); ` +
+        `its first round (${firstRound.round}) closed ${(run.firstRoundAfterMs / 1000).toFixed(2)} s after the SIGSTOP ` +
+        `(bound ${(bound / 1000).toFixed(1)} s)`,
+    );
+    // The next by join order; the silent one stays a member meanwhile.
+    assert.equal(replaced.aggregator.peerId, run.workerIds[0]);
+    assert.ok(replaced.peers.some((p) => p.peerId === run.aggregatorId));
+    assert.ok(
+      run.firstRoundAfterMs <= bound,
+      `first round under the successor ${run.firstRoundAfterMs.toFixed(0)} ms after the SIGSTOP, bound ${bound} ms`,
+    );
+    // Its counter continues where the old aggregator left off.
+    assert.ok(firstRound.round > run.lastRoundBefore && firstRound.round <= run.lastRoundBefore + 2);
+
+    // Continued, it found the new term and came back as a worker of the successor.
+    const roles = run.oldRoles.map((e) => [e['role'], e['term']]);
+    assert.deepEqual(roles[0], ['aggregator', 1]);
+    assert.ok(
+      run.oldRoles.some((e) => e['role'] === 'worker' && e['aggregatorId'] === replaced.aggregator.peerId),
+      JSON.stringify(roles),
+    );
+
+    // The session ran to its end; every peer, the old aggregator included, holds one model.
+    assert.equal(run.summaries.size, 4);
+    for (const [peerId, exit] of run.exits) assert.deepEqual(exit, { code: 0, signal: null }, peerId);
+    const old = run.summaries.get(run.aggregatorId);
+    assert.equal(old?.role, 'worker');
+    assert.equal(old.round, 300);
+    const hashes = new Set([...run.summaries.values()].map((s) => s.modelSha256));
+    assert.equal(hashes.size, 1, JSON.stringify([...run.summaries].map(([id, s]) => [id, s.modelSha256])));
+    assert.ok(!hashes.has(null));
+    // The successor ran the session to its end.
+    assert.equal(run.summaries.get(run.workerIds[0] ?? '')?.role, 'aggregator');
+  },
+);
