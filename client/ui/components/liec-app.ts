@@ -52,6 +52,8 @@ export class LiecApp extends LitElement {
   static override styles = css`
     :host {
       display: grid;
+      /* minmax(0, ...): a wide table scrolls inside its panel instead of widening the page. */
+      grid-template-columns: minmax(0, 1fr);
       gap: 14px;
       max-width: 1200px;
       margin: 0 auto;
@@ -67,7 +69,7 @@ export class LiecApp extends LitElement {
     }
     .pair {
       display: grid;
-      grid-template-columns: repeat(auto-fit, minmax(360px, 1fr));
+      grid-template-columns: repeat(auto-fit, minmax(min(360px, 100%), 1fr));
       gap: 14px;
       align-items: start;
     }
