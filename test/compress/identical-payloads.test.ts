@@ -35,7 +35,11 @@ function assertSame(spec: string, x: Float32Array, what: string): void {
   }
   const codec = parseCompressor(spec);
   if (expected instanceof Error) {
-    assert.equal(expected.message, 'NON_FINITE_INPUT', `${spec} ${what}: reference threw ${expected.message}`);
+    assert.equal(
+      expected.message,
+      'NON_FINITE_INPUT',
+      `${spec} ${what}: reference threw ${expected.message}`,
+    );
     assert.throws(
       () => codec.encode(x, 1),
       (e: unknown) => e instanceof CodecError && e.code === 'NON_FINITE_INPUT',

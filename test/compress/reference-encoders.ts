@@ -156,11 +156,17 @@ function sampledLowerBound(u: Uint32Array, k: number): { bound: number; capacity
     state ^= state << 5;
     sample[j] = u[(state >>> 0) % d]! & 0x7fffffff;
   }
-  return { bound: kthLargest(sample, safeRank), capacity: Math.ceil((2 * safeRank * d) / SAMPLE_SIZE) + 1024 };
+  return {
+    bound: kthLargest(sample, safeRank),
+    capacity: Math.ceil((2 * safeRank * d) / SAMPLE_SIZE) + 1024,
+  };
 }
 
 /** The old selectTopK: indices ascending, ties at the threshold keep the lowest indices. */
-export function referenceSelectTopK(x: Float32Array, k: number): { indices: Uint32Array; maxAbsBits: number } {
+export function referenceSelectTopK(
+  x: Float32Array,
+  k: number,
+): { indices: Uint32Array; maxAbsBits: number } {
   const d = x.length;
   const u = new Uint32Array(x.buffer, x.byteOffset, d);
   k = Math.max(0, Math.min(k, d));
