@@ -91,6 +91,11 @@ test('every setting comes through, numbers as numbers, compensation "auto" or a 
   });
   assert.deepEqual(result.config, expected);
   assert.equal(readConfigForm(filled({ compensation: 'auto' })).ok, true);
+  // The drift threshold needs a full sync (a rolling one has no drift trigger).
+  const drift = readConfigForm(filled({ syncMode: 'full', syncDriftThreshold: '0.05' }));
+  assert.ok(drift.ok, JSON.stringify(drift));
+  assert.equal(drift.config.syncDriftThreshold, 0.05);
+  assert.equal(readConfigForm(filled({ syncMode: 'rolling', syncDriftThreshold: '0.05' })).ok, false);
 });
 
 test('what is wrong is named by field, all at once; a rule across fields has no field', () => {
