@@ -13,8 +13,10 @@
  * - an aggregator stops expecting, in the round collecting, a worker silent that long
  *   (AggregatorRole.dropSilentWorkers).
  *
- * "Heard" is any frame, and any chunk of one: a large broadcast crawling through a shaped
- * link keeps its sender alive (peer.ts feeds the links' chunk counters in). A peer never
+ * "Heard" is any frame, and any chunk of one: a large broadcast crawling through a thin
+ * link keeps its sender alive (peer.ts feeds in the chunks each link got, counted as they
+ * arrive, before link shaping holds them back: a shaped uplink is one queue for every
+ * link, where a frame to one worker waits behind a model to another). A peer never
  * heard (a new aggregator, a worker that has not linked yet) gets the time a link may take
  * to open, max(aggregatorSilenceMs, aggregatorConnectTimeoutMs), from `since`.
  *

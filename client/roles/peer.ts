@@ -102,7 +102,10 @@ export class Peer {
   private rttTimer: ReturnType<typeof setInterval> | undefined;
   private liveness: LinkLiveness | null = null;
   private livenessTimer: ReturnType<typeof setInterval> | undefined;
-  /** Chunks received on each link at the last liveness tick (any new one is a sign of life). */
+  /**
+   * Chunks that arrived on each link at the last liveness tick: any new one is a sign of life
+   * (counted before link shaping holds them back, so a long queue on a thin link is not silence).
+   */
   private readonly receivedChunks = new Map<string, number>();
   /** When the current role began (performance.now()): silences of its peers count from then. */
   private roleStartedAt = 0;
@@ -500,7 +503,7 @@ export class Peer {
     liveness.observe();
     const linked = transport.connectedPeers();
     for (const id of linked) {
-      const chunks = transport.stats(id)?.received.chunks;
+      const chunks = transport.arrivedChunks(id);
       if (chunks === undefined || chunks === this.receivedChunks.get(id)) continue;
       this.receivedChunks.set(id, chunks);
       liveness.noteHeard(id);

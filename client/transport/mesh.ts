@@ -183,6 +183,11 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     return this.#entries.get(remoteId)?.link.stats();
   }
 
+  /** Chunks that came in on the current link to `remoteId` (PeerLink.arrivedChunks). */
+  arrivedChunks(remoteId: string): number | undefined {
+    return this.#entries.get(remoteId)?.link.arrivedChunks;
+  }
+
   /** The round trip time of the link to `remoteId` in ms (PeerLink.roundTripMs). */
   async roundTripMs(remoteId: string): Promise<number | undefined> {
     return this.#entries.get(remoteId)?.link.roundTripMs();

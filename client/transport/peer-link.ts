@@ -76,6 +76,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   readonly #binding: WebRtcBinding;
   readonly #reassembler: Reassembler;
   readonly #stats = emptyLinkStats();
+  /** Data-channel messages (chunks) that came in, counted before any shaping holds them back. */
+  #arrivedChunks = 0;
   readonly #teardown = new AbortController();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #connected = false;
@@ -205,6 +207,15 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     const dequeue = (): void => void (this.#sendsQueued -= 1);
     this.#sendTail = handedOver.then(dequeue, dequeue); // the caller gets any error; the queue goes on
     return handedOver.then((leftAt) => this.#sleepUntil(leftAt));
+  }
+
+  /**
+   * Chunks that came in off the data channel so far, counted on arrival: unlike
+   * stats().received.chunks, before link shaping holds them back. A sign of life of the
+   * remote that a shaped downlink's queue does not delay (client/roles/link-liveness.ts).
+   */
+  get arrivedChunks(): number {
+    return this.#arrivedChunks;
   }
 
   /** A snapshot of the byte counters. */
@@ -392,6 +403,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       this.#shutdown('error', toTransportError(err, 'ERR_MALFORMED_CHUNK'));
       return;
     }
+    this.#arrivedChunks += 1;
     const { chunk, delayMs } = stamp;
     if (delayMs <= 0 && this.#arrivals.size === 0) {
       this.#arrive(chunk);
