@@ -13,6 +13,7 @@
  */
 import { ByteWriter, HEADER_BYTES, bitsOf, float32View, readHeader, writeHeader } from './bytes.ts';
 import { checkScale, throwNonFinite } from './finite.ts';
+import { simdKernels } from './kernels.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export interface SignInit {
@@ -27,14 +28,26 @@ function blockCount(d: number, blockSize: number): number {
 }
 
 /**
- * Packs the sign bits of x[start..end) into words (start a multiple of 32) and returns
- * sum |x| over that range: one pass, two accumulators to hide float add latency.
+ * What kernels.ts's signs() computes, in plain JS: the sign bits of the first 32 * groups
+ * values into signs (4 bytes a group), and per block of groupsPerBlock groups (0 = one
+ * block) the sums of |x| over even and odd positions, each added in order (two
+ * accumulators hide float add latency).
  */
-function packSigns(x: Float32Array, u: Uint32Array, words: Uint32Array, start: number, end: number): number {
+function packSigns(
+  x: Float32Array,
+  signs: Uint8Array,
+  groups: number,
+  groupsPerBlock: number,
+  sums: Float64Array,
+): void {
+  const u = bitsOf(x);
+  const words = new Uint32Array(groups);
   let even = 0;
   let odd = 0;
-  const fullEnd = start + ((end - start) & ~31);
-  for (let base = start; base < fullEnd; base += 32) {
+  let g = 0;
+  let b = 0;
+  for (let k = 0; k < groups; k++) {
+    const base = 32 * k;
     let word = 0;
     for (let j = 0; j < 32; j += 2) {
       const i = base + j;
@@ -42,15 +55,21 @@ function packSigns(x: Float32Array, u: Uint32Array, words: Uint32Array, start: n
       even += Math.abs(x[i]!);
       odd += Math.abs(x[i + 1]!);
     }
-    words[base >>> 5] = word;
+    words[k] = word;
+    if (++g === groupsPerBlock) {
+      sums[2 * b] = even;
+      sums[2 * b + 1] = odd;
+      b++;
+      even = 0;
+      odd = 0;
+      g = 0;
+    }
   }
-  let word = 0;
-  for (let i = fullEnd; i < end; i++) {
-    word |= (u[i]! >>> 31) << (i & 31);
-    even += Math.abs(x[i]!);
+  if (g !== 0) {
+    sums[2 * b] = even;
+    sums[2 * b + 1] = odd;
   }
-  if (fullEnd < end) words[fullEnd >>> 5] = word;
-  return even + odd;
+  signs.set(new Uint8Array(words.buffer));
 }
 
 export function createSign(init: SignInit = {}): Compressor {
@@ -64,26 +83,55 @@ export function createSign(init: SignInit = {}): Compressor {
       const blocks = blockCount(d, blockSize);
       const scales = new Float32Array(blocks);
       const u = bitsOf(x);
-      const words = new Uint32Array((d + 31) >>> 5);
-      const fused = block % 32 === 0 || blocks === 1; // blocks start on word boundaries
-      if (!fused) packSigns(x, u, words, 0, d);
-      for (let b = 0; b < blocks; b++) {
-        const start = b * block;
-        const end = Math.min(d, start + block);
-        let sum = 0;
-        if (fused) sum = packSigns(x, u, words, start, end);
-        else for (let i = start; i < end; i++) sum += Math.abs(x[i]!);
-        // A sum of finite float32 magnitudes cannot overflow a double: NaN/Inf show here.
-        if (!Number.isFinite(sum)) throwNonFinite(x);
-        scales[b] = sum / (end - start);
-      }
-
       const signBytes = (d + 7) >>> 3;
       const w = new ByteWriter(HEADER_BYTES + 4 + 4 * blocks + signBytes);
       writeHeader(w, CodecId.sign, d);
       w.u32(blockSize);
+      const scalesAt = w.pos;
+      const signs = w.bytes.subarray(scalesAt + 4 * blocks);
+      const groups = Math.floor(d / 32);
+      const full = 32 * groups;
+      const kernels = groups > 0 ? simdKernels() : undefined;
+      if (block % 32 === 0 || blocks === 1) {
+        // Blocks start on word boundaries: one pass gives the sign bits and each block's
+        // even and odd sums; values past the last full word (last block only) go to its
+        // even sum, one by one.
+        const sums = new Float64Array(2 * blocks);
+        const groupsPerBlock = blocks === 1 ? 0 : block / 32;
+        if (kernels !== undefined) kernels.signs(x, signs, groups, groupsPerBlock, sums);
+        else packSigns(x, signs, groups, groupsPerBlock, sums);
+        if (full < d) {
+          let even = sums[2 * blocks - 2]!;
+          for (let i = full; i < d; i++) even += Math.abs(x[i]!);
+          sums[2 * blocks - 2] = even;
+        }
+        for (let b = 0; b < blocks; b++) {
+          const sum = sums[2 * b]! + sums[2 * b + 1]!;
+          // A sum of finite float32 magnitudes cannot overflow a double: NaN/Inf show here.
+          if (!Number.isFinite(sum)) throwNonFinite(x);
+          scales[b] = sum / (Math.min(d, (b + 1) * block) - b * block);
+        }
+      } else {
+        // Blocks straddle words: sign bits first, then each block's sum in one order.
+        const unused = new Float64Array(2);
+        if (kernels !== undefined) kernels.signs(x, signs, groups, 0, unused);
+        else packSigns(x, signs, groups, 0, unused);
+        for (let b = 0; b < blocks; b++) {
+          const start = b * block;
+          const end = Math.min(d, start + block);
+          let sum = 0;
+          for (let i = start; i < end; i++) sum += Math.abs(x[i]!);
+          if (!Number.isFinite(sum)) throwNonFinite(x);
+          scales[b] = sum / (end - start);
+        }
+      }
+      // The last, partial word: its bytes (zero padded).
+      let word = 0;
+      for (let i = full; i < d; i++) word |= (u[i]! >>> 31) << (i & 31);
+      for (let at = 4 * groups; at < signBytes; at++, word >>>= 8) signs[at] = word & 0xff;
+
       w.array(scales);
-      w.array(new Uint8Array(words.buffer, 0, signBytes));
+      w.pos += signBytes;
       return w.finish();
     },
     decode(payload: Uint8Array, expectedLength?: number): Float32Array {

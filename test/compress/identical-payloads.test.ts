@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CodecError, parseCompressor } from '../../shared/compress/index.ts';
+import { setSimdKernels, simdKernels } from '../../shared/compress/kernels.ts';
 import { createRng } from '../../shared/random.ts';
 import { gaussian, heavyTailed } from './helpers.ts';
 import { referenceEncode } from './reference-encoders.ts';
@@ -26,7 +27,19 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 const SMALLEST_DENORMAL = 2 ** -149;
 const LENGTHS = [0, 1, 2, 5, 31, 32, 33, 63, 64, 100, 255, 256, 257, 1000, 4097, 65_537, 70_001];
 
+/** Checks the payload with the WebAssembly SIMD kernels and with the plain JS paths. */
 function assertSame(spec: string, x: Float32Array, what: string): void {
+  try {
+    for (const simd of [true, false]) {
+      setSimdKernels(simd);
+      assertSameOnce(spec, x, `${what} (${simd ? 'SIMD' : 'JS'})`);
+    }
+  } finally {
+    setSimdKernels(true);
+  }
+}
+
+function assertSameOnce(spec: string, x: Float32Array, what: string): void {
   let expected: Uint8Array | Error;
   try {
     expected = referenceEncode(spec, x);
@@ -81,12 +94,82 @@ function cases(d: number, seed: number): Array<[string, Float32Array]> {
   return out;
 }
 
+test('the WebAssembly SIMD kernels run here (Node 20 has SIMD)', () => {
+  assert.ok(simdKernels() !== undefined);
+});
+
 test('sign and topk payloads are byte-identical to the old encoders on edge cases', () => {
   for (const d of LENGTHS) {
     for (const [name, x] of cases(d, d + 1)) {
       for (const spec of SPECS) assertSame(spec, x, `${name} d=${d}`);
     }
   }
+});
+
+/**
+ * 64 values whose sums differ by order: the even positions of the first 32 add up to
+ * B = 64 + 2^-18 exactly, then 16 values of 1.5 * 2^-51 each round away one at a time
+ * (below half an ulp of B) but not as a group (1.5 ulps together). Added in order, the
+ * scale B / 64 = 1 + 2^-24 is a float32 tie and rounds to 1; summed any other way it
+ * would round up to 1 + 2^-23.
+ */
+function orderSensitive(): Float32Array {
+  const x = new Float32Array(64);
+  for (let j = 0; j < 16; j++) x[2 * j] = j === 7 ? 4 + 2 ** -18 : 4;
+  for (let j = 16; j < 32; j++) x[2 * j] = (j % 2 === 0 ? 1 : -1) * 1.5 * 2 ** -51;
+  return x;
+}
+
+/**
+ * The same at the edge of the kernel's exactness check: group one's even values add up to
+ * 64 + 2^-18 - 2^-23, group two holds two values 2^-24 + 2^-47, each exactly half an ulp
+ * off in order (ties to even: 64 + 2^-18, a float32 tie again), one ulp more together.
+ */
+function orderSensitiveAtTheEdge(): Float32Array {
+  const x = new Float32Array(64);
+  for (let j = 0; j < 14; j++) x[2 * j] = 4;
+  x[28] = 8;
+  x[30] = 2 ** -18 - 2 ** -23;
+  x[32] = 2 ** -24 + 2 ** -47;
+  x[34] = -(2 ** -24 + 2 ** -47);
+  return x;
+}
+
+/**
+ * The even sum after group one is 32 + 2^-47 (odd in its last bit); group two adds 32
+ * (a tie, to even: 64), then 2^-23 + 2^-46, 93 * 2^-23 and (2^23 - 1) * 2^-45, all exact:
+ * 64 + 3 * 2^-18 - 2^-46 in order, whose scale rounds down to 1 + 2^-23, while the group
+ * summed first ends on the float32 tie 1 + 3 * 2^-24, which rounds up to 1 + 2^-22. Every
+ * term is coarse enough; only the accumulator's odd last bit tells the kernel to add in order.
+ */
+function orderSensitiveAccumulator(): Float32Array {
+  const x = new Float32Array(64);
+  x[0] = 32;
+  x[2] = 2 ** -47;
+  x[32] = 32;
+  x[34] = 2 ** -23 + 2 ** -46;
+  x[36] = 93 * 2 ** -23;
+  x[38] = (2 ** 23 - 1) * 2 ** -45;
+  return x;
+}
+
+test('sums of |x| keep their order: vectors whose scale depends on it', () => {
+  const accumulator = orderSensitiveAccumulator();
+  assert.equal(new DataView(referenceEncode('sign', accumulator).buffer).getFloat32(9, true), 1 + 2 ** -23);
+  assertSame('sign', accumulator, 'order-sensitive accumulator');
+  const edge = orderSensitiveAtTheEdge();
+  assert.equal(new DataView(referenceEncode('sign', edge).buffer).getFloat32(9, true), 1);
+  assertSame('sign', edge, 'order-sensitive at the edge');
+  const x = orderSensitive();
+  const scaleOf = (payload: Uint8Array): number => new DataView(payload.buffer).getFloat32(9, true);
+  assert.equal(scaleOf(referenceEncode('sign', x)), 1);
+  const repeated = new Float32Array(64 * 40);
+  for (let b = 0; b < 40; b++) repeated.set(x, 64 * b);
+  for (const spec of ['sign', 'sign:64', 'sign:128']) {
+    assertSame(spec, x, 'order-sensitive');
+    assertSame(spec, repeated, 'order-sensitive, repeated');
+  }
+  assertSame('sign:64', repeated.subarray(0, 64 * 40 - 5), 'order-sensitive, short last block');
 });
 
 test('byte-identical on seeded random vectors of random lengths, offsets and mixtures', () => {
