@@ -21,6 +21,28 @@ export function riceBits(values: Uint32Array, b: number): number {
   return total;
 }
 
+/**
+ * ORs the Rice codes (parameter b, 0..31) of `values` into `words`, the little-endian
+ * 32-bit words of an LSB-first bit stream (zero from `bit` on, one spare word past the
+ * end), starting at bit position `bit` (below 2^32 at the end too). Returns the position
+ * after the last code. The same bits as BitWriter.rice, without a call per bit field.
+ */
+export function riceIntoWords(words: Uint32Array, bit: number, values: Uint32Array, b: number): number {
+  const low = b === 0 ? 0 : 0xffffffff >>> (32 - b);
+  const width = b + 1;
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j]!;
+    bit += v >>> b; // the quotient's zeros
+    const code = 1 | ((v & low) << 1); // its closing one, then the low b bits of v
+    const at = bit >>> 5;
+    const shift = bit & 31;
+    words[at]! |= code << shift;
+    words[at + 1]! |= (code >>> 1) >>> (31 - shift);
+    bit += width;
+  }
+  return bit;
+}
+
 export class BitWriter {
   private acc = 0;
   private n = 0;

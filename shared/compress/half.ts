@@ -74,8 +74,14 @@ export function f32BitsToHalf(bits: number, shift: number): number {
  * as f32BitsToHalf would give, with an inline fast path for normal-to-normal values.
  */
 export function halvesOf(u: Uint32Array, shift: number, at?: Uint32Array): Uint16Array {
+  const out = new Uint16Array(at === undefined ? u.length : at.length);
+  halvesInto(u, shift, out, at);
+  return out;
+}
+
+/** halvesOf into out (length: at.length, or u.length). */
+export function halvesInto(u: Uint32Array, shift: number, out: Uint16Array, at?: Uint32Array): void {
   const n = at === undefined ? u.length : at.length;
-  const out = new Uint16Array(n);
   // float32 magnitudes (bits) whose half is normal, and the exponent rebias between them
   const lowest = Math.max(0x800000, (113 + shift) * 0x800000);
   const beyond = (143 + shift) * 0x800000;
@@ -90,7 +96,6 @@ export function halvesOf(u: Uint32Array, shift: number, at?: Uint32Array): Uint1
       out[j] = f32BitsToHalf(bits, shift);
     }
   }
-  return out;
 }
 
 /** Range-checks a decoded shift: MALFORMED outside what encoders write. */

@@ -33,7 +33,11 @@ const IN = 0;
 const WORDS = IN + 4 * CHUNK; // one sign word per group
 const SUMS = WORDS + 4 * GROUPS_PER_CHUNK; // (even, odd) f64 pairs of the blocks completed in a call
 const STATE = SUMS + 16 * GROUPS_PER_CHUNK; // (even, odd) f64 of the open block, then its i32 group count
-const PAGES = Math.ceil((STATE + 32) / 65536);
+const COMPACT = STATE + 32; // collect(): 16 byte shuffles, one per 4-bit mask
+const HITS = COMPACT + 256; // collect(): a bit per block of 16 floats with a find
+const OUT_INDEX = HITS + CHUNK / 128; // collect(): positions of the values found (+ 4 spare lanes)
+const OUT_BITS = OUT_INDEX + 4 * CHUNK + 16; // collect(): their float32 bits (+ 4 spare lanes)
+const PAGES = Math.ceil((OUT_BITS + 4 * CHUNK + 16) / 65536);
 
 /** Lanes 8..15 then 0..7: moves the high 64 bits of a vector to the low half. */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
@@ -179,6 +183,114 @@ function signsFunction(): { params: ValueType[]; locals: ValueType[]; code: Code
   return { params: [I32, I32], locals, code: c };
 }
 
+/**
+ * collect(n, bound, first) -> count. Finds the floats at IN (n a multiple of 16) with |x|
+ * bits >= bound (any NaN/Inf too) and appends their positions (first + offset) to
+ * OUT_INDEX and their bits to OUT_BITS, in order. At 1% a branch per block of 16 would be
+ * mispredicted at about every find, so the scan is branch-free: one bit per block of 16
+ * into HITS; then each set bit's block has, per 4 values, its finds packed to the front by
+ * a byte shuffle from COMPACT (chosen by their 4-bit mask), all 4 lanes stored and the
+ * output advanced by the count found.
+ */
+function collectFunction(): { params: ValueType[]; locals: ValueType[]; code: Code } {
+  // params
+  const n = 0;
+  const bound = 1;
+  const first = 2;
+  // i32 locals
+  const p = 3;
+  const end = 4;
+  const q = 5; // byte offset of the next output
+  const m = 6;
+  const word = 7;
+  const h = 8; // byte offset into HITS
+  const blocks = 9;
+  // v128 locals
+  const limit = 10;
+  const positions = 11; // first + offset of a block's values, lanes 0..3
+  const v = 12;
+  const locals: ValueType[] = [I32, I32, I32, I32, I32, I32, I32, V128, V128, V128];
+
+  const c = new Code();
+  c.local_get(bound).i32x4_splat().local_set(limit);
+  const reaches = (offset: number): void => {
+    c.local_get(p).v128_load(offset).i32x4_const(0x7fffffff).v128_and().local_get(limit).i32x4_ge_u();
+  };
+  // Scan: bit b of HITS word w set when block 32 w + b has a find.
+  c.i32_const(IN).local_set(p);
+  c.local_get(n).i32_const(2).i32_shl().i32_const(IN).i32_add().local_set(end);
+  c.i32_const(0).local_set(h);
+  c.block().loop();
+  c.local_get(p).local_get(end).i32_ge_u().br_if(1);
+  c.i32_const(0).local_set(word);
+  c.i32_const(0).local_set(m); // bit position
+  c.block().loop();
+  c.local_get(m).i32_const(32).i32_ge_u().local_get(p).local_get(end).i32_ge_u().i32_or().br_if(1);
+  reaches(0);
+  reaches(16);
+  c.v128_or();
+  reaches(32);
+  reaches(48);
+  c.v128_or().v128_or().v128_any_true().local_get(m).i32_shl().local_get(word).i32_or().local_set(word);
+  c.local_get(p).i32_const(64).i32_add().local_set(p);
+  c.local_get(m).i32_const(1).i32_add().local_set(m);
+  c.br(0);
+  c.end().end();
+  c.local_get(h).local_get(word).i32_store(HITS);
+  c.local_get(h).i32_const(4).i32_add().local_set(h);
+  c.br(0);
+  c.end().end();
+
+  // Gather: the blocks with finds, in order.
+  c.i32_const(0).local_set(q);
+  c.i32_const(0).local_set(blocks); // block number of bit 0 of the current word
+  c.i32_const(0).local_set(end); // now: byte offset into HITS
+  c.block().loop();
+  c.local_get(end).local_get(h).i32_ge_u().br_if(1);
+  c.local_get(end).i32_load(HITS).local_set(word);
+  c.block().loop();
+  c.local_get(word).i32_eqz().br_if(1);
+  c.local_get(blocks).local_get(word).i32_ctz().i32_add().local_tee(m);
+  c.i32_const(6).i32_shl().i32_const(IN).i32_add().local_set(p);
+  c.local_get(word).local_get(word).i32_const(1).i32_sub().i32_and().local_set(word);
+  c.local_get(first).local_get(m).i32_const(4).i32_shl().i32_add();
+  c.i32x4_splat().i32x4_const4([0, 1, 2, 3]).i32x4_add().local_set(positions);
+  for (let k = 0; k < 4; k++) {
+    c.local_get(p)
+      .v128_load(16 * k)
+      .local_tee(v);
+    c.i32x4_const(0x7fffffff).v128_and().local_get(limit).i32x4_ge_u().i32x4_bitmask().local_set(m);
+    c.local_get(q).local_get(positions).local_get(m).i32_const(4).i32_shl().v128_load(COMPACT);
+    c.i8x16_swizzle().v128_store(OUT_INDEX);
+    c.local_get(q).local_get(v).local_get(m).i32_const(4).i32_shl().v128_load(COMPACT);
+    c.i8x16_swizzle().v128_store(OUT_BITS);
+    c.local_get(q).local_get(m).i32_popcnt().i32_const(2).i32_shl().i32_add().local_set(q);
+    if (k < 3) c.local_get(positions).i32x4_const(4).i32x4_add().local_set(positions);
+  }
+  c.br(0);
+  c.end().end();
+  c.local_get(blocks).i32_const(32).i32_add().local_set(blocks);
+  c.local_get(end).i32_const(4).i32_add().local_set(end);
+  c.br(0);
+  c.end().end();
+  c.local_get(q).i32_const(2).i32_shr_u();
+  return { params: [I32, I32, I32], locals, code: c };
+}
+
+/** Byte shuffles moving the 32-bit lanes set in a 4-bit mask to the front (the rest: 0). */
+function compactionTable(): Uint8Array {
+  const table = new Uint8Array(16 * 16).fill(0x80);
+  for (let mask = 0; mask < 16; mask++) {
+    let out = 0;
+    for (let lane = 0; lane < 4; lane++) {
+      if ((mask & (1 << lane)) === 0) continue;
+      for (let byte = 0; byte < 4; byte++) table[16 * mask + 4 * out + byte] = 4 * lane + byte;
+      out++;
+    }
+  }
+  return table;
+}
+
 export interface SimdKernels {
   /**
    * Sign bits of x's first 32 * groups values into signs[0..4 groups) (least significant bit
@@ -188,14 +300,22 @@ export interface SimdKernels {
    * after the finished ones.
    */
   signs(x: Float32Array, signs: Uint8Array, groups: number, groupsPerBlock: number, sums: Float64Array): void;
+  /**
+   * The positions i < 16 floor(x.length / 16), ascending, with |x[i]| bits >= bound (any
+   * NaN/Inf too) into index[0..), their bits into bits[0..); the count, or -1 as soon as
+   * more than index.length are found.
+   */
+  collect(x: Float32Array, bound: number, index: Uint32Array, bits: Uint32Array): number;
 }
 
 function instantiate(): SimdKernels {
   const signs = signsFunction();
+  const collect = collectFunction();
   const bytes = wasmModule({
     pages: PAGES,
     functions: [
       { name: 'signs', params: signs.params, results: [I32], locals: signs.locals, code: signs.code },
+      { name: 'collect', params: collect.params, results: [I32], locals: collect.locals, code: collect.code },
     ],
   });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
@@ -206,6 +326,10 @@ function instantiate(): SimdKernels {
   const sums = new Float64Array(memory.buffer, SUMS, 2 * GROUPS_PER_CHUNK);
   const state = new Float64Array(memory.buffer, STATE, 2);
   const stateGroups = new Int32Array(memory.buffer, STATE + 16, 1);
+  const collectKernel = instance.exports['collect'] as (n: number, bound: number, first: number) => number;
+  new Uint8Array(memory.buffer, COMPACT, 256).set(compactionTable());
+  const foundIndex = new Uint32Array(memory.buffer, OUT_INDEX, CHUNK);
+  const foundBits = new Uint32Array(memory.buffer, OUT_BITS, CHUNK);
   return {
     signs(x, outSigns, groups, groupsPerBlock, outSums) {
       state[0] = 0;
@@ -224,6 +348,20 @@ function instantiate(): SimdKernels {
         outSums[2 * blocks] = state[0]!;
         outSums[2 * blocks + 1] = state[1]!;
       }
+    },
+    collect(x, bound, index, bits) {
+      const full = x.length - (x.length % 16);
+      let count = 0;
+      for (let first = 0; first < full; first += CHUNK) {
+        const n = Math.min(CHUNK, full - first);
+        input.set(x.subarray(first, first + n));
+        const found = collectKernel(n, bound, first);
+        if (count + found > index.length) return -1;
+        index.set(foundIndex.subarray(0, found), count);
+        bits.set(foundBits.subarray(0, found), count);
+        count += found;
+      }
+      return count;
     },
   };
 }

@@ -1,22 +1,28 @@
 /**
- * Top-k selection by magnitude in expected linear time, no sort. The float32 bits of |x|
- * order like the magnitudes, so all work is on integers. A random sample of the vector
- * gives a lower bound L that, with overwhelming probability, a little more than k
- * entries reach; one pass collects the indices with |x| >= L (ascending, for free); a
- * quickselect among those finds the exact threshold. If the bound misses (too few or far
- * too many candidates: heavy ties, adversarial data) the pass is redone with L = 0,
- * i.e. a quickselect over everything: still linear. Ties at the threshold keep the
- * lowest indices, so the result is deterministic. NaN/Inf always land among candidates.
+ * Top-k selection by magnitude in linear time, no sort. The float32 bits of |x| order like
+ * the magnitudes, so all work is on integers. A random sample of the vector gives a lower
+ * bound L that, with overwhelming probability, a little more than k entries reach; one
+ * pass collects the positions with |x| >= L (ascending, for free) with their raw bits, so
+ * later steps never go back to the vector; a histogram (radix) select among those finds
+ * the exact threshold. If the bound misses (too few or far too many candidates: heavy
+ * ties, adversarial data) a histogram of the top 16 magnitude bits of the whole vector
+ * gives an exact bound instead: still linear. Ties at the threshold keep the lowest
+ * indices, so the result is deterministic. NaN/Inf always land among candidates.
  *
  * @example
- * const { indices, maxAbsBits } = selectTopK(x, 100); // indices ascending, length 100
+ * const { indices, bits, maxAbsBits } = selectTopK(x, 100); // indices ascending, length 100
  */
 import { bitsOf } from './bytes.ts';
 import { throwNonFinite } from './finite.ts';
+import { simdKernels } from './kernels.ts';
+import { Slot, scratch } from './scratch.ts';
 
 /** Sample size for the threshold estimate; vectors up to 4x this skip sampling. */
 const SAMPLE_SIZE = 16384;
 const NON_FINITE_BITS = 0x7f800000;
+const MAGNITUDE = 0x7fffffff;
+/** Buckets per histogram round of the candidates' radix select (2^11). */
+const RADIX_BUCKETS = 2048;
 
 /**
  * Entries kept by a sparsifier of ratio r on a d-vector: max(1, ceil(r * d)), at most d;
@@ -31,43 +37,89 @@ export function sparseCount(ratio: number, d: number): number {
 export interface TopK {
   /** The k selected positions, ascending. */
   indices: Uint32Array;
+  /** The float32 bits of x at those positions (x[indices[j]] as bits), same order. */
+  bits: Uint32Array;
   /** float32 bits (sign cleared) of the largest selected |x|: max |x| whenever k >= 1. */
   maxAbsBits: number;
 }
 
+/** Positions (ascending) with their raw float32 bits; only the first `count` are used. */
+interface Candidates {
+  index: Uint32Array;
+  bits: Uint32Array;
+  count: number;
+}
+
 /** Selects the k (clamped to [0, x.length]) entries of largest |x|. Throws NON_FINITE_INPUT. */
 export function selectTopK(x: Float32Array, k: number): TopK {
+  const { indices, bits, maxAbsBits } = selectTopKTransient(x, k);
+  return { indices: indices.slice(), bits: bits.slice(), maxAbsBits };
+}
+
+/**
+ * selectTopK with its arrays in scratch.ts buffers: valid until the next top-k selection,
+ * for encoders that turn them into a payload at once.
+ */
+export function selectTopKTransient(x: Float32Array, k: number): TopK {
   const d = x.length;
   const u = bitsOf(x);
   k = Math.max(0, Math.min(k, d));
   if (k === d || k === 0) {
-    for (let i = 0; i < d; i++) if ((u[i]! & 0x7fffffff) >= NON_FINITE_BITS) throwNonFinite(x);
+    let max = 0;
+    for (let i = 0; i < d; i++) {
+      const a = u[i]! & MAGNITUDE;
+      if (a > max) max = a;
+    }
+    if (max >= NON_FINITE_BITS) throwNonFinite(x);
     const all = new Uint32Array(k);
     for (let i = 0; i < k; i++) all[i] = i;
-    return { indices: all, maxAbsBits: maxAbsBitsAt(u, all) };
+    return { indices: all, bits: u.slice(0, k), maxAbsBits: k === 0 ? 0 : max };
   }
-  const estimate = d > 4 * SAMPLE_SIZE ? sampledLowerBound(u, k) : undefined;
-  let candidates = estimate === undefined ? undefined : collectAtLeast(u, estimate.bound, estimate.capacity);
-  if (candidates === undefined || candidates.length < k) candidates = collectAtLeast(u, 0, d)!;
+  let candidates: Candidates | undefined;
+  if (d <= 4 * SAMPLE_SIZE) {
+    candidates = everything(u);
+  } else {
+    const estimate = sampledLowerBound(u, k);
+    if (estimate !== undefined) candidates = collectAtLeast(x, estimate.bound, estimate.capacity);
+    if (candidates === undefined || candidates.count < k) candidates = histogramCandidates(x, k);
+  }
 
-  const c = candidates.length;
-  const magnitudes = new Uint32Array(c);
-  for (let j = 0; j < c; j++) magnitudes[j] = u[candidates[j]!]! & 0x7fffffff;
+  const { index, bits, count: c } = candidates;
+  const magnitudes = scratch(Slot.magnitudes, c);
   let max = 0;
-  for (let j = 0; j < c; j++) if (magnitudes[j]! > max) max = magnitudes[j]!;
+  let min = MAGNITUDE;
+  for (let j = 0; j < c; j++) {
+    const a = bits[j]! & MAGNITUDE;
+    magnitudes[j] = a;
+    if (a > max) max = a;
+    if (a < min) min = a;
+  }
   if (max >= NON_FINITE_BITS) throwNonFinite(x);
 
-  const threshold = kthLargest(magnitudes, k - 1); // reorders magnitudes
-  let ties = k;
-  for (let j = 0; j < c; j++) if (magnitudes[j]! > threshold) ties--;
-  const indices = new Uint32Array(k);
+  const threshold = rankedValue(magnitudes, c, k - 1, min, max); // reorders magnitudes
+  let above = 0;
+  for (let j = 0; j < c; j++) above += (threshold - (bits[j]! & MAGNITUDE)) >>> 31;
+  let ties = k - above;
+  const indices = scratch(Slot.selectedIndex, k);
+  const kept = scratch(Slot.selectedBits, k);
   let m = 0;
   for (let j = 0; j < c; j++) {
-    const i = candidates[j]!;
-    const a = u[i]! & 0x7fffffff;
-    if (a > threshold || (a === threshold && ties-- > 0)) indices[m++] = i;
+    const v = bits[j]!;
+    const a = v & MAGNITUDE;
+    if (a > threshold || (a === threshold && ties-- > 0)) {
+      indices[m] = index[j]!;
+      kept[m++] = v;
+    }
   }
-  return { indices, maxAbsBits: max };
+  return { indices, bits: kept, maxAbsBits: max };
+}
+
+/** Every position is a candidate (small vectors, or a bound of 0). */
+function everything(u: Uint32Array): Candidates {
+  const d = u.length;
+  const index = scratch(Slot.candidateIndex, d);
+  for (let i = 0; i < d; i++) index[i] = i;
+  return { index, bits: u, count: d };
 }
 
 /**
@@ -79,40 +131,121 @@ function sampledLowerBound(u: Uint32Array, k: number): { bound: number; capacity
   const rank = (k / d) * SAMPLE_SIZE;
   const safeRank = Math.ceil(rank + 4 * Math.sqrt(rank) + 4);
   if (safeRank >= SAMPLE_SIZE / 2) return undefined; // k is a large share of d: no saving
-  const sample = new Uint32Array(SAMPLE_SIZE);
+  const sample = scratch(Slot.sample, SAMPLE_SIZE);
+  const scale = d / 4294967296;
   let state = 0x9e3779b9;
   for (let j = 0; j < SAMPLE_SIZE; j++) {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
-    sample[j] = u[(state >>> 0) % d]! & 0x7fffffff;
+    sample[j] = u[Math.floor((state >>> 0) * scale)]! & MAGNITUDE;
   }
   const bound = kthLargest(sample, safeRank);
   return { bound, capacity: Math.ceil((2 * safeRank * d) / SAMPLE_SIZE) + 1024 };
 }
 
-/** Ascending indices with |x| bits >= bound, or undefined once more than capacity match. */
-function collectAtLeast(u: Uint32Array, bound: number, capacity: number): Uint32Array | undefined {
+/**
+ * Exact fallback: a histogram of the top 16 bits of every magnitude gives the bucket
+ * holding the k-th largest; everything from that bucket up is collected (the count is
+ * known, so it always fits).
+ */
+function histogramCandidates(x: Float32Array, k: number): Candidates {
+  const u = bitsOf(x);
   const d = u.length;
-  const out = new Uint32Array(Math.min(capacity, d));
-  let c = 0;
-  for (let i = 0; i < d; i++) {
-    if ((u[i]! & 0x7fffffff) >= bound) {
-      if (c === out.length) return undefined;
-      out[c++] = i;
-    }
+  const counts = new Uint32Array(32768);
+  for (let i = 0; i < d; i++) counts[(u[i]! >>> 16) & 0x7fff]!++;
+  let total = 0;
+  let bucket = 32767;
+  for (; bucket > 0; bucket--) {
+    total += counts[bucket]!;
+    if (total >= k) break;
   }
-  return out.subarray(0, c);
+  if (bucket === 0) return everything(u);
+  return collectAtLeast(x, bucket << 16, total)!;
 }
 
-/** Largest |x| bits among the given positions (the top-k always holds the global max). */
-function maxAbsBitsAt(u: Uint32Array, indices: Uint32Array): number {
-  let max = 0;
-  for (let j = 0; j < indices.length; j++) {
-    const a = u[indices[j]!]! & 0x7fffffff;
-    if (a > max) max = a;
+/**
+ * Positions (ascending) with |x| bits >= bound and their raw bits, or undefined once more
+ * than capacity match: kernels.ts's SIMD scan, or in JS eight values at a time (one branch
+ * per eight unless one of them qualifies).
+ */
+function collectAtLeast(x: Float32Array, bound: number, capacity: number): Candidates | undefined {
+  const u = bitsOf(x);
+  const d = u.length;
+  if (bound <= 0) return capacity >= d ? everything(u) : undefined;
+  const limit = Math.min(capacity, d);
+  const index = scratch(Slot.candidateIndex, limit + 8); // the JS scan appends up to 8 past a full check
+  const bits = scratch(Slot.candidateBits, limit + 8);
+  const kernels = simdKernels();
+  let c = 0;
+  let done = 0;
+  if (kernels !== undefined) {
+    c = kernels.collect(x, bound, index, bits);
+    done = d - (d % 16);
+  } else {
+    const below = bound - 1; // below - a < 0 exactly when a >= bound; both in [0, 2^31)
+    done = d - (d % 8);
+    for (let i = 0; i < done && c <= limit; i += 8) {
+      const any =
+        (below - (u[i]! & 0x7fffffff)) |
+        (below - (u[i + 1]! & 0x7fffffff)) |
+        (below - (u[i + 2]! & 0x7fffffff)) |
+        (below - (u[i + 3]! & 0x7fffffff)) |
+        (below - (u[i + 4]! & 0x7fffffff)) |
+        (below - (u[i + 5]! & 0x7fffffff)) |
+        (below - (u[i + 6]! & 0x7fffffff)) |
+        (below - (u[i + 7]! & 0x7fffffff));
+      if (any < 0) {
+        for (let j = i; j < i + 8; j++) {
+          const v = u[j]!;
+          if ((v & 0x7fffffff) >= bound) {
+            index[c] = j;
+            bits[c++] = v;
+          }
+        }
+      }
+    }
   }
-  return max;
+  for (let i = done; i < d && c >= 0 && c <= limit; i++) {
+    const v = u[i]!;
+    if ((v & 0x7fffffff) >= bound) {
+      index[c] = i;
+      bits[c++] = v;
+    }
+  }
+  if (c < 0 || c > limit) return undefined;
+  return { index, bits, count: c };
+}
+
+/**
+ * The value of rank r (0 = largest) among a[0..n), all in [lo, hi]: rounds of a 2^11-bucket
+ * histogram narrow the range (keeping only the values in the bucket of rank r), then a
+ * quickselect finishes once few are left. Reorders a.
+ */
+function rankedValue(a: Uint32Array, n: number, r: number, lo: number, hi: number): number {
+  const counts = new Uint32Array(RADIX_BUCKETS);
+  for (;;) {
+    if (lo === hi) return lo;
+    if (n <= RADIX_BUCKETS) return kthLargest(a.subarray(0, n), r);
+    const span = hi - lo;
+    const shift = Math.max(0, 32 - Math.clz32(span) - 11);
+    counts.fill(0);
+    for (let j = 0; j < n; j++) counts[(a[j]! - lo) >>> shift]!++;
+    let bucket = (span >>> shift) + 1;
+    let higher = 0;
+    while (higher + counts[--bucket]! <= r) higher += counts[bucket]!;
+    r -= higher;
+    const low = lo + bucket * 2 ** shift;
+    if (shift === 0) return low;
+    let m = 0;
+    for (let j = 0; j < n; j++) {
+      const v = a[j]!;
+      if ((v - lo) >>> shift === bucket) a[m++] = v;
+    }
+    n = m;
+    lo = low;
+    hi = Math.min(hi, low + 2 ** shift - 1);
+  }
 }
 
 /**

@@ -19,18 +19,11 @@
  * const c = createTopK({ ratio: 0.01 });
  * const approx = c.decode(c.encode(g), g.length); // 1% of g nonzero
  */
-import { BitReader, BitWriter, riceBits } from './bits.ts';
-import {
-  ByteWriter,
-  HEADER_BYTES,
-  bitsOf,
-  float32View,
-  readHeader,
-  uint16View,
-  writeHeader,
-} from './bytes.ts';
-import { checkHalfShift, expandHalves, halfShiftFor, halvesOf } from './half.ts';
-import { selectTopK, sparseCount } from './select.ts';
+import { BitReader, BitWriter, riceIntoWords } from './bits.ts';
+import { ByteWriter, HEADER_BYTES, float32View, readHeader, uint16View, writeHeader } from './bytes.ts';
+import { checkHalfShift, expandHalves, halfShiftFor, halvesInto } from './half.ts';
+import { Slot, scratch } from './scratch.ts';
+import { selectTopKTransient, sparseCount } from './select.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export interface TopKInit {
@@ -47,21 +40,81 @@ const MODE_F16 = 0;
 const MODE_F32 = 1;
 const MODE_SIGN = 2;
 
-/** Rice parameter with the fewest bits for these gaps, searched near log2(mean gap). */
-export function chooseRiceParameter(gaps: Uint32Array, d: number): number {
+/**
+ * Rice parameter with the fewest bits for these gaps, searched near log2(mean gap) (ties:
+ * the guess, else the smallest), and that many bits; one pass over the gaps.
+ */
+function riceChoice(gaps: Uint32Array, d: number): { b: number; bits: number } {
   const k = gaps.length;
-  if (k === 0) return 0;
+  if (k === 0) return { b: 0, bits: 0 };
   const guess = Math.max(0, Math.min(31, Math.round(Math.log2(Math.max(1, (d - k) / k)))));
+  const lo = Math.max(0, guess - 3);
+  const hi = Math.min(31, guess + 2);
+  // Sums of gap >> b for b = lo .. lo + 5 (shifts past 31 are never used).
+  const b1 = Math.min(31, lo + 1);
+  const b2 = Math.min(31, lo + 2);
+  const b3 = Math.min(31, lo + 3);
+  const b4 = Math.min(31, lo + 4);
+  const b5 = Math.min(31, lo + 5);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  for (let j = 0; j < k; j++) {
+    const g = gaps[j]!;
+    s0 += g >>> lo;
+    s1 += g >>> b1;
+    s2 += g >>> b2;
+    s3 += g >>> b3;
+    s4 += g >>> b4;
+    s5 += g >>> b5;
+  }
+  const sums = [s0, s1, s2, s3, s4, s5];
+  const bitsFor = (b: number): number => k * (b + 1) + sums[b - lo]!;
   let best = guess;
-  let bestBits = riceBits(gaps, guess);
-  for (let b = Math.max(0, guess - 3); b <= Math.min(31, guess + 2); b++) {
-    const bits = riceBits(gaps, b);
+  let bestBits = bitsFor(guess);
+  for (let b = lo; b <= hi; b++) {
+    const bits = bitsFor(b);
     if (bits < bestBits) {
       best = b;
       bestBits = bits;
     }
   }
-  return best;
+  return { b: best, bits: bestBits };
+}
+
+/** Rice parameter with the fewest bits for these gaps, searched near log2(mean gap). */
+export function chooseRiceParameter(gaps: Uint32Array, d: number): number {
+  return riceChoice(gaps, d).b;
+}
+
+/**
+ * Appends the bit stream: `prefix` bits already in `words` (the sign mode's signs), then
+ * the Rice codes of the gaps; zero padded to a byte.
+ */
+function writeStream(
+  w: ByteWriter,
+  words: Uint32Array,
+  prefix: number,
+  gaps: Uint32Array,
+  b: number,
+  total: number,
+): void {
+  const bytes = Math.ceil(total / 8);
+  if (total < 2 ** 31) {
+    riceIntoWords(words, prefix, gaps, b);
+    w.bytes.set(new Uint8Array(words.buffer, words.byteOffset, bytes), w.pos);
+    w.pos += bytes;
+    return;
+  }
+  // Bit positions past 2^31 (over 256 MiB of codes): the general writer, bit by bit.
+  const bits = new BitWriter(w.bytes, w.pos);
+  for (let j = 0; j < prefix; j++) bits.write((words[j >>> 5]! >>> (j & 31)) & 1, 1);
+  for (let j = 0; j < gaps.length; j++) bits.rice(gaps[j]!, b);
+  bits.flush();
+  w.pos = bits.pos;
 }
 
 export function createTopK(init: TopKInit): Compressor {
@@ -72,38 +125,37 @@ export function createTopK(init: TopKInit): Compressor {
     unbiased: false,
     encode(x: Float32Array): Uint8Array {
       const d = x.length;
-      const { indices, maxAbsBits } = selectTopK(x, sparseCount(ratio, d));
+      // Positions and their bits: no gathers from x from here on.
+      const { indices, bits, maxAbsBits } = selectTopKTransient(x, sparseCount(ratio, d));
       const k = indices.length;
-      const gaps = new Uint32Array(k);
+      const gaps = scratch(Slot.gaps, k);
       let prev = -1;
       for (let j = 0; j < k; j++) {
         const i = indices[j]!;
         gaps[j] = i - prev - 1;
         prev = i;
       }
-      const b = chooseRiceParameter(gaps, d);
-      if (mode === MODE_SIGN) return encodeSigns(x, indices, gaps, b);
-      const indexBytes = Math.ceil(riceBits(gaps, b) / 8);
+      const { b, bits: indexBits } = riceChoice(gaps, d);
+      const prefix = mode === MODE_SIGN ? k : 0;
+      const total = prefix + indexBits;
+      const words = scratch(Slot.riceWords, Math.ceil(total / 32) + 2).fill(0);
+      if (mode === MODE_SIGN) return encodeSigns(d, bits, words, gaps, b, total);
       const valueBytes = mode === MODE_F16 ? 2 + 2 * k : 4 * k;
-      const w = new ByteWriter(HEADER_BYTES + 6 + valueBytes + indexBytes);
+      const w = new ByteWriter(HEADER_BYTES + 6 + valueBytes + Math.ceil(indexBits / 8));
       writeHeader(w, CodecId.topk, d);
       w.u8(mode);
       w.u32(k);
       w.u8(b);
-      const u = bitsOf(x);
       if (mode === MODE_F16) {
         const shift = halfShiftFor(maxAbsBits);
         w.i16(shift);
-        w.array(halvesOf(u, shift, indices));
+        const halves = new Uint16Array(scratch(Slot.halves, (k + 1) >>> 1).buffer, 0, k);
+        halvesInto(bits, shift, halves);
+        w.array(halves);
       } else {
-        const values = new Float32Array(k);
-        for (let j = 0; j < k; j++) values[j] = x[indices[j]!]!;
-        w.array(values);
+        w.array(bits); // the f32 values, bit for bit
       }
-      const bits = new BitWriter(w.bytes, w.pos);
-      for (let j = 0; j < k; j++) bits.rice(gaps[j]!, b);
-      bits.flush();
-      w.pos = bits.pos;
+      writeStream(w, words, 0, gaps, b, total);
       return w.finish();
     },
     decode(payload: Uint8Array, expectedLength?: number): Float32Array {
@@ -150,24 +202,36 @@ export function createTopK(init: TopKInit): Compressor {
   };
 }
 
-/** Body of topk:R:sign after the mode, k and b: the scale, then signs and gaps as bits. */
-function encodeSigns(x: Float32Array, indices: Uint32Array, gaps: Uint32Array, b: number): Uint8Array {
-  const d = x.length;
-  const k = indices.length;
+/**
+ * topk:R:sign from the kept values' bits: the scale (their mean magnitude, summed in index
+ * order), then the sign bits (set for x < 0, so not for -0) and the Rice-coded gaps.
+ */
+function encodeSigns(
+  d: number,
+  bits: Uint32Array,
+  words: Uint32Array,
+  gaps: Uint32Array,
+  b: number,
+  total: number,
+): Uint8Array {
+  const k = bits.length;
+  const values = new Float32Array(bits.buffer, bits.byteOffset, k);
   let sum = 0;
-  for (let j = 0; j < k; j++) sum += Math.abs(x[indices[j]!]!);
+  for (let j = 0; j < k; j++) sum += Math.abs(values[j]!);
   const scale = k === 0 ? 0 : Math.fround(sum / k);
-  const w = new ByteWriter(HEADER_BYTES + 10 + Math.ceil((k + riceBits(gaps, b)) / 8));
+  for (let j = 0; j < k; j++) {
+    const v = bits[j]!;
+    // Sign bit set and magnitude nonzero: (m + 0x7fffffff) >>> 31 is 1 exactly for m >= 1.
+    const negative = (v >>> 31) & (((v & 0x7fffffff) + 0x7fffffff) >>> 31);
+    words[j >>> 5]! |= negative << (j & 31);
+  }
+  const w = new ByteWriter(HEADER_BYTES + 10 + Math.ceil(total / 8));
   writeHeader(w, CodecId.topk, d);
   w.u8(MODE_SIGN);
   w.u32(k);
   w.u8(b);
   w.f32(scale);
-  const bits = new BitWriter(w.bytes, w.pos);
-  for (let j = 0; j < k; j++) bits.write(x[indices[j]!]! < 0 ? 1 : 0, 1);
-  for (let j = 0; j < k; j++) bits.rice(gaps[j]!, b);
-  bits.flush();
-  w.pos = bits.pos;
+  writeStream(w, words, k, gaps, b, total);
   return w.finish();
 }
 

@@ -136,8 +136,12 @@ export class Code {
   }
   /** v128.const with the same 32-bit value in all four lanes. */
   i32x4_const(v: number): this {
-    const lane = [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-    return this.simd(0x0c, ...lane, ...lane, ...lane, ...lane);
+    return this.i32x4_const4([v, v, v, v]);
+  }
+  /** v128.const from four 32-bit lanes. */
+  i32x4_const4(lanes: [number, number, number, number]): this {
+    const bytes = lanes.flatMap((v) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]);
+    return this.simd(0x0c, ...bytes);
   }
 
   // i32
@@ -158,6 +162,9 @@ export class Code {
   }
   i32_ctz(): this {
     return this.op(0x68);
+  }
+  i32_popcnt(): this {
+    return this.op(0x69);
   }
   i32_add(): this {
     return this.op(0x6a);
@@ -207,6 +214,12 @@ export class Code {
   // SIMD
   i8x16_shuffle(lanes: number[]): this {
     return this.simd(0x0d, ...lanes);
+  }
+  i8x16_swizzle(): this {
+    return this.simd(0x0e);
+  }
+  i32x4_splat(): this {
+    return this.simd(0x11);
   }
   f64x2_splat(): this {
     return this.simd(0x14);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BitReader, BitWriter, riceBits } from '../../shared/compress/bits.ts';
+import { BitReader, BitWriter, riceBits, riceIntoWords } from '../../shared/compress/bits.ts';
 import { createRng } from '../../shared/random.ts';
 import { expectCode } from './helpers.ts';
 
@@ -27,6 +27,34 @@ test('Rice codes round-trip for every parameter, including 32-bit values', () =>
     const r = new BitReader(bytes, 0, bytes.length);
     for (const v of values) assert.equal(r.rice(b, 2 ** 40), v);
     r.finish();
+  }
+});
+
+test('riceIntoWords writes the same bits as BitWriter.rice, after any prefix', () => {
+  const rng = createRng(3);
+  for (let b = 0; b <= 31; b++) {
+    for (const prefix of [0, 1, 7, 8, 31, 32, 45]) {
+      const values = new Uint32Array(200);
+      for (let i = 0; i < values.length; i++) {
+        values[i] =
+          rng.next() < 0.1 ? Math.floor(rng.next() * 2 ** Math.min(32, b + 6)) : rng.int(2 ** b * 4 + 1);
+      }
+      const prefixBits = Array.from({ length: prefix }, () => rng.int(2));
+      const total = prefix + riceBits(values, b);
+      const expected = new Uint8Array(Math.ceil(total / 8));
+      const w = new BitWriter(expected, 0);
+      for (const bit of prefixBits) w.write(bit, 1);
+      for (const v of values) w.rice(v, b);
+      w.flush();
+      const words = new Uint32Array(Math.ceil(total / 32) + 2);
+      prefixBits.forEach((bit, j) => (words[j >>> 5]! |= bit << (j & 31)));
+      assert.equal(riceIntoWords(words, prefix, values, b), total);
+      assert.deepEqual(new Uint8Array(words.buffer, 0, expected.length), expected, `b=${b} prefix=${prefix}`);
+      assert.ok(
+        words.subarray(Math.ceil(total / 32)).every((x) => x === 0),
+        'nothing past the end',
+      );
+    }
   }
 });
 

@@ -74,3 +74,19 @@ test('selectTopK rejects NaN and Inf wherever they are', () => {
     }
   }
 });
+
+test('selectTopK results are its own: a later selection does not change them', () => {
+  const a = gaussian(100_000, 7);
+  const b = gaussian(100_000, 8);
+  const first = selectTopK(a, 1000);
+  const indices = Array.from(first.indices);
+  const bits = Array.from(first.bits);
+  selectTopK(b, 1000);
+  assert.deepEqual(Array.from(first.indices), indices);
+  assert.deepEqual(Array.from(first.bits), bits);
+  const u = new Uint32Array(a.buffer);
+  assert.deepEqual(
+    bits,
+    indices.map((i) => u[i]),
+  );
+});
