@@ -21,6 +21,8 @@ export const Slot = {
   gaps: 6,
   riceWords: 7,
   halves: 8,
+  blockSums: 9,
+  scales: 10,
 } as const;
 
 /** Entries above which a request gets a fresh array instead of a kept one (16 MiB). */

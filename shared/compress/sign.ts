@@ -14,6 +14,7 @@
 import { ByteWriter, HEADER_BYTES, bitsOf, float32View, readHeader, writeHeader } from './bytes.ts';
 import { checkScale, throwNonFinite } from './finite.ts';
 import { simdKernels } from './kernels.ts';
+import { Slot, scratch } from './scratch.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export interface SignInit {
@@ -81,7 +82,7 @@ export function createSign(init: SignInit = {}): Compressor {
       const d = x.length;
       const block = blockSize === 0 ? Math.max(d, 1) : blockSize;
       const blocks = blockCount(d, blockSize);
-      const scales = new Float32Array(blocks);
+      const scales = new Float32Array(scratch(Slot.scales, blocks).buffer, 0, blocks);
       const u = bitsOf(x);
       const signBytes = (d + 7) >>> 3;
       const w = new ByteWriter(HEADER_BYTES + 4 + 4 * blocks + signBytes);
@@ -96,7 +97,7 @@ export function createSign(init: SignInit = {}): Compressor {
         // Blocks start on word boundaries: one pass gives the sign bits and each block's
         // even and odd sums; values past the last full word (last block only) go to its
         // even sum, one by one.
-        const sums = new Float64Array(2 * blocks);
+        const sums = new Float64Array(scratch(Slot.blockSums, 4 * blocks).buffer, 0, 2 * blocks).fill(0);
         const groupsPerBlock = blocks === 1 ? 0 : block / 32;
         if (kernels !== undefined) kernels.signs(x, signs, groups, groupsPerBlock, sums);
         else packSigns(x, signs, groups, groupsPerBlock, sums);
