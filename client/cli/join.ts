@@ -126,6 +126,7 @@ interface JoinOptions {
 
 export interface PeerSummary {
   peerId: string;
+  /** The role it ended in (it left or training ended), null if it never had one. */
   role: string | null;
   round: number;
   /** Test accuracy of this peer's own final model (null: it never had one). */

@@ -36,7 +36,7 @@ test(
       t.diagnostic(`worker exited ${(performance.now() - signalledAt).toFixed(0)} ms after SIGTERM`);
       const workerSummary = await worker.summary();
       assert.equal(workerSummary?.interrupted, true);
-      assert.equal(workerSummary.role, null, 'it stopped its role');
+      assert.equal(workerSummary.role, 'worker', 'the summary keeps the role it left in');
       await session.waitForStatus((s) => !s.peers.some((p) => p.peerId === 'c-child'), 5000, 'c-child gone');
       const before = session.status()?.aggregator.lastRound ?? 0;
       await session.waitForStatus(
