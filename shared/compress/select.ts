@@ -81,7 +81,7 @@ export function selectTopKTransient(x: Float32Array, k: number): TopK {
   } else {
     const estimate = sampledLowerBound(u, k);
     if (estimate !== undefined) candidates = collectAtLeast(x, estimate.bound, estimate.capacity);
-    if (candidates === undefined || candidates.count < k) candidates = histogramCandidates(x, k);
+    if (candidates === undefined || candidates.count < k) return histogramSelect(x, k);
   }
 
   const { index, bits, count: c } = candidates;
@@ -145,23 +145,45 @@ function sampledLowerBound(u: Uint32Array, k: number): { bound: number; capacity
 }
 
 /**
- * Exact fallback: a histogram of the top 16 bits of every magnitude gives the bucket
- * holding the k-th largest; everything from that bucket up is collected (the count is
- * known, so it always fits).
+ * Exact fallback, without candidates (heavy ties, sparse or adversarial vectors): a
+ * histogram of the top 16 magnitude bits finds the bucket of the k-th largest, one of the
+ * low 16 bits within that bucket the exact threshold, and a last pass takes everything
+ * above it and the first ties at it, in index order. Three linear passes.
  */
-function histogramCandidates(x: Float32Array, k: number): Candidates {
+function histogramSelect(x: Float32Array, k: number): TopK {
   const u = bitsOf(x);
   const d = u.length;
-  const counts = new Uint32Array(32768);
-  for (let i = 0; i < d; i++) counts[(u[i]! >>> 16) & 0x7fff]!++;
-  let total = 0;
-  let bucket = 32767;
-  for (; bucket > 0; bucket--) {
-    total += counts[bucket]!;
-    if (total >= k) break;
+  const high = new Uint32Array(32768);
+  for (let i = 0; i < d; i++) high[(u[i]! >>> 16) & 0x7fff]!++;
+  for (let bucket = NON_FINITE_BITS >>> 16; bucket < 32768; bucket++) {
+    if (high[bucket] !== 0) throwNonFinite(x);
   }
-  if (bucket === 0) return everything(u);
-  return collectAtLeast(x, bucket << 16, total)!;
+  let above = 0;
+  let bucket = 32767;
+  while (above + high[bucket]! < k) above += high[bucket--]!;
+  const low = new Uint32Array(65536);
+  for (let i = 0; i < d; i++) {
+    const a = u[i]! & MAGNITUDE;
+    if (a >>> 16 === bucket) low[a & 0xffff]!++;
+  }
+  let rest = 65535;
+  while (above + low[rest]! < k) above += low[rest--]!;
+  const threshold = bucket * 65536 + rest;
+  let ties = k - above;
+  const indices = scratch(Slot.selectedIndex, k);
+  const kept = scratch(Slot.selectedBits, k);
+  let m = 0;
+  let max = 0;
+  for (let i = 0; i < d && m < k; i++) {
+    const v = u[i]!;
+    const a = v & MAGNITUDE;
+    if (a > threshold || (a === threshold && ties-- > 0)) {
+      indices[m] = i;
+      kept[m++] = v;
+      if (a > max) max = a;
+    }
+  }
+  return { indices, bits: kept, maxAbsBits: max };
 }
 
 /**

@@ -195,6 +195,9 @@ test('both throw NON_FINITE_INPUT on NaN and infinities, wherever they are', () 
         const x = gaussian(d, at);
         x[at] = bad;
         for (const spec of SPECS) assertSame(spec, x, `${bad} at ${at}, d=${d}`);
+        const sparse = new Float32Array(d); // top-k's histogram fallback
+        sparse[at] = bad;
+        for (const spec of TOPK_SPECS) assertSame(spec, sparse, `${bad} at ${at} of zeros, d=${d}`);
       }
     }
   }
