@@ -54,6 +54,8 @@ export class LinkLiveness {
   private readonly heardAt = new Map<string, number>();
   /** When this peer last woke from a stall of its own (or was created). */
   private resumedAt: number;
+  /** Until when sends wait after a stall of its own (see settling). */
+  private settleUntil = Number.NEGATIVE_INFINITY;
   private lastObserved: number;
 
   constructor(settings: LivenessSettings, now: () => number = () => performance.now()) {
@@ -74,6 +76,11 @@ export class LinkLiveness {
     return this.settings.aggregatorSilenceMs / 2;
   }
 
+  /** How long sends wait after a stall of this peer's own: one tick. */
+  get settleMs(): number {
+    return this.tickMs;
+  }
+
   /**
    * Reads the clock; returns true when this peer itself stood still since the last call
    * (every silence then counts from now). Called by every query, and by the caller's tick.
@@ -84,7 +91,18 @@ export class LinkLiveness {
     this.lastObserved = t;
     if (gap <= this.stallMs) return false;
     this.resumedAt = t;
+    this.settleUntil = t + this.settleMs;
     return true;
+  }
+
+  /**
+   * True for settleMs after a stall of this peer's own: links may have closed while it
+   * stood still, their close still on its way in, and the runtime holds its sends until it
+   * is through (a send racing a data channel's close can crash wrtc).
+   */
+  get settling(): boolean {
+    this.observe();
+    return this.now() < this.settleUntil;
   }
 
   noteSent(to: string): void {

@@ -111,6 +111,9 @@ export class Peer {
   private roleStartedAt = 0;
   /** When this worker last reported its aggregator unreachable (null: not since the role began). */
   private unreachableReportedAt: number | null = null;
+  /** Frames waiting out a stall of this peer's own (holdSend), in order. */
+  private readonly heldSends: { to: string; bytes: Uint8Array }[] = [];
+  private heldTimer: ReturnType<typeof setTimeout> | undefined;
   /** Fault injection: until when the data path is cut (see partitionLinks). */
   private partitionedUntil = 0;
   /**
@@ -310,6 +313,7 @@ export class Peer {
     this.aggregatorLink?.stop();
     this.aggregatorLink = null;
     // Frames already handed over (a final upload, 'done' to the workers) get a chance to leave.
+    this.flushHeld();
     const drained = Promise.allSettled([...this.pendingSends]);
     let drainTimer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -470,9 +474,48 @@ export class Peer {
     this.liveness?.noteSent(to);
     if (this.role instanceof AggregatorRole) this.sentFrameBytes.down += bytes.length;
     else this.sentFrameBytes.up += bytes.length;
+    if (this.heldSends.length > 0 || this.liveness?.settling === true) {
+      this.holdSend(to, bytes);
+      return;
+    }
+    this.dispatch(transport, to, bytes);
+  }
+
+  private dispatch(transport: PeerTransport, to: string, bytes: Uint8Array): void {
     const sent = this.track(transport.send(to, bytes));
     this.pendingSends.add(sent);
     void sent.finally(() => this.pendingSends.delete(sent));
+  }
+
+  /**
+   * Right after this peer's own stall (LinkLiveness.settling: it was stopped, or its event
+   * loop stood still) frames wait a moment, in order: the links that closed while it slept
+   * close here first, and a send racing a data channel's close can crash wrtc (a SIGSTOPped
+   * aggregator continued while its workers had closed their links to it did, in
+   * RTCDataChannel::Send).
+   */
+  private holdSend(to: string, bytes: Uint8Array): void {
+    this.heldSends.push({ to, bytes });
+    this.armHeld();
+  }
+
+  private armHeld(): void {
+    if (this.heldTimer !== undefined) return;
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = undefined;
+      if (this.liveness?.settling === true) this.armHeld();
+      else this.flushHeld();
+    }, this.liveness?.settleMs ?? 0);
+  }
+
+  /** Sends the frames held since a stall, in order (also on leaving: they may be the last). */
+  private flushHeld(): void {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    const held = this.heldSends.splice(0);
+    const transport = this.transport;
+    if (transport === null) return;
+    for (const { to, bytes } of held) this.dispatch(transport, to, bytes);
   }
 
   private reject(peerId: string, code: string, message: string, strike: boolean): void {
@@ -500,7 +543,9 @@ export class Peer {
   private livenessTick(): void {
     const { liveness, transport, role } = this;
     if (liveness === null || transport === null || this.closed) return;
-    liveness.observe();
+    // Just woken from a stall of its own: judge nothing and send nothing before the links
+    // that closed meanwhile have closed here (see holdSend).
+    if (liveness.observe()) return;
     const linked = transport.connectedPeers();
     for (const id of linked) {
       const chunks = transport.arrivedChunks(id);

@@ -76,7 +76,10 @@ test("LinkLiveness: this peer's own stall (SIGSTOP, a blocked event loop) accuse
   assert.equal(liveness.observe(), false, 'a late tick is not a stall');
   clock += 5000; // stopped: nothing was read from the sockets meanwhile
   assert.deepEqual(liveness.silence('agg', 0, true), { ms: 0, limitMs: 1500, silent: false });
-  for (let i = 0; i < 16; i++) {
+  assert.equal(liveness.settling, true, 'sends wait a moment: links closed meanwhile close first');
+  clock += liveness.settleMs;
+  assert.equal(liveness.settling, false);
+  for (let i = 0; i < 15; i++) {
     clock += 100;
     liveness.observe();
   }

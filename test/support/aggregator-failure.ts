@@ -60,6 +60,10 @@ export interface FailureRun {
   /** Every child that ran to the end: its summary. */
   summaries: Map<string, PeerSummary>;
   exits: Map<string, { code: number | null; signal: NodeJS.Signals | null }>;
+  /** The end of each child's stderr (warnings; failures). */
+  stderr: Map<string, string>;
+  /** Each child's whole --events-out log, read once it exited. */
+  events: Map<string, ChildEvent[]>;
 }
 
 const PEER_IDS = ['a-first', 'b-second', 'c-third', 'd-fourth'] as const;
@@ -170,9 +174,11 @@ export async function runAggregatorFailure(
       children,
     );
     const summaries = new Map<string, PeerSummary>();
+    const events = new Map<string, ChildEvent[]>();
     for (const c of live) {
       const summary = await c.summary();
       if (summary !== null) summaries.set(c.peerId, summary);
+      events.set(c.peerId, await c.events());
     }
     return {
       settings,
@@ -187,6 +193,8 @@ export async function runAggregatorFailure(
       oldRoles,
       summaries,
       exits,
+      stderr: new Map(children.map((c) => [c.peerId, c.stderr().slice(-3000)])),
+      events,
     };
   } finally {
     await killAll(children);
