@@ -1,6 +1,6 @@
 /**
  * WebAssembly SIMD kernels for the encoders' hot loops, assembled at first use by wasm.ts
- * (about 1 KiB, compiled synchronously: fine on a browser's main thread). Where
+ * (under 2 KiB, compiled synchronously: fine on a browser's main thread). Where
  * WebAssembly or its SIMD is missing (or a page's CSP forbids compiling it) every caller
  * falls back to plain JS that computes the same bytes; tests run both.
  *
@@ -18,6 +18,9 @@
  * ops on the exponents (the smallest term's float32 exponent, the accumulator's lowest set
  * bit, the new sum's exponent) and redoes the group one value at a time otherwise (tiny
  * values next to a large sum, NaN/Inf), so results never depend on the check passing.
+ *
+ * collect: top-k's candidate scan, the positions and bits of the values with |x| at or
+ * above a bound, branch-free (see collectFunction).
  *
  * @example
  * const k = simdKernels();

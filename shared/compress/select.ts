@@ -2,12 +2,13 @@
  * Top-k selection by magnitude in linear time, no sort. The float32 bits of |x| order like
  * the magnitudes, so all work is on integers. A random sample of the vector gives a lower
  * bound L that, with overwhelming probability, a little more than k entries reach; one
- * pass collects the positions with |x| >= L (ascending, for free) with their raw bits, so
- * later steps never go back to the vector; a histogram (radix) select among those finds
- * the exact threshold. If the bound misses (too few or far too many candidates: heavy
- * ties, adversarial data) a histogram of the top 16 magnitude bits of the whole vector
- * gives an exact bound instead: still linear. Ties at the threshold keep the lowest
- * indices, so the result is deterministic. NaN/Inf always land among candidates.
+ * pass (kernels.ts's SIMD scan where WebAssembly SIMD runs) collects the positions with
+ * |x| >= L, ascending, with their raw bits, so later steps never go back to the vector; a
+ * histogram (radix) select among those finds the exact threshold. If the bound misses (too
+ * few or far too many candidates: heavy ties, zeros, adversarial data) two histogram
+ * passes over the whole vector give the exact threshold and a third takes the entries:
+ * still linear. Ties at the threshold keep the lowest indices, so the result is
+ * deterministic. NaN/Inf always land among candidates (or in the histogram's top).
  *
  * @example
  * const { indices, bits, maxAbsBits } = selectTopK(x, 100); // indices ascending, length 100

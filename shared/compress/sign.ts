@@ -6,6 +6,9 @@
  * Body: u32 B (0 = whole vector), one f32 scale per block, then ceil(d / 8) bytes of
  * sign bits, least significant bit first, zero padded. Bytes: 9 + 4 ceil(d / B) + ceil(d / 8)
  * (one scale when B = 0 and d > 0).
+ * Encoding runs kernels.ts's WebAssembly SIMD kernel where it can (the same bytes as the
+ * plain JS below, which sums |x| strictly in order: two accumulators, even and odd
+ * positions, per block).
  *
  * @example
  * const c = createSign({ blockSize: 256 });

@@ -14,6 +14,8 @@
  * entropy bound h(0.01) = 0.081. What the sign drops stays with the sender like the rest of
  * its compression error (error feedback, LIEC's residual).
  * Decoding is self-describing: any topk compressor reads any topk payload.
+ * Encoding keeps the selected values' bits from the selection (select.ts), so it never
+ * gathers from x again, and ORs the Rice codes into 32-bit words (bits.ts riceIntoWords).
  *
  * @example
  * const c = createTopK({ ratio: 0.01 });
