@@ -9,15 +9,15 @@
  *    state and the most stable connection.
  * 3. Otherwise nobody (peerId null) until some member announces it is ready.
  *
- * `excluded` (a peer a majority reported unreachable, see sessions.ts) takes no part in this
- * one election: the current aggregator when it is the one excluded is replaced by rule 2.
- * It stays a member, and a candidate in every later election.
+ * `excluded` (peers that take no part: one a majority reported unreachable, for that one
+ * election; one replaced as faulty, for the rest of the session, see sessions.ts): the
+ * current aggregator when it is excluded is replaced by rule 2. Excluded peers stay members.
  *
  * The caller bumps the term whenever the result differs from the current aggregator.
  *
  * @example
  * chooseAggregator('p1', peers); // 'p1' while p1 is live and ready
- * chooseAggregator('p1', peers, 'p1'); // the ready member connected longest but p1
+ * chooseAggregator('p1', peers, new Set(['p1'])); // the ready member connected longest but p1
  */
 
 export interface ElectionCandidate {
@@ -27,14 +27,16 @@ export interface ElectionCandidate {
   readonly joinSeq: number;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 export function chooseAggregator(
   current: string | null,
   members: Iterable<ElectionCandidate>,
-  excluded?: string,
+  excluded: ReadonlySet<string> = NONE,
 ): string | null {
   let best: ElectionCandidate | undefined;
   for (const member of members) {
-    if (!member.ready || member.peerId === excluded) continue;
+    if (!member.ready || excluded.has(member.peerId)) continue;
     if (member.peerId === current) return current;
     if (best === undefined || member.joinSeq < best.joinSeq) best = member;
   }

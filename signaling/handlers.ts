@@ -191,16 +191,22 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       if (!(err instanceof SignalingError)) ctx.unsettled.add(member.sessionId);
       throw err;
     }
-    const { reports, needed, aggregatorChanged, aggregator } = outcome;
-    log.debug('aggregator reported unreachable', { ...member, accused: report.peerId, reports, needed });
+    const { reports, needed, aggregatorChanged, aggregator, barred } = outcome;
+    const { peerId: accused, reason } = report;
+    log.debug('aggregator reported unreachable', { ...member, accused, reason, reports, needed });
     if (aggregatorChanged) {
-      log.warn('aggregator replaced: a majority cannot reach it', {
-        sessionId: member.sessionId,
-        replaced: report.peerId,
-        term: aggregator.term,
-        aggregator: aggregator.peerId,
-        reports,
-      });
+      log.warn(
+        barred
+          ? 'aggregator replaced and barred: reported faulty'
+          : 'aggregator replaced: a majority cannot reach it',
+        {
+          sessionId: member.sessionId,
+          replaced: accused,
+          term: aggregator.term,
+          aggregator: aggregator.peerId,
+          reports,
+        },
+      );
     }
     return {
       reply: { reports, needed, replaced: aggregatorChanged },

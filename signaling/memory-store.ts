@@ -9,6 +9,7 @@
  */
 import {
   SignalingError,
+  type AggregatorFault,
   type AggregatorState,
   type NumericStats,
   type SessionConfig,
@@ -102,7 +103,7 @@ export class MemorySessionStore implements SessionStore {
 
   async reportUnreachable(
     key: MemberKey,
-    report: { term: number; peerId: string },
+    report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
   ): Promise<UnreachableOutcome> {
     const { session, peer } = this.member(key);

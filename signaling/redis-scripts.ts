@@ -14,8 +14,10 @@
  *   P s:S:i           HASH peerId -> PeerInfo JSON (kind, capabilities, connectedAt)
  *   P s:S:r           ZSET ready members, scored by joinSeq (the election reads only this)
  *   P s:S:h           HASH "<peerId>:t|r|s" -> last heartbeat ms, round, stats JSON
- *   P s:S:u           HASH peerId -> "<term> <ms>": its last report that the aggregator of
- *                     that term is unreachable (only reports of the current term count)
+ *   P s:S:u           HASH peerId -> "<term> <ms> <reason>": its last report that the
+ *                     aggregator of that term is unreachable (only reports of the current
+ *                     term count)
+ *   P s:S:x           SET peers barred from the aggregator role (replaced for a fault)
  *   P inst            SET of live instance ids      P inst:I       lease (PX)
  *   P inst:I:m        SET "<sessionId> <peerId> <socketId>" of members held by I
  * Scripts derive the keys of a session from KEYS[1] and the instance keys from the prefix,
@@ -32,7 +34,7 @@
 const PRELUDE = `
 local META = KEYS[1]
 local MEM, INFO, READY, HEALTH = META .. ':m', META .. ':i', META .. ':r', META .. ':h'
-local UNREACH = META .. ':u'
+local UNREACH, BARRED = META .. ':u', META .. ':x'
 local function member(peerId)
   local rec = redis.call('HGET', MEM, peerId)
   if not rec then return nil end
@@ -44,14 +46,20 @@ local function owned(peerId, socketId)
   if seq == nil or sock ~= socketId then return nil end
   return seq, sock, owner
 end
+-- The ready member with the smallest joinSeq that is neither barred nor \`excluded\`.
+local function firstCandidate(excluded)
+  for _, candidate in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
+    if candidate ~= excluded and redis.call('SISMEMBER', BARRED, candidate) == 0 then return candidate end
+  end
+  return ''
+end
 local function elect()
   local cur = redis.call('HGET', META, 'agg') or ''
   local chosen = ''
-  if cur ~= '' and redis.call('ZSCORE', READY, cur) then
+  if cur ~= '' and redis.call('ZSCORE', READY, cur) and redis.call('SISMEMBER', BARRED, cur) == 0 then
     chosen = cur
   else
-    local first = redis.call('ZRANGE', READY, 0, 0)
-    if first[1] then chosen = first[1] end
+    chosen = firstCandidate(nil)
   end
   if chosen == cur then return 0 end
   redis.call('HSET', META, 'agg', chosen)
@@ -156,10 +164,11 @@ return {'OK'}
 `;
 
 /**
- * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs. Counts the report like
- * SessionRegistry.reportUnreachable and, at a majority, elects the first ready member by
- * join order but the accused and bumps the term. Replies
- * {'OK', changed, reports, needed, agg, term, lastRound}.
+ * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs, reason. Counts the report
+ * like SessionRegistry.reportUnreachable and, at a majority, bars the accused when a counted
+ * report is not 'silent', elects the first ready member by join order but the accused and
+ * the barred, and bumps the term. Replies {'OK', changed, reports, needed, agg, term,
+ * lastRound, barred}.
  */
 const UNREACHABLE = `
 if owned(ARGV[1], ARGV[2]) == nil then return {'ERR', 'NOT_JOINED'} end
@@ -168,38 +177,40 @@ if tonumber(ARGV[3]) ~= tonumber(s[1]) then return {'ERR', 'STALE_TERM', s[1]} e
 local accused = ARGV[4]
 if s[2] ~= accused then return {'ERR', 'NOT_AGGREGATOR', s[1]} end
 local now, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
-if ARGV[1] ~= accused then redis.call('HSET', UNREACH, ARGV[1], s[1] .. ' ' .. ARGV[5]) end
-local electorate, reports = 0, 0
+if ARGV[1] ~= accused then redis.call('HSET', UNREACH, ARGV[1], s[1] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7]) end
+local electorate, reports, faults = 0, 0, 0
 for _, voter in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
   if voter ~= accused then
     electorate = electorate + 1
     local rec = redis.call('HGET', UNREACH, voter)
     if rec then
-      local t, at = string.match(rec, '^(%S+) (%S+)$')
-      if tonumber(t) == tonumber(s[1]) and now - tonumber(at) <= ttl then reports = reports + 1 end
+      local t, at, reason = string.match(rec, '^(%S+) (%S+) (%S+)$')
+      if tonumber(t) == tonumber(s[1]) and now - tonumber(at) <= ttl then
+        reports = reports + 1
+        if reason ~= 'silent' then faults = faults + 1 end
+      end
     end
   end
 end
 local needed = math.floor(electorate / 2) + 1
-if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3]} end
-local chosen = ''
-for _, candidate in ipairs(redis.call('ZRANGE', READY, 0, 1)) do
-  if candidate ~= accused then
-    chosen = candidate
-    break
-  end
+if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3], 0} end
+local barred = 0
+if faults > 0 then
+  redis.call('SADD', BARRED, accused)
+  barred = 1
 end
+local chosen = firstCandidate(accused)
 redis.call('HSET', META, 'agg', chosen)
 local term = redis.call('HINCRBY', META, 'term', 1)
 redis.call('DEL', UNREACH)
-return {'OK', 1, reports, needed, chosen, term, s[3]}
+return {'OK', 1, reports, needed, chosen, term, s[3], barred}
 `;
 
 /** KEYS: session. ARGV: sessionId, deadline, prefix. Deletes the session if still empty since <= deadline. */
 const PRUNE = `
 local since = redis.call('ZSCORE', ARGV[3] .. 'empty', ARGV[1])
 if not since or tonumber(since) > tonumber(ARGV[2]) or redis.call('HLEN', MEM) > 0 then return 0 end
-redis.call('DEL', META, MEM, INFO, READY, HEALTH, UNREACH)
+redis.call('DEL', META, MEM, INFO, READY, HEALTH, UNREACH, BARRED)
 redis.call('SREM', ARGV[3] .. 'sessions', ARGV[1])
 redis.call('ZREM', ARGV[3] .. 'empty', ARGV[1])
 return 1

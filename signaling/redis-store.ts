@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import {
   sessionConfigSchema,
+  type AggregatorFault,
   type AggregatorState,
   type NumericStats,
   type SessionConfig,
@@ -276,19 +277,19 @@ export class RedisSessionStore implements SessionStore {
 
   async reportUnreachable(
     key: MemberKey,
-    report: { term: number; peerId: string },
+    report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
   ): Promise<UnreachableOutcome> {
     const reply = await this.lua.run(
       'unreachable',
       [sessionKey(this.init.prefix, key.sessionId)],
-      [key.peerId, key.socketId, report.term, report.peerId, this.init.now(), ttlMs],
+      [key.peerId, key.socketId, report.term, report.peerId, this.init.now(), ttlMs, report.reason],
     );
     throwIfError(reply, (code, detail) =>
       describe(code, detail, code === 'STALE_TERM' ? String(report.term) : report.peerId),
     );
-    const [, changed, reports, needed, agg, term, lastRound] = expectReply(
-      z.tuple([z.literal('OK'), int, int, int, z.string(), int, int]),
+    const [, changed, reports, needed, agg, term, lastRound, barred] = expectReply(
+      z.tuple([z.literal('OK'), int, int, int, z.string(), int, int, int]),
       reply,
       'unreachable',
     );
@@ -297,6 +298,7 @@ export class RedisSessionStore implements SessionStore {
       needed,
       aggregator: aggregatorOf(key.sessionId, agg, term, lastRound),
       aggregatorChanged: changed === 1,
+      barred: barred === 1,
     };
   }
 

@@ -12,6 +12,7 @@
  */
 import {
   SignalingError,
+  type AggregatorFault,
   type AggregatorState,
   type Capabilities,
   type NumericStats,
@@ -53,8 +54,13 @@ export interface SessionRecord {
   traffic: { up: number; down: number; reportedRounds: number };
   /** Since when the session has had no members (null while it has some). */
   emptySince: number | null;
-  /** Members that reported the aggregator of the current term unreachable, and when (last report). */
-  readonly unreachable: Map<string, number>;
+  /** Members that reported the aggregator of the current term unreachable: when (last report), and why. */
+  readonly unreachable: Map<string, { at: number; reason: AggregatorFault }>;
+  /**
+   * Peers replaced as aggregator for a fault (a report `faulty` or `stalled` among the
+   * majority): never elected again in this session. They may stay on as workers.
+   */
+  readonly barred: Set<string>;
 }
 
 /** The count after an unreachable report (see SessionRegistry.reportUnreachable). */
@@ -62,6 +68,8 @@ export interface UnreachableCount {
   readonly reports: number;
   readonly needed: number;
   readonly aggregatorChanged: boolean;
+  /** The replaced aggregator was barred from the role (see SessionRecord.barred). */
+  readonly barred: boolean;
 }
 
 export interface NewPeer {
@@ -103,6 +111,7 @@ export class SessionRegistry {
       traffic: { up: 0, down: 0, reportedRounds: 0 },
       emptySince: now,
       unreachable: new Map(),
+      barred: new Set(),
     };
     this.sessions.set(session.sessionId, session);
     return session;
@@ -203,14 +212,15 @@ export class SessionRegistry {
    * is not ready yet, so neither counts. When a majority of the electorate has reported
    * (floor(n/2) + 1 of n: all of them while n < 3), a new term begins with the aggregator
    * chosen by the election policy without the one reported (it stays a member, and a
-   * candidate in later elections). STALE_TERM for a report of another term, NOT_AGGREGATOR
-   * when the term is current but the peer named is not its aggregator; the aggregator's own
-   * report changes nothing.
+   * candidate in later elections, unless a counted report says `faulty` or `stalled`: then it
+   * is barred from the role for the rest of the session). STALE_TERM for a report of another
+   * term, NOT_AGGREGATOR when the term is current but the peer named is not its aggregator;
+   * the aggregator's own report changes nothing.
    */
   reportUnreachable(
     session: SessionRecord,
     reporter: PeerRecord,
-    report: { term: number; peerId: string },
+    report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
   ): UnreachableCount {
     if (report.term !== session.term) {
@@ -224,21 +234,27 @@ export class SessionRegistry {
       throw new SignalingError('NOT_AGGREGATOR', `${accused} is not the aggregator of term ${session.term}`);
     }
     const now = this.init.now();
-    if (reporter.peerId !== accused) session.unreachable.set(reporter.peerId, now);
+    if (reporter.peerId !== accused)
+      session.unreachable.set(reporter.peerId, { at: now, reason: report.reason });
     let electorate = 0;
     let reports = 0;
+    let faults = 0;
     for (const peer of session.peers.values()) {
       if (!peer.ready || peer.peerId === accused) continue;
       electorate += 1;
-      const at = session.unreachable.get(peer.peerId);
-      if (at !== undefined && now - at <= ttlMs) reports += 1;
+      const last = session.unreachable.get(peer.peerId);
+      if (last === undefined || now - last.at > ttlMs) continue;
+      reports += 1;
+      if (last.reason !== 'silent') faults += 1;
     }
     const needed = Math.floor(electorate / 2) + 1;
-    if (reports < needed) return { reports, needed, aggregatorChanged: false };
-    session.aggregatorId = chooseAggregator(null, session.peers.values(), accused);
+    if (reports < needed) return { reports, needed, aggregatorChanged: false, barred: false };
+    if (faults > 0) session.barred.add(accused);
+    const excluded = new Set(session.barred).add(accused);
+    session.aggregatorId = chooseAggregator(null, session.peers.values(), excluded);
     session.term += 1;
     session.unreachable.clear();
-    return { reports, needed, aggregatorChanged: true };
+    return { reports, needed, aggregatorChanged: true, barred: faults > 0 };
   }
 
   /** Members whose last sign of life is older than `timeoutMs`. */
@@ -301,7 +317,7 @@ export class SessionRegistry {
 
   /** Applies the election policy; bumps the term when the aggregator changes. */
   private elect(session: SessionRecord): boolean {
-    const chosen = chooseAggregator(session.aggregatorId, session.peers.values());
+    const chosen = chooseAggregator(session.aggregatorId, session.peers.values(), session.barred);
     if (chosen === session.aggregatorId) return false;
     session.aggregatorId = chosen;
     session.term += 1;

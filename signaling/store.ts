@@ -17,6 +17,7 @@
  */
 import type { z } from 'zod';
 import type {
+  AggregatorFault,
   AggregatorState,
   Capabilities,
   NumericStats,
@@ -76,6 +77,8 @@ export interface UnreachableOutcome {
   /** After the election this report may have triggered. */
   readonly aggregator: AggregatorState;
   readonly aggregatorChanged: boolean;
+  /** The replaced aggregator is barred from the role for the rest of the session. */
+  readonly barred: boolean;
 }
 
 export interface LeaseOutcome {
@@ -113,7 +116,7 @@ export interface SessionStore {
    */
   reportUnreachable(
     member: MemberKey,
-    report: { term: number; peerId: string },
+    report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
   ): Promise<UnreachableOutcome>;
   /** The session's current aggregator and term, or undefined if the session is gone. */

@@ -23,7 +23,7 @@ import type {
   PeerLeftEvent,
   RoundReport,
 } from '../../shared/protocol/signaling.ts';
-import { SignalingError } from '../../shared/protocol/signaling.ts';
+import { SignalingError, type AggregatorFault } from '../../shared/protocol/signaling.ts';
 import type { SessionView } from './session-view.ts';
 import { SignalingClient, type JoinedSession, type SignalingClientOptions } from './signaling-client.ts';
 import { TypedEmitter } from '../../shared/typed-emitter.ts';
@@ -119,8 +119,9 @@ export class SessionMembership extends TypedEmitter<MembershipEvents> {
   async reportUnreachable(
     term: number,
     peerId: string,
+    reason: AggregatorFault = 'silent',
   ): Promise<{ reports: number; needed: number; replaced: boolean }> {
-    return this.requireClient().reportUnreachable(term, peerId);
+    return this.requireClient().reportUnreachable(term, peerId, reason);
   }
 
   /** Leaves: closes the socket and stops rejoining. Safe to call more than once. */

@@ -43,6 +43,7 @@ import {
   type SessionConfigInput,
   type SignalEvent,
   type UnreachableOk,
+  type AggregatorFault,
   unreachableOkSchema,
 } from '../../shared/protocol/signaling.ts';
 import { SessionView } from './session-view.ts';
@@ -193,15 +194,18 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /**
    * Tells the server this peer hears nothing from `peerId`, the aggregator of `term`, on its
-   * data channel; the reply says how many members have, and whether that replaced it.
+   * data channel (`reason` 'silent'), disconnected it for invalid frames ('faulty') or waits
+   * for it to close a round ('stalled'); the reply says how many members have, and whether
+   * that replaced it.
    */
   async reportUnreachable(
     term: number,
     peerId: string,
+    reason: AggregatorFault = 'silent',
     options?: RequestOptions,
   ): Promise<Omit<UnreachableOk, 'ok'>> {
     const { ok: _ok, ...count } = await this.request(unreachableOkSchema, options, (s, ack) =>
-      s.emit('aggregator:unreachable', { term, peerId }, ack),
+      s.emit('aggregator:unreachable', { term, peerId, reason }, ack),
     );
     return count;
   }

@@ -197,6 +197,9 @@ export const roundReportSchema = z.object({
 });
 export type RoundReport = z.input<typeof roundReportSchema>;
 
+export const aggregatorFaultSchema = z.enum(['silent', 'faulty', 'stalled']);
+export type AggregatorFault = z.infer<typeof aggregatorFaultSchema>;
+
 /**
  * A member cannot hear the aggregator of `term` on its data channel (nothing for
  * settings.aggregatorSilenceMs, client/roles/link-liveness.ts). Sent again while it lasts;
@@ -206,6 +209,12 @@ export const unreachableReportSchema = z.object({
   term: termSchema,
   /** The aggregator of that term, as the reporter knows it. */
   peerId: peerIdSchema,
+  /**
+   * Why: `silent` (nothing on the link), `faulty` (the reporter disconnected it for invalid
+   * frames) or `stalled` (it answers but closes no round). A replacement with any report of
+   * the last two bars the aggregator from the role for the rest of the session.
+   */
+  reason: aggregatorFaultSchema.default('silent'),
 });
 export type UnreachableReport = z.input<typeof unreachableReportSchema>;
 

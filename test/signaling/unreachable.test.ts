@@ -138,7 +138,7 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
   await shared.start();
   await shared.renewLease();
   const script: [string, string, number, string][] = [
-    // reporter, kind ('ready' | 'idle' | 'report' | 'leave' | 'tick'), term, accused
+    // reporter, kind ('ready' | 'idle' | 'report' | 'fault' | 'leave' | 'tick'), term, accused
     ['a', 'ready', 0, ''],
     ['i', 'idle', 0, ''],
     ['b', 'ready', 0, ''],
@@ -159,6 +159,13 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     ['d', 'leave', 0, ''],
     ['a', 'report', 2, 'b'], // electorate a, i (not ready): a alone decides
     ['x', 'report', 3, 'a'], // not a member
+    ['e', 'ready', 0, ''], // 20
+    ['b', 'fault', 3, 'a'],
+    ['e', 'report', 3, 'a'], // majority with a fault among it: a barred, b elected, term 4
+    ['a', 'leave', 0, ''],
+    ['a', 'ready', 0, ''], // back as a member: still barred
+    ['b', 'leave', 0, ''], // 25: e elected (a connected longer, but barred)
+    ['e', 'leave', 0, ''], // nobody: a is the only ready member
   ];
   const run = async (store: SessionStore): Promise<unknown[]> => {
     clock = 5000;
@@ -184,7 +191,12 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
           const left = await store.leave(key(peerId));
           seen.push(left.removed ? [left.aggregator.peerId, left.aggregator.term] : 'not removed');
         } else {
-          const outcome = await store.reportUnreachable(key(peerId), { term, peerId: accused }, 10_000);
+          const reason = kind === 'fault' ? 'faulty' : 'silent';
+          const outcome = await store.reportUnreachable(
+            key(peerId),
+            { term, peerId: accused, reason },
+            10_000,
+          );
           seen.push({ ...outcome, aggregator: { ...outcome.aggregator, sessionId: 'S' } });
         }
       } catch (err) {
@@ -202,12 +214,26 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     needed: 2,
     aggregator: { sessionId: 'S', peerId: 'b', term: 2, lastRound: 0 },
     aggregatorChanged: true,
+    barred: false,
   });
   assert.deepEqual(fromMemory[18], {
     reports: 1,
     needed: 1,
     aggregator: { sessionId: 'S', peerId: 'a', term: 3, lastRound: 0 },
     aggregatorChanged: true,
+    barred: false,
   });
   assert.deepEqual(fromMemory[19], ['NOT_JOINED', 'join a session first']);
+  assert.deepEqual(fromMemory[22], {
+    reports: 2,
+    needed: 2,
+    aggregator: { sessionId: 'S', peerId: 'b', term: 4, lastRound: 0 },
+    aggregatorChanged: true,
+    barred: true,
+  });
+  assert.deepEqual(fromMemory.slice(24), [
+    ['b', 4],
+    ['e', 5],
+    [null, 6],
+  ]);
 });
