@@ -2,6 +2,7 @@
  * The peer runtime's typed events: what the CLI progress bar, the browser dashboard and the
  * tests observe.
  */
+import type { AggregatorFault } from '../../shared/protocol/signaling.ts';
 import { TypedEmitter } from '../../shared/typed-emitter.ts';
 
 export type Role = 'aggregator' | 'worker';
@@ -68,10 +69,16 @@ export interface PeerEvents {
   /** Training reached its last round. */
   done: (event: { round: number; testAccuracy: number | null }) => void;
   /**
-   * Emitted by a worker each time it reports its aggregator unreachable to the signaling
-   * server: nothing heard from it on the data channel for `silentMs` (link-liveness.ts).
+   * Emitted by a worker each time it reports its aggregator to the signaling server
+   * (aggregator-watch.ts): `silent` (nothing heard on the data channel for `silentMs`),
+   * `faulty` (disconnected for invalid frames) or `stalled` (its upload waited `silentMs`).
    */
-  unreachable: (event: { aggregatorId: string; term: number; silentMs: number }) => void;
+  unreachable: (event: {
+    aggregatorId: string;
+    term: number;
+    silentMs: number;
+    reason: AggregatorFault;
+  }) => void;
   /** A peer sent something invalid; it was dropped (and the peer disconnected past a limit). */
   rejected: (event: { peerId: string; code: string; message: string }) => void;
   /** A peer sent more than settings.maxBadFrames invalid frames: disconnected, not accepted again. */

@@ -105,6 +105,12 @@ export class LinkLiveness {
     return this.now() < this.settleUntil;
   }
 
+  /** Milliseconds since `at`, not counting from before this peer's own last stall. */
+  elapsedSince(at: number): number {
+    this.observe();
+    return this.now() - Math.max(at, this.resumedAt);
+  }
+
   noteSent(to: string): void {
     this.sentAt.set(to, this.now());
   }

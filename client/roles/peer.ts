@@ -4,10 +4,10 @@
  * aggregator), and plays the role the server's election gives it, switching roles when the
  * aggregator changes. Roles speak binary frames; this module routes, validates and counts.
  * It also watches the data path (link-liveness.ts): pings on idle links of its role, and as
- * a worker reports an aggregator silent past settings.aggregatorSilenceMs to the signaling
- * server, which replaces it when a majority of its workers do. An aggregator replaced so
- * (or for any other reason) learns it from the server's new term and comes back as a
- * worker; whatever it still sends under its old term is dropped by every peer.
+ * a worker reports an aggregator that is silent, faulty or stalled (aggregator-watch.ts) to
+ * the signaling server, which replaces it when a majority of its workers do. An aggregator
+ * replaced so (or for any other reason) learns it from the server's new term and comes back
+ * as a worker; whatever it still sends under its old term is dropped by every peer.
  *
  * @example
  * const peer = new Peer({ serverUrl, sessionId, token, kind: 'headless' });
@@ -31,8 +31,10 @@ import { AggregatorRole } from './aggregator-role.ts';
 import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
-import { LinkLiveness } from './link-liveness.ts';
+import type { AggregatorReport } from './aggregator-watch.ts';
+import { DataPathWatch } from './data-path-watch.ts';
 import { LocalState } from './local-state.ts';
+import { Outbox } from './outbox.ts';
 import { resolvePeerSettings, type PeerSettings } from './settings.ts';
 import { WorkerRole } from './worker-role.ts';
 
@@ -89,31 +91,24 @@ export class Peer {
   private context: RoleContext | null = null;
   private role: AggregatorRole | WorkerRole | null = null;
   private aggregatorLink: AggregatorLink | null = null;
-  /** Frames handed to the transport and not yet sent: leave() drains them. */
-  private readonly pendingSends = new Set<Promise<void>>();
+  /** Frames on their way to the transport: leave() drains them. */
+  private readonly outbox = new Outbox({
+    send: (to, bytes) => this.transport?.send(to, bytes) ?? Promise.resolve(),
+    track: (promise) => this.track(promise),
+    liveness: () => this.dataPath?.liveness ?? null,
+  });
   private readonly strikes = new Map<string, number>();
   /** Peers disconnected for invalid frames: their links are not accepted again. */
   private readonly banned = new Set<string>();
+  /** Of those, the ones banned as this worker's aggregator: accepted again as workers in a new term. */
+  private readonly bannedAggregators = new Set<string>();
   private resolveFinished: (value: { round: number; testAccuracy: number | null }) => void = () => {};
   private readonly aborter = new AbortController();
   private closed = false;
   private leaving: Promise<void> | null = null;
   private readonly sentFrameBytes = { up: 0, down: 0 };
   private rttTimer: ReturnType<typeof setInterval> | undefined;
-  private liveness: LinkLiveness | null = null;
-  private livenessTimer: ReturnType<typeof setInterval> | undefined;
-  /**
-   * Chunks that arrived on each link at the last liveness tick: any new one is a sign of life
-   * (counted before link shaping holds them back, so a long queue on a thin link is not silence).
-   */
-  private readonly receivedChunks = new Map<string, number>();
-  /** When the current role began (performance.now()): silences of its peers count from then. */
-  private roleStartedAt = 0;
-  /** When this worker last reported its aggregator unreachable (null: not since the role began). */
-  private unreachableReportedAt: number | null = null;
-  /** Frames waiting out a stall of this peer's own (holdSend), in order. */
-  private readonly heldSends: { to: string; bytes: Uint8Array }[] = [];
-  private heldTimer: ReturnType<typeof setTimeout> | undefined;
+  private dataPath: DataPathWatch | null = null;
   /** Fault injection: until when the data path is cut (see partitionLinks). */
   private partitionedUntil = 0;
   /**
@@ -201,6 +196,15 @@ export class Peer {
     this.transport?.closeAll();
   }
 
+  /**
+   * Fault injection (tests, `liec join --debug-signals` SIGURG): from now on `share` (0-1)
+   * of the frames this peer sends arrive truncated, as from a faulty device.
+   */
+  corruptFrames(share: number): void {
+    this.log('warn', `debug: corrupting ${Math.round(share * 100)}% of the frames sent`);
+    this.outbox.corrupt(share);
+  }
+
   private get partitioned(): boolean {
     return performance.now() < this.partitionedUntil;
   }
@@ -286,9 +290,16 @@ export class Peer {
       () => void this.track(this.sampleRoundTrip()),
       this.init.rttSampleIntervalMs ?? 2000,
     );
-    const liveness = new LinkLiveness(this.context.settings);
-    this.liveness = liveness;
-    this.livenessTimer = setInterval(() => this.livenessTick(), liveness.tickMs);
+    const dataPath = new DataPathWatch({
+      settings: this.context.settings,
+      transport,
+      role: () => (this.closed ? null : this.role),
+      isFaulty: (peerId) => this.bannedAggregators.has(peerId),
+      sendPing: (to, term) => this.sendPing(to, term),
+      report: (report) => this.reportAggregator(report),
+    });
+    this.dataPath = dataPath;
+    dataPath.start();
     if (state.hasModel) await membership.setReady(true);
     const aggregator = membership.session?.aggregator;
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
@@ -313,16 +324,9 @@ export class Peer {
     this.aggregatorLink?.stop();
     this.aggregatorLink = null;
     // Frames already handed over (a final upload, 'done' to the workers) get a chance to leave.
-    this.flushHeld();
-    const drained = Promise.allSettled([...this.pendingSends]);
-    let drainTimer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      drained,
-      new Promise((resolve) => (drainTimer = setTimeout(resolve, this.init.drainTimeoutMs ?? 2000))),
-    ]);
-    clearTimeout(drainTimer);
+    await this.outbox.drain(this.init.drainTimeoutMs ?? 2000);
     clearInterval(this.rttTimer);
-    clearInterval(this.livenessTimer);
+    this.dataPath?.stop();
     this.transport?.stop();
     this.membership?.close();
     this.resolveFinished({ round: this.round, testAccuracy: null });
@@ -349,7 +353,7 @@ export class Peer {
       uplinkBytesPerSecond: () => this.transport?.uplinkBytesPerSecond(),
       // An aggregator counts what it heard before its term too: taking over from a silent
       // aggregator, it does not wait for it.
-      isSilent: (peerId) => this.liveness?.silence(peerId, this.roleStartedAt, true).silent ?? false,
+      isSilent: (peerId) => this.dataPath?.isSilent(peerId) ?? false,
     };
   }
 
@@ -411,8 +415,13 @@ export class Peer {
     this.aggregatorLink?.stop();
     this.aggregatorLink = null;
     if (current !== null) this.aggregatorChanges++;
-    this.roleStartedAt = performance.now();
-    this.unreachableReportedAt = null;
+    this.dataPath?.roleChanged();
+    // A peer banned as an aggregator is checked like anyone as a worker in a new term.
+    for (const id of this.bannedAggregators) {
+      this.banned.delete(id);
+      this.strikes.delete(id);
+    }
+    this.bannedAggregators.clear();
     if (aggregatorId === null) return;
     if (aggregatorId === this.peerId) {
       // Workers link to us; the link to the old aggregator has no use any more.
@@ -447,7 +456,7 @@ export class Peer {
       this.reject(from, 'SENDER_MISMATCH', `frame claims sender ${frame.sender}`, true);
       return;
     }
-    this.liveness?.noteHeard(from);
+    this.dataPath?.liveness.noteHeard(from);
     const role = this.role;
     if (role instanceof AggregatorRole) {
       role.onFrame(from, frame);
@@ -468,54 +477,12 @@ export class Peer {
   }
 
   private sendFrame(to: string, frame: OutgoingFrame): void {
-    const transport = this.transport;
-    if (transport === null || this.closed) return;
+    if (this.transport === null || this.closed) return;
     const bytes = encodeFrame({ ...frame, sender: senderTag(this.peerId) });
-    this.liveness?.noteSent(to);
+    this.dataPath?.liveness.noteSent(to);
     if (this.role instanceof AggregatorRole) this.sentFrameBytes.down += bytes.length;
     else this.sentFrameBytes.up += bytes.length;
-    if (this.heldSends.length > 0 || this.liveness?.settling === true) {
-      this.holdSend(to, bytes);
-      return;
-    }
-    this.dispatch(transport, to, bytes);
-  }
-
-  private dispatch(transport: PeerTransport, to: string, bytes: Uint8Array): void {
-    const sent = this.track(transport.send(to, bytes));
-    this.pendingSends.add(sent);
-    void sent.finally(() => this.pendingSends.delete(sent));
-  }
-
-  /**
-   * Right after this peer's own stall (LinkLiveness.settling: it was stopped, or its event
-   * loop stood still) frames wait a moment, in order: the links that closed while it slept
-   * close here first, and a send racing a data channel's close can crash wrtc (a SIGSTOPped
-   * aggregator continued while its workers had closed their links to it did, in
-   * RTCDataChannel::Send).
-   */
-  private holdSend(to: string, bytes: Uint8Array): void {
-    this.heldSends.push({ to, bytes });
-    this.armHeld();
-  }
-
-  private armHeld(): void {
-    if (this.heldTimer !== undefined) return;
-    this.heldTimer = setTimeout(() => {
-      this.heldTimer = undefined;
-      if (this.liveness?.settling === true) this.armHeld();
-      else this.flushHeld();
-    }, this.liveness?.settleMs ?? 0);
-  }
-
-  /** Sends the frames held since a stall, in order (also on leaving: they may be the last). */
-  private flushHeld(): void {
-    clearTimeout(this.heldTimer);
-    this.heldTimer = undefined;
-    const held = this.heldSends.splice(0);
-    const transport = this.transport;
-    if (transport === null) return;
-    for (const { to, bytes } of held) this.dispatch(transport, to, bytes);
+    this.outbox.send(to, bytes);
   }
 
   private reject(peerId: string, code: string, message: string, strike: boolean): void {
@@ -525,81 +492,42 @@ export class Peer {
     if (!strike) return;
     const strikes = (this.strikes.get(peerId) ?? 0) + 1;
     this.strikes.set(peerId, strikes);
-    if (strikes > (this.context?.settings.maxBadFrames ?? 20) && !this.banned.has(peerId)) {
-      this.log('warn', `disconnecting ${peerId}: ${strikes} invalid frames`);
-      this.banned.add(peerId);
-      this.transport?.close(peerId);
-      if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(peerId);
-      this.events.publish('banned', { peerId, strikes });
+    const role = this.role;
+    const fromAggregator = role instanceof WorkerRole && role.aggregatorId === peerId;
+    const settings = this.context?.settings;
+    const limit = (fromAggregator ? settings?.maxBadAggregatorFrames : settings?.maxBadFrames) ?? 20;
+    if (strikes <= limit || this.banned.has(peerId)) return;
+    this.log('warn', `disconnecting ${peerId}: ${strikes} invalid frames`);
+    this.banned.add(peerId);
+    if (fromAggregator) {
+      this.bannedAggregators.add(peerId);
+      this.aggregatorLink?.stop();
+      this.aggregatorLink = null;
     }
-  }
-
-  /**
-   * Every liveness tick (link-liveness.ts): notes the links that received anything (a chunk
-   * of a large frame counts), pings the links of this peer's role that carried nothing for
-   * settings.aggregatorPingIntervalMs, and then, as a worker, reports a silent aggregator;
-   * as the aggregator, stops waiting for silent workers.
-   */
-  private livenessTick(): void {
-    const { liveness, transport, role } = this;
-    if (liveness === null || transport === null || this.closed) return;
-    // Just woken from a stall of its own: judge nothing and send nothing before the links
-    // that closed meanwhile have closed here (see holdSend).
-    if (liveness.observe()) return;
-    const linked = transport.connectedPeers();
-    for (const id of linked) {
-      const chunks = transport.arrivedChunks(id);
-      if (chunks === undefined || chunks === this.receivedChunks.get(id)) continue;
-      this.receivedChunks.set(id, chunks);
-      liveness.noteHeard(id);
-    }
-    if (role === null) return;
-    if (role instanceof AggregatorRole) {
-      for (const id of linked) if (liveness.pingDue(id)) this.sendPing(id, role.term);
-      role.dropSilentWorkers();
-      return;
-    }
-    if (!role.active) return;
-    if (linked.includes(role.aggregatorId) && liveness.pingDue(role.aggregatorId))
-      this.sendPing(role.aggregatorId, role.term);
-    this.watchAggregator(role, liveness);
+    this.transport?.close(peerId);
+    if (role instanceof AggregatorRole) role.onWorkerLeft(peerId);
+    this.events.publish('banned', { peerId, strikes });
+    // Its workers replace a faulty aggregator at once, not at the next tick.
+    if (fromAggregator) this.dataPath?.checkAggregatorNow(role);
   }
 
   private sendPing(to: string, term: number): void {
     this.sendFrame(to, { type: 'control', term, round: this.round, aux: 0, meta: PING, payload: EMPTY });
   }
 
-  /**
-   * A worker that heard nothing from its aggregator past settings.aggregatorSilenceMs (since
-   * its role began) reports it unreachable, and again every as long while the silence lasts
-   * (the server counts a report for a limited time).
-   */
-  private watchAggregator(role: WorkerRole, liveness: LinkLiveness): void {
-    const { aggregatorId, term } = role;
-    const silence = liveness.silence(aggregatorId, this.roleStartedAt, false);
-    if (!silence.silent) {
-      this.unreachableReportedAt = null;
-      return;
-    }
-    const now = performance.now();
-    const last = this.unreachableReportedAt;
-    if (last !== null && now - last < (this.context?.settings.aggregatorSilenceMs ?? 0)) return;
-    this.unreachableReportedAt = now;
-    const silentMs = Math.round(silence.ms);
-    this.log(
-      'warn',
-      `nothing from aggregator ${aggregatorId} (term ${term}) for ${silentMs} ms: reporting it`,
-    );
-    this.events.publish('unreachable', { aggregatorId, term, silentMs });
+  private reportAggregator(report: AggregatorReport): void {
+    const { aggregatorId, term, reason, forMs } = report;
+    this.log('warn', `aggregator ${aggregatorId} (term ${term}) ${reason} (${forMs} ms): reporting it`);
+    this.events.publish('unreachable', { aggregatorId, term, silentMs: forMs, reason });
     const membership = this.membership;
     if (membership === null) return;
     this.track(
       membership
-        .reportUnreachable(term, aggregatorId)
+        .reportUnreachable(term, aggregatorId, reason)
         .then(({ reports, needed, replaced }) =>
           this.log(
             'info',
-            `aggregator ${aggregatorId} reported unreachable: ${reports} of ${needed} reports${replaced ? ', replaced' : ''}`,
+            `aggregator ${aggregatorId} reported ${reason}: ${reports} of ${needed} reports${replaced ? ', replaced' : ''}`,
           ),
         ),
     );

@@ -47,6 +47,21 @@ export interface PeerSettings {
    * aggregatorPingIntervalMs. @default 1500
    */
   aggregatorSilenceMs: number;
+  /**
+   * Invalid frames a worker takes from its aggregator; at one more the aggregator is
+   * `faulty`: the worker disconnects it and reports it at once (aggregator-watch.ts). An
+   * honest aggregator sends none, and each one costs a worker its round, so the limit is
+   * lower than maxBadFrames (which protects the aggregator from a worker). @default 2
+   */
+  maxBadAggregatorFrames: number;
+  /**
+   * A worker whose upload has waited this long since its aggregator last closed a round
+   * (it answers, but rounds stopped) reports it `stalled`, and again every
+   * aggregatorSilenceMs while that lasts. Only once the aggregator closed a round in its
+   * term (waiting for minPeers is not a stall). @default roundDeadlineMs + quorumGraceMs +
+   * syncDeadlineMs + aggregatorSilenceMs: past anything a working aggregator waits for.
+   */
+  aggregatorStallMs: number;
   /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
   computeDelayMs: number;
   /**
@@ -64,12 +79,13 @@ export function resolvePeerSettings(
   config: SessionConfig,
   overrides: Partial<PeerSettings> = {},
 ): PeerSettings {
-  return {
+  const settings = {
     roundDeadlineMs: config.roundDeadlineMs,
     quorum: config.quorum,
     quorumGraceMs: config.roundDeadlineMs,
     syncDeadlineMs: config.roundDeadlineMs,
     maxBadFrames: 20,
+    maxBadAggregatorFrames: 2,
     lateUploadWindowRounds: 1000,
     aggregatorConnectTimeoutMs: 5000,
     reconnectDelayMs: 250,
@@ -78,5 +94,10 @@ export function resolvePeerSettings(
     computeDelayMs: 0,
     sliceWaitMs: 0,
     ...overrides,
+  };
+  const { roundDeadlineMs, quorumGraceMs, syncDeadlineMs, aggregatorSilenceMs } = settings;
+  return {
+    aggregatorStallMs: roundDeadlineMs + quorumGraceMs + syncDeadlineMs + aggregatorSilenceMs,
+    ...settings,
   };
 }

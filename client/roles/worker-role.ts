@@ -34,6 +34,8 @@ export class WorkerRole {
   private lastCounted: number[] | null = null;
   /** Rolling sync: the last round whose slice this worker sent. */
   private slicedRound = -1;
+  /** When this term's aggregator last moved this worker on (a model, a broadcast, a sync). */
+  private progressAt: number | null = null;
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -113,6 +115,16 @@ export class WorkerRole {
     this.connected = false;
   }
 
+  /**
+   * How long this worker's upload has waited since its aggregator last moved it on, as
+   * `elapsed` measures (which leaves out this peer's own stalls); null when no upload waits
+   * or the aggregator has not moved it on in this term yet (it may wait for minPeers).
+   */
+  uploadWaitMs(elapsed: (since: number) => number): number | null {
+    if (this.stopped || this.progressAt === null || this.ctx.state.cached === null) return null;
+    return elapsed(this.progressAt);
+  }
+
   onFrame(from: string, frame: Frame): void {
     if (this.stopped) return;
     if (from !== this.aggregatorId || frame.term !== this.term) {
@@ -139,6 +151,7 @@ export class WorkerRole {
       case 'model': {
         const model = this.identity.decode(frame.payload, state.learner.numParams);
         state.adopt(model, frame.round);
+        this.progressAt = performance.now();
         this.ctx.events.publish('model', { round: frame.round, source: 'aggregator' });
         this.scheduleUpload();
         return;
@@ -159,6 +172,7 @@ export class WorkerRole {
         }
         const counted = meta.tags;
         state.requireWorker().applyBroadcast(frame.payload);
+        this.progressAt = performance.now();
         noteUploadFeedback(state, meta, this.selfTag);
         state.cached = null;
         state.lastBroadcast = {
@@ -205,6 +219,7 @@ export class WorkerRole {
         const counted = decodeTags(frame.meta).includes(this.selfTag);
         if (frame.round + 1 >= this.ctx.config.rounds) state.requireWorker().applyFinalSync(frame.payload);
         else state.requireWorker().applySync(frame.payload, counted);
+        this.progressAt = performance.now();
         state.cached = null;
         state.round = frame.round + 1;
         this.scheduleUpload();

@@ -14,7 +14,8 @@ type Recorded = {
   [K in keyof PeerEvents]: (Parameters<PeerEvents[K]>[0] & { at: number })[];
 };
 
-type Kind = 'round' | 'applied' | 'uploaded' | 'role' | 'model' | 'rejected' | 'banned' | 'done';
+type Kind =
+  'round' | 'applied' | 'uploaded' | 'role' | 'model' | 'rejected' | 'banned' | 'unreachable' | 'done';
 
 export interface PeerRecorder {
   readonly events: Pick<Recorded, Kind>;
@@ -37,6 +38,7 @@ export function recordPeer(peer: Peer): PeerRecorder {
     model: [],
     rejected: [],
     banned: [],
+    unreachable: [],
     done: [],
   };
   const waiters = new Set<() => void>();
@@ -52,6 +54,7 @@ export function recordPeer(peer: Peer): PeerRecorder {
     peer.events.on('model', (e) => stamp(events.model, e)),
     peer.events.on('rejected', (e) => stamp(events.rejected, e)),
     peer.events.on('banned', (e) => stamp(events.banned, e)),
+    peer.events.on('unreachable', (e) => stamp(events.unreachable, e)),
     peer.events.on('done', (e) => stamp(events.done, e)),
   ];
   return {

@@ -1,0 +1,57 @@
+/**
+ * AggregatorWatch on a fake clock: which reason it reports (faulty before silent before
+ * stalled), nothing while the aggregator is fine or merely slow, a report again only every
+ * aggregatorSilenceMs while the cause lasts, at once after reset().
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AggregatorWatch,
+  type AggregatorReport,
+  type AggregatorView,
+} from '../../client/roles/aggregator-watch.ts';
+
+const SETTINGS = { aggregatorSilenceMs: 1500, aggregatorStallMs: 10_000 };
+const heard = { ms: 100, limitMs: 1500, silent: false };
+const quiet = { ms: 1600, limitMs: 1500, silent: true };
+const view = (over: Partial<AggregatorView>): AggregatorView => ({
+  aggregatorId: 'agg',
+  term: 3,
+  silence: heard,
+  faulty: false,
+  uploadWaitMs: null,
+  ...over,
+});
+
+test('AggregatorWatch reports faulty, silent or stalled, and repeats only every aggregatorSilenceMs', () => {
+  let now = 0;
+  const reports: AggregatorReport[] = [];
+  const watch = new AggregatorWatch({ settings: SETTINGS, report: (r) => reports.push(r), now: () => now });
+
+  watch.check(view({}));
+  watch.check(view({ uploadWaitMs: 9_999 })); // slow, not stalled
+  assert.deepEqual(reports, []);
+
+  watch.check(view({ uploadWaitMs: 10_001 }));
+  assert.deepEqual(reports.at(-1), { aggregatorId: 'agg', term: 3, reason: 'stalled', forMs: 10_001 });
+  now += 1000;
+  watch.check(view({ silence: quiet, uploadWaitMs: 11_001 }));
+  assert.equal(reports.length, 1, 'not again within aggregatorSilenceMs');
+  now += 600;
+  watch.check(view({ silence: quiet, uploadWaitMs: 11_601 }));
+  assert.deepEqual(reports.at(-1), { aggregatorId: 'agg', term: 3, reason: 'silent', forMs: 1600 });
+
+  now += 100;
+  watch.check(view({}));
+  watch.check(view({ faulty: true, silence: quiet }));
+  assert.deepEqual(
+    reports.at(-1),
+    { aggregatorId: 'agg', term: 3, reason: 'faulty', forMs: 0 },
+    'the cause ended: at once',
+  );
+  watch.check(view({ faulty: true }));
+  assert.equal(reports.length, 3);
+  watch.reset();
+  watch.check(view({ faulty: true }));
+  assert.equal(reports.length, 4, 'reset: at once');
+});
