@@ -26,12 +26,12 @@ import {
   UsageError,
   type CliIo,
 } from './command.ts';
+import { cliEntry } from './entry.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
 import type { PeerSummary } from './join.ts';
 import { mb, wireBytesText } from './progress.ts';
 import { buildWebAppInto } from './web-app.ts';
 
-const CLI_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function demoCommand(name = 'liec demo'): Command {
@@ -81,7 +81,9 @@ export function runPeer(
   logPath: string,
   echo: (text: string) => void = () => {},
 ): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'join', ...args], {
+  // Built peers when this demo runs from the build (npm start), source peers when from source.
+  const { execArgv, script } = cliEntry();
+  const child = spawn(process.execPath, [...execArgv, script, 'join', ...args], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'inherit', 'pipe'],
   });
