@@ -3,15 +3,19 @@
  * (real WebRTC), first without faults (the baseline), then the same session config and seed
  * while the bench SIGKILLs and restarts workers (--resume from their checkpoints), kills the
  * aggregator (failovers), restarts a worker as a straggler beyond the round deadline, pauses
- * workers (SIGSTOP longer than a deadline, then SIGCONT) and makes peers drop every data
- * channel (SIGUSR2 with `join --debug-signals`). Faults are spread over a window of the
- * rounds (bench/chaos/plan.ts); every setting is a flag; each session has a wall-clock cap.
+ * workers (SIGSTOP longer than a deadline, then SIGCONT), makes peers drop every data
+ * channel (SIGUSR2 with `join --debug-signals`), stops the aggregator (SIGSTOP longer than
+ * failure detection), cuts its data path while its signaling socket stays up (SIGPWR) and
+ * makes it corrupt its frames until it is replaced (SIGURG). Faults are spread over a window
+ * of the rounds (bench/chaos/plan.ts); every setting is a flag; each session has a
+ * wall-clock cap.
  *
  * From the peers' event logs (kept across SIGKILL) it reports: final and baseline test
  * accuracy, the longest round against its deadline, crashes (processes that died other than
- * by an injected signal), lostUploads (uploads a live worker sent that no round counted and
- * no late fold took: bench/chaos/accounting.ts), how resumed peers were taken back, and the
- * fault log.
+ * by an injected signal), every upload of every process accounted for one by one, lost the
+ * rest (bench/chaos/accounting.ts), how resumed peers were taken back and how long it took,
+ * the model every peer's last process held (SHA-256), the targets met, and the fault log.
+ * It exits 1 when a target is missed.
  *
  * @example
  * npm run chaos -- --peers 6 --rounds 300 --out chaos.json
@@ -35,8 +39,19 @@ import {
 import { addConfigOptions, configFlagValues, configFromFlags } from '../client/cli/config-flags.ts';
 import { createRng } from '../shared/random.ts';
 import { accountUploads, finalAccuracy, resumeReports, roundRecords } from './chaos/accounting.ts';
-import { defaultFaultCounts, planFaults, type FaultCounts } from './chaos/plan.ts';
-import { runChaosSession, type ChaosSessionRun, type ChaosSettings } from './chaos/session.ts';
+import {
+  AGGREGATOR_FAULTS,
+  defaultFaultCounts,
+  planFaults,
+  type FaultCounts,
+  type FaultKind,
+} from './chaos/plan.ts';
+import {
+  runChaosSession,
+  type ChaosSessionRun,
+  type ChaosSettings,
+  type FaultRecord,
+} from './chaos/session.ts';
 
 export const DEFAULT_OUT = join(dirname(fileURLToPath(import.meta.url)), 'results', 'chaos.json');
 
@@ -81,6 +96,35 @@ export function chaosCommand(): Command {
       new Option('--link-drops <n>', 'peers that drop every data channel (SIGUSR2)')
         .argParser(count)
         .default(faults['drop-links']),
+    )
+    .addOption(
+      new Option(
+        '--silent-aggregators <n>',
+        'aggregators stopped (SIGSTOP) past failure detection, then continued',
+      )
+        .argParser(count)
+        .default(faults['silent-aggregator']),
+    )
+    .addOption(
+      new Option(
+        '--partitioned-aggregators <n>',
+        'aggregators whose data channels are cut, signaling up (SIGPWR)',
+      )
+        .argParser(count)
+        .default(faults['partition-aggregator']),
+    )
+    .addOption(
+      new Option(
+        '--corrupt-aggregators <n>',
+        'aggregators that truncate 30% of their frames until replaced (SIGURG)',
+      )
+        .argParser(count)
+        .default(faults['corrupt-aggregator']),
+    )
+    .addOption(
+      new Option('--silent-ms <ms>', 'how long a silent aggregator stays stopped')
+        .argParser(ms)
+        .default(5000),
     )
     .addOption(
       new Option('--fault-window <from,to>', 'faults are spread over this fraction of the rounds')
@@ -161,6 +205,10 @@ interface ChaosOptions {
   slowRestarts: number;
   pauses: number;
   linkDrops: number;
+  silentAggregators: number;
+  partitionedAggregators: number;
+  corruptAggregators: number;
+  silentMs: number;
   faultWindow: [number, number];
   checkpointEvery: number;
   restartDelayMs: number;
@@ -187,12 +235,32 @@ export function expectedSeconds(settings: ChaosSettings, counts: FaultCounts, ba
   const faults =
     counts['slow-restart'] * settings.slowRounds * (settings.deadlineMs / 1000) * 0.8 +
     counts.pause * (settings.deadlineMs / 1000) +
+    counts['silent-aggregator'] * (settings.silentMs / 1000) +
     (counts['kill-aggregator'] + counts['kill-worker']) * 2;
   return (baseline ? clean : 0) + clean + faults;
 }
 
-function summarize(run: ChaosSessionRun) {
+/** Intervals (epoch ms) in which a silent or cut-off aggregator had not yet been replaced. */
+function silentFailureWindows(faults: readonly FaultRecord[], silentMs: number): [number, number][] {
+  return faults
+    .filter((f) => f.kind === 'silent-aggregator' || f.kind === 'partition-aggregator')
+    .map((f) => [f.epochMs, f.epochMs + Math.max(silentMs, 4000)]);
+}
+
+/** True when every final model is known and they are all one. */
+function identical(models: ChaosSessionRun['finalModels']): boolean {
+  return (
+    models.length > 0 &&
+    models.every((m) => m.modelSha256 !== null && m.modelSha256 === models[0]?.modelSha256)
+  );
+}
+
+function summarize(run: ChaosSessionRun, silentWindows: [number, number][] = []) {
   const rounds = roundRecords(run.logs);
+  // A round open while an aggregator was silent spans its failure (detection, election).
+  const spansSilence = (r: { closedAt: number; durationMs: number }) =>
+    silentWindows.some(([from, to]) => r.closedAt - r.durationMs <= to && r.closedAt >= from);
+  const outside = rounds.filter((r) => !spansSilence(r));
   let maxGapMs = 0;
   for (let i = 1; i < rounds.length; i++)
     maxGapMs = Math.max(maxGapMs, (rounds[i]?.closedAt ?? 0) - (rounds[i - 1]?.closedAt ?? 0));
@@ -204,6 +272,7 @@ function summarize(run: ChaosSessionRun) {
     roundsClosed: rounds.length,
     lastRound: Math.max(-1, ...rounds.map((r) => r.round)),
     maxRoundSeconds: (longest?.durationMs ?? 0) / 1000,
+    maxRoundSecondsOutsideSilent: Math.max(0, ...outside.map((r) => r.durationMs)) / 1000,
     longestRound: longest === undefined ? null : { round: longest.round, term: longest.term },
     maxGapSeconds: maxGapMs / 1000,
     terms: new Set(rounds.map((r) => r.term)).size,
@@ -237,6 +306,9 @@ async function run(command: Command, io: CliIo): Promise<number> {
     'slow-restart': opts.slowRestarts,
     pause: opts.pauses,
     'drop-links': opts.linkDrops,
+    'silent-aggregator': opts.silentAggregators,
+    'partition-aggregator': opts.partitionedAggregators,
+    'corrupt-aggregator': opts.corruptAggregators,
   };
   const [from, to] = opts.faultWindow;
   const workdir = await mkdtemp(join(tmpdir(), 'liec-chaos-'));
@@ -251,6 +323,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
     checkpointEvery: opts.checkpointEvery,
     restartDelayMs: opts.restartDelayMs,
     pauseMs: opts.pauseMs ?? 1.5 * deadlineMs,
+    silentMs: opts.silentMs,
     slowDelayMs: opts.slowDelayMs ?? 1.25 * deadlineMs,
     slowRounds: opts.slowRounds,
     victimWaitMs: opts.victimWaitMs,
@@ -285,9 +358,13 @@ async function run(command: Command, io: CliIo): Promise<number> {
     }
     log('chaos session...');
     const chaos = await runChaosSession(server, { ...settings, workdir: join(workdir, 'chaos') }, plan);
-    const uploads = accountUploads(chaos.logs);
-    const faulty = summarize(chaos);
+    const failures = chaos.faults
+      .filter((f) => f.peerId !== null && AGGREGATOR_FAULTS.has(f.kind as FaultKind))
+      .map((f) => ({ peerId: f.peerId ?? '', at: f.epochMs }));
+    const uploads = accountUploads(chaos.logs, failures);
+    const faulty = summarize(chaos, silentFailureWindows(chaos.faults, opts.silentMs));
     const base = clean === null ? null : summarize(clean);
+    const resumes = resumeReports(chaos.logs);
     const killsOf = (kind: string) => chaos.faults.filter((f) => f.kind === kind && f.peerId !== null).length;
     const result = {
       peers,
@@ -297,6 +374,9 @@ async function run(command: Command, io: CliIo): Promise<number> {
       aggregatorKills: killsOf('kill-aggregator'),
       pauses: killsOf('pause'),
       linkDrops: killsOf('drop-links'),
+      silentAggregators: killsOf('silent-aggregator'),
+      partitionedAggregators: killsOf('partition-aggregator'),
+      corruptAggregators: killsOf('corrupt-aggregator'),
       restarts: killsOf('restart'),
       final: { testAccuracy: faulty.testAccuracy },
       baseline:
@@ -310,6 +390,8 @@ async function run(command: Command, io: CliIo): Promise<number> {
       maxRoundSeconds: faulty.maxRoundSeconds,
       roundDeadlineSeconds: deadlineMs / 1000,
       longestRound: faulty.longestRound,
+      /** The longest round but those spanning a silent or cut-off aggregator's failure. */
+      maxRoundSecondsOutsideSilentFailures: faulty.maxRoundSecondsOutsideSilent,
       maxGapSeconds: faulty.maxGapSeconds,
       terms: faulty.terms,
       crashes: faulty.crashes,
@@ -318,12 +400,16 @@ async function run(command: Command, io: CliIo): Promise<number> {
         sent: uploads.sent,
         counted: uploads.counted,
         folded: uploads.folded,
-        lostWithAggregator: uploads.lostWithAggregator.length,
-        afterLastRound: uploads.afterLastRound.length,
-        duplicatesOfRestarted: uploads.duplicates.length,
+        lostWithAggregator: uploads.lostWithAggregator,
+        diedWithSender: uploads.diedWithSender,
+        garbled: uploads.garbled,
+        afterLastRound: uploads.afterLastRound,
+        duplicatesOfRestarted: uploads.duplicates,
         lost: uploads.lost,
         ofKilledProcesses: uploads.killed,
       },
+      finalModels: chaos.finalModels,
+      identicalModels: identical(chaos.finalModels),
       targets: {
         accuracyWithinOnePointOfBaseline:
           base?.testAccuracy == null || faulty.testAccuracy === null
@@ -331,9 +417,14 @@ async function run(command: Command, io: CliIo): Promise<number> {
             : Math.abs(faulty.testAccuracy - base.testAccuracy) <= 0.01,
         noCrashes: faulty.crashes === 0,
         noLostUploads: uploads.lost.length === 0,
-        noRoundOverTwiceTheDeadline: faulty.maxRoundSeconds <= (2 * deadlineMs) / 1000,
+        noRoundOverTwiceTheDeadline: faulty.maxRoundSecondsOutsideSilent <= (2 * deadlineMs) / 1000,
+        identicalModels: identical(chaos.finalModels),
+        resumesCountedWithin3RoundsOr3Seconds: resumes.every(
+          (r) => (r.roundsToCountedAgain ?? Infinity) <= 3 || (r.secondsToCountedAgain ?? Infinity) <= 3,
+        ),
       },
-      resumes: resumeReports(chaos.logs),
+      resumes,
+      maxSecondsToCountedAgain: Math.max(0, ...resumes.map((r) => r.secondsToCountedAgain ?? Infinity)),
       timedOut: chaos.timedOut || (clean?.timedOut ?? false),
       seconds: { expected, baseline: base?.seconds ?? null, chaos: chaos.seconds },
       settings: {
@@ -361,7 +452,11 @@ async function run(command: Command, io: CliIo): Promise<number> {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
     if (opts.keepLogs !== undefined) await cp(workdir, opts.keepLogs, { recursive: true });
-    return result.timedOut || result.final.testAccuracy === null ? 1 : 0;
+    const missed = Object.entries(result.targets)
+      .filter(([, met]) => met === false)
+      .map(([name]) => name);
+    if (missed.length > 0) log(`targets missed: ${missed.join(', ')}`);
+    return result.timedOut || result.final.testAccuracy === null || missed.length > 0 ? 1 : 0;
   } finally {
     await server.stop();
     await rm(workdir, { recursive: true, force: true });

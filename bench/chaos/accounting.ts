@@ -4,17 +4,22 @@
  *
  * - rounds: every round an aggregator closed, once per (term, round), with its duration;
  * - uploads: every upload (not sync deltas: an uncounted sync delta stays with its worker)
- *   a worker computed is matched to a place it was used: a round record that counted its
- *   peer for that round, closed after it was sent; a late fold of it listed in a round record
- *   closed after it was sent; or the broadcast its worker applied for that round saying it
- *   was counted. Each record is used once. An upload of an incarnation the bench did not
- *   kill that matches nothing is lost, unless it went to an aggregator the bench killed
- *   (lostWithAggregator: in flight to it, or folded into the error e that died with it, as
- *   the docs say a failover may lose) or was sent after the last round record (the session
- *   ended before a fold could be reported), or is a restarted peer's upload of a round an
- *   earlier incarnation of it was already counted or folded for (duplicate: counting it
- *   again would weigh that peer twice in the round; the aggregator drops it);
- * - resumes: how each resumed incarnation was taken back by the aggregator.
+ *   every process computed, killed or not, is matched to a place it was used: a round
+ *   record that counted its peer for that round, closed after it was sent; a late fold of it
+ *   listed in a round record closed after it was sent; or the broadcast its worker applied
+ *   for that round saying it was counted. Each record is used once, and a round an
+ *   aggregator closed after a later term began (a deposed aggregator, alone) uses nothing.
+ *   An upload that matches nothing is, one by one: lostWithAggregator when its last send went
+ *   to an aggregator that failed (killed, stopped, cut off or corrupting) before that term
+ *   ended (in flight to it, or folded into the error e that died with it, as the docs say a
+ *   failover may lose); diedWithSender when the bench killed its process before the round's
+ *   broadcast reached it; garbled when its own process was corrupting its frames (the
+ *   corrupt-aggregator fault, until repaired); afterLastRound when sent after the last
+ *   round record (the session ended before a fold could be reported); a duplicate when a
+ *   restarted peer sent a round an earlier incarnation of it was already counted or folded
+ *   for (counting it again would weigh that peer twice; the aggregator drops it); anything
+ *   else is lost;
+ * - resumes: how each resumed incarnation was taken back, and how long it took.
  *
  * @example
  * const logs = incarnations.map((i) => ({ ...i, events: parseEventLog(text) }));
@@ -47,6 +52,7 @@ const schemas = {
   role: z.object({ ...base, role: z.string(), term: z.number() }),
   done: z.object({ ...base, round: z.number(), testAccuracy: z.number().nullable() }),
   joined: z.object({ ...base, round: z.number(), resumed: z.number().nullable() }),
+  corrupting: z.object({ ...base, on: z.boolean() }),
 };
 type Schemas = typeof schemas;
 export type LogEvent = { [K in keyof Schemas]: z.infer<Schemas[K]> & { type: K } }[keyof Schemas];
@@ -76,7 +82,15 @@ export interface IncarnationLog {
   incarnation: number;
   /** When the bench SIGKILLed it (epoch ms), or null if it was not killed. */
   killedAt: number | null;
+  /** When the bench started its process (epoch ms), if known. */
+  startedAt?: number;
   events: LogEvent[];
+}
+
+/** A fault the bench aimed at the aggregator `peerId` at `at` (epoch ms): its term failed. */
+export interface AggregatorFailure {
+  peerId: string;
+  at: number;
 }
 
 const ofType = <K extends LogEvent['type']>(events: LogEvent[], type: K) =>
@@ -98,20 +112,57 @@ export interface UploadRef {
 }
 
 export interface UploadAccounting {
-  /** Uploads computed by incarnations the bench did not kill. */
+  /** Uploads computed by every process, killed or not. */
   sent: number;
   counted: number;
   folded: number;
   lost: UploadRef[];
   lostWithAggregator: UploadRef[];
+  diedWithSender: UploadRef[];
+  garbled: UploadRef[];
   afterLastRound: UploadRef[];
   duplicates: UploadRef[];
-  /** Uploads of killed incarnations that were counted or folded anyway, of those computed. */
+  /** Of those, uploads of killed incarnations, and how many were counted or folded anyway. */
   killed: { sent: number; used: number };
 }
 
-export function accountUploads(logs: IncarnationLog[]): UploadAccounting {
-  const rounds = roundRecords(logs);
+/** When each term began: its first role event in any log. */
+function termStarts(logs: IncarnationLog[]): Map<number, number> {
+  const starts = new Map<number, number>();
+  for (const log of logs)
+    for (const role of ofType(log.events, 'role'))
+      starts.set(role.term, Math.min(role.at, starts.get(role.term) ?? Infinity));
+  return starts;
+}
+
+/** When a term later than `term` began (Infinity: none did). */
+function termEnd(starts: Map<number, number>, term: number): number {
+  let end = Infinity;
+  for (const [t, at] of starts) if (t > term) end = Math.min(end, at);
+  return end;
+}
+
+/** Intervals [from, to) in which a log's process corrupted its frames. */
+function corruptIntervals(log: IncarnationLog): [number, number][] {
+  const intervals: [number, number][] = [];
+  let from: number | null = null;
+  for (const e of ofType(log.events, 'corrupting')) {
+    if (e.on && from === null) from = e.at;
+    else if (!e.on && from !== null) {
+      intervals.push([from, e.at]);
+      from = null;
+    }
+  }
+  if (from !== null) intervals.push([from, Infinity]);
+  return intervals;
+}
+
+export function accountUploads(
+  logs: IncarnationLog[],
+  failures: readonly AggregatorFailure[] = [],
+): UploadAccounting {
+  const starts = termStarts(logs);
+  const rounds = roundRecords(logs).filter((r) => r.closedAt <= termEnd(starts, r.term));
   const lastClosedAt = rounds.at(-1)?.closedAt ?? 0;
   // What can account for an upload of (peer, round): counted or folded, closed at `at`.
   const uses = new Map<string, { at: number; kind: 'counted' | 'folded'; used: boolean }[]>();
@@ -125,22 +176,30 @@ export function accountUploads(logs: IncarnationLog[]): UploadAccounting {
     for (const p of r.participants) add(p, r.round, r.closedAt, 'counted');
     for (const late of r.lateUploads) add(late.peerId, late.round, r.closedAt, 'folded');
   }
-  // Terms whose aggregator the bench killed, with when.
-  const killedTerms = new Map<number, number>();
-  for (const log of logs)
-    if (log.killedAt !== null)
-      for (const role of ofType(log.events, 'role'))
-        if (role.role === 'aggregator') killedTerms.set(role.term, log.killedAt);
+  // Terms whose aggregator failed: killed by the bench, or another fault aimed at it.
+  const failedTerms = new Set<number>();
+  for (const log of logs) {
+    const aggregated = ofType(log.events, 'role').filter((r) => r.role === 'aggregator');
+    if (log.killedAt !== null) for (const role of aggregated) failedTerms.add(role.term);
+    for (const failure of failures) {
+      if (failure.peerId !== log.peerId) continue;
+      const term = aggregated.filter((r) => r.at <= failure.at).at(-1)?.term;
+      if (term !== undefined) failedTerms.add(term);
+    }
+  }
   const result: UploadAccounting = {
     sent: 0,
     counted: 0,
     folded: 0,
     lost: [],
     lostWithAggregator: [],
+    diedWithSender: [],
+    garbled: [],
     afterLastRound: [],
     duplicates: [],
     killed: { sent: 0, used: 0 },
   };
+  const garbling = new Map(logs.map((log) => [log, corruptIntervals(log)]));
   const uploads = logs
     .flatMap((log) =>
       ofType(log.events, 'uploaded')
@@ -172,18 +231,24 @@ export function accountUploads(logs: IncarnationLog[]): UploadAccounting {
     const key = `${log.peerId}/${u.round}`;
     const earlier = accountedBy.get(key);
     if (kind !== null && earlier === undefined) accountedBy.set(key, log.incarnation);
+    result.sent++;
     if (log.killedAt !== null) {
       result.killed.sent++;
       if (kind !== null) result.killed.used++;
-      continue;
     }
-    result.sent++;
     if (kind === 'counted') result.counted++;
     else if (kind === 'folded') result.folded++;
     else if (earlier !== undefined && earlier < log.incarnation) result.duplicates.push(ref);
     else if (u.at > lastClosedAt) result.afterLastRound.push(ref);
-    else if ((killedTerms.get(lastSend.term) ?? -Infinity) >= lastSend.at)
+    else if (failedTerms.has(lastSend.term) && lastSend.at < termEnd(starts, lastSend.term))
       result.lostWithAggregator.push(ref);
+    else if (
+      log.killedAt !== null &&
+      !ofType(log.events, 'applied').some((a) => a.round >= u.round && a.at >= u.at)
+    )
+      result.diedWithSender.push(ref);
+    else if ((garbling.get(log) ?? []).some(([from, to]) => u.at >= from && u.at < to))
+      result.garbled.push(ref);
     else result.lost.push(ref);
   }
   return result;
@@ -203,6 +268,12 @@ export interface ResumeReport {
   outcome: ResumeOutcome;
   /** The first round after its restart that counted it, if any. */
   countedAgainInRound: number | null;
+  /** Rounds closed between its join reaching the server and that round (that one included). */
+  roundsToCountedAgain: number | null;
+  /** From its join reaching the server to the close of that round. */
+  secondsToCountedAgain: number | null;
+  /** From its process start to its join (TF.js load, data, signaling), if known. */
+  secondsToJoin: number | null;
 }
 
 /** How each resumed incarnation was taken back, and when it was counted again. */
@@ -226,12 +297,19 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
       break;
     }
     const again = rounds.find((r) => r.closedAt > joined.at && r.participants.includes(log.peerId));
+    const closedBetween =
+      again === undefined
+        ? null
+        : rounds.filter((r) => r.closedAt > joined.at && r.closedAt <= again.closedAt);
     reports.push({
       peerId: log.peerId,
       incarnation: log.incarnation,
       checkpointRound: joined.resumed,
       outcome,
       countedAgainInRound: again?.round ?? null,
+      roundsToCountedAgain: closedBetween === null ? null : closedBetween.length,
+      secondsToCountedAgain: again === undefined ? null : (again.closedAt - joined.at) / 1000,
+      secondsToJoin: log.startedAt === undefined ? null : (joined.at - log.startedAt) / 1000,
     });
   }
   return reports;

@@ -6,7 +6,11 @@
  * for the aggregator: a failover), slow-restart (SIGKILL a worker, restart it with a compute
  * delay beyond the round deadline for some rounds, then SIGKILL and resume it normally),
  * pause (SIGSTOP a worker for longer than a deadline, then SIGCONT), drop-links (SIGUSR2: a
- * peer closes every data channel but stays in the session).
+ * peer closes every data channel but stays in the session), silent-aggregator (SIGSTOP the
+ * aggregator for longer than failure detection, then SIGCONT), partition-aggregator (SIGPWR:
+ * the aggregator's data path is cut for 4 s while its signaling socket stays up),
+ * corrupt-aggregator (SIGURG: the aggregator truncates 30% of its frames until it is
+ * replaced, then SIGURG again: repaired).
  *
  * @example
  * const plan = planFaults(defaultFaultCounts(6), 300, [0.1, 0.8], createRng(7));
@@ -14,7 +18,23 @@
  */
 import type { Rng } from '../../shared/random.ts';
 
-export const FAULT_KINDS = ['kill-worker', 'kill-aggregator', 'slow-restart', 'pause', 'drop-links'] as const;
+export const FAULT_KINDS = [
+  'kill-worker',
+  'kill-aggregator',
+  'slow-restart',
+  'pause',
+  'drop-links',
+  'silent-aggregator',
+  'partition-aggregator',
+  'corrupt-aggregator',
+] as const;
+/** The faults that take the aggregator out of the session: each ends its term. */
+export const AGGREGATOR_FAULTS: ReadonlySet<FaultKind> = new Set([
+  'kill-aggregator',
+  'silent-aggregator',
+  'partition-aggregator',
+  'corrupt-aggregator',
+]);
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultCounts = Record<FaultKind, number>;
 
@@ -26,7 +46,7 @@ export interface PlannedFault {
 /**
  * Defaults for `peers` peers: round(0.3 * peers) random worker kills (at least 1), one slow
  * restart (that worker is killed twice), the aggregator killed twice, two pauses, three
- * dropped-link events.
+ * dropped-link events, and one each of a silent, a partitioned and a corrupting aggregator.
  */
 export function defaultFaultCounts(peers: number): FaultCounts {
   return {
@@ -35,6 +55,9 @@ export function defaultFaultCounts(peers: number): FaultCounts {
     'slow-restart': 1,
     pause: 2,
     'drop-links': 3,
+    'silent-aggregator': 1,
+    'partition-aggregator': 1,
+    'corrupt-aggregator': 1,
   };
 }
 

@@ -36,6 +36,8 @@ export interface ChaosSettings {
   restartDelayMs: number;
   /** How long a paused (SIGSTOP) worker stays stopped. */
   pauseMs: number;
+  /** How long a silent aggregator (SIGSTOP) stays stopped: longer than failure detection. */
+  silentMs: number;
   /** Compute delay of a slow restart (beyond the deadline). */
   slowDelayMs: number;
   /** Rounds a slow restart stays slow before it is killed and resumed normally. */
@@ -60,6 +62,8 @@ export interface ChaosSettings {
 export interface FaultRecord {
   /** Seconds since the session started. */
   at: number;
+  /** The same moment in epoch ms (the clock of the peers' event logs). */
+  epochMs: number;
   /** The last round the server had seen reported. */
   round: number;
   kind: string;
@@ -69,6 +73,8 @@ export interface FaultRecord {
 
 export interface ChaosSessionRun {
   logs: IncarnationLog[];
+  /** The model each peer's last process held when it left (its summary; null: none written). */
+  finalModels: { peerId: string; incarnation: number; modelSha256: string | null }[];
   processes: {
     peerId: string;
     incarnation: number;
@@ -127,7 +133,8 @@ export async function runChaosSession(
   const over = () => finished || Date.now() > capAt;
   const faults: FaultRecord[] = [];
   const record = (kind: string, peerId: string | null, detail: string) => {
-    faults.push({ at: (Date.now() - started) / 1000, round: lastRound(), kind, peerId, detail });
+    const now = Date.now();
+    faults.push({ at: (now - started) / 1000, epochMs: now, round: lastRound(), kind, peerId, detail });
     settings.log(
       `  [${((Date.now() - started) / 1000).toFixed(1)} s, round ${lastRound()}] ${kind} ${peerId ?? ''} ${detail}`,
     );
@@ -192,6 +199,11 @@ export async function runChaosSession(
   const inBackground = (task: () => Promise<void>) => {
     const running = task().finally(() => background.delete(running));
     background.add(running);
+  };
+  /** Until the server names another aggregator than `peerId` (or victimWaitMs). */
+  const replaced = async (peerId: string): Promise<void> => {
+    const until = Date.now() + settings.victimWaitMs;
+    while (!over() && Date.now() < until && status()?.aggregator.peerId === peerId) await sleep(50);
   };
   const readyOthers = (peerId: string) => slots.filter((s) => s.peerId !== peerId && ready(s)).length;
 
@@ -262,6 +274,44 @@ export async function runChaosSession(
         record('drop-links', slot.peerId, `SIGUSR2 (${role}: closes every data channel)`);
         return;
       }
+      case 'silent-aggregator':
+      case 'partition-aggregator':
+      case 'corrupt-aggregator': {
+        const slot = await pick((s, agg) => s.peerId === agg && readyOthers(s.peerId) >= 2);
+        const child = slot === null ? undefined : current(slot);
+        if (slot === null || child === undefined)
+          return record(fault.kind, null, 'skipped: no eligible peer');
+        slot.state = 'busy';
+        if (fault.kind === 'partition-aggregator') {
+          child.signal('SIGPWR');
+          record(fault.kind, slot.peerId, 'SIGPWR (its data channels cut for 4 s, signaling up)');
+          inBackground(async () => {
+            await replaced(slot.peerId);
+            slot.state = 'running';
+          });
+          return;
+        }
+        if (fault.kind === 'silent-aggregator') {
+          child.signal('SIGSTOP');
+          record(fault.kind, slot.peerId, `SIGSTOP for ${settings.silentMs} ms`);
+          inBackground(async () => {
+            await sleep(settings.silentMs);
+            child.signal('SIGCONT');
+            record('resume', slot.peerId, 'SIGCONT');
+            slot.state = 'running';
+          });
+          return;
+        }
+        child.signal('SIGURG');
+        record(fault.kind, slot.peerId, 'SIGURG (truncates 30% of the frames it sends)');
+        inBackground(async () => {
+          await replaced(slot.peerId);
+          child.signal('SIGURG');
+          record('repaired', slot.peerId, 'SIGURG (frames intact again)');
+          slot.state = 'running';
+        });
+        return;
+      }
       default: {
         const unreachable: never = fault.kind;
         throw new Error(`unknown fault ${String(unreachable)}`);
@@ -313,11 +363,21 @@ export async function runChaosSession(
         peerId: slot.peerId,
         incarnation: child.incarnation,
         killedAt: slot.killedAt.get(child.incarnation) ?? null,
+        startedAt: child.startedAt,
         events: parseEventLog(text),
       });
     }
+  const finalModels: ChaosSessionRun['finalModels'] = [];
+  for (const slot of slots) {
+    const child = current(slot);
+    if (child === undefined || slot.killedAt.has(child.incarnation)) continue;
+    const summary = await readFile(child.summaryPath, 'utf8').catch(() => '');
+    const hash = /"modelSha256":\s*"([0-9a-f]{64})"/.exec(summary)?.[1] ?? null;
+    finalModels.push({ peerId: slot.peerId, incarnation: child.incarnation, modelSha256: hash });
+  }
   return {
     logs,
+    finalModels,
     processes: all.map((c) => ({
       peerId: c.peerId,
       incarnation: c.incarnation,

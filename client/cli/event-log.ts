@@ -31,6 +31,7 @@ export function openEventLog(path: string, peer: Peer): EventLog {
     peer.events.on('model', (e) => write('model', e)),
     peer.events.on('done', (e) => write('done', e)),
     peer.events.on('banned', (e) => write('banned', e)),
+    peer.events.on('unreachable', (e) => write('unreachable', e)),
     peer.events.on('round', (e) =>
       write('round', {
         round: e.round,

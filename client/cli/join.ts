@@ -27,6 +27,11 @@ import {
 } from './command.ts';
 import type { Timeline } from './timeline.ts';
 
+/** `--debug-signals`: how long SIGPWR cuts the data path (longer than failure detection). */
+const DEBUG_PARTITION_MS = 4000;
+/** `--debug-signals`: the share of frames SIGURG makes this peer truncate. */
+const DEBUG_CORRUPT_SHARE = 0.3;
+
 export function joinCommand(): Command {
   const nonNegative = numberWhere((v) => v >= 0, 'a number >= 0');
   const command = new Command('liec join')
@@ -89,7 +94,11 @@ export function joinCommand(): Command {
     .addOption(new Option('--summary-out <file>', 'write a JSON summary when done'))
     .addOption(new Option('--events-out <file>', 'append one JSON line per protocol event as it happens'))
     .addOption(
-      new Option('--debug-signals', 'fault injection: SIGUSR2 closes every data channel').default(false),
+      new Option(
+        '--debug-signals',
+        'fault injection: SIGUSR2 closes every data channel, SIGPWR cuts the data path for 4 s ' +
+          '(signaling stays up), SIGURG toggles truncating 30% of the frames sent',
+      ).default(false),
     )
     .addOption(
       new Option(
@@ -244,7 +253,22 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     events?.write('links-dropped', {});
     peer.dropLinks();
   };
-  if (opts.debugSignals) process.on('SIGUSR2', dropLinks);
+  let corrupting = false;
+  const toggleCorruption = () => {
+    corrupting = !corrupting;
+    events?.write('corrupting', { on: corrupting });
+    peer.corruptFrames(corrupting ? DEBUG_CORRUPT_SHARE : 0);
+  };
+  const cutLinks = () => {
+    events?.write('partitioned', { ms: DEBUG_PARTITION_MS });
+    peer.partitionLinks(DEBUG_PARTITION_MS);
+  };
+  const debugHandlers = [
+    ['SIGUSR2', dropLinks],
+    ['SIGPWR', cutLinks],
+    ['SIGURG', toggleCorruption],
+  ] as const;
+  if (opts.debugSignals) for (const [signal, handler] of debugHandlers) process.on(signal, handler);
   try {
     try {
       await peer.start();
@@ -302,7 +326,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     events?.close();
     process.off('SIGINT', leave);
     process.off('SIGTERM', leave);
-    process.off('SIGUSR2', dropLinks);
+    for (const [signal, handler] of debugHandlers) process.off(signal, handler);
   }
 }
 

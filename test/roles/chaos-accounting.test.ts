@@ -1,6 +1,7 @@
 /**
  * The chaos bench's upload accounting on hand-made event logs: an upload is counted, folded,
- * lost with a killed aggregator, a restarted peer's duplicate, or lost.
+ * lost with a failed aggregator, died with its sender, garbled, a restarted peer's
+ * duplicate, or lost; a deposed aggregator's lone rounds count nobody.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +108,60 @@ test('sent to an aggregator the bench killed; a restarted peer re-sending a coun
   );
 });
 
+test('a stopped aggregator: what it closed alone after the next term began uses nothing; died with the sender; garbled', () => {
+  const role = (peerId: string, term: number, at: number, r = 'aggregator'): LogEvent => ({
+    type: 'role',
+    peerId,
+    at,
+    role: r,
+    term,
+  });
+  const applied = (peerId: string, round: number, at: number): LogEvent => ({
+    type: 'applied',
+    peerId,
+    at,
+    round,
+    term: 1,
+    counted: true,
+  });
+  const corrupting = (peerId: string, on: boolean, at: number): LogEvent => ({
+    type: 'corrupting',
+    peerId,
+    at,
+    on,
+  });
+  const result = accountUploads(
+    [
+      // 'old' stops at 150 (the failure), term 2 begins at 300, and 'old' wakes and closes round 2 alone at 400.
+      log('old', [role('old', 1, 0), closed(1, 1, 100, ['old', 'w1']), closed(2, 1, 400, ['old', 'w1'])]),
+      log('new', [role('new', 2, 300), closed(3, 2, 500, ['new'])]),
+      // w1's round-2 upload went to 'old' before the term ended: lost with the aggregator.
+      log('w1', [upload('w1', 1, 1, 90), applied('w1', 1, 110), upload('w1', 2, 1, 120)]),
+      // w2 was killed with its round-3 upload in flight, the broadcast of round 3 never reached it.
+      log('w2', [upload('w2', 3, 2, 350)], 360),
+      // w3 garbled its frames between 320 and 480.
+      log('w3', [corrupting('w3', true, 320), upload('w3', 3, 2, 330), corrupting('w3', false, 480)]),
+    ],
+    [{ peerId: 'old', at: 150 }],
+  );
+  assert.equal(result.sent, 4);
+  assert.equal(result.counted, 1);
+  assert.deepEqual(
+    result.lostWithAggregator.map((u) => [u.peerId, u.round]),
+    [['w1', 2]],
+  );
+  assert.deepEqual(
+    result.diedWithSender.map((u) => u.peerId),
+    ['w2'],
+  );
+  assert.deepEqual(
+    result.garbled.map((u) => u.peerId),
+    ['w3'],
+  );
+  assert.deepEqual(result.lost, []);
+  assert.deepEqual(result.killed, { sent: 1, used: 0 });
+});
+
 test('event logs: unreadable lines are skipped; resume outcomes', () => {
   const text = [
     JSON.stringify({ type: 'joined', peerId: 'w1', at: 10, round: 0, resumed: 40 }),
@@ -121,6 +176,15 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
   );
   const reports = resumeReports([log('w1', events, null, 1), log('agg', [closed(91, 2, 30, ['agg', 'w1'])])]);
   assert.deepEqual(reports, [
-    { peerId: 'w1', incarnation: 1, checkpointRound: 40, outcome: 'sent the model', countedAgainInRound: 91 },
+    {
+      peerId: 'w1',
+      incarnation: 1,
+      checkpointRound: 40,
+      outcome: 'sent the model',
+      countedAgainInRound: 91,
+      roundsToCountedAgain: 1,
+      secondsToCountedAgain: 0.02,
+      secondsToJoin: null,
+    },
   ]);
 });

@@ -45,6 +45,7 @@ test(
           checkpointEvery: 2,
           restartDelayMs: 200,
           pauseMs: 1.5 * DEADLINE_MS,
+          silentMs: 5000,
           slowDelayMs: 1.25 * DEADLINE_MS,
           slowRounds: 4,
           victimWaitMs: 20_000,
