@@ -22,6 +22,7 @@ import type {
 } from '../shared/protocol/signaling.ts';
 import type { LivenessTracker } from './liveness.ts';
 import type { Logger } from './logger.ts';
+import type { SignalingMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { KeyedTokenBuckets } from './rate-limit.ts';
 import type { SocketQueues } from './socket-queue.ts';
@@ -58,6 +59,8 @@ export interface ServerContext {
   readonly queues: SocketQueues;
   readonly options: ResolvedOptions;
   readonly log: Logger;
+  /** What GET /metrics serves (metrics.ts). */
+  readonly metrics: SignalingMetrics;
   /** session:create and session:join per client IP (per instance). */
   readonly joinBuckets: KeyedTokenBuckets;
   /**
@@ -88,7 +91,10 @@ export async function removeMember(
   ctx.io
     .to(roomOf(sessionId))
     .emit('peer:left', { sessionId, peerId, reason, term: outcome.aggregator.term });
-  if (outcome.aggregatorChanged) announceAggregator(ctx, outcome.aggregator);
+  if (!outcome.aggregatorChanged) return;
+  // A member's leaving moves the role only when it held it.
+  ctx.metrics.failover(reason);
+  announceAggregator(ctx, outcome.aggregator);
 }
 
 /**

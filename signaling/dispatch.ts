@@ -29,6 +29,14 @@ export interface Outcome {
 
 type Ack = (reply: unknown) => void;
 
+/** Refusals counted in the metrics: joins and operator requests (refused creates are an attack's trace). */
+const COUNTED_REFUSALS: ReadonlySet<ClientEventName> = new Set([
+  'session:create',
+  'session:join',
+  'snapshots:list',
+  'session:rollback',
+]);
+
 function splitArgs(args: unknown[]): { payload: unknown; ack: Ack | undefined } {
   const last = args[args.length - 1];
   if (typeof last !== 'function') return { payload: args[0], ack: undefined };
@@ -106,6 +114,7 @@ export function handle(
       } catch (err) {
         const info = toErrorInfo(ctx, event, err);
         ctx.log.debug('request refused', { event, socketId: socket.id, ...info });
+        if (COUNTED_REFUSALS.has(event)) ctx.metrics.refusedRequest(event, info.code);
         sendFailure(socket, event, info, ack);
         return;
       }

@@ -2,6 +2,7 @@
  * Settings a deployment passes through the environment rather than argv (secrets and URLs
  * that may carry a password must not show in process lists):
  *   LIEC_SIGNALING_SECRET  HMAC key for session tokens (>= 16 bytes; the same on every instance)
+ *   LIEC_OPERATOR_TOKEN    the operator's credential (>= 16 characters; signaling/options.ts operatorToken)
  *   LIEC_REDIS_URL         Redis shared by the instances (unset: sessions in memory, one instance)
  *   LIEC_REDIS_PREFIX      prefix of Redis keys and channels (default 'liec:')
  *   LIEC_INSTANCE_ID       this instance's name (default: random per process)
@@ -13,6 +14,7 @@
 import type { SignalingServerInit } from './options.ts';
 
 export const ENV_USAGE = `env:   LIEC_SIGNALING_SECRET  HMAC key for session tokens (>= 16 bytes; random if unset; required with Redis)
+       LIEC_OPERATOR_TOKEN    operator credential for create, rollback, /metrics (>= 16 chars; random if unset, unless --open)
        LIEC_REDIS_URL         share sessions with other instances through this Redis (default: in memory)
        LIEC_REDIS_PREFIX      prefix of Redis keys and channels (default liec:)
        LIEC_INSTANCE_ID       name of this instance among those sharing the Redis (default random)
@@ -27,10 +29,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<SignalingServer
   const redisUrl = pick('LIEC_REDIS_URL');
   const redisKeyPrefix = pick('LIEC_REDIS_PREFIX');
   const instanceId = pick('LIEC_INSTANCE_ID');
+  const operatorToken = pick('LIEC_OPERATOR_TOKEN');
   return {
     ...(secret === undefined ? {} : { secret }),
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(redisKeyPrefix === undefined ? {} : { redisKeyPrefix }),
     ...(instanceId === undefined ? {} : { instanceId }),
+    ...(operatorToken === undefined ? {} : { operatorToken }),
   };
 }

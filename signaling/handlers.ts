@@ -30,6 +30,7 @@ import {
 } from './context.ts';
 import { guardSocket, handle, parsePayload } from './dispatch.ts';
 import { randomId } from './ids.ts';
+import { isOperator, operatorRequired } from './operator.ts';
 import type { MemberKey } from './store.ts';
 import { signSessionToken, verifySessionToken } from './token.ts';
 
@@ -66,6 +67,7 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
 
   handle(ctx, socket, 'session:create', async (payload) => {
     takeJoinToken();
+    if (!isOperator(options, socket.handshake.auth)) throw operatorRequired();
     // A non-object is a protocol error; an object with a bad config is a user mistake.
     const invalidConfig = isPlainObject(payload);
     const { config } = parsePayload(
@@ -178,6 +180,7 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     const member = membership();
     const report = parsePayload(roundReportSchema, payload);
     await store.report(member, report);
+    ctx.metrics.roundReported(report);
     return { reply: {} };
   });
 
@@ -195,6 +198,7 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     const { peerId: accused, reason } = report;
     log.debug('aggregator reported unreachable', { ...member, accused, reason, reports, needed });
     if (aggregatorChanged) {
+      ctx.metrics.failover(barred ? 'faulty' : 'unreachable');
       log.warn(
         barred
           ? 'aggregator replaced and barred: reported faulty'

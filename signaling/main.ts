@@ -6,6 +6,9 @@
  * argv, so they do not show in process lists; without a secret a random one is made and
  * tokens die with the process. With LIEC_REDIS_URL several instances serve the same sessions
  * (docs/deploy.md). The log level: `--log-level`, else LIEC_LOG_LEVEL, else info.
+ * Operator actions (creating sessions, snapshots and rollback, /metrics) need the operator
+ * token LIEC_OPERATOR_TOKEN; without it a random one is made (server.options.operatorToken,
+ * printed by `liec serve`), and `--open` drops the check, as the demo does on a LAN.
  *
  * @example
  * node --import tsx signaling/main.ts --port 8080 --host 0.0.0.0 --log-level info
@@ -16,12 +19,13 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createAppServer, type AppServerInit } from './app-server.ts';
 import { ENV_USAGE, settingsFromEnv } from './env.ts';
+import { randomId } from './ids.ts';
 import { resolveLogLevel } from './logger.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
 
 export const USAGE = `usage: signaling [--port 8080] [--host 0.0.0.0] [--log-level info]
        [--heartbeat-timeout-ms 15000] [--max-peers-per-session 256]
-       [--app-dir client/ui/dist | --signaling-only]
+       [--app-dir client/ui/dist | --signaling-only] [--open]
 ${ENV_USAGE}`;
 
 function integer(name: string, text: string | undefined, fallback: number): number {
@@ -53,14 +57,21 @@ export async function main(
       'max-peers-per-session': { type: 'string' },
       'app-dir': { type: 'string' },
       'signaling-only': { type: 'boolean' },
+      open: { type: 'boolean' },
     },
     strict: true,
   });
   const port = integer('port', values.port, 8080);
   if (port > 65_535) throw new RangeError('--port must be 0..65535');
   const heartbeatTimeoutMs = integer('heartbeat-timeout-ms', values['heartbeat-timeout-ms'], 15_000);
+  const fromEnv = settingsFromEnv(env);
+  if (values.open === true && fromEnv.operatorToken !== undefined)
+    throw new RangeError('--open and LIEC_OPERATOR_TOKEN exclude each other');
+  // Closed unless asked to be open: an operator who set no token gets a random one to use.
+  const operatorToken = values.open === true ? undefined : (fromEnv.operatorToken ?? randomId(24));
   const init = {
-    ...settingsFromEnv(env),
+    ...fromEnv,
+    ...(operatorToken === undefined ? {} : { operatorToken }),
     heartbeatTimeoutMs,
     heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
     maxPeersPerSession: integer('max-peers-per-session', values['max-peers-per-session'], 256),

@@ -42,6 +42,16 @@ export interface SignalingServerInit {
    * and another instance removes its members. Renewed every sweep. @default heartbeatTimeoutMs
    */
   instanceLeaseMs?: number;
+  /**
+   * The operator's credential (shared/protocol/operator.ts): with it, creating sessions,
+   * listing snapshots, rolling a session back and reading `GET /metrics` need this token
+   * (socket handshake `auth.operatorToken`, or `Authorization: Bearer` for /metrics) and are
+   * refused with OPERATOR_REQUIRED (401) without it. At least 16 characters.
+   * @default undefined: open mode, anyone who reaches the server may (a LAN demo, tests)
+   */
+  operatorToken?: string;
+  /** How long the server waits for the aggregator's answer to a relayed snapshot request. @default 10_000 */
+  operatorRelayTimeoutMs?: number;
   /** How long a session token admits joins. @default 86_400_000 (24 h) */
   tokenTtlMs?: number;
   /** How often clients are told to send a heartbeat. @default 5000 */
@@ -110,6 +120,8 @@ export interface ResolvedOptions {
   redisCommandTimeoutMs: number;
   instanceId: string;
   instanceLeaseMs: number;
+  operatorToken: string | undefined;
+  operatorRelayTimeoutMs: number;
   tokenTtlMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
@@ -136,6 +148,7 @@ export const DEFAULT_SIGNALING_OPTIONS = {
   redisKeyPrefix: 'liec:',
   redisConnectTimeoutMs: 5000,
   redisCommandTimeoutMs: 5000,
+  operatorRelayTimeoutMs: 10_000,
   tokenTtlMs: 86_400_000,
   heartbeatIntervalMs: 5000,
   heartbeatTimeoutMs: 15_000,
@@ -177,6 +190,8 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
       'redisUrl needs a secret shared by every instance (LIEC_SIGNALING_SECRET)',
     );
   }
+  if (init.operatorToken !== undefined && init.operatorToken.length < 16)
+    throw new RangeError('operatorToken must be at least 16 characters');
   const heartbeatTimeoutMs = positive('heartbeatTimeoutMs', init.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs);
   const instanceId = init.instanceId ?? randomId(6);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(instanceId))
@@ -195,6 +210,11 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
     ),
     instanceId,
     instanceLeaseMs: positive('instanceLeaseMs', init.instanceLeaseMs ?? heartbeatTimeoutMs),
+    operatorToken: init.operatorToken,
+    operatorRelayTimeoutMs: positive(
+      'operatorRelayTimeoutMs',
+      init.operatorRelayTimeoutMs ?? d.operatorRelayTimeoutMs,
+    ),
     tokenTtlMs: positive('tokenTtlMs', init.tokenTtlMs ?? d.tokenTtlMs),
     heartbeatIntervalMs: positive('heartbeatIntervalMs', init.heartbeatIntervalMs ?? d.heartbeatIntervalMs),
     heartbeatTimeoutMs,

@@ -25,6 +25,8 @@ import { attachHandlers } from './handlers.ts';
 import { createHttpHandler, statusSnapshot } from './http-routes.ts';
 import { LivenessTracker } from './liveness.ts';
 import { createLogger } from './logger.ts';
+import { SignalingMetrics } from './metrics.ts';
+import { attachOperatorHandlers } from './operator.ts';
 import { resolveOptions, type ResolvedOptions, type SignalingServerInit } from './options.ts';
 import { KeyedTokenBuckets } from './rate-limit.ts';
 import { createStoreBackend } from './scale-out.ts';
@@ -78,7 +80,8 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
   const startedAt = options.now();
   const backend = createStoreBackend(options, options.logger ?? createLogger('redis', options.logLevel));
   const { store } = backend;
-  const httpServer = createServer(createHttpHandler(() => store.readStatus(), options, startedAt));
+  const metrics = new SignalingMetrics(() => store.cachedStatus());
+  const httpServer = createServer(createHttpHandler(() => store.readStatus(), options, startedAt, metrics));
   const io: SignalingIo = new Server(httpServer, {
     maxHttpBufferSize: options.maxMessageBytes,
     serveClient: false,
@@ -92,12 +95,14 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
     queues: new SocketQueues(),
     options,
     log,
+    metrics,
     joinBuckets: new KeyedTokenBuckets(options.joinRateLimit, options.now),
     unsettled: new Set(),
   };
   io.on('connection', (socket) => {
     try {
       attachHandlers(ctx, socket);
+      attachOperatorHandlers(ctx, socket);
     } catch (err) {
       log.error('cannot attach handlers', { err });
       socket.disconnect(true);

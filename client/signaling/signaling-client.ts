@@ -46,6 +46,15 @@ import {
   type AggregatorFault,
   unreachableOkSchema,
 } from '../../shared/protocol/signaling.ts';
+import {
+  rollbackCommandSchema,
+  snapshotsOkSchema,
+  snapshotsQuerySchema,
+  type AggregatorAnswer,
+  type RollbackCommand,
+  type SnapshotsOk,
+  type SnapshotsQuery,
+} from '../../shared/protocol/operator.ts';
 import { SessionView } from './session-view.ts';
 import { TypedEmitter } from '../../shared/typed-emitter.ts';
 import { requestWithAck, type AckCallback, type RequestOptions, type TimeoutSocket } from './request.ts';
@@ -61,6 +70,17 @@ export interface SignalingClientOptions {
   heartbeatState?: () => Heartbeat;
   /** socket.io transports; websocket only avoids CORS and long-polling. @default ['websocket'] */
   transports?: ('websocket' | 'polling')[];
+  /**
+   * The server's operator token, sent in the handshake: creating sessions, listing snapshots
+   * and rolling back need it when the server has one (shared/protocol/operator.ts). @default none
+   */
+  operatorToken?: string;
+}
+
+/** What an aggregator answers to the operator requests the server relays to it. */
+export interface AggregatorRequestHandlers {
+  snapshots(query: SnapshotsQuery): AggregatorAnswer | Promise<AggregatorAnswer>;
+  rollback(command: RollbackCommand): AggregatorAnswer | Promise<AggregatorAnswer>;
 }
 
 export interface SignalingClientEvents {
@@ -120,6 +140,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       reconnection: false,
       timeout: this.connectTimeoutMs,
       autoConnect: false,
+      ...(this.options.operatorToken === undefined
+        ? {}
+        : { auth: { operatorToken: this.options.operatorToken } }),
     });
     this.socket = socket;
     this.listen(socket);
@@ -150,6 +173,55 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       s.emit('session:create', { config }, ack),
     );
     return created;
+  }
+
+  /** Operator: the snapshots the session's aggregator keeps (OPERATOR_REQUIRED, NO_AGGREGATOR). */
+  async listSnapshots(sessionId: string, options?: RequestOptions): Promise<Omit<SnapshotsOk, 'ok'>> {
+    const { ok: _ok, ...listed } = await this.request(snapshotsOkSchema, options, (s, ack) =>
+      s.emit('snapshots:list', { sessionId }, ack),
+    );
+    return listed;
+  }
+
+  /**
+   * Operator: every peer of the session continues from the snapshot of `round`, from the
+   * round `continuesAt` on (UNKNOWN_SNAPSHOT, OPERATOR_REQUIRED, NO_AGGREGATOR).
+   */
+  async rollback(
+    sessionId: string,
+    round: number,
+    options?: RequestOptions,
+  ): Promise<Omit<SnapshotsOk, 'ok'>> {
+    const { ok: _ok, ...done } = await this.request(snapshotsOkSchema, options, (s, ack) =>
+      s.emit('session:rollback', { sessionId, round }, ack),
+    );
+    return done;
+  }
+
+  /**
+   * Answers the operator requests the server relays to this peer while it is the aggregator
+   * (client/roles/snapshots.ts). Payloads are checked first; one that fails gets no answer
+   * (the server's relay times out). Returns the function that stops answering.
+   */
+  answerAggregatorRequests(handlers: AggregatorRequestHandlers): () => void {
+    const socket = this.socket;
+    if (socket === undefined) throw new SignalingError('DISCONNECTED', 'not connected');
+    const onQuery = (raw: unknown, ack: (answer: AggregatorAnswer) => void): void => {
+      const query = snapshotsQuerySchema.safeParse(raw);
+      if (query.success && typeof ack === 'function')
+        void Promise.resolve(handlers.snapshots(query.data)).then(ack);
+    };
+    const onRollback = (raw: unknown, ack: (answer: AggregatorAnswer) => void): void => {
+      const command = rollbackCommandSchema.safeParse(raw);
+      if (command.success && typeof ack === 'function')
+        void Promise.resolve(handlers.rollback(command.data)).then(ack);
+    };
+    socket.on('snapshots:query', onQuery);
+    socket.on('snapshot:rollback', onRollback);
+    return () => {
+      socket.off('snapshots:query', onQuery);
+      socket.off('snapshot:rollback', onRollback);
+    };
   }
 
   /** Joins a session, then heartbeats until close(). */

@@ -26,6 +26,14 @@
  * if (reply.ok) console.log(reply.peerId, reply.aggregator.term);
  */
 import { z } from 'zod';
+import type {
+  AggregatorAnswer,
+  RollbackCommand,
+  RollbackRequest,
+  SnapshotsListRequest,
+  SnapshotsOk,
+  SnapshotsQuery,
+} from './operator.ts';
 import { sessionConfigSchema } from './session-config.ts';
 
 export {
@@ -61,6 +69,9 @@ export const SIGNALING_ERROR_CODES = [
   'STALE_ROUND', // round:report with a round below the last reported one
   'HEARTBEAT_TIMEOUT', // no heartbeat within the server's timeout (fatal)
   'INTERNAL', // a bug on the server; the server keeps running
+  'OPERATOR_REQUIRED', // an operator's request (create, snapshots, rollback) without the operator token
+  'NO_AGGREGATOR', // snapshots:list or session:rollback while the session has no aggregator
+  'UNKNOWN_SNAPSHOT', // session:rollback to a round the aggregator keeps no snapshot of
   // Raised by the client wrapper only:
   'TIMEOUT', // no reply within the request timeout
   'DISCONNECTED', // the socket is not connected, or closed during the request
@@ -319,6 +330,9 @@ export interface ClientToServerEvents {
   'peer:ready': (req: ReadyRequest, ack: (res: EmptyReply) => void) => void;
   'round:report': (req: RoundReport, ack: (res: EmptyReply) => void) => void;
   'aggregator:unreachable': (req: UnreachableReport, ack: (res: UnreachableReply) => void) => void;
+  /** Operator requests (shared/protocol/operator.ts): need no join, but the operator token. */
+  'snapshots:list': (req: SnapshotsListRequest, ack: (res: SnapshotsOk | ErrorReply) => void) => void;
+  'session:rollback': (req: RollbackRequest, ack: (res: SnapshotsOk | ErrorReply) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -328,6 +342,9 @@ export interface ServerToClientEvents {
   aggregator: (ev: AggregatorEvent) => void;
   signal: (ev: SignalEvent) => void;
   error: (ev: ErrorEvent) => void;
+  /** To the aggregator only: an operator's requests, relayed (shared/protocol/operator.ts). */
+  'snapshots:query': (ev: SnapshotsQuery, ack: (res: AggregatorAnswer) => void) => void;
+  'snapshot:rollback': (ev: RollbackCommand, ack: (res: AggregatorAnswer) => void) => void;
 }
 
 export type ClientEventName = keyof ClientToServerEvents;
@@ -340,4 +357,6 @@ export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = [
   'peer:ready',
   'round:report',
   'aggregator:unreachable',
+  'snapshots:list',
+  'session:rollback',
 ];

@@ -37,6 +37,7 @@ import {
   verifySessionToken,
   type SignalingServer,
 } from '../../signaling/index.ts';
+import { rollbackRequestSchema, snapshotsListRequestSchema } from '../../shared/protocol/operator.ts';
 import { coded, describeError, FuzzCrash, invariant, target, type FuzzTarget } from './harness.ts';
 import { clientMessageArb, wireValueArb } from './wire-values.ts';
 
@@ -54,6 +55,8 @@ const SCHEMAS: Record<ClientEventName, z.ZodType> = {
   'peer:ready': readyRequestSchema,
   'round:report': roundReportSchema,
   'aggregator:unreachable': unreachableReportSchema,
+  'snapshots:list': snapshotsListRequestSchema,
+  'session:rollback': rollbackRequestSchema,
 };
 
 function isPlainObject(value: unknown): boolean {

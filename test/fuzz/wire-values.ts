@@ -167,6 +167,8 @@ export function clientMessageArb(event: ClientEventName, direct = false): fc.Arb
       direct,
     ),
     'aggregator:unreachable': record({ term: countArb, peerId: peerIdArb }, ['term', 'peerId'], direct),
+    'snapshots:list': record({ sessionId: sessionIdArb }, ['sessionId'], direct),
+    'session:rollback': record({ sessionId: sessionIdArb, round: countArb }, ['sessionId', 'round'], direct),
   };
   const whole = direct ? fc.oneof(wireValueArb, untransmittableArb) : wireValueArb;
   return fc.oneof({ weight: 6, arbitrary: shaped[event] }, { weight: 1, arbitrary: whole });
