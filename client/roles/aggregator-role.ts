@@ -43,6 +43,7 @@ import { ModelSyncPhase } from './model-sync-phase.ts';
 import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
+import { PendingRollback } from './snapshots.ts';
 import { UploadLedger } from './upload-ledger.ts';
 import { WorkerRoster } from './worker-roster.ts';
 
@@ -65,6 +66,8 @@ export class AggregatorRole {
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly report: RoundReport;
+  /** An operator's rollback (rollback()), applied when the next round opens. */
+  private readonly rollbacks = new PendingRollback();
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
@@ -93,12 +96,47 @@ export class AggregatorRole {
   stop(): void {
     this.phase = 'stopped';
     this.clearTimer();
+    this.rollbacks.drop();
     // A block delta still pending closes now, and a round's bookkeeping waiting for it still runs.
     this.rolling?.closeNow();
   }
 
   get round(): number {
     return this.current?.round ?? this.ctx.state.round;
+  }
+
+  /**
+   * Operator rollback (snapshots.ts): when the next round opens, this peer adopts `model` and
+   * clears e (of the abandoned trajectory); every worker gets `model` as that round's model,
+   * as a joiner would, and is expected in it. One round number is skipped, so uploads made on
+   * the old model are stale. Resolves, once applied, to the round every peer trains from it.
+   */
+  rollback(model: Float32Array): Promise<{ continuesAt: number }> {
+    const applied = this.rollbacks.request(model);
+    if (this.phase === 'stopped') this.rollbacks.drop();
+    return applied;
+  }
+
+  /** Applies the pending rollback as round `round` opens; returns the round to open instead. */
+  private applyRollback(
+    round: number,
+    pending: { model: Float32Array; applied: (at: number) => void },
+  ): number {
+    const { model } = pending;
+    const next = round + 1;
+    this.rolling?.closeNow();
+    this.ctx.state.adopt(model, next);
+    this.aggregator.error.fill(0);
+    for (const id of [...this.workers.inStep]) {
+      this.ledger.forget(id);
+      this.workers.admit(id);
+    }
+    // Before the round's collection is made, so that every worker is expected in it.
+    this.workers.sendModels(next);
+    this.ctx.log('warn', `rollback: every peer continues from a snapshot at round ${next}`);
+    this.ctx.events.publish('model', { round: next, source: 'aggregator' });
+    pending.applied(next);
+    return next;
   }
 
   onWorkerLeft(peerId: string): void {
@@ -275,7 +313,9 @@ export class AggregatorRole {
    * it stays off the round's critical path. With a rolling sync and settings.sliceWaitMs the
    * own upload first waits for the previous round's block delta (RollingSchedule.afterDelta).
    */
-  private openRound(round: number, afterPrevious: () => void = () => {}): void {
+  private openRound(opening: number, afterPrevious: () => void = () => {}): void {
+    const rollback = this.phase === 'stopped' ? null : this.rollbacks.take();
+    const round = rollback === null ? opening : this.applyRollback(opening, rollback);
     if (this.phase === 'stopped' || round >= this.ctx.config.rounds) {
       afterPrevious();
       if (this.phase !== 'stopped') this.finish(round);

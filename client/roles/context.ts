@@ -39,6 +39,8 @@ export interface RoleContext {
     round: number;
     participants: string[];
     bytes: { up: number; down: number };
+    /** From opening the round to sending its broadcast (the server's round duration histogram). */
+    durationMs?: number;
     /** Figures a dashboard shows for the round (loss, drift, expected uploads). */
     metrics?: Record<string, number>;
   }): void;

@@ -35,6 +35,7 @@ import type { AggregatorReport } from './aggregator-watch.ts';
 import { DataPathWatch } from './data-path-watch.ts';
 import { LocalState } from './local-state.ts';
 import { Outbox } from './outbox.ts';
+import { SnapshotKeeper, type SnapshotSettings } from './snapshots.ts';
 import { resolvePeerSettings, type PeerSettings } from './settings.ts';
 import { WorkerRole } from './worker-role.ts';
 
@@ -67,6 +68,8 @@ export interface PeerInit {
    * config or model size differ from the checkpoint's.
    */
   resume?: Checkpoint;
+  /** Model snapshots for an operator's rollback, kept while this peer aggregates (snapshots.ts). */
+  snapshots?: Partial<SnapshotSettings>;
   /** Pause before each attempt to join again after the signaling socket dropped. @default 1000 */
   rejoinDelayMs?: number;
   /**
@@ -122,10 +125,13 @@ export class Peer {
   aggregatorChanges = 0;
   /** Rejected frames by reason code. */
   readonly rejections = new Map<string, number>();
+  /** The snapshots this peer keeps while it aggregates, for an operator's rollback. */
+  readonly snapshots: SnapshotKeeper;
 
   constructor(init: PeerInit) {
     this.init = init;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.snapshots = new SnapshotKeeper(this, init.snapshots);
     this.events.on('done', (event) => this.resolveFinished(event));
   }
 
@@ -209,6 +215,14 @@ export class Peer {
     return performance.now() < this.partitionedUntil;
   }
 
+  /**
+   * Operator rollback (snapshots.ts): while this peer is the aggregator, every peer continues
+   * from `model` at the next round (resolves once applied). Null when it is not the aggregator.
+   */
+  rollback(model: Float32Array): Promise<{ continuesAt: number }> | null {
+    return this.role instanceof AggregatorRole ? this.role.rollback(model) : null;
+  }
+
   /** Wire bytes this peer sent and received over all its links. */
   traffic(): { sent: number; received: number } {
     const stats = this.transport?.totalStats();
@@ -224,6 +238,8 @@ export class Peer {
     const heartbeatState = () => {
       const { sent, received } = this.traffic();
       const stats: Record<string, number> = { bytesUp: sent, bytesDown: received };
+      // The server's liec_peer_rejected_frames metric (signaling/metrics.ts) sums these.
+      stats['rejectedFrames'] = [...this.rejections.values()].reduce((sum, n) => sum + n, 0);
       if (this.rttMs !== undefined) stats['rttMs'] = this.rttMs;
       return { round: this.round, stats };
     };
@@ -246,7 +262,11 @@ export class Peer {
     this.peerId = joined.peerId;
     const config = joined.config;
     this.config = config;
-    if (membership.client !== null) this.init.onJoined?.(membership.client, joined);
+    if (membership.client !== null) {
+      this.snapshots.attach(membership.client);
+      this.init.onJoined?.(membership.client, joined);
+    }
+    this.snapshots.start();
     const learner = await (this.init.createLearner ?? defaultLearner)(config);
     if (this.closed) return;
     this.backend = learner.backend ?? 'unknown';
@@ -319,6 +339,7 @@ export class Peer {
   private async shutdown(): Promise<void> {
     this.closed = true;
     this.aborter.abort();
+    this.snapshots.stop();
     this.role?.stop();
     this.role = null;
     this.aggregatorLink?.stop();
@@ -398,6 +419,7 @@ export class Peer {
    */
   private onRejoined(joined: JoinedSession, client: SignalingClient): void {
     if (this.closed) return;
+    this.snapshots.attach(client);
     this.init.onJoined?.(client, joined);
     const before = this.role;
     const aggregator = this.membership?.session?.aggregator;

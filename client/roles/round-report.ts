@@ -74,6 +74,7 @@ export class RoundReport {
       round: round.round,
       participants: round.counted,
       bytes: { up: traffic.up - this.reported.up, down: traffic.down - this.reported.down },
+      durationMs: Math.max(0, round.durationMs),
       metrics: finiteMetrics({
         expected: round.expected,
         loss: round.loss,
