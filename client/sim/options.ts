@@ -147,8 +147,8 @@ export function simulateCommand(): Command {
       ),
     )
     .addOption(
-      opt('--model <name>', 'mlp | cnn')
-        .argParser(oneOf(['mlp', 'cnn']))
+      opt('--model <name>', 'mlp (0.1M parameters) | mlp-large (1M) | mlp-xlarge (10M) | cnn')
+        .argParser(oneOf(['mlp', 'mlp-large', 'mlp-xlarge', 'cnn']))
         .default('mlp'),
     )
     .addOption(opt('--eval-every <n>', 'test accuracy every n rounds').argParser(positiveInt).default(10))
@@ -208,7 +208,7 @@ interface SimulateOptions {
   linkMbps?: number[];
   linkLatencyMs: number[];
   aggregatorMbps?: number;
-  model: 'mlp' | 'cnn';
+  model: 'mlp' | 'mlp-large' | 'mlp-xlarge' | 'cnn';
   evalEvery: number;
   consensus: boolean;
   compensation: string;
@@ -240,7 +240,7 @@ export interface SimulateCli {
   config: SimulationConfig;
   partition: PartitionSpec;
   partitionText: string;
-  model: 'mlp' | 'cnn';
+  model: 'mlp' | 'mlp-large' | 'mlp-xlarge' | 'cnn';
   batchSize: number;
   out: string | undefined;
   quiet: boolean;

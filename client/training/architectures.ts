@@ -1,10 +1,13 @@
 /**
- * The two network shapes the trainer knows: their parameter list (names, shapes, the fixed
+ * The network shapes the trainer knows: their parameter list (names, shapes, the fixed
  * order of the flattened weight vector), their seeded initialisation and their forward pass.
  *
  * Flattened order: parameters in the order listed, each row-major in its TF.js shape.
- * - mlp (default hidden = 128, 101,770 parameters): dense1/kernel [784, H], dense1/bias [H],
+ * - mlp (default hidden H = 128, 101,770 parameters): dense1/kernel [784, H], dense1/bias [H],
  *   dense2/kernel [H, 10], dense2/bias [10]. ReLU hidden layer, softmax output.
+ * - mlp-large (H = 1,280: 1,017,610 parameters) and mlp-xlarge (H = 12,800: 10,176,010): the
+ *   same network, wider, for what compression and rounds cost at 1M and 10M parameters
+ *   (one hidden layer keeps the gradient a single pair of matrix products at every size).
  * - cnn (9,098 parameters): conv1/kernel [3, 3, 1, 8], conv1/bias [8], conv2/kernel
  *   [3, 3, 8, 16], conv2/bias [16], dense/kernel [784, 10], dense/bias [10]. Two 3x3 'same'
  *   ReLU convolutions, each followed by 2x2 max pooling (28 -> 14 -> 7), then a dense layer.
@@ -24,7 +27,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../../shared/random.ts';
 
-export type ArchName = 'mlp' | 'cnn';
+export type ArchName = 'mlp' | 'mlp-large' | 'mlp-xlarge' | 'cnn';
+
+/** Hidden units of each MLP when the caller names none (see the module doc for sizes). */
+export const MLP_HIDDEN: Readonly<Record<Exclude<ArchName, 'cnn'>, number>> = {
+  mlp: 128,
+  'mlp-large': 1_280,
+  'mlp-xlarge': 12_800,
+};
 
 export interface ParamSpec {
   name: string;
@@ -45,8 +55,9 @@ export interface Architecture {
 export const INPUT_PIXELS = 784;
 export const NUM_CLASSES = 10;
 
-export function architecture(name: ArchName, hidden: number): Architecture {
-  return name === 'mlp' ? mlp(hidden) : cnn();
+/** The architecture `name`; `hidden` sets an MLP's width (default MLP_HIDDEN[name]). */
+export function architecture(name: ArchName, hidden?: number): Architecture {
+  return name === 'cnn' ? cnn() : mlp(name, hidden ?? MLP_HIDDEN[name]);
 }
 
 function denseParams(name: string, inputs: number, outputs: number, init: 'he' | 'glorot'): ParamSpec[] {
@@ -108,9 +119,9 @@ function denseLayer(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, inputGrad: boolean
   })(x, w, b);
 }
 
-function mlp(hidden: number): Architecture {
+function mlp(name: Exclude<ArchName, 'cnn'>, hidden: number): Architecture {
   return {
-    name: 'mlp',
+    name,
     params: [
       ...denseParams('dense1', INPUT_PIXELS, hidden, 'he'),
       ...denseParams('dense2', hidden, NUM_CLASSES, 'glorot'),

@@ -15,6 +15,7 @@
 import { partitionIndices } from '../../shared/data/partition.ts';
 import type { PartitionSpec } from '../../shared/data/spec.ts';
 import { mixSeed } from '../../shared/random.ts';
+import type { ArchName } from './architectures.ts';
 import type { Learner } from './learner.ts';
 import type { BackendName } from './backend.ts';
 import { createBatchSampler } from './batches.ts';
@@ -30,7 +31,7 @@ export interface DataLearnerOptions {
   partition: PartitionSpec;
   batchSize: number;
   seed: number;
-  arch: 'mlp' | 'cnn';
+  arch: ArchName;
 }
 
 export interface DataLearner extends Learner {

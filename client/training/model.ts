@@ -22,7 +22,14 @@
  * model.dispose();
  */
 import * as tf from '@tensorflow/tfjs';
-import { architecture, initialWeights, INPUT_PIXELS, NUM_CLASSES, sizeOf } from './architectures.ts';
+import {
+  architecture,
+  initialWeights,
+  INPUT_PIXELS,
+  MLP_HIDDEN,
+  NUM_CLASSES,
+  sizeOf,
+} from './architectures.ts';
 import type { ArchName } from './architectures.ts';
 import { TrainingError } from './errors.ts';
 
@@ -30,7 +37,7 @@ export interface ModelOptions {
   arch: ArchName;
   /** Seed of the initial weights (same seed, same weights, on every backend). */
   seed: number;
-  /** Hidden units of the MLP (ignored by the CNN). @default 128 */
+  /** Hidden units of an MLP (ignored by the CNN). @default MLP_HIDDEN[arch] (architectures.ts) */
   hidden?: number;
   /** Examples per forward pass in evaluate(), bounding its memory. @default 1000 */
   evalChunkSize?: number;
@@ -66,11 +73,10 @@ export interface TrainableModel {
   dispose(): void;
 }
 
-const DEFAULT_HIDDEN = 128;
 const DEFAULT_EVAL_CHUNK = 1000;
 
 export function createModel(options: ModelOptions): TrainableModel {
-  const hidden = options.hidden ?? DEFAULT_HIDDEN;
+  const hidden = options.hidden ?? (options.arch === 'cnn' ? 1 : MLP_HIDDEN[options.arch]);
   const evalChunkSize = options.evalChunkSize ?? DEFAULT_EVAL_CHUNK;
   if (!Number.isSafeInteger(hidden) || hidden < 1) {
     throw new TrainingError('BAD_OPTION', `hidden must be a positive integer, got ${hidden}`);

@@ -57,7 +57,7 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
         label: 'Model',
         hint: 'The network every peer trains',
         kind: 'select',
-        options: ['mlp', 'cnn'],
+        options: ['mlp', 'mlp-large', 'mlp-xlarge', 'cnn'],
       },
       {
         name: 'algorithm',

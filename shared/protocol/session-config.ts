@@ -38,8 +38,8 @@ const positiveInt = z.number().int().positive();
 const sessionConfigFields = z.object({
   /** The learning task; only MNIST for now. */
   task: z.enum(['mnist']).default('mnist'),
-  /** The model trained by every peer. */
-  model: z.enum(['mlp', 'cnn']).default('mlp'),
+  /** The model trained by every peer: mlp 0.1M parameters, mlp-large 1M, mlp-xlarge 10M, cnn 9k. */
+  model: z.enum(['mlp', 'mlp-large', 'mlp-xlarge', 'cnn']).default('mlp'),
   /** The training algorithm; the first three are baselines on the same engine. */
   algorithm: z.enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec']).default('liec'),
   /** Compressor from workers to the aggregator. */
