@@ -17,6 +17,7 @@ import {
   type CliIo,
 } from './command.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
+import { OPERATOR_TOKEN_ENV } from './snapshots.ts';
 
 export { CONFIG_FLAGS, configFromFlags } from './config-flags.ts';
 
@@ -27,6 +28,12 @@ export function createCommand(): Command {
       'Create a training session on a signaling server; print its id, token, watch link and join command.',
     )
     .addOption(new Option('--server <url>', 'the signaling server (required)').argParser(httpUrl))
+    .addOption(
+      new Option(
+        '--operator-token <token>',
+        `the server's operator token, if it has one (default: $${OPERATOR_TOKEN_ENV})`,
+      ),
+    )
     .addOption(new Option('--json', 'print the created session as one JSON object').default(false));
   return plainDefaults(addConfigOptions(command));
 }
@@ -54,9 +61,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     // The values first: `liec create --rounds abc` names --rounds, whatever else is missing.
     const config = configFromFlags(configFlagValues(command));
     requireOptions(command, ['server']);
-    const opts = command.opts<{ server: string; json: boolean }>();
+    const opts = command.opts<{ server: string; json: boolean; operatorToken?: string }>();
+    const operatorToken = opts.operatorToken ?? process.env[OPERATOR_TOKEN_ENV];
     const { SignalingClient } = await import('../signaling/index.ts');
-    const client = new SignalingClient();
+    const client = new SignalingClient(operatorToken === undefined ? {} : { operatorToken });
     try {
       await connectOrFail(opts.server, () => client.connect(opts.server));
       const created = await client.create(config);

@@ -5,6 +5,7 @@
  *   liec create --server URL [config flags]            create a session, print id, token, links
  *   liec join   --server URL --session ID --token T    run a headless peer
  *   liec demo   [--peers 4] [--rounds 300]             everything on loopback (npm start)
+ *   liec snapshots --server URL --session ID [--rollback R]  an operator's snapshots and rollback
  *
  * `liec --help`, `liec help [command]`, `liec <command> --help`, `liec --version`. This module
  * loads only commander: a subcommand's module (and with it TF.js, WebRTC or the signaling
@@ -41,6 +42,11 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     args: '[--peers 4] [--rounds 300]',
     summary: 'a signaling server and N headless peers on loopback (npm start)',
     load: () => import('./demo.ts'),
+  },
+  snapshots: {
+    args: '--server URL --session ID [--rollback ROUND]',
+    summary: "list a session's model snapshots, or roll it back to one (operator)",
+    load: () => import('./snapshots.ts'),
   },
 };
 

@@ -54,6 +54,12 @@ export function serveCommand(): Command {
         .default(false)
         .conflicts('appDir'),
     )
+    .addOption(
+      new Option(
+        '--open',
+        'no operator token: anyone who reaches the server creates sessions and reads /metrics (a LAN)',
+      ).default(false),
+    )
     .addHelpText(
       'after',
       `\nEnvironment:\n${ENV_USAGE.split('\n')
@@ -71,6 +77,7 @@ interface ServeOptions {
   maxPeersPerSession: number;
   appDir?: string;
   signalingOnly: boolean;
+  open: boolean;
 }
 
 /**
@@ -114,6 +121,7 @@ export async function main(
       ...(opts.logLevel === undefined ? [] : ['--log-level', opts.logLevel]),
       ...(opts.appDir === undefined ? [] : ['--app-dir', opts.appDir]),
       ...(opts.signalingOnly ? ['--signaling-only'] : []),
+      ...(opts.open ? ['--open'] : []),
     ];
     const { main: startServer } = await import('../../signaling/main.ts');
     let server: Awaited<ReturnType<typeof startServer>>;
@@ -126,6 +134,11 @@ export async function main(
     const what = opts.signalingOnly ? 'signaling server' : 'signaling server and web app';
     const urls = serveUrls(opts.host, port);
     io.out(`${what} on port ${port}; open:\n${urls.map((u) => `  ${u}\n`).join('')}`);
+    const operatorToken = server.options.operatorToken;
+    if (operatorToken === undefined) io.out('open mode: anyone who reaches it may create sessions\n');
+    else if ((process.env['LIEC_OPERATOR_TOKEN'] ?? '') === '')
+      // Made up at start: the operator needs it for liec create, liec snapshots and /metrics.
+      io.out(`operator token (set LIEC_OPERATOR_TOKEN to choose it): ${operatorToken}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);

@@ -42,7 +42,9 @@ export async function startTestSession(
 ): Promise<TestSession> {
   const server = createSignalingServer({ logLevel: 'silent', ...serverInit });
   const url = await server.start({ port: 0 });
-  const creator = new SignalingClient();
+  // A server with an operator token (signaling/options.ts) creates sessions only for it.
+  const { operatorToken } = serverInit;
+  const creator = new SignalingClient(operatorToken === undefined ? {} : { operatorToken });
   await creator.connect(url);
   const { sessionId, token } = await creator.create(config);
   creator.close();
