@@ -72,6 +72,12 @@ export function sizesCommand(): Command {
       )
       .addOption(new Option('--rounds <n>', 'rounds per session').argParser(integerIn(5)).default(40))
       .addOption(new Option('--source', 'run the peers from the TypeScript source (tsx)').default(false))
+      .addOption(
+        new Option(
+          '--silence-ms <ms>',
+          "peers' --aggregator-silence-ms (a 10M-parameter gradient blocks the aggregator's event loop longer than the default 1500 ms)",
+        ).argParser(integerIn(100)),
+      )
       .addOption(new Option('--out <file>', 'result JSON').default(RESULTS)),
   );
 }
@@ -81,6 +87,7 @@ interface SizesOptions {
   peers: number;
   rounds: number;
   source: boolean;
+  silenceMs?: number;
   out: string;
 }
 
@@ -140,6 +147,7 @@ async function runSession(model: ArchName, opts: SizesOptions) {
         peerId: `peer-${i}`,
         dir,
         source: opts.source,
+        args: opts.silenceMs === undefined ? [] : ['--aggregator-silence-ms', String(opts.silenceMs)],
       }),
     );
     const ends = await Promise.all(peers.map((p) => p.done));
@@ -176,6 +184,9 @@ async function runSession(model: ArchName, opts: SizesOptions) {
       peers: opts.peers,
       rounds: opts.rounds,
       source: opts.source ? 'typescript (tsx)' : 'build (dist/cli)',
+      aggregatorSilenceMs: opts.silenceMs ?? null,
+      /** Aggregator replacements: terms after the first. */
+      aggregatorChanges: Math.max(...rounds.map((r) => r.term)) - (rounds[0]?.term ?? 1),
       backend: [...new Set(summaries.map((s) => s.backend))].join('/'),
       finalTestAccuracy: aggregator.finalTestAccuracy,
       roundsPerSecond: span > 0 ? ((closed.length - 1) * 1000) / span : null,

@@ -11,11 +11,14 @@
  *   gap_c     = upload sent - applied - compute: the worker waiting (event loop, timers, CPU
  *               taken by the other processes on a shared core);
  *   up        = closedAt(r) - upload sent: upload on the wire, decoded, aggregated, the
- *               broadcast compressed, and any wait of the aggregator for its own gradient.
+ *               broadcast compressed, and any wait of the aggregator for its own gradient;
+ *   self      = the part of `up` the aggregator was still computing its own gradient, which
+ *               it starts right after broadcast r-1: max(0, closedAt(r-1) + its computeMs(r)
+ *               - upload sent), at most `up`.
  * Columns, summing to the wall time: gradient = compute_c - encodeUp; encode = encodeUp +
  * encodeDown; decode = decodeDown + decodeUp (the one upload on the critical path); wire =
- * down_c + up - decodeDown - decodeUp - encodeDown (transfer, framing and bookkeeping, and
- * the aggregator's own lateness); waiting = gap_c. Medians per column over the rounds, each
+ * down_c + up - self - decodeDown - decodeUp - encodeDown (transfer, framing, bookkeeping);
+ * waiting = gap_c + self (waiting for a CPU or for the aggregator's own gradient). Medians per column over the rounds, each
  * column's median on its own (so the medians need not add up exactly).
  *
  * @example
@@ -89,14 +92,15 @@ export function roundBreakdown(
     const compute = critical.upload.computeMs;
     const gap = critical.upload.at - critical.applied - compute;
     const up = cur.closedAt - critical.upload.at;
+    const self = Math.min(up, Math.max(0, prev.closedAt + cur.computeMs - critical.upload.at));
     rows.push({
       round: cur.round,
       wallMs,
       gradientMs: compute - codec.encodeUpMs,
       encodeMs: codec.encodeUpMs + codec.encodeDownMs,
       decodeMs: codec.decodeDownMs + codec.decodeUpMs,
-      wireMs: down + up - codec.decodeDownMs - codec.decodeUpMs - codec.encodeDownMs,
-      waitingMs: gap,
+      wireMs: down + up - self - codec.decodeDownMs - codec.decodeUpMs - codec.encodeDownMs,
+      waitingMs: gap + self,
       criticalWorker: critical.peerId,
       counted: cur.counted,
     });

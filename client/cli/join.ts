@@ -53,6 +53,12 @@ export function joinCommand(): Command {
     )
     .addOption(
       new Option(
+        '--aggregator-silence-ms <ms>',
+        'report the aggregator unreachable after this long without a byte from it (default 1500; raise it for models whose gradient takes longer)',
+      ).argParser(integerIn(100)),
+    )
+    .addOption(
+      new Option(
         '--link-mbps <x>',
         "shape this peer's link to x Mbit/s each way (default: unshaped)",
       ).argParser(numberWhere((v) => v > 0, 'a number > 0')),
@@ -118,6 +124,7 @@ interface JoinOptions {
   peerId?: string;
   shard?: number;
   computeDelayMs: number;
+  aggregatorSilenceMs?: number;
   linkMbps?: number;
   linkLatencyMs: number;
   iceServers?: string;
@@ -216,7 +223,10 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     kind: 'headless',
     ...(peerId === undefined ? {} : { peerId }),
     ...(shard === undefined ? {} : { shard }),
-    ...(opts.computeDelayMs > 0 ? { settings: { computeDelayMs: opts.computeDelayMs } } : {}),
+    settings: {
+      ...(opts.computeDelayMs > 0 ? { computeDelayMs: opts.computeDelayMs } : {}),
+      ...(opts.aggregatorSilenceMs === undefined ? {} : { aggregatorSilenceMs: opts.aggregatorSilenceMs }),
+    },
     ...(resume === undefined ? {} : { resume }),
     link,
     log: (level, message) => {

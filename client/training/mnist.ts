@@ -205,6 +205,7 @@ export function scanDigitFile(
     }
     const end = pos;
     while (pos < bytes.length && bytes[pos] !== 0x2c && bytes[pos] !== 0x5d && !isSpace(bytes[pos])) pos++;
+    if (pos === start) throw fail(`a number expected at offset ${pos}`);
     const plain = end === pos && end > start && decimals !== 0 && mantissa <= Number.MAX_SAFE_INTEGER;
     const value = plain ? mantissa / (TEN_POWERS[Math.max(decimals, 0)] ?? NaN) : Number(text(start, pos));
     if (!(value >= 0 && value <= 1)) throw fail(`value ${text(start, pos)} at ${count} not in [0, 1]`);
