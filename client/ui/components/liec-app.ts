@@ -2,7 +2,7 @@
  * `<liec-app>`: the page. Without a session it shows `<session-form>`; a link
  * `/?session=ID&token=T` joins at once (`&watch=1` only watches, see
  * ../session-connection.ts). Once joined it shows the join link to share (with its QR code),
- * the overview, the controls, the peer table, the charts, the event list and the session's
+ * the overview, the controls, the operator's snapshots and rollback, the peer table, the charts, the event list and the session's
  * configuration, all fed by one SessionStore. Banners on top say what is wrong (errors,
  * the signaling connection down and when the next attempt comes); the dashboard stays while
  * the tab reconnects, and after it gave up, until the user leaves.
@@ -33,6 +33,7 @@ import './session-config.ts';
 import './session-controls.ts';
 import './session-form.ts';
 import './session-overview.ts';
+import './session-snapshots.ts';
 import './status-banners.ts';
 import './training-charts.ts';
 
@@ -149,6 +150,7 @@ export class LiecApp extends LitElement {
           ? html`
               <session-overview .store=${this.store}></session-overview>
               <session-controls .store=${this.store}></session-controls>
+              <session-snapshots .store=${this.store}></session-snapshots>
               <peer-table .store=${this.store}></peer-table>
               <training-charts .store=${this.store}></training-charts>
               <div class="pair">
