@@ -2,8 +2,8 @@
  * `<liec-app>`: the page. Without a session it shows `<session-form>`; a link
  * `/?session=ID&token=T` joins at once (`&watch=1` only watches, see
  * ../session-connection.ts). Once joined it shows the join link to share (with its QR code),
- * the overview, the controls, the operator's snapshots and rollback, the peer table, the charts, the event list and the session's
- * configuration, all fed by one SessionStore. Banners on top say what is wrong (errors,
+ * the overview, the controls, the operator's snapshots and rollback, the peer table, the
+ * charts, the event list and the session's configuration, all fed by one SessionStore. Banners on top say what is wrong (errors,
  * the signaling connection down and when the next attempt comes); the dashboard stays while
  * the tab reconnects, and after it gave up, until the user leaves.
  *
