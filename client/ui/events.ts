@@ -16,8 +16,8 @@ export interface UiEventDetails {
   'liec-pause': { paused: boolean };
   /** Download the current model. */
   'liec-download': null;
-  /** Create a session with this config (then join it). */
-  'liec-create': { config: SessionConfigInput };
+  /** Create a session with this config (then join it); the operator token if the server has one. */
+  'liec-create': { config: SessionConfigInput; operatorToken?: string };
   /** Join a session from a link's parameters. */
   'liec-join': { sessionId: string; token: string };
   /** The user dismissed the error banner of this source. */

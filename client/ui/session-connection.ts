@@ -84,10 +84,13 @@ export class SessionConnection {
 
   constructor(private readonly init: SessionConnectionInit) {}
 
-  /** Creates a session with `config`, then joins it (with the runtime, if any). */
-  async create(config: SessionConfigInput): Promise<JoinResult> {
+  /**
+   * Creates a session with `config`, then joins it (with the runtime, if any). A server with
+   * an operator token creates sessions only for whoever gives it (signaling/options.ts).
+   */
+  async create(config: SessionConfigInput, operatorToken?: string): Promise<JoinResult> {
     return this.run(async () => {
-      const client = new SignalingClient();
+      const client = new SignalingClient(operatorToken === undefined ? {} : { operatorToken });
       try {
         await client.connect(this.init.baseUrl, { signal: this.stop.signal });
         const created = await client.create(config, { signal: this.stop.signal });

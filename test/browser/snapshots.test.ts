@@ -83,3 +83,33 @@ test(
     assert.deepEqual(errors, []);
   },
 );
+
+test(
+  'create form: refused without the operator token, created with it',
+  { skip: chromiumSkipReason() },
+  async (t) => {
+    const server = await createAppServer({ buildApp, logLevel: 'silent', operatorToken: OPERATOR_TOKEN });
+    const url = await server.start({ port: 0 });
+    t.after(() => server.stop());
+    const context = await launchChromium(t);
+    const page = await context.newPage();
+    await page.goto(url);
+    const create = page.locator('session-form button[data-action="create"]');
+    await create.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    // A member that does not train: the form's create path is what is tested here.
+    await page.evaluate(() => {
+      if (window.liecApp !== undefined) window.liecApp.runtimeFactory = undefined;
+    });
+    await create.click();
+    await page
+      .locator('[data-field="join-error"], status-banners')
+      .filter({ hasText: 'OPERATOR_REQUIRED' })
+      .first()
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(server.status().sessions.length, 0);
+    await page.locator('session-form input[name="operatorToken"]').fill(OPERATOR_TOKEN);
+    await create.click();
+    await page.locator('session-form [data-field="join-link"]').waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(server.status().sessions.length, 1);
+  },
+);

@@ -111,7 +111,10 @@ export class LiecApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.store.setLocal({ backend: detectBackend() });
-    this.addEventListener('liec-create', (e) => void this.start((c) => c.create(e.detail.config)));
+    this.addEventListener(
+      'liec-create',
+      (e) => void this.start((c) => c.create(e.detail.config, e.detail.operatorToken)),
+    );
     this.addEventListener('liec-join', (e) => void this.start((c) => c.join(e.detail)));
     this.addEventListener('liec-leave', () => void this.leave());
     this.addEventListener('liec-pause', (e) => this.setPaused(e.detail.paused));

@@ -169,6 +169,13 @@ export class SessionForm extends LitElement {
             </fieldset>`,
         )}
         <div class="actions">
+          <input
+            name="operatorToken"
+            type="password"
+            autocomplete="off"
+            placeholder="operator token, if the server has one"
+            aria-label="operator token"
+          />
           <button class="primary" type="submit" data-action="create" ?disabled=${busy}>Create session</button>
           <div id="form-issues" role="alert" data-field="form-issues">
             ${
@@ -287,7 +294,10 @@ export class SessionForm extends LitElement {
     }
     this.issues = [];
     this.joinError = null;
-    this.dispatchEvent(uiEvent('liec-create', { config: result.config }));
+    const token = String(data.get('operatorToken') ?? '').trim();
+    this.dispatchEvent(
+      uiEvent('liec-create', { config: result.config, ...(token === '' ? {} : { operatorToken: token }) }),
+    );
   }
 
   private onJoin(event: SubmitEvent): void {
