@@ -1,5 +1,5 @@
 /**
- * The aggregator side, one implementation for all four algorithms:
+ * The aggregator side, one implementation for every algorithm:
  *   v = mean(counted uploads) + e,  c = C_down(v),  e <- v - c
  * For doublesqueeze and liec this is the server-side error feedback of the method; for
  * sgd and ef-sgd (full-precision down) e only carries late uploads into the next round.

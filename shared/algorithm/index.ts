@@ -8,6 +8,7 @@
  */
 import { createTopK, parseCompressor } from '../compress/index.ts';
 import { isAutoSpec, parseAutoTopK } from './adaptive-ratio.ts';
+import { resolveLocalSteps, type LocalStepSpec } from './local-steps.ts';
 import { validateOptimizerOptions } from './optimizer.ts';
 import { parseAggregation } from './robust.ts';
 import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions, type Compensation } from './types.ts';
@@ -25,6 +26,15 @@ export {
   type AdaptiveRatioSettings,
 } from './adaptive-ratio.ts';
 export { combine, formatAggregation, parseAggregation } from './robust.ts';
+export {
+  createLocalStepWorker,
+  DILOCO_OUTER_LEARNING_RATE,
+  DILOCO_OUTER_MOMENTUM,
+  isLocalStepAlgorithm,
+  outerStep,
+  SPARSELOCO_FEEDBACK_DECAY,
+  type LocalStepSpec,
+} from './local-steps.ts';
 export { AUTO_COMPENSATION_INITIAL, sharedShare } from './compensation.ts';
 
 /**
@@ -58,7 +68,7 @@ export const DEFAULT_SYNC_PERIOD = 20;
 export const DEFAULT_SYNC_CODEC = 'sign:256';
 
 /** Algorithm settings as plain data (CLI flags, session configs), before parsing. */
-export interface AlgorithmSpec {
+export interface AlgorithmSpec extends LocalStepSpec {
   algorithm: string;
   up: string;
   down: string;
@@ -125,6 +135,7 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
     );
   }
   const compensation = parseCompensation(spec.compensation ?? DEFAULT_COMPENSATION);
+  const local = resolveLocalSteps(spec.algorithm, spec);
   return {
     algorithm: spec.algorithm,
     up,
@@ -138,6 +149,7 @@ export function resolveAlgorithmOptions(spec: AlgorithmSpec): AlgorithmOptions {
       ...(threshold === undefined ? {} : { driftThreshold: threshold }),
     },
     ...(aggregation === 'mean' ? {} : { aggregation }),
+    ...(local === undefined ? {} : { local }),
     ...(adaptiveUp === null ? {} : { adaptiveUp }),
   };
 }

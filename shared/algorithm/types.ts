@@ -5,7 +5,8 @@
  * deadlines and networks live in the callers.
  *
  * One round, as the callers drive it:
- *   worker:     upload = w.prepareUpload(gradientAt(w.model), seed)
+ *   worker:     repeat w.localSteps - 1 times: w.localStep(gradientAt(w.model))
+ *               upload = w.prepareUpload(gradientAt(w.model), seed)
  *   aggregator: vectors = uploads.map(a.decodeUpload); broadcast = a.aggregate(vectors, seed)
  *               late ones: a.foldLate(a.decodeUpload(late), countedInThatRound)
  *   worker:     w.applyBroadcast(broadcast)
@@ -20,8 +21,40 @@ import type { Aggregation } from './robust.ts';
 
 export type { Aggregation } from './robust.ts';
 
-export const ALGORITHM_NAMES = ['sgd', 'ef-sgd', 'doublesqueeze', 'liec'] as const;
+export const ALGORITHM_NAMES = [
+  'sgd',
+  'ef-sgd',
+  'doublesqueeze',
+  'liec',
+  'fedavg',
+  'diloco',
+  'sparseloco',
+] as const;
 export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];
+
+/** The baselines that take H local steps per round and upload a pseudo-gradient (local-steps.ts). */
+export const LOCAL_STEP_ALGORITHMS = ['fedavg', 'diloco', 'sparseloco'] as const;
+export type LocalStepAlgorithm = (typeof LOCAL_STEP_ALGORITHMS)[number];
+
+/**
+ * The local-step baselines' settings. Each worker takes `steps` inner optimizer steps
+ * (learningRate, momentum, weightDecay) from the round's common model, uploads the
+ * pseudo-gradient (common - local), and every peer applies the round's broadcast with the
+ * outer optimizer.
+ */
+export interface LocalStepOptions {
+  /** H: inner steps per round (a gradient each). @default 1 */
+  steps: number;
+  /** Outer step size. @default 1 (fedavg, sparseloco: plain averaging), 0.7 (diloco) */
+  outerLearningRate: number;
+  /** Outer Nesterov momentum in [0, 1). @default 0 (fedavg, sparseloco), 0.9 (diloco) */
+  outerMomentum: number;
+  /**
+   * sparseloco: decay beta of each worker's error-feedback memory, e <- beta e + delta; it
+   * plays the part of outer momentum there. @default 0.95 (0 for the others: no memory)
+   */
+  feedbackDecay: number;
+}
 
 /** A contiguous range [start, end) of model coordinates (a rolling sync's slice). */
 export interface SyncBlock {
@@ -94,6 +127,8 @@ export interface AlgorithmOptions extends OptimizerOptions {
   down: Compressor;
   /** LIEC's model sync; ignored by the other algorithms, whose models never drift. */
   sync?: SyncOptions;
+  /** Set for fedavg, diloco and sparseloco only. */
+  local?: LocalStepOptions;
   /**
    * How the aggregator combines a round's uploads (and LIEC's sync deltas): the mean, or a
    * coordinate-wise median or trimmed mean against poisoned workers (see robust.ts; dense
@@ -106,6 +141,14 @@ export interface AlgorithmOptions extends OptimizerOptions {
 
 export interface WorkerAlgorithm {
   readonly algorithm: AlgorithmName;
+  /**
+   * Gradients per round: the caller computes localSteps - 1 of them, each at the current
+   * `model`, and hands each to localStep, then the last one to prepareUpload (1 but for
+   * the local-step baselines).
+   */
+  readonly localSteps: number;
+  /** One inner optimizer step of `model` (local-step baselines; throws for the others). */
+  localStep(gradient: Float32Array): void;
   /**
    * Live view of this worker's model x_i: compute the next gradient at these weights. Written
    * from outside only right after adoptModel (a checkpoint's x_i): the worker caches

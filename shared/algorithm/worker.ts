@@ -1,6 +1,7 @@
 /**
- * The worker side of all four algorithms. They differ only in what a worker uploads and
- * what direction it applies when the broadcast c arrives:
+ * The worker side of sgd, ef-sgd, doublesqueeze and liec (the local-step baselines are in
+ * local-steps.ts). They differ only in what a worker uploads and what direction it applies
+ * when the broadcast c arrives:
  *
  *   sgd            upload C(g)                      apply c
  *   ef-sgd         upload C(g + d), d <- g + d - C  apply c          (error feedback, fp32 down)
@@ -19,12 +20,14 @@ import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
 import { decodeChecked } from './decode.ts';
 import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
+import { createLocalStepWorker, isLocalStepAlgorithm } from './local-steps.ts';
 import { createOptimizer, stepLiecPair, type Optimizer } from './optimizer.ts';
 import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { distanceSq, subtract } from './vector.ts';
 
 class Worker implements WorkerAlgorithm {
   readonly algorithm: AlgorithmName;
+  readonly localSteps = 1;
   model: Float32Array;
   private readonly length: number;
   private readonly up: Compressor;
@@ -86,6 +89,10 @@ class Worker implements WorkerAlgorithm {
     return this.pending;
   }
 
+  localStep(): void {
+    throw new Error(`${this.algorithm} takes one gradient per round: no local steps`);
+  }
+
   prepareUpload(gradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
     const up = roundUp ?? this.up;
     if (gradient.length !== this.length) {
@@ -130,6 +137,10 @@ class Worker implements WorkerAlgorithm {
         this.residual = residual;
         break;
       }
+      case 'fedavg':
+      case 'diloco':
+      case 'sparseloco':
+        throw new Error(`${this.algorithm} runs in local-steps.ts`);
       default: {
         const unreachable: never = this.algorithm;
         throw new Error(`unknown algorithm ${String(unreachable)}`);
@@ -268,5 +279,6 @@ class Worker implements WorkerAlgorithm {
 }
 
 export function createWorker(options: AlgorithmOptions, initialModel: Float32Array): WorkerAlgorithm {
+  if (isLocalStepAlgorithm(options.algorithm)) return createLocalStepWorker(options, initialModel);
   return new Worker(options, initialModel);
 }
