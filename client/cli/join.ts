@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Checkpoint } from '../roles/checkpoint.ts';
 import type { Role } from '../roles/events.ts';
+import { DEFAULT_SNAPSHOT_SETTINGS } from '../roles/snapshots.ts';
 import type { LinkSettings } from '../transport/index.ts';
 import {
   CommandFailure,
@@ -97,6 +98,19 @@ export function joinCommand(): Command {
         "continue from --checkpoint-dir's checkpoint (its session, peer id and shard)",
       ).default(false),
     )
+    .addOption(
+      new Option(
+        '--snapshot-every <n>',
+        'as the aggregator, keep the model every n rounds (operator rollback)',
+      )
+        .argParser(integerIn(1))
+        .default(DEFAULT_SNAPSHOT_SETTINGS.everyRounds),
+    )
+    .addOption(
+      new Option('--snapshots-kept <n>', 'how many of those snapshots to keep (the oldest goes first)')
+        .argParser(integerIn(1))
+        .default(DEFAULT_SNAPSHOT_SETTINGS.keep),
+    )
     .addOption(new Option('--summary-out <file>', 'write a JSON summary when done'))
     .addOption(new Option('--events-out <file>', 'append one JSON line per protocol event as it happens'))
     .addOption(
@@ -132,6 +146,8 @@ interface JoinOptions {
   checkpointDir?: string;
   checkpointEvery: number;
   resume: boolean;
+  snapshotEvery: number;
+  snapshotsKept: number;
   summaryOut?: string;
   eventsOut?: string;
   debugSignals: boolean;
@@ -228,6 +244,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       ...(opts.aggregatorSilenceMs === undefined ? {} : { aggregatorSilenceMs: opts.aggregatorSilenceMs }),
     },
     ...(resume === undefined ? {} : { resume }),
+    snapshots: { everyRounds: opts.snapshotEvery, keep: opts.snapshotsKept },
     link,
     log: (level, message) => {
       if (opts.verbose || level === 'warn') io.err(`${message}\n`);
