@@ -10,11 +10,12 @@
  * server. npm packages stay external (imported from node_modules: wrtc is native), except
  * TF.js: its Node entry (`@tensorflow/tfjs`'s tf.node.js) is one prebuilt file with layers,
  * converter, data and the cpu and webgl backends, 33 MB of a peer's memory; bundled from its
- * ES modules, only what the trainer uses stays (measured: a process with TF.js loaded 89 MB
+ * ES modules, esbuild leaves out what nothing uses (measured: a process with TF.js loaded 89 MB
  * -> 56 MB). The wasm backend's Emscripten glue is CommonJS (require, __dirname): the banner
  * gives every chunk both. The .wasm files are still read from node_modules (backend.ts).
- * A consequence: the optional tfjs-node backend, loaded from node_modules, would register in
- * its own copy of TF.js, not the bundled one, so a built peer runs on wasm.
+ * The optional tfjs-node backend is still imported from node_modules; TF.js keeps its engine
+ * and kernel registry on globalThis, so it registers where the bundled copy looks (not
+ * measured here: tfjs-node does not install on this machine).
  *
  * `import.meta.url` in a bundled module names the chunk in dist/cli/, not its source file;
  * code that finds files relative to its source (the web app's build, the server's app folder,

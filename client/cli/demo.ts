@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -95,6 +95,43 @@ export function runPeer(
   });
   const logged = new Promise<void>((resolve) => log.once('close', () => resolve()));
   return Promise.all([exited, logged]).then(([code]) => code);
+}
+
+/**
+ * Peers starting at once (spawned, not yet in the session): each start costs about a second
+ * of CPU (loading the code, TF.js's wasm, the digits). With 64 started together on 2 cores
+ * (load average 80) 17 of 64 timed out connecting to the signaling server (10 s) and the
+ * session, waiting for minPeers, never began; started 4 at a time every one joins.
+ */
+export const STARTING_PEERS_AT_ONCE = Math.max(2, 2 * availableParallelism());
+/** How often the demo looks whether a starting peer has joined (the server is in-process). */
+const JOIN_POLL_MS = 100;
+
+/**
+ * Starts `count` peers (`start(i)` resolves with peer i's exit code), keeping at most
+ * `limit` of them starting at a time: peer i has started once `hasJoined(i)` or it exited.
+ * Resolves with every exit code, in peer order.
+ */
+export async function startPaced(
+  count: number,
+  start: (i: number) => Promise<number>,
+  hasJoined: (i: number) => boolean,
+  limit = STARTING_PEERS_AT_ONCE,
+): Promise<number[]> {
+  const exits: Promise<number>[] = [];
+  const exited = new Set<number>();
+  const starting = () => exits.filter((_, i) => !exited.has(i) && !hasJoined(i)).length;
+  for (let i = 0; i < count; i++) {
+    while (starting() >= limit) await new Promise((resolve) => setTimeout(resolve, JOIN_POLL_MS));
+    const index = i;
+    exits.push(
+      start(i).then((code) => {
+        exited.add(index);
+        return code;
+      }),
+    );
+  }
+  return Promise.all(exits);
 }
 
 /**
@@ -281,8 +318,16 @@ async function run(command: Command, io: CliIo): Promise<number> {
       if (shown !== -1) io.err(`${width === undefined ? '' : '\n'}the aggregator is now ${peerId}\n`);
       shown = index;
     });
-    const codes = await Promise.all(
-      Array.from({ length: peers }, (_, i) =>
+    const joined = (): Set<string> =>
+      new Set(
+        server
+          .status()
+          .sessions.find((s) => s.sessionId === sessionId)
+          ?.peers.map((p) => p.peerId) ?? [],
+      );
+    const codes = await startPaced(
+      peers,
+      (i) =>
         runPeer(
           [
             ...['--server', url, '--session', sessionId, '--token', token],
@@ -297,7 +342,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
             if (shown === i) io.err(text);
           },
         ),
-      ),
+      (i) => joined().has(`peer-${i}`),
     ).finally(stopFollowing);
     const summaries: PeerSummary[] = [];
     for (let i = 0; i < peers; i++) {
