@@ -33,7 +33,19 @@ export interface ConfigFlag {
 }
 
 export const CONFIG_FLAGS: readonly ConfigFlag[] = [
-  { flag: 'algorithm', field: 'algorithm', arg: 'name', description: 'sgd | ef-sgd | doublesqueeze | liec' },
+  {
+    flag: 'algorithm',
+    field: 'algorithm',
+    arg: 'name',
+    description: 'sgd | ef-sgd | doublesqueeze | liec | fedavg | diloco | sparseloco',
+  },
+  {
+    flag: 'local-steps',
+    field: 'localSteps',
+    arg: 'h',
+    description: 'fedavg, diloco, sparseloco: local optimizer steps per round',
+    numeric: true,
+  },
   { flag: 'model', field: 'model', arg: 'name', description: 'mlp | cnn' },
   {
     flag: 'up',

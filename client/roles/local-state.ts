@@ -5,7 +5,7 @@
  */
 import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import type { AlgorithmOptions, SyncBlock, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
-import { createWorker } from '../../shared/algorithm/index.ts';
+import { createWorker, takeLocalSteps } from '../../shared/algorithm/index.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
 import type { Learner } from '../training/learner.ts';
 
@@ -151,7 +151,8 @@ export class LocalState {
   prepareUpload(seed: number, up?: Compressor): CachedUpload {
     const worker = this.requireWorker();
     const started = performance.now();
-    const { gradient, loss } = this.learner.gradient(this.shard, worker.model);
+    // Local-step baselines take their H - 1 inner steps here, all within this one call.
+    const { gradient, loss } = takeLocalSteps(worker, (model) => this.learner.gradient(this.shard, model));
     this.lastLoss = loss;
     const aux = worker.deviationSq();
     const payload = worker.prepareUpload(gradient, seed, up);

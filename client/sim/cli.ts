@@ -66,6 +66,8 @@ export function simulationReport(
     momentum: config.options.momentum ?? 0,
     batchSize: cli.batchSize,
     participation: config.participation,
+    /** fedavg, diloco, sparseloco: H and the outer step (null for the others). */
+    local: config.options.local ?? null,
     sync: {
       mode: config.options.sync?.mode ?? 'full',
       period: config.options.sync?.period ?? 0,

@@ -37,14 +37,30 @@ export function simulateCommand(): Command {
     )
     .addOption(opt('--workers <n>', 'virtual workers').argParser(positiveInt).default(8))
     .addOption(
-      opt('--algorithm <name>', 'sgd | ef-sgd | doublesqueeze | liec')
-        .argParser(oneOf(['sgd', 'ef-sgd', 'doublesqueeze', 'liec']))
+      opt('--algorithm <name>', 'sgd | ef-sgd | doublesqueeze | liec | fedavg | diloco | sparseloco')
+        .argParser(oneOf(['sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco']))
         .default('liec'),
+    )
+    .addOption(
+      opt('--local-steps <h>', 'fedavg, diloco, sparseloco: local optimizer steps per round')
+        .argParser(positiveInt)
+        .default(1),
+    )
+    .addOption(
+      opt('--outer-lr <x>', 'fedavg, diloco, sparseloco: outer step size (default 1; diloco 0.7)').argParser(
+        numberWhere((v) => v > 0, 'a number > 0'),
+      ),
+    )
+    .addOption(
+      opt(
+        '--outer-momentum <m>',
+        'fedavg, diloco, sparseloco: outer Nesterov momentum (default 0; diloco 0.9)',
+      ).argParser(numberWhere((v) => v >= 0 && v < 1, 'a number in [0, 1)')),
     )
     .addOption(
       opt(
         '--up <spec>',
-        'worker->aggregator codec: identity, fp16, topk:R[:f32], randk:R, sign[:B], qsgd:S, q8[:B]; topk:auto[:MIN:MAX]: each worker picks its ratio per round from its measured uplink so its upload fits half the --deadline-ms (default: topk:0.01; sgd: identity)',
+        'worker->aggregator codec: identity, fp16, topk:R[:f32], randk:R, sign[:B], qsgd:S, q8[:B]; topk:auto[:MIN:MAX]: each worker picks its ratio per round from its measured uplink so its upload fits half the --deadline-ms (default: topk:0.01; sgd, fedavg, diloco: identity)',
       ),
     )
     .addOption(opt('--down <spec>', 'aggregator->worker codec (default: same as --up; ef-sgd: identity)'))
@@ -184,7 +200,10 @@ export function simulateHelp(): string {
 
 interface SimulateOptions {
   workers: number;
-  algorithm: 'sgd' | 'ef-sgd' | 'doublesqueeze' | 'liec';
+  algorithm: 'sgd' | 'ef-sgd' | 'doublesqueeze' | 'liec' | 'fedavg' | 'diloco' | 'sparseloco';
+  localSteps: number;
+  outerLr?: number;
+  outerMomentum?: number;
   up?: string;
   down?: string;
   rounds: number;
@@ -227,6 +246,9 @@ const FIELD_FLAGS: Record<string, string> = {
   weightDecay: '--weight-decay',
   compensation: '--compensation',
   aggregation: '--aggregation',
+  localSteps: '--local-steps',
+  outerLearningRate: '--outer-lr',
+  outerMomentum: '--outer-momentum',
 };
 
 function withFlags(message: string): string {
@@ -263,7 +285,8 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   }
   const values = command.opts<SimulateOptions>();
   const algorithm = values.algorithm;
-  const up = values.up ?? (algorithm === 'sgd' ? 'identity' : 'topk:0.01');
+  const fullPrecision = algorithm === 'sgd' || algorithm === 'fedavg' || algorithm === 'diloco';
+  const up = values.up ?? (fullPrecision ? 'identity' : 'topk:0.01');
   const down = values.down ?? (algorithm === 'ef-sgd' ? 'identity' : up);
   let options: SimulationConfig['options'];
   try {
@@ -280,6 +303,9 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       aggregation: values.aggregation,
       compensation: values.compensation,
       ...(values.syncDrift === undefined ? {} : { syncDriftThreshold: values.syncDrift }),
+      ...(values.localSteps === 1 ? {} : { localSteps: values.localSteps }),
+      ...(values.outerLr === undefined ? {} : { outerLearningRate: values.outerLr }),
+      ...(values.outerMomentum === undefined ? {} : { outerMomentum: values.outerMomentum }),
     });
   } catch (error) {
     throw new UsageError(withFlags(oneLine(error)));

@@ -32,6 +32,7 @@ import {
   syncBlock,
   syncDue,
   syncFlushStep,
+  takeLocalSteps,
   type AlgorithmOptions,
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
@@ -332,7 +333,7 @@ export function runSimulation(
     if (!deltaAfterGradient) cutSlices();
     for (const i of participants) {
       const w = workers[i] as WorkerAlgorithm;
-      const { gradient, loss } = learner.gradient(i, w.model);
+      const { gradient, loss } = takeLocalSteps(w, (model) => learner.gradient(i, model));
       lossSum += loss;
       const deviation = w.deviationSq();
       deviationSum += deviation;
@@ -358,7 +359,8 @@ export function runSimulation(
       const wireBytes = frame.length + (sliceFrames.get(i)?.length ?? 0);
       const busy = serializationSeconds(link, wireBytes);
       const ready = ownStart ? (readyAt[i] ?? roundStart) : roundStart;
-      const start = Math.max(ready + (config.computeMs * slowdown) / 1000, uplinkFreeAt[i] ?? 0);
+      const compute = (config.computeMs * w.localSteps * slowdown) / 1000;
+      const start = Math.max(ready + compute, uplinkFreeAt[i] ?? 0);
       uplinkFreeAt[i] = start + busy;
       arrivals.push({ worker: i, frame, wireBytes, at: 0, start, left: start + busy });
     }

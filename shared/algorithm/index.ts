@@ -33,6 +33,7 @@ export {
   isLocalStepAlgorithm,
   outerStep,
   SPARSELOCO_FEEDBACK_DECAY,
+  takeLocalSteps,
   type LocalStepSpec,
 } from './local-steps.ts';
 export { AUTO_COMPENSATION_INITIAL, sharedShare } from './compensation.ts';

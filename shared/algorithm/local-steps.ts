@@ -235,6 +235,25 @@ class LocalStepWorker implements WorkerAlgorithm {
   }
 }
 
+/**
+ * A round's gradients: worker.localSteps - 1 inner steps, each from a gradient at the
+ * current model, then the gradient to hand to prepareUpload, with the mean loss of all of
+ * them (one gradient and its loss for the one-step algorithms).
+ */
+export function takeLocalSteps(
+  worker: WorkerAlgorithm,
+  gradientAt: (model: Float32Array) => { gradient: Float32Array; loss: number },
+): { gradient: Float32Array; loss: number } {
+  let lossSum = 0;
+  for (let h = 1; h < worker.localSteps; h++) {
+    const { gradient, loss } = gradientAt(worker.model);
+    lossSum += loss;
+    worker.localStep(gradient);
+  }
+  const last = gradientAt(worker.model);
+  return { gradient: last.gradient, loss: (lossSum + last.loss) / worker.localSteps };
+}
+
 export function createLocalStepWorker(
   options: AlgorithmOptions,
   initialModel: Float32Array,

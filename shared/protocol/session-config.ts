@@ -40,8 +40,12 @@ const sessionConfigFields = z.object({
   task: z.enum(['mnist']).default('mnist'),
   /** The model trained by every peer: mlp 0.1M parameters, mlp-large 1M, mlp-xlarge 10M, cnn 9k. */
   model: z.enum(['mlp', 'mlp-large', 'mlp-xlarge', 'cnn']).default('mlp'),
-  /** The training algorithm; the first three are baselines on the same engine. */
-  algorithm: z.enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec']).default('liec'),
+  /** The training algorithm; all but liec are baselines on the same engine. */
+  algorithm: z
+    .enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco'])
+    .default('liec'),
+  /** fedavg, diloco, sparseloco: H, local optimizer steps per round (1 for the others). */
+  localSteps: positiveInt.max(10_000).default(1),
   /** Compressor from workers to the aggregator. */
   up: compressorSpecSchema.default('topk:0.01'),
   /** Compressor from the aggregator to the workers. */
@@ -113,6 +117,7 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
     aggregation: config.aggregation,
     compensation: config.compensation,
     ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
+    ...(config.localSteps === 1 ? {} : { localSteps: config.localSteps }),
   };
 }
 
