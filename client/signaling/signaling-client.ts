@@ -204,17 +204,31 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
    * (the server's relay times out). Returns the function that stops answering.
    */
   answerAggregatorRequests(handlers: AggregatorRequestHandlers): () => void {
+    type Ack = (answer: AggregatorAnswer) => void;
     const socket = this.socket;
     if (socket === undefined) throw new SignalingError('DISCONNECTED', 'not connected');
-    const onQuery = (raw: unknown, ack: (answer: AggregatorAnswer) => void): void => {
+    // A handler that fails leaves the server's relay to time out; the failure is reported here.
+    const answer = (
+      event: string,
+      work: () => AggregatorAnswer | Promise<AggregatorAnswer>,
+      ack: Ack,
+    ): void => {
+      Promise.resolve()
+        .then(work)
+        .then(ack, (error: unknown) => {
+          const detail = error instanceof Error ? error.message : String(error);
+          this.emit('error', new SignalingError('INTERNAL', `answering ${event} failed: ${detail}`));
+        });
+    };
+    const onQuery = (raw: unknown, ack: Ack): void => {
       const query = snapshotsQuerySchema.safeParse(raw);
       if (query.success && typeof ack === 'function')
-        void Promise.resolve(handlers.snapshots(query.data)).then(ack);
+        answer('snapshots:query', () => handlers.snapshots(query.data), ack);
     };
-    const onRollback = (raw: unknown, ack: (answer: AggregatorAnswer) => void): void => {
+    const onRollback = (raw: unknown, ack: Ack): void => {
       const command = rollbackCommandSchema.safeParse(raw);
       if (command.success && typeof ack === 'function')
-        void Promise.resolve(handlers.rollback(command.data)).then(ack);
+        answer('snapshot:rollback', () => handlers.rollback(command.data), ack);
     };
     socket.on('snapshots:query', onQuery);
     socket.on('snapshot:rollback', onRollback);
