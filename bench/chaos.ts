@@ -170,6 +170,11 @@ export function chaosCommand(): Command {
         .default(900),
     )
     .addOption(new Option('--skip-baseline', 'run only the faulty session').default(false))
+    .addOption(
+      new Option('--from-source', 'peers run the TypeScript source through tsx, not the build').default(
+        false,
+      ),
+    )
     .addOption(new Option('--keep-logs <dir>', "copy the peers' event logs and checkpoints here"))
     .addOption(
       new Option('--out <file>', 'write the JSON result here').default(
@@ -219,6 +224,7 @@ interface ChaosOptions {
   drainMs: number;
   maxSeconds: number;
   skipBaseline: boolean;
+  fromSource: boolean;
   keepLogs?: string;
   out: string;
 }
@@ -332,6 +338,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
     workdir,
     log,
     session,
+    built: !opts.fromSource,
   };
   const baseline = !opts.skipBaseline;
   const plan = planFaults(counts, settings.rounds, [from, to], createRng(settings.chaosSeed));

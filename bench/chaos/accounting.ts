@@ -53,6 +53,8 @@ const schemas = {
   done: z.object({ ...base, round: z.number(), testAccuracy: z.number().nullable() }),
   joined: z.object({ ...base, round: z.number(), resumed: z.number().nullable() }),
   corrupting: z.object({ ...base, on: z.boolean() }),
+  /** The signaling server accepted its join (before its learner loaded, unless preloaded). */
+  'join-reached': z.object(base),
 };
 type Schemas = typeof schemas;
 export type LogEvent = { [K in keyof Schemas]: z.infer<Schemas[K]> & { type: K } }[keyof Schemas];
@@ -272,7 +274,7 @@ export interface ResumeReport {
   roundsToCountedAgain: number | null;
   /** From its join reaching the server to the close of that round. */
   secondsToCountedAgain: number | null;
-  /** From its process start to its join (TF.js load, data, signaling), if known. */
+  /** From its process start to its join reaching the server (a resumed peer preloads first), if known. */
   secondsToJoin: number | null;
 }
 
@@ -296,11 +298,13 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
       } else continue;
       break;
     }
-    const again = rounds.find((r) => r.closedAt > joined.at && r.participants.includes(log.peerId));
+    // From its join reaching the server: a preloaded peer loaded before, the others count their load.
+    const reachedAt = ofType(log.events, 'join-reached')[0]?.at ?? joined.at;
+    const again = rounds.find((r) => r.closedAt > reachedAt && r.participants.includes(log.peerId));
     const closedBetween =
       again === undefined
         ? null
-        : rounds.filter((r) => r.closedAt > joined.at && r.closedAt <= again.closedAt);
+        : rounds.filter((r) => r.closedAt > reachedAt && r.closedAt <= again.closedAt);
     reports.push({
       peerId: log.peerId,
       incarnation: log.incarnation,
@@ -308,8 +312,8 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
       outcome,
       countedAgainInRound: again?.round ?? null,
       roundsToCountedAgain: closedBetween === null ? null : closedBetween.length,
-      secondsToCountedAgain: again === undefined ? null : (again.closedAt - joined.at) / 1000,
-      secondsToJoin: log.startedAt === undefined ? null : (joined.at - log.startedAt) / 1000,
+      secondsToCountedAgain: again === undefined ? null : (again.closedAt - reachedAt) / 1000,
+      secondsToJoin: log.startedAt === undefined ? null : (reachedAt - log.startedAt) / 1000,
     });
   }
   return reports;

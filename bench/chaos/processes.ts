@@ -14,9 +14,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PEER_NODE_FLAGS } from '../../client/cli/entry.ts';
 import { CHECKPOINT_FILE } from '../../client/roles/checkpoint-file.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('../../client/cli/main.ts', import.meta.url));
+/** The build of the CLI (`npm run build`), as published: plain node, no TypeScript compiled at start. */
+const CLI_BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How much of a child's stderr is kept for the fault log. */
 const STDERR_TAIL_CHARS = 8000;
@@ -39,6 +42,8 @@ export interface JoinOptions {
   incarnation?: number;
   /** Log protocol events to stderr (`join --verbose`; kept in stderrTail). @default false */
   verbose?: boolean;
+  /** Run the build (dist/cli, `npm run build` first) instead of the TypeScript source. @default false */
+  built?: boolean;
 }
 
 export interface Exit {
@@ -80,7 +85,8 @@ export function spawnJoin(options: JoinOptions): JoinProcess {
   const eventsPath = `${base}.jsonl`;
   const summaryPath = `${base}.summary.json`;
   const resumed = options.resume === true && hasCheckpoint(options.workdir, options.peerId);
-  const args = ['--import', 'tsx', CLI_MAIN, 'join', '--server', options.server, '--token', options.token];
+  const entry = options.built === true ? [...PEER_NODE_FLAGS, CLI_BUILT] : ['--import', 'tsx', CLI_MAIN];
+  const args = [...entry, 'join', '--server', options.server, '--token', options.token];
   args.push('--session', options.sessionId, '--peer-id', options.peerId, '--quiet', '--debug-signals');
   args.push('--checkpoint-dir', checkpointDirOf(options.workdir, options.peerId));
   args.push('--checkpoint-every', String(options.checkpointEvery ?? 5));

@@ -55,6 +55,8 @@ export interface ChaosSettings {
   session?: SessionConfigInput;
   /** Peers log protocol events to stderr (`join --verbose`), shown if the run times out. @default false */
   verbose?: boolean;
+  /** Peers run from the build (dist/cli) instead of the TypeScript source. @default false */
+  built?: boolean;
   workdir: string;
   log: (line: string) => void;
 }
@@ -159,6 +161,7 @@ export async function runChaosSession(
       computeDelayMs,
       incarnation: slot.incarnations.length,
       verbose: settings.verbose === true,
+      built: settings.built === true,
     });
     slot.incarnations.push(child);
     return child;

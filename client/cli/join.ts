@@ -10,6 +10,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Checkpoint } from '../roles/checkpoint.ts';
 import type { Role } from '../roles/events.ts';
+import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+import type { Learner } from '../training/learner.ts';
 import { DEFAULT_SNAPSHOT_SETTINGS } from '../roles/snapshots.ts';
 import type { LinkSettings } from '../transport/index.ts';
 import {
@@ -230,6 +232,12 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       import('./timeline.ts'),
       import('../../shared/model-hash.ts'),
     ]);
+  // Fast rejoin: what a peer needs before its first round (TF.js, the model, its data) loads
+  // while it joins, not after. A resumed peer knows the session's config from its checkpoint
+  // and builds its learner at once; a new one starts TF.js.
+  const preloaded = resume === undefined ? null : preloadLearner(resume.config);
+  if (preloaded === null)
+    void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
   const shard = opts.shard ?? resume?.shard;
   const peerId = opts.peerId ?? resume?.peerId;
   const peer = new Peer({
@@ -244,6 +252,8 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       ...(opts.aggregatorSilenceMs === undefined ? {} : { aggregatorSilenceMs: opts.aggregatorSilenceMs }),
     },
     ...(resume === undefined ? {} : { resume }),
+    ...(preloaded === null ? {} : { createLearner: preloaded }),
+    onJoined: () => events?.write('join-reached', {}),
     snapshots: { everyRounds: opts.snapshotEvery, keep: opts.snapshotsKept },
     link,
     log: (level, message) => {
@@ -399,3 +409,18 @@ const iceServersSchema = z.array(
     credential: z.string().optional(),
   }),
 );
+
+/**
+ * Peer's createLearner for a resumed peer: the learner of the checkpoint's config starts
+ * loading now, before the join, and serves if the session's config is that one (else
+ * resuming fails anyway, CHECKPOINT_MISMATCH).
+ */
+function preloadLearner(
+  expected: SessionConfig,
+): (config: SessionConfig) => Promise<Learner & { backend?: string }> {
+  const learnerOf = async (config: SessionConfig) =>
+    (await import('../roles/peer.ts')).defaultLearner(config);
+  const loading = learnerOf(expected);
+  loading.catch(() => {}); // a failure surfaces where it is awaited
+  return (config) => (JSON.stringify(config) === JSON.stringify(expected) ? loading : learnerOf(config));
+}
