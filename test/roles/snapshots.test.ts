@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PeerEventEmitter, type Role, type RoundEvent } from '../../client/roles/events.ts';
+import { PendingRollback, SnapshotKeeper, type SnapshotSource } from '../../client/roles/snapshots.ts';
+import { modelSha256 } from '../../shared/model-hash.ts';
+
+/** A peer stand-in whose model is its round number in every weight. */
+function source(): SnapshotSource & {
+  role: Role | null;
+  round: number;
+  evaluations: number;
+  rolledTo: Float32Array[];
+} {
+  const s = {
+    events: new PeerEventEmitter(),
+    role: 'aggregator' as Role | null,
+    round: 0,
+    evaluations: 0,
+    rolledTo: [] as Float32Array[],
+    get currentRole() {
+      return s.role;
+    },
+    model: () => new Float32Array(4).fill(s.round),
+    evaluateModel: () => {
+      s.evaluations += 1;
+      return { accuracy: 0.5, loss: 1.5 };
+    },
+    rollback: (model: Float32Array) => {
+      if (s.role !== 'aggregator') return null;
+      s.rolledTo.push(model);
+      return Promise.resolve({ continuesAt: s.round + 2 });
+    },
+  };
+  return s;
+}
+
+function closeRound(s: ReturnType<typeof source>, round: number, testAccuracy: number | null): void {
+  s.round = round;
+  const event: RoundEvent = {
+    round,
+    term: 1,
+    counted: 2,
+    expected: 2,
+    participants: ['a', 'b'],
+    late: 0,
+    lateUploads: [],
+    loss: 1,
+    testAccuracy,
+    testLoss: testAccuracy === null ? null : 0.9,
+    bytesUp: 0,
+    bytesDown: 0,
+    fp32BytesUp: 0,
+    fp32BytesDown: 0,
+    durationMs: 1,
+    computeMs: 1,
+    evalMs: 0,
+    closedAt: 0,
+    sync: false,
+    drift: null,
+  };
+  s.events.publish('round', event);
+}
+
+test('a snapshot every N rounds with that round accuracy; the newest `keep` stay', async () => {
+  const s = source();
+  const keeper = new SnapshotKeeper(s, { everyRounds: 10, keep: 3 });
+  keeper.start();
+  for (let round = 0; round < 60; round++) closeRound(s, round, (round + 1) % 5 === 0 ? round / 100 : null);
+  const listed = await keeper.list();
+  assert.deepEqual(
+    listed.map((x) => [x.round, x.testAccuracy]),
+    [
+      [39, 0.39],
+      [49, 0.49],
+      [59, 0.59],
+    ],
+  );
+  assert.equal(s.evaluations, 0, 'evaluated rounds need no evaluation of their own');
+  assert.equal(listed[0]?.modelSha256, await modelSha256(new Float32Array(4).fill(39)));
+  keeper.stop();
+  closeRound(s, 69, 0.69);
+  assert.equal((await keeper.list()).at(-1)?.round, 59, 'stopped: no more snapshots');
+});
+
+test('a snapshot of a round not evaluated is evaluated; rollback answers by role and round', async () => {
+  const s = source();
+  const keeper = new SnapshotKeeper(s, { everyRounds: 7 });
+  keeper.start();
+  for (let round = 0; round < 14; round++) closeRound(s, round, null);
+  const answer = await keeper.snapshots();
+  assert.ok(answer.ok);
+  assert.deepEqual(
+    answer.snapshots.map((x) => [x.round, x.testAccuracy, x.testLoss]),
+    [
+      [6, 0.5, 1.5],
+      [13, 0.5, 1.5],
+    ],
+  );
+  assert.equal(s.evaluations, 2);
+
+  const unknown = await keeper.rollback({ sessionId: 'session01', term: 1, round: 7 });
+  assert.ok(!unknown.ok && unknown.code === 'UNKNOWN_SNAPSHOT');
+  const rolled = await keeper.rollback({ sessionId: 'session01', term: 1, round: 6 });
+  assert.ok(rolled.ok && rolled.continuesAt === 15);
+  assert.deepEqual([...(s.rolledTo[0] ?? [])], [6, 6, 6, 6]);
+
+  s.role = 'worker';
+  const notAggregator = await keeper.snapshots();
+  assert.ok(!notAggregator.ok && notAggregator.code === 'NOT_AGGREGATOR');
+  assert.throws(() => new SnapshotKeeper(s, { everyRounds: 0 }), RangeError);
+});
+
+test('a pending rollback is taken once, and a newer one or the end drops the older', async () => {
+  const pending = new PendingRollback();
+  const first = pending.request(Float32Array.of(1));
+  const second = pending.request(Float32Array.of(2));
+  await assert.rejects(first);
+  const taken = pending.take();
+  assert.deepEqual([...(taken?.model ?? [])], [2]);
+  assert.equal(pending.take(), null);
+  taken?.applied(42);
+  assert.deepEqual(await second, { continuesAt: 42 });
+  const third = pending.request(Float32Array.of(3));
+  pending.drop();
+  await assert.rejects(third);
+});
