@@ -1,8 +1,16 @@
 /**
  * The one module that knows which WebRTC implementation serves the transport: the browser's
- * globals when present, else the Node `wrtc` package (npm alias of @roamhq/wrtc), imported
- * lazily so browser bundles never pull it in. Swapping in node-datachannel later means adding
- * a loader here (its RTCPeerConnection needs a small wrapper for simple-peer 9).
+ * globals when present, else one of two Node bindings, imported lazily so browser bundles
+ * never pull them in:
+ * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
+ *   simple-peer 9 needs). bufferedamountlow works, an oversize or closed send
+ *   throws, and a send racing a close from the remote side is an exception, not a crash.
+ * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): its RTCDataChannel::Send reads a
+ *   channel pointer that WebRTC's signaling thread clears when the remote closes, so a send
+ *   racing that close can kill the process with SIGSEGV (docs/failover.md); kept as the
+ *   fallback and for comparison (`npm run bench:binding`, docs/benchmarks.md).
+ * LIEC_WEBRTC=node-datachannel|wrtc chooses one (no fallback then); otherwise the default
+ * is tried first and the other if it cannot load (a platform without its binary).
  *
  * @example
  * const binding = await loadWebRtcBinding();
@@ -10,6 +18,7 @@
  */
 
 import { TransportError } from './errors.ts';
+import { loadNodeDataChannel } from './node-datachannel.ts';
 
 /** The three constructors simple-peer needs (its `wrtc` option). */
 export interface WebRtcImplementation {
@@ -20,8 +29,22 @@ export interface WebRtcImplementation {
 
 export interface WebRtcBinding {
   /** Which implementation this is, for logs and reports. */
-  readonly name: 'browser' | 'wrtc' | (string & {});
+  readonly name: 'browser' | NodeBindingName | (string & {});
   readonly implementation: WebRtcImplementation;
+}
+
+/** The Node bindings this module can load. */
+export const NODE_BINDINGS = ['node-datachannel', 'wrtc'] as const;
+export type NodeBindingName = (typeof NODE_BINDINGS)[number];
+
+/** The environment variable that picks a Node binding by name. */
+export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
+
+/** The Node binding used unless LIEC_WEBRTC says otherwise (being measured: bench/binding.ts). */
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
+
+export function isNodeBindingName(value: string): value is NodeBindingName {
+  return (NODE_BINDINGS as readonly string[]).includes(value);
 }
 
 function isImplementation(value: unknown): value is WebRtcImplementation {
@@ -32,18 +55,69 @@ function isImplementation(value: unknown): value is WebRtcImplementation {
   );
 }
 
-let cached: Promise<WebRtcBinding> | undefined;
+const cached = new Map<string, Promise<WebRtcBinding>>();
 
-/** Loads (once) the WebRTC implementation of this runtime; rejects with ERR_NO_WEBRTC. */
-export function loadWebRtcBinding(): Promise<WebRtcBinding> {
-  cached ??= loadUncached();
-  return cached;
+/**
+ * Loads (once per choice) the WebRTC implementation of this runtime: the browser's, else
+ * `choice`, else the one LIEC_WEBRTC names, else the default (falling back to the other).
+ * Rejects with ERR_NO_WEBRTC, or ERR_INVALID_OPTION for an unknown LIEC_WEBRTC value.
+ */
+export function loadWebRtcBinding(choice?: NodeBindingName): Promise<WebRtcBinding> {
+  const key = choice ?? '';
+  let loading = cached.get(key);
+  if (!loading) {
+    loading = loadUncached(choice);
+    cached.set(key, loading);
+  }
+  return loading;
 }
 
-async function loadUncached(): Promise<WebRtcBinding> {
+async function loadUncached(choice: NodeBindingName | undefined): Promise<WebRtcBinding> {
   if (isImplementation(globalThis)) {
     return { name: 'browser', implementation: pick(globalThis) };
   }
+  const requested = choice ?? bindingFromEnvironment();
+  if (requested) return loadNode(requested);
+  try {
+    return await loadNode(DEFAULT_NODE_BINDING);
+  } catch (first) {
+    const other = NODE_BINDINGS.find((name) => name !== DEFAULT_NODE_BINDING) ?? DEFAULT_NODE_BINDING;
+    try {
+      return await loadNode(other);
+    } catch {
+      throw first;
+    }
+  }
+}
+
+function bindingFromEnvironment(): NodeBindingName | undefined {
+  const value = typeof process === 'undefined' ? undefined : process.env[WEBRTC_BINDING_ENV];
+  if (value === undefined || value === '') return undefined;
+  if (isNodeBindingName(value)) return value;
+  const names = NODE_BINDINGS.join(' | ');
+  throw new TransportError('ERR_INVALID_OPTION', `${WEBRTC_BINDING_ENV}=${value}: expected ${names}`);
+}
+
+async function loadNode(name: NodeBindingName): Promise<WebRtcBinding> {
+  switch (name) {
+    case 'node-datachannel':
+      try {
+        return { name, implementation: await loadNodeDataChannel() };
+      } catch (err) {
+        throw new TransportError('ERR_NO_WEBRTC', 'cannot load the "node-datachannel" package', {
+          cause: err,
+        });
+      }
+    case 'wrtc':
+      return { name, implementation: await loadWrtc() };
+    default: {
+      const never: never = name;
+      throw new TransportError('ERR_NO_WEBRTC', `unknown binding ${String(never)}`);
+    }
+  }
+}
+
+async function loadWrtc(): Promise<WebRtcImplementation> {
   let mod: unknown;
   try {
     // A variable specifier keeps bundlers from following this import into the browser build.
@@ -58,7 +132,7 @@ async function loadUncached(): Promise<WebRtcBinding> {
   if (!isImplementation(candidate)) {
     throw new TransportError('ERR_NO_WEBRTC', 'the "wrtc" package does not export RTCPeerConnection');
   }
-  return { name: 'wrtc', implementation: pick(candidate) };
+  return pick(candidate);
 }
 
 function pick(source: WebRtcImplementation): WebRtcImplementation {
