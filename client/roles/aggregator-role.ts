@@ -113,7 +113,8 @@ export class AggregatorRole {
    */
   rollback(model: Float32Array): Promise<{ continuesAt: number }> {
     const applied = this.rollbacks.request(model);
-    if (this.phase === 'stopped') this.rollbacks.drop();
+    // No next round to apply it at.
+    if (this.phase === 'stopped' || this.phase === 'done') this.rollbacks.drop();
     return applied;
   }
 

@@ -104,9 +104,10 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
       };
     const applying = this.source.rollback(snapshot.model);
     if (applying === null) return notAggregator();
-    // A failover before the next round drops it: the operator asks the new aggregator.
-    const applied = await applying.catch(() => null);
-    if (applied === null) return notAggregator();
+    // A failover before the next round, or the session's end, drops it: the operator hears why.
+    const applied = await applying.catch((error: unknown) => (error instanceof Error ? error : null));
+    if (applied === null || applied instanceof Error)
+      return { ...notAggregator(), ...(applied instanceof Error ? { message: applied.message } : {}) };
     return { ok: true, snapshots: await this.list(), continuesAt: applied.continuesAt };
   }
 
@@ -148,7 +149,12 @@ export class PendingRollback {
       this.pending = {
         model: Float32Array.from(model),
         applied: (at) => resolve({ continuesAt: at }),
-        dropped: () => reject(new Error('this peer stopped aggregating, or rolled back again')),
+        dropped: () =>
+          reject(
+            new Error(
+              'no next round here: this peer stopped aggregating, training ended, or a newer rollback came',
+            ),
+          ),
       };
     });
   }
