@@ -20,6 +20,9 @@
  * aggregator. Then a replacement peer joins (a late joiner) and, once it is counted, the
  * next trial kills the new aggregator. Median over trials.
  *
+ * Silent failover (sessions 3..): the same with SIGSTOP (a frozen device), a fresh session of
+ * 4 processes per trial (test/support/aggregator-failure.ts): silentFailoverSeconds, median.
+ *
  * @example
  * npm run bench:rounds -- --out /tmp/rounds.json   # writes there only (default bench/results/rounds.json)
  * node --import tsx bench/rounds.ts --rounds 100 --trials 3
@@ -37,6 +40,7 @@ import { SignalingClient } from '../client/signaling/index.ts';
 import { DEFAULT_SESSION_CONFIG, type SessionConfigInput } from '../shared/protocol/session-config.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
 import { createSignalingServer, type SignalingServer } from '../signaling/index.ts';
+import { runAggregatorFailure } from '../test/support/aggregator-failure.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('../client/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -334,6 +338,24 @@ export function roundContinuity(summaries: Summary[]): {
   return { peers: summaries.length, steps, repeated, skipped, modelAdoptions };
 }
 
+/**
+ * A silent aggregator, `trials` times: 4 peers in their own processes on the session
+ * defaults, the aggregator SIGSTOPped mid-session (test/support/aggregator-failure.ts, which
+ * the silent-aggregator test runs too); seconds from the signal to the successor's role and
+ * to the first round it closed.
+ */
+async function silentFailovers(trials: number): Promise<{ seconds: number; takeoverSeconds: number }[]> {
+  const runs: { seconds: number; takeoverSeconds: number }[] = [];
+  for (let i = 0; i < trials; i++) {
+    const run = await runAggregatorFailure('SIGSTOP', {
+      rounds: 200,
+      roundDeadlineMs: DEFAULT_SESSION_CONFIG.roundDeadlineMs,
+    });
+    runs.push({ seconds: run.firstRoundAfterMs / 1000, takeoverSeconds: run.takeoverAfterMs / 1000 });
+  }
+  return runs;
+}
+
 /** `npm run bench:rounds`: its flags with their defaults. */
 export function roundsCommand(): Command {
   const command = new Command('npm run bench:rounds --')
@@ -348,6 +370,11 @@ export function roundsCommand(): Command {
     )
     .addOption(new Option('--warmup <n>', 'rounds before the first kill').argParser(integerIn(1)).default(10))
     .addOption(
+      new Option('--silent-trials <n>', 'sessions whose aggregator is SIGSTOPped (0: none)')
+        .argParser(integerIn(0))
+        .default(3),
+    )
+    .addOption(
       new Option('--out <file>', 'write the JSON result here (and only here)').default(
         RESULTS,
         relative(ROOT, RESULTS),
@@ -359,6 +386,7 @@ export function roundsCommand(): Command {
 interface RoundsOptions {
   rounds: number;
   trials: number;
+  silentTrials: number;
   warmup: number;
   out: string;
 }
@@ -392,6 +420,7 @@ async function run(values: RoundsOptions): Promise<void> {
         ? await failoverSession(server, trials, values.warmup, dir)
         : { trials: [], continuity: null };
     const failovers = failover.trials;
+    const silent = await silentFailovers(values.silentTrials);
     const rows = overhead.rows;
     const result = {
       peers: PEERS,
@@ -408,6 +437,9 @@ async function run(values: RoundsOptions): Promise<void> {
       slowestComputeMsMedian: median(rows.map((r) => r.slowestComputeMs)),
       failoverSeconds: median(failovers.map((f) => f.seconds)),
       failoverSecondsMax: Math.max(...failovers.map((f) => f.seconds)),
+      /** SIGSTOP instead of SIGKILL: from the signal to the first round closed under the successor. */
+      silentFailoverSeconds: median(silent.map((f) => f.seconds)),
+      silentFailovers: silent,
       /** Per surviving peer: no broadcast applied twice for a round, none skipped. */
       roundContinuity: failover.continuity,
       failovers,
@@ -442,8 +474,13 @@ async function run(values: RoundsOptions): Promise<void> {
       console.log(
         `round counter on the ${c.peers} surviving peers: ${c.steps} rounds applied, ${c.repeated} repeated, ${c.skipped} skipped (${c.modelAdoptions} models adopted)`,
       );
+    for (const [i, t] of silent.entries())
+      console.log(
+        `silent failover ${i + 1}: takeover ${t.takeoverSeconds.toFixed(2)} s, first round ${t.seconds.toFixed(2)} s after SIGSTOP`,
+      );
     console.log(
-      `overheadMsMedian ${result.overheadMsMedian.toFixed(1)} ms (target <= 20), failoverSeconds ${result.failoverSeconds.toFixed(2)} s (target <= 3)`,
+      `overheadMsMedian ${result.overheadMsMedian.toFixed(1)} ms (target <= 20), failoverSeconds ${result.failoverSeconds.toFixed(2)} s, ` +
+        `silentFailoverSeconds ${result.silentFailoverSeconds.toFixed(2)} s (targets <= 3)`,
     );
     writeResult(values.out, result);
   } finally {
