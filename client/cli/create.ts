@@ -18,6 +18,7 @@ import {
 } from './command.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
 import { OPERATOR_TOKEN_ENV } from './snapshots.ts';
+import { addTaskOptions, withTask, type TaskOptions } from './task-flags.ts';
 
 export { CONFIG_FLAGS, configFromFlags } from './config-flags.ts';
 
@@ -35,7 +36,7 @@ export function createCommand(): Command {
       ),
     )
     .addOption(new Option('--json', 'print the created session as one JSON object').default(false));
-  return plainDefaults(addConfigOptions(command));
+  return plainDefaults(addTaskOptions(addConfigOptions(command)));
 }
 
 /** Quotes a shell word if it needs it. */
@@ -59,8 +60,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   let code = 0;
   const command = createCommand().action(async () => {
     // The values first: `liec create --rounds abc` names --rounds, whatever else is missing.
-    const config = configFromFlags(configFlagValues(command));
+    const flagConfig = configFromFlags(configFlagValues(command));
     requireOptions(command, ['server']);
+    // csv and images: the task spec from the creator's own data (no row of it is sent).
+    const config = await withTask(flagConfig, command.opts<TaskOptions>());
     const opts = command.opts<{ server: string; json: boolean; operatorToken?: string }>();
     const operatorToken = opts.operatorToken ?? process.env[OPERATOR_TOKEN_ENV];
     const { SignalingClient } = await import('../signaling/index.ts');

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CommandFailure,
@@ -30,6 +30,7 @@ import { cliEntry } from './entry.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
 import type { PeerSummary } from './join.ts';
 import { mb, wireBytesText } from './progress.ts';
+import { addTaskOptions, withTask, type TaskOptions } from './task-flags.ts';
 import { buildWebAppInto } from './web-app.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,7 +60,7 @@ export function demoCommand(name = 'liec demo'): Command {
         .default(0),
     );
   return plainDefaults(
-    addConfigOptions(command, {
+    addConfigOptions(addTaskOptions(command), {
       rounds: { value: '300' },
       'min-peers': { text: 'the value of --peers' },
       'data-shards': { text: 'the value of --peers' },
@@ -185,17 +186,33 @@ export function demoSummary(
 ) {
   const finished = summaries.filter((s) => !s.interrupted && s.modelSha256 !== null);
   const testAccuracy = finished.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
+  // csv and images: the mean of the peers' own validation accuracies, weighted by their sizes.
+  const validated = finished.flatMap((s) =>
+    s.validation?.accuracy == null || s.validation.examples === 0
+      ? []
+      : [{ n: s.validation.examples, accuracy: s.validation.accuracy }],
+  );
+  const validationExamples = validated.reduce((sum, v) => sum + v.n, 0);
   const hashes = new Set(finished.map((s) => s.modelSha256));
   const aggregator = summaries.find((s) => s.role === 'aggregator') ?? null;
   return {
     ...meta,
     /** Of the model the peers end on; identicalModels: every finished peer holds the same bits. */
-    final: { testAccuracy },
+    final: {
+      testAccuracy,
+      ...(validated.length === 0
+        ? {}
+        : {
+            validationAccuracy: validated.reduce((sum, v) => sum + v.n * v.accuracy, 0) / validationExamples,
+            validationExamples,
+          }),
+    },
     identicalModels: finished.length > 0 && hashes.size === 1,
     peers: finished.map((s) => ({
       peerId: s.peerId,
       modelSha256: s.modelSha256,
       finalTestAccuracy: s.finalTestAccuracy,
+      ...(s.validation === undefined ? {} : { validation: s.validation }),
     })),
     /** All peers' frame bytes: sent up as workers, down as aggregators. */
     bytes: {
@@ -270,11 +287,17 @@ async function run(command: Command, io: CliIo): Promise<number> {
   const opts = command.opts<DemoOptions>();
   const peers = opts.peers;
   const flags = configFlagValues(command);
-  const config = configFromFlags({
-    ...flags,
-    'min-peers': flags['min-peers'] ?? String(peers),
-    'data-shards': flags['data-shards'] ?? String(peers),
-  });
+  const taskOpts = command.opts<TaskOptions>();
+  const config = await withTask(
+    configFromFlags({
+      ...flags,
+      'min-peers': flags['min-peers'] ?? String(peers),
+      'data-shards': flags['data-shards'] ?? String(peers),
+    }),
+    taskOpts,
+  );
+  // Every peer reads the one file and keeps its part (--shard) after the held-back test part.
+  const dataArgs = taskOpts.data === undefined ? [] : ['--data', resolvePath(taskOpts.data)];
   if (config.minPeers > peers)
     throw new UsageError(
       `option '--min-peers <n>' argument '${config.minPeers}' is invalid. expected at most --peers ${peers}`,
@@ -306,7 +329,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
       `signaling server: ${url}\nwatch the session: ${links.watch}\njoin from a browser tab: ${links.browser}\n`,
     );
     io.out(
-      `training ${config.algorithm} (up ${config.up}, down ${config.down}, lr ${config.learningRate}, batch ${config.batchSize}) on MNIST with ${peers} headless peers, ${config.rounds} rounds\n`,
+      `training ${config.algorithm} (up ${config.up}, down ${config.down}, lr ${config.learningRate}, batch ${config.batchSize}) on ${config.task === 'mnist' ? 'MNIST' : `${config.task} ${taskOpts.data ?? ''}`} with ${peers} headless peers, ${config.rounds} rounds\n`,
     );
     const width = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
     const started = performance.now();
@@ -332,6 +355,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
           [
             ...['--server', url, '--session', sessionId, '--token', token],
             ...['--peer-id', `peer-${i}`, '--shard', String(i)],
+            ...dataArgs,
             ...['--summary-out', joinPath(workdir, `peer-${i}.json`)],
             ...(opts.linkMbps === undefined ? [] : ['--link-mbps', String(opts.linkMbps)]),
             ...(opts.linkLatencyMs === 0 ? [] : ['--link-latency-ms', String(opts.linkLatencyMs)]),

@@ -50,6 +50,12 @@ export function joinCommand(): Command {
       ).argParser(integerIn(0)),
     )
     .addOption(
+      new Option(
+        '--data <path>',
+        "this peer's own data for a csv or images session: a CSV file or a folder of class folders (with --shard: that part of it, after a held-back test part)",
+      ),
+    )
+    .addOption(
       new Option('--compute-delay-ms <ms>', 'delay before each gradient (straggler injection)')
         .argParser(nonNegative)
         .default(0),
@@ -139,6 +145,7 @@ interface JoinOptions {
   token: string;
   peerId?: string;
   shard?: number;
+  data?: string;
   computeDelayMs: number;
   aggregatorSilenceMs?: number;
   linkMbps?: number;
@@ -167,6 +174,12 @@ export interface PeerSummary {
   finalTestAccuracy: number | null;
   /** SHA-256 of its final flat weights: every peer that finished holds the same model. */
   modelSha256: string | null;
+  /**
+   * csv and images tasks: this peer's examples and its final model's accuracy on its own
+   * validation part (the session's accuracy is their size-weighted mean); finalTestAccuracy
+   * is then on the held-back test part with --shard, else equal to this accuracy.
+   */
+  validation?: { examples: number; accuracy: number | null; train: number; test: number };
   /** The aggregator's test accuracy as announced when training ended (null if it left first). */
   sessionTestAccuracy: number | null;
   backend: string;
@@ -240,7 +253,9 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
   const shard = opts.shard ?? resume?.shard;
   const peerId = opts.peerId ?? resume?.peerId;
+  const local = localDataLearner(opts.data, shard);
   const peer = new Peer({
+    createLearner: local.create,
     serverUrl: server,
     sessionId: session,
     token,
@@ -324,11 +339,13 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     await flushCheckpoint();
     const model = peer.model();
     const modelHash = model === null ? null : await modelSha256(model);
+    const validation = local.validation(model);
     const summary: PeerSummary = {
       peerId: peer.peerId,
       role: peer.currentRole ?? lastRole,
       round: done.round,
-      finalTestAccuracy: peer.evaluateModel()?.accuracy ?? null,
+      finalTestAccuracy: local.testAccuracy(model) ?? peer.evaluateModel()?.accuracy ?? null,
+      ...(validation === undefined ? {} : { validation }),
       modelSha256: modelHash,
       sessionTestAccuracy: done.testAccuracy,
       backend: peer.backend,
@@ -365,6 +382,62 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     process.off('SIGTERM', leave);
     for (const [signal, handler] of debugHandlers) process.off(signal, handler);
   }
+}
+
+/**
+ * The peer's learner: MNIST as ever for an mnist session, its own `--data` for csv and
+ * images (a clear error naming the task when it has none), plus what the summary reports.
+ */
+function localDataLearner(data: string | undefined, share: number | undefined) {
+  let learner: import('../training/task-learner.ts').TaskLearner | null = null;
+  return {
+    create: async (config: import('../../shared/protocol/session-config.ts').SessionConfig) => {
+      if (config.task === 'mnist') {
+        if (data !== undefined)
+          throw new CommandFailure('--data is for csv and images sessions; this one trains on mnist');
+        return (await import('../roles/peer.ts')).defaultLearner(config);
+      }
+      if (data === undefined)
+        throw new CommandFailure(`this session's task is ${config.task}: pass this peer's data with --data`);
+      const { createTaskLearner } = await import('../training/task-learner.ts');
+      learner = await createTaskLearner({
+        config,
+        dataPath: data,
+        ...(share === undefined ? {} : { share }),
+      });
+      return learner;
+    },
+    validation: (model: Float32Array | null) =>
+      learner === null
+        ? undefined
+        : {
+            examples: learner.counts.validation,
+            accuracy: model === null ? null : learner.evaluate(model).accuracy,
+            train: learner.counts.train,
+            test: learner.counts.test,
+          },
+    testAccuracy: (model: Float32Array | null) =>
+      learner === null || model === null ? null : (learner.evaluateTest(model)?.accuracy ?? null),
+  };
+}
+
+/** --save-model: the session's own model holding `model`, written to `dir` (said on stderr). */
+async function saveFinalModel(
+  config: SessionConfig | null,
+  model: Float32Array | null,
+  dir: string,
+  io: CliIo,
+): Promise<void> {
+  const custom = config?.customModel;
+  if (custom === undefined)
+    throw new CommandFailure(
+      '--save-model needs a session created with its own model (liec create --model DIR)',
+    );
+  if (model === null)
+    throw new CommandFailure('--save-model: this peer holds no model (it left before training)');
+  const { saveSessionModel } = await import('./model-dir.ts');
+  await saveSessionModel(custom, model, dir);
+  io.err(`model saved to ${dir} (model.json, tf.loadLayersModel)\n`);
 }
 
 /**

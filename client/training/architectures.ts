@@ -16,6 +16,9 @@
  *   machine, about 0.2-0.3 s on wasm and 3 s on cpu (the MLP: 6 ms and 60 ms). Evaluate it
  *   on a subset of the test set (2,000 images take about 5 s on wasm, 50 s on cpu).
  *
+ * Other tasks (csv, images): the same shapes with the task's input size in place of 784 and
+ * its class count in place of 10 (`io`); the CNN takes only 28x28 grayscale inputs.
+ *
  * Initial weights come from the shared seeded Rng, not TF.js's random ops, so a seed gives
  * the same model on every backend and machine: He-uniform for ReLU layers, Glorot-uniform
  * for the output layer, zero biases.
@@ -48,16 +51,34 @@ export interface ParamSpec {
 export interface Architecture {
   name: ArchName;
   params: ParamSpec[];
-  /** Logits [batch, 10] from flat images [batch, 784] and the parameters in list order. */
+  /** Values in one input and number of classes (784 and 10 for MNIST). */
+  inputSize: number;
+  numClasses: number;
+  /** Logits [batch, classes] from flat inputs [batch, inputSize] and the parameters in list order. */
   forward(images: tf.Tensor2D, params: readonly tf.Tensor[]): tf.Tensor;
 }
 
 export const INPUT_PIXELS = 784;
 export const NUM_CLASSES = 10;
 
-/** The architecture `name`; `hidden` sets an MLP's width (default MLP_HIDDEN[name]). */
-export function architecture(name: ArchName, hidden?: number): Architecture {
-  return name === 'cnn' ? cnn() : mlp(name, hidden ?? MLP_HIDDEN[name]);
+/** A task's input and output sizes. */
+export interface TaskShape {
+  inputSize: number;
+  numClasses: number;
+}
+
+export const MNIST_SHAPE: Readonly<TaskShape> = { inputSize: INPUT_PIXELS, numClasses: NUM_CLASSES };
+
+/**
+ * The architecture `name`; `hidden` sets an MLP's width (default MLP_HIDDEN[name]), `io`
+ * the task's input size and class count (default MNIST's). Throws a RangeError for a CNN
+ * whose input is not 28x28x1.
+ */
+export function architecture(name: ArchName, hidden?: number, io: TaskShape = MNIST_SHAPE): Architecture {
+  if (name !== 'cnn') return mlp(name, hidden ?? MLP_HIDDEN[name], io);
+  if (io.inputSize !== INPUT_PIXELS)
+    throw new RangeError(`the cnn model takes 28x28 grayscale inputs (784 values), not ${io.inputSize}`);
+  return cnn(io.numClasses);
 }
 
 function denseParams(name: string, inputs: number, outputs: number, init: 'he' | 'glorot'): ParamSpec[] {
@@ -119,12 +140,13 @@ function denseLayer(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, inputGrad: boolean
   })(x, w, b);
 }
 
-function mlp(name: Exclude<ArchName, 'cnn'>, hidden: number): Architecture {
+function mlp(name: Exclude<ArchName, 'cnn'>, hidden: number, io: TaskShape): Architecture {
   return {
     name,
+    ...io,
     params: [
-      ...denseParams('dense1', INPUT_PIXELS, hidden, 'he'),
-      ...denseParams('dense2', hidden, NUM_CLASSES, 'glorot'),
+      ...denseParams('dense1', io.inputSize, hidden, 'he'),
+      ...denseParams('dense2', hidden, io.numClasses, 'glorot'),
     ],
     forward(images, params) {
       const h = tf.relu(denseLayer(images, param(params, 0), param(params, 1), false));
@@ -133,13 +155,15 @@ function mlp(name: Exclude<ArchName, 'cnn'>, hidden: number): Architecture {
   };
 }
 
-function cnn(): Architecture {
+function cnn(numClasses: number): Architecture {
   return {
     name: 'cnn',
+    inputSize: INPUT_PIXELS,
+    numClasses,
     params: [
       ...convParams('conv1', 1, 8),
       ...convParams('conv2', 8, 16),
-      ...denseParams('dense', 7 * 7 * 16, NUM_CLASSES, 'glorot'),
+      ...denseParams('dense', 7 * 7 * 16, numClasses, 'glorot'),
     ],
     forward(images, params) {
       const x = rank4(images.reshape([-1, 28, 28, 1]));

@@ -15,7 +15,7 @@
 import { partitionIndices } from '../../shared/data/partition.ts';
 import type { PartitionSpec } from '../../shared/data/spec.ts';
 import { mixSeed } from '../../shared/random.ts';
-import type { ArchName } from './architectures.ts';
+import type { ArchName, TaskShape } from './architectures.ts';
 import type { Learner } from './learner.ts';
 import type { BackendName } from './backend.ts';
 import { createBatchSampler } from './batches.ts';
@@ -23,6 +23,7 @@ import type { MnistData } from './mnist.ts';
 import { createModel, type ParamLayout } from './model.ts';
 
 export interface DataLearnerOptions {
+  /** Training and test examples (MNIST's, or a task's: inputs in place of images). */
   data: MnistData;
   /** The backend selectBackend() chose (reported, not selected, here). */
   backend: BackendName;
@@ -32,6 +33,8 @@ export interface DataLearnerOptions {
   batchSize: number;
   seed: number;
   arch: ArchName;
+  /** The task's input size and class count. @default MNIST's */
+  io?: TaskShape;
 }
 
 export interface DataLearner extends Learner {
@@ -40,6 +43,12 @@ export interface DataLearner extends Learner {
   readonly layout: readonly ParamLayout[];
   /** Batch loss of the last gradient, per shard; undefined before the first. */
   lastLoss(shard: number): number | undefined;
+  /** Accuracy and loss of `weights` on other examples than the test set (a held-back part). */
+  evaluateOn(
+    weights: Float32Array,
+    images: Float32Array,
+    labels: Uint8Array,
+  ): { accuracy: number; loss: number };
   /**
    * Runs one gradient and one small evaluation on fixed examples, without touching any
    * shard's batch order, so the backend's one-time costs (WebGL shader compilation: seconds
@@ -58,7 +67,11 @@ export function createDataLearner(options: DataLearnerOptions): DataLearner {
   const samplers = shards.map((shard, i) =>
     createBatchSampler(shard, options.batchSize, mixSeed(options.seed, i, 0xba7c)),
   );
-  const model = createModel({ arch: options.arch, seed: options.seed });
+  const model = createModel({
+    arch: options.arch,
+    seed: options.seed,
+    ...(options.io === undefined ? {} : { io: options.io }),
+  });
   const losses = new Map<number, number>();
   return {
     backend: options.backend,
@@ -78,6 +91,10 @@ export function createDataLearner(options: DataLearnerOptions): DataLearner {
       return model.evaluate(data.testImages, data.testLabels);
     },
     lastLoss: (shard) => losses.get(shard),
+    evaluateOn(weights, images, labels) {
+      model.setWeights(weights);
+      return model.evaluate(images, labels);
+    },
     warmUp() {
       const started = performance.now();
       const batch = Array.from({ length: Math.min(options.batchSize, data.trainLabels.length) }, (_, i) => i);

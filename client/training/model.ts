@@ -22,15 +22,8 @@
  * model.dispose();
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  architecture,
-  initialWeights,
-  INPUT_PIXELS,
-  MLP_HIDDEN,
-  NUM_CLASSES,
-  sizeOf,
-} from './architectures.ts';
-import type { ArchName } from './architectures.ts';
+import { architecture, initialWeights, MLP_HIDDEN, MNIST_SHAPE, sizeOf } from './architectures.ts';
+import type { ArchName, TaskShape } from './architectures.ts';
 import { TrainingError } from './errors.ts';
 
 export interface ModelOptions {
@@ -41,6 +34,8 @@ export interface ModelOptions {
   hidden?: number;
   /** Examples per forward pass in evaluate(), bounding its memory. @default 1000 */
   evalChunkSize?: number;
+  /** The task's input size and class count. @default MNIST's, 784 and 10 */
+  io?: TaskShape;
 }
 
 export interface ParamLayout {
@@ -84,7 +79,13 @@ export function createModel(options: ModelOptions): TrainableModel {
   if (!Number.isSafeInteger(evalChunkSize) || evalChunkSize < 1) {
     throw new TrainingError('BAD_OPTION', `evalChunkSize must be a positive integer, got ${evalChunkSize}`);
   }
-  const arch = architecture(options.arch, hidden);
+  let arch;
+  try {
+    arch = architecture(options.arch, hidden, options.io ?? MNIST_SHAPE);
+  } catch (error) {
+    throw new TrainingError('BAD_OPTION', error instanceof Error ? error.message : String(error));
+  }
+  const { inputSize, numClasses } = arch;
 
   const layout: ParamLayout[] = [];
   let numParams = 0;
@@ -136,10 +137,10 @@ export function createModel(options: ModelOptions): TrainableModel {
     },
     computeGradient(images, labels, batchIndices) {
       alive();
-      const batch = selectBatch(images, labels, batchIndices);
+      const batch = selectBatch(images, labels, batchIndices, arch);
       const out = tf.tidy(() => {
-        const xs = tf.tensor2d(batch.images, [batch.labels.length, INPUT_PIXELS]);
-        const ys = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), NUM_CLASSES);
+        const xs = tf.tensor2d(batch.images, [batch.labels.length, inputSize]);
+        const ys = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), numClasses);
         const lossOf = (...params: tf.Tensor[]): tf.Scalar =>
           tf.losses.softmaxCrossEntropy(ys, arch.forward(xs, params)).asScalar();
         const { value, grads } = tf.valueAndGrads(lossOf)(variables);
@@ -152,21 +153,21 @@ export function createModel(options: ModelOptions): TrainableModel {
     },
     evaluate(images, labels) {
       alive();
-      const all = selectBatch(images, labels, undefined);
+      const all = selectBatch(images, labels, undefined, arch);
       const count = all.labels.length;
       let lossSum = 0;
       let correct = 0;
       for (let start = 0; start < count; start += evalChunkSize) {
         const end = Math.min(count, start + evalChunkSize);
         const out = tf.tidy(() => {
-          const xs = tf.tensor2d(all.images.subarray(start * INPUT_PIXELS, end * INPUT_PIXELS), [
+          const xs = tf.tensor2d(all.images.subarray(start * inputSize, end * inputSize), [
             end - start,
-            INPUT_PIXELS,
+            inputSize,
           ]);
           const truth = tf.tensor1d(all.labels.subarray(start, end), 'int32');
           const logits = arch.forward(xs, variables);
           const loss = tf.losses.softmaxCrossEntropy(
-            tf.oneHot(truth, NUM_CLASSES),
+            tf.oneHot(truth, numClasses),
             logits,
             undefined,
             undefined,
@@ -195,34 +196,31 @@ function selectBatch(
   images: Float32Array,
   labels: Uint8Array | readonly number[],
   indices: readonly number[] | undefined,
+  { inputSize, numClasses }: TaskShape,
 ): { images: Float32Array; labels: Int32Array } {
   const count = labels.length;
-  if (images.length !== count * INPUT_PIXELS) {
+  if (images.length !== count * inputSize) {
     throw new TrainingError(
       'BAD_BATCH',
-      `${images.length} pixel values do not match ${count} labels x ${INPUT_PIXELS}`,
+      `${images.length} input values do not match ${count} labels x ${inputSize}`,
     );
   }
   const rows = indices ?? null;
   const size = rows ? rows.length : count;
   if (size === 0) throw new TrainingError('BAD_BATCH', 'empty batch');
   const outLabels = new Int32Array(size);
-  const outImages = rows ? new Float32Array(size * INPUT_PIXELS) : images;
+  const outImages = rows ? new Float32Array(size * inputSize) : images;
   for (let row = 0; row < size; row++) {
     const index = rows ? (rows[row] ?? -1) : row;
     if (!Number.isInteger(index) || index < 0 || index >= count) {
       throw new TrainingError('BAD_BATCH', `index ${index} outside 0..${count - 1}`);
     }
     const label = labels[index] ?? -1;
-    if (!Number.isInteger(label) || label < 0 || label >= NUM_CLASSES) {
-      throw new TrainingError(
-        'BAD_BATCH',
-        `label ${label} of example ${index} outside 0..${NUM_CLASSES - 1}`,
-      );
+    if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
+      throw new TrainingError('BAD_BATCH', `label ${label} of example ${index} outside 0..${numClasses - 1}`);
     }
     outLabels[row] = label;
-    if (rows)
-      outImages.set(images.subarray(index * INPUT_PIXELS, (index + 1) * INPUT_PIXELS), row * INPUT_PIXELS);
+    if (rows) outImages.set(images.subarray(index * inputSize, (index + 1) * inputSize), row * inputSize);
   }
   return { images: outImages, labels: outLabels };
 }

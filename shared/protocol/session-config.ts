@@ -18,6 +18,7 @@ import {
   resolveAlgorithmOptions,
   type AlgorithmSpec,
 } from '../algorithm/index.ts';
+import { taskSpecSchema } from '../data/task.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../defaults.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
@@ -36,8 +37,13 @@ const partitionSchema = z
 const positiveInt = z.number().int().positive();
 
 const sessionConfigFields = z.object({
-  /** The learning task; only MNIST for now. */
-  task: z.enum(['mnist']).default('mnist'),
+  /**
+   * The learning task: the shipped MNIST digits, or each peer's own image folder or CSV file
+   * under `taskSpec` (classes, input shape, features and scaling; see shared/data/task.ts).
+   */
+  task: z.enum(['mnist', 'images', 'csv']).default('mnist'),
+  /** images and csv: what the creator's data defines for every peer (absent for mnist). */
+  taskSpec: taskSpecSchema.optional(),
   /** The model trained by every peer: mlp 0.1M parameters, mlp-large 1M, mlp-xlarge 10M, cnn 9k. */
   model: z.enum(['mlp', 'mlp-large', 'mlp-xlarge', 'cnn']).default('mlp'),
   /** The training algorithm; all but liec are baselines on the same engine. */
@@ -127,12 +133,27 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
  * accepts is one its peers can run.
  */
 export const sessionConfigSchema = sessionConfigFields.superRefine((config, ctx) => {
+  const taskIssue = taskMismatch(config);
+  if (taskIssue !== null) ctx.addIssue({ code: 'custom', path: ['taskSpec'], message: taskIssue });
   try {
     resolveAlgorithmOptions(algorithmSpecOf(config));
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
   }
 });
+
+/** Why the task, its spec and the model do not fit together, or null when they do. */
+function taskMismatch(config: z.output<typeof sessionConfigFields>): string | null {
+  const spec = config.taskSpec;
+  if (config.task === 'mnist') return spec === undefined ? null : 'the mnist task takes no taskSpec';
+  if (spec === undefined) return `the ${config.task} task needs a taskSpec (made by liec create --data)`;
+  if (spec.kind !== config.task) return `task ${config.task} with a ${spec.kind} taskSpec`;
+  const grayscale28 =
+    spec.kind === 'images' && spec.width === 28 && spec.height === 28 && spec.channels === 1;
+  if (config.model === 'cnn' && !grayscale28)
+    return 'model cnn takes 28x28 grayscale inputs; use an mlp model for this task';
+  return null;
+}
 
 /** A fully resolved session configuration (every field present). */
 export type SessionConfig = z.output<typeof sessionConfigSchema>;

@@ -1,0 +1,99 @@
+/**
+ * `--task`, `--data`, `--label`, `--features`, `--image-size`, `--channels`: the flags that
+ * make a session train on the creator's kind of data (`liec create`, `npm start`). With
+ * csv or images the creator's own file or folder defines the task spec that goes into the
+ * session config (classes, input shape, features, scaling); see shared/data/task.ts.
+ *
+ * @example
+ * const program = addTaskOptions(new Command('liec create'));
+ * program.parse(['--task', 'csv', '--data', 'w.csv', '--label', 'weather'], { from: 'user' });
+ * const config = await withTask(configFromFlags({}), program.opts<TaskOptions>());
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseSessionConfig, type SessionConfig } from '../../shared/protocol/session-config.ts';
+import { CommandFailure, oneLine, oneOf, UsageError } from './command.ts';
+
+export const TASKS = ['mnist', 'images', 'csv'] as const;
+export type TaskName = (typeof TASKS)[number];
+
+export interface TaskOptions {
+  task: TaskName;
+  data?: string;
+  label?: string;
+  features?: string[];
+  imageSize?: { width: number; height: number };
+  channels?: 1 | 3;
+}
+
+/** Adds the task flags to `command`. */
+export function addTaskOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--task <name>', 'mnist (the shipped digits) | images (a folder of class folders) | csv')
+        .argParser(oneOf(TASKS))
+        .default('mnist'),
+    )
+    .addOption(new Option('--data <path>', 'images: a folder with one subfolder per class; csv: a CSV file'))
+    .addOption(new Option('--label <column>', 'csv: the label column'))
+    .addOption(
+      new Option(
+        '--features <columns>',
+        'csv: comma-separated feature columns (default: all but the label)',
+      ).argParser((text) => text.split(',').map((c) => c.trim())),
+    )
+    .addOption(
+      new Option(
+        '--image-size <WxH>',
+        'images: the size every image is resized to (default: 28x28)',
+      ).argParser(imageSize),
+    )
+    .addOption(
+      new Option('--channels <n>', 'images: 1 (grayscale) or 3 (RGB) (default: 1)').argParser((text) => {
+        if (text !== '1' && text !== '3') throw new InvalidArgumentError('expected 1 or 3');
+        return Number(text) as 1 | 3;
+      }),
+    );
+}
+
+/**
+ * `config` with the task the flags name; for csv and images the task spec is made from the
+ * creator's data. Bad flags are UsageErrors, bad data a CommandFailure naming file and row.
+ */
+export async function withTask(config: SessionConfig, opts: TaskOptions): Promise<SessionConfig> {
+  if (opts.task === 'mnist') {
+    if (opts.data !== undefined) throw new UsageError('--data needs --task images or --task csv');
+    return config;
+  }
+  if (opts.data === undefined) throw new UsageError(`--task ${opts.task} needs --data`);
+  if (opts.task === 'csv' && opts.label === undefined)
+    throw new UsageError('--task csv needs --label <column>');
+  const { taskSpecFromData } = await import('../training/local-data.ts');
+  let taskSpec;
+  try {
+    taskSpec = await taskSpecFromData({
+      task: opts.task,
+      data: opts.data,
+      ...(opts.label === undefined ? {} : { label: opts.label }),
+      ...(opts.features === undefined ? {} : { features: opts.features }),
+      ...(opts.imageSize ?? {}),
+      ...(opts.channels === undefined ? {} : { channels: opts.channels }),
+    });
+  } catch (error) {
+    throw new CommandFailure(oneLine(error));
+  }
+  try {
+    return parseSessionConfig({ ...config, task: opts.task, taskSpec });
+  } catch (error) {
+    const issue = (error as { issues?: { message: string }[] }).issues?.[0]?.message;
+    throw new UsageError(`--task ${opts.task}: ${issue ?? oneLine(error)}`);
+  }
+}
+
+function imageSize(text: string): { width: number; height: number } {
+  const match = /^(\d+)x(\d+)$/.exec(text.trim());
+  const width = Number(match?.[1]);
+  const height = Number(match?.[2]);
+  if (match === null || width < 1 || height < 1 || width > 512 || height > 512)
+    throw new InvalidArgumentError('expected WxH such as 28x28, sides 1..512');
+  return { width, height };
+}
