@@ -1,0 +1,277 @@
+/**
+ * `npm run bench:links-sim`: seconds and bytes to 90% test accuracy for sgd, doublesqueeze,
+ * liec and the local-step baselines fedavg, diloco and sparseloco, on a fast link and at 10
+ * and 2 Mbit/s per peer, from simulator runs (client/sim: the same algorithm objects as real
+ * peers, every frame encoded and counted). Each algorithm runs at each of its candidate
+ * settings on seeds 1-4; per link, the setting with the lowest median seconds to 90% there
+ * is then run on seeds 5-8, and those are the figures reported (median and range).
+ *
+ * Time model. A run's trajectory (accuracy and bytes per round) does not depend on the link
+ * in the simulator's lockstep mode with no deadline, so each run is simulated once and timed
+ * on every link: a round takes H x COMPUTE_MS (its gradients) + ROUND_OVERHEAD_MS (protocol,
+ * measured on real peers) + its wire bytes, up and down, over one link of the given rate:
+ * N workers and an aggregator on a link of the same rate, through which every upload and
+ * every broadcast copy passes. That is the simulator's own lockstep arithmetic with an
+ * aggregator link of the workers' rate (client/sim/links.ts: uploads serialized one after
+ * the other on the aggregator's link, broadcast copies likewise).
+ *
+ * Runs are appended to a JSONL file as they finish (a rerun skips the ones present), so
+ * groups can run in parallel processes; `--summarize` reads them all and writes the table
+ * (bench/results/links-sim.json) and the plots (docs/links-sim-accuracy-vs-*.svg).
+ *
+ * @example
+ * npm run bench:links-sim -- --peers 4 --partition iid
+ * npm run bench:links-sim -- --peers 4 --partition dirichlet:0.1
+ * npm run bench:links-sim -- --summarize
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { simulationLearner } from '../client/sim/cli.ts';
+import { parseSimulateArgs } from '../client/sim/options.ts';
+import { runSimulation } from '../client/sim/simulator.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const RUNS_FILE = join(ROOT, 'bench', 'results', 'links-sim-runs.jsonl');
+
+/** Modeled time of one gradient step (the simulator's default --compute-ms). */
+export const COMPUTE_MS = 10;
+/** Per-round protocol overhead: bench:rounds' median with 4 real peers (24-25 ms). */
+export const ROUND_OVERHEAD_MS = 25;
+/** The links every run is timed on: "fast" stands for loopback or a LAN. */
+export const LINKS = [
+  { name: 'fast (1 Gbit/s)', mbps: 1000 },
+  { name: '10 Mbit/s', mbps: 10 },
+  { name: '2 Mbit/s', mbps: 2 },
+] as const;
+/** Every run stops at the target or after this many gradient steps per worker. */
+const STEP_CAP = 400;
+/** About this many steps between evaluations, whatever H is (time to 90% is quantized by it). */
+const EVAL_STEPS = 8;
+const TARGET = 0.9;
+const SELECTION_SEEDS = [1, 2, 3, 4];
+const REPORT_SEEDS = [5, 6, 7, 8];
+
+export interface Setting {
+  name: string;
+  algorithm: string;
+  localSteps: number;
+  flags: string[];
+}
+
+const local = (algorithm: string, h: number, codec?: string): Setting => ({
+  name: `${algorithm} H=${h}`,
+  algorithm,
+  localSteps: h,
+  flags: [
+    '--algorithm',
+    algorithm,
+    '--local-steps',
+    String(h),
+    ...(codec === undefined ? [] : ['--up', codec, '--down', codec]),
+  ],
+});
+
+/** Each algorithm's candidates (lr 0.3, batch 32, no momentum: the project defaults). */
+export const SETTINGS: Setting[] = [
+  { name: 'sgd', algorithm: 'sgd', localSteps: 1, flags: ['--algorithm', 'sgd'] },
+  {
+    name: 'doublesqueeze topk:0.01',
+    algorithm: 'doublesqueeze',
+    localSteps: 1,
+    flags: ['--algorithm', 'doublesqueeze', '--up', 'topk:0.01', '--down', 'topk:0.01'],
+  },
+  { name: 'liec (defaults)', algorithm: 'liec', localSteps: 1, flags: ['--algorithm', 'liec'] },
+  local('fedavg', 4),
+  local('fedavg', 16),
+  local('diloco', 4),
+  local('diloco', 16),
+  local('sparseloco', 4, 'topk:0.02:sign'),
+  local('sparseloco', 16, 'topk:0.02:sign'),
+];
+
+export interface EvalPoint {
+  round: number;
+  steps: number;
+  accuracy: number;
+  bytes: number;
+  /** Seconds since the start on each of LINKS, in order. */
+  seconds: number[];
+}
+
+export interface RunRecord {
+  peers: number;
+  partition: string;
+  seed: number;
+  setting: string;
+  algorithm: string;
+  localSteps: number;
+  flags: string[];
+  /** Index in `evals` of the first at or above the target; null if never. */
+  reachedAt: number | null;
+  evals: EvalPoint[];
+  bitsPerParam: { up: number; down: number };
+  wallSeconds: number;
+}
+
+export function readRuns(file: string): RunRecord[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as RunRecord);
+}
+
+async function simulate(
+  setting: Setting,
+  peers: number,
+  partition: string,
+  seed: number,
+): Promise<RunRecord> {
+  const h = setting.localSteps;
+  const rounds = Math.ceil(STEP_CAP / h);
+  const evalEvery = Math.max(1, Math.round(EVAL_STEPS / h));
+  const argv = [
+    ...setting.flags,
+    ...['--workers', String(peers), '--partition', partition, '--seed', String(seed)],
+    ...['--rounds', String(rounds), '--eval-every', String(evalEvery), '--quiet'],
+  ];
+  const cli = parseSimulateArgs(argv);
+  if (cli === 'help') throw new Error('unreachable: no --help');
+  const learner = await simulationLearner(cli);
+  const started = performance.now();
+  const evals: EvalPoint[] = [];
+  const seconds = LINKS.map(() => 0);
+  let bytes = 0;
+  let uploads = 0;
+  let upBytes = 0;
+  let downBytes = 0;
+  try {
+    runSimulation(cli.config, learner, {
+      onRound(r) {
+        const roundBytes = r.roundBytesUp + r.roundBytesDown;
+        bytes += roundBytes;
+        upBytes += r.roundBytesUp;
+        downBytes += r.roundBytesDown;
+        uploads += r.participants;
+        LINKS.forEach((link, k) => {
+          const fixed = (h * COMPUTE_MS + ROUND_OVERHEAD_MS) / 1000;
+          seconds[k] = (seconds[k] ?? 0) + fixed + (roundBytes * 8) / (link.mbps * 1e6);
+        });
+        if (r.testAccuracy === null) return;
+        evals.push({
+          round: r.round + 1,
+          steps: (r.round + 1) * h,
+          accuracy: r.testAccuracy,
+          bytes,
+          seconds: [...seconds],
+        });
+      },
+      stopAfter: (r) => (r.testAccuracy ?? 0) >= TARGET,
+    });
+  } finally {
+    learner.dispose();
+  }
+  const reached = evals.findIndex((e) => e.accuracy >= TARGET);
+  const d = learner.numParams;
+  const roundsRun = evals.at(-1)?.round ?? 1;
+  return {
+    peers,
+    partition,
+    seed,
+    setting: setting.name,
+    algorithm: setting.algorithm,
+    localSteps: h,
+    flags: argv,
+    reachedAt: reached < 0 ? null : reached,
+    evals,
+    bitsPerParam: {
+      up: (upBytes * 8) / (d * Math.max(1, uploads)),
+      down: (downBytes * 8) / (d * peers * roundsRun),
+    },
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Median of seconds to target over runs (Infinity for a run that did not reach it). */
+export function secondsTo(run: RunRecord, link: number): number {
+  return run.reachedAt === null ? Infinity : (run.evals[run.reachedAt]?.seconds[link] ?? Infinity);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 === 1
+    ? (sorted[Math.floor(mid)] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Per link, each algorithm's setting with the lowest median seconds to 90% on the selection seeds. */
+export function selectSettings(runs: RunRecord[], peers: number, partition: string): Map<string, string[]> {
+  const chosen = new Map<string, string[]>();
+  const algorithms = [...new Set(SETTINGS.map((s) => s.algorithm))];
+  for (const algorithm of algorithms) {
+    const perLink = LINKS.map((_, k) => {
+      let best: { setting: string; seconds: number } | null = null;
+      for (const setting of SETTINGS.filter((s) => s.algorithm === algorithm)) {
+        const mine = runs.filter(
+          (r) =>
+            r.peers === peers &&
+            r.partition === partition &&
+            r.setting === setting.name &&
+            SELECTION_SEEDS.includes(r.seed),
+        );
+        if (mine.length === 0) continue;
+        const seconds = median(mine.map((r) => secondsTo(r, k)));
+        if (best === null || seconds < best.seconds) best = { setting: setting.name, seconds };
+      }
+      return best?.setting ?? '';
+    });
+    chosen.set(algorithm, perLink);
+  }
+  return chosen;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      peers: { type: 'string', default: '4' },
+      partition: { type: 'string', default: 'iid' },
+      summarize: { type: 'boolean', default: false },
+      runs: { type: 'string', default: RUNS_FILE },
+    },
+  });
+  const file = values.runs;
+  if (values.summarize) {
+    // Loaded here: the summary imports this module's settings.
+    const { summarizeLinks } = await import('./links-sim-summary.ts');
+    summarizeLinks(readRuns(file), ROOT);
+    return;
+  }
+  const peers = Number(values.peers);
+  const partition = values.partition;
+  const runOnce = async (setting: Setting, seed: number): Promise<void> => {
+    const done = readRuns(file).some(
+      (r) => r.peers === peers && r.partition === partition && r.seed === seed && r.setting === setting.name,
+    );
+    if (done) return;
+    const record = await simulate(setting, peers, partition, seed);
+    appendFileSync(file, `${JSON.stringify(record)}\n`);
+    const at = record.reachedAt === null ? undefined : record.evals[record.reachedAt];
+    console.log(
+      `${peers} peers ${partition} seed ${seed} ${setting.name}: ${at === undefined ? 'no 90%' : `90% at step ${at.steps}, ${(at.bytes / 1e6).toFixed(2)} MB`} (${record.wallSeconds.toFixed(1)} s)`,
+    );
+  };
+  for (const seed of SELECTION_SEEDS) for (const setting of SETTINGS) await runOnce(setting, seed);
+  const chosen = selectSettings(readRuns(file), peers, partition);
+  const needed = new Set([...chosen.values()].flat().filter((name) => name !== ''));
+  console.log(`chosen: ${JSON.stringify(Object.fromEntries(chosen))}`);
+  for (const seed of REPORT_SEEDS)
+    for (const setting of SETTINGS.filter((s) => needed.has(s.name))) await runOnce(setting, seed);
+}
+
+if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
+  await main();
+}
