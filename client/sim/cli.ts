@@ -8,17 +8,40 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { processIo, reportError, type CliIo } from '../cli/command.ts';
+import { processIo, reportError, UsageError, type CliIo } from '../cli/command.ts';
 import { fitWidth } from '../cli/progress.ts';
-import type { MnistLearner } from '../training/mnist-learner.ts';
+import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
+import type { Learner } from '../training/learner.ts';
 import { parseSimulateArgs, simulateHelp, type SimulateCli } from './options.ts';
 import { runSimulation, type RoundRecord, type SimulationResult } from './simulator.ts';
 
-/** The MNIST learner a simulation with these options trains: one data shard per worker. */
+/**
+ * The learner a simulation with these options trains, one data shard per worker: MNIST, or
+ * with --task csv|images the --data file minus its held-back test part (the test set).
+ */
 export async function simulationLearner(
   cli: SimulateCli,
   log: (line: string) => void = () => {},
-): Promise<MnistLearner> {
+): Promise<Learner & { readonly backend: string; dispose(): void }> {
+  if (cli.task.task !== 'mnist') {
+    const [{ withTask }, { createTaskSimulationLearner }] = await Promise.all([
+      import('../cli/task-flags.ts'),
+      import('../training/task-learner.ts'),
+    ]);
+    const config = await withTask(
+      parseSessionConfig({ model: cli.model, batchSize: cli.batchSize, seed: cli.config.seed }),
+      cli.task,
+    );
+    const { taskSpec } = config;
+    if (taskSpec === undefined) throw new UsageError(`--task ${cli.task.task} made no task spec`);
+    return createTaskSimulationLearner({
+      config: { ...config, taskSpec },
+      dataPath: cli.task.data ?? '',
+      workers: cli.config.workers,
+      partition: cli.partition,
+      log,
+    });
+  }
   // Loaded here, so that a bad flag is reported without loading TF.js.
   const { createMnistLearner } = await import('../training/mnist-learner.ts');
   return createMnistLearner({
@@ -53,6 +76,7 @@ export function simulationReport(
   const totalFp32 = result.fp32Bytes.up + result.fp32Bytes.down;
   const to90 = result.history.find((r) => (r.testAccuracy ?? 0) >= 0.9);
   return {
+    task: cli.task.task,
     algorithm: config.options.algorithm,
     up: cli.specs.up,
     down: cli.specs.down,
@@ -130,7 +154,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
   const { config } = cli;
   const quiet = cli.quiet;
-  const learner = await simulationLearner(cli, quiet ? () => {} : (line) => io.err(`${line}\n`));
+  let learner;
+  try {
+    learner = await simulationLearner(cli, quiet ? () => {} : (line) => io.err(`${line}\n`));
+  } catch (error) {
+    // A bad --data file is named with its row, not a stack trace.
+    return reportError(error, io, SIMULATE_NAME);
+  }
   const started = performance.now();
   const columns = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
   try {

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../../shared/defaults.ts';
 import { parsePartitionSpec, type PartitionSpec } from '../../shared/data/spec.ts';
 import { integerIn, numberWhere, oneLine, oneOf, plainDefaults, UsageError } from '../cli/command.ts';
+import { addTaskOptions, type TaskOptions } from '../cli/task-flags.ts';
 import { alternatingLinks } from './links.ts';
 import type { SimulationConfig } from './simulator.ts';
 
@@ -190,7 +191,7 @@ export function simulateCommand(): Command {
     )
     .addOption(opt('--out <file>', 'write the JSON result here'))
     .addOption(opt('--quiet', 'no progress output').default(false));
-  return plainDefaults(command);
+  return plainDefaults(addTaskOptions(command));
 }
 
 /** The simulator's usage, every flag with its default. */
@@ -260,6 +261,8 @@ function withFlags(message: string): string {
 
 export interface SimulateCli {
   config: SimulationConfig;
+  /** --task, --data, --label, ...: mnist, or a data file split among the workers. */
+  task: TaskOptions;
   partition: PartitionSpec;
   partitionText: string;
   model: 'mlp' | 'mlp-large' | 'mlp-xlarge' | 'cnn';
@@ -336,6 +339,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       consensus: values.consensus,
       sliceDelta: values.sliceDelta === 'after' ? 'afterGradient' : 'beforeGradient',
     },
+    task: command.opts<TaskOptions>(),
     partition,
     partitionText: values.partition,
     model: values.model,

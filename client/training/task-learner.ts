@@ -75,7 +75,13 @@ export async function createTaskLearner(options: TaskLearnerOptions): Promise<Ta
   // Too few examples for a validation part: the peer reports its training accuracy.
   const validation = subset(data, split.validation.length > 0 ? split.validation : split.train);
   const test = split.test.length > 0 ? subset(data, split.test) : null;
-  const inner = learnerOver(asSplit(train, validation), backend, 1, { kind: 'iid' }, config);
+  const inner = learnerOver(
+    asSplit(train, validation),
+    backend,
+    1,
+    { kind: 'iid' },
+    { ...config, taskSpec: spec },
+  );
   return {
     backend,
     numParams: inner.numParams,
@@ -99,13 +105,13 @@ export async function createTaskLearner(options: TaskLearnerOptions): Promise<Ta
  * rest is split among `workers` by `partition` (one shard per virtual worker).
  */
 export async function createTaskSimulationLearner(options: {
-  config: SessionConfig;
+  config: LearnerSettings;
   dataPath: string;
   workers: number;
   partition: PartitionSpec;
   log?: (line: string) => void;
 }): Promise<DataLearner> {
-  const spec = specOf(options.config);
+  const spec = options.config.taskSpec;
   const backend = await selectBackend(undefined, options.log ? { log: options.log } : {});
   const data = await readTaskData(spec, options.dataPath);
   checkShape(data, spec);
@@ -149,14 +155,17 @@ function asSplit(train: Dataset, test: Dataset): MnistData {
   };
 }
 
+/** What a task's learner takes from a session config (or the simulator's flags). */
+type LearnerSettings = Pick<SessionConfig, 'seed' | 'batchSize' | 'model'> & { taskSpec: TaskSpec };
+
 function learnerOver(
   data: MnistData,
   backend: BackendName,
   workers: number,
   partition: PartitionSpec,
-  config: SessionConfig,
+  config: LearnerSettings,
 ): DataLearner {
-  const spec = specOf(config);
+  const spec = config.taskSpec;
   return createDataLearner({
     data,
     backend,
