@@ -46,7 +46,13 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     description: 'fedavg, diloco, sparseloco: local optimizer steps per round',
     numeric: true,
   },
-  { flag: 'model', field: 'model', arg: 'name', description: 'mlp | cnn' },
+  {
+    flag: 'model',
+    field: 'model',
+    arg: 'name',
+    description:
+      'mlp | mlp-large | mlp-xlarge | cnn (liec create: or DIR, a TF.js Layers model as tf.LayersModel.save writes it)',
+  },
   {
     flag: 'up',
     field: 'up',

@@ -17,6 +17,7 @@ import {
   type CliIo,
 } from './command.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
+import { takeModelDir, withModelDir } from './model-dir.ts';
 import { OPERATOR_TOKEN_ENV } from './snapshots.ts';
 import { addTaskOptions, withTask, type TaskOptions } from './task-flags.ts';
 
@@ -60,10 +61,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   let code = 0;
   const command = createCommand().action(async () => {
     // The values first: `liec create --rounds abc` names --rounds, whatever else is missing.
-    const flagConfig = configFromFlags(configFlagValues(command));
+    const values = configFlagValues(command);
+    // --model DIR: the session's own TF.js Layers model (a built-in name stays built in).
+    const modelDir = takeModelDir(values);
+    const flagConfig = configFromFlags(values);
     requireOptions(command, ['server']);
     // csv and images: the task spec from the creator's own data (no row of it is sent).
-    const config = await withTask(flagConfig, command.opts<TaskOptions>());
+    const config = await withModelDir(await withTask(flagConfig, command.opts<TaskOptions>()), modelDir);
     const opts = command.opts<{ server: string; json: boolean; operatorToken?: string }>();
     const operatorToken = opts.operatorToken ?? process.env[OPERATOR_TOKEN_ENV];
     const { SignalingClient } = await import('../signaling/index.ts');

@@ -120,6 +120,12 @@ export function joinCommand(): Command {
         .default(DEFAULT_SNAPSHOT_SETTINGS.keep),
     )
     .addOption(new Option('--summary-out <file>', 'write a JSON summary when done'))
+    .addOption(
+      new Option(
+        '--save-model <dir>',
+        'a session with its own model (liec create --model): write the model this peer ends on to dir (model.json + weights, for tf.loadLayersModel)',
+      ),
+    )
     .addOption(new Option('--events-out <file>', 'append one JSON line per protocol event as it happens'))
     .addOption(
       new Option(
@@ -158,6 +164,7 @@ interface JoinOptions {
   snapshotEvery: number;
   snapshotsKept: number;
   summaryOut?: string;
+  saveModel?: string;
   eventsOut?: string;
   debugSignals: boolean;
   progressWidth?: number;
@@ -365,6 +372,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       if (modelHash !== null) io.err(`model sha256 ${modelHash}\n`);
     }
     if (opts.summaryOut !== undefined) await writeFile(opts.summaryOut, JSON.stringify(summary, null, 2));
+    if (opts.saveModel !== undefined) await saveFinalModel(peer.config, model, opts.saveModel, io);
     return 0;
   } catch (error) {
     await peer.leave();

@@ -26,6 +26,7 @@ import { SessionMembership, type SignalingClient, type JoinedSession } from '../
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
 import type { Learner } from '../training/learner.ts';
 import { createMnistLearner } from '../training/mnist-learner.ts';
+import { sessionLayersModel } from '../training/layers-model.ts';
 import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
 import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
@@ -584,7 +585,12 @@ export class Peer {
 }
 
 export async function defaultLearner(config: SessionConfig): Promise<Learner & { backend: string }> {
+  // A session's own Layers model (liec create --model) replaces the built-in arch; its hash
+  // and trainability are checked here, before the peer takes part.
+  const model =
+    config.customModel === undefined ? undefined : await sessionLayersModel(config.customModel, config);
   return createMnistLearner({
+    ...(model === undefined ? {} : { model }),
     workers: config.dataShards,
     partition: parsePartitionSpec(config.partition),
     batchSize: config.batchSize,

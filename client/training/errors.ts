@@ -13,7 +13,10 @@ export type TrainingErrorCode =
   | 'MODEL_DISPOSED' // the model was used after dispose()
   | 'BAD_OPTION' // an option out of range (hidden units, batch size, chunk size)
   | 'BACKEND_UNAVAILABLE' // no TF.js backend could be initialised
-  | 'MNIST_LOAD_FAILED'; // the mnist package's digit files are missing or malformed
+  | 'MNIST_LOAD_FAILED' // the mnist package's digit files are missing or malformed
+  | 'CUSTOM_MODEL_HASH' // a session's own model does not match the SHA-256 its config names
+  | 'CUSTOM_MODEL_UNTRAINABLE' // a Layers model the flat-weight seam cannot train (see custom-model.ts)
+  | 'CUSTOM_MODEL_FILES'; // a model directory without a readable model.json or weight file
 
 export class TrainingError extends Error {
   readonly code: TrainingErrorCode;

@@ -15,6 +15,7 @@ import { loadMnistSource, type MnistSource } from './mnist.ts';
 import { createModel } from './model.ts';
 import type { ArchName } from './architectures.ts';
 import type { Learner } from './learner.ts';
+import type { FlatModel } from './layers-model.ts';
 
 export interface MnistLearnerOptions {
   workers: number;
@@ -22,6 +23,8 @@ export interface MnistLearnerOptions {
   batchSize: number;
   seed: number;
   arch: ArchName;
+  /** A model to train instead of the built-in `arch` (a session's own Layers model). */
+  model?: FlatModel;
   /** Log line sink for the backend choice. @default console.info */
   log?: (line: string) => void;
 }
@@ -38,7 +41,7 @@ export async function createMnistLearner(options: MnistLearnerOptions): Promise<
   const samplers = shards.map((shard, i) =>
     createBatchSampler(shard, options.batchSize, mixSeed(options.seed, i, 0xba7c)),
   );
-  const model = createModel({ arch: options.arch, seed: options.seed });
+  const model = options.model ?? createModel({ arch: options.arch, seed: options.seed });
   const trainSet = trainImagesOnDemand(source, shards);
   return {
     backend,

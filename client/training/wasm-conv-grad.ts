@@ -70,7 +70,8 @@ export function registerWasmConvFilterGrad(): void {
                   const xv = xs[xBase + i] ?? 0;
                   if (xv === 0) continue;
                   const row = wBase + i * outChannels;
-                  for (let o = 0; o < outChannels; o++) dw[row + o] = (dw[row + o] ?? 0) + xv * (dys[dyBase + o] ?? 0);
+                  for (let o = 0; o < outChannels; o++)
+                    dw[row + o] = (dw[row + o] ?? 0) + xv * (dys[dyBase + o] ?? 0);
                 }
               }
             }

@@ -19,6 +19,7 @@ import {
   type AlgorithmSpec,
 } from '../algorithm/index.ts';
 import { taskSpecSchema } from '../data/task.ts';
+import { customModelIssue, customModelSchema, modelTaskShapeOf } from './custom-model.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../defaults.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
@@ -46,6 +47,11 @@ const sessionConfigFields = z.object({
   taskSpec: taskSpecSchema.optional(),
   /** The model trained by every peer: mlp 0.1M parameters, mlp-large 1M, mlp-xlarge 10M, cnn 9k. */
   model: z.enum(['mlp', 'mlp-large', 'mlp-xlarge', 'cnn']).default('mlp'),
+  /**
+   * The session's own TF.js Layers model (liec create --model DIR), trained in place of `model`:
+   * topology, initial weights and their SHA-256 (see ./custom-model.ts for why it travels here).
+   */
+  customModel: customModelSchema.optional(),
   /** The training algorithm; all but liec are baselines on the same engine. */
   algorithm: z
     .enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco'])
@@ -135,6 +141,9 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
 export const sessionConfigSchema = sessionConfigFields.superRefine((config, ctx) => {
   const taskIssue = taskMismatch(config);
   if (taskIssue !== null) ctx.addIssue({ code: 'custom', path: ['taskSpec'], message: taskIssue });
+  const modelIssue =
+    config.customModel === undefined ? null : customModelIssue(config.customModel, modelTaskShapeOf(config));
+  if (modelIssue !== null) ctx.addIssue({ code: 'custom', path: ['customModel'], message: modelIssue });
   try {
     resolveAlgorithmOptions(algorithmSpecOf(config));
   } catch (error) {
