@@ -66,6 +66,10 @@ const RUNS: Record<string, ([string, string] | [string, string, SyncMode])[]> = 
     ['topk:0.01', 'topk:0.01', 'rolling'],
     ['sign', 'sign'],
   ],
+  // Local-step baselines: H from `+local=H` (bench:links-sim picks it), 1 without.
+  fedavg: [['identity', 'identity']],
+  diloco: [['identity', 'identity']],
+  sparseloco: [['topk:0.02:sign', 'topk:0.02:sign']],
 };
 
 /** Rounds the simulator needed for 90% with these settings (4 workers): 60-85; the estimate uses this. */
@@ -74,7 +78,9 @@ const EXPECTED_ROUNDS = 70;
 type SyncMode = 'full' | 'rolling';
 
 interface Run {
-  algorithm: 'sgd' | 'ef-sgd' | 'doublesqueeze' | 'liec';
+  algorithm: 'sgd' | 'ef-sgd' | 'doublesqueeze' | 'liec' | 'fedavg' | 'diloco' | 'sparseloco';
+  /** fedavg, diloco, sparseloco: local steps per round (the session default 1 when undefined). */
+  localSteps?: number;
   up: string;
   down: string;
   /** LIEC's sync: a sync phase every H rounds ('full'), or a block every round ('rolling'). */
@@ -89,7 +95,7 @@ interface Run {
   sliceWaitMs?: number;
 }
 
-const RUN_SYNTAX = 'ALGORITHM@UP/DOWN[+rolling][+sync=H][+lr=X][+momentum=B][+slice-wait=MS]';
+const RUN_SYNTAX = 'ALGORITHM@UP/DOWN[+rolling][+sync=H][+local=H][+lr=X][+momentum=B][+slice-wait=MS]';
 
 /** Reads one `--runs` item's `+option` suffixes into the run; unknown or repeated ones throw. */
 function applyRunOption(run: Run, option: string, item: string): Run {
@@ -97,6 +103,7 @@ function applyRunOption(run: Run, option: string, item: string): Run {
   const seen =
     (key === 'rolling' && run.syncMode === 'rolling') ||
     (key === 'sync' && run.syncPeriod !== undefined) ||
+    (key === 'local' && run.localSteps !== undefined) ||
     (key === 'lr' && run.learningRate !== undefined) ||
     (key === 'momentum' && run.momentum !== undefined) ||
     (key === 'slice-wait' && run.sliceWaitMs !== undefined);
@@ -104,6 +111,7 @@ function applyRunOption(run: Run, option: string, item: string): Run {
   if (key === 'rolling' && value === undefined) return { ...run, syncMode: 'rolling' };
   const number = value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
   if (key === 'sync' && Number.isInteger(number)) return { ...run, syncPeriod: number };
+  if (key === 'local' && Number.isInteger(number) && number >= 1) return { ...run, localSteps: number };
   if (key === 'lr' && number > 0) return { ...run, learningRate: number };
   if (key === 'momentum' && Number.isFinite(number)) return { ...run, momentum: number };
   if (key === 'slice-wait' && Number.isInteger(number)) return { ...run, sliceWaitMs: number };
@@ -142,6 +150,7 @@ const label = (run: Run): string =>
     `${run.algorithm} ${run.up}/${run.down}`,
     run.syncMode === 'rolling' ? ' rolling' : '',
     run.syncPeriod === undefined ? '' : ` sync=${run.syncPeriod}`,
+    run.localSteps === undefined ? '' : ` H=${run.localSteps}`,
     run.learningRate === undefined ? '' : ` lr=${run.learningRate}`,
     run.momentum === undefined ? '' : ` momentum=${run.momentum}`,
     run.sliceWaitMs === undefined ? '' : ` slice-wait=${run.sliceWaitMs}`,
@@ -383,6 +392,7 @@ export async function main(argv: string[]): Promise<void> {
     down: run.down,
     syncMode: run.syncMode,
     ...(run.syncPeriod === undefined ? {} : { syncPeriod: run.syncPeriod }),
+    ...(run.localSteps === undefined ? {} : { localSteps: run.localSteps }),
     learningRate: run.learningRate ?? Number(values.lr),
     momentum: run.momentum ?? Number(values.momentum),
     batchSize: Number(values.batch),
