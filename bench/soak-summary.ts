@@ -1,8 +1,11 @@
 /**
  * The soak's verdict (bench/soak.ts), pure so it is tested apart: for each peer process the
- * least-squares slope per minute of its heap (after a full GC), TF.js tensor count and open
- * file descriptors, over its samples after a warm-up (TF.js, WebRTC and the socket pools
- * settle in the first minutes), and whether any of them grows.
+ * least-squares slope per minute of its heap (after a full GC), ArrayBuffer memory (models,
+ * frames and snapshots live there, not in the heap), TF.js tensor count and open file
+ * descriptors, over its samples after a warm-up (TF.js, WebRTC and the socket pools settle
+ * in the first minutes), and whether any of them grows. A peer's role sets what it holds
+ * (an aggregator has a link to every worker, and keeps snapshots): when samples carry the
+ * role, the trend is judged over the longest stretch in one role, and the changes counted.
  *
  * "Grows" means the fitted line rises, over the judged span, by more than the metric's
  * tolerance: noise (a sample taken mid-round holds that round's tensors and buffers) stays
@@ -16,12 +19,12 @@
  */
 
 /** The sampled figures judged; rssBytes and arrayBuffersBytes are reported only. */
-export const JUDGED_METRICS = ['heapUsedBytes', 'tensors', 'fds'] as const;
+export const JUDGED_METRICS = ['heapUsedBytes', 'arrayBuffersBytes', 'tensors', 'fds'] as const;
 export type JudgedMetric = (typeof JUDGED_METRICS)[number];
-export const REPORTED_METRICS = [...JUDGED_METRICS, 'rssBytes', 'arrayBuffersBytes'] as const;
+export const REPORTED_METRICS = [...JUDGED_METRICS, 'rssBytes'] as const;
 export type ReportedMetric = (typeof REPORTED_METRICS)[number];
 
-export type SeriesSample = { at: number } & Record<ReportedMetric, number>;
+export type SeriesSample = { at: number; role?: string | null } & Record<ReportedMetric, number>;
 
 export interface SoakSummaryInit {
   /** Samples of each process's first minutes are left out. @default 2 */
@@ -30,10 +33,19 @@ export interface SoakSummaryInit {
   minJudgedMinutes?: number;
   /**
    * Largest rise of the fitted line over the judged span that is not growth. Heap: 4 MiB
-   * plus 5% of the median (V8 grows its old space in steps; a model copy is 0.4 MB).
-   * @default { heapUsedBytes: 4 MiB, heapRelative: 0.05, tensors: 4, fds: 3 }
+   * plus 5% of the median (V8 grows its old space in steps). ArrayBuffers: 16 MiB plus 10%
+   * (a sample taken mid-round holds that round's frames, ±10 MB; 20 snapshots of the MLP
+   * fill 8 MB once): a model copy (0.4 MB) leaked every round still exceeds it in a minute.
+   * @default { heapUsedBytes: 4 MiB, heapRelative: 0.05, arrayBuffersBytes: 16 MiB, arrayBuffersRelative: 0.1, tensors: 4, fds: 3 }
    */
-  tolerance?: { heapUsedBytes: number; heapRelative: number; tensors: number; fds: number };
+  tolerance?: {
+    heapUsedBytes: number;
+    heapRelative: number;
+    arrayBuffersBytes: number;
+    arrayBuffersRelative: number;
+    tensors: number;
+    fds: number;
+  };
 }
 
 export interface MetricTrend {
@@ -51,6 +63,10 @@ export interface MetricTrend {
 export interface ProcessTrend {
   name: string;
   samples: number;
+  /** The role held over the judged samples (undefined when samples carry none). */
+  role?: string | null;
+  /** Changes of role after the warm-up. */
+  roleChanges: number;
   /** Minutes between the first and the last sample judged. */
   judgedMinutes: number;
   judged: boolean;
@@ -118,6 +134,8 @@ export function summarizeSoak(
   const tolerance = init.tolerance ?? {
     heapUsedBytes: 4 * 1024 * 1024,
     heapRelative: 0.05,
+    arrayBuffersBytes: 16 * 1024 * 1024,
+    arrayBuffersRelative: 0.1,
     tensors: 4,
     fds: 3,
   };
@@ -126,7 +144,7 @@ export function summarizeSoak(
   for (const [name, all] of series) {
     const sorted = [...all].sort((a, b) => a.at - b.at);
     const start = sorted[0]?.at ?? 0;
-    const kept = sorted.filter((s) => s.at - start >= warmupMs);
+    const { kept, role, roleChanges } = longestInOneRole(sorted.filter((s) => s.at - start >= warmupMs));
     const minutes = kept.map((s) => (s.at - start) / 60_000);
     const span = minutes.length < 2 ? 0 : (minutes[minutes.length - 1] as number) - (minutes[0] as number);
     const metrics = Object.fromEntries(
@@ -142,12 +160,45 @@ export function summarizeSoak(
     const judged = span >= minJudged;
     const limits: Record<JudgedMetric, number> = {
       heapUsedBytes: tolerance.heapUsedBytes + tolerance.heapRelative * metrics.heapUsedBytes.median,
+      arrayBuffersBytes:
+        tolerance.arrayBuffersBytes + tolerance.arrayBuffersRelative * metrics.arrayBuffersBytes.median,
       tensors: tolerance.tensors,
       fds: tolerance.fds,
     };
     const grows = judged ? JUDGED_METRICS.filter((metric) => metrics[metric].rise > limits[metric]) : [];
     for (const metric of grows) growing.push(`${name}.${metric}`);
-    processes.push({ name, samples: kept.length, judgedMinutes: span, judged, metrics, growing: grows });
+    processes.push({
+      name,
+      samples: kept.length,
+      ...(role === undefined ? {} : { role }),
+      roleChanges,
+      judgedMinutes: span,
+      judged,
+      metrics,
+      growing: grows,
+    });
   }
   return { processes, growing };
+}
+
+/** The longest run of consecutive samples in one role (all of them when none carries a role). */
+function longestInOneRole(samples: readonly SeriesSample[]): {
+  kept: SeriesSample[];
+  role?: string | null;
+  roleChanges: number;
+} {
+  if (samples.every((s) => s.role === undefined)) return { kept: [...samples], roleChanges: 0 };
+  let best: SeriesSample[] = [];
+  let run: SeriesSample[] = [];
+  let roleChanges = 0;
+  for (const sample of samples) {
+    const last = run[run.length - 1];
+    if (last !== undefined && last.role !== sample.role) {
+      roleChanges += 1;
+      run = [];
+    }
+    run.push(sample);
+    if (run.length > best.length) best = run;
+  }
+  return { kept: best, role: best[0]?.role ?? null, roleChanges };
 }

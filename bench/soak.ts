@@ -37,7 +37,7 @@ import type { SessionConfigInput } from '../shared/protocol/session-config.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
 import { createSignalingServer } from '../signaling/index.ts';
 import { openFds, type SoakSample } from './soak-sample.ts';
-import { summarizeSoak, type SeriesSample } from './soak-summary.ts';
+import { summarizeSoak, type SeriesSample, type SoakSummary } from './soak-summary.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PEER_MAIN = fileURLToPath(new URL('./soak-peer.ts', import.meta.url));
@@ -53,6 +53,7 @@ interface SoakOptions {
   warmupMinutes: number;
   computeDelayMs: number;
   out: string;
+  from?: string;
 }
 
 export function soakCommand(): Command {
@@ -81,7 +82,8 @@ export function soakCommand(): Command {
           .argParser(nonNegative)
           .default(200),
       )
-      .addOption(new Option('--out <file>', 'result JSON').default(RESULTS)),
+      .addOption(new Option('--out <file>', 'result JSON').default(RESULTS))
+      .addOption(new Option('--from <file>', "judge a saved result's samples again (no run)")),
   );
 }
 
@@ -95,7 +97,8 @@ interface SoakProcess {
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let code = 0;
   const command = soakCommand().action(async () => {
-    code = await run(command.opts<SoakOptions>(), io);
+    const opts = command.opts<SoakOptions>();
+    code = opts.from === undefined ? await run(opts, io) : await rejudge({ ...opts, from: opts.from }, io);
   });
   return runProgram(command, argv, io, () => code);
 }
@@ -222,9 +225,15 @@ async function run(opts: SoakOptions, io: CliIo): Promise<number> {
   };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-  const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(3);
   io.out(`soak: ${opts.minutes} min, ${rounds} rounds, ${churn.length} churn events\n`);
-  io.out('process     judged-min  heap MiB/min  tensors/min  fds/min  verdict\n');
+  printTable(summary, io);
+  io.out(`wrote ${relative(ROOT, opts.out)}\n`);
+  return summary.growing.length > 0 ? 1 : 0;
+}
+
+function printTable(summary: SoakSummary, io: CliIo): void {
+  const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(3);
+  io.out('process  role         judged-min  heap MiB/min  buffers MiB/min  tensors/min  fds/min  verdict\n');
   for (const p of summary.processes) {
     const m = p.metrics;
     const verdict = !p.judged
@@ -232,10 +241,35 @@ async function run(opts: SoakOptions, io: CliIo): Promise<number> {
       : p.growing.length > 0
         ? `GROWS: ${p.growing.join(', ')}`
         : 'flat';
+    const role = `${p.role ?? '-'}${p.roleChanges > 0 ? ` (${p.roleChanges} chg)` : ''}`;
     io.out(
-      `${p.name.padEnd(11)} ${p.judgedMinutes.toFixed(1).padStart(10)}  ${mib(m.heapUsedBytes.perMinute).padStart(12)}  ${m.tensors.perMinute.toFixed(3).padStart(11)}  ${m.fds.perMinute.toFixed(3).padStart(7)}  ${verdict}\n`,
+      `${p.name.padEnd(8)} ${role.padEnd(12)} ${p.judgedMinutes.toFixed(1).padStart(10)}  ${mib(m.heapUsedBytes.perMinute).padStart(12)}  ${mib(m.arrayBuffersBytes.perMinute).padStart(15)}  ${m.tensors.perMinute.toFixed(3).padStart(11)}  ${m.fds.perMinute.toFixed(3).padStart(7)}  ${verdict}\n`,
     );
   }
+}
+
+/**
+ * `--from FILE`: judges the samples a run saved again (after a change of the rules in
+ * soak-summary.ts, or another warm-up) and writes the result to --out.
+ */
+async function rejudge(opts: SoakOptions & { from: string }, io: CliIo): Promise<number> {
+  const saved = JSON.parse(await readFile(opts.from, 'utf8')) as {
+    samples: Record<string, (SeriesSample & { last?: boolean })[]>;
+  } & Record<string, unknown>;
+  const series = new Map(
+    Object.entries(saved.samples).map(([name, samples]) => [name, samples.filter((s) => s.last !== true)]),
+  );
+  const summary = summarizeSoak(series, { warmupMinutes: opts.warmupMinutes });
+  const result = {
+    ...saved,
+    warmupMinutes: opts.warmupMinutes,
+    rejudged: { at: new Date().toISOString(), from: relative(ROOT, opts.from) },
+    growing: summary.growing,
+    processes: summary.processes,
+    samples: saved.samples,
+  };
+  writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  printTable(summary, io);
   io.out(`wrote ${relative(ROOT, opts.out)}\n`);
   return summary.growing.length > 0 ? 1 : 0;
 }

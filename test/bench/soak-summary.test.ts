@@ -78,3 +78,26 @@ test('the warm-up is left out, and a short-lived process is reported but not jud
   assert.ok(c1 !== undefined && !c1.judged);
   assert.ok(c1.metrics.tensors.perMinute > 5, 'its slope is still reported');
 });
+
+test('a change of role is not growth: the longest stretch in one role is judged', () => {
+  // A worker with 47 descriptors becomes the aggregator at minute 8 and holds 79 from then on.
+  const promoted = series(30, { fds: (m) => (m < 8 ? 47 : 79) }).map((s) => ({
+    ...s,
+    role: (s.at - 1_700_000_000_000) / 60_000 < 8 ? 'worker' : 'aggregator',
+  }));
+  const summary = summarizeSoak(new Map([['p2', promoted]]));
+  assert.deepEqual(summary.growing, []);
+  const p2 = summary.processes[0];
+  assert.ok(p2 !== undefined);
+  assert.equal(p2.role, 'aggregator');
+  assert.equal(p2.roleChanges, 1);
+  assert.ok(Math.abs(p2.judgedMinutes - 22) < 1e-9);
+  // Without the roles the same descriptors look like growth.
+  const anonymous = promoted.map(({ role: _role, ...rest }) => rest);
+  assert.deepEqual(summarizeSoak(new Map([['p2', anonymous]])).growing, ['p2.fds']);
+});
+
+test('ArrayBuffer memory is judged: a model copy (0.4 MB) kept every 10 s grows', () => {
+  const leaky = series(30, {}).map((s, i) => ({ ...s, arrayBuffersBytes: 20 * MIB + i * 400_000 }));
+  assert.deepEqual(summarizeSoak(new Map([['p1', leaky]])).growing, ['p1.arrayBuffersBytes']);
+});
