@@ -66,7 +66,9 @@ export function summarizeLinks(runs: RunRecord[], root: string): void {
   for (const group of groups) {
     const [peersText = '', partition = ''] = group.split('|');
     const peers = Number(peersText);
-    const chosen = selectSettings(runs, peers, partition);
+    // A group run with --chosen-at has no selection runs of its own: 4 peers' settings.
+    const selected = runs.some((r) => r.peers === peers && r.partition === partition && r.seed < 5);
+    const chosen = selectSettings(runs, selected ? peers : 4, partition);
     LINKS.forEach((link, k) => {
       for (const algorithm of ALGORITHMS) {
         const setting = chosen.get(algorithm)?.[k] ?? '';
@@ -83,7 +85,7 @@ export function summarizeLinks(runs: RunRecord[], root: string): void {
           partition,
           link: link.name,
           algorithm,
-          setting,
+          setting: selected ? setting : `${setting} (chosen at 4 peers)`,
           reached: `${mine.filter((r) => r.reachedAt !== null).length}/${mine.length}`,
           seconds: spread(mine.map((r) => secondsTo(r, k))),
           bytes: spread(mine.map(bytesTo)),

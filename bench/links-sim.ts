@@ -22,6 +22,7 @@
  * @example
  * npm run bench:links-sim -- --peers 4 --partition iid
  * npm run bench:links-sim -- --peers 4 --partition dirichlet:0.1
+ * npm run bench:links-sim -- --peers 8 --partition iid --chosen-at 4   # 4 peers' settings, seeds 5-8
  * npm run bench:links-sim -- --summarize
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -241,6 +242,8 @@ async function main(): Promise<void> {
       partition: { type: 'string', default: 'iid' },
       summarize: { type: 'boolean', default: false },
       runs: { type: 'string', default: RUNS_FILE },
+      /** Skip the selection: the settings chosen for this peer count (same partition). */
+      'chosen-at': { type: 'string' },
     },
   });
   const file = values.runs;
@@ -264,8 +267,10 @@ async function main(): Promise<void> {
       `${peers} peers ${partition} seed ${seed} ${setting.name}: ${at === undefined ? 'no 90%' : `90% at step ${at.steps}, ${(at.bytes / 1e6).toFixed(2)} MB`} (${record.wallSeconds.toFixed(1)} s)`,
     );
   };
-  for (const seed of SELECTION_SEEDS) for (const setting of SETTINGS) await runOnce(setting, seed);
-  const chosen = selectSettings(readRuns(file), peers, partition);
+  const chosenAt = values['chosen-at'] === undefined ? peers : Number(values['chosen-at']);
+  if (chosenAt === peers)
+    for (const seed of SELECTION_SEEDS) for (const setting of SETTINGS) await runOnce(setting, seed);
+  const chosen = selectSettings(readRuns(file), chosenAt, partition);
   const needed = new Set([...chosen.values()].flat().filter((name) => name !== ''));
   console.log(`chosen: ${JSON.stringify(Object.fromEntries(chosen))}`);
   for (const seed of REPORT_SEEDS)
@@ -273,5 +278,9 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
-  await main();
+  // Not awaited at the top level: the summary imports this module, which must finish loading.
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
 }
