@@ -3,11 +3,15 @@
  * built demo: signaling server and N headless peer processes on loopback WebRTC, default
  * config) for each N, the aggregator's wire bytes sent per round read from the demo's JSON
  * summary, and a least-squares line bytes = a + b * N with its R^2. Summaries of earlier runs
- * (e.g. the 64-peer session) can be added with --include.
+ * (e.g. the 64-peer session) can be added with --include. The final aggregator's wire bytes
+ * include what it sent after a failover (the model to every worker) and as a worker before it:
+ * runs with aggregator changes are marked. `--sim` runs the simulator instead (one process,
+ * every frame encoded and counted, no failovers): its downlink frame bytes (syncs included).
  *
  * @example
  * npm run bench:downlink -- --peers 4,8,16,32 --rounds 30
  * npm run bench:downlink -- --peers 4,8 --include bench/results/demo-64.json
+ * npm run bench:downlink -- --sim --peers 4,8,16,32,64,128 --out bench/results/downlink-sim.json
  */
 import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
@@ -21,6 +25,7 @@ import { writeResult } from './rounds.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEMO = join(ROOT, 'dist', 'cli', 'demo.js');
+const SIM = join(ROOT, 'client', 'sim', 'cli.ts');
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'downlink.json');
 
 /** The parts of the demo's JSON summary (client/cli/demo.ts demoSummary) read here. */
@@ -53,8 +58,20 @@ export function fitLine(points: readonly { x: number; y: number }[]): LineFit {
   return { intercept, slope, r2: ssTot === 0 ? 1 : 1 - ssRes / ssTot };
 }
 
-function runDemo(peers: number, rounds: number, out: string): Promise<number | null> {
-  const args = [DEMO, '--peers', String(peers), '--rounds', String(rounds), '--port', '0', '--out', out];
+/** The simulator's JSON summary: its frame bytes. */
+const simSchema = z.object({
+  workers: z.number(),
+  rounds: z.number(),
+  wallSeconds: z.number(),
+  final: z.object({ testAccuracy: z.number().nullable() }),
+  bytes: z.object({ up: z.number(), down: z.number() }),
+});
+
+function runDemo(peers: number, rounds: number, out: string, sim: boolean): Promise<number | null> {
+  const args = sim
+    ? ['--import', 'tsx', SIM, '--workers', String(peers), '--rounds', String(rounds)]
+    : [DEMO, '--peers', String(peers), '--rounds', String(rounds), '--port', '0'];
+  args.push(...(sim ? ['--eval-every', String(rounds), '--quiet'] : []), '--out', out);
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
@@ -63,6 +80,7 @@ interface DownlinkOptions {
   peers: string;
   rounds: number;
   include: string[];
+  sim: boolean;
   out: string;
 }
 
@@ -78,6 +96,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           [],
         ),
       )
+      .addOption(new Option('--sim', 'run the simulator (N virtual workers + aggregator)').default(false))
       .addOption(new Option('--out <file>', 'result JSON').default(RESULTS)),
   ).action(async () => {
     const opts = command.opts<DownlinkOptions>();
@@ -86,13 +105,28 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     try {
       for (const peers of opts.peers.split(',').map(Number)) {
         const out = join(dir, `demo-${peers}.json`);
-        const exit = await runDemo(peers, opts.rounds, out);
+        const exit = await runDemo(peers, opts.rounds, out, opts.sim);
         io.out(`${peers} peers: demo exited with ${String(exit)}, load ${loadavg()[0]?.toFixed(1)}\n`);
         files.push(out);
       }
       const runs = [];
       for (const file of files) {
-        const s = demoSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+        const json: unknown = JSON.parse(await readFile(file, 'utf8'));
+        const sim = simSchema.safeParse(json);
+        if (sim.success) {
+          const s = sim.data;
+          runs.push({
+            peers: s.workers + 1,
+            rounds: s.rounds,
+            wallSeconds: s.wallSeconds,
+            aggregatorChanges: 0,
+            testAccuracy: s.final.testAccuracy,
+            downBytesPerRound: s.bytes.down / s.rounds,
+            upBytesPerRound: s.bytes.up / s.rounds,
+          });
+          continue;
+        }
+        const s = demoSchema.parse(json);
         if (s.aggregatorWireBytes === null) throw new Error(`${file}: no peer finished as the aggregator`);
         runs.push({
           peers: s.peerCount,

@@ -2,8 +2,9 @@
  * `npm run build`: compiles the `liec` CLI (client/cli/main.ts and everything it imports from
  * client/, shared/ and signaling/) into plain JavaScript under dist/cli/, so a headless peer
  * starts without compiling TypeScript at run time, as published npm CLIs do. `liec` (bin.js)
- * runs dist/cli/main.js and `npm start` dist/cli/demo.js; `prepare` (npm install, npm ci), `prestart` and
- * `pretest` run this build (about 1 s).
+ * runs dist/cli/main.js and `npm start` dist/cli/demo.js. It also writes the MNIST digits as
+ * packed float32 for peers (dist/mnist/, client/training/mnist-cache.ts), when missing.
+ * `prepare` (npm install, npm ci), `prestart` and `pretest` run this build (2-8 s).
  *
  * One esbuild pass, ESM, code splitting: each subcommand's dynamic import stays a chunk of its
  * own, so `liec --help` still loads only commander and `liec join` never loads the signaling
@@ -128,11 +129,25 @@ export async function buildCli(outDir = CLI_OUT_DIR): Promise<CliBuildResult> {
   return { outDir, files, durationMs: performance.now() - started };
 }
 
+/**
+ * Writes the digits' packed copy for headless peers (client/training/mnist-cache.ts) unless one
+ * of the installed digit files is there; true when it wrote one.
+ */
+export async function buildMnistCache(): Promise<boolean> {
+  const { mnistSourceBytes, readMnistPackage } = await import('../training/mnist.ts');
+  const { readMnistCache, writeMnistCache } = await import('../training/mnist-cache.ts');
+  const bytes = await mnistSourceBytes();
+  if ((await readMnistCache(bytes)) !== null) return false;
+  await writeMnistCache(await readMnistPackage(), bytes);
+  return true;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { outDir, files, durationMs } = await buildCli(process.argv[2]);
+  const wroteDigits = await buildMnistCache();
   const code = files.filter((f) => f.name.endsWith('.js'));
   const kb = code.reduce((n, f) => n + f.bytes, 0) / 1024;
   console.log(
-    `built the liec CLI into ${relative(REPO_ROOT, outDir) || outDir}: ${code.length} files, ${kb.toFixed(0)} KiB of JavaScript, ${(durationMs / 1000).toFixed(2)} s`,
+    `built the liec CLI into ${relative(REPO_ROOT, outDir) || outDir}: ${code.length} files, ${kb.toFixed(0)} KiB of JavaScript, ${(durationMs / 1000).toFixed(2)} s; MNIST digits for peers in dist/mnist/ ${wroteDigits ? 'written' : 'up to date'}`,
   );
 }

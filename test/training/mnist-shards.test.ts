@@ -1,12 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '../../client/training/backend.ts';
 import { createDataLearner } from '../../client/training/data-learner.ts';
 import { TrainingError } from '../../client/training/errors.ts';
 import { createMnistLearner } from '../../client/training/mnist-learner.ts';
-import { loadMnist, loadMnistSource, MNIST_PIXELS, scanDigitFile } from '../../client/training/mnist.ts';
+import { readMnistCache, writeMnistCache } from '../../client/training/mnist-cache.ts';
+import {
+  loadMnist,
+  loadMnistSource,
+  MNIST_PIXELS,
+  mnistSourceBytes,
+  readMnistPackage,
+  scanDigitFile,
+} from '../../client/training/mnist.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -90,4 +102,25 @@ test("a learner holding one shard's images computes the same gradients, bit for 
     full.dispose();
     lazy.dispose();
   }
+});
+
+test("the build's packed copy holds the scanned digits' very bits, and is ignored for other source files", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'liec-mnist-cache-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const url = pathToFileURL(`${dir}/`);
+  const [scanned, bytes] = await Promise.all([readMnistPackage(), mnistSourceBytes()]);
+  assert.equal(await readMnistCache(bytes, url), null, 'no cache yet');
+  await writeMnistCache(scanned, bytes, url);
+  const cached = await readMnistCache(bytes, url);
+  assert.ok(cached !== null);
+  assert.deepEqual(cached.trainLabels, scanned.trainLabels);
+  assert.deepEqual(cached.testLabels, scanned.testLabels);
+  assert.deepEqual(
+    new Uint32Array(cached.testImages.buffer, cached.testImages.byteOffset, cached.testImages.length),
+    new Uint32Array(scanned.testImages.buffer, scanned.testImages.byteOffset, scanned.testImages.length),
+  );
+  const picked = [3, 7999, 100, 3];
+  assert.deepEqual(cached.readTrainImages(picked), scanned.readTrainImages(picked));
+  assert.throws(() => cached.readTrainImages([8000]), RangeError);
+  assert.equal(await readMnistCache(bytes + 1, url), null, 'a cache of other digit files');
 });
