@@ -266,7 +266,8 @@ function summarize(run: ChaosSessionRun, silentWindows: [number, number][] = [])
   // A round open while an aggregator was silent spans its failure (detection, election).
   const spansSilence = (r: { closedAt: number; durationMs: number }) =>
     silentWindows.some(([from, to]) => r.closedAt - r.durationMs <= to && r.closedAt >= from);
-  const outside = rounds.filter((r) => !spansSilence(r));
+  // Round 0 waits for every peer to start (minPeers): start-up, not a fault; reported apart.
+  const outside = rounds.filter((r) => r.round > 0 && !spansSilence(r));
   let maxGapMs = 0;
   for (let i = 1; i < rounds.length; i++)
     maxGapMs = Math.max(maxGapMs, (rounds[i]?.closedAt ?? 0) - (rounds[i - 1]?.closedAt ?? 0));
@@ -279,6 +280,7 @@ function summarize(run: ChaosSessionRun, silentWindows: [number, number][] = [])
     lastRound: Math.max(-1, ...rounds.map((r) => r.round)),
     maxRoundSeconds: (longest?.durationMs ?? 0) / 1000,
     maxRoundSecondsOutsideSilent: Math.max(0, ...outside.map((r) => r.durationMs)) / 1000,
+    firstRoundSeconds: (rounds.find((r) => r.round === 0)?.durationMs ?? 0) / 1000,
     longestRound: longest === undefined ? null : { round: longest.round, term: longest.term },
     maxGapSeconds: maxGapMs / 1000,
     terms: new Set(rounds.map((r) => r.term)).size,
@@ -397,8 +399,10 @@ async function run(command: Command, io: CliIo): Promise<number> {
       maxRoundSeconds: faulty.maxRoundSeconds,
       roundDeadlineSeconds: deadlineMs / 1000,
       longestRound: faulty.longestRound,
-      /** The longest round but those spanning a silent or cut-off aggregator's failure. */
+      /** The longest round but round 0 and those spanning a silent or cut-off aggregator's failure. */
       maxRoundSecondsOutsideSilentFailures: faulty.maxRoundSecondsOutsideSilent,
+      /** Round 0: from the first aggregator's election until every peer had started and uploaded. */
+      firstRoundSeconds: faulty.firstRoundSeconds,
       maxGapSeconds: faulty.maxGapSeconds,
       terms: faulty.terms,
       crashes: faulty.crashes,
