@@ -17,6 +17,7 @@ import type { PartitionSpec } from '../../shared/data/spec.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { ArchName, TaskShape } from './architectures.ts';
 import type { Learner } from './learner.ts';
+import type { FlatModel } from './layers-model.ts';
 import type { BackendName } from './backend.ts';
 import { createBatchSampler } from './batches.ts';
 import type { MnistData } from './mnist.ts';
@@ -33,6 +34,8 @@ export interface DataLearnerOptions {
   batchSize: number;
   seed: number;
   arch: ArchName;
+  /** A model to train instead of the built-in `arch` (a session's own Layers model). */
+  model?: FlatModel;
   /** The task's input size and class count. @default MNIST's */
   io?: TaskShape;
 }
@@ -67,11 +70,13 @@ export function createDataLearner(options: DataLearnerOptions): DataLearner {
   const samplers = shards.map((shard, i) =>
     createBatchSampler(shard, options.batchSize, mixSeed(options.seed, i, 0xba7c)),
   );
-  const model = createModel({
-    arch: options.arch,
-    seed: options.seed,
-    ...(options.io === undefined ? {} : { io: options.io }),
-  });
+  const model =
+    options.model ??
+    createModel({
+      arch: options.arch,
+      seed: options.seed,
+      ...(options.io === undefined ? {} : { io: options.io }),
+    });
   const losses = new Map<number, number>();
   return {
     backend: options.backend,

@@ -333,3 +333,37 @@ export async function sessionLayersModel(
   const task = modelTaskShapeOf(config);
   return createLayersTrainable(await loadCustomModel(custom, task), { numClasses: task.numClasses });
 }
+
+/**
+ * A browser download of the session's model holding `flat`: `name.json` and
+ * `name.weights.bin` (what tf.io.browserDownloads writes), loadable with tf.loadLayersModel.
+ */
+export async function downloadLayersModel(
+  custom: CustomModel,
+  flat: Float32Array,
+  name: string,
+): Promise<void> {
+  const model = await loadCustomModel(custom);
+  let artifacts: tf.io.ModelArtifacts;
+  try {
+    artifacts = await trainedArtifacts(model, flat);
+  } finally {
+    model.dispose();
+  }
+  const weightsFile = `${name}.weights.bin`;
+  const files: Array<[string, Blob]> = [
+    [
+      `${name}.json`,
+      new Blob([JSON.stringify(modelJsonOf(artifacts, `./${weightsFile}`))], { type: 'application/json' }),
+    ],
+    [weightsFile, new Blob([weightBytesOf(artifacts)], { type: 'application/octet-stream' })],
+  ];
+  for (const [file, blob] of files) {
+    const url = URL.createObjectURL(blob);
+    const anchor = document.createElement('a');
+    anchor.href = url;
+    anchor.download = file;
+    anchor.click();
+    setTimeout(() => URL.revokeObjectURL(url), 0);
+  }
+}

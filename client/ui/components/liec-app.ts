@@ -28,6 +28,7 @@ import { SessionConnection, type JoinResult } from '../session-connection.ts';
 import { SessionStore } from '../state.ts';
 import './event-log.ts';
 import './live-regions.ts';
+import './local-data.ts';
 import './peer-table.ts';
 import './session-config.ts';
 import './session-controls.ts';
@@ -153,6 +154,7 @@ export class LiecApp extends LitElement {
           ? html`
               <session-overview .store=${this.store}></session-overview>
               <session-controls .store=${this.store}></session-controls>
+              <local-data .store=${this.store}></local-data>
               <session-snapshots .store=${this.store}></session-snapshots>
               <peer-table .store=${this.store}></peer-table>
               <training-charts .store=${this.store}></training-charts>
@@ -222,15 +224,15 @@ export class LiecApp extends LitElement {
   }
 
   private async download(): Promise<void> {
-    let model: Uint8Array | Blob | undefined;
+    let model: Uint8Array | Blob | null | undefined;
     try {
       model = await this.attached?.exportModel?.();
     } catch (error) {
       this.store.setError('download', error instanceof Error ? error.message : String(error));
       return;
     }
-    if (model === undefined) return;
     this.store.clearError('download');
+    if (model === undefined || model === null) return; // nothing, or already saved by the runtime
     const { session } = this.store.state;
     const blob =
       model instanceof Blob ? model : new Blob([new Uint8Array(model)], { type: 'application/octet-stream' });

@@ -52,8 +52,12 @@ export interface DashboardRuntime {
   readonly backend?: string | null;
   /** Pauses or resumes this peer's training; absent when not supported. */
   setPaused?(paused: boolean): void;
-  /** The current model, serialized (e.g. weights as bytes); absent when not supported. */
-  exportModel?(): Promise<Uint8Array | Blob>;
+  /**
+   * The current model, serialized (e.g. weights as bytes); null when the runtime saved it
+   * itself (a session's own Layers model: model.json + weights, two files); absent when not
+   * supported.
+   */
+  exportModel?(): Promise<Uint8Array | Blob | null>;
 }
 
 /** What a runtime that joins the session itself (a training peer) adds to DashboardRuntimeEvents. */

@@ -18,7 +18,10 @@ import { selectBackend, type BackendName, type BackendPreference } from '../../t
 import { createDataLearner, type DataLearner } from '../../training/data-learner.ts';
 import { fetchMnist } from '../../training/mnist-browser.ts';
 import type { MnistData } from '../../training/mnist.ts';
+import { sessionLayersModel, type FlatModel } from '../../training/layers-model.ts';
 import { detectBackend } from '../detect-backend.ts';
+import { classCountsOf, createTabLearner, readTabData } from './tab-data.ts';
+import { tabFiles } from './tab-files.ts';
 
 export interface BrowserTrainingInit {
   /** Where the digits are. @default '/mnist.bin' on the page's origin */
@@ -44,7 +47,8 @@ export interface BrowserTraining {
 
 /** The config fields a learner depends on. */
 function learnerKey(config: SessionConfig): string {
-  return [config.model, config.seed, config.dataShards, config.partition, config.batchSize].join('|');
+  const { model, seed, dataShards, partition, batchSize, task, customModel } = config;
+  return [model, seed, dataShards, partition, batchSize, task, customModel?.sha256 ?? ''].join('|');
 }
 
 export function prepareBrowserTraining(init: BrowserTrainingInit = {}): BrowserTraining {
@@ -64,8 +68,15 @@ export function prepareBrowserTraining(init: BrowserTrainingInit = {}): BrowserT
       const key = learnerKey(config);
       let learner = learners.get(key);
       if (learner === undefined) {
-        learner = Promise.all([backend, data]).then(([name, mnist]) => {
+        learner = Promise.all([backend, data]).then(async ([name, mnist]) => {
+          // A session's own Layers model (liec create --model): hash and trainability checked first.
+          const model =
+            config.customModel === undefined
+              ? undefined
+              : await sessionLayersModel(config.customModel, config);
+          if (config.task !== 'mnist') return tabLearner(config, name, model, init.log ?? console.info);
           const created = createDataLearner({
+            ...(model === undefined ? {} : { model }),
             data: mnist,
             backend: name,
             workers: config.dataShards,
@@ -84,4 +95,58 @@ export function prepareBrowserTraining(init: BrowserTrainingInit = {}): BrowserT
       return learner;
     },
   };
+}
+
+/**
+ * A csv or images session: the learner over the files the user picks in the `<local-data>`
+ * panel (asked for again, with the reason, until they can be read under the task spec).
+ */
+async function tabLearner(
+  config: SessionConfig,
+  backend: BackendName,
+  model: FlatModel | undefined,
+  log: (line: string) => void,
+): Promise<DataLearner> {
+  const spec = config.taskSpec;
+  if (spec === undefined) throw new Error(`the ${config.task} session has no task spec`);
+  for (;;) {
+    const files = await tabFiles.request(spec.kind);
+    const started = performance.now();
+    try {
+      const dataset = await readTabData(files, spec);
+      const prepareMs = performance.now() - started;
+      const { learner, counts } = createTabLearner({
+        config,
+        dataset,
+        backend,
+        ...(model === undefined ? {} : { model }),
+      });
+      // The model the runtime last trained from is this tab's model: its validation accuracy.
+      let current: Float32Array | null = null;
+      const tracked: DataLearner = {
+        ...learner,
+        gradient(shard, weights) {
+          current = weights;
+          return learner.gradient(shard, weights);
+        },
+      };
+      tabFiles.localAccuracy = () => (current === null ? null : learner.evaluate(current).accuracy);
+      tabFiles.setSummary({
+        source: dataset.source,
+        examples: dataset.labels.length,
+        train: counts.train,
+        validation: counts.validation,
+        classes: spec.classes,
+        classCounts: classCountsOf(dataset),
+        prepareMs,
+      });
+      log(
+        `[training] ${dataset.labels.length} examples from ${dataset.source} prepared in ${prepareMs.toFixed(0)} ms`,
+      );
+      learner.warmUp();
+      return tracked;
+    } catch (error) {
+      tabFiles.setError(error instanceof Error ? error.message : String(error));
+    }
+  }
 }

@@ -150,11 +150,18 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
     });
   }
 
-  async exportModel(): Promise<Uint8Array> {
+  async exportModel(): Promise<Uint8Array | null> {
     const peer = this.current ?? this.lastPeer;
     const weights = peer?.model();
     if (peer === null || weights === null || weights === undefined)
       throw new Error('this peer has no model yet');
+    const custom = peer.config?.customModel;
+    if (custom !== undefined) {
+      // The session's own Layers model: model.json + weights, as tf.loadLayersModel reads them.
+      const { downloadLayersModel } = await import('../../training/layers-model.ts');
+      await downloadLayersModel(custom, weights, `liec-model-${this.init.sessionId}-round-${peer.round}`);
+      return null;
+    }
     return encodeModelFile(
       {
         sessionId: this.init.sessionId,

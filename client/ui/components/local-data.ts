@@ -1,0 +1,141 @@
+/**
+ * `<local-data>`: this tab's own data in a csv or images session. While the session waits
+ * for it, a folder picker (`<input webkitdirectory>`, one subfolder per class) or a CSV file
+ * picker; then what the tab holds: its example count (training and validation parts), its
+ * class balance, the time it took to prepare, and its local validation accuracy beside the
+ * session's (re-measured whenever the session reports a new accuracy). The files are read in
+ * the tab (../runtime/tab-data.ts); only model updates leave it. Hidden in mnist sessions.
+ *
+ * @example
+ * html`<local-data .store=${store}></local-data>`
+ */
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { StoreController } from '../controller.ts';
+import { tabFiles, type TabFilesState } from '../runtime/tab-files.ts';
+import type { SessionStore } from '../state.ts';
+import { panelStyles } from './styles.ts';
+
+function percent(value: number | null): string {
+  return value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`;
+}
+
+@customElement('local-data')
+export class LocalData extends LitElement {
+  static override styles = [
+    panelStyles,
+    css`
+      :host(:not([hidden])) {
+        display: block;
+      }
+      ul {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 4px 12px;
+        padding: 0;
+        list-style: none;
+      }
+      .error {
+        color: #b00020;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) store?: SessionStore;
+  @state() private files: TabFilesState = tabFiles.state;
+  @state() private localAccuracy: number | null = null;
+  private measuredRound: number | null = null;
+  private off: (() => void) | null = null;
+
+  /** The session's latest evaluated round and its accuracy. */
+  private readonly session = new StoreController(
+    this,
+    () => this.store,
+    (s) => {
+      for (let i = s.history.length - 1; i >= 0; i--) {
+        const record = s.history[i];
+        if (record !== undefined && record.testAccuracy !== null)
+          return { round: record.round, accuracy: record.testAccuracy };
+      }
+      return { round: null, accuracy: null };
+    },
+  );
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.off = tabFiles.on('change', (next) => (this.files = next));
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.off?.();
+    this.off = null;
+  }
+
+  override willUpdate(): void {
+    const round = this.session.value?.round ?? null;
+    if (this.files.summary !== null && round !== this.measuredRound) {
+      this.measuredRound = round;
+      this.localAccuracy = tabFiles.measure();
+    }
+  }
+
+  private picked(event: Event): void {
+    const input = event.target as HTMLInputElement;
+    const files = Array.from(input.files ?? []);
+    if (files.length > 0) tabFiles.provide(files);
+  }
+
+  override render() {
+    const { need, summary, error } = this.files;
+    this.hidden = need === null && summary === null;
+    if (this.hidden) return nothing;
+    return html`
+      <h2>Your data</h2>
+      <p class="muted">Read in this tab; only model updates leave it.</p>
+      ${
+        need === 'images'
+          ? html`<label
+              >A folder with one subfolder per class:
+              <input type="file" data-input="folder" webkitdirectory multiple @change=${this.picked}
+            /></label>`
+          : nothing
+      }
+      ${
+        need === 'csv'
+          ? html`<label
+              >A CSV file: <input type="file" data-input="csv" accept=".csv,text/csv" @change=${this.picked}
+            /></label>`
+          : nothing
+      }
+      ${error === null ? nothing : html`<p class="error" data-field="data-error">${error}</p>`}
+      ${
+        summary === null
+          ? nothing
+          : html`
+              <p>
+                <strong data-field="examples">${summary.examples}</strong> examples from ${summary.source}
+                (${summary.train} training, ${summary.validation} validation), prepared in
+                <span data-field="prepare-ms">${summary.prepareMs.toFixed(0)}</span> ms
+              </p>
+              <ul data-field="class-balance">
+                ${summary.classes.map((name, i) => html`<li>${name}: ${summary.classCounts[i] ?? 0}</li>`)}
+              </ul>
+              <p>
+                Local validation accuracy
+                <strong data-field="local-accuracy">${percent(this.localAccuracy)}</strong> · session
+                <strong data-field="session-accuracy"
+                  >${percent(this.session.value?.accuracy ?? null)}</strong
+                >
+              </p>
+            `
+      }
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'local-data': LocalData;
+  }
+}
