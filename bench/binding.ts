@@ -123,12 +123,9 @@ async function throughput(pair: Pair, mib: number) {
 
 /** Runs one trial in which the sender may die: true when it did. */
 async function senderDied(pair: Pair, closed: Promise<unknown>): Promise<boolean> {
-  const outcome = await Promise.race([
-    closed.then(() => 'closed' as const),
-    pair.sender.exit.then(() => 'died' as const),
-    pair.receiver.exit.then(() => 'died' as const),
-  ]);
-  return outcome === 'died';
+  // A dead peer also rejects the waits on it: either way, look at the processes.
+  await Promise.race([closed, pair.sender.exit, pair.receiver.exit]).catch(() => undefined);
+  return pair.sender.exited !== undefined || pair.receiver.exited !== undefined;
 }
 
 async function remoteCloseTrial(pair: Pair, chunks: number, pauseMs: number): Promise<string> {
@@ -149,6 +146,20 @@ async function remoteCloseTrial(pair: Pair, chunks: number, pauseMs: number): Pr
     pair.sender.signal('SIGCONT');
   }
   return (await senderDied(pair, closed)) ? 'crash' : 'closed';
+}
+
+/**
+ * Runs a trial; a peer that died during it (a wait on it rejected) makes it a 'crash', any
+ * other failure an 'error: ...' result, so one bad trial does not end the run.
+ */
+async function guarded(pair: Pair, trial: () => Promise<string>): Promise<string> {
+  try {
+    return await trial();
+  } catch (err) {
+    await Promise.race([pair.sender.exit, pair.receiver.exit, new Promise((r) => setTimeout(r, 1000))]);
+    if (pair.sender.exited || pair.receiver.exited) return 'crash';
+    return `error: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
 
 async function killTrial(pair: Pair): Promise<{ closeSeconds: number; senderAlive: boolean }> {
@@ -277,8 +288,8 @@ async function run(options: BindingOptions): Promise<void> {
     for (let i = 0; i < options.iterations; i++) {
       const chunks = 1 + Math.floor(next() * 64);
       for (const pair of pairs) {
-        const result = await remoteCloseTrial(pair, chunks, 0);
-        if (result === 'crash') add(pair.binding, 'remote-close', { iteration: i, chunks, result });
+        const result = await guarded(pair, () => remoteCloseTrial(pair, chunks, 0));
+        if (result !== 'closed') add(pair.binding, 'remote-close', { iteration: i, chunks, result });
         await pair.replaceDead('remote-close');
       }
       if ((i + 1) % 10 === 0) console.log(`remote close: ${i + 1}/${options.iterations} iterations`);
@@ -291,13 +302,23 @@ async function run(options: BindingOptions): Promise<void> {
           result: await remoteCloseTrial(pair, chunks, options.pauseMs),
         });
         await pair.replaceDead('pause-sender');
-        add(pair.binding, 'pause-receiver', await pauseReceiverTrial(pair, options.pauseMs));
+        add(
+          pair.binding,
+          'pause-receiver',
+          await pauseReceiverTrial(pair, options.pauseMs).catch((err: unknown) => ({
+            outcome: `error: ${String(err)}`,
+          })),
+        );
         await pair.replaceDead('pause-receiver');
       }
     }
     for (let i = 0; i < options.killTrials; i++)
       for (const pair of pairs) {
-        add(pair.binding, 'kill-receiver', await killTrial(pair));
+        add(
+          pair.binding,
+          'kill-receiver',
+          await killTrial(pair).catch((err: unknown) => ({ error: String(err) })),
+        );
         await pair.replaceDead('kill-receiver');
       }
   } finally {
