@@ -2,7 +2,8 @@
  * The images task end to end: MNIST training digits written as PNG files into class folders,
  * one folder per peer (2,000 digits each, its own), `liec create --task images --data DIR`,
  * a `liec join --data DIR` peer and a Peer over real WebRTC on loopback; the same against the built-in mnist task with the same settings and
- * rounds. Both sessions' final models are scored on the built-in test digits (the classes
+ * rounds (batch 128: at 100 rounds of batch 32, seed 2 missed by 0.25 points, the accuracy still
+ * climbing steeply). Both sessions' final models are scored on the built-in test digits (the classes
  * '0'..'9' sort into digit order), so the two accuracies differ only by training: within 2
  * points. Bad data at `liec join --data` ends the peer with the file named, not a crash.
  */
@@ -25,7 +26,7 @@ import { withTimeout } from '../support/session.ts';
 const ROUNDS = 100;
 const DIGITS = 4000;
 const SETTINGS = ['--rounds', String(ROUNDS), '--min-peers', '2', '--algorithm', 'sgd', '--up', 'identity'];
-const MORE = ['--eval-every', '25', '--seed', '5', '--json'];
+const MORE = ['--eval-every', '25', '--seed', '5', '--batch', '128', '--json'];
 
 interface Created {
   sessionId: string;
