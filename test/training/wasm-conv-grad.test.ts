@@ -16,9 +16,9 @@ async function filterGrad(
   registerWasmConvFilterGrad();
   return tf.tidy(() => {
     const xs = tf.tensor4d(x, [3, 9, 10, 2]);
-    const grad = tf.grad((f: tf.Tensor) =>
-      tf.sum(tf.square(tf.conv2d(xs, f as tf.Tensor4D, strides, pad))),
-    )(tf.tensor4d(w, [3, 3, 2, 4]));
+    const grad = tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xs, f as tf.Tensor4D, strides, pad))))(
+      tf.tensor4d(w, [3, 3, 2, 4]),
+    );
     return Float32Array.from(grad.dataSync());
   });
 }
