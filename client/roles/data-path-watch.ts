@@ -28,6 +28,8 @@ export interface DataPathWatchInit {
   readonly sendPing: (to: string, term: number) => void;
   /** Sends a report on the aggregator to the signaling server. */
   readonly report: (report: AggregatorReport) => void;
+  /** Extra quiet time a peer busy with this session's work is allowed (busyAllowanceMs). */
+  readonly allowanceMs?: () => number;
 }
 
 export class DataPathWatch {
@@ -42,7 +44,7 @@ export class DataPathWatch {
 
   constructor(init: DataPathWatchInit) {
     this.init = init;
-    this.liveness = new LinkLiveness(init.settings);
+    this.liveness = new LinkLiveness(init.settings, undefined, init.allowanceMs);
     this.aggregator = new AggregatorWatch({ settings: init.settings, report: init.report });
   }
 

@@ -39,6 +39,18 @@ export type LivenessSettings = Pick<
   'aggregatorPingIntervalMs' | 'aggregatorSilenceMs' | 'aggregatorConnectTimeoutMs'
 >;
 
+/**
+ * How much longer than aggregatorSilenceMs a peer may stay quiet because its event loop is
+ * blocked by this session's work: a gradient of a large model blocks it for seconds (a 10M-
+ * parameter MLP: about 5 s on wasm), and no ping leaves meanwhile. The peers of a session
+ * train one model, so this peer's own last gradient time, doubled, stands for theirs; before
+ * its first gradient, `msPerParam` per model parameter. Small models get next to nothing
+ * (the 0.1M MLP: 30 ms a gradient, 60 ms allowed).
+ */
+export function busyAllowanceMs(lastComputeMs: number, numParams: number, msPerParam: number): number {
+  return lastComputeMs > 0 ? 2 * lastComputeMs : numParams * msPerParam;
+}
+
 export interface Silence {
   /** How long the peer has been silent, as far as this peer can tell (ms). */
   readonly ms: number;
@@ -58,9 +70,17 @@ export class LinkLiveness {
   private settleUntil = Number.NEGATIVE_INFINITY;
   private lastObserved: number;
 
-  constructor(settings: LivenessSettings, now: () => number = () => performance.now()) {
+  private readonly allowanceMs: () => number;
+
+  /** `allowanceMs`: extra quiet time allowed on top of the settings (busyAllowanceMs). */
+  constructor(
+    settings: LivenessSettings,
+    now: () => number = () => performance.now(),
+    allowanceMs: () => number = () => 0,
+  ) {
     this.settings = settings;
     this.now = now;
+    this.allowanceMs = allowanceMs;
     this.resumedAt = now();
     this.lastObserved = this.resumedAt;
   }
@@ -137,7 +157,9 @@ export class LinkLiveness {
     if (heard !== undefined && heard < since && !heardBefore) heard = undefined;
     const { aggregatorSilenceMs, aggregatorConnectTimeoutMs } = this.settings;
     const limitMs =
-      heard === undefined ? Math.max(aggregatorSilenceMs, aggregatorConnectTimeoutMs) : aggregatorSilenceMs;
+      (heard === undefined
+        ? Math.max(aggregatorSilenceMs, aggregatorConnectTimeoutMs)
+        : aggregatorSilenceMs) + this.allowanceMs();
     const ms = this.now() - Math.max(heard ?? since, this.resumedAt);
     return { ms, limitMs, silent: ms > limitMs };
   }

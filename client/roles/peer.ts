@@ -34,6 +34,7 @@ import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
 import type { AggregatorReport } from './aggregator-watch.ts';
 import { DataPathWatch } from './data-path-watch.ts';
+import { busyAllowanceMs } from './link-liveness.ts';
 import { LocalState } from './local-state.ts';
 import { Outbox } from './outbox.ts';
 import { SnapshotKeeper, type SnapshotSettings } from './snapshots.ts';
@@ -318,6 +319,8 @@ export class Peer {
       isFaulty: (peerId) => this.bannedAggregators.has(peerId),
       sendPing: (to, term) => this.sendPing(to, term),
       report: (report) => this.reportAggregator(report),
+      allowanceMs: () =>
+        busyAllowanceMs(state.lastComputeMs, learner.numParams, this.context?.settings.busyMsPerParam ?? 0),
     });
     this.dataPath = dataPath;
     dataPath.start();

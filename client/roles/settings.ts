@@ -62,6 +62,13 @@ export interface PeerSettings {
    * syncDeadlineMs + aggregatorSilenceMs: past anything a working aggregator waits for.
    */
   aggregatorStallMs: number;
+  /**
+   * Before its first gradient, a peer allows the others this long per model parameter of
+   * quiet on top of aggregatorSilenceMs, for a gradient that blocks their event loop (after
+   * it, twice its own last gradient time): link-liveness.ts, busyAllowanceMs. @default 0.0015
+   * (3x the 0.5 us per parameter of a batch-32 MLP gradient measured on wasm here)
+   */
+  busyMsPerParam: number;
   /** Artificial delay before each local gradient (fault injection: stragglers). @default 0 */
   computeDelayMs: number;
   /**
@@ -92,6 +99,7 @@ export function resolvePeerSettings(
     aggregatorPingIntervalMs: 500,
     aggregatorSilenceMs: 1500,
     computeDelayMs: 0,
+    busyMsPerParam: 0.0015,
     sliceWaitMs: 0,
     ...overrides,
   };

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
 import type { RoundEvent } from '../../client/roles/events.ts';
-import { LinkLiveness } from '../../client/roles/link-liveness.ts';
+import { busyAllowanceMs, LinkLiveness } from '../../client/roles/link-liveness.ts';
 import { resolvePeerSettings } from '../../client/roles/settings.ts';
 import { WorkerRole } from '../../client/roles/worker-role.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
@@ -84,6 +84,27 @@ test("LinkLiveness: this peer's own stall (SIGSTOP, a blocked event loop) accuse
     liveness.observe();
   }
   assert.equal(liveness.silence('agg', 0, true).silent, true, 'silent 1500 ms after waking up');
+});
+
+test('a peer busy with a large model is allowed its work on top of the silence limit', () => {
+  // Before its first gradient: an estimate from the model size; after, twice its own time.
+  assert.equal(busyAllowanceMs(0, 10_000_000, 0.0015), 15_000);
+  assert.equal(busyAllowanceMs(30, 101_770, 0.0015), 60);
+  let clock = 0;
+  let allowance = 5000;
+  const liveness = new LinkLiveness(
+    SETTINGS,
+    () => clock,
+    () => allowance,
+  );
+  liveness.noteHeard('agg');
+  for (let i = 0; i < 60; i++) {
+    clock += 100;
+    liveness.observe();
+  }
+  assert.deepEqual(liveness.silence('agg', 0, true), { ms: 6000, limitMs: 6500, silent: false });
+  allowance = 60;
+  assert.equal(liveness.silence('agg', 0, true).silent, true, 'a small model: the usual limit');
 });
 
 const nextRound = (h: RoleHarness, round: number, timeoutMs = 5000): Promise<RoundEvent> =>
