@@ -22,6 +22,7 @@ import { simulationLearner } from '../client/sim/cli.ts';
 import { parseSimulateArgs, type SimulateCli } from '../client/sim/options.ts';
 import { runSimulation } from '../client/sim/simulator.ts';
 import { imageClasses, readImageFolder } from '../client/training/image-folder.ts';
+import { DEFAULT_BATCH_SIZE } from '../shared/defaults.ts';
 import { writeMnistPngs } from '../test/support/mnist-png.ts';
 
 const { values } = parseArgs({
@@ -31,9 +32,14 @@ const { values } = parseArgs({
     'image-rounds': { type: 'string', default: '300' },
     'csv-rounds': { type: 'string', default: '300' },
     csv: { type: 'string', default: 'node_modules/vega-datasets/data/seattle-weather.csv' },
+    /** The csv task's codec both ways (its MLP has 1,285 parameters: top-k 1% keeps 12). */
+    'csv-codec': { type: 'string', default: 'topk:0.01' },
+    /** Only the csv comparison (no image folder). */
+    'csv-only': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/tasks.json' },
   },
 });
+const GRAY28 = { kind: 'images', width: 28, height: 28, channels: 1 } as const;
 const seeds = (values.seeds ?? '').split(',').map(Number);
 const workers = values.workers ?? '4';
 
@@ -60,18 +66,20 @@ function bySeedGroup(rows: { seed: number; [k: string]: number }[], key: string)
 const dir = await mkdtemp(join(tmpdir(), 'liec-bench-tasks-'));
 try {
   const folder = join(dir, 'digits');
-  const written = await writeMnistPngs(folder);
+  const written = values['csv-only'] ? { images: 0, ms: 0 } : await writeMnistPngs(folder);
   const started = performance.now();
-  const classes = await imageClasses(folder);
-  const data = await readImageFolder(folder, { kind: 'images', width: 28, height: 28, channels: 1, classes });
+  const data = values['csv-only']
+    ? { labels: new Uint8Array(0) }
+    : await readImageFolder(folder, { ...GRAY28, classes: await imageClasses(folder) });
   const prepareMs = performance.now() - started;
-  console.log(
-    `prepare: ${data.labels.length} PNGs read, decoded and resized in ${(prepareMs / 1000).toFixed(2)} s (${((prepareMs * 1000) / data.labels.length).toFixed(0)} us each); writing them took ${(written.ms / 1000).toFixed(1)} s`,
-  );
+  if (!values['csv-only'])
+    console.log(
+      `prepare: ${data.labels.length} PNGs read, decoded and resized in ${(prepareMs / 1000).toFixed(2)} s (${((prepareMs * 1000) / data.labels.length).toFixed(0)} us each); writing them took ${(written.ms / 1000).toFixed(1)} s`,
+    );
 
   const common = ['--workers', workers, '--algorithm', 'liec', '--eval-every', '1000000'];
   const images: { seed: number; images: number; mnist: number }[] = [];
-  for (const seed of seeds) {
+  for (const seed of values['csv-only'] ? [] : seeds) {
     const run = [...common, '--rounds', values['image-rounds'] ?? '300', '--seed', String(seed)];
     const row = {
       seed,
@@ -89,11 +97,21 @@ try {
   for (const seed of seeds) {
     const row = {
       seed,
-      p2p: await accuracy([...csvFlags, ...common, '--rounds', csvRounds, '--seed', String(seed)]),
+      p2p: await accuracy([
+        ...[...csvFlags, ...common, '--rounds', csvRounds, '--seed', String(seed)],
+        ...['--up', values['csv-codec'] ?? '', '--down', values['csv-codec'] ?? ''],
+      ]),
       central: await accuracy([
         ...csvFlags,
         ...['--workers', '1', '--algorithm', 'sgd', '--eval-every', '1000000'],
-        ...['--batch', String(64 * Number(workers)), '--rounds', csvRounds, '--seed', String(seed)],
+        ...[
+          '--batch',
+          String(DEFAULT_BATCH_SIZE * Number(workers)),
+          '--rounds',
+          csvRounds,
+          '--seed',
+          String(seed),
+        ],
       ]),
     };
     csv.push(row);
@@ -123,8 +141,8 @@ try {
       data: values.csv,
       settings: {
         workers: Number(workers),
-        p2p: 'liec topk:0.01 both ways, batch 64 per worker',
-        central: `1 worker, sgd, batch ${64 * Number(workers)}`,
+        p2p: `liec ${values['csv-codec']} both ways, batch ${DEFAULT_BATCH_SIZE} per worker`,
+        central: `1 worker, sgd, batch ${DEFAULT_BATCH_SIZE * Number(workers)}`,
         rounds: Number(csvRounds),
       },
       runs: csv,
