@@ -1,0 +1,114 @@
+/**
+ * The two Node WebRTC bindings behind client/transport/binding.ts: each loads by name, they
+ * interoperate over loopback (a link with wrtc on one end and node-datachannel on the other),
+ * node-datachannel's wrapper gives simple-peer what it needs (plain descriptions, RTT in ms
+ * through roundTripMs), LIEC_WEBRTC picks one and refuses an unknown name, and a remote
+ * close racing sends on node-datachannel ends the link, not the process (the race that can
+ * crash wrtc: see bench/binding.ts, which counts those crashes in separate processes).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadWebRtcBinding, type WebRtcBinding } from '../../client/transport/binding.ts';
+import { PeerLink } from '../../client/transport/peer-link.ts';
+import { collectMessages, matchesPattern, nextEvent, pattern } from './helpers.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const run = promisify(execFile);
+
+async function pair(a: WebRtcBinding, b: WebRtcBinding): Promise<[PeerLink, PeerLink]> {
+  const left = new PeerLink({ initiator: true, binding: a });
+  const right = new PeerLink({ initiator: false, binding: b });
+  left.on('signal', (data) => right.signal(data));
+  right.on('signal', (data) => left.signal(data));
+  await Promise.all([nextEvent(left, 'connect'), nextEvent(right, 'connect')]);
+  return [left, right];
+}
+
+test('each binding loads by name; node-datachannel offers are plain {type, sdp} objects', async () => {
+  const wrtc = await loadWebRtcBinding('wrtc');
+  const ndc = await loadWebRtcBinding('node-datachannel');
+  assert.equal(wrtc.name, 'wrtc');
+  assert.equal(ndc.name, 'node-datachannel');
+  assert.notEqual(wrtc.implementation.RTCPeerConnection, ndc.implementation.RTCPeerConnection);
+  const connection = new ndc.implementation.RTCPeerConnection({ iceServers: [] });
+  const channel = connection.createDataChannel('probe');
+  try {
+    const offer = await connection.createOffer();
+    assert.equal(Object.getPrototypeOf(offer), Object.prototype, 'a plain object simple-peer can edit');
+    assert.equal(offer.type, 'offer');
+    assert.match(offer.sdp ?? '', /m=application/);
+    offer.sdp = `${offer.sdp ?? ''}`; // what simple-peer's sdpTransform does: must not throw
+  } finally {
+    // Both: a node-datachannel channel left open keeps the process alive after close().
+    channel.close();
+    connection.close();
+  }
+});
+
+test('wrtc and node-datachannel interoperate: 6 MB each way intact, RTT read on both ends', async () => {
+  const [a, b] = await pair(await loadWebRtcBinding('wrtc'), await loadWebRtcBinding('node-datachannel'));
+  try {
+    const atB = collectMessages(b, 1);
+    const atA = collectMessages(a, 1);
+    await Promise.all([a.send(pattern(6e6, 1)), b.send(pattern(6e6, 2))]);
+    const [[fromA], [fromB]] = await Promise.all([atB, atA]);
+    assert.ok(fromA && matchesPattern(fromA, 6e6, 1), 'wrtc -> node-datachannel intact');
+    assert.ok(fromB && matchesPattern(fromB, 6e6, 2), 'node-datachannel -> wrtc intact');
+    // libdatachannel reports its RTT in ms (the wrapper converts it to the standard seconds):
+    // on loopback it is well under a second either way, never 1000x too large.
+    const rtt = await b.roundTripMs();
+    assert.ok(rtt === undefined || (rtt >= 0 && rtt < 1000), `node-datachannel RTT ${rtt} ms`);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('node-datachannel: a remote close racing back-to-back sends closes the link, never the process', async () => {
+  const ndc = await loadWebRtcBinding('node-datachannel');
+  const message = pattern(1 << 20, 3);
+  for (let i = 0; i < 5; i++) {
+    const [sender, closer] = await pair(ndc, ndc);
+    const closed = nextEvent(sender, 'close');
+    // Sends until the remote's close ends the link (its sends then reject, as they must).
+    const sending = (async () => {
+      while (!sender.closed) await sender.send(message);
+    })().catch((err: unknown) => err);
+    // After the first chunks arrive, so the close lands while chunks are still going out.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no chunk arrived')), 20_000);
+      const poll = setInterval(() => {
+        if (closer.arrivedChunks < 1 + i * 7) return;
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve();
+      }, 1);
+    });
+    closer.close();
+    const [reason] = await closed;
+    assert.notEqual(reason, 'local', `iteration ${i}: closed by the remote, not here`);
+    const error = await sending;
+    assert.ok(error instanceof Error, `iteration ${i}: the send in flight rejected`);
+  }
+});
+
+test('LIEC_WEBRTC chooses the binding and an unknown name is refused with ERR_INVALID_OPTION', async () => {
+  const script =
+    "import('./client/transport/binding.ts').then((m) => m.loadWebRtcBinding())" +
+    '.then((b) => console.log(b.name), (e) => console.log(e.code));';
+  const env = (value: string): NodeJS.ProcessEnv => ({ ...process.env, LIEC_WEBRTC: value });
+  const answer = async (value: string): Promise<string> => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      env: env(value),
+    });
+    return stdout.trim();
+  };
+  assert.equal(await answer('wrtc'), 'wrtc');
+  assert.equal(await answer('node-datachannel'), 'node-datachannel');
+  assert.equal(await answer('webrtc-9000'), 'ERR_INVALID_OPTION');
+});
