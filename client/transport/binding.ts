@@ -3,7 +3,7 @@
  * globals when present, else one of two Node bindings, imported lazily so browser bundles
  * never pull them in:
  * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
- *   simple-peer 9 needs). bufferedamountlow works, an oversize or closed send
+ *   simple-peer 9 needs): the default. bufferedamountlow works, an oversize or closed send
  *   throws, and a send racing a close from the remote side is an exception, not a crash.
  * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): its RTCDataChannel::Send reads a
  *   channel pointer that WebRTC's signaling thread clears when the remote closes, so a send
@@ -40,8 +40,14 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 /** The environment variable that picks a Node binding by name. */
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
-/** The Node binding used unless LIEC_WEBRTC says otherwise (being measured: bench/binding.ts). */
-export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
+/**
+ * The Node binding used unless LIEC_WEBRTC says otherwise: node-datachannel. In
+ * `npm run bench:binding` (bench/results/binding.json) a remote close during sends killed a
+ * wrtc process with SIGSEGV (1 in 40 links there, 1 in 11 in an earlier run) and never a
+ * node-datachannel one (0 in 40), and its send() call blocks about 10x less (median 5 us
+ * against 57 us); throughput and round overhead were within the noise of that loaded machine.
+ */
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'node-datachannel';
 
 export function isNodeBindingName(value: string): value is NodeBindingName {
   return (NODE_BINDINGS as readonly string[]).includes(value);
