@@ -25,6 +25,7 @@ import {
 } from '../../shared/data/task.ts';
 import { selectBackend, type BackendName } from './backend.ts';
 import { createDataLearner, type DataLearner } from './data-learner.ts';
+import { sessionLayersModel, type FlatModel } from './layers-model.ts';
 import type { Learner } from './learner.ts';
 import { readTaskData } from './local-data.ts';
 import type { MnistData } from './mnist.ts';
@@ -75,12 +76,16 @@ export async function createTaskLearner(options: TaskLearnerOptions): Promise<Ta
   // Too few examples for a validation part: the peer reports its training accuracy.
   const validation = subset(data, split.validation.length > 0 ? split.validation : split.train);
   const test = split.test.length > 0 ? subset(data, split.test) : null;
+  // A session's own Layers model (liec create --model) replaces the built-in network here too.
+  const model =
+    config.customModel === undefined ? undefined : await sessionLayersModel(config.customModel, config);
   const inner = learnerOver(
     asSplit(train, validation),
     backend,
     1,
     { kind: 'iid' },
     { ...config, taskSpec: spec },
+    model,
   );
   return {
     backend,
@@ -164,9 +169,11 @@ function learnerOver(
   workers: number,
   partition: PartitionSpec,
   config: LearnerSettings,
+  model?: FlatModel,
 ): DataLearner {
   const spec = config.taskSpec;
   return createDataLearner({
+    ...(model === undefined ? {} : { model }),
     data,
     backend,
     workers,
