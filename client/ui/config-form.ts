@@ -64,7 +64,16 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
         label: 'Algorithm',
         hint: 'liec, or a baseline on the same engine',
         kind: 'select',
-        options: ['liec', 'sgd', 'ef-sgd', 'doublesqueeze'],
+        options: ['liec', 'sgd', 'ef-sgd', 'doublesqueeze', 'fedavg', 'diloco', 'sparseloco'],
+      },
+      {
+        name: 'localSteps',
+        label: 'Local steps',
+        hint: 'fedavg, diloco, sparseloco: local steps per exchange (1 for the others)',
+        kind: 'number',
+        min: 1,
+        max: 10000,
+        step: 1,
       },
       { name: 'rounds', label: 'Rounds', hint: 'Rounds to train', kind: 'number', min: 1, step: 1 },
       {

@@ -1,10 +1,11 @@
 /**
  * The create form in headless Chromium against a real app server: a value out of range is
  * refused next to the form (and no session is created); then every setting filled with a
- * value other than its default (task has one choice; the drift threshold stays 0, which a
- * rolling sync requires) creates a session whose config, as the server reports it on
- * /status and as the page's configuration panel shows it, carries every value. The tab joins
- * without training (its runtime factory is dropped).
+ * value other than its default (task has one choice; local steps stay 1, which doublesqueeze
+ * requires; the drift threshold stays 0, which a rolling sync requires) creates a session
+ * whose config, as the server reports it on /status and as the page's configuration panel
+ * shows it, carries every value. The tab joins without training (its runtime factory is
+ * dropped).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,6 +26,7 @@ const FILLED = {
   task: 'mnist',
   model: 'cnn',
   algorithm: 'doublesqueeze',
+  localSteps: '1',
   rounds: '123',
   learningRate: '0.05',
   momentum: '0.9',
@@ -47,7 +49,7 @@ const FILLED = {
   seed: '4242',
 } as const;
 /** Settings left at their default (see above). */
-const KEPT_DEFAULT = new Set(['task', 'syncDriftThreshold']);
+const KEPT_DEFAULT = new Set(['task', 'syncDriftThreshold', 'localSteps']);
 const SELECTS = new Set(['task', 'model', 'algorithm', 'syncMode']);
 
 async function fill(page: Page, name: string, value: string): Promise<void> {
