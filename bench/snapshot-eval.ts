@@ -1,7 +1,7 @@
 /**
  * The exact time to accuracy of one bench:links run, after the run: reads the aggregators'
  * model snapshots (bench/snapshots.ts), evaluates them in closing order with a learner built
- * as the peers build theirs (client/roles/peer.ts defaultLearner), and finds the first round
+ * as the peers build theirs (client/training/session-learner.ts), and finds the first round
  * whose model reached the target. The session evaluates only every evalEvery rounds; this
  * gives the round itself. Rounds the session evaluated too are compared as a check that the
  * snapshots are the models the session evaluated (mismatches lists any disagreement).
@@ -12,7 +12,7 @@
  * exact.roundsTo90; // e.g. 37, where the session's evaluation every 5 rounds said 40
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { defaultLearner } from '../client/roles/peer.ts';
+import { defaultLearner } from '../client/training/session-learner.ts';
 import type { Learner } from '../client/training/learner.ts';
 import type { SessionConfig } from '../shared/protocol/session-config.ts';
 import { sessionStart, type LiveSessionResult } from './live-session.ts';

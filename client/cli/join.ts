@@ -255,14 +255,14 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
   // Fast rejoin: what a peer needs before its first round (TF.js, the model, its data) loads
   // while it joins, not after. A resumed peer knows the session's config from its checkpoint
   // and builds its learner at once; a new one starts TF.js.
-  const preloaded = resume === undefined ? null : preloadLearner(resume.config);
-  if (preloaded === null)
-    void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
   const shard = opts.shard ?? resume?.shard;
   const peerId = opts.peerId ?? resume?.peerId;
   const local = localDataLearner(opts.data, shard);
+  const preloaded = resume === undefined ? null : preloadLearner(resume.config, local.create);
+  if (preloaded === null)
+    void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
   const peer = new Peer({
-    createLearner: local.create,
+    createLearner: preloaded ?? local.create,
     serverUrl: server,
     sessionId: session,
     token,
@@ -274,7 +274,6 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       ...(opts.aggregatorSilenceMs === undefined ? {} : { aggregatorSilenceMs: opts.aggregatorSilenceMs }),
     },
     ...(resume === undefined ? {} : { resume }),
-    ...(preloaded === null ? {} : { createLearner: preloaded }),
     onJoined: () => events?.write('join-reached', {}),
     snapshots: { everyRounds: opts.snapshotEvery, keep: opts.snapshotsKept },
     link,
@@ -403,7 +402,7 @@ function localDataLearner(data: string | undefined, share: number | undefined) {
       if (config.task === 'mnist') {
         if (data !== undefined)
           throw new CommandFailure('--data is for csv and images sessions; this one trains on mnist');
-        return (await import('../roles/peer.ts')).defaultLearner(config);
+        return (await import('../training/session-learner.ts')).defaultLearner(config);
       }
       if (data === undefined)
         throw new CommandFailure(`this session's task is ${config.task}: pass this peer's data with --data`);
@@ -498,10 +497,9 @@ const iceServersSchema = z.array(
  */
 function preloadLearner(
   expected: SessionConfig,
+  create: (config: SessionConfig) => Promise<Learner & { backend?: string }>,
 ): (config: SessionConfig) => Promise<Learner & { backend?: string }> {
-  const learnerOf = async (config: SessionConfig) =>
-    (await import('../roles/peer.ts')).defaultLearner(config);
-  const loading = learnerOf(expected);
+  const loading = create(expected);
   loading.catch(() => {}); // a failure surfaces where it is awaited
-  return (config) => (JSON.stringify(config) === JSON.stringify(expected) ? loading : learnerOf(config));
+  return (config) => (JSON.stringify(config) === JSON.stringify(expected) ? loading : create(config));
 }

@@ -20,13 +20,11 @@ import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
 import { ControlError, decodeControl, encodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { algorithmSpecOf, type SessionConfig } from '../../shared/protocol/session-config.ts';
-import { parsePartitionSpec } from '../../shared/data/spec.ts';
 import type { Capabilities } from '../../shared/protocol/signaling.ts';
 import { SessionMembership, type SignalingClient, type JoinedSession } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
 import type { Learner } from '../training/learner.ts';
-import { createMnistLearner } from '../training/mnist-learner.ts';
-import { sessionLayersModel } from '../training/layers-model.ts';
+import { defaultLearner } from '../training/session-learner.ts';
 import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
 import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
@@ -585,20 +583,4 @@ export class Peer {
   private log(level: 'debug' | 'info' | 'warn', message: string): void {
     this.init.log?.(level, `[peer ${this.peerId}] ${message}`);
   }
-}
-
-export async function defaultLearner(config: SessionConfig): Promise<Learner & { backend: string }> {
-  // A session's own Layers model (liec create --model) replaces the built-in arch; its hash
-  // and trainability are checked here, before the peer takes part.
-  const model =
-    config.customModel === undefined ? undefined : await sessionLayersModel(config.customModel, config);
-  return createMnistLearner({
-    ...(model === undefined ? {} : { model }),
-    workers: config.dataShards,
-    partition: parsePartitionSpec(config.partition),
-    batchSize: config.batchSize,
-    seed: config.seed,
-    arch: config.model,
-    log: () => {},
-  });
 }

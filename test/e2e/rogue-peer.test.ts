@@ -32,7 +32,8 @@ import { startTestSession, waitFor, withTimeout } from '../support/session.ts';
 import { clientMessageArb } from '../fuzz/wire-values.ts';
 import { applyMutations, mutationsArb } from '../fuzz/mutations.ts';
 
-const ROUNDS = 60;
+// Enough that rounds go on well after the attack, however fast they are (50 rounds passed during it once).
+const ROUNDS = 200;
 const MAX_BAD_FRAMES = 8;
 const STRIKES = new Set([
   'FRAME_TRUNCATED',

@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoundEvent } from '../../client/roles/events.ts';
-import { defaultLearner, type Peer } from '../../client/roles/peer.ts';
+import type { Peer } from '../../client/roles/peer.ts';
+import { defaultLearner } from '../../client/training/session-learner.ts';
 import type { SignalingServer } from '../../signaling/index.ts';
 import { startTestSession, waitFor, withTimeout } from '../support/session.ts';
 
