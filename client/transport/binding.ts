@@ -3,12 +3,13 @@
  * globals when present, else one of two Node bindings, imported lazily so browser bundles
  * never pull them in:
  * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
- *   simple-peer 9 needs): the default. bufferedamountlow works, an oversize or closed send
+ *   simple-peer 9 needs): not the default yet (a relay-only link, iceTransportPolicy
+ *   'relay', still selected a server-reflexive pair in CI). bufferedamountlow works, an oversize or closed send
  *   throws, and a send racing a close from the remote side is an exception, not a crash.
  * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): its RTCDataChannel::Send reads a
  *   channel pointer that WebRTC's signaling thread clears when the remote closes, so a send
- *   racing that close can kill the process with SIGSEGV (docs/failover.md); kept as the
- *   fallback and for comparison (`npm run bench:binding`, docs/benchmarks.md).
+ *   racing that close can kill the process with SIGSEGV (docs/failover.md); the default
+ *   (`npm run bench:binding` compares them, docs/benchmarks.md).
  * LIEC_WEBRTC=node-datachannel|wrtc chooses one (no fallback then); otherwise the default
  * is tried first and the other if it cannot load (a platform without its binary).
  *
@@ -41,13 +42,15 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
- * The Node binding used unless LIEC_WEBRTC says otherwise: node-datachannel. In
+ * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc, for now. In
  * `npm run bench:binding` (bench/results/binding.json) a remote close during sends killed a
  * wrtc process with SIGSEGV (1 in 40 links there, 1 in 11 in an earlier run) and never a
  * node-datachannel one (0 in 40), and its send() call blocks about 10x less (median 5 us
- * against 57 us); throughput and round overhead were within the noise of that loaded machine.
+ * against 57 us); but with node-datachannel a relay-only link (TURN) selected a
+ * server-reflexive pair (test/scale/turn.test.ts), so it is not the default until it honours
+ * iceTransportPolicy 'relay'. LIEC_WEBRTC=node-datachannel chooses it.
  */
-export const DEFAULT_NODE_BINDING: NodeBindingName = 'node-datachannel';
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
 
 export function isNodeBindingName(value: string): value is NodeBindingName {
   return (NODE_BINDINGS as readonly string[]).includes(value);
