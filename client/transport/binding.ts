@@ -3,15 +3,19 @@
  * globals when present, else one of two Node bindings, imported lazily so browser bundles
  * never pull them in:
  * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
- *   simple-peer 9 needs): not the default yet (a relay-only link, iceTransportPolicy
- *   'relay', still selected a server-reflexive pair in CI). bufferedamountlow works, an oversize or closed send
+ *   simple-peer 9 needs): the default. bufferedamountlow works, an oversize or closed send
  *   throws, and a send racing a close from the remote side is an exception, not a crash.
- * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): its RTCDataChannel::Send reads a
- *   channel pointer that WebRTC's signaling thread clears when the remote closes, so a send
- *   racing that close can kill the process with SIGSEGV (docs/failover.md); the default
- *   (`npm run bench:binding` compares them, docs/benchmarks.md).
- * LIEC_WEBRTC=node-datachannel|wrtc chooses one (no fallback then); otherwise the default
- * is tried first and the other if it cannot load (a platform without its binary).
+ *   It does not honour iceTransportPolicy 'relay' fully: libjuice offers only relay
+ *   candidates but pairs its own server-reflexive address with the remote's relay, so the
+ *   remote sees this peer's address (test/scale/turn.test.ts saw srflx/prflx selected).
+ * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): honours relay-only, so a
+ *   relay-only link uses it; its RTCDataChannel::Send reads a channel pointer that WebRTC's
+ *   signaling thread clears when the remote closes, so a send racing that close can kill the
+ *   process with SIGSEGV (docs/failover.md; CI saw it in test/roles/partition-failover.test.ts).
+ *   `npm run bench:binding` compares them (docs/benchmarks.md).
+ * LIEC_WEBRTC=node-datachannel|wrtc chooses one for every link (no fallback then); otherwise
+ * the default for the link's policy is tried first and the other if it cannot load (a
+ * platform without its binary).
  *
  * @example
  * const binding = await loadWebRtcBinding();
@@ -42,15 +46,24 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
- * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc, for now. In
- * `npm run bench:binding` (bench/results/binding.json) a remote close during sends killed a
- * wrtc process with SIGSEGV (1 in 40 links there, 1 in 11 in an earlier run) and never a
- * node-datachannel one (0 in 40), and its send() call blocks about 10x less (median 5 us
- * against 57 us); but with node-datachannel a relay-only link (TURN) selected a
- * server-reflexive pair (test/scale/turn.test.ts), so it is not the default until it honours
- * iceTransportPolicy 'relay'. LIEC_WEBRTC=node-datachannel chooses it.
+ * The Node binding used unless LIEC_WEBRTC says otherwise. In `npm run bench:binding`
+ * (bench/results/binding.json) a remote close during sends killed a wrtc process with
+ * SIGSEGV (1 in 40 links there, 1 in 11 in an earlier run) and never a node-datachannel one
+ * (0 in 40), and its send() call blocks about 10x less (median 5 us against 57 us).
  */
-export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'node-datachannel';
+
+/**
+ * The Node binding a relay-only link (iceTransportPolicy 'relay') uses unless LIEC_WEBRTC
+ * says otherwise: the one that keeps every path through the TURN server (see above).
+ */
+export const RELAY_ONLY_NODE_BINDING: NodeBindingName = 'wrtc';
+
+/** What a link needs from its binding. */
+export interface BindingNeeds {
+  /** The link's ICE policy; 'relay' prefers RELAY_ONLY_NODE_BINDING. @default 'all' */
+  iceTransportPolicy?: 'all' | 'relay';
+}
 
 export function isNodeBindingName(value: string): value is NodeBindingName {
   return (NODE_BINDINGS as readonly string[]).includes(value);
@@ -68,29 +81,37 @@ const cached = new Map<string, Promise<WebRtcBinding>>();
 
 /**
  * Loads (once per choice) the WebRTC implementation of this runtime: the browser's, else
- * `choice`, else the one LIEC_WEBRTC names, else the default (falling back to the other).
- * Rejects with ERR_NO_WEBRTC, or ERR_INVALID_OPTION for an unknown LIEC_WEBRTC value.
+ * `choice`, else the one LIEC_WEBRTC names, else the default for the link's needs (falling
+ * back to the other). Rejects with ERR_NO_WEBRTC, or ERR_INVALID_OPTION for an unknown
+ * LIEC_WEBRTC value.
  */
-export function loadWebRtcBinding(choice?: NodeBindingName): Promise<WebRtcBinding> {
-  const key = choice ?? '';
+export function loadWebRtcBinding(
+  choice?: NodeBindingName,
+  needs: BindingNeeds = {},
+): Promise<WebRtcBinding> {
+  const preferred = needs.iceTransportPolicy === 'relay' ? RELAY_ONLY_NODE_BINDING : DEFAULT_NODE_BINDING;
+  const key = choice ?? `default:${preferred}`;
   let loading = cached.get(key);
   if (!loading) {
-    loading = loadUncached(choice);
+    loading = loadUncached(choice, preferred);
     cached.set(key, loading);
   }
   return loading;
 }
 
-async function loadUncached(choice: NodeBindingName | undefined): Promise<WebRtcBinding> {
+async function loadUncached(
+  choice: NodeBindingName | undefined,
+  preferred: NodeBindingName,
+): Promise<WebRtcBinding> {
   if (isImplementation(globalThis)) {
     return { name: 'browser', implementation: pick(globalThis) };
   }
   const requested = choice ?? bindingFromEnvironment();
   if (requested) return loadNode(requested);
   try {
-    return await loadNode(DEFAULT_NODE_BINDING);
+    return await loadNode(preferred);
   } catch (first) {
-    const other = NODE_BINDINGS.find((name) => name !== DEFAULT_NODE_BINDING) ?? DEFAULT_NODE_BINDING;
+    const other = NODE_BINDINGS.find((name) => name !== preferred) ?? preferred;
     try {
       return await loadNode(other);
     } catch {

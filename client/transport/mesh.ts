@@ -76,7 +76,8 @@ interface Waiter {
 
 /** Loads the binding if needed and creates a transport. */
 export async function createPeerTransport(options: PeerTransportOptions): Promise<PeerTransport> {
-  const binding = options.binding ?? (await loadWebRtcBinding());
+  const { iceTransportPolicy } = resolveLinkSettings(options.link ?? {});
+  const binding = options.binding ?? (await loadWebRtcBinding(undefined, { iceTransportPolicy }));
   return new PeerTransport({ ...options, binding });
 }
 

@@ -65,7 +65,8 @@ export interface PeerLinkOptions extends Partial<LinkSettings> {
 
 /** Loads the binding if needed and creates a link. */
 export async function createPeerLink(options: PeerLinkOptions): Promise<PeerLink> {
-  const binding = options.binding ?? (await loadWebRtcBinding());
+  const { iceTransportPolicy } = resolveLinkSettings(options);
+  const binding = options.binding ?? (await loadWebRtcBinding(undefined, { iceTransportPolicy }));
   return new PeerLink({ ...options, binding });
 }
 

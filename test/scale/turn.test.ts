@@ -11,9 +11,9 @@ import { resolveLinkSettings } from '../../client/transport/link-options.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 import { startTurn, TURN_SKIP, turnUsage, WAIT_MS } from './support.ts';
 
-/** The wrtc binding, recording every RTCPeerConnection it creates (for getStats). */
+/** The binding a relay-only link uses, recording every RTCPeerConnection it creates (for getStats). */
 async function recordingBinding(): Promise<{ binding: WebRtcBinding; connections: RTCPeerConnection[] }> {
-  const base = await loadWebRtcBinding();
+  const base = await loadWebRtcBinding(undefined, { iceTransportPolicy: 'relay' });
   const connections: RTCPeerConnection[] = [];
   const Base = base.implementation.RTCPeerConnection;
   class Recorded extends Base {

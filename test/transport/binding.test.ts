@@ -112,3 +112,13 @@ test('LIEC_WEBRTC chooses the binding and an unknown name is refused with ERR_IN
   assert.equal(await answer('node-datachannel'), 'node-datachannel');
   assert.equal(await answer('webrtc-9000'), 'ERR_INVALID_OPTION');
 });
+
+test('without LIEC_WEBRTC a link gets node-datachannel, a relay-only link wrtc', async () => {
+  const script =
+    "import('./client/transport/binding.ts').then(async (m) => console.log(" +
+    "(await m.loadWebRtcBinding()).name, (await m.loadWebRtcBinding(undefined, { iceTransportPolicy: 'relay' })).name))";
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['LIEC_WEBRTC'];
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env });
+  assert.equal(stdout.trim(), 'node-datachannel wrtc');
+});
