@@ -16,7 +16,13 @@ import { encodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { combine, type Aggregation } from './robust.ts';
 import type { OptimizerOptions } from './optimizer.ts';
-import type { AggregatorAlgorithm, AlgorithmName, AlgorithmOptions, SyncBlock } from './types.ts';
+import type {
+  AggregatorAlgorithm,
+  AlgorithmName,
+  AlgorithmOptions,
+  LocalStepOptions,
+  SyncBlock,
+} from './types.ts';
 import { subtract } from './vector.ts';
 
 /** Clamps every entry of x into the float32 range, in place. */
@@ -33,7 +39,9 @@ function clampAll(x: Float32Array): void {
  * momentum). A LIEC sync flushes e into the model by this much, as the broadcasts would have
  * delivered it; eta alone would drop 90% of e at momentum 0.9.
  */
-export function syncFlushStep(options: OptimizerOptions): number {
+export function syncFlushStep(options: OptimizerOptions & { local?: LocalStepOptions }): number {
+  // With local steps, broadcasts go through the outer step (liec-local.ts): e moves by that.
+  if (options.local !== undefined) return options.local.outerLearningRate / (1 - options.local.outerMomentum);
   return options.learningRate / (1 - (options.momentum ?? 0));
 }
 

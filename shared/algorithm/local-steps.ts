@@ -54,15 +54,19 @@ export interface LocalStepSpec {
 
 /**
  * The LocalStepOptions of `algorithm`, its defaults filled in; undefined for the other
- * algorithms, which take no local-step setting (throws RangeError if one is given).
+ * algorithms, which take no local-step setting (throws RangeError if one is given). liec
+ * takes them when localSteps > 1 (liec-local.ts), with fedavg's outer defaults (lr 1, no
+ * outer momentum).
  */
 export function resolveLocalSteps(algorithm: string, spec: LocalStepSpec): LocalStepOptions | undefined {
   const steps = spec.localSteps ?? 1;
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`localSteps must be an integer >= 1`);
-  if (!isLocalStepAlgorithm(algorithm)) {
+  // liec takes H > 1 as an option (liec-local.ts); at H = 1 it stays the one-step method.
+  const liecLocal = algorithm === 'liec' && steps > 1;
+  if (!isLocalStepAlgorithm(algorithm) && !liecLocal) {
     if (steps !== 1 || spec.outerLearningRate !== undefined || spec.outerMomentum !== undefined) {
       throw new RangeError(
-        `local steps and outer settings need ${LOCAL_STEP_ALGORITHMS.join(', ')} (algorithm "${algorithm}")`,
+        `local steps and outer settings need ${LOCAL_STEP_ALGORITHMS.join(', ')}, or liec with localSteps > 1 (algorithm "${algorithm}")`,
       );
     }
     return undefined;

@@ -47,7 +47,10 @@ export interface LocalStepOptions {
   steps: number;
   /** Outer step size. @default 1 (fedavg, sparseloco: plain averaging), 0.7 (diloco) */
   outerLearningRate: number;
-  /** Outer Nesterov momentum in [0, 1). @default 0 (fedavg, sparseloco), 0.9 (diloco) */
+  /**
+   * Outer momentum in [0, 1): Nesterov for the baselines, heavy ball for liec (its optimizer.ts
+   * steps). @default 0 (fedavg, sparseloco, liec), 0.9 (diloco)
+   */
   outerMomentum: number;
   /**
    * sparseloco: decay beta of each worker's error-feedback memory, e <- beta e + delta; it
@@ -127,7 +130,7 @@ export interface AlgorithmOptions extends OptimizerOptions {
   down: Compressor;
   /** LIEC's model sync; ignored by the other algorithms, whose models never drift. */
   sync?: SyncOptions;
-  /** Set for fedavg, diloco and sparseloco only. */
+  /** Set for fedavg, diloco and sparseloco, and for liec with H > 1 (liec-local.ts). */
   local?: LocalStepOptions;
   /**
    * How the aggregator combines a round's uploads (and LIEC's sync deltas): the mean, or a
@@ -144,10 +147,10 @@ export interface WorkerAlgorithm {
   /**
    * Gradients per round: the caller computes localSteps - 1 of them, each at the current
    * `model`, and hands each to localStep, then the last one to prepareUpload (1 but for
-   * the local-step baselines).
+   * the local-step baselines and liec with H > 1).
    */
   readonly localSteps: number;
-  /** One inner optimizer step of `model` (local-step baselines; throws for the others). */
+  /** One inner optimizer step of `model` (local-step algorithms; throws for the others). */
   localStep(gradient: Float32Array): void;
   /**
    * Live view of this worker's model x_i: compute the next gradient at these weights. Written

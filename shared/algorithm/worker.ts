@@ -8,6 +8,8 @@
  *   doublesqueeze  same as ef-sgd                   apply c          (c itself compressed with EF)
  *   liec           upload C(g + d), r = g + d - C   apply c + a r,   d <- (1 - a) r
  *                                                   (immediate local compensation of strength a)
+ *   liec, H > 1    the same with g = x_i - x_local after H inner steps, applied by the outer
+ *                  step (liec-local.ts)
  *
  * LIEC models drift apart by the residuals they apply, so a LIEC worker also tracks x_common,
  * the model it would have if it applied only the broadcasts; a sync sends what x_common lacks
@@ -20,20 +22,24 @@ import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
 import { decodeChecked } from './decode.ts';
 import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
+import { InnerSteps, liecOuterOptions } from './liec-local.ts';
 import { createLocalStepWorker, isLocalStepAlgorithm } from './local-steps.ts';
-import { createOptimizer, stepLiecPair, type Optimizer } from './optimizer.ts';
+import { createOptimizer, stepLiecPair, type Optimizer, type OptimizerOptions } from './optimizer.ts';
 import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { distanceSq, subtract } from './vector.ts';
 
 class Worker implements WorkerAlgorithm {
   readonly algorithm: AlgorithmName;
-  readonly localSteps = 1;
+  readonly localSteps: number;
   model: Float32Array;
   private readonly length: number;
   private readonly up: Compressor;
   private readonly down: Compressor;
   private readonly syncCodec: Compressor | null;
-  private readonly options: AlgorithmOptions;
+  /** What applies broadcasts: the session's optimizer, or the outer step with local steps. */
+  private readonly stepOptions: OptimizerOptions;
+  /** liec with H > 1: the exchange's inner steps (null otherwise). */
+  private readonly inner: InnerSteps | null;
   private optimizer: Optimizer;
   /**
    * Error-feedback memory d_i (ef-sgd, doublesqueeze; liec with alpha < 1: the residual not
@@ -64,14 +70,17 @@ class Worker implements WorkerAlgorithm {
   private deviation: number | null = null;
 
   constructor(options: AlgorithmOptions, initialModel: Float32Array) {
-    this.options = options;
     this.algorithm = options.algorithm;
     this.length = initialModel.length;
     this.up = options.up;
     this.down = options.down;
     this.model = Float32Array.from(initialModel);
-    this.optimizer = createOptimizer(options, this.length);
     const isLiec = this.algorithm === 'liec';
+    const local = isLiec ? options.local : undefined;
+    this.localSteps = local?.steps ?? 1;
+    this.inner = local === undefined ? null : new InnerSteps(options, this.length);
+    this.stepOptions = local === undefined ? options : liecOuterOptions(local);
+    this.optimizer = createOptimizer(this.stepOptions, this.length);
     const setting = options.compensation ?? 'auto';
     this.autoCompensation = isLiec && setting === 'auto';
     this.flushStep = syncFlushStep(options);
@@ -81,7 +90,7 @@ class Worker implements WorkerAlgorithm {
     const liecFeedback = isLiec && (this.autoCompensation || this.compensation < 1);
     this.feedback = usesFeedback || liecFeedback ? new Float32Array(this.length) : null;
     this.common = isLiec ? Float32Array.from(initialModel) : null;
-    this.commonOptimizer = isLiec ? createOptimizer(options, this.length) : null;
+    this.commonOptimizer = isLiec ? createOptimizer(this.stepOptions, this.length) : null;
     this.syncCodec = isLiec ? (options.sync?.codec ?? null) : null;
   }
 
@@ -89,16 +98,21 @@ class Worker implements WorkerAlgorithm {
     return this.pending;
   }
 
-  localStep(): void {
-    throw new Error(`${this.algorithm} takes one gradient per round: no local steps`);
+  localStep(gradient: Float32Array): void {
+    if (this.inner === null)
+      throw new Error(`${this.algorithm} takes one gradient per round: no local steps`);
+    if (this.pending) throw new Error('localStep called between prepareUpload and applyBroadcast');
+    this.inner.step(this.model, gradient);
   }
 
-  prepareUpload(gradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
+  prepareUpload(roundGradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
     const up = roundUp ?? this.up;
-    if (gradient.length !== this.length) {
-      throw new RangeError(`gradient has ${gradient.length} values, model has ${this.length}`);
+    if (roundGradient.length !== this.length) {
+      throw new RangeError(`gradient has ${roundGradient.length} values, model has ${this.length}`);
     }
     if (this.pending) throw new Error('prepareUpload called twice without applyBroadcast in between');
+    // With local steps, LIEC compresses and compensates the pseudo-gradient x_i - x_local.
+    const gradient = this.inner === null ? roundGradient : this.inner.finish(this.model, roundGradient);
     let payload: Uint8Array;
     switch (this.algorithm) {
       case 'sgd':
@@ -169,7 +183,8 @@ class Worker implements WorkerAlgorithm {
 
   deviationSq(): number {
     if (this.common === null) return 0;
-    this.deviation ??= distanceSq(this.model, this.common);
+    // Mid-exchange the live model is x_local: the deviation is x_i's.
+    this.deviation ??= distanceSq(this.inner?.ownModel(this.model) ?? this.model, this.common);
     return this.deviation;
   }
 
@@ -262,8 +277,9 @@ class Worker implements WorkerAlgorithm {
       throw new RangeError(`model has ${model.length} values, expected ${this.length}`);
     this.model = Float32Array.from(model);
     if (this.common !== null) this.common = Float32Array.from(model);
-    this.optimizer = createOptimizer(this.options, this.length);
-    if (this.commonOptimizer !== null) this.commonOptimizer = createOptimizer(this.options, this.length);
+    this.optimizer = createOptimizer(this.stepOptions, this.length);
+    if (this.commonOptimizer !== null) this.commonOptimizer = createOptimizer(this.stepOptions, this.length);
+    this.inner?.reset();
     if (this.feedback !== null) this.feedback = new Float32Array(this.length);
     this.residual = null;
     this.pending = false;
