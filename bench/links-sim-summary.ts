@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   COMPUTE_MS,
+  LIEC_LOCAL_GROUP,
   LINKS,
   median,
   ROUND_OVERHEAD_MS,
@@ -21,7 +22,7 @@ import {
 import { lineChart, type Series } from './svg-chart.ts';
 
 const REPORT_SEEDS = [5, 6, 7, 8];
-const ALGORITHMS = ['sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco'];
+const ALGORITHMS = ['sgd', 'doublesqueeze', 'liec', LIEC_LOCAL_GROUP, 'fedavg', 'diloco', 'sparseloco'];
 
 interface Spread {
   median: number | null;

@@ -19,11 +19,17 @@
  * groups can run in parallel processes; `--summarize` reads them all and writes the table
  * (bench/results/links-sim.json) and the plots (docs/links-sim-accuracy-vs-*.svg).
  *
+ * `--full` runs the settings chosen (per link) for the local-step comparison on seeds 5-8 to
+ * the step cap without stopping at 90%, into FULL_RUNS_FILE, so that final accuracy at equal
+ * compute is known too; `--summarize-full` tabulates them (links-sim-final.ts).
+ *
  * @example
  * npm run bench:links-sim -- --peers 4 --partition iid
  * npm run bench:links-sim -- --peers 4 --partition dirichlet:0.1
  * npm run bench:links-sim -- --peers 8 --partition iid --chosen-at 4   # 4 peers' settings, seeds 5-8
  * npm run bench:links-sim -- --summarize
+ * npm run bench:links-sim -- --peers 4 --partition iid --full
+ * npm run bench:links-sim -- --summarize-full
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,6 +41,8 @@ import { runSimulation } from '../client/sim/simulator.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const RUNS_FILE = join(ROOT, 'bench', 'results', 'links-sim-runs.jsonl');
+/** Runs to the step cap (--full): final accuracy as well as the time to 90%. */
+export const FULL_RUNS_FILE = join(ROOT, 'bench', 'results', 'links-sim-full-runs.jsonl');
 
 /** Modeled time of one gradient step (the simulator's default --compute-ms). */
 export const COMPUTE_MS = 10;
@@ -47,7 +55,7 @@ export const LINKS = [
   { name: '2 Mbit/s', mbps: 2 },
 ] as const;
 /** Every run stops at the target or after this many gradient steps per worker. */
-const STEP_CAP = 400;
+export const STEP_CAP = 400;
 /** About this many steps between evaluations, whatever H is (time to 90% is quantized by it). */
 const EVAL_STEPS = 8;
 const TARGET = 0.9;
@@ -57,8 +65,20 @@ const REPORT_SEEDS = [5, 6, 7, 8];
 export interface Setting {
   name: string;
   algorithm: string;
+  /** What it is chosen against and reported as (the algorithm, unless set). */
+  group?: string;
   localSteps: number;
   flags: string[];
+}
+
+/** LIEC with H local steps competes as its own group, apart from one-step LIEC. */
+export const LIEC_LOCAL_GROUP = 'liec H>1';
+
+/** The local-step comparison (--full): one-step LIEC, LIEC H>1 and the local-step baselines. */
+export const COMPARED_GROUPS = ['liec', LIEC_LOCAL_GROUP, 'fedavg', 'diloco', 'sparseloco'];
+
+export function groupOf(setting: Pick<Setting, 'algorithm' | 'group'>): string {
+  return setting.group ?? setting.algorithm;
 }
 
 const local = (algorithm: string, h: number, codec?: string): Setting => ({
@@ -72,6 +92,18 @@ const local = (algorithm: string, h: number, codec?: string): Setting => ({
     String(h),
     ...(codec === undefined ? [] : ['--up', codec, '--down', codec]),
   ],
+});
+
+/**
+ * LIEC with H local steps (top-k 1% both ways, its defaults otherwise): H and the inner lr
+ * are chosen, the others run at lr 0.3 only.
+ */
+const liecLocal = (h: number, lr: number): Setting => ({
+  name: `liec H=${h} lr ${lr}`,
+  algorithm: 'liec',
+  group: LIEC_LOCAL_GROUP,
+  localSteps: h,
+  flags: ['--algorithm', 'liec', '--local-steps', String(h), '--lr', String(lr)],
 });
 
 /** Each algorithm's candidates (lr 0.3, batch 32, no momentum: the project defaults). */
@@ -90,6 +122,7 @@ export const SETTINGS: Setting[] = [
   local('diloco', 16),
   local('sparseloco', 4, 'topk:0.02:sign'),
   local('sparseloco', 16, 'topk:0.02:sign'),
+  ...[4, 8, 16].flatMap((h) => [0.1, 0.3, 0.6].map((lr) => liecLocal(h, lr))),
 ];
 
 export interface EvalPoint {
@@ -109,6 +142,8 @@ export interface RunRecord {
   algorithm: string;
   localSteps: number;
   flags: string[];
+  /** Run to the step cap whatever the accuracy (--full); absent: stopped at the target. */
+  full?: boolean;
   /** Index in `evals` of the first at or above the target; null if never. */
   reachedAt: number | null;
   evals: EvalPoint[];
@@ -129,6 +164,7 @@ async function simulate(
   peers: number,
   partition: string,
   seed: number,
+  full: boolean,
 ): Promise<RunRecord> {
   const h = setting.localSteps;
   const rounds = Math.ceil(STEP_CAP / h);
@@ -169,7 +205,7 @@ async function simulate(
           seconds: [...seconds],
         });
       },
-      stopAfter: (r) => (r.testAccuracy ?? 0) >= TARGET,
+      stopAfter: (r) => !full && (r.testAccuracy ?? 0) >= TARGET,
     });
   } finally {
     learner.dispose();
@@ -185,6 +221,7 @@ async function simulate(
     algorithm: setting.algorithm,
     localSteps: h,
     flags: argv,
+    ...(full ? { full } : {}),
     reachedAt: reached < 0 ? null : reached,
     evals,
     bitsPerParam: {
@@ -212,11 +249,11 @@ export function median(values: number[]): number {
 /** Per link, each algorithm's setting with the lowest median seconds to 90% on the selection seeds. */
 export function selectSettings(runs: RunRecord[], peers: number, partition: string): Map<string, string[]> {
   const chosen = new Map<string, string[]>();
-  const algorithms = [...new Set(SETTINGS.map((s) => s.algorithm))];
-  for (const algorithm of algorithms) {
+  const groups = [...new Set(SETTINGS.map(groupOf))];
+  for (const group of groups) {
     const perLink = LINKS.map((_, k) => {
       let best: { setting: string; seconds: number } | null = null;
-      for (const setting of SETTINGS.filter((s) => s.algorithm === algorithm)) {
+      for (const setting of SETTINGS.filter((s) => groupOf(s) === group)) {
         const mine = runs.filter(
           (r) =>
             r.peers === peers &&
@@ -230,7 +267,7 @@ export function selectSettings(runs: RunRecord[], peers: number, partition: stri
       }
       return best?.setting ?? '';
     });
-    chosen.set(algorithm, perLink);
+    chosen.set(group, perLink);
   }
   return chosen;
 }
@@ -244,6 +281,9 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: RUNS_FILE },
       /** Skip the selection: the settings chosen for this peer count (same partition). */
       'chosen-at': { type: 'string' },
+      /** Then run the local-step comparison's chosen settings to the step cap (FULL_RUNS_FILE). */
+      full: { type: 'boolean', default: false },
+      'summarize-full': { type: 'boolean', default: false },
     },
   });
   const file = values.runs;
@@ -253,18 +293,25 @@ async function main(): Promise<void> {
     summarizeLinks(readRuns(file), ROOT);
     return;
   }
+  if (values['summarize-full']) {
+    const { summarizeFinal } = await import('./links-sim-final.ts');
+    summarizeFinal(readRuns(file), readRuns(FULL_RUNS_FILE), ROOT);
+    return;
+  }
   const peers = Number(values.peers);
   const partition = values.partition;
-  const runOnce = async (setting: Setting, seed: number): Promise<void> => {
-    const done = readRuns(file).some(
+  const runOnce = async (setting: Setting, seed: number, full = false): Promise<void> => {
+    const into = full ? FULL_RUNS_FILE : file;
+    const done = readRuns(into).some(
       (r) => r.peers === peers && r.partition === partition && r.seed === seed && r.setting === setting.name,
     );
     if (done) return;
-    const record = await simulate(setting, peers, partition, seed);
-    appendFileSync(file, `${JSON.stringify(record)}\n`);
+    const record = await simulate(setting, peers, partition, seed, full);
+    appendFileSync(into, `${JSON.stringify(record)}\n`);
     const at = record.reachedAt === null ? undefined : record.evals[record.reachedAt];
+    const final = record.evals.at(-1)?.accuracy ?? 0;
     console.log(
-      `${peers} peers ${partition} seed ${seed} ${setting.name}: ${at === undefined ? 'no 90%' : `90% at step ${at.steps}, ${(at.bytes / 1e6).toFixed(2)} MB`} (${record.wallSeconds.toFixed(1)} s)`,
+      `${peers} peers ${partition} seed ${seed} ${setting.name}${full ? ' (full)' : ''}: ${at === undefined ? 'no 90%' : `90% at step ${at.steps}, ${(at.bytes / 1e6).toFixed(2)} MB`}, last ${final.toFixed(3)} (${record.wallSeconds.toFixed(1)} s)`,
     );
   };
   const chosenAt = values['chosen-at'] === undefined ? peers : Number(values['chosen-at']);
@@ -275,6 +322,12 @@ async function main(): Promise<void> {
   console.log(`chosen: ${JSON.stringify(Object.fromEntries(chosen))}`);
   for (const seed of REPORT_SEEDS)
     for (const setting of SETTINGS.filter((s) => needed.has(s.name))) await runOnce(setting, seed);
+  if (!values.full) return;
+  const compared = new Set(
+    COMPARED_GROUPS.flatMap((group) => chosen.get(group) ?? []).filter((name) => name !== ''),
+  );
+  for (const seed of REPORT_SEEDS)
+    for (const setting of SETTINGS.filter((s) => compared.has(s.name))) await runOnce(setting, seed, true);
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
