@@ -43,7 +43,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     flag: 'local-steps',
     field: 'localSteps',
     arg: 'h',
-    description: 'fedavg, diloco, sparseloco: local optimizer steps per round',
+    description: 'fedavg, diloco, sparseloco, liec: local optimizer steps per round',
     numeric: true,
   },
   {

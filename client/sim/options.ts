@@ -43,19 +43,20 @@ export function simulateCommand(): Command {
         .default('liec'),
     )
     .addOption(
-      opt('--local-steps <h>', 'fedavg, diloco, sparseloco: local optimizer steps per round')
+      opt('--local-steps <h>', 'fedavg, diloco, sparseloco, liec: local optimizer steps per round')
         .argParser(positiveInt)
         .default(1),
     )
     .addOption(
-      opt('--outer-lr <x>', 'fedavg, diloco, sparseloco: outer step size (default 1; diloco 0.7)').argParser(
-        numberWhere((v) => v > 0, 'a number > 0'),
-      ),
+      opt(
+        '--outer-lr <x>',
+        'fedavg, diloco, sparseloco, liec H>1: outer step size (default 1; diloco 0.7)',
+      ).argParser(numberWhere((v) => v > 0, 'a number > 0')),
     )
     .addOption(
       opt(
         '--outer-momentum <m>',
-        'fedavg, diloco, sparseloco: outer Nesterov momentum (default 0; diloco 0.9)',
+        'fedavg, diloco, sparseloco: outer Nesterov momentum (default 0; diloco 0.9; liec H>1: heavy ball)',
       ).argParser(numberWhere((v) => v >= 0 && v < 1, 'a number in [0, 1)')),
     )
     .addOption(

@@ -69,7 +69,7 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
       {
         name: 'localSteps',
         label: 'Local steps',
-        hint: 'fedavg, diloco, sparseloco: local steps per exchange (1 for the others)',
+        hint: 'fedavg, diloco, sparseloco, liec: local steps per exchange (1 for the others)',
         kind: 'number',
         min: 1,
         max: 10000,

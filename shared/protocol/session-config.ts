@@ -56,7 +56,7 @@ const sessionConfigFields = z.object({
   algorithm: z
     .enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco'])
     .default('liec'),
-  /** fedavg, diloco, sparseloco: H, local optimizer steps per round (1 for the others). */
+  /** H, local optimizer steps per round: fedavg, diloco, sparseloco, and liec (liec-local.ts; 1 for the others). */
   localSteps: positiveInt.max(10_000).default(1),
   /** Compressor from workers to the aggregator. */
   up: compressorSpecSchema.default('topk:0.01'),
