@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   COMPARED_GROUPS,
+  CONTROL_GROUPS,
   LINKS,
   median,
   secondsTo,
@@ -79,7 +80,7 @@ export function summarizeFinal(stopped: RunRecord[], full: RunRecord[], root: st
     const peers = Number(peersText);
     const chosen = selectSettings(stopped, peers, partition);
     LINKS.forEach((link, k) => {
-      for (const group of COMPARED_GROUPS) {
+      for (const group of [...COMPARED_GROUPS, ...CONTROL_GROUPS.map((c) => c.name)]) {
         const setting = chosen.get(group)?.[k] ?? '';
         const mine = full.filter(
           (r) =>

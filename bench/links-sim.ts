@@ -77,6 +77,18 @@ export const LIEC_LOCAL_GROUP = 'liec H>1';
 /** The local-step comparison (--full): one-step LIEC, LIEC H>1 and the local-step baselines. */
 export const COMPARED_GROUPS = ['liec', LIEC_LOCAL_GROUP, 'fedavg', 'diloco', 'sparseloco'];
 
+/**
+ * Controls for the comparison's one asymmetry, the learning rate (every other group runs at lr
+ * 0.3): LIEC H>1 chosen among its lr 0.3 settings only, and one-step LIEC at lr 0.6.
+ */
+export const CONTROL_GROUPS: { name: string; member: (s: Setting) => boolean }[] = [
+  {
+    name: `${LIEC_LOCAL_GROUP} at lr 0.3`,
+    member: (s) => groupOf(s) === LIEC_LOCAL_GROUP && s.name.endsWith(' lr 0.3'),
+  },
+  { name: 'liec lr 0.6', member: (s) => groupOf(s) === 'liec lr 0.6' },
+];
+
 export function groupOf(setting: Pick<Setting, 'algorithm' | 'group'>): string {
   return setting.group ?? setting.algorithm;
 }
@@ -123,6 +135,13 @@ export const SETTINGS: Setting[] = [
   local('sparseloco', 4, 'topk:0.02:sign'),
   local('sparseloco', 16, 'topk:0.02:sign'),
   ...[4, 8, 16].flatMap((h) => [0.1, 0.3, 0.6].map((lr) => liecLocal(h, lr))),
+  {
+    name: 'liec lr 0.6',
+    algorithm: 'liec',
+    group: 'liec lr 0.6',
+    localSteps: 1,
+    flags: ['--algorithm', 'liec', '--lr', '0.6'],
+  },
 ];
 
 export interface EvalPoint {
@@ -250,26 +269,39 @@ export function median(values: number[]): number {
 export function selectSettings(runs: RunRecord[], peers: number, partition: string): Map<string, string[]> {
   const chosen = new Map<string, string[]>();
   const groups = [...new Set(SETTINGS.map(groupOf))];
-  for (const group of groups) {
-    const perLink = LINKS.map((_, k) => {
-      let best: { setting: string; seconds: number } | null = null;
-      for (const setting of SETTINGS.filter((s) => groupOf(s) === group)) {
-        const mine = runs.filter(
-          (r) =>
-            r.peers === peers &&
-            r.partition === partition &&
-            r.setting === setting.name &&
-            SELECTION_SEEDS.includes(r.seed),
-        );
-        if (mine.length === 0) continue;
-        const seconds = median(mine.map((r) => secondsTo(r, k)));
-        if (best === null || seconds < best.seconds) best = { setting: setting.name, seconds };
-      }
-      return best?.setting ?? '';
-    });
-    chosen.set(group, perLink);
-  }
+  for (const group of groups)
+    chosen.set(
+      group,
+      chooseAmong(runs, peers, partition, (s) => groupOf(s) === group),
+    );
+  for (const control of CONTROL_GROUPS)
+    chosen.set(control.name, chooseAmong(runs, peers, partition, control.member));
   return chosen;
+}
+
+/** Per link, the candidate with the lowest median seconds to 90% on the selection seeds ('' if none ran). */
+function chooseAmong(
+  runs: RunRecord[],
+  peers: number,
+  partition: string,
+  member: (s: Setting) => boolean,
+): string[] {
+  return LINKS.map((_, k) => {
+    let best: { setting: string; seconds: number } | null = null;
+    for (const setting of SETTINGS.filter(member)) {
+      const mine = runs.filter(
+        (r) =>
+          r.peers === peers &&
+          r.partition === partition &&
+          r.setting === setting.name &&
+          SELECTION_SEEDS.includes(r.seed),
+      );
+      if (mine.length === 0) continue;
+      const seconds = median(mine.map((r) => secondsTo(r, k)));
+      if (best === null || seconds < best.seconds) best = { setting: setting.name, seconds };
+    }
+    return best?.setting ?? '';
+  });
 }
 
 async function main(): Promise<void> {
@@ -324,7 +356,9 @@ async function main(): Promise<void> {
     for (const setting of SETTINGS.filter((s) => needed.has(s.name))) await runOnce(setting, seed);
   if (!values.full) return;
   const compared = new Set(
-    COMPARED_GROUPS.flatMap((group) => chosen.get(group) ?? []).filter((name) => name !== ''),
+    [...COMPARED_GROUPS, ...CONTROL_GROUPS.map((c) => c.name)]
+      .flatMap((group) => chosen.get(group) ?? [])
+      .filter((name) => name !== ''),
   );
   for (const seed of REPORT_SEEDS)
     for (const setting of SETTINGS.filter((s) => compared.has(s.name))) await runOnce(setting, seed, true);
