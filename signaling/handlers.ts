@@ -21,6 +21,7 @@ import {
   signalRequestSchema,
   unreachableReportSchema,
 } from '../shared/protocol/signaling.ts';
+import { statsWithEvaluation } from './session-accuracy.ts';
 import {
   announceAggregator,
   removeMember,
@@ -150,8 +151,8 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
 
   handle(ctx, socket, 'heartbeat', async (payload) => {
     const member = membership();
-    const { round, stats } = parsePayload(heartbeatSchema, payload ?? {});
-    await store.heartbeat(member, round, stats);
+    const { round, stats, evaluation } = parsePayload(heartbeatSchema, payload ?? {});
+    await store.heartbeat(member, round, statsWithEvaluation(stats, evaluation));
     return { reply: {} };
   });
 

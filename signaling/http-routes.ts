@@ -13,6 +13,7 @@ import type { SessionStatus, SignalingStatus } from '../shared/protocol/signalin
 import type { SignalingMetrics } from './metrics.ts';
 import { isOperatorRequest } from './operator.ts';
 import type { ResolvedOptions } from './options.ts';
+import { withSessionAccuracy } from './session-accuracy.ts';
 
 const ROUTES = new Set(['/status', '/healthz', '/metrics']);
 
@@ -29,7 +30,7 @@ function sendJson(res: ServerResponse, statusCode: number, body: unknown): void 
 }
 
 export function statusSnapshot(sessions: SessionStatus[], now: number, startedAt: number): SignalingStatus {
-  return { serverTime: now, startedAt, sessions };
+  return { serverTime: now, startedAt, sessions: sessions.map(withSessionAccuracy) };
 }
 
 export function createHttpHandler(

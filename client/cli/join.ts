@@ -29,6 +29,7 @@ import {
   type CliIo,
 } from './command.ts';
 import type { Timeline } from './timeline.ts';
+import type { SessionAccuracy } from './session-accuracy.ts';
 
 /** `--debug-signals`: how long SIGPWR cuts the data path (longer than failure detection). */
 const DEBUG_PARTITION_MS = 4000;
@@ -189,6 +190,11 @@ export interface PeerSummary {
   validation?: { examples: number; accuracy: number | null; train: number; test: number };
   /** The aggregator's test accuracy as announced when training ended (null if it left first). */
   sessionTestAccuracy: number | null;
+  /**
+   * csv and images tasks: the session's accuracy on /status once this peer reported its final
+   * one (the members' evaluations weighted by their sizes; null if the server had none).
+   */
+  sessionAccuracy?: SessionAccuracy | null;
   backend: string;
   aggregatorChanges: number;
   /** Frame bytes this peer sent as a worker (up) and as an aggregator (down). */
@@ -257,7 +263,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
   // and builds its learner at once; a new one starts TF.js.
   const shard = opts.shard ?? resume?.shard;
   const peerId = opts.peerId ?? resume?.peerId;
-  const local = localDataLearner(opts.data, shard);
+  const local = localDataLearner(opts.data, shard, () => peer.round);
   const preloaded = resume === undefined ? null : preloadLearner(resume.config, local.create);
   if (preloaded === null)
     void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
@@ -274,7 +280,10 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       ...(opts.aggregatorSilenceMs === undefined ? {} : { aggregatorSilenceMs: opts.aggregatorSilenceMs }),
     },
     ...(resume === undefined ? {} : { resume }),
-    onJoined: () => events?.write('join-reached', {}),
+    onJoined: (client) => {
+      events?.write('join-reached', {});
+      local.attach(client);
+    },
     snapshots: { everyRounds: opts.snapshotEvery, keep: opts.snapshotsKept },
     link,
     log: (level, message) => {
@@ -341,6 +350,8 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       : showProgress(peer, process.stderr, peer.config?.rounds ?? 0, opts.progressWidth);
     const done = await peer.finished;
     progress?.stop();
+    // The final model's figure goes to the server before this peer leaves, then the session's.
+    const sessionAccuracy = await local.reportFinal(peer.model(), server, session);
     await peer.leave();
     await flushCheckpoint();
     const model = peer.model();
@@ -354,6 +365,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       ...(validation === undefined ? {} : { validation }),
       modelSha256: modelHash,
       sessionTestAccuracy: done.testAccuracy,
+      ...(sessionAccuracy === undefined ? {} : { sessionAccuracy }),
       backend: peer.backend,
       aggregatorChanges: peer.aggregatorChanges,
       frameBytes: peer.frameBytes(),
@@ -369,6 +381,8 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
         `${interrupted ? `left at round ${done.round}` : `done at round ${done.round}: test accuracy ${acc}`}; ${wireBytesText(summary.role, summary.wire)}\n`,
       );
       if (modelHash !== null) io.err(`model sha256 ${modelHash}\n`);
+      if (sessionAccuracy != null)
+        io.err(`${(await import('./session-accuracy.ts')).sessionAccuracyText(sessionAccuracy)}\n`);
     }
     if (opts.summaryOut !== undefined) await writeFile(opts.summaryOut, JSON.stringify(summary, null, 2));
     if (opts.saveModel !== undefined) await saveFinalModel(peer.config, model, opts.saveModel, io);
@@ -395,9 +409,28 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
  * The peer's learner: MNIST as ever for an mnist session, its own `--data` for csv and
  * images (a clear error naming the task when it has none), plus what the summary reports.
  */
-function localDataLearner(data: string | undefined, share: number | undefined) {
+function localDataLearner(data: string | undefined, share: number | undefined, round: () => number) {
   let learner: import('../training/task-learner.ts').TaskLearner | null = null;
+  let reporting: import('../training/evaluation-reporter.ts').EvaluationReporting<Learner> | null = null;
+  let client: import('../signaling/signaling-client.ts').SignalingClient | null = null;
   return {
+    /** Each (re)joined signaling client carries this peer's evaluations in its heartbeats. */
+    attach: (joined: import('../signaling/signaling-client.ts').SignalingClient) => {
+      client = joined;
+      joined.addToHeartbeats(() => reporting?.heartbeat() ?? {});
+    },
+    /** Measures the final model, waits until the server has it, and reads the session's accuracy. */
+    reportFinal: async (model: Float32Array | null, server: string, sessionId: string) => {
+      if (reporting === null) return undefined;
+      reporting.stop();
+      if (model !== null) reporting.measure(model);
+      const sent = await client?.heartbeatNow().then(
+        () => true,
+        () => false,
+      );
+      if (sent !== true) return null;
+      return (await import('./session-accuracy.ts')).fetchSessionAccuracy(server, sessionId);
+    },
     create: async (config: import('../../shared/protocol/session-config.ts').SessionConfig) => {
       if (config.task === 'mnist') {
         if (data !== undefined)
@@ -412,7 +445,16 @@ function localDataLearner(data: string | undefined, share: number | undefined) {
         dataPath: data,
         ...(share === undefined ? {} : { share }),
       });
-      return learner;
+      const { reportEvaluations } = await import('../training/evaluation-reporter.ts');
+      const task = learner;
+      const reported = reportEvaluations(task, {
+        everyRounds: config.evalEvery,
+        samples: task.counts.validation,
+        evaluate: (weights) => task.evaluate(weights),
+        round,
+      });
+      reporting = reported;
+      return reported.learner;
     },
     validation: (model: Float32Array | null) =>
       learner === null

@@ -107,6 +107,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private readonly options: SignalingClientOptions;
   private socket: ClientSocket | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private heartbeatExtra: (() => Pick<Heartbeat, 'evaluation'>) | undefined;
   private fatalError: SignalingError | undefined;
   private sessionView: SessionView | undefined;
   /**
@@ -296,10 +297,30 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     return count;
   }
 
+  /**
+   * Adds what `source` returns to every heartbeat from now on (replacing an earlier source):
+   * what the peer runtime does not know itself, like the accuracy of the peer's model on its
+   * own data (client/training/evaluation-reporter.ts).
+   */
+  addToHeartbeats(source: () => Pick<Heartbeat, 'evaluation'>): void {
+    this.heartbeatExtra = source;
+  }
+
   /** Sends one heartbeat now (the timer also sends them). */
   sendHeartbeat(): void {
     if (this.socket?.connected !== true) return;
-    this.socket.emit('heartbeat', this.options.heartbeatState?.() ?? {});
+    // Nobody waits for the timer's heartbeats: their acks are dropped.
+    this.socket.emit('heartbeat', this.heartbeat(), () => {});
+  }
+
+  /** Sends one heartbeat now and resolves once the server has recorded it (/status shows it). */
+  async heartbeatNow(options?: RequestOptions): Promise<void> {
+    const heartbeat = this.heartbeat();
+    await this.request(emptyOkSchema, options, (s, ack) => s.emit('heartbeat', heartbeat, ack));
+  }
+
+  private heartbeat(): Heartbeat {
+    return { ...this.options.heartbeatState?.(), ...this.heartbeatExtra?.() };
   }
 
   /** Stops heartbeats and closes the socket; safe to call more than once. */

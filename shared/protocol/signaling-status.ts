@@ -11,6 +11,7 @@ import { z } from 'zod';
 import {
   aggregatorStateSchema,
   capabilitiesSchema,
+  evaluationReportSchema,
   numericStatsSchema,
   peerIdSchema,
   peerKindSchema,
@@ -31,6 +32,8 @@ export const peerStatusSchema = z.object({
   /** From the peer's last heartbeat. */
   round: z.number().optional(),
   stats: numericStatsSchema.optional(),
+  /** The peer's last reported accuracy of its own model (csv and images tasks). */
+  evaluation: evaluationReportSchema.optional(),
 });
 export type PeerStatus = z.infer<typeof peerStatusSchema>;
 
@@ -44,6 +47,20 @@ export const sessionStatusSchema = z.object({
   lastReport: roundReportSchema.extend({ receivedAt: z.number() }).optional(),
   /** Sums over every accepted round:report. */
   traffic: z.object({ up: z.number(), down: z.number(), reportedRounds: z.number() }),
+  /**
+   * The session's accuracy from its members' last reports: the mean of their accuracies
+   * weighted by their sample counts, over the test set when any member reports one, else over
+   * their validation parts. Absent until a member has reported.
+   */
+  accuracy: z
+    .object({
+      value: z.number().min(0).max(1),
+      set: z.enum(['validation', 'test']),
+      /** Examples summed over the peers counted. */
+      samples: z.number().int().nonnegative(),
+      peers: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type SessionStatus = z.infer<typeof sessionStatusSchema>;
 

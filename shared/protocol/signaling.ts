@@ -185,11 +185,41 @@ export const signalRequestSchema = z.object({
 });
 export type SignalRequest = z.input<typeof signalRequestSchema>;
 
-export const heartbeatSchema = z.object({
-  /** The round the peer is in, if training. */
+/** Largest evaluation set a peer may claim: its weight in the session's mean is bounded. */
+export const MAX_EVALUATION_SAMPLES = 100_000_000;
+
+/**
+ * A peer's accuracy of the model it holds on its own examples (csv and images tasks): its
+ * validation part, or the test set the session names (`set: 'test'`). The session's accuracy
+ * is the mean of these weighted by `samples` (signaling/session-accuracy.ts).
+ */
+export const evaluationReportSchema = z.object({
+  accuracy: z.number().min(0).max(1),
+  samples: z.number().int().min(1).max(MAX_EVALUATION_SAMPLES),
+  /** The round of the model evaluated. */
   round: roundSchema.optional(),
-  stats: numericStatsSchema.optional(),
+  /** @default 'validation' */
+  set: z.enum(['validation', 'test']).optional(),
 });
+export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
+
+/** Stats keys the server keeps an evaluation under (so every store keeps it as it keeps stats). */
+export const EVALUATION_STAT_KEYS = 4;
+
+export const heartbeatSchema = z
+  .object({
+    /** The round the peer is in, if training. */
+    round: roundSchema.optional(),
+    stats: numericStatsSchema.optional(),
+    /** Absent from older peers and before a peer has evaluated a model. */
+    evaluation: evaluationReportSchema.optional(),
+  })
+  .refine(
+    (h) =>
+      h.evaluation === undefined ||
+      Object.keys(h.stats ?? {}).length <= MAX_RECORD_KEYS - EVALUATION_STAT_KEYS,
+    `with an evaluation, at most ${MAX_RECORD_KEYS - EVALUATION_STAT_KEYS} stats keys`,
+  );
 export type Heartbeat = z.input<typeof heartbeatSchema>;
 
 export const readyRequestSchema = z.object({ ready: z.boolean() });
@@ -326,7 +356,7 @@ export interface ClientToServerEvents {
   'session:create': (req: CreateSessionRequest, ack: (res: CreateSessionReply) => void) => void;
   'session:join': (req: JoinRequest, ack: (res: JoinReply) => void) => void;
   signal: (req: SignalRequest, ack: (res: EmptyReply) => void) => void;
-  heartbeat: (msg: Heartbeat) => void;
+  heartbeat: (msg: Heartbeat, ack: (res: EmptyReply) => void) => void;
   'peer:ready': (req: ReadyRequest, ack: (res: EmptyReply) => void) => void;
   'round:report': (req: RoundReport, ack: (res: EmptyReply) => void) => void;
   'aggregator:unreachable': (req: UnreachableReport, ack: (res: UnreachableReply) => void) => void;
