@@ -77,16 +77,23 @@ export const LIEC_LOCAL_GROUP = 'liec H>1';
 /** The local-step comparison (--full): one-step LIEC, LIEC H>1 and the local-step baselines. */
 export const COMPARED_GROUPS = ['liec', LIEC_LOCAL_GROUP, 'fedavg', 'diloco', 'sparseloco'];
 
+/** Suffix of the lr 0.6 variants of the one-step LIEC and baseline candidates (LR_VARIANTS). */
+const LR06 = ' lr 0.6';
+
 /**
- * Controls for the comparison's one asymmetry, the learning rate (every other group runs at lr
- * 0.3): LIEC H>1 chosen among its lr 0.3 settings only, and one-step LIEC at lr 0.6.
+ * Controls for the comparison's one asymmetry, the learning rate (the main groups run at lr
+ * 0.3 but for LIEC H>1): LIEC H>1 chosen among its lr 0.3 settings only, and each compared
+ * group chosen over its candidates at lr 0.3 and at lr 0.6 (its "lr 0.6" variants).
  */
 export const CONTROL_GROUPS: { name: string; member: (s: Setting) => boolean }[] = [
   {
     name: `${LIEC_LOCAL_GROUP} at lr 0.3`,
     member: (s) => groupOf(s) === LIEC_LOCAL_GROUP && s.name.endsWith(' lr 0.3'),
   },
-  { name: 'liec lr 0.6', member: (s) => groupOf(s) === 'liec lr 0.6' },
+  ...['liec', 'fedavg', 'diloco', 'sparseloco'].map((group) => ({
+    name: `${group}, lr 0.3 or 0.6`,
+    member: (s: Setting) => groupOf(s) === group || groupOf(s) === `${group}${LR06}`,
+  })),
 ];
 
 export function groupOf(setting: Pick<Setting, 'algorithm' | 'group'>): string {
@@ -135,14 +142,18 @@ export const SETTINGS: Setting[] = [
   local('sparseloco', 4, 'topk:0.02:sign'),
   local('sparseloco', 16, 'topk:0.02:sign'),
   ...[4, 8, 16].flatMap((h) => [0.1, 0.3, 0.6].map((lr) => liecLocal(h, lr))),
-  {
-    name: 'liec lr 0.6',
-    algorithm: 'liec',
-    group: 'liec lr 0.6',
-    localSteps: 1,
-    flags: ['--algorithm', 'liec', '--lr', '0.6'],
-  },
 ];
+
+/** The lr 0.6 variants of one-step LIEC and the local-step baselines (CONTROL_GROUPS). */
+const LR_VARIANTS: Setting[] = SETTINGS.filter((s) =>
+  ['liec', 'fedavg', 'diloco', 'sparseloco'].includes(groupOf(s)),
+).map((s) => ({
+  ...s,
+  name: `${s.name}${LR06}`,
+  group: `${groupOf(s)}${LR06}`,
+  flags: [...s.flags, '--lr', '0.6'],
+}));
+SETTINGS.push(...LR_VARIANTS);
 
 export interface EvalPoint {
   round: number;
