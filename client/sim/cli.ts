@@ -14,6 +14,7 @@ import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
 import type { Learner } from '../training/learner.ts';
 import { parseSimulateArgs, simulateHelp, type SimulateCli } from './options.ts';
 import { runSimulation, type RoundRecord, type SimulationResult } from './simulator.ts';
+import { runTreeSimulation } from './tree.ts';
 
 /**
  * The learner a simulation with these options trains, one data shard per worker: MNIST, or
@@ -81,6 +82,8 @@ export function simulationReport(
     up: cli.specs.up,
     down: cli.specs.down,
     workers: config.workers,
+    /** --tree-fanout (null: a flat star). */
+    treeFanout: cli.treeFanout ?? null,
     rounds: config.rounds,
     seed: config.seed,
     model: cli.model,
@@ -164,14 +167,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const started = performance.now();
   const columns = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
   try {
-    const result = runSimulation(config, learner, {
-      onRound(record) {
+    const hooks = {
+      onRound(record: RoundRecord) {
         if (quiet) return;
         const line = progressLine(record, config.rounds);
         if (columns !== undefined) io.err(`\r${fitWidth(line, columns)}\u001b[K`);
         else if (record.testAccuracy !== null) io.err(`${line}\n`);
       },
-    });
+    };
+    const result =
+      cli.treeFanout === undefined
+        ? runSimulation(config, learner, hooks)
+        : runTreeSimulation(config, cli.treeFanout, learner, hooks);
     if (columns !== undefined && !quiet) io.err('\n');
     const report = simulationReport(cli, result, learner.backend, (performance.now() - started) / 1000);
     if (!quiet) {

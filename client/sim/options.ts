@@ -191,6 +191,12 @@ export function simulateCommand(): Command {
         .default('before'),
     )
     .addOption(opt('--out <file>', 'write the JSON result here'))
+    .addOption(
+      opt(
+        '--tree-fanout <k>',
+        'two-level tree: groups of at most k workers under sub-aggregators that compress their group mean again with their own error (client/sim/tree.ts; lockstep, full participation) (default: a flat star)',
+      ).argParser(integerIn(2)),
+    )
     .addOption(opt('--quiet', 'no progress output').default(false));
   return plainDefaults(addTaskOptions(command));
 }
@@ -236,6 +242,7 @@ interface SimulateOptions {
   sliceDelta: 'before' | 'after';
   out?: string;
   quiet: boolean;
+  treeFanout?: number;
 }
 
 /** Algorithm option names in resolveAlgorithmOptions' messages, as the flags that set them. */
@@ -270,6 +277,8 @@ export interface SimulateCli {
   batchSize: number;
   out: string | undefined;
   quiet: boolean;
+  /** --tree-fanout: a two-level tree with groups of at most this many workers (tree.ts). */
+  treeFanout: number | undefined;
   specs: { up: string; down: string; syncCodec: string };
 }
 
@@ -347,6 +356,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
     batchSize: values.batch,
     out: values.out,
     quiet: values.quiet,
+    treeFanout: values.treeFanout,
     specs: { up, down, syncCodec: values.syncCodec },
   };
 }
