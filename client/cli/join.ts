@@ -29,7 +29,7 @@ import {
   type CliIo,
 } from './command.ts';
 import type { Timeline } from './timeline.ts';
-import type { SessionAccuracy } from './session-accuracy.ts';
+import type { SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
 
 /** `--debug-signals`: how long SIGPWR cuts the data path (longer than failure detection). */
 const DEBUG_PARTITION_MS = 4000;

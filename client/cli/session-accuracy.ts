@@ -7,9 +7,7 @@
  * const accuracy = await fetchSessionAccuracy('http://localhost:8080', sessionId);
  * if (accuracy !== null) console.log(accuracy.value, accuracy.set, accuracy.peers);
  */
-import { signalingStatusSchema, type SessionStatus } from '../../shared/protocol/signaling-status.ts';
-
-export type SessionAccuracy = NonNullable<SessionStatus['accuracy']>;
+import { signalingStatusSchema, type SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
 
 /** How long the summary waits for /status. @default 5000 */
 const STATUS_TIMEOUT_MS = 5000;

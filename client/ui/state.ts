@@ -22,6 +22,7 @@
  */
 import type { SessionConfig } from '../../shared/protocol/session-config.ts';
 import type { PeerKind, PeerRole } from '../../shared/protocol/signaling.ts';
+import type { SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
 import { TypedEmitter } from '../../shared/typed-emitter.ts';
 import type { ReconnectState } from './reconnect.ts';
 import { nextThroughput, startThroughput, type ThroughputTracker } from './throughput.ts';
@@ -96,6 +97,11 @@ export interface SessionInfo {
   finishedAt: number | null;
   /** When each new round was seen (at most the last ROUND_TIMES_KEPT), oldest first. */
   roundTimes: readonly RoundTime[];
+  /**
+   * csv and images tasks: the session's accuracy as /status states it (the members' own
+   * evaluations weighted by their sizes, or the named test set's); null until reported.
+   */
+  accuracy: SessionAccuracy | null;
 }
 
 export interface PeerRow {
@@ -195,6 +201,7 @@ export function initialDashboardState(): DashboardState {
       createdAt: null,
       finishedAt: null,
       roundTimes: [],
+      accuracy: null,
     },
     peers: [],
     history: [],

@@ -63,6 +63,7 @@ export const sessionStatusSchema = z.object({
     .optional(),
 });
 export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+export type SessionAccuracy = NonNullable<SessionStatus['accuracy']>;
 
 export const signalingStatusSchema = z.object({
   serverTime: z.number(),

@@ -2,9 +2,11 @@
  * `<local-data>`: this tab's own data in a csv or images session. While the session waits
  * for it, a folder picker (`<input webkitdirectory>`, one subfolder per class) or a CSV file
  * picker; then what the tab holds: its example count (training and validation parts), its
- * class balance, the time it took to prepare, and its local validation accuracy beside the
- * session's (re-measured whenever the session reports a new accuracy). The files are read in
- * the tab (../runtime/tab-data.ts); only model updates leave it. Hidden in mnist sessions.
+ * class balance, the time it took to prepare, and its local validation accuracy (measured
+ * every evalEvery rounds, ../../training/evaluation-reporter.ts) beside the session's: the
+ * members' own accuracies weighted by their sizes, as /status states it. The files are read in
+ * the tab (../runtime/tab-data.ts); only model updates and that accuracy leave it. Hidden in
+ * mnist sessions.
  *
  * @example
  * html`<local-data .store=${store}></local-data>`
@@ -43,22 +45,13 @@ export class LocalData extends LitElement {
 
   @property({ attribute: false }) store?: SessionStore;
   @state() private files: TabFilesState = tabFiles.state;
-  @state() private localAccuracy: number | null = null;
-  private measuredRound: number | null = null;
   private off: (() => void) | null = null;
 
-  /** The session's latest evaluated round and its accuracy. */
+  /** The session's accuracy from /status (null until a member has reported). */
   private readonly session = new StoreController(
     this,
     () => this.store,
-    (s) => {
-      for (let i = s.history.length - 1; i >= 0; i--) {
-        const record = s.history[i];
-        if (record !== undefined && record.testAccuracy !== null)
-          return { round: record.round, accuracy: record.testAccuracy };
-      }
-      return { round: null, accuracy: null };
-    },
+    (s) => s.session.accuracy,
   );
 
   override connectedCallback(): void {
@@ -72,14 +65,6 @@ export class LocalData extends LitElement {
     this.off = null;
   }
 
-  override willUpdate(): void {
-    const round = this.session.value?.round ?? null;
-    if (this.files.summary !== null && round !== this.measuredRound) {
-      this.measuredRound = round;
-      this.localAccuracy = tabFiles.measure();
-    }
-  }
-
   private picked(event: Event): void {
     const input = event.target as HTMLInputElement;
     const files = Array.from(input.files ?? []);
@@ -87,7 +72,8 @@ export class LocalData extends LitElement {
   }
 
   override render() {
-    const { need, summary, error } = this.files;
+    const { need, summary, error, evaluation } = this.files;
+    const session = this.session.value ?? null;
     this.hidden = need === null && summary === null;
     if (this.hidden) return nothing;
     return html`
@@ -123,10 +109,17 @@ export class LocalData extends LitElement {
               </ul>
               <p>
                 Local validation accuracy
-                <strong data-field="local-accuracy">${percent(this.localAccuracy)}</strong> · session
-                <strong data-field="session-accuracy"
-                  >${percent(this.session.value?.accuracy ?? null)}</strong
-                >
+                <strong data-field="local-accuracy">${percent(evaluation?.accuracy ?? null)}</strong>
+                (${summary.validation} examples) · session
+                <strong data-field="session-accuracy">${percent(session?.value ?? null)}</strong>
+                ${
+                  session === null
+                    ? nothing
+                    : html`<span class="muted" data-field="session-accuracy-basis"
+                        >(${session.set}, ${session.peers} ${session.peers === 1 ? 'peer' : 'peers'},
+                        ${session.samples} examples)</span
+                      >`
+                }
               </p>
             `
       }

@@ -54,6 +54,8 @@ export function applyStatus(
         : {}),
     });
     if (newer) store.updateSession({ aggregatorPeerId: aggregator.peerId });
+    // Kept when absent: once the members have left, /status has no figure and the last one stands.
+    if (status.accuracy !== undefined) store.updateSession({ accuracy: status.accuracy });
     const present = new Set(status.peers.map((p) => p.peerId));
     // A tab that follows the signaling server hears joins and leaves from it, in order; a
     // snapshot requested before a peer left could otherwise bring it back. A watch-only tab

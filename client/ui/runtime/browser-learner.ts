@@ -16,6 +16,7 @@ import type { SessionConfig } from '../../../shared/protocol/session-config.ts';
 import { parsePartitionSpec } from '../../../shared/data/spec.ts';
 import { selectBackend, type BackendName, type BackendPreference } from '../../training/backend.ts';
 import { createDataLearner, type DataLearner } from '../../training/data-learner.ts';
+import { reportEvaluations } from '../../training/evaluation-reporter.ts';
 import { fetchMnist } from '../../training/mnist-browser.ts';
 import type { MnistData } from '../../training/mnist.ts';
 import { sessionLayersModel, type FlatModel } from '../../training/layers-model.ts';
@@ -121,16 +122,14 @@ async function tabLearner(
         backend,
         ...(model === undefined ? {} : { model }),
       });
-      // The model the runtime last trained from is this tab's model: its validation accuracy.
-      let current: Float32Array | null = null;
-      const tracked: DataLearner = {
-        ...learner,
-        gradient(shard, weights) {
-          current = weights;
-          return learner.gradient(shard, weights);
-        },
-      };
-      tabFiles.localAccuracy = () => (current === null ? null : learner.evaluate(current).accuracy);
+      // The model the runtime trains from is this tab's model: measured on the validation part
+      // every evalEvery rounds, shown in the panel and sent with the heartbeats.
+      const reporting = reportEvaluations(learner, {
+        everyRounds: config.evalEvery,
+        samples: counts.validation,
+        evaluate: (weights) => learner.evaluate(weights),
+        onReport: (report) => tabFiles.setEvaluation(report),
+      });
       tabFiles.setSummary({
         source: dataset.source,
         examples: dataset.labels.length,
@@ -144,7 +143,7 @@ async function tabLearner(
         `[training] ${dataset.labels.length} examples from ${dataset.source} prepared in ${prepareMs.toFixed(0)} ms`,
       );
       learner.warmUp();
-      return tracked;
+      return reporting.learner;
     } catch (error) {
       tabFiles.setError(error instanceof Error ? error.message : String(error));
     }

@@ -14,6 +14,7 @@ import type { JoinParams } from '../join-link.ts';
 import { prepareBrowserTraining, type BrowserTraining, type BrowserTrainingInit } from './browser-learner.ts';
 import { trackPeerConnections } from './link-kinds.ts';
 import { PeerRuntime } from './peer-runtime.ts';
+import { tabFiles } from './tab-files.ts';
 
 declare global {
   interface Window {
@@ -41,6 +42,8 @@ export function browserRuntimeFactory(init: BrowserRuntimeInit = {}): (params: J
       }),
       connections,
     });
+    // A csv or images tab's own accuracy goes to /status with each (re)joined client's heartbeats.
+    runtime.on('joined', ({ client }) => client.addToHeartbeats(() => tabFiles.heartbeat()));
     window.liecRuntime = runtime;
     return runtime;
   };

@@ -3,13 +3,16 @@
  * file, and the browser learner, which needs them once the session turns out to be a csv or
  * images one: the learner asks (`request`), the panel shows the matching picker, the user's
  * files resolve the learner's wait. Afterwards it holds what the panel shows about the data
- * (summary, a read error to fix) and how to measure the tab's local validation accuracy.
- * One per page (`tabFiles`); the current state is also `window.liecTabData` (tests).
+ * (summary, a read error to fix) and the tab's last evaluation of its own model on its
+ * validation part, which its heartbeats carry to the server (`heartbeat`, the session's
+ * accuracy on /status). One per page (`tabFiles`); the current state is also
+ * `window.liecTabData` (tests).
  *
  * @example
  * const files = await tabFiles.request('images'); // the panel shows a folder picker
  * tabFiles.setSummary({ source: 'digits', examples: 1000, ... });
  */
+import type { EvaluationReport } from '../../../shared/protocol/signaling.ts';
 import { TypedEmitter } from '../../../shared/typed-emitter.ts';
 import type { TabDataSummary } from './tab-data.ts';
 
@@ -19,6 +22,8 @@ export interface TabFilesState {
   summary: TabDataSummary | null;
   /** Why the last pick could not be used (the panel asks for another). */
   error: string | null;
+  /** The tab's last measurement of its own model on its validation part; null before one. */
+  evaluation: EvaluationReport | null;
 }
 
 export interface TabFilesEvents {
@@ -32,10 +37,8 @@ declare global {
 }
 
 export class TabFiles extends TypedEmitter<TabFilesEvents> {
-  state: TabFilesState = { need: null, summary: null, error: null };
+  state: TabFilesState = { need: null, summary: null, error: null, evaluation: null };
   private waiting: ((files: File[]) => void) | null = null;
-  /** Accuracy of the tab's current model on its validation part; null before it has one. */
-  localAccuracy: () => number | null = () => null;
 
   /** Resolves with the next files the user picks for a `kind` session. */
   request(kind: 'csv' | 'images'): Promise<File[]> {
@@ -59,20 +62,20 @@ export class TabFiles extends TypedEmitter<TabFilesEvents> {
     this.update({ error });
   }
 
-  /** The figure the panel shows, also published for tests. */
-  measure(): number | null {
-    const accuracy = this.localAccuracy();
-    if (typeof window !== 'undefined') window.liecTabData = { ...this.state, validationAccuracy: accuracy };
-    return accuracy;
+  /** A new measurement of the tab's model (client/training/evaluation-reporter.ts). */
+  setEvaluation(evaluation: EvaluationReport): void {
+    this.update({ evaluation });
+  }
+
+  /** What the tab's heartbeats add: its last measurement (SignalingClient.addToHeartbeats). */
+  heartbeat(): { evaluation?: EvaluationReport } {
+    return this.state.evaluation === null ? {} : { evaluation: this.state.evaluation };
   }
 
   private update(patch: Partial<TabFilesState>): void {
     this.state = { ...this.state, ...patch };
     if (typeof window !== 'undefined')
-      window.liecTabData = {
-        ...this.state,
-        validationAccuracy: window.liecTabData?.validationAccuracy ?? null,
-      };
+      window.liecTabData = { ...this.state, validationAccuracy: this.state.evaluation?.accuracy ?? null };
     this.emit('change', this.state);
   }
 }

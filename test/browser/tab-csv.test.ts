@@ -1,0 +1,169 @@
+/**
+ * A tab trains on a CSV file the user picks: the real seattle-weather.csv of vega-datasets
+ * cut in two (even rows for the tab, odd rows for a headless peer), a csv session
+ * (`liec create --task csv`), one Chromium tab that picks its file in the "Your data" panel
+ * (Playwright's setInputFiles). The panel shows the file's row count and class balance; the
+ * tab trains, measures its own model on its validation part and sends that with its
+ * heartbeats: /status shows it beside the headless peer's, and their size-weighted mean is the
+ * session accuracy the panel shows beside the tab's own. Stops once that is seen (no need to
+ * wait for the last round).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { main as createMain } from '../../client/cli/create.ts';
+import { Peer } from '../../client/roles/peer.ts';
+import { reportEvaluations, type EvaluationReporting } from '../../client/training/evaluation-reporter.ts';
+import { createTaskLearner, type TaskLearner } from '../../client/training/task-learner.ts';
+import type { SessionStatus } from '../../shared/protocol/signaling-status.ts';
+import { createAppServer } from '../../signaling/index.ts';
+import { captureIo } from '../cli/capture.ts';
+import { pollUntil } from '../support/session.ts';
+import {
+  buildApp,
+  chromiumSkipReason,
+  collectPageErrors,
+  launchChromium,
+  PAGE_TIMEOUT_MS,
+} from './helpers.ts';
+
+const WEATHER = 'node_modules/vega-datasets/data/seattle-weather.csv';
+const CLASSES = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
+/** More than the test waits for: it ends once the tab's reports are seen. */
+const ROUNDS = 2000;
+const TRAINING_TIMEOUT_MS = 90_000;
+
+test(
+  'a tab picks a CSV file: row count, class balance, its validation accuracy and the session accuracy',
+  { skip: chromiumSkipReason(), timeout: 180_000 },
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'liec-tab-csv-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const [header, ...rows] = (await readFile(WEATHER, 'utf8')).trim().split('\n');
+    assert.ok(header !== undefined);
+    const tabRows = rows.filter((_, i) => i % 2 === 0);
+    const tabFile = join(dir, 'tab-weather.csv');
+    const peerFile = join(dir, 'peer-weather.csv');
+    await writeFile(tabFile, [header, ...tabRows].join('\n'));
+    await writeFile(peerFile, [header, ...rows.filter((_, i) => i % 2 === 1)].join('\n'));
+    const expectedBalance = CLASSES.map(
+      (name) => `${name}: ${tabRows.filter((row) => row.endsWith(`,${name}`)).length}`,
+    );
+
+    // Heartbeats (and so the tab's /status polls) every 200 ms: reports show up while training runs.
+    const server = await createAppServer({ buildApp, logLevel: 'silent', heartbeatIntervalMs: 200 });
+    const url = await server.start({ port: 0, host: '127.0.0.1' });
+    t.after(() => server.stop());
+    const io = captureIo();
+    const flags = [
+      '--rounds',
+      ROUNDS,
+      '--min-peers',
+      2,
+      '--eval-every',
+      5,
+      '--deadline-ms',
+      10_000,
+      '--seed',
+      1,
+    ]
+      .concat(['--label', 'weather', '--features', 'precipitation,temp_max,temp_min,wind'])
+      .map(String);
+    const args = ['--server', url, '--task', 'csv', '--data', WEATHER, '--json'];
+    assert.equal(await createMain([...args, ...flags], io), 0, io.stderr());
+    const created = JSON.parse(io.stdout()) as { sessionId: string; token: string };
+
+    const context = await launchChromium(t);
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(`${url}/?session=${created.sessionId}&token=${created.token}`);
+    const picker = page.locator('local-data input[data-input="csv"]');
+    await picker.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    await picker.setInputFiles(tabFile);
+    const examples = page.locator('local-data [data-field="examples"]');
+    await examples.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(await examples.textContent(), String(tabRows.length));
+    const balance = await page.locator('local-data [data-field="class-balance"] li').allTextContents();
+    assert.deepEqual(
+      balance.map((text) => text.trim()),
+      expectedBalance,
+    );
+    const tabValidation = await page.evaluate(() => window.liecTabData?.summary?.validation ?? 0);
+    assert.ok(
+      tabValidation > 0.15 * tabRows.length && tabValidation < 0.25 * tabRows.length,
+      `${tabValidation}`,
+    );
+
+    // The headless peer reports as `liec join --data` does (client/cli/join.ts).
+    let reporting: EvaluationReporting<TaskLearner> | null = null;
+    const peer = new Peer({
+      serverUrl: url,
+      sessionId: created.sessionId,
+      token: created.token,
+      kind: 'headless',
+      createLearner: async (config) => {
+        const task = await createTaskLearner({ config, dataPath: peerFile, log: () => {} });
+        reporting = reportEvaluations(task, {
+          everyRounds: config.evalEvery,
+          samples: task.counts.validation,
+          evaluate: (weights) => task.evaluate(weights),
+        });
+        return reporting.learner;
+      },
+      onJoined: (client) => client.addToHeartbeats(() => reporting?.heartbeat() ?? {}),
+    });
+    t.after(() => peer.leave());
+    await peer.start();
+
+    // /status: the tab's report (kind browser, its validation size) beside the peer's, trained a while.
+    const live = await pollUntil(
+      () => {
+        const session = server.status().sessions.find((s) => s.sessionId === created.sessionId);
+        if (session === undefined || session.aggregator.lastRound < 20) return undefined;
+        const reporting = session.peers.filter((p) => p.evaluation !== undefined);
+        return reporting.length === 2 && reporting.some((p) => p.kind === 'browser') ? session : undefined;
+      },
+      TRAINING_TIMEOUT_MS,
+      'both peers reporting their validation accuracy after round 20',
+    );
+    const tab = live.peers.find((p) => p.kind === 'browser');
+    assert.equal(tab?.evaluation?.samples, tabValidation, "the tab's report weighs its validation part");
+    assertWeightedMean(live);
+    t.diagnostic(
+      `round ${live.aggregator.lastRound}: ${live.peers.map((p) => `${p.kind} ${p.evaluation?.accuracy.toFixed(3)} on ${p.evaluation?.samples}`).join(', ')}; session ${live.accuracy?.value.toFixed(4)}`,
+    );
+
+    // The panel: the tab's own figure beside the session's, over both peers.
+    await page
+      .locator('local-data [data-field="session-accuracy-basis"]', { hasText: '2 peers' })
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.match(
+      (await page.locator('local-data [data-field="local-accuracy"]').textContent()) ?? '',
+      /^\d+\.\d%$/,
+    );
+    assert.match(
+      (await page.locator('local-data [data-field="session-accuracy"]').textContent()) ?? '',
+      /^\d+\.\d%$/,
+    );
+    assert.match(
+      (await page.locator('local-data [data-field="session-accuracy-basis"]').textContent()) ?? '',
+      /validation, 2 peers,\s+\d+ examples/,
+    );
+    const shown = await page.evaluate(() => window.liecTabData?.validationAccuracy ?? null);
+    assert.ok(shown !== null && shown >= 0 && shown <= 1);
+    assert.deepEqual(errors, []);
+  },
+);
+
+function assertWeightedMean(session: SessionStatus): void {
+  const reports = session.peers.flatMap((p) => (p.evaluation === undefined ? [] : [p.evaluation]));
+  const samples = reports.reduce((sum, r) => sum + r.samples, 0);
+  const mean = reports.reduce((sum, r) => sum + r.accuracy * r.samples, 0) / samples;
+  assert.equal(session.accuracy?.samples, samples);
+  assert.ok(
+    Math.abs((session.accuracy?.value ?? -1) - mean) < 1e-12,
+    `${session.accuracy?.value} vs ${mean}`,
+  );
+}
