@@ -30,6 +30,7 @@ import {
 } from './command.ts';
 import type { Timeline } from './timeline.ts';
 import type { SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
+import { joinData, type TestSetSummary } from './join-data.ts';
 
 /** `--debug-signals`: how long SIGPWR cuts the data path (longer than failure detection). */
 const DEBUG_PARTITION_MS = 4000;
@@ -54,6 +55,12 @@ export function joinCommand(): Command {
       new Option(
         '--data <path>',
         "this peer's own data for a csv or images session: a CSV file or a folder of class folders (with --shard: that part of it, after a held-back test part)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--test-data <path>',
+        "the test set the session names (liec create --test-set), checked by its SHA-256: this peer reports its model's accuracy on it, the session's accuracy",
       ),
     )
     .addOption(
@@ -153,6 +160,7 @@ interface JoinOptions {
   peerId?: string;
   shard?: number;
   data?: string;
+  testData?: string;
   computeDelayMs: number;
   aggregatorSilenceMs?: number;
   linkMbps?: number;
@@ -188,6 +196,8 @@ export interface PeerSummary {
    * is then on the held-back test part with --shard, else equal to this accuracy.
    */
   validation?: { examples: number; accuracy: number | null; train: number; test: number };
+  /** With --test-data: the session's named test set and this peer's final model's accuracy on it. */
+  testSet?: TestSetSummary;
   /** The aggregator's test accuracy as announced when training ended (null if it left first). */
   sessionTestAccuracy: number | null;
   /**
@@ -263,7 +273,12 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
   // and builds its learner at once; a new one starts TF.js.
   const shard = opts.shard ?? resume?.shard;
   const peerId = opts.peerId ?? resume?.peerId;
-  const local = localDataLearner(opts.data, shard, () => peer.round);
+  const local = joinData({
+    ...(opts.data === undefined ? {} : { data: opts.data }),
+    ...(opts.testData === undefined ? {} : { testData: opts.testData }),
+    ...(shard === undefined ? {} : { share: shard }),
+    round: () => peer.round,
+  });
   const preloaded = resume === undefined ? null : preloadLearner(resume.config, local.create);
   if (preloaded === null)
     void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
@@ -357,12 +372,14 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     const model = peer.model();
     const modelHash = model === null ? null : await modelSha256(model);
     const validation = local.validation(model);
+    const testSet = local.testSet(model);
     const summary: PeerSummary = {
       peerId: peer.peerId,
       role: peer.currentRole ?? lastRole,
       round: done.round,
       finalTestAccuracy: local.testAccuracy(model) ?? peer.evaluateModel()?.accuracy ?? null,
       ...(validation === undefined ? {} : { validation }),
+      ...(testSet === undefined ? {} : { testSet }),
       modelSha256: modelHash,
       sessionTestAccuracy: done.testAccuracy,
       ...(sessionAccuracy === undefined ? {} : { sessionAccuracy }),
@@ -403,71 +420,6 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     process.off('SIGTERM', leave);
     for (const [signal, handler] of debugHandlers) process.off(signal, handler);
   }
-}
-
-/**
- * The peer's learner: MNIST as ever for an mnist session, its own `--data` for csv and
- * images (a clear error naming the task when it has none), plus what the summary reports.
- */
-function localDataLearner(data: string | undefined, share: number | undefined, round: () => number) {
-  let learner: import('../training/task-learner.ts').TaskLearner | null = null;
-  let reporting: import('../training/evaluation-reporter.ts').EvaluationReporting<Learner> | null = null;
-  let client: import('../signaling/signaling-client.ts').SignalingClient | null = null;
-  return {
-    /** Each (re)joined signaling client carries this peer's evaluations in its heartbeats. */
-    attach: (joined: import('../signaling/signaling-client.ts').SignalingClient) => {
-      client = joined;
-      joined.addToHeartbeats(() => reporting?.heartbeat() ?? {});
-    },
-    /** Measures the final model, waits until the server has it, and reads the session's accuracy. */
-    reportFinal: async (model: Float32Array | null, server: string, sessionId: string) => {
-      if (reporting === null) return undefined;
-      reporting.stop();
-      if (model !== null) reporting.measure(model);
-      const sent = await client?.heartbeatNow().then(
-        () => true,
-        () => false,
-      );
-      if (sent !== true) return null;
-      return (await import('./session-accuracy.ts')).fetchSessionAccuracy(server, sessionId);
-    },
-    create: async (config: import('../../shared/protocol/session-config.ts').SessionConfig) => {
-      if (config.task === 'mnist') {
-        if (data !== undefined)
-          throw new CommandFailure('--data is for csv and images sessions; this one trains on mnist');
-        return (await import('../training/session-learner.ts')).defaultLearner(config);
-      }
-      if (data === undefined)
-        throw new CommandFailure(`this session's task is ${config.task}: pass this peer's data with --data`);
-      const { createTaskLearner } = await import('../training/task-learner.ts');
-      learner = await createTaskLearner({
-        config,
-        dataPath: data,
-        ...(share === undefined ? {} : { share }),
-      });
-      const { reportEvaluations } = await import('../training/evaluation-reporter.ts');
-      const task = learner;
-      const reported = reportEvaluations(task, {
-        everyRounds: config.evalEvery,
-        samples: task.counts.validation,
-        evaluate: (weights) => task.evaluate(weights),
-        round,
-      });
-      reporting = reported;
-      return reported.learner;
-    },
-    validation: (model: Float32Array | null) =>
-      learner === null
-        ? undefined
-        : {
-            examples: learner.counts.validation,
-            accuracy: model === null ? null : learner.evaluate(model).accuracy,
-            train: learner.counts.train,
-            test: learner.counts.test,
-          },
-    testAccuracy: (model: Float32Array | null) =>
-      learner === null || model === null ? null : (learner.evaluateTest(model)?.accuracy ?? null),
-  };
 }
 
 /** --save-model: the session's own model holding `model`, written to `dir` (said on stderr). */

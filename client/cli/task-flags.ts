@@ -1,8 +1,9 @@
 /**
- * `--task`, `--data`, `--label`, `--features`, `--image-size`, `--channels`: the flags that
- * make a session train on the creator's kind of data (`liec create`, `npm start`). With
- * csv or images the creator's own file or folder defines the task spec that goes into the
- * session config (classes, input shape, features, scaling); see shared/data/task.ts.
+ * `--task`, `--data`, `--label`, `--features`, `--image-size`, `--channels`, `--test-set`:
+ * the flags that make a session train on the creator's kind of data (`liec create`, `npm
+ * start`). With csv or images the creator's own file or folder defines the task spec that
+ * goes into the session config (classes, input shape, features, scaling, and the SHA-256 of
+ * the test set it names); see shared/data/task.ts.
  *
  * @example
  * const program = addTaskOptions(new Command('liec create'));
@@ -23,6 +24,9 @@ export interface TaskOptions {
   features?: string[];
   imageSize?: { width: number; height: number };
   channels?: 1 | 3;
+  /** A CSV file or image folder whose SHA-256 names the session's test set. */
+  testSet?: string;
+  testSetSha256?: string;
 }
 
 /** Adds the task flags to `command`. */
@@ -52,6 +56,21 @@ export function addTaskOptions(command: Command): Command {
         if (text !== '1' && text !== '3') throw new InvalidArgumentError('expected 1 or 3');
         return Number(text) as 1 | 3;
       }),
+    )
+    .addOption(
+      new Option(
+        '--test-set <path>',
+        "csv/images: name this file or folder the session's test set (only its SHA-256 is sent); peers that hold it (liec join --test-data) report the session's accuracy on it",
+      ).conflicts('testSetSha256'),
+    )
+    .addOption(
+      new Option(
+        '--test-set-sha256 <hex>',
+        'the same by its SHA-256 (see client/training/test-set.ts)',
+      ).argParser((text) => {
+        if (!/^[0-9a-f]{64}$/.test(text)) throw new InvalidArgumentError('expected 64 lowercase hex digits');
+        return text;
+      }),
     );
 }
 
@@ -62,6 +81,8 @@ export function addTaskOptions(command: Command): Command {
 export async function withTask(config: SessionConfig, opts: TaskOptions): Promise<SessionConfig> {
   if (opts.task === 'mnist') {
     if (opts.data !== undefined) throw new UsageError('--data needs --task images or --task csv');
+    if (opts.testSet !== undefined || opts.testSetSha256 !== undefined)
+      throw new UsageError('--test-set needs --task images or --task csv');
     return config;
   }
   if (opts.data === undefined) throw new UsageError(`--task ${opts.task} needs --data`);
@@ -78,6 +99,9 @@ export async function withTask(config: SessionConfig, opts: TaskOptions): Promis
       ...(opts.imageSize ?? {}),
       ...(opts.channels === undefined ? {} : { channels: opts.channels }),
     });
+    const sha256 =
+      opts.testSetSha256 ?? (opts.testSet === undefined ? undefined : await hashTestSet(opts.testSet));
+    if (sha256 !== undefined) taskSpec = { ...taskSpec, testSet: { sha256 } };
   } catch (error) {
     throw new CommandFailure(oneLine(error));
   }
@@ -86,6 +110,15 @@ export async function withTask(config: SessionConfig, opts: TaskOptions): Promis
   } catch (error) {
     const issue = (error as { issues?: { message: string }[] }).issues?.[0]?.message;
     throw new UsageError(`--task ${opts.task}: ${issue ?? oneLine(error)}`);
+  }
+}
+
+async function hashTestSet(path: string): Promise<string> {
+  const { testSetSha256 } = await import('../training/test-set.ts');
+  try {
+    return await testSetSha256(path);
+  } catch (error) {
+    throw new Error(`--test-set ${path}: ${oneLine(error)}`);
   }
 }
 

@@ -48,6 +48,8 @@ export interface TaskLearner extends Learner {
   readonly classCounts: readonly number[];
   /** Accuracy on the held-back test part, null without one. */
   evaluateTest(weights: Float32Array): { accuracy: number; loss: number } | null;
+  /** Accuracy on other examples of the task (a test set the session names). */
+  evaluateOn(weights: Float32Array, data: Dataset): { accuracy: number; loss: number };
   dispose(): void;
 }
 
@@ -101,6 +103,7 @@ export async function createTaskLearner(options: TaskLearnerOptions): Promise<Ta
     gradient: (_shard, weights) => inner.gradient(0, weights),
     evaluate: (weights) => inner.evaluate(weights),
     evaluateTest: (weights) => (test === null ? null : inner.evaluateOn(weights, test.inputs, test.labels)),
+    evaluateOn: (weights, other) => inner.evaluateOn(weights, other.inputs, other.labels),
     dispose: () => inner.dispose(),
   };
 }

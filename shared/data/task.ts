@@ -31,6 +31,15 @@ const name = z.string().min(1).max(128);
 const classes = z.array(name).min(2).max(MAX_CLASSES);
 const side = z.number().int().min(1).max(MAX_IMAGE_SIDE);
 
+/**
+ * The test set the creator names (`liec create --test-set PATH`): only its SHA-256 travels
+ * (of the CSV file's bytes, or of an image folder's listing, client/training/test-set.ts). A
+ * peer holding those very examples (`liec join --test-data PATH`) reports its model's accuracy
+ * on them, and that is the session's accuracy.
+ */
+export const testSetSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256') });
+export type TestSet = z.infer<typeof testSetSchema>;
+
 export const csvTaskSchema = z
   .object({
     kind: z.literal('csv'),
@@ -44,6 +53,7 @@ export const csvTaskSchema = z
       mean: z.array(z.number().finite()).max(MAX_FEATURES),
       scale: z.array(z.number().finite().positive()).max(MAX_FEATURES),
     }),
+    testSet: testSetSchema.optional(),
   })
   .refine(
     (t) => t.scaling.mean.length === t.features.length && t.scaling.scale.length === t.features.length,
@@ -58,6 +68,7 @@ export const imagesTaskSchema = z.object({
   channels: z.union([z.literal(1), z.literal(3)]),
   /** Class folder names, in label order. */
   classes,
+  testSet: testSetSchema.optional(),
 });
 
 export const taskSpecSchema = z.discriminatedUnion('kind', [csvTaskSchema, imagesTaskSchema]);
