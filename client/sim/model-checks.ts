@@ -2,7 +2,12 @@
  * What the simulator checks of its workers' models: how far they drift apart, and whether
  * they end on the same bits.
  */
-import type { WorkerAlgorithm } from '../../shared/algorithm/index.ts';
+import {
+  syncFlushStep,
+  type AggregatorAlgorithm,
+  type AlgorithmOptions,
+  type WorkerAlgorithm,
+} from '../../shared/algorithm/index.ts';
 import { distanceSq, mean } from '../../shared/algorithm/vector.ts';
 
 /** Whether two models hold the very same float32 bits. */
@@ -21,4 +26,26 @@ export function driftOf(workers: readonly WorkerAlgorithm[], d: number): number 
   let sum = 0;
   for (const w of workers) sum += distanceSq(w.model, average);
   return sum / workers.length;
+}
+
+/**
+ * The model a LIEC sync would produce now (config.consensus): the workers' mean minus e times
+ * the flush step, a diagnostic no peer holds; worker 0's model for the other algorithms.
+ */
+export function consensusModel(
+  workers: readonly WorkerAlgorithm[],
+  aggregator: AggregatorAlgorithm,
+  options: AlgorithmOptions,
+): Float32Array {
+  const first = workers[0];
+  if (first === undefined) throw new RangeError('no workers');
+  if (options.algorithm !== 'liec') return first.model;
+  const d = first.model.length;
+  const y = mean(
+    workers.map((w) => w.model),
+    d,
+  );
+  const step = syncFlushStep(options);
+  for (let j = 0; j < d; j++) y[j] = (y[j] as number) - step * (aggregator.error[j] as number);
+  return y;
 }

@@ -31,12 +31,11 @@ import {
   sliceDue,
   syncBlock,
   syncDue,
-  syncFlushStep,
   takeLocalSteps,
   type AlgorithmOptions,
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
-import { mean, normSq } from '../../shared/algorithm/vector.ts';
+import { normSq } from '../../shared/algorithm/vector.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
@@ -51,7 +50,8 @@ import { createRng, mixSeed } from '../../shared/random.ts';
 import { ThroughputMeter } from '../transport/shaping.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { fairShareArrivals } from './fair-share.ts';
-import { driftOf, sameBits } from './model-checks.ts';
+import { aggregateFrames } from './upload-mean.ts';
+import { consensusModel, driftOf, sameBits } from './model-checks.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import { broadcastFrameBytes, emptyTraffic, type Traffic } from './traffic.ts';
 import type { Learner } from '../training/learner.ts';
@@ -222,18 +222,6 @@ export function runSimulation(
     upRatios[worker] = ratio;
     feedback[worker] = NO_FEEDBACK;
     return createTopK({ ratio });
-  };
-
-  const consensus = (): Float32Array => {
-    if (options.algorithm !== 'liec') return (workers[0] as WorkerAlgorithm).model;
-    // The model a sync would produce now: mean of the workers minus e times the flush step.
-    const y = mean(
-      workers.map((w) => w.model),
-      d,
-    );
-    const step = syncFlushStep(options);
-    for (let j = 0; j < d; j++) y[j] = (y[j] as number) - step * (aggregator.error[j] as number);
-    return y;
   };
 
   /** A full sync; `final` (the last round's) leaves every worker on one model. */
@@ -421,8 +409,13 @@ export function runSimulation(
     inFlight = inFlight.filter((u) => u.arrival > closeAt);
     for (const u of arrived)
       aggregator.foldLate(aggregator.decodeUpload(decodeFrame(u.frame).payload), u.countedInRound);
-    const vectors = counted.map((a) => aggregator.decodeUpload(decodeFrame(a.frame).payload));
-    const broadcastPayload = aggregator.aggregate(vectors, mixSeed(seed, round, 0, 2));
+    const frames = counted.map((a) => a.frame);
+    const broadcastPayload = aggregateFrames(
+      aggregator,
+      options.aggregation,
+      frames,
+      mixSeed(seed, round, 0, 2),
+    );
     for (const a of late)
       inFlight.push({
         arrival: roundStart + a.at,
@@ -545,7 +538,9 @@ export function runSimulation(
       testAccuracy = evaluation.accuracy;
       testLoss = evaluation.loss;
       if (config.consensus === true)
-        ({ accuracy: consensusAccuracy, loss: consensusLoss } = learner.evaluate(consensus()));
+        ({ accuracy: consensusAccuracy, loss: consensusLoss } = learner.evaluate(
+          consensusModel(workers, aggregator, options),
+        ));
     }
     const record: RoundRecord = {
       round,
