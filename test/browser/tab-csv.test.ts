@@ -151,6 +151,11 @@ test(
       (await page.locator('local-data [data-field="session-accuracy-basis"]').textContent()) ?? '',
       /validation, 2 peers,\s+\d+ examples/,
     );
+    // The overview shows it too (a watching tab has no data panel).
+    assert.match(
+      (await page.locator('session-overview [data-field="session-accuracy"]').textContent()) ?? '',
+      /\d+\.\d %\s+validation, 2 of 2/,
+    );
     const shown = await page.evaluate(() => window.liecTabData?.validationAccuracy ?? null);
     assert.ok(shown !== null && shown >= 0 && shown <= 1);
     assert.deepEqual(errors, []);

@@ -134,6 +134,21 @@ export class SessionOverview extends LitElement {
             ${progress.accuracy === null ? nothing : html`<small>round ${progress.accuracy.round}</small>`}
           </dd>
         </div>
+        ${
+          // csv and images: the members' own accuracies weighted by their sizes (/status).
+          session.accuracy === null
+            ? nothing
+            : html`<div>
+                <dt>Session accuracy</dt>
+                <dd
+                  data-field="session-accuracy"
+                  title="the members' own accuracies, weighted by their sizes"
+                >
+                  ${formatPercent(session.accuracy.value)}
+                  <small>${session.accuracy.set}, ${session.accuracy.peers} of ${live}</small>
+                </dd>
+              </div>`
+        }
         <div>
           <dt>Loss</dt>
           <dd data-field="loss">
