@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { signalingStatusSchema } from '../../shared/protocol/signaling-status.ts';
 import { heartbeatSchema, SignalingError, type EvaluationReport } from '../../shared/protocol/signaling.ts';
+import { REDIS_SKIP, startInstances, startRedis } from '../scale/support.ts';
 import { createSession, joinedClient, rawSocket, startServer } from './helpers.ts';
 
 async function statusOf(url: string, sessionId: string) {
@@ -102,3 +103,29 @@ test('a peer cannot forge an evaluation through its stats', async (t) => {
   assert.equal(peer?.evaluation, undefined);
   assert.equal(status.accuracy, undefined);
 });
+
+test(
+  "two instances sharing Redis: each sees both members' reports and their mean",
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await startInstances(t, redis.url, 2);
+    assert.ok(one !== undefined && two !== undefined);
+    const session = await createSession(t, one.url);
+    const a = await joinedClient(t, one.url, session, { peerId: 'a', ready: true });
+    const b = await joinedClient(t, two.url, session, { peerId: 'b' });
+    a.addToHeartbeats(() => ({ evaluation: { accuracy: 0.5, samples: 10, round: 3 } }));
+    b.addToHeartbeats(() => ({ evaluation: { accuracy: 1, samples: 30, round: 3 } }));
+    await Promise.all([a.heartbeatNow(), b.heartbeatNow()]);
+    for (const url of [one.url, two.url]) {
+      const status = await statusOf(url, session.sessionId);
+      assert.deepEqual(status.accuracy, { value: 0.875, set: 'validation', samples: 40, peers: 2 }, url);
+      assert.deepEqual(status.peers.find((p) => p.peerId === 'b')?.evaluation, {
+        accuracy: 1,
+        samples: 30,
+        round: 3,
+        set: 'validation',
+      });
+    }
+  },
+);
