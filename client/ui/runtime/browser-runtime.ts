@@ -42,8 +42,12 @@ export function browserRuntimeFactory(init: BrowserRuntimeInit = {}): (params: J
       }),
       connections,
     });
-    // A csv or images tab's own accuracy goes to /status with each (re)joined client's heartbeats.
-    runtime.on('joined', ({ client }) => client.addToHeartbeats(() => tabFiles.heartbeat()));
+    // A csv or images tab's own accuracy goes to /status with each (re)joined client's heartbeats;
+    // a figure measured in another session is not this one's.
+    runtime.on('joined', ({ client, joined }) => {
+      tabFiles.forSession(joined.sessionId);
+      client.addToHeartbeats(() => tabFiles.heartbeat());
+    });
     window.liecRuntime = runtime;
     return runtime;
   };

@@ -39,6 +39,7 @@ declare global {
 export class TabFiles extends TypedEmitter<TabFilesEvents> {
   state: TabFilesState = { need: null, summary: null, error: null, evaluation: null };
   private waiting: ((files: File[]) => void) | null = null;
+  private sessionId: string | null = null;
 
   /** Resolves with the next files the user picks for a `kind` session. */
   request(kind: 'csv' | 'images'): Promise<File[]> {
@@ -65,6 +66,12 @@ export class TabFiles extends TypedEmitter<TabFilesEvents> {
   /** A new measurement of the tab's model (client/training/evaluation-reporter.ts). */
   setEvaluation(evaluation: EvaluationReport): void {
     this.update({ evaluation });
+  }
+
+  /** The session the tab (re)joined: a measurement made in another one is dropped. */
+  forSession(sessionId: string): void {
+    if (this.sessionId !== null && this.sessionId !== sessionId) this.update({ evaluation: null });
+    this.sessionId = sessionId;
   }
 
   /** What the tab's heartbeats add: its last measurement (SignalingClient.addToHeartbeats). */
