@@ -131,6 +131,8 @@ export function simulationReport(
     lateUploads: result.lateUploads,
     simSeconds: result.simSeconds,
     wallSeconds,
+    /** Peak resident memory of this process so far (MiB): learner, data and every virtual peer. */
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     history: result.history,
   };
 }

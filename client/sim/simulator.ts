@@ -50,7 +50,7 @@ import { createRng, mixSeed } from '../../shared/random.ts';
 import { ThroughputMeter } from '../transport/shaping.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { fairShareArrivals } from './fair-share.ts';
-import { aggregateFrames } from './upload-mean.ts';
+import { aggregateFrames, decodedOnAccess } from './upload-mean.ts';
 import { consensusModel, driftOf, sameBits } from './model-checks.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import { broadcastFrameBytes, emptyTraffic, type Traffic } from './traffic.ts';
@@ -237,7 +237,9 @@ export function runSimulation(
         payload: w.prepareSync(mixSeed(seed, round, i, 3)),
       }),
     );
-    const deltas = frames.map((f) => aggregator.decodeSync(decodeFrame(f).payload));
+    const deltas = decodedOnAccess(frames.length, (k) =>
+      aggregator.decodeSync(decodeFrame(frames[k] as Uint8Array).payload),
+    );
     const down = encodeFrame({
       type: 'syncBroadcast',
       term: TERM,

@@ -33,3 +33,22 @@ export function aggregateFrames(
   // The mean of one vector is that vector, bit for bit (float64 sum of one, divided by 1).
   return aggregator.aggregate([mean], seed);
 }
+
+/**
+ * A read-only list whose element k is decode(k), decoded anew at each access and never kept:
+ * for an aggregator call that takes every peer's vector (aggregateSync reads them a few times,
+ * one at a time), so that N decoded sync deltas never sit in memory together. Costs a decode
+ * per access (three passes for a sync).
+ */
+export function decodedOnAccess(count: number, decode: (k: number) => Float32Array): readonly Float32Array[] {
+  const indices = Array.from({ length: count }, (_, k) => k);
+  return new Proxy(indices as unknown as Float32Array[], {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && /^\d+$/.test(property)) {
+        const k = Number(property);
+        return k < count ? decode(k) : undefined;
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
