@@ -18,6 +18,9 @@ import type { EvaluationReporting } from '../training/evaluation-reporter.ts';
 import type { TaskLearner } from '../training/task-learner.ts';
 import { CommandFailure, oneLine } from './command.ts';
 
+/** How long the final report may hold up leaving when the server is slow or gone. */
+const FINAL_REPORT_TIMEOUT_MS = 3000;
+
 export interface JoinDataInit {
   /** --data: this peer's CSV file or image folder. */
   data?: string;
@@ -58,7 +61,7 @@ export function joinData(init: JoinDataInit) {
       if (reporting === null) return undefined;
       reporting.stop();
       if (model !== null) reporting.measure(model);
-      const sent = await client?.heartbeatNow().then(
+      const sent = await client?.heartbeatNow({ timeoutMs: FINAL_REPORT_TIMEOUT_MS }).then(
         () => true,
         () => false,
       );
