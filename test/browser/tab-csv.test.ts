@@ -67,7 +67,7 @@ test(
       '--deadline-ms',
       10_000,
       '--seed',
-      1,
+      5,
     ]
       .concat(['--label', 'weather', '--features', 'precipitation,temp_max,temp_min,wind'])
       .map(String);
