@@ -237,9 +237,13 @@ export function runSimulation(
         payload: w.prepareSync(mixSeed(seed, round, i, 3)),
       }),
     );
-    const deltas = decodedOnAccess(frames.length, (k) =>
-      aggregator.decodeSync(decodeFrame(frames[k] as Uint8Array).payload),
-    );
+    const decodeDelta = (k: number): Float32Array =>
+      aggregator.decodeSync(decodeFrame(frames[k] as Uint8Array).payload);
+    // Robust statistics read every vector per coordinate (a decode per value if on access).
+    const deltas =
+      (options.aggregation ?? 'mean') === 'mean'
+        ? decodedOnAccess(frames.length, decodeDelta)
+        : frames.map((_, k) => decodeDelta(k));
     const down = encodeFrame({
       type: 'syncBroadcast',
       term: TERM,
