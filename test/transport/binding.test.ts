@@ -12,7 +12,12 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadWebRtcBinding, type WebRtcBinding } from '../../client/transport/binding.ts';
+import {
+  DEFAULT_NODE_BINDING,
+  loadWebRtcBinding,
+  RELAY_ONLY_NODE_BINDING,
+  type WebRtcBinding,
+} from '../../client/transport/binding.ts';
 import { PeerLink } from '../../client/transport/peer-link.ts';
 import { collectMessages, matchesPattern, nextEvent, pattern } from './helpers.ts';
 
@@ -113,12 +118,13 @@ test('LIEC_WEBRTC chooses the binding and an unknown name is refused with ERR_IN
   assert.equal(await answer('webrtc-9000'), 'ERR_INVALID_OPTION');
 });
 
-test('without LIEC_WEBRTC a link gets node-datachannel, a relay-only link wrtc', async () => {
+test('without LIEC_WEBRTC a link gets the default binding, a relay-only link wrtc', async () => {
   const script =
     "import('./client/transport/binding.ts').then(async (m) => console.log(" +
     "(await m.loadWebRtcBinding()).name, (await m.loadWebRtcBinding(undefined, { iceTransportPolicy: 'relay' })).name))";
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['LIEC_WEBRTC'];
   const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env });
-  assert.equal(stdout.trim(), 'node-datachannel wrtc');
+  assert.equal(stdout.trim(), `${DEFAULT_NODE_BINDING} ${RELAY_ONLY_NODE_BINDING}`);
+  assert.equal(RELAY_ONLY_NODE_BINDING, 'wrtc');
 });
