@@ -4,11 +4,6 @@ import { explainedBy, killAll, spawnAggregator, spawnPeer, type ChildPeer } from
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
-// Peers leave while others send to them: on wrtc, the default binding, a send racing a remote
-// close can kill the process (SIGSEGV in RTCDataChannel::Send, seen once in CI here;
-// docs/failover.md). What this test checks, leaving cleanly, is the same on either binding.
-process.env['LIEC_WEBRTC'] ??= 'node-datachannel';
-
 // leave() waits at most 2 s for queued frames; the rest is closing sockets and links.
 const EXIT_WITHIN_MS = 6000;
 

@@ -14,11 +14,6 @@ import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
 import { recordPeer } from '../support/recorder.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
-// This test closes links while their peers send: on wrtc, the default binding, a send racing
-// a remote close can kill the whole process (SIGSEGV in RTCDataChannel::Send, seen once in CI
-// here; docs/failover.md). The failover logic under test is the same on either binding.
-process.env['LIEC_WEBRTC'] ??= 'node-datachannel';
-
 const ROUNDS = 200;
 const CONFIG = { rounds: ROUNDS, minPeers: 4, roundDeadlineMs: 2000, quorum: 0.5, evalEvery: 1000 };
 const SETTINGS = resolvePeerSettings(parseSessionConfig(CONFIG));
