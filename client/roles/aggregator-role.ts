@@ -1,28 +1,26 @@
 /**
- * The aggregator's round loop. It also trains: its own upload enters every round directly.
- * A round: open (send the model to joiners, compute the own upload, start the deadline) ->
- * collect uploads from the expected workers -> close when all are in, or at the deadline
- * with quorum, or after the quorum grace with whatever arrived -> aggregate, broadcast with
- * the list of who was counted -> (LIEC) a sync phase when due (model-sync-phase.ts), or with
- * a rolling sync the round's block delta once its slices are in (rolling-schedule.ts) ->
- * next round. Late uploads are folded into e exactly once, weighted as members of their
- * round (UploadLedger). Who is in step and what each worker is sent: worker-roster.ts. A
- * worker that leaves (peer:left, or its data channel closes) stops being expected at once;
- * one silent on its data channel for settings.aggregatorSilenceMs (ctx.isSilent,
- * link-liveness.ts) stops being expected in the round collecting (it stays in step, and its
- * upload still counts if it comes in time). An aggregator left with no worker to wait for
- * while the session has other ready members (they went silent, or their links dropped)
- * closes its rounds at the deadline instead of racing ahead alone: it may be the one cut
- * off, and about to be replaced.
+ * The aggregator's round loop. It also trains: its own upload enters every round directly. A round: open
+ * (send the model to joiners, compute the own upload, start the deadline) -> collect uploads from the
+ * expected workers -> close when all are in, or at the deadline with quorum, or after the quorum grace
+ * with whatever arrived -> aggregate, broadcast with the list of who was counted -> (LIEC) a sync phase
+ * when due (model-sync-phase.ts), or with a rolling sync the round's block delta once its slices are in
+ * (rolling-schedule.ts) -> next round. Late uploads are folded into e exactly once, weighted as members of
+ * their round (UploadLedger). Who is in step and what each worker is sent: worker-roster.ts. A worker that
+ * leaves (peer:left, or its data channel closes) stops being expected at once; one silent on its data
+ * channel for settings.aggregatorSilenceMs (ctx.isSilent, link-liveness.ts) stops being expected in the
+ * round collecting (it stays in step, and its upload still counts if it comes in time). An aggregator left
+ * with no worker to wait for while the session has other ready members (they went silent, or their links
+ * dropped) closes its rounds at the deadline instead of racing ahead alone: it may be the one cut off, and
+ * about to be replaced.
  *
- * Taking over (a new term): the round counter continues from this peer's own round; every
- * ready member is expected in it, and the workers resend their cached upload of the round
- * in flight on reconnecting, so it is counted in that round, or folded late if it arrives
- * after the deadline. The ledger of late folds starts from the last broadcast this peer
- * applied, so an upload the old aggregator already counted is not counted again. What the
- * workers relay from the old aggregator (a broadcast this peer missed): failover-relays.ts.
- * A worker one round behind (its link dropped before the last broadcast or sync reached it)
- * gets that message again. What a failover loses, exactly: docs/failover.md.
+ * Taking over (a new term): the round counter continues from this peer's own round; every ready member is
+ * expected in it, and the workers resend their cached upload of the round in flight on reconnecting, so it
+ * is counted in that round, or folded late if it arrives after the deadline. The ledger of late folds
+ * starts from the last broadcast this peer applied, so an upload the old aggregator already counted is not
+ * counted again. What the workers relay from the old aggregator (a broadcast this peer missed):
+ * failover-relays.ts. A worker one round behind (its link dropped before the last broadcast or sync reached
+ * it) gets that message again. What a failover loses, exactly: docs/failover.md. The `done` after the last
+ * round names the final model; a worker holding another one asks for it (one model at the end).
  *
  * @example
  * const role = new AggregatorRole(ctx, term);
@@ -31,6 +29,7 @@
  * role.stop();
  */
 import { createAggregator, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
+import { modelDigest } from '../../shared/model-digest.ts';
 import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
@@ -65,6 +64,8 @@ export class AggregatorRole {
   private readonly rolling: RollingSchedule | null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The `done` this aggregator sent after the last round (null before). */
+  private finalDone: Extract<ControlMessage, { kind: 'done' }> | null = null;
   private readonly report: RoundReport;
   /** An operator's rollback (rollback()), applied when the next round opens. */
   private readonly rollbacks = new PendingRollback();
@@ -149,10 +150,7 @@ export class AggregatorRole {
     this.maybeClose();
   }
 
-  /**
-   * Stops expecting, in the round or sync collecting, the workers silent past
-   * settings.aggregatorSilenceMs (ctx.isSilent); called on the runtime's liveness tick.
-   */
+  /** Stops expecting, in the round or sync collecting, the workers silent past aggregatorSilenceMs (isSilent). */
   dropSilentWorkers(): void {
     const current = this.current;
     if (current === null || (this.phase !== 'collect' && this.phase !== 'sync')) return;
@@ -212,7 +210,9 @@ export class AggregatorRole {
         this.onHello(from, control);
         return;
       case 'modelRequest':
-        this.admit(from);
+        if (this.phase !== 'done') this.admit(from);
+        else if (this.finalDone !== null)
+          this.workers.sendFinalModel(from, this.ctx.state.requireWorker().model, this.finalDone);
         return;
       case 'ping':
         return; // liveness only (the runtime noted it heard from the worker)
@@ -236,8 +236,7 @@ export class AggregatorRole {
       return;
     }
     if (this.phase === 'done') {
-      const done: ControlMessage = { kind: 'done', round: this.ctx.state.round, testAccuracy: null };
-      this.workers.sendControl(from, done, this.round);
+      if (this.finalDone !== null) this.workers.sendControl(from, this.finalDone, this.round);
       return;
     }
     const current = this.current;
@@ -286,10 +285,7 @@ export class AggregatorRole {
     this.maybeClose();
   }
 
-  /**
-   * The common model to the workers waiting for it. A block delta still pending close goes
-   * only to its round's broadcast recipients, so it closes first: the model then holds it.
-   */
+  /** The common model to the workers waiting for it; a pending block delta closes first (the model holds it). */
   private sendModels(round: number): void {
     if (this.workers.awaitingModel === 0) return;
     this.rolling?.closeNow();
@@ -574,9 +570,16 @@ export class AggregatorRole {
     this.phase = 'done';
     this.current = null;
     this.clearTimer();
-    const evaluation = this.ctx.state.learner.evaluate(this.ctx.state.requireWorker().model);
-    const done: ControlMessage = { kind: 'done', round, testAccuracy: evaluation.accuracy };
-    this.workers.sendControlToInStep(done, this.round);
+    const { model } = this.ctx.state.requireWorker();
+    const evaluation = this.ctx.state.learner.evaluate(model);
+    // It names the final model: a worker holding another one asks for it (modelRequest, below).
+    this.finalDone = {
+      kind: 'done',
+      round,
+      testAccuracy: evaluation.accuracy,
+      modelDigest: modelDigest(model),
+    };
+    this.workers.sendControlToInStep(this.finalDone, this.round);
     this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
   }
 

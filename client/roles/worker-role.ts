@@ -9,6 +9,7 @@
  * then upload the next round or, when the broadcast asks for it, the sync delta;
  * syncBroadcast -> adopt the synced model and upload the next round.
  */
+import { modelDigest } from '../../shared/model-digest.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { decodeBroadcastMeta, type BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
@@ -36,6 +37,8 @@ export class WorkerRole {
   private slicedRound = -1;
   /** When this term's aggregator last moved this worker on (a model, a broadcast, a sync). */
   private progressAt: number | null = null;
+  /** Asked for the aggregator's final model: its `done` named another model than this one's. */
+  private fetchingFinalModel = false;
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -153,7 +156,8 @@ export class WorkerRole {
         state.adopt(model, frame.round);
         this.progressAt = performance.now();
         this.ctx.events.publish('model', { round: frame.round, source: 'aggregator' });
-        this.scheduleUpload();
+        // The final model, sent with a second `done`: nothing more to upload.
+        if (!this.fetchingFinalModel) this.scheduleUpload();
         return;
       }
       case 'broadcast': {
@@ -259,10 +263,12 @@ export class WorkerRole {
           testLoss: message.testLoss,
         });
         return;
-      case 'done':
+      case 'done': {
+        if (this.holdsAnotherFinalModel(message.modelDigest)) return;
         this.stop();
         this.ctx.events.publish('done', { round: message.round, testAccuracy: message.testAccuracy });
         return;
+      }
       case 'roundClosed':
         this.sendSlice(message.round);
         return;
@@ -276,6 +282,27 @@ export class WorkerRole {
         throw new Error(`unhandled control ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /**
+   * The session's one-model guarantee: a `done` names the aggregator's final model, and a
+   * worker holding another one (it missed or applied differently an update on the way) asks
+   * for that model once before it finishes, instead of ending on a model nobody else holds.
+   */
+  private holdsAnotherFinalModel(aggregatorDigest: string | undefined): boolean {
+    const state = this.ctx.state;
+    if (aggregatorDigest === undefined || this.fetchingFinalModel || !state.hasModel) return false;
+    const own = modelDigest(state.requireWorker().model);
+    if (own === aggregatorDigest) return false;
+    this.ctx.log(
+      'warn',
+      `the session ended on model ${aggregatorDigest}, this peer holds ${own}: fetching the final model`,
+    );
+    this.fetchingFinalModel = true;
+    this.cancelCompute?.();
+    this.cancelCompute = null;
+    this.sendControl({ kind: 'modelRequest' });
+    return true;
   }
 
   /**

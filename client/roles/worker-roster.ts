@@ -94,6 +94,13 @@ export class WorkerRoster {
     this.awaitingIds.clear();
   }
 
+  /** After the last round, to a worker that ended on another model: the final one, then `done` again. */
+  sendFinalModel(peerId: string, model: Float32Array, done: Extract<ControlMessage, { kind: 'done' }>): void {
+    const payload = this.identity.encode(model);
+    this.send(peerId, { type: 'model', term: this.term, round: done.round, aux: 0, meta: EMPTY, payload });
+    this.sendControl(peerId, done, done.round);
+  }
+
   /** `broadcast` to every worker in step but `except`; returns whom it went to. */
   sendBroadcast(broadcast: AppliedBroadcast, except?: string): string[] {
     const recipients = [...this.inStepIds].filter((id) => id !== except);

@@ -5,7 +5,8 @@
  *   hello        worker -> aggregator, on every (re)connection: where the worker stands
  *   modelRequest worker -> aggregator: "send me the current model" (out of step)
  *   metrics      aggregator -> workers: the latest test accuracy, for progress displays
- *   done         aggregator -> workers: training finished at this round
+ *   done         aggregator -> workers: training finished at this round, on the model whose
+ *                modelDigest it gives (a worker holding another one asks for the model first)
  *   roundClosed  aggregator -> workers: the round is closed, its broadcast follows (with a
  *                rolling sync: send this round's slice now, while the aggregator's link is idle)
  *   ping         either way, on a link that carried nothing else for settings.aggregatorPingIntervalMs:
@@ -40,7 +41,16 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
     testAccuracy: fraction,
     testLoss: z.number().min(0),
   }),
-  z.object({ kind: z.literal('done'), round, testAccuracy: fraction.nullable() }),
+  z.object({
+    kind: z.literal('done'),
+    round,
+    testAccuracy: fraction.nullable(),
+    /** modelDigest (shared/model-digest.ts) of the aggregator's final model; absent from older peers. */
+    modelDigest: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/)
+      .optional(),
+  }),
   z.object({ kind: z.literal('roundClosed'), round }),
   z.object({ kind: z.literal('ping') }),
 ]);
