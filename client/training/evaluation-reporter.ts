@@ -7,7 +7,8 @@
  *
  * The measurement runs on a copy of the weights after the gradient has returned (a timer),
  * so the round's upload does not wait for it. Nothing here knows the peer runtime: the
- * caller hands `heartbeat` to SignalingClient.addToHeartbeats.
+ * caller hands `heartbeat` to SignalingClient.addToHeartbeats. `switchTo` moves the reports to
+ * another set while training runs (a tab that picks the session's test set after joining).
  *
  * @example
  * const reporting = reportEvaluations(learner, { everyRounds: config.evalEvery, samples: 160, evaluate: (w) => learner.evaluate(w) });
@@ -23,13 +24,18 @@ export interface EvaluationReporterInit {
   samples: number;
   /** Accuracy of `weights` on those examples. */
   evaluate: (weights: Float32Array) => { accuracy: number };
-  /** The peer's current round, sent with the report. @default none */
-  round?: () => number;
+  /** The peer's current round, sent with the report (undefined: none yet). @default none */
+  round?: () => number | undefined;
   /** @default 'validation' */
   set?: 'validation' | 'test';
   /** Called after each measurement (a dashboard shows it). */
   onReport?: (report: EvaluationReport) => void;
 }
+
+/** What a reporter measures on: the examples' count, the measurement, the set they are. */
+export type EvaluationTarget = Pick<EvaluationReporterInit, 'samples' | 'evaluate'> & {
+  set: 'validation' | 'test';
+};
 
 export interface EvaluationReporting<L extends Learner> {
   /** The learner to hand the peer runtime: the same learner, measuring as it trains. */
@@ -40,6 +46,11 @@ export interface EvaluationReporting<L extends Learner> {
   heartbeat(): { evaluation?: EvaluationReport };
   /** Measures `weights` now (the final model at the end of training). */
   measure(weights: Float32Array): EvaluationReport | undefined;
+  /**
+   * Measures on other examples from now on: the last report, of the old set, is dropped (no
+   * heartbeat carries a figure of one set under the other's name) and the next gradient measures.
+   */
+  switchTo(target: EvaluationTarget): void;
   /** Cancels a measurement still waiting for its timer. */
   stop(): void;
 }
@@ -49,20 +60,22 @@ export function reportEvaluations<L extends Learner>(
   init: EvaluationReporterInit,
 ): EvaluationReporting<L> {
   const every = Math.max(1, Math.floor(init.everyRounds));
+  let measuredOn: EvaluationTarget = {
+    samples: init.samples,
+    evaluate: init.evaluate,
+    set: init.set ?? 'validation',
+  };
   let gradients = 0;
   let latest: EvaluationReport | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const measure = (weights: Float32Array): EvaluationReport | undefined => {
-    if (init.samples <= 0) return undefined;
-    const { accuracy } = init.evaluate(weights);
+    if (measuredOn.samples <= 0) return undefined;
+    const { samples, set } = measuredOn;
+    const { accuracy } = measuredOn.evaluate(weights);
     // A NaN or out-of-range accuracy would fail the heartbeat's validation: not reported.
     if (!(accuracy >= 0 && accuracy <= 1)) return latest;
-    latest = {
-      accuracy,
-      samples: init.samples,
-      ...(init.round === undefined ? {} : { round: init.round() }),
-      set: init.set ?? 'validation',
-    };
+    const round = init.round?.();
+    latest = { accuracy, samples, ...(round === undefined ? {} : { round }), set };
     init.onReport?.(latest);
     return latest;
   };
@@ -72,7 +85,7 @@ export function reportEvaluations<L extends Learner>(
       if (key !== 'gradient') return Reflect.get(target, key, receiver) as unknown;
       return (worker: number, weights: Float32Array) => {
         const result = target.gradient(worker, weights);
-        if (gradients++ % every === 0 && timer === undefined && init.samples > 0) {
+        if (gradients++ % every === 0 && timer === undefined && measuredOn.samples > 0) {
           const copy = weights.slice();
           timer = setTimeout(() => {
             timer = undefined;
@@ -94,6 +107,11 @@ export function reportEvaluations<L extends Learner>(
     },
     heartbeat: () => (latest === undefined ? {} : { evaluation: latest }),
     measure,
+    switchTo(next) {
+      measuredOn = { ...next };
+      latest = undefined;
+      gradients = 0;
+    },
     stop() {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;

@@ -1,14 +1,18 @@
 /**
- * A tab trains on a CSV file the user picks: the real seattle-weather.csv of vega-datasets
- * cut in two (even rows for the tab, odd rows for a headless peer), a csv session
- * (`liec create --task csv`), one Chromium tab that picks its file in the "Your data" panel
- * (Playwright's setInputFiles). The panel shows the file's row count and class balance; the
- * tab trains, measures its own model on its validation part and sends that with its
- * heartbeats: /status shows it beside the headless peer's, and their size-weighted mean is the
- * session accuracy the panel shows beside the tab's own. Stops once that is seen (no need to
- * wait for the last round).
+ * A tab trains on a CSV file the user picks: the real seattle-weather.csv of vega-datasets,
+ * every 4th row the session's named test set (`liec create --test-set`), the rest cut in two
+ * (for the tab and a headless peer), a csv session (`liec create --task csv`), one Chromium tab
+ * that picks its file in the "Your data" panel (Playwright's setInputFiles). The panel shows
+ * the file's row count and class balance; the tab trains, measures its own model on its
+ * validation part and sends that, with the round it was measured in, with its heartbeats:
+ * /status shows it beside the headless peer's, and their size-weighted mean is the session
+ * accuracy the panel shows beside the tab's own. Then the tab picks the test set in the
+ * panel's second picker: its own file is refused (both SHA-256s named), the holdout is taken,
+ * and /status's session accuracy becomes the tab's test-set report, as with `liec join
+ * --test-data`. Stops once that is seen (no need to wait for the last round).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,18 +40,26 @@ const ROUNDS = 2000;
 const TRAINING_TIMEOUT_MS = 90_000;
 
 test(
-  'a tab picks a CSV file: row count, class balance, its validation accuracy and the session accuracy',
+  'a tab picks a CSV file: row count, class balance, its validation accuracy and the session accuracy, then the named test set',
   { skip: chromiumSkipReason(), timeout: 180_000 },
   async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'liec-tab-csv-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const [header, ...rows] = (await readFile(WEATHER, 'utf8')).trim().split('\n');
     assert.ok(header !== undefined);
-    const tabRows = rows.filter((_, i) => i % 2 === 0);
+    const testRows = rows.filter((_, i) => i % 4 === 3);
+    const rest = rows.filter((_, i) => i % 4 !== 3);
+    const tabRows = rest.filter((_, i) => i % 2 === 0);
     const tabFile = join(dir, 'tab-weather.csv');
     const peerFile = join(dir, 'peer-weather.csv');
+    const holdout = join(dir, 'holdout.csv');
     await writeFile(tabFile, [header, ...tabRows].join('\n'));
-    await writeFile(peerFile, [header, ...rows.filter((_, i) => i % 2 === 1)].join('\n'));
+    await writeFile(peerFile, [header, ...rest.filter((_, i) => i % 2 === 1)].join('\n'));
+    await writeFile(holdout, [header, ...testRows].join('\n'));
+    const sha256 = async (file: string) =>
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex');
     const expectedBalance = CLASSES.map(
       (name) => `${name}: ${tabRows.filter((row) => row.endsWith(`,${name}`)).length}`,
     );
@@ -71,7 +83,7 @@ test(
     ]
       .concat(['--label', 'weather', '--features', 'precipitation,temp_max,temp_min,wind'])
       .map(String);
-    const args = ['--server', url, '--task', 'csv', '--data', WEATHER, '--json'];
+    const args = ['--server', url, '--task', 'csv', '--data', WEATHER, '--test-set', holdout, '--json'];
     assert.equal(await createMain([...args, ...flags], io), 0, io.stderr());
     const created = JSON.parse(io.stdout()) as { sessionId: string; token: string };
 
@@ -98,7 +110,7 @@ test(
 
     // The headless peer reports as `liec join --data` does (client/cli/join.ts).
     let reporting: EvaluationReporting<TaskLearner> | null = null;
-    const peer = new Peer({
+    const peer: Peer = new Peer({
       serverUrl: url,
       sessionId: created.sessionId,
       token: created.token,
@@ -109,6 +121,7 @@ test(
           everyRounds: config.evalEvery,
           samples: task.counts.validation,
           evaluate: (weights) => task.evaluate(weights),
+          round: () => peer.round,
         });
         return reporting.learner;
       },
@@ -117,19 +130,24 @@ test(
     t.after(() => peer.leave());
     await peer.start();
 
-    // /status: the tab's report (kind browser, its validation size) beside the peer's, trained a while.
+    // /status: the tab's report (kind browser, its validation size, the round it was measured
+    // in) beside the peer's, trained a while.
     const live = await pollUntil(
       () => {
         const session = server.status().sessions.find((s) => s.sessionId === created.sessionId);
-        if (session === undefined || session.aggregator.lastRound < 20) return undefined;
-        const reporting = session.peers.filter((p) => p.evaluation !== undefined);
+        const reporting = session?.peers.filter((p) => (p.evaluation?.round ?? -1) >= 20) ?? [];
         return reporting.length === 2 && reporting.some((p) => p.kind === 'browser') ? session : undefined;
       },
       TRAINING_TIMEOUT_MS,
-      'both peers reporting their validation accuracy after round 20',
+      'both peers reporting their validation accuracy measured after round 20',
     );
     const tab = live.peers.find((p) => p.kind === 'browser');
     assert.equal(tab?.evaluation?.samples, tabValidation, "the tab's report weighs its validation part");
+    assert.equal(tab?.evaluation?.set, 'validation', 'the tab has not picked the test set yet');
+    assert.ok(
+      (tab?.evaluation?.round ?? Infinity) <= live.aggregator.lastRound + 1,
+      `the tab's round ${tab?.evaluation?.round} is one the session has reached (${live.aggregator.lastRound})`,
+    );
     assertWeightedMean(live);
     t.diagnostic(
       `round ${live.aggregator.lastRound}: ${live.peers.map((p) => `${p.kind} ${p.evaluation?.accuracy.toFixed(3)} on ${p.evaluation?.samples}`).join(', ')}; session ${live.accuracy?.value.toFixed(4)}`,
@@ -158,6 +176,57 @@ test(
     );
     const shown = await page.evaluate(() => window.liecTabData?.validationAccuracy ?? null);
     assert.ok(shown !== null && shown >= 0 && shown <= 1);
+
+    // The session's test set: the panel's second picker names its hash; the tab's own file is refused.
+    const wanted = await sha256(holdout);
+    assert.equal(await page.locator('local-data [data-field="test-set-sha256"]').textContent(), wanted);
+    const testPicker = page.locator('local-data input[data-input="test-set"]');
+    await testPicker.setInputFiles(tabFile);
+    const refusal = page.locator('local-data [data-field="test-set-error"]');
+    await refusal.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(
+      await refusal.textContent(),
+      `tab-weather.csv: SHA-256 ${await sha256(tabFile)} is not the session's test set (${wanted})`,
+    );
+    await testPicker.setInputFiles(holdout);
+    const held = page.locator('local-data [data-field="test-set-examples"]');
+    await held.waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.equal(await held.textContent(), String(testRows.length));
+
+    // /status: the tab's test-set report is the session's accuracy; the peer's validation one no longer counts.
+    const tested = await pollUntil(
+      () => {
+        const session = server.status().sessions.find((s) => s.sessionId === created.sessionId);
+        const report = session?.peers.find((p) => p.kind === 'browser')?.evaluation;
+        return report?.set === 'test' ? session : undefined;
+      },
+      TRAINING_TIMEOUT_MS,
+      "the tab's test-set report on /status",
+    );
+    const tabTest = tested.peers.find((p) => p.kind === 'browser')?.evaluation;
+    assert.equal(tabTest?.samples, testRows.length);
+    assert.ok((tabTest?.round ?? -1) >= (tab?.evaluation?.round ?? Infinity), 'measured after the switch');
+    assert.equal(
+      tested.peers.find((p) => p.kind === 'headless')?.evaluation?.set,
+      'validation',
+      'the headless peer still reports',
+    );
+    assert.deepEqual(tested.accuracy, {
+      value: tabTest?.accuracy,
+      set: 'test',
+      samples: testRows.length,
+      peers: 1,
+    });
+    t.diagnostic(
+      `round ${tabTest?.round}: the tab's test-set accuracy ${tabTest?.accuracy.toFixed(3)} on ${tabTest?.samples} rows is the session's`,
+    );
+    await page
+      .locator('local-data [data-field="session-accuracy-basis"]', { hasText: 'test, 1 peer' })
+      .waitFor({ timeout: PAGE_TIMEOUT_MS });
+    assert.match(
+      (await page.locator('local-data [data-field="test-accuracy"]').textContent()) ?? '',
+      /^\d+\.\d%$/,
+    );
     assert.deepEqual(errors, []);
   },
 );

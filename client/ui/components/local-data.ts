@@ -4,9 +4,12 @@
  * picker; then what the tab holds: its example count (training and validation parts), its
  * class balance, the time it took to prepare, and its local validation accuracy (measured
  * every evalEvery rounds, ../../training/evaluation-reporter.ts) beside the session's: the
- * members' own accuracies weighted by their sizes, as /status states it. The files are read in
- * the tab (../runtime/tab-data.ts); only model updates and that accuracy leave it. Hidden in
- * mnist sessions.
+ * members' own accuracies weighted by their sizes, as /status states it. When the session
+ * names a test set (`liec create --test-set`), a second picker takes those very files: checked
+ * by SHA-256 in the tab (../runtime/tab-test-set.ts; another file is refused naming both
+ * hashes), they become what the tab reports on, and the session's accuracy is the test set's.
+ * The files are read in the tab (../runtime/tab-data.ts); only model updates and that accuracy
+ * leave it. Hidden in mnist sessions.
  *
  * @example
  * html`<local-data .store=${store}></local-data>`
@@ -14,7 +17,8 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { StoreController } from '../controller.ts';
-import { tabFiles, type TabFilesState } from '../runtime/tab-files.ts';
+import type { EvaluationReport } from '../../../shared/protocol/signaling.ts';
+import { tabFiles, type TabFilesState, type TabTestSetState } from '../runtime/tab-files.ts';
 import type { SessionStore } from '../state.ts';
 import { panelStyles } from './styles.ts';
 
@@ -71,8 +75,55 @@ export class LocalData extends LitElement {
     if (files.length > 0) tabFiles.provide(files);
   }
 
+  private pickedTestSet(event: Event): void {
+    const input = event.target as HTMLInputElement;
+    const files = Array.from(input.files ?? []);
+    // The same file picked again after a refusal must fire `change` again.
+    input.value = '';
+    if (files.length > 0) tabFiles.provideTestSet(files);
+  }
+
+  /** The test-set picker while the tab does not hold the set, then what it holds. */
+  private renderTestSet(testSet: TabTestSetState, evaluation: EvaluationReport | null) {
+    if (!testSet.picking)
+      return html`<p>
+        Test set <span data-field="test-set-source">${testSet.source}</span> (<span
+          data-field="test-set-examples"
+          >${testSet.examples}</span
+        >
+        examples, SHA-256 checked): accuracy
+        <strong data-field="test-accuracy"
+          >${percent(evaluation?.set === 'test' ? evaluation.accuracy : null)}</strong
+        >
+      </p>`;
+    const what = testSet.kind === 'images' ? 'its folder' : 'its CSV file';
+    return html`
+      <label
+        >If you hold the session's test set (SHA-256
+        <code data-field="test-set-sha256">${testSet.sha256}</code>), ${what}:
+        ${
+          testSet.kind === 'images'
+            ? html`<input
+                type="file"
+                data-input="test-set"
+                webkitdirectory
+                multiple
+                @change=${this.pickedTestSet}
+              />`
+            : html`<input
+                type="file"
+                data-input="test-set"
+                accept=".csv,text/csv"
+                @change=${this.pickedTestSet}
+              />`
+        }</label
+      >
+      ${testSet.error === null ? nothing : html`<p class="error" data-field="test-set-error">${testSet.error}</p>`}
+    `;
+  }
+
   override render() {
-    const { need, summary, error, evaluation } = this.files;
+    const { need, summary, error, evaluation, validationAccuracy, testSet } = this.files;
     const session = this.session.value ?? null;
     this.hidden = need === null && summary === null;
     if (this.hidden) return nothing;
@@ -109,7 +160,7 @@ export class LocalData extends LitElement {
               </ul>
               <p>
                 Local validation accuracy
-                <strong data-field="local-accuracy">${percent(evaluation?.accuracy ?? null)}</strong>
+                <strong data-field="local-accuracy">${percent(validationAccuracy)}</strong>
                 (${summary.validation} examples) · session
                 <strong data-field="session-accuracy">${percent(session?.value ?? null)}</strong>
                 ${
@@ -121,6 +172,7 @@ export class LocalData extends LitElement {
                       >`
                 }
               </p>
+              ${testSet === null ? nothing : this.renderTestSet(testSet, evaluation)}
             `
       }
     `;

@@ -14,15 +14,17 @@
  */
 import type { SessionConfig } from '../../../shared/protocol/session-config.ts';
 import { parsePartitionSpec } from '../../../shared/data/spec.ts';
+import type { TaskSpec } from '../../../shared/data/task.ts';
 import { selectBackend, type BackendName, type BackendPreference } from '../../training/backend.ts';
 import { createDataLearner, type DataLearner } from '../../training/data-learner.ts';
-import { reportEvaluations } from '../../training/evaluation-reporter.ts';
+import { reportEvaluations, type EvaluationReporting } from '../../training/evaluation-reporter.ts';
 import { fetchMnist } from '../../training/mnist-browser.ts';
 import type { MnistData } from '../../training/mnist.ts';
 import { sessionLayersModel, type FlatModel } from '../../training/layers-model.ts';
 import { detectBackend } from '../detect-backend.ts';
 import { classCountsOf, createTabLearner, readTabData } from './tab-data.ts';
 import { tabFiles } from './tab-files.ts';
+import { readTabTestSet } from './tab-test-set.ts';
 
 export interface BrowserTrainingInit {
   /** Where the digits are. @default '/mnist.bin' on the page's origin */
@@ -123,11 +125,12 @@ async function tabLearner(
         ...(model === undefined ? {} : { model }),
       });
       // The model the runtime trains from is this tab's model: measured on the validation part
-      // every evalEvery rounds, shown in the panel and sent with the heartbeats.
+      // every evalEvery rounds, shown in the panel and sent with the heartbeats with its round.
       const reporting = reportEvaluations(learner, {
         everyRounds: config.evalEvery,
         samples: counts.validation,
         evaluate: (weights) => learner.evaluate(weights),
+        round: () => tabFiles.round(),
         onReport: (report) => tabFiles.setEvaluation(report),
       });
       tabFiles.setSummary({
@@ -143,9 +146,42 @@ async function tabLearner(
         `[training] ${dataset.labels.length} examples from ${dataset.source} prepared in ${prepareMs.toFixed(0)} ms`,
       );
       learner.warmUp();
+      if (spec.testSet !== undefined) void offerTestSet(spec, learner, reporting);
       return reporting.learner;
     } catch (error) {
       tabFiles.setError(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+/**
+ * The session names a test set: the panel offers a second picker (training goes on
+ * meanwhile); files with the spec's SHA-256 become what the tab reports on, with set 'test',
+ * as `liec join --test-data` does. The validation figure is still measured for the panel.
+ */
+async function offerTestSet(
+  spec: TaskSpec,
+  learner: DataLearner,
+  reporting: EvaluationReporting<DataLearner>,
+): Promise<void> {
+  const sha256 = spec.testSet?.sha256;
+  if (sha256 === undefined) return;
+  for (;;) {
+    const files = await tabFiles.requestTestSet(spec.kind, sha256);
+    try {
+      const { source, dataset } = await readTabTestSet(files, spec);
+      reporting.switchTo({
+        samples: dataset.labels.length,
+        set: 'test',
+        evaluate: (weights) => {
+          tabFiles.setValidationAccuracy(learner.evaluate(weights).accuracy);
+          return learner.evaluateOn(weights, dataset.inputs, dataset.labels);
+        },
+      });
+      tabFiles.setTestSet({ source, examples: dataset.labels.length });
+      return;
+    } catch (error) {
+      tabFiles.setTestSetError(error instanceof Error ? error.message : String(error));
     }
   }
 }

@@ -42,10 +42,10 @@ export function browserRuntimeFactory(init: BrowserRuntimeInit = {}): (params: J
       }),
       connections,
     });
-    // A csv or images tab's own accuracy goes to /status with each (re)joined client's heartbeats;
-    // a figure measured in another session is not this one's.
+    // A csv or images tab's own accuracy goes to /status with each (re)joined client's heartbeats,
+    // with the round the tab is in; a figure measured in another session is not this one's.
     runtime.on('joined', ({ client, joined }) => {
-      tabFiles.forSession(joined.sessionId);
+      tabFiles.forSession(joined.sessionId, () => runtime.peer?.round);
       client.addToHeartbeats(() => tabFiles.heartbeat());
     });
     window.liecRuntime = runtime;
