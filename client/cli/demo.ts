@@ -2,7 +2,9 @@
  * `npm start` (`liec demo`): the demo on embedded defaults. Starts a signaling server,
  * creates a LIEC-SGD session, launches N headless peers as separate processes on loopback,
  * prints the URL to watch, the aggregator's progress, and at the end the final accuracy and traffic:
- * the aggregator's wire bytes and all peers' frame bytes, labelled as in the progress line.
+ * the aggregator's wire bytes and all peers' frame bytes, labelled as in the progress line. A csv
+ * or images task's session accuracy is the one the server states on /status (the members' own
+ * reports weighted by their sizes, signaling/session-accuracy.ts), followed while they train.
  * Each peer's stderr goes to a log file in a temp folder, kept (and named) when a peer fails.
  *
  * @example
@@ -28,8 +30,10 @@ import {
 } from './command.ts';
 import { cliEntry } from './entry.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
+import type { SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
 import type { PeerSummary } from './join.ts';
 import { mb, wireBytesText } from './progress.ts';
+import { sessionAccuracyText } from './session-accuracy.ts';
 import { addTaskOptions, withTask, type TaskOptions } from './task-flags.ts';
 import { buildWebAppInto } from './web-app.ts';
 
@@ -171,7 +175,50 @@ export function followAggregator(
   };
 }
 
-/** The demo's JSON summary from the peers' own summaries. */
+/** How often the demo reads the session's accuracy from its in-process server's status. */
+const ACCURACY_POLL_MS = 250;
+
+/**
+ * Of two figures /status stated for the session, the one to keep: a test-set figure over a
+ * validation one, then the one over more reporting members, the later (`seen`) on a tie.
+ * Members leave one by one at the end and /status stops counting a member once it left, so
+ * what is kept is the last figure before the first of them left (with the final reports of
+ * those that had sent theirs), not the lone last peer's.
+ */
+export function keepSessionAccuracy(
+  kept: SessionAccuracy | null,
+  seen: SessionAccuracy | null | undefined,
+): SessionAccuracy | null {
+  if (seen == null) return kept;
+  if (kept === null) return seen;
+  if (seen.set !== kept.set) return seen.set === 'test' ? seen : kept;
+  return seen.peers >= kept.peers ? seen : kept;
+}
+
+/**
+ * Reads the session's accuracy every `intervalMs` until `stop`, which returns the figure kept
+ * (keepSessionAccuracy; null when no member reported: an mnist task).
+ */
+export function followSessionAccuracy(
+  read: () => SessionAccuracy | undefined,
+  intervalMs = ACCURACY_POLL_MS,
+): { stop(): SessionAccuracy | null } {
+  let kept: SessionAccuracy | null = null;
+  const timer = setInterval(() => (kept = keepSessionAccuracy(kept, read())), intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      kept = keepSessionAccuracy(kept, read());
+      return kept;
+    },
+  };
+}
+
+/**
+ * The demo's JSON summary from the peers' own summaries and the session's accuracy the server
+ * stated (followSessionAccuracy; when it saw none, the figures the peers read from /status at
+ * their end).
+ */
 export function demoSummary(
   summaries: PeerSummary[],
   meta: {
@@ -183,16 +230,13 @@ export function demoSummary(
     wallSeconds: number;
   },
   exitCodes: number[],
+  followed: SessionAccuracy | null = null,
 ) {
   const finished = summaries.filter((s) => !s.interrupted && s.modelSha256 !== null);
   const testAccuracy = finished.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
-  // csv and images: the mean of the peers' own validation accuracies, weighted by their sizes.
-  const validated = finished.flatMap((s) =>
-    s.validation?.accuracy == null || s.validation.examples === 0
-      ? []
-      : [{ n: s.validation.examples, accuracy: s.validation.accuracy }],
-  );
-  const validationExamples = validated.reduce((sum, v) => sum + v.n, 0);
+  const sessionAccuracy =
+    followed ??
+    summaries.reduce<SessionAccuracy | null>((kept, s) => keepSessionAccuracy(kept, s.sessionAccuracy), null);
   const hashes = new Set(finished.map((s) => s.modelSha256));
   const aggregator = summaries.find((s) => s.role === 'aggregator') ?? null;
   return {
@@ -200,12 +244,8 @@ export function demoSummary(
     /** Of the model the peers end on; identicalModels: every finished peer holds the same bits. */
     final: {
       testAccuracy,
-      ...(validated.length === 0
-        ? {}
-        : {
-            validationAccuracy: validated.reduce((sum, v) => sum + v.n * v.accuracy, 0) / validationExamples,
-            validationExamples,
-          }),
+      /** csv and images: the session's accuracy as /status stated it (its members' own reports). */
+      ...(sessionAccuracy === null ? {} : { sessionAccuracy }),
     },
     identicalModels: finished.length > 0 && hashes.size === 1,
     peers: finished.map((s) => ({
@@ -244,6 +284,8 @@ export function summaryLines(summary: ReturnType<typeof demoSummary>): string[] 
   lines.push(
     `final test accuracy ${testAccuracy === null ? 'n/a' : `${(testAccuracy * 100).toFixed(2)}%`}, ${summary.wallSeconds.toFixed(1)} s`,
   );
+  if (summary.final.sessionAccuracy !== undefined)
+    lines.push(sessionAccuracyText(summary.final.sessionAccuracy));
   if (summary.aggregatorWireBytes !== null)
     lines.push(`traffic: ${wireBytesText('aggregator', summary.aggregatorWireBytes)}`);
   lines.push(`traffic: all peers' frame bytes: up ${mb(summary.bytes.up)}, down ${mb(summary.bytes.down)}`);
@@ -341,13 +383,10 @@ async function run(command: Command, io: CliIo): Promise<number> {
       if (shown !== -1) io.err(`${width === undefined ? '' : '\n'}the aggregator is now ${peerId}\n`);
       shown = index;
     });
-    const joined = (): Set<string> =>
-      new Set(
-        server
-          .status()
-          .sessions.find((s) => s.sessionId === sessionId)
-          ?.peers.map((p) => p.peerId) ?? [],
-      );
+    const session = () => server.status().sessions.find((s) => s.sessionId === sessionId);
+    const joined = (): Set<string> => new Set(session()?.peers.map((p) => p.peerId) ?? []);
+    const accuracy = followSessionAccuracy(() => session()?.accuracy);
+    let followed: SessionAccuracy | null = null;
     const codes = await startPaced(
       peers,
       (i) =>
@@ -367,7 +406,10 @@ async function run(command: Command, io: CliIo): Promise<number> {
           },
         ),
       (i) => joined().has(`peer-${i}`),
-    ).finally(stopFollowing);
+    ).finally(() => {
+      stopFollowing();
+      followed = accuracy.stop();
+    });
     const summaries: PeerSummary[] = [];
     for (let i = 0; i < peers; i++) {
       const text = await readFile(joinPath(workdir, `peer-${i}.json`), 'utf8').catch(() => null);
@@ -384,6 +426,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
         wallSeconds: (performance.now() - started) / 1000,
       },
       codes,
+      followed,
     );
     io.out(summaryLines(summary).join('\n') + '\n');
     if (opts.out !== undefined) await writeFile(opts.out, JSON.stringify(summary, null, 2));
