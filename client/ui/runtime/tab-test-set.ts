@@ -38,6 +38,13 @@ export async function pickedSha256(
 ): Promise<{ source: string; sha256: string }> {
   const first = files[0];
   if (first === undefined) throw new DataError('NO_DATA', 'the picked files', 'nothing was picked');
+  // Browsers offer WebCrypto only to secure pages: https, or http on localhost.
+  if ((globalThis.crypto as Crypto | undefined)?.subtle === undefined)
+    throw new DataError(
+      'BAD_TASK',
+      first.name,
+      'this page is not https (or localhost), so the browser cannot hash the test set to check it',
+    );
   switch (kind) {
     case 'csv': {
       const file = files.find((f) => /\.csv$/i.test(f.name)) ?? first;
