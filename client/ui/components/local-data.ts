@@ -43,6 +43,11 @@ export class LocalData extends LitElement {
       }
       .error {
         color: #b00020;
+        overflow-wrap: anywhere;
+      }
+      /* A SHA-256 is 64 characters without a break: it wraps rather than widen the panel. */
+      code {
+        overflow-wrap: anywhere;
       }
     `,
   ];
