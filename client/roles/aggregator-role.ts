@@ -77,8 +77,7 @@ export class AggregatorRole {
     this.ledger = new UploadLedger(ctx.settings.lateUploadWindowRounds, (vector, size) =>
       this.aggregator.foldLate(vector, size),
     );
-    const last = ctx.state.lastBroadcast;
-    if (last !== null) this.ledger.remember(last.round, last.counted);
+    for (const { round, counted } of ctx.state.recentCountedLists()) this.ledger.remember(round, counted);
     this.workers = new WorkerRoster(ctx, term, (frame) => this.report.countDown(frame));
     this.report = new RoundReport(ctx, (control) => this.workers.sendControlToInStep(control, this.round));
     this.rolling = RollingSchedule.forSession(ctx, this.aggregator, this.workers, term);
@@ -506,7 +505,7 @@ export class AggregatorRole {
     const recipients = this.workers.sendBroadcast(broadcast);
     const closedAt = epochNow();
     const state = this.ctx.state;
-    state.lastBroadcast = broadcast;
+    state.noteBroadcast(broadcast);
     this.current = null;
     const folds = this.ledger.takeFolds();
     // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.

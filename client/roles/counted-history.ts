@@ -4,9 +4,10 @@
  * sender was not counted in that round and has not been folded for it yet; the fold is
  * recorded, so a resend of the same upload (after a reconnection) is a duplicate.
  *
- * A new aggregator seeds the ledger with the last broadcast it applied as a worker (the
- * broadcast's tag list says whom the old aggregator counted), so a worker that missed that
- * broadcast and resends its upload of that round is neither lost nor counted twice.
+ * A new aggregator seeds the ledger with the last broadcasts it applied as a worker (each
+ * broadcast's tag list says whom the old aggregator counted; LocalState.recentCountedLists),
+ * so a worker that missed one of them and resends its upload of that round is neither lost
+ * nor counted twice.
  *
  * @example
  * const history = new CountedHistory(1000);

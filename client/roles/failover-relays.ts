@@ -109,7 +109,7 @@ export class FailoverRelays {
     this.ledger.remember(round, relayed.counted);
     for (const [id, vector] of collecting.vectors) this.ledger.late(id, round, vector);
     state.cached = null;
-    state.lastBroadcast = relayed;
+    state.noteBroadcast(relayed);
     this.workers.sendBroadcast(relayed, from);
     return true;
   }

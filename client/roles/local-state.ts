@@ -51,12 +51,15 @@ export interface AppliedSlice {
   payload: Uint8Array;
 }
 
+/** How many applied broadcasts' counted lists a peer keeps for a new aggregator (see countedLists). */
+export const RECENT_BROADCASTS_KEPT = 16;
+
 export class LocalState {
   worker: WorkerAlgorithm | null = null;
   /** The round this peer's next or pending upload belongs to. */
   round = 0;
   cached: CachedUpload | null = null;
-  /** Seeds a new aggregator's CountedHistory (see counted-history.ts). */
+  /** The last broadcast this peer applied (set through noteBroadcast). */
   lastBroadcast: AppliedBroadcast | null = null;
   /** See AppliedSlice. */
   lastSlice: AppliedSlice | null = null;
@@ -76,10 +79,33 @@ export class LocalState {
    */
   private restoredDeviation: Float32Array | null = null;
 
+  /**
+   * Whom the last RECENT_BROADCASTS_KEPT broadcasts this peer applied counted, oldest first:
+   * it seeds a new aggregator's CountedHistory (counted-history.ts), so a worker's upload of
+   * a recent round that the old aggregator did not count is folded late, not dropped as of
+   * a round the new one never closed. Kept across adopt(): who was counted stays true.
+   */
+  private readonly countedLists: { round: number; counted: readonly number[] }[] = [];
+
   constructor(options: AlgorithmOptions, learner: Learner, shard: number) {
     this.options = options;
     this.learner = learner;
     this.shard = shard;
+  }
+
+  /** This peer applied `broadcast` (closed it as the aggregator, or received or adopted it). */
+  noteBroadcast(broadcast: AppliedBroadcast): void {
+    this.lastBroadcast = broadcast;
+    const lists = this.countedLists;
+    const sameRound = lists.findIndex((l) => l.round === broadcast.round);
+    if (sameRound >= 0) lists.splice(sameRound, 1);
+    lists.push({ round: broadcast.round, counted: broadcast.counted });
+    if (lists.length > RECENT_BROADCASTS_KEPT) lists.shift();
+  }
+
+  /** See countedLists. */
+  recentCountedLists(): readonly { round: number; counted: readonly number[] }[] {
+    return this.countedLists;
   }
 
   get hasModel(): boolean {

@@ -179,13 +179,13 @@ export class WorkerRole {
         this.progressAt = performance.now();
         noteUploadFeedback(state, meta, this.selfTag);
         state.cached = null;
-        state.lastBroadcast = {
+        state.noteBroadcast({
           round: frame.round,
           term: this.term,
           counted,
           payload: Uint8Array.from(frame.payload),
           sync: frame.aux === 1,
-        };
+        });
         this.ctx.events.publish('applied', {
           round: frame.round,
           term: this.term,

@@ -56,14 +56,15 @@ test('a new aggregator resumes the round in flight: own cached upload, every rea
 
 test('a new aggregator drops resent uploads the old one counted and folds the others', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
-  // This peer applied the old aggregator's broadcast of round 4, which counted self and w1.
-  h.state.lastBroadcast = {
-    round: 4,
-    term: 1,
-    counted: [senderTag('self'), senderTag('w1')],
-    payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
-    sync: false,
-  };
+  // This peer applied the old aggregator's broadcasts of rounds 3 and 4, each counting self and w1.
+  for (const round of [3, 4])
+    h.state.noteBroadcast({
+      round,
+      term: 1,
+      counted: [senderTag('self'), senderTag('w1')],
+      payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
+      sync: false,
+    });
   h.state.round = 5;
   const role = new AggregatorRole(h.ctx, 2);
   t.after(() => role.stop()); // also when an assertion fails: no timer left running
@@ -71,7 +72,9 @@ test('a new aggregator drops resent uploads the old one counted and folds the ot
   role.start();
   role.onFrame('w1', h.upload('w1', 4, 2)); // counted by the old aggregator: dropped
   role.onFrame('w2', h.upload('w2', 4, 2)); // missed that broadcast: folded
-  role.onFrame('w2', h.upload('w2', 3, 2)); // before anything this aggregator knows
+  role.onFrame('w2', h.upload('w2', 3, 2)); // and the one before: folded too
+  role.onFrame('w2', h.upload('w2', 3, 2)); // a resend of it: dropped
+  role.onFrame('w2', h.upload('w2', 2, 2)); // before anything this aggregator knows
   role.onFrame('w1', h.upload('w1', 5, 1)); // the old term: not counted
   assert.deepEqual(
     h.rejected.map((r) => [r.peerId, r.code, r.strike]),
@@ -84,7 +87,10 @@ test('a new aggregator drops resent uploads the old one counted and folds the ot
   role.onFrame('w2', h.upload('w2', 5, 2));
   const closed = await round5;
   assert.equal(closed.counted, 3);
-  assert.deepEqual(closed.lateUploads, [{ peerId: 'w2', round: 4 }]);
+  assert.deepEqual(closed.lateUploads, [
+    { peerId: 'w2', round: 4 },
+    { peerId: 'w2', round: 3 },
+  ]);
   role.stop();
 });
 
@@ -158,7 +164,14 @@ test('after the last round, a worker saying hello is told training is done', (t)
   role.start();
   role.onControl('w1', { kind: 'hello', round: 2, hasModel: true, pendingUpload: true });
   const [control] = h.sentTo('w1', 'control');
-  assert.match(new TextDecoder().decode(control?.meta), /"kind":"done"/);
+  const done = new TextDecoder().decode(control?.meta);
+  assert.match(done, /"kind":"done".*"modelDigest":"[0-9a-f]{16}"/);
+  // A worker that holds another model asks for it: the final model, then done again.
+  role.onControl('w1', { kind: 'modelRequest' });
+  const [model] = h.sentTo('w1', 'model');
+  assert.ok((model?.payload.length ?? 0) >= NUM_PARAMS * 4, 'the whole model');
+  assert.equal(model?.round, 3);
+  assert.equal(new TextDecoder().decode(h.sentTo('w1', 'control')[1]?.meta), done);
   role.stop();
 });
 
