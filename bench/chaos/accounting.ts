@@ -86,6 +86,8 @@ export interface IncarnationLog {
   killedAt: number | null;
   /** When the bench started its process (epoch ms), if known. */
   startedAt?: number;
+  /** Restarted as a straggler (a compute delay beyond the round deadline): late by design. */
+  straggler?: boolean;
   events: LogEvent[];
 }
 
@@ -276,6 +278,8 @@ export interface ResumeReport {
   secondsToCountedAgain: number | null;
   /** From its process start to its join reaching the server (a resumed peer preloads first), if known. */
   secondsToJoin: number | null;
+  /** A straggler restart: its uploads miss their rounds by design, so it is not held to the rejoin target. */
+  straggler: boolean;
 }
 
 /** How each resumed incarnation was taken back, and when it was counted again. */
@@ -314,6 +318,7 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
       roundsToCountedAgain: closedBetween === null ? null : closedBetween.length,
       secondsToCountedAgain: again === undefined ? null : (again.closedAt - reachedAt) / 1000,
       secondsToJoin: log.startedAt === undefined ? null : (reachedAt - log.startedAt) / 1000,
+      straggler: log.straggler === true,
     });
   }
   return reports;

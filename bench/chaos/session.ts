@@ -99,6 +99,8 @@ interface Slot {
   state: PeerState;
   incarnations: JoinProcess[];
   killedAt: Map<number, number>;
+  /** Incarnations restarted as stragglers (a compute delay beyond the deadline). */
+  slow: Set<number>;
 }
 
 /** Event-log lines and stderr lines shown per peer when a run stalls. */
@@ -147,6 +149,7 @@ export async function runChaosSession(
     state: 'running',
     incarnations: [],
     killedAt: new Map(),
+    slow: new Set(),
   }));
   const start = (slot: Slot, resume: boolean, computeDelayMs = 0): JoinProcess => {
     const child = spawnJoin({
@@ -177,6 +180,7 @@ export async function runChaosSession(
     await sleep(settings.restartDelayMs);
     if (over()) return null;
     const child = start(slot, true, computeDelayMs);
+    if (computeDelayMs > 0) slot.slow.add(child.incarnation);
     record(
       'restart',
       slot.peerId,
@@ -367,6 +371,7 @@ export async function runChaosSession(
         incarnation: child.incarnation,
         killedAt: slot.killedAt.get(child.incarnation) ?? null,
         startedAt: child.startedAt,
+        straggler: slot.slow.has(child.incarnation),
         events: parseEventLog(text),
       });
     }

@@ -185,6 +185,13 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
       roundsToCountedAgain: 1,
       secondsToCountedAgain: 0.02,
       secondsToJoin: null,
+      straggler: false,
     },
   ]);
+  // A straggler restart is marked, so the rejoin target leaves it out.
+  const slow = resumeReports([
+    { ...log('w1', events, null, 1), straggler: true },
+    log('agg', [closed(91, 2, 30, ['agg', 'w1'])]),
+  ]);
+  assert.equal(slow[0]?.straggler, true);
 });
