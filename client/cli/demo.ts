@@ -214,6 +214,29 @@ export function followSessionAccuracy(
   };
 }
 
+/** The test accuracy the demo times (secondsTo90): DISCO's target in issue 20's comparison. */
+export const TARGET_TEST_ACCURACY = 0.9;
+
+/**
+ * Wall seconds from the opening of the first round to the end of the first evaluation at
+ * which an aggregator's own model (the one it holds, evaluated every evalEvery rounds) reached
+ * `target` test accuracy, and the rounds done by then; null when none did. Read from every
+ * peer's timeline, so rounds closed by an aggregator that was replaced count too.
+ */
+export function timeToAccuracy(
+  summaries: readonly PeerSummary[],
+  target = TARGET_TEST_ACCURACY,
+): { seconds: number | null; rounds: number | null } {
+  const rounds = summaries.flatMap((s) => s.timeline.rounds);
+  if (rounds.length === 0) return { seconds: null, rounds: null };
+  const start = Math.min(...rounds.map((r) => r.closedAt - r.durationMs));
+  const reached = rounds
+    .filter((r) => r.testAccuracy !== null && r.testAccuracy >= target)
+    .sort((a, b) => a.closedAt - b.closedAt)[0];
+  if (reached === undefined) return { seconds: null, rounds: null };
+  return { seconds: (reached.closedAt + reached.evalMs - start) / 1000, rounds: reached.round + 1 };
+}
+
 /**
  * The demo's JSON summary from the peers' own summaries and the session's accuracy the server
  * stated (followSessionAccuracy; when it saw none, the figures the peers read from /status at
@@ -239,8 +262,12 @@ export function demoSummary(
     summaries.reduce<SessionAccuracy | null>((kept, s) => keepSessionAccuracy(kept, s.sessionAccuracy), null);
   const hashes = new Set(finished.map((s) => s.modelSha256));
   const aggregator = summaries.find((s) => s.role === 'aggregator') ?? null;
+  const to90 = timeToAccuracy(summaries);
   return {
     ...meta,
+    /** timeToAccuracy at TARGET_TEST_ACCURACY (null: never reached). */
+    secondsTo90: to90.seconds,
+    roundsTo90: to90.rounds,
     /** Of the model the peers end on; identicalModels: every finished peer holds the same bits. */
     final: {
       testAccuracy,
@@ -283,6 +310,11 @@ export function summaryLines(summary: ReturnType<typeof demoSummary>): string[] 
     );
   lines.push(
     `final test accuracy ${testAccuracy === null ? 'n/a' : `${(testAccuracy * 100).toFixed(2)}%`}, ${summary.wallSeconds.toFixed(1)} s`,
+  );
+  lines.push(
+    summary.secondsTo90 === null
+      ? `${TARGET_TEST_ACCURACY * 100}% test accuracy: not reached`
+      : `${TARGET_TEST_ACCURACY * 100}% test accuracy after ${summary.secondsTo90.toFixed(1)} s (round ${summary.roundsTo90 ?? '?'})`,
   );
   if (summary.final.sessionAccuracy !== undefined)
     lines.push(sessionAccuracyText(summary.final.sessionAccuracy));

@@ -21,6 +21,8 @@ export interface ClosedRound {
   /** The aggregator's own gradient + compression time in this round. */
   computeMs: number;
   evalMs: number;
+  /** The aggregator's test accuracy of its own model after this round (null: not evaluated). */
+  testAccuracy: number | null;
   counted: number;
   participants: string[];
   late: number;
@@ -66,6 +68,7 @@ export function recordTimeline(peer: Peer): { snapshot(): Timeline; stop(): void
         durationMs: e.durationMs,
         computeMs: e.computeMs,
         evalMs: e.evalMs,
+        testAccuracy: e.testAccuracy,
         counted: e.counted,
         participants: e.participants,
         late: e.late,

@@ -1,0 +1,213 @@
+/**
+ * `npm start` against the clock: the built demo (signaling server and 4 headless peer
+ * processes on loopback WebRTC, the MLP on MNIST) run once per setting and seed, one session
+ * at a time, reading from each JSON summary (client/cli/demo.ts) the wall seconds and rounds
+ * from the first round to the first evaluation at which the aggregator's own model reached
+ * 90% test accuracy (secondsTo90, roundsTo90; null if never) and the final test accuracy.
+ * Settings are interleaved seed by seed, so the load of the shared machine falls on all of
+ * them alike: compare settings within one run. The per-setting summary is the median and
+ * range over seeds (a seed that never reached 90% counts as later than any that did).
+ *
+ * Choose on seeds 1-4, report the chosen setting on seeds 5-8 beside the defaults:
+ *
+ * @example
+ * npm run bench:start -- --seeds 1,2,3,4 --settings defaults,lr-0.6,liec-h4,liec-h16 --out bench/results/start-choose.json
+ * npm run bench:start -- --seeds 5,6,7,8 --settings defaults,lr-0.6
+ */
+import { Command, Option } from 'commander';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { plainDefaults, processIo, runProgram, UsageError, type CliIo } from '../client/cli/command.ts';
+import { writeResult } from './rounds.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DEMO = join(ROOT, 'dist', 'cli', 'demo.js');
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'start.json');
+
+/**
+ * The candidates: `npm start` flags added to its defaults. The lr and H values are the ones
+ * bench:links-sim chose for LIEC (docs/benchmarks.md): one-step LIEC at lr 0.6 on every link,
+ * H=4 at lr 0.6 on the fast link and H=16 at lr 0.6 at 2 Mbit/s (iid). Local-step settings run
+ * fewer rounds (each is H optimizer steps) and evaluate more often, so that the evaluations
+ * that time them are about as many optimizer steps apart as the defaults' (10).
+ */
+export const START_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  defaults: [],
+  'lr-0.6': ['--lr', '0.6'],
+  'liec-h4': ['--local-steps', '4', '--lr', '0.6', '--rounds', '150', '--eval-every', '3'],
+  'liec-h16': ['--local-steps', '16', '--lr', '0.6', '--rounds', '40', '--eval-every', '1'],
+};
+
+/** The parts of the demo's JSON summary read here. */
+const demoSchema = z.object({
+  rounds: z.number(),
+  wallSeconds: z.number(),
+  secondsTo90: z.number().nullable(),
+  roundsTo90: z.number().nullable(),
+  aggregatorChanges: z.number(),
+  identicalModels: z.boolean(),
+  final: z.object({ testAccuracy: z.number().nullable() }),
+});
+
+export interface StartRun {
+  setting: string;
+  flags: readonly string[];
+  seed: number;
+  exitCode: number | null;
+  rounds: number | null;
+  secondsTo90: number | null;
+  roundsTo90: number | null;
+  finalTestAccuracy: number | null;
+  wallSeconds: number | null;
+  aggregatorChanges: number | null;
+  identicalModels: boolean | null;
+  /** 1-minute load average when the run started. */
+  loadAverage: number;
+  /** A failed run: the end of the demo's stderr. */
+  stderrTail?: string;
+}
+
+export interface Spread {
+  median: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** Median and range; Infinity (not reached) sorts last and is reported as null. */
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const finite = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
+  if (sorted.length === 0) return { median: null, min: null, max: null };
+  const mid = sorted.length / 2;
+  const median =
+    sorted.length % 2 === 1
+      ? sorted[Math.floor(mid)]
+      : ((sorted[mid - 1] ?? Infinity) + (sorted[mid] ?? Infinity)) / 2;
+  return { median: finite(median), min: finite(sorted[0]), max: finite(sorted[sorted.length - 1]) };
+}
+
+/** Per setting: how many seeds reached 90%, seconds and rounds to it, final accuracy. */
+export function summarize(runs: readonly StartRun[]) {
+  const settings = [...new Set(runs.map((r) => r.setting))];
+  return settings.map((setting) => {
+    const mine = runs.filter((r) => r.setting === setting);
+    const reached = mine.filter((r) => r.secondsTo90 !== null).length;
+    return {
+      setting,
+      flags: mine[0]?.flags ?? [],
+      seeds: mine.map((r) => r.seed),
+      reached: `${reached}/${mine.length}`,
+      secondsTo90: spread(mine.map((r) => r.secondsTo90 ?? Infinity)),
+      roundsTo90: spread(mine.map((r) => r.roundsTo90 ?? Infinity)),
+      finalTestAccuracy: spread(mine.map((r) => r.finalTestAccuracy ?? -Infinity)),
+      wallSeconds: spread(mine.map((r) => r.wallSeconds ?? Infinity)),
+    };
+  });
+}
+
+/** Runs the built demo; resolves with its exit code and the end of its stderr. */
+function runDemo(
+  flags: readonly string[],
+  seed: number,
+  out: string,
+): Promise<{ code: number | null; tail: string }> {
+  const args = [DEMO, '--port', '0', '--seed', String(seed), ...flags, '--out', out];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-2000)));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, tail })));
+}
+
+interface StartOptions {
+  settings: string;
+  seeds: string;
+  out: string;
+}
+
+function fmt(s: Spread, digits: number, scale = 1): string {
+  const v = (x: number | null) => (x === null ? 'never' : (x * scale).toFixed(digits));
+  return `${v(s.median)} (${v(s.min)}-${v(s.max)})`;
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code = 0;
+  const command = plainDefaults(
+    new Command('npm run bench:start --')
+      .description(
+        'Seconds and rounds to 90% test accuracy of npm start, per setting and seed, one run at a time.',
+      )
+      .addOption(
+        new Option(
+          '--settings <names>',
+          `comma-separated, of: ${Object.keys(START_SETTINGS).join(', ')}`,
+        ).default('defaults,lr-0.6'),
+      )
+      .addOption(new Option('--seeds <list>', 'comma-separated session seeds').default('5,6,7,8'))
+      .addOption(new Option('--out <file>', 'result JSON (rewritten after every run)').default(RESULTS)),
+  ).action(async () => {
+    const opts = command.opts<StartOptions>();
+    const names = opts.settings.split(',');
+    for (const name of names)
+      if (START_SETTINGS[name] === undefined) throw new UsageError(`unknown setting '${name}'`);
+    const seeds = opts.seeds.split(',').map(Number);
+    const dir = await mkdtemp(join(tmpdir(), 'liec-bench-start-'));
+    const runs: StartRun[] = [];
+    const save = () =>
+      writeResult(opts.out, {
+        benchmark: 'start',
+        date: new Date().toISOString(),
+        cpus: cpus().length,
+        note: 'npm start (built demo, 4 peers on loopback WebRTC) per setting and seed, sequential, settings interleaved per seed; secondsTo90: from the first round to the first evaluation of the aggregator`s own model at >= 90% test accuracy',
+        summary: summarize(runs),
+        runs,
+      });
+    try {
+      for (const seed of seeds)
+        for (const setting of names) {
+          const flags = START_SETTINGS[setting] ?? [];
+          const out = join(dir, `${setting}-${seed}.json`);
+          const load = loadavg()[0] ?? 0;
+          const { code: exitCode, tail } = await runDemo(flags, seed, out);
+          const parsed = demoSchema.safeParse(
+            JSON.parse(await readFile(out, 'utf8').catch(() => 'null')) as unknown,
+          );
+          const s = parsed.success ? parsed.data : null;
+          const run: StartRun = {
+            setting,
+            flags,
+            seed,
+            exitCode,
+            rounds: s?.rounds ?? null,
+            secondsTo90: s?.secondsTo90 ?? null,
+            roundsTo90: s?.roundsTo90 ?? null,
+            finalTestAccuracy: s?.final.testAccuracy ?? null,
+            wallSeconds: s?.wallSeconds ?? null,
+            aggregatorChanges: s?.aggregatorChanges ?? null,
+            identicalModels: s?.identicalModels ?? null,
+            loadAverage: load,
+            ...(exitCode === 0 ? {} : { stderrTail: tail }),
+          };
+          runs.push(run);
+          save();
+          io.out(
+            `seed ${seed} ${setting}: exit ${String(exitCode)}, 90% ${run.secondsTo90 === null ? 'never' : `after ${run.secondsTo90.toFixed(1)} s (round ${run.roundsTo90 ?? '?'})`}, final ${run.finalTestAccuracy === null ? 'n/a' : (run.finalTestAccuracy * 100).toFixed(2)}%, ${run.wallSeconds?.toFixed(1) ?? '?'} s, load ${load.toFixed(1)}\n`,
+          );
+          if (exitCode !== 0) code = 1;
+        }
+      for (const row of summarize(runs))
+        io.out(
+          `${row.setting.padEnd(10)} reached ${row.reached}: seconds to 90% ${fmt(row.secondsTo90, 1)}, rounds ${fmt(row.roundsTo90, 0)}, final ${fmt(row.finalTestAccuracy, 2, 100)}%\n`,
+        );
+      io.out(`saved ${opts.out}\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  return runProgram(command, argv, io, () => code, 'npm run bench:start --');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
