@@ -22,6 +22,7 @@ import type {
 } from '../shared/protocol/signaling.ts';
 import type { LivenessTracker } from './liveness.ts';
 import type { Logger } from './logger.ts';
+import type { ModelStore } from './model-store.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { KeyedTokenBuckets } from './rate-limit.ts';
@@ -53,6 +54,8 @@ export type SignalingSocket = Socket<
 export interface ServerContext {
   readonly io: SignalingIo;
   readonly store: SessionStore;
+  /** Held weights of sessions' own models (model-store.ts): session:create checks they are here. */
+  readonly models: ModelStore;
   /** Members whose sockets this instance holds; this instance sweeps them. */
   readonly liveness: LivenessTracker;
   /** Each socket's requests run in order, one at a time. */

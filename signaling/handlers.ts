@@ -31,6 +31,7 @@ import {
 } from './context.ts';
 import { guardSocket, handle, parsePayload } from './dispatch.ts';
 import { randomId } from './ids.ts';
+import { heldWeightsIssue } from './model-store.ts';
 import { isOperator, operatorRequired } from './operator.ts';
 import type { MemberKey } from './store.ts';
 import { signSessionToken, verifySessionToken } from './token.ts';
@@ -77,6 +78,9 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       invalidConfig ? 'INVALID_CONFIG' : 'BAD_REQUEST',
       !invalidConfig,
     );
+    // A model over the inline limit: its weights must be here, whole, for the peers to fetch.
+    const heldIssue = await heldWeightsIssue(ctx.models, options.maxCustomModelBytes, config.customModel);
+    if (heldIssue !== null) throw new SignalingError('INVALID_CONFIG', heldIssue);
     const sessionId = await store.create(config);
     const expiresAt = options.now() + options.tokenTtlMs;
     const token = signSessionToken(options.secret, sessionId, expiresAt);

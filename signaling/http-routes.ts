@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionStatus, SignalingStatus } from '../shared/protocol/signaling-status.ts';
 import type { SignalingMetrics } from './metrics.ts';
+import type { ModelRoutes } from './model-routes.ts';
 import { isOperatorRequest } from './operator.ts';
 import type { ResolvedOptions } from './options.ts';
 import { withSessionAccuracy } from './session-accuracy.ts';
@@ -38,9 +39,14 @@ export function createHttpHandler(
   options: ResolvedOptions,
   startedAt: number,
   metrics: SignalingMetrics,
+  models?: ModelRoutes,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path !== undefined && models?.handles(path) === true) {
+      models.handle(req, res);
+      return;
+    }
     const route = path !== undefined && ROUTES.has(path) ? path : undefined;
     if (route === undefined) {
       if (options.fallbackHandler !== undefined) options.fallbackHandler(req, res);

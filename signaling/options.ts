@@ -73,6 +73,20 @@ export interface SignalingServerInit {
   maxMessageBytes?: number;
   /** Largest `signal` data, measured as JSON. @default 65_536 */
   maxSignalBytes?: number;
+  /**
+   * Largest weights of a session's own Layers model the server holds for its peers (`liec
+   * create --model` uploads a model over the inline limit, PUT /models/<sha256>); a larger
+   * upload is refused (413) and so is a session naming one. 64 MiB: 16M float32 parameters.
+   * @default 67_108_864
+   */
+  maxCustomModelBytes?: number;
+  /**
+   * Most bytes of model weights held in this process at once (the least recently used model
+   * is dropped for a new one). With Redis, Redis's maxmemory bounds them instead. @default 268_435_456
+   */
+  maxHeldModelBytes?: number;
+  /** Held model weights neither uploaded nor fetched for this long are dropped. @default tokenTtlMs */
+  modelTtlMs?: number;
   /** @default 1000 */
   maxSessions?: number;
   /** @default 256 */
@@ -130,6 +144,9 @@ export interface ResolvedOptions {
   sessionIdleTimeoutMs: number;
   maxMessageBytes: number;
   maxSignalBytes: number;
+  maxCustomModelBytes: number;
+  maxHeldModelBytes: number;
+  modelTtlMs: number;
   maxSessions: number;
   maxPeersPerSession: number;
   maxConnectionsPerAddress: number;
@@ -157,6 +174,8 @@ export const DEFAULT_SIGNALING_OPTIONS = {
   sessionIdleTimeoutMs: 600_000,
   maxMessageBytes: 262_144,
   maxSignalBytes: 65_536,
+  maxCustomModelBytes: 67_108_864,
+  maxHeldModelBytes: 268_435_456,
   maxSessions: 1000,
   maxPeersPerSession: 256,
   maxConnectionsPerAddress: 1024,
@@ -229,6 +248,9 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
     ),
     maxMessageBytes: positive('maxMessageBytes', init.maxMessageBytes ?? d.maxMessageBytes),
     maxSignalBytes: positive('maxSignalBytes', init.maxSignalBytes ?? d.maxSignalBytes),
+    maxCustomModelBytes: positive('maxCustomModelBytes', init.maxCustomModelBytes ?? d.maxCustomModelBytes),
+    maxHeldModelBytes: positive('maxHeldModelBytes', init.maxHeldModelBytes ?? d.maxHeldModelBytes),
+    modelTtlMs: positive('modelTtlMs', init.modelTtlMs ?? init.tokenTtlMs ?? d.tokenTtlMs),
     maxSessions: positive('maxSessions', init.maxSessions ?? d.maxSessions),
     maxPeersPerSession: positive('maxPeersPerSession', init.maxPeersPerSession ?? d.maxPeersPerSession),
     maxConnectionsPerAddress: positive(

@@ -19,6 +19,7 @@ import { createClient } from 'redis';
 import type { SignalingIo } from './context.ts';
 import type { Logger } from './logger.ts';
 import { MemorySessionStore } from './memory-store.ts';
+import { MemoryModelStore, RedisModelStore, type ModelStore } from './model-store.ts';
 import type { ResolvedOptions } from './options.ts';
 import { withReplyTimeout } from './redis-lua.ts';
 import { RedisSessionStore } from './redis-store.ts';
@@ -27,6 +28,8 @@ import type { SessionStore } from './store.ts';
 
 export interface StoreBackend {
   readonly store: SessionStore;
+  /** Held weights of sessions' own models: beside the sessions (memory, or the same Redis). */
+  readonly models: ModelStore;
   start(io: SignalingIo): Promise<void>;
   stop(): Promise<void>;
 }
@@ -89,14 +92,20 @@ export function createStoreBackend(options: ResolvedOptions, log: Logger): Store
   const { redisUrl } = options;
   if (redisUrl === undefined) {
     const store = new MemorySessionStore(options);
-    return { store, start: () => store.start(), stop: () => store.stop() };
+    const models = new MemoryModelStore({
+      maxHeldBytes: options.maxHeldModelBytes,
+      ttlMs: options.modelTtlMs,
+      now: options.now,
+    });
+    return { store, models, start: () => store.start(), stop: () => store.stop() };
   }
   const shownUrl = redactRedisUrl(redisUrl);
   const command = redisClient(redisUrl, 'store', log, false);
   const publisher = redisClient(redisUrl, 'publisher', log, true);
   const subscriber = redisClient(redisUrl, 'subscriber', log, true);
+  const client = withReplyTimeout(command, options.redisCommandTimeoutMs);
   const store = new RedisSessionStore({
-    client: withReplyTimeout(command, options.redisCommandTimeoutMs),
+    client,
     prefix: options.redisKeyPrefix,
     instanceId: options.instanceId,
     leaseMs: options.instanceLeaseMs,
@@ -104,9 +113,11 @@ export function createStoreBackend(options: ResolvedOptions, log: Logger): Store
     maxPeersPerSession: options.maxPeersPerSession,
     now: options.now,
   });
+  const models = new RedisModelStore({ client, prefix: options.redisKeyPrefix, ttlMs: options.modelTtlMs });
   const clients = [command, publisher, subscriber];
   return {
     store,
+    models,
     async start(io) {
       try {
         await Promise.all(clients.map((c) => connectWithin(c, options.redisConnectTimeoutMs, shownUrl)));

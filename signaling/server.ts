@@ -26,6 +26,7 @@ import { createHttpHandler, statusSnapshot } from './http-routes.ts';
 import { LivenessTracker } from './liveness.ts';
 import { createLogger } from './logger.ts';
 import { SignalingMetrics } from './metrics.ts';
+import { createModelRoutes } from './model-routes.ts';
 import { attachOperatorHandlers } from './operator.ts';
 import { resolveOptions, type ResolvedOptions, type SignalingServerInit } from './options.ts';
 import { KeyedTokenBuckets } from './rate-limit.ts';
@@ -79,9 +80,12 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
   const log = options.logger ?? createLogger('signaling', options.logLevel);
   const startedAt = options.now();
   const backend = createStoreBackend(options, options.logger ?? createLogger('redis', options.logLevel));
-  const { store } = backend;
+  const { store, models } = backend;
   const metrics = new SignalingMetrics(() => store.cachedStatus());
-  const httpServer = createServer(createHttpHandler(() => store.readStatus(), options, startedAt, metrics));
+  const modelRoutes = createModelRoutes(models, options, log);
+  const httpServer = createServer(
+    createHttpHandler(() => store.readStatus(), options, startedAt, metrics, modelRoutes),
+  );
   const io: SignalingIo = new Server(httpServer, {
     maxHttpBufferSize: options.maxMessageBytes,
     serveClient: false,
@@ -91,6 +95,7 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
   const ctx: ServerContext = {
     io,
     store,
+    models,
     liveness: new LivenessTracker(options.now),
     queues: new SocketQueues(),
     options,

@@ -17,7 +17,7 @@ import {
   type CliIo,
 } from './command.ts';
 import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
-import { takeModelDir, withModelDir } from './model-dir.ts';
+import { takeModelDir, uploadHeldWeights, withModelDir } from './model-dir.ts';
 import { OPERATOR_TOKEN_ENV } from './snapshots.ts';
 import { addTaskOptions, withTask, type TaskOptions } from './task-flags.ts';
 
@@ -74,6 +74,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const client = new SignalingClient(operatorToken === undefined ? {} : { operatorToken });
     try {
       await connectOrFail(opts.server, () => client.connect(opts.server));
+      // A model over the inline limit: its weights go to the server first, the config names them.
+      await uploadHeldWeights(config, modelDir, opts.server, operatorToken);
       const created = await client.create(config);
       const links = joinLinks(opts.server, created.sessionId, created.token);
       if (opts.json) io.out(`${JSON.stringify({ ...created, links })}\n`);

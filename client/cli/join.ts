@@ -279,11 +279,14 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     ...(shard === undefined ? {} : { share: shard }),
     round: () => peer.round,
   });
-  const preloaded = resume === undefined ? null : preloadLearner(resume.config, local.create);
+  // A model over the inline limit: its weights come from the server (by hash) before the learner.
+  const { fetchingModelWeights } = await import('../training/model-weights.ts');
+  const create = fetchingModelWeights(server, local.create);
+  const preloaded = resume === undefined ? null : preloadLearner(resume.config, create);
   if (preloaded === null)
     void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
   const peer = new Peer({
-    createLearner: preloaded ?? local.create,
+    createLearner: preloaded ?? create,
     serverUrl: server,
     sessionId: session,
     token,

@@ -3,9 +3,12 @@
  * the session config's customModel and proves, before the session exists, that every peer can
  * train it (the server's structural check, then one real gradient with TF.js); `liec join
  * --save-model DIR` writes the model a peer ends on back out, loadable with tf.loadLayersModel.
+ * Weights over the inline limit are uploaded to the signaling server (uploadHeldWeights) before
+ * the session is created; the config then names them by hash (shared/protocol/custom-model.ts).
  *
  * @example
  * const customModel = await customModelFromDir('my-model', { task: 'mnist' }); // throws CommandFailure
+ * await uploadHeldWeights(config, 'my-model', serverUrl); // before session:create
  * await saveSessionModel(config.customModel, peer.model(), 'trained');
  */
 import type { CustomModel } from '../../shared/protocol/custom-model.ts';
@@ -86,6 +89,31 @@ export function takeModelDir(values: Partial<Record<string, string>>): string | 
     return undefined;
   delete values['model'];
   return value;
+}
+
+/**
+ * PUT the weights `config` names by hash (a model over the inline limit) to the signaling
+ * server, so its peers can fetch them; a no-op for inline weights or none. A refusal (over the
+ * server's maxCustomModelBytes, no operator token) is a CommandFailure naming `dir`.
+ */
+export async function uploadHeldWeights(
+  config: SessionConfig,
+  dir: string | undefined,
+  serverUrl: string,
+  operatorToken?: string,
+): Promise<void> {
+  const custom = config.customModel;
+  if (custom?.weightsSha256 === undefined) return;
+  const { customModelWeights, uploadModelWeights } = await import('../training/model-weights.ts');
+  try {
+    await uploadModelWeights(
+      serverUrl,
+      customModelWeights(custom),
+      operatorToken === undefined ? {} : { operatorToken },
+    );
+  } catch (error) {
+    throw new CommandFailure(`--model ${dir ?? '(session config)'}: ${oneLine(error)}`);
+  }
 }
 
 /** `config` training the Layers model in `dir` (checked as customModelFromDir does); `config` without one. */

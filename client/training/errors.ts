@@ -16,6 +16,7 @@ export type TrainingErrorCode =
   | 'MNIST_LOAD_FAILED' // the mnist package's digit files are missing or malformed
   | 'CUSTOM_MODEL_HASH' // a session's own model does not match the SHA-256 its config names
   | 'CUSTOM_MODEL_UNTRAINABLE' // a Layers model the flat-weight seam cannot train (see custom-model.ts)
+  | 'CUSTOM_MODEL_WEIGHTS' // a session's held weights not fetched, not on the server, or not the bytes named
   | 'CUSTOM_MODEL_FILES'; // a model directory without a readable model.json or weight file
 
 export class TrainingError extends Error {

@@ -10,6 +10,7 @@
  * -log p(label) (clipped away from 0); any other output is taken as logits.
  *
  * @example
+ * await fetchSessionModelWeights(serverUrl, config.customModel); // held weights (model-weights.ts)
  * const layers = await loadCustomModel(config.customModel); // checks the SHA-256 first
  * const model = createLayersTrainable(layers, { numClasses: 10 });
  * const { gradient } = model.computeGradient(images, labels, [0, 1, 2]);
@@ -19,8 +20,9 @@ import * as tf from '@tensorflow/tfjs';
 import {
   customModelIssue,
   customModelSha256,
-  fromBase64,
+  MAX_CUSTOM_WEIGHT_BYTES,
   modelTaskShapeOf,
+  sha256Hex,
   toBase64,
   type CustomModel,
   type ModelTaskShape,
@@ -28,6 +30,7 @@ import {
 import { selectBackend } from './backend.ts';
 import { TrainingError } from './errors.ts';
 import type { ParamLayout, TrainableModel } from './model.ts';
+import { customModelWeights, holdModelWeights } from './model-weights.ts';
 import { registerWasmConvFilterGrad } from './wasm-conv-grad.ts';
 
 /** The seam a learner drives: a TrainableModel without the built-in architecture's name. */
@@ -43,12 +46,15 @@ export interface LayersTrainableOptions {
 const PROBABILITY_FLOOR = 1e-7;
 const DEFAULT_EVAL_CHUNK = 1000;
 
-/** The artifacts of a session's model, as tf.io.fromMemory takes them. */
+/**
+ * The artifacts of a session's model, as tf.io.fromMemory takes them. Held weights must have
+ * been fetched (model-weights.ts), else CUSTOM_MODEL_WEIGHTS.
+ */
 export function artifactsOf(custom: CustomModel): tf.io.ModelArtifacts {
   return {
     modelTopology: custom.modelTopology as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs: custom.weightSpecs,
-    weightData: fromBase64(custom.weightData).buffer,
+    weightData: customModelWeights(custom).buffer,
     format: 'layers-model',
   };
 }
@@ -58,7 +64,7 @@ export function artifactsOf(custom: CustomModel): tf.io.ModelArtifacts {
  * names (CUSTOM_MODEL_HASH) and that the seam can train it on `task` (CUSTOM_MODEL_UNTRAINABLE).
  */
 export async function loadCustomModel(custom: CustomModel, task?: ModelTaskShape): Promise<tf.LayersModel> {
-  const actual = await customModelSha256(custom);
+  const actual = await customModelSha256(custom, customModelWeights(custom));
   if (actual !== custom.sha256)
     throw new TrainingError(
       'CUSTOM_MODEL_HASH',
@@ -283,7 +289,11 @@ export function weightBytesOf(artifacts: tf.io.ModelArtifacts): Uint8Array<Array
   return bytes;
 }
 
-/** A session config's customModel from saved artifacts, with its SHA-256. */
+/**
+ * A session config's customModel from saved artifacts, with its SHA-256: the weights inline up
+ * to MAX_CUSTOM_WEIGHT_BYTES, else named by their own SHA-256 for the signaling server to hold
+ * (and kept in this process, so it need not fetch them; liec create uploads them).
+ */
 export async function customModelFromArtifacts(artifacts: tf.io.ModelArtifacts): Promise<CustomModel> {
   const topology = artifacts.modelTopology;
   if (topology === undefined || topology instanceof ArrayBuffer || artifacts.weightSpecs === undefined)
@@ -301,13 +311,14 @@ export async function customModelFromArtifacts(artifacts: tf.io.ModelArtifacts):
       );
     return { name: s.name, shape: [...s.shape], dtype: 'float32' as const };
   });
-  const unsigned = {
-    format: 'layers-model' as const,
-    modelTopology: topology as Record<string, unknown>,
-    weightSpecs,
-    weightData: toBase64(weightBytesOf(artifacts)),
-  };
-  return { ...unsigned, sha256: await customModelSha256(unsigned) };
+  const shape = { modelTopology: topology as Record<string, unknown>, weightSpecs };
+  const bytes = weightBytesOf(artifacts);
+  const sha256 = await customModelSha256(shape, bytes);
+  if (bytes.byteLength <= MAX_CUSTOM_WEIGHT_BYTES)
+    return { format: 'layers-model', ...shape, weightData: toBase64(bytes), sha256 };
+  const weightsSha256 = await sha256Hex(bytes);
+  holdModelWeights(weightsSha256, bytes);
+  return { format: 'layers-model', ...shape, weightsSha256, sha256 };
 }
 
 /** model.json as `tf.LayersModel.save` writes it for one weight file `weightsPath`. */

@@ -1,16 +1,17 @@
 /**
  * A session's own TF.js Layers model (`liec create --model DIR`): its topology and initial
- * weights as `tf.LayersModel.save` writes them, carried inside the session config, so every
- * peer gets them in its join reply and nothing else has to serve them. Each peer checks the
- * SHA-256 the creator computed before it trains (customModelSha256), and the server refuses
- * a model the flat-weight seam cannot train when the session is created (customModelIssue),
- * not at round 1.
+ * weights as `tf.LayersModel.save` writes them. Each peer checks the SHA-256 the creator
+ * computed before it trains (customModelSha256), and the server refuses a model the
+ * flat-weight seam cannot train when the session is created (customModelIssue), not at round 1.
  *
- * Why inline: the join reply is the one message every peer, browser or headless, already
- * waits for, and a model that fits travels with no extra endpoint or round trip. The cost is a
- * size limit: a socket.io message is at most 256 KiB (signaling/options.ts), so the weights
- * may take MAX_CUSTOM_WEIGHT_BYTES (about 37,500 float32 parameters: small conv nets and
- * MLPs), the topology MAX_CUSTOM_TOPOLOGY_CHARS. Larger models are refused with that reason.
+ * How the weights travel: the session config always carries the topology, the weight specs
+ * (which fix the byte length: 4 bytes a float32 value) and the SHA-256. The weights themselves
+ * are either inline (`weightData`, base64) or held by the signaling server (`weightsSha256`):
+ * `liec create` uploads them (PUT /models/<weightsSha256>) and every peer fetches them by that
+ * hash (GET, client/training/model-weights.ts) and checks both hashes before it trains.
+ * Inline stays for models that fit a socket.io message (at most 256 KiB, signaling/options.ts):
+ * MAX_CUSTOM_WEIGHT_BYTES, about 37,500 float32 parameters; held weights are bounded by the
+ * server's maxCustomModelBytes (64 MiB by default) instead.
  *
  * What the seam trains: every weight a trainable float32 tensor, moved as one flat vector in
  * the model's `trainableWeights` order (= `weightSpecs` order for the layers below). Layers
@@ -20,11 +21,11 @@
  * @example
  * const model = customModelSchema.parse(config.customModel);
  * customModelIssue(model, { inputSize: 784, numClasses: 10 }); // null when trainable
- * (await customModelSha256(model)) === model.sha256;
+ * (await customModelSha256(model, weights)) === model.sha256;
  */
 import { z } from 'zod';
 
-/** Most bytes of float32 weights a session config may carry (base64 makes them 4/3 larger). */
+/** Most bytes of float32 weights a session config may carry inline (base64 makes them 4/3 larger). */
 export const MAX_CUSTOM_WEIGHT_BYTES = 150_000;
 /** Most characters of the topology JSON (a few KB for a small conv net). */
 export const MAX_CUSTOM_TOPOLOGY_CHARS = 32_000;
@@ -47,6 +48,8 @@ export const SUPPORTED_LAYERS: readonly string[] = [
   'Dropout',
 ];
 
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits');
+
 const weightSpecSchema = z.object({
   name: z.string().min(1).max(256),
   shape: z.array(z.number().int().min(1)).max(8),
@@ -59,13 +62,19 @@ export const customModelSchema = z.object({
   modelTopology: z.record(z.string(), z.unknown()),
   /** model.json's weightsManifest entries, concatenated in order. */
   weightSpecs: z.array(weightSpecSchema).min(1).max(1024),
-  /** The weight files' bytes, concatenated in manifest order, base64. */
+  /** The weight files' bytes, concatenated in manifest order, base64; absent when held by the server. */
   weightData: z
     .string()
     .max(Math.ceil(MAX_CUSTOM_WEIGHT_BYTES / 3) * 4)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64')
+    .optional(),
+  /**
+   * Hex SHA-256 of the weight bytes alone, when the signaling server holds them: the key a peer
+   * fetches them by (GET /models/<weightsSha256>). Exactly one of weightData and weightsSha256.
+   */
+  weightsSha256: sha256Schema.optional(),
   /** Hex SHA-256 of customModelHashInput: what every peer checks before training. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits'),
+  sha256: sha256Schema,
 });
 
 export type CustomModel = z.infer<typeof customModelSchema>;
@@ -144,12 +153,8 @@ export function customModelIssue(model: CustomModel, task: ModelTaskShape): stri
   const frozen = layers.find((l) => l.config['trainable'] === false);
   if (frozen !== undefined)
     return `layer ${String(frozen.config['name'])} is not trainable: every weight of a session's model is trained`;
-  const bytes =
-    Math.floor((model.weightData.length * 3) / 4) - (model.weightData.match(/=+$/)?.[0].length ?? 0);
-  const expected = model.weightSpecs.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
-  if (bytes !== expected) return `the weight data is ${bytes} bytes, its specs announce ${expected}`;
-  if (expected > MAX_CUSTOM_WEIGHT_BYTES)
-    return `the model's weights are ${expected} bytes, over the ${MAX_CUSTOM_WEIGHT_BYTES} a session config carries`;
+  const weightIssue = weightPlacementIssue(model);
+  if (weightIssue !== null) return weightIssue;
   const input = inputShapeOf(layers);
   if (input === null) return 'the first layer names no input shape (build it with inputShape)';
   if (sizeOfShape(input) !== task.inputSize)
@@ -157,6 +162,33 @@ export function customModelIssue(model: CustomModel, task: ModelTaskShape): stri
   const units = outputUnitsOf(layers);
   if (units !== task.numClasses)
     return `the model's output has ${units ?? 'no known number of'} units but the task has ${task.numClasses} classes (end with a Dense layer of that many units)`;
+  return null;
+}
+
+/** Bytes of the model's weights, as its specs announce them (float32: 4 a value). */
+export function customWeightBytes(model: Pick<CustomModel, 'weightSpecs'>): number {
+  return model.weightSpecs.reduce((n, s) => n + 4 * sizeOfShape(s.shape), 0);
+}
+
+/** Bytes the base64 text decodes to. */
+function base64Bytes(text: string): number {
+  return Math.floor((text.length * 3) / 4) - (text.match(/=+$/)?.[0].length ?? 0);
+}
+
+/** Why the model's weights are neither validly inline nor named for the server to hold, or null. */
+function weightPlacementIssue(model: CustomModel): string | null {
+  const expected = customWeightBytes(model);
+  if (model.weightData === undefined) {
+    if (model.weightsSha256 === undefined)
+      return 'the model carries neither its weights (weightData) nor their SHA-256 (weightsSha256)';
+    return null;
+  }
+  if (model.weightsSha256 !== undefined)
+    return 'the model carries its weights inline and names held ones (weightsSha256): one or the other';
+  const bytes = base64Bytes(model.weightData);
+  if (bytes !== expected) return `the weight data is ${bytes} bytes, its specs announce ${expected}`;
+  if (expected > MAX_CUSTOM_WEIGHT_BYTES)
+    return `the model's weights are ${expected} bytes, over the ${MAX_CUSTOM_WEIGHT_BYTES} a session config carries inline (upload them: liec create --model does)`;
   return null;
 }
 
@@ -175,22 +207,32 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The bytes the hash covers: topology JSON, a newline, weight specs JSON, a newline, the weights. */
-export function customModelHashInput(model: Omit<CustomModel, 'sha256'>): Uint8Array<ArrayBuffer> {
+/** What the model hash covers besides the weights: the model without them or its hashes. */
+export type CustomModelShape = Pick<CustomModel, 'modelTopology' | 'weightSpecs'>;
+
+/**
+ * The bytes the hash covers: topology JSON, a newline, weight specs JSON, a newline, the
+ * weights (the same bytes whether they travel inline or are held by the server).
+ */
+export function customModelHashInput(model: CustomModelShape, weights: Uint8Array): Uint8Array<ArrayBuffer> {
   const head = new TextEncoder().encode(
     `${JSON.stringify(model.modelTopology)}\n${JSON.stringify(model.weightSpecs)}\n`,
   );
-  const weights = fromBase64(model.weightData);
   const all = new Uint8Array(head.length + weights.length);
   all.set(head);
   all.set(weights, head.length);
   return all;
 }
 
-/** Hex SHA-256 of customModelHashInput (WebCrypto: the same in a tab and in Node). */
-export async function customModelSha256(model: Omit<CustomModel, 'sha256'>): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', customModelHashInput(model));
+/** Hex SHA-256 of `bytes` (WebCrypto: the same in a tab and in Node). */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Hex SHA-256 of customModelHashInput. */
+export async function customModelSha256(model: CustomModelShape, weights: Uint8Array): Promise<string> {
+  return sha256Hex(customModelHashInput(model, weights));
 }
 
 /** The part of a task spec (shared/data/task.ts) that fixes a model's input and output. */
@@ -215,4 +257,9 @@ export function modelTaskShapeOf(config: {
       return unreachable;
     }
   }
+}
+
+/** The signaling server's path of held weights: GET (fetch), PUT (upload, liec create). */
+export function modelWeightsPath(weightsSha256: string): string {
+  return `/models/${weightsSha256}`;
 }

@@ -38,21 +38,24 @@ test('the session config refuses a model with the wrong outputs or too many weig
   assert.equal(wrongOut.success, false);
   assert.deepEqual(wrongOut.error?.issues[0]?.path, ['customModel']);
   assert.match(wrongOut.error?.issues[0]?.message ?? '', /3 units but the task has 10 classes/);
-  // 784 x 64 float32 weights: over the inline limit, refused by the schema's length cap.
+  // 784 x 64 float32 weights: over the inline limit, so named by hash for the server to hold;
+  // inline they are refused by the schema's length cap.
   const big = await customOf(mlp(10, 64));
-  assert.ok(big.weightData.length * 0.75 > MAX_CUSTOM_WEIGHT_BYTES);
-  assert.equal(sessionConfigSchema.safeParse({ customModel: big }).success, false);
+  assert.equal(big.weightData, undefined);
+  assert.match(big.weightsSha256 ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(sessionConfigSchema.safeParse({ customModel: big }).success, true);
+  const inline = { ...big, weightsSha256: undefined, weightData: 'A'.repeat(4 * 51_000) };
+  assert.ok(inline.weightData.length * 0.75 > MAX_CUSTOM_WEIGHT_BYTES);
+  assert.equal(sessionConfigSchema.safeParse({ customModel: inline }).success, false);
 });
 
 test('a peer refuses a model whose SHA-256 is not the one the session names', async () => {
   await selectBackend(undefined, { log: () => {} });
   const custom = await customOf(mlp(10));
   // One base64 digit in the middle of the weights: a different byte, same length.
-  const digit = custom.weightData[100] === 'A' ? 'B' : 'A';
-  const tampered = {
-    ...custom,
-    weightData: `${custom.weightData.slice(0, 100)}${digit}${custom.weightData.slice(101)}`,
-  };
+  const data = custom.weightData ?? '';
+  const digit = data[100] === 'A' ? 'B' : 'A';
+  const tampered = { ...custom, weightData: `${data.slice(0, 100)}${digit}${data.slice(101)}` };
   await assert.rejects(
     loadCustomModel(tampered),
     (error: unknown) => error instanceof TrainingError && error.code === 'CUSTOM_MODEL_HASH',
