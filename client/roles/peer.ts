@@ -68,7 +68,7 @@ export interface PeerInit {
    * config or model size differ from the checkpoint's.
    */
   resume?: Checkpoint;
-  /** Model snapshots for an operator's rollback, kept while this peer aggregates (snapshots.ts). */
+  /** Model snapshots for an operator's rollback, kept by every peer (snapshots.ts). */
   snapshots?: Partial<SnapshotSettings>;
   /** Pause before each attempt to join again after the signaling socket dropped. @default 1000 */
   rejoinDelayMs?: number;
@@ -125,7 +125,7 @@ export class Peer {
   aggregatorChanges = 0;
   /** Rejected frames by reason code. */
   readonly rejections = new Map<string, number>();
-  /** The snapshots this peer keeps while it aggregates, for an operator's rollback. */
+  /** The snapshots this peer keeps (the session's list while it aggregates), for an operator's rollback. */
   readonly snapshots: SnapshotKeeper;
 
   constructor(init: PeerInit) {
@@ -150,10 +150,10 @@ export class Peer {
     return worker ? worker.model.slice() : null;
   }
 
-  /** Test accuracy and loss of this peer's own model, or null before it has one. */
-  evaluateModel(): { accuracy: number; loss: number } | null {
+  /** Test accuracy and loss of `model` (a snapshot) or of this peer's own, or null before it has one. */
+  evaluateModel(model?: Float32Array): { accuracy: number; loss: number } | null {
     const state = this.state;
-    return state?.worker ? state.learner.evaluate(state.worker.model) : null;
+    return state?.worker ? state.learner.evaluate(model ?? state.worker.model) : null;
   }
 
   /**

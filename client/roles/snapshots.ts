@@ -1,16 +1,21 @@
 /**
- * Model snapshots for an operator's rollback (issue 17: running a pilot). While this peer is
- * the aggregator it keeps its model every `everyRounds` rounds, with the test accuracy of
- * exactly that model, the newest `keep` of them; an operator lists them and rolls the
- * session back to one through the signaling server (shared/protocol/operator.ts), which
- * relays the request here. A rollback hands the snapshot to the round loop
- * (AggregatorRole.rollback): at its next round every peer continues from it.
+ * Model snapshots for an operator's rollback (issue 17: running a pilot). Every peer keeps the
+ * model it holds every `everyRounds` rounds, the newest `keep` of them, so that the list
+ * survives a failover: whichever peer aggregates next already holds the snapshots of the
+ * rounds before it took over. While this peer aggregates, its list is the session's: an
+ * operator lists them and rolls the session back to one through the signaling server
+ * (shared/protocol/operator.ts), which relays the request here. A rollback hands the snapshot
+ * to the round loop (AggregatorRole.rollback): at its next round every peer continues from it.
  *
- * The snapshot is the model the aggregator holds after a round's broadcast (taken at its
- * 'round' event, when that round's evaluation is known): what a peer holds, not an average
- * nobody holds. When the round was not evaluated (everyRounds not a multiple of the
- * session's evalEvery) the snapshot is evaluated here. Snapshots stay in this process's
- * memory: a new aggregator after a failover starts its own list (docs/deploy.md).
+ * A snapshot is the model this peer holds once a round's broadcast is applied: the
+ * aggregator's at its 'round' event (when that round's evaluation is known), a worker's at its
+ * 'applied' event. What a peer holds, not an average nobody holds; with LIEC a worker's model
+ * differs from the aggregator's by its own residuals, and is as valid a restore point.
+ * A worker only copies the weights (evaluating would cost it CPU on every snapshot, for a list
+ * nobody reads unless it takes over); a snapshot without an accuracy is evaluated the first
+ * time the list is read, one per macrotask so rounds go on between. The aggregator evaluates
+ * a snapshot of a round not evaluated by the session (everyRounds not a multiple of evalEvery)
+ * at once, as before. Memory: the model's size times `keep` on every peer (docs/deploy.md).
  *
  * @example
  * const keeper = new SnapshotKeeper(peer, { everyRounds: 50 });
@@ -25,7 +30,10 @@ import type { PeerEventEmitter, Role, RoundEvent } from './events.ts';
 export interface SnapshotSettings {
   /** Rounds between two snapshots (taken after rounds everyRounds - 1, 2 * everyRounds - 1, ...). @default 50 */
   everyRounds: number;
-  /** Snapshots kept; the oldest goes first. A 100k-parameter MLP costs 0.4 MB each. @default 20 */
+  /**
+   * Snapshots kept, on every peer; the oldest goes first. A 100k-parameter MLP costs 0.4 MB
+   * each (8 MB at the default). @default 20
+   */
   keep: number;
 }
 
@@ -40,7 +48,8 @@ export interface SnapshotSource {
   readonly currentRole: Role | null;
   /** A copy of this peer's model, or null before it has one. */
   model(): Float32Array | null;
-  evaluateModel(): { accuracy: number; loss: number } | null;
+  /** Test accuracy and loss of `model` (of this peer's own model when omitted), or null without a learner. */
+  evaluateModel(model?: Float32Array): { accuracy: number; loss: number } | null;
   /** Resolves once applied; null when this peer is not the aggregator. */
   rollback(model: Float32Array): Promise<{ continuesAt: number }> | null;
 }
@@ -49,6 +58,8 @@ interface Snapshot {
   info: Omit<SnapshotInfo, 'modelSha256'>;
   model: Float32Array;
   sha: Promise<string>;
+  /** False for a snapshot a worker took, until the list is first read (evaluatePending). */
+  evaluated: boolean;
 }
 
 export class SnapshotKeeper implements AggregatorRequestHandlers {
@@ -67,7 +78,11 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
   }
 
   start(): void {
-    this.offs.push(this.source.events.on('round', (event) => this.onRound(event)));
+    const { events } = this.source;
+    this.offs.push(
+      events.on('round', (event) => this.onRound(event)),
+      events.on('applied', (event) => this.take(event.round, event.term, null)),
+    );
   }
 
   /** Answers the requests the server relays through `client` (replacing any earlier client). */
@@ -83,8 +98,9 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
     this.detach = null;
   }
 
-  /** The snapshots kept, oldest first. */
+  /** The snapshots kept, oldest first, each evaluated (the ones a worker took are now). */
   async list(): Promise<SnapshotInfo[]> {
+    await this.evaluatePending();
     return Promise.all(this.kept.map(async (s) => ({ ...s.info, modelSha256: await s.sha })));
   }
 
@@ -113,27 +129,59 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
 
   private onRound(event: RoundEvent): void {
     if ((event.round + 1) % this.settings.everyRounds !== 0) return;
-    const model = this.source.model();
-    if (model === null) return;
     const evaluation =
       event.testAccuracy === null
-        ? this.source.evaluateModel()
+        ? null
         : { accuracy: event.testAccuracy, loss: event.testLoss ?? Number.NaN };
-    const finite = (x: number | undefined): number | null =>
-      x !== undefined && Number.isFinite(x) ? x : null;
-    this.kept.push({
-      info: {
-        round: event.round,
-        term: event.term,
-        testAccuracy: finite(evaluation?.accuracy),
-        testLoss: finite(evaluation?.loss),
-        takenAt: Date.now(),
-      },
+    this.take(event.round, event.term, evaluation);
+  }
+
+  /** Keeps this peer's model as the snapshot of `round`; evaluates it now unless `evaluation` is given. */
+  private take(round: number, term: number, evaluation: { accuracy: number; loss: number } | null): void {
+    if ((round + 1) % this.settings.everyRounds !== 0) return;
+    const model = this.source.model();
+    if (model === null) return;
+    const snapshot: Snapshot = {
+      info: { round, term, testAccuracy: null, testLoss: null, takenAt: Date.now() },
       model,
       sha: modelSha256(model),
-    });
+      evaluated: false,
+    };
+    if (evaluation !== null) setEvaluation(snapshot, evaluation);
+    else if (this.source.currentRole === 'aggregator') this.evaluate(snapshot);
+    // The same round again (a new aggregator closing a round its predecessor's broadcast of
+    // which this peer had applied): the newer model is the one the session went on from.
+    const same = this.kept.findIndex((s) => s.info.round === round);
+    if (same !== -1) this.kept.splice(same, 1);
+    this.kept.push(snapshot);
     while (this.kept.length > this.settings.keep) this.kept.shift();
   }
+
+  /** Evaluates the snapshots a worker took, one per macrotask: the round loop goes on between. */
+  private async evaluatePending(): Promise<void> {
+    for (const snapshot of [...this.kept]) {
+      if (snapshot.evaluated) continue;
+      await nextMacrotask();
+      // A list read meanwhile may have evaluated it.
+      if (!snapshot.evaluated) this.evaluate(snapshot);
+    }
+  }
+
+  private evaluate(snapshot: Snapshot): void {
+    const evaluation = this.source.evaluateModel(snapshot.model);
+    if (evaluation !== null) setEvaluation(snapshot, evaluation);
+  }
+}
+
+function setEvaluation(snapshot: Snapshot, evaluation: { accuracy: number; loss: number }): void {
+  const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  snapshot.info.testAccuracy = finite(evaluation.accuracy);
+  snapshot.info.testLoss = finite(evaluation.loss);
+  snapshot.evaluated = true;
+}
+
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /**

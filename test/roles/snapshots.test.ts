@@ -9,6 +9,8 @@ function source(): SnapshotSource & {
   role: Role | null;
   round: number;
   evaluations: number;
+  /** The first weight of each model evaluated. */
+  evaluated: number[];
   rolledTo: Float32Array[];
 } {
   const s = {
@@ -16,13 +18,16 @@ function source(): SnapshotSource & {
     role: 'aggregator' as Role | null,
     round: 0,
     evaluations: 0,
+    evaluated: [] as number[],
     rolledTo: [] as Float32Array[],
     get currentRole() {
       return s.role;
     },
     model: () => new Float32Array(4).fill(s.round),
-    evaluateModel: () => {
+    evaluateModel: (model?: Float32Array) => {
       s.evaluations += 1;
+      const weight = (model ?? s.model())[0] ?? 0;
+      s.evaluated.push(weight);
       return { accuracy: 0.5, loss: 1.5 };
     },
     rollback: (model: Float32Array) => {
@@ -123,4 +128,74 @@ test('a pending rollback is taken once, and a newer one or the end drops the old
   const third = pending.request(Float32Array.of(3));
   pending.drop();
   await assert.rejects(third);
+});
+
+test('a worker copies its model every N rounds without evaluating; once it aggregates, they are listed evaluated', async () => {
+  const s = source();
+  s.role = 'worker';
+  const keeper = new SnapshotKeeper(s, { everyRounds: 5, keep: 3 });
+  keeper.start();
+  for (let round = 0; round < 20; round++) {
+    s.round = round;
+    s.events.publish('applied', { round, term: 1, counted: true });
+  }
+  assert.equal(s.evaluations, 0, 'a worker only copies the weights');
+  const asWorker = await keeper.snapshots();
+  assert.ok(!asWorker.ok && asWorker.code === 'NOT_AGGREGATOR');
+  assert.equal(s.evaluations, 0);
+
+  // The aggregator leaves; this peer takes over at term 2 and closes rounds 20-24 itself.
+  s.role = 'aggregator';
+  for (let round = 20; round < 25; round++) closeRound(s, round, null);
+  const answer = await keeper.snapshots();
+  assert.ok(answer.ok);
+  assert.deepEqual(
+    answer.snapshots.map((x) => [x.round, x.testAccuracy, x.testLoss]),
+    [
+      [14, 0.5, 1.5],
+      [19, 0.5, 1.5],
+      [24, 0.5, 1.5],
+    ],
+  );
+  assert.deepEqual(
+    s.evaluated.sort((a, b) => a - b),
+    [14, 19, 24],
+    'each snapshot evaluated once, on its own weights',
+  );
+  assert.equal(answer.snapshots[0]?.modelSha256, await modelSha256(new Float32Array(4).fill(14)));
+  await keeper.list();
+  assert.equal(s.evaluations, 3, 'evaluated once');
+
+  const rolled = await keeper.rollback({ sessionId: 'session01', term: 2, round: 14 });
+  assert.ok(rolled.ok);
+  assert.deepEqual([...(s.rolledTo[0] ?? [])], [14, 14, 14, 14]);
+  keeper.stop();
+});
+
+test('two reads at once evaluate each pending snapshot once; a round taken again replaces the older', async () => {
+  const s = source();
+  s.role = 'worker';
+  const keeper = new SnapshotKeeper(s, { everyRounds: 2, keep: 10 });
+  keeper.start();
+  for (let round = 0; round < 6; round++) {
+    s.round = round;
+    s.events.publish('applied', { round, term: 1, counted: true });
+  }
+  s.role = 'aggregator';
+  // Another model for round 5, as a new aggregator closing that round again would hold.
+  s.model = () => new Float32Array(4).fill(100);
+  closeRound(s, 5, 0.7);
+  const [a, b] = await Promise.all([keeper.list(), keeper.list()]);
+  assert.deepEqual(a, b);
+  assert.deepEqual(
+    a.map((x) => [x.round, x.testAccuracy]),
+    [
+      [1, 0.5],
+      [3, 0.5],
+      [5, 0.7],
+    ],
+  );
+  assert.equal(s.evaluations, 2);
+  assert.equal(a[2]?.modelSha256, await modelSha256(new Float32Array(4).fill(100)));
+  keeper.stop();
 });
