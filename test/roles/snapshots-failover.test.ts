@@ -1,0 +1,130 @@
+/**
+ * Snapshots survive an aggregator failover, for real: three peers over WebRTC on loopback
+ * training on MNIST against a real signaling server. Every peer keeps the model it holds
+ * every 5 rounds; the aggregator leaves; the new one lists the snapshots of the rounds
+ * before it took over (evaluated now, hashed), and an operator's rollback to one of them
+ * leaves every remaining peer on that snapshot's exact bits.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Peer } from '../../client/roles/peer.ts';
+import { SignalingClient } from '../../client/signaling/index.ts';
+import { modelSha256 } from '../../shared/model-hash.ts';
+import { startTestSession, waitFor, withTimeout } from '../support/session.ts';
+
+const EVERY = 5;
+
+/** A peer's model as it adopts one whole (a joiner's catch-up, a rollback), copied at the event. */
+function recordAdoptions(peer: Peer): {
+  adopted: { round: number; model: Float32Array | null }[];
+  at(round: number, timeoutMs: number): Promise<Float32Array | null>;
+} {
+  const adopted: { round: number; model: Float32Array | null }[] = [];
+  peer.events.on('model', (e) => adopted.push({ round: e.round, model: peer.model() }));
+  return {
+    adopted,
+    async at(round, timeoutMs) {
+      const seen = adopted.find((a) => a.round === round);
+      if (seen !== undefined) return seen.model;
+      const event = await waitFor<{ round: number }>(
+        (listener) => peer.events.on('model', listener),
+        (e) => e.round === round,
+        timeoutMs,
+        `${peer.peerId} adopts a model at round ${round}`,
+      );
+      return adopted.find((a) => a.round === event.round)?.model ?? null;
+    },
+  };
+}
+
+test(
+  'after a failover the new aggregator lists the snapshots taken before it, and a rollback to one holds',
+  { timeout: 90_000 },
+  async () => {
+    const session = await startTestSession({
+      rounds: 5000,
+      minPeers: 3,
+      evalEvery: 5,
+      roundDeadlineMs: 3000,
+    });
+    const operator = new SignalingClient();
+    try {
+      const snapshots = { everyRounds: EVERY, keep: 10 };
+      // Slowed down a little, so that the session is still near the snapshots it rolls back to.
+      const settings = { computeDelayMs: 20 };
+      const first = await session.addPeer({ peerId: 'a1', snapshots });
+      const workers = await Promise.all([
+        session.addPeer({ peerId: 'b2', snapshots, settings }),
+        session.addPeer({ peerId: 'c3', snapshots, settings }),
+      ]);
+      // What each worker held after applying the broadcast of every snapshot round.
+      const held = new Map<string, Map<number, Float32Array>>();
+      for (const w of workers) {
+        const byRound = new Map<number, Float32Array>();
+        held.set(w.peerId, byRound);
+        w.events.on('applied', (e) => {
+          const model = w.model();
+          if ((e.round + 1) % EVERY === 0 && model !== null) byRound.set(e.round, model);
+        });
+      }
+      await session.waitForStatus((s) => s.aggregator.lastRound >= 3 * EVERY + 1, 60_000, 'round 16');
+      assert.equal(first.currentRole, 'aggregator');
+      const takeover = new Promise<Peer>((resolve) => {
+        const offs = workers.map((w) =>
+          w.events.on('role', (e) => {
+            if (e.role !== 'aggregator') return;
+            for (const off of offs) off();
+            resolve(w);
+          }),
+        );
+      });
+      const failedOverAt = session.status()?.aggregator.lastRound ?? 0;
+      await first.leave();
+      const next = await withTimeout(takeover, 20_000, 'a new aggregator');
+      // A round closed by the new aggregator: the session goes on.
+      await waitFor<{ round: number }>(
+        (listener) => next.events.on('round', listener),
+        () => true,
+        20_000,
+        'a round under the new aggregator',
+      );
+
+      await operator.connect(session.url);
+      const listed = await operator.listSnapshots(session.sessionId);
+      assert.equal(listed.aggregatorId, next.peerId);
+      const before = listed.snapshots.filter((s) => s.round < failedOverAt);
+      assert.deepEqual(
+        before.slice(0, 3).map((s) => s.round),
+        [4, 9, 14],
+        `kept ${listed.snapshots.map((s) => s.round).join(', ')}; failover after round ${failedOverAt}`,
+      );
+      const mine = held.get(next.peerId);
+      for (const s of before) {
+        const model = mine?.get(s.round);
+        assert.ok(model !== undefined, `${next.peerId} applied round ${s.round}`);
+        assert.equal(s.modelSha256, await modelSha256(model), `round ${s.round}: the model it held`);
+        assert.ok(s.testAccuracy !== null, `round ${s.round} evaluated once listed`);
+        assert.equal(
+          s.testAccuracy,
+          next.evaluateModel(model)?.accuracy,
+          `round ${s.round}: that model's accuracy`,
+        );
+      }
+      const target = before.find((s) => s.round === 2 * EVERY - 1);
+      assert.ok(target !== undefined && target.testAccuracy !== null && target.testAccuracy > 0.2);
+
+      const remaining = workers.map((w) => ({ peer: w, record: recordAdoptions(w) }));
+      const rolled = await operator.rollback(session.sessionId, target.round);
+      const continuesAt = rolled.continuesAt;
+      assert.ok(continuesAt !== undefined && continuesAt > failedOverAt, `continues at ${continuesAt}`);
+      for (const { peer, record } of remaining) {
+        const model = await record.at(continuesAt, 30_000);
+        assert.ok(model !== null);
+        assert.equal(await modelSha256(model), target.modelSha256, `${peer.peerId} holds the snapshot`);
+      }
+    } finally {
+      operator.close();
+      await session.close();
+    }
+  },
+);
