@@ -49,7 +49,8 @@ const sessionConfigFields = z.object({
   model: z.enum(['mlp', 'mlp-large', 'mlp-xlarge', 'cnn']).default('mlp'),
   /**
    * The session's own TF.js Layers model (liec create --model DIR), trained in place of `model`:
-   * topology, initial weights and their SHA-256 (see ./custom-model.ts for why it travels here).
+   * topology, initial weights (inline, or named by hash and held by the signaling server) and
+   * its SHA-256 (see ./custom-model.ts for how they travel).
    */
   customModel: customModelSchema.optional(),
   /** The training algorithm; all but liec are baselines on the same engine. */
