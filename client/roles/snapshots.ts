@@ -11,11 +11,12 @@
  * aggregator's at its 'round' event (when that round's evaluation is known), a worker's at its
  * 'applied' event. What a peer holds, not an average nobody holds; with LIEC a worker's model
  * differs from the aggregator's by its own residuals, and is as valid a restore point.
- * A worker only copies the weights (evaluating would cost it CPU on every snapshot, for a list
- * nobody reads unless it takes over); a snapshot without an accuracy is evaluated the first
- * time the list is read, one per macrotask so rounds go on between. The aggregator evaluates
- * a snapshot of a round not evaluated by the session (everyRounds not a multiple of evalEvery)
- * at once, as before. Memory: the model's size times `keep` on every peer (docs/deploy.md).
+ * A worker only copies the weights (evaluating and hashing would cost it CPU on every snapshot,
+ * for a list nobody reads unless it takes over); a snapshot without an accuracy is evaluated
+ * the first time the list is read, one per macrotask so rounds go on between, and every
+ * snapshot's SHA-256 is computed then too. The aggregator evaluates a snapshot of a round the
+ * session did not evaluate (everyRounds not a multiple of evalEvery) at once, as before.
+ * Memory: the model's size times `keep` on every peer (docs/deploy.md).
  *
  * @example
  * const keeper = new SnapshotKeeper(peer, { everyRounds: 50 });
@@ -57,7 +58,8 @@ export interface SnapshotSource {
 interface Snapshot {
   info: Omit<SnapshotInfo, 'modelSha256'>;
   model: Float32Array;
-  sha: Promise<string>;
+  /** Its SHA-256, computed when first listed (a worker's snapshot costs it only the copy). */
+  sha: Promise<string> | null;
   /** False for a snapshot a worker took, until the list is first read (evaluatePending). */
   evaluated: boolean;
 }
@@ -101,7 +103,9 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
   /** The snapshots kept, oldest first, each evaluated (the ones a worker took are now). */
   async list(): Promise<SnapshotInfo[]> {
     await this.evaluatePending();
-    return Promise.all(this.kept.map(async (s) => ({ ...s.info, modelSha256: await s.sha })));
+    return Promise.all(
+      this.kept.map(async (s) => ({ ...s.info, modelSha256: await (s.sha ??= modelSha256(s.model)) })),
+    );
   }
 
   async snapshots(): Promise<AggregatorAnswer> {
@@ -144,7 +148,7 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
     const snapshot: Snapshot = {
       info: { round, term, testAccuracy: null, testLoss: null, takenAt: Date.now() },
       model,
-      sha: modelSha256(model),
+      sha: null,
       evaluated: false,
     };
     if (evaluation !== null) setEvaluation(snapshot, evaluation);
