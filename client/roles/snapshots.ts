@@ -13,8 +13,9 @@
  * differs from the aggregator's by its own residuals, and is as valid a restore point.
  * A worker only copies the weights (evaluating and hashing would cost it CPU on every snapshot,
  * for a list nobody reads unless it takes over); a snapshot without an accuracy is evaluated
- * the first time the list is read, one per macrotask so rounds go on between, and every
- * snapshot's SHA-256 is computed then too. The aggregator evaluates a snapshot of a round the
+ * after the takeover, one after each round the session does not evaluate (off the round's
+ * critical path), and any left when the list is read, one per macrotask so rounds go on
+ * between; its SHA-256 is computed then too. The aggregator evaluates a snapshot of a round the
  * session did not evaluate (everyRounds not a multiple of evalEvery) at once, as before.
  * Memory: the model's size times `keep` on every peer (docs/deploy.md).
  *
@@ -60,7 +61,7 @@ interface Snapshot {
   model: Float32Array;
   /** Its SHA-256, computed when first listed (a worker's snapshot costs it only the copy). */
   sha: Promise<string> | null;
-  /** False for a snapshot a worker took, until the list is first read (evaluatePending). */
+  /** False for a snapshot a worker took, until this peer aggregates (evaluateOneSoon, evaluatePending). */
   evaluated: boolean;
 }
 
@@ -70,6 +71,7 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
   private readonly kept: Snapshot[] = [];
   private offs: (() => void)[] = [];
   private detach: (() => void) | null = null;
+  private background: ReturnType<typeof setTimeout> | null = null;
 
   constructor(source: SnapshotSource, settings: Partial<SnapshotSettings> = {}) {
     this.source = source;
@@ -98,6 +100,8 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
     this.offs = [];
     this.detach?.();
     this.detach = null;
+    if (this.background !== null) clearTimeout(this.background);
+    this.background = null;
   }
 
   /** The snapshots kept, oldest first, each evaluated (the ones a worker took are now). */
@@ -132,6 +136,8 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
   }
 
   private onRound(event: RoundEvent): void {
+    // A round the session evaluated has spent its evaluation already: catch up after another.
+    if (event.testAccuracy === null) this.evaluateOneSoon();
     if ((event.round + 1) % this.settings.everyRounds !== 0) return;
     const evaluation =
       event.testAccuracy === null
@@ -169,6 +175,22 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
       // A list read meanwhile may have evaluated it.
       if (!snapshot.evaluated) this.evaluate(snapshot);
     }
+  }
+
+  /**
+   * After a takeover, one snapshot a worker took per round, evaluated and hashed in the
+   * macrotask after the round's event (the next round is open by then, its uploads on their
+   * way): the list is ready before an operator asks, without a pause in the round loop.
+   */
+  private evaluateOneSoon(): void {
+    if (this.background !== null || this.kept.every((s) => s.evaluated)) return;
+    this.background = setTimeout(() => {
+      this.background = null;
+      const pending = this.kept.find((s) => !s.evaluated);
+      if (pending === undefined || this.source.currentRole !== 'aggregator') return;
+      this.evaluate(pending);
+      pending.sha ??= modelSha256(pending.model);
+    }, 0);
   }
 
   private evaluate(snapshot: Snapshot): void {

@@ -199,3 +199,43 @@ test('two reads at once evaluate each pending snapshot once; a round taken again
   assert.equal(a[2]?.modelSha256, await modelSha256(new Float32Array(4).fill(100)));
   keeper.stop();
 });
+
+test('after a takeover, one snapshot a worker took is evaluated after each round the session did not evaluate', async () => {
+  const s = source();
+  s.role = 'worker';
+  const keeper = new SnapshotKeeper(s, { everyRounds: 2, keep: 10 });
+  keeper.start();
+  for (let round = 0; round < 6; round++) {
+    s.round = round;
+    s.events.publish('applied', { round, term: 1, counted: true });
+  }
+  s.role = 'aggregator';
+  const macrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
+  closeRound(s, 6, 0.8); // evaluated by the session: no snapshot evaluation after it
+  await macrotask();
+  assert.equal(s.evaluations, 0);
+  closeRound(s, 7, null); // round 7 is a snapshot round itself: evaluated at once
+  await macrotask();
+  assert.deepEqual(s.evaluated, [7, 1], 'its own, then the oldest a worker took');
+  closeRound(s, 8, null);
+  closeRound(s, 9, 0.9);
+  await macrotask();
+  assert.deepEqual(s.evaluated, [7, 1, 3], 'one per round at most');
+  closeRound(s, 10, null);
+  await macrotask();
+  closeRound(s, 12, null);
+  await macrotask();
+  assert.deepEqual(s.evaluated, [7, 1, 3, 5], 'none left to evaluate');
+  assert.deepEqual(
+    (await keeper.list()).map((x) => [x.round, x.testAccuracy]),
+    [
+      [1, 0.5],
+      [3, 0.5],
+      [5, 0.5],
+      [7, 0.5],
+      [9, 0.9],
+    ],
+  );
+  assert.equal(s.evaluations, 4, 'the list found nothing left to evaluate');
+  keeper.stop();
+});
