@@ -1,6 +1,6 @@
 /**
  * An operator's requests to the signaling server, and the server's relay of them to the
- * session's aggregator (the one peer that keeps model snapshots).
+ * session's aggregator (its snapshot list is the session's: every peer keeps its own, see client/roles/snapshots.ts).
  *
  * Who is an operator: a socket whose handshake carries the server's operator token
  * (`io(url, { auth: { operatorToken } })`). With an operator token configured the server
