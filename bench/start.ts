@@ -36,7 +36,9 @@ const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results', 'start.
  * that time them are about as many optimizer steps apart as the defaults' (10).
  */
 export const START_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  /** Whatever shared/defaults.ts says when the demo was built (lr 0.3 before 2026-12-04 17:00, then 0.6). */
   defaults: [],
+  'lr-0.3': ['--lr', '0.3'],
   'lr-0.6': ['--lr', '0.6'],
   'liec-h4': ['--local-steps', '4', '--lr', '0.6', '--rounds', '150', '--eval-every', '3'],
   'liec-h16': ['--local-steps', '16', '--lr', '0.6', '--rounds', '40', '--eval-every', '1'],
