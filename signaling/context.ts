@@ -84,7 +84,8 @@ export function announceAggregator(ctx: ServerContext, state: AggregatorState): 
 export async function removeMember(
   ctx: ServerContext,
   member: MemberKey,
-  reason: LeaveReason,
+  // An expelled member is removed by the store itself (expulsion.ts), never here.
+  reason: Exclude<LeaveReason, 'expelled'>,
 ): Promise<void> {
   ctx.liveness.forget(member.socketId);
   const outcome = await ctx.store.leave(member);

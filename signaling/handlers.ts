@@ -2,7 +2,8 @@
  * The signaling server's answer to each client event (see shared/protocol/signaling.ts for
  * the messages): create and join sessions, relay signals within a session, record
  * heartbeats, readiness and round reports, count reports that the aggregator is unreachable
- * (replacing it at a majority), and announce membership changes.
+ * (replacing it at a majority) and the aggregator's reports of workers it dropped (offences:
+ * at the limit the offender is expelled, expulsion.ts), and announce membership changes.
  *
  * Failure policy: a payload that fails validation, a bad or expired token and an unknown
  * session are fatal (error, then the socket is closed); races and mistakes a well-behaved
@@ -16,6 +17,7 @@ import {
   createSessionRequestSchema,
   heartbeatSchema,
   joinRequestSchema,
+  peerReportSchema,
   readyRequestSchema,
   roundReportSchema,
   signalRequestSchema,
@@ -30,6 +32,7 @@ import {
   type SignalingSocket,
 } from './context.ts';
 import { guardSocket, handle, parsePayload } from './dispatch.ts';
+import { expel } from './expulsion.ts';
 import { randomId } from './ids.ts';
 import { heldWeightsIssue } from './model-store.ts';
 import { isOperator, operatorRequired } from './operator.ts';
@@ -194,7 +197,12 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     const report = parsePayload(unreachableReportSchema, payload);
     let outcome;
     try {
-      outcome = await store.reportUnreachable(member, report, options.unreachableReportTtlMs);
+      outcome = await store.reportUnreachable(
+        member,
+        report,
+        options.unreachableReportTtlMs,
+        options.maxOffences,
+      );
     } catch (err) {
       if (!(err instanceof SignalingError)) ctx.unsettled.add(member.sessionId);
       throw err;
@@ -221,6 +229,32 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       reply: { reports, needed, replaced: aggregatorChanged },
       after: () => {
         if (aggregatorChanged) announceAggregator(ctx, aggregator);
+        if (outcome.expelled) expel(ctx, member.sessionId, outcome.expelled, aggregator.term);
+      },
+    };
+  });
+
+  handle(ctx, socket, 'peer:report', async (payload) => {
+    const member = membership();
+    const report = parsePayload(peerReportSchema, payload);
+    let outcome;
+    try {
+      outcome = await store.reportPeer(member, report, options.maxOffences);
+    } catch (err) {
+      if (!(err instanceof SignalingError)) ctx.unsettled.add(member.sessionId);
+      throw err;
+    }
+    const { offences, expelled } = outcome;
+    log.warn('aggregator dropped a worker for invalid frames', {
+      ...member,
+      worker: report.peerId,
+      invalidFrames: report.count,
+      offences,
+    });
+    return {
+      reply: { offences, limit: options.maxOffences, expelled: expelled !== undefined },
+      after: () => {
+        if (expelled) expel(ctx, member.sessionId, expelled, report.term);
       },
     };
   });

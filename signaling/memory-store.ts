@@ -28,6 +28,7 @@ import type {
   LeaveOutcome,
   MemberKey,
   NewMember,
+  PeerReportOutcome,
   ReadyOutcome,
   SessionStore,
   UnreachableOutcome,
@@ -105,10 +106,20 @@ export class MemorySessionStore implements SessionStore {
     key: MemberKey,
     report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
+    maxOffences: number,
   ): Promise<UnreachableOutcome> {
     const { session, peer } = this.member(key);
-    const count = this.registry.reportUnreachable(session, peer, report, ttlMs);
+    const count = this.registry.reportUnreachable(session, peer, report, ttlMs, maxOffences);
     return { ...count, aggregator: this.registry.aggregatorState(session) };
+  }
+
+  async reportPeer(
+    key: MemberKey,
+    report: { term: number; peerId: string },
+    maxOffences: number,
+  ): Promise<PeerReportOutcome> {
+    const { session, peer } = this.member(key);
+    return this.registry.reportPeer(session, peer, report, maxOffences);
   }
 
   async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {

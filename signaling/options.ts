@@ -67,6 +67,13 @@ export interface SignalingServerInit {
    * aggregator again stops, and its report lapses. @default 10_000
    */
   unreachableReportTtlMs?: number;
+  /**
+   * Offences that expel a peer from its session (it is removed, told why, and its id cannot
+   * join that session again): being replaced as aggregator for a fault (barred), and each
+   * aggregator that dropped it as a worker for invalid frames (`peer:report`, one per
+   * aggregator). At 2 one bad aggregator cannot expel an honest worker alone. @default 2
+   */
+  maxOffences?: number;
   /** A session with no members for this long is deleted. @default 600_000 (10 min) */
   sessionIdleTimeoutMs?: number;
   /** Largest socket.io message (socket.io maxHttpBufferSize); larger ones close the connection. @default 262_144 */
@@ -141,6 +148,7 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number;
   sweepIntervalMs: number;
   unreachableReportTtlMs: number;
+  maxOffences: number;
   sessionIdleTimeoutMs: number;
   maxMessageBytes: number;
   maxSignalBytes: number;
@@ -171,6 +179,7 @@ export const DEFAULT_SIGNALING_OPTIONS = {
   heartbeatTimeoutMs: 15_000,
   sweepIntervalMs: 1000,
   unreachableReportTtlMs: 10_000,
+  maxOffences: 2,
   sessionIdleTimeoutMs: 600_000,
   maxMessageBytes: 262_144,
   maxSignalBytes: 65_536,
@@ -188,6 +197,12 @@ export const DEFAULT_SIGNALING_OPTIONS = {
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -242,6 +257,7 @@ export function resolveOptions(init: SignalingServerInit = {}): ResolvedOptions 
       'unreachableReportTtlMs',
       init.unreachableReportTtlMs ?? d.unreachableReportTtlMs,
     ),
+    maxOffences: positiveInteger('maxOffences', init.maxOffences ?? d.maxOffences),
     sessionIdleTimeoutMs: positive(
       'sessionIdleTimeoutMs',
       init.sessionIdleTimeoutMs ?? d.sessionIdleTimeoutMs,

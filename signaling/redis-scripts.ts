@@ -18,6 +18,9 @@
  *                     aggregator of that term is unreachable (only reports of the current
  *                     term count)
  *   P s:S:x           SET peers barred from the aggregator role (replaced for a fault)
+ *   P s:S:o           HASH peerId -> its offences, space-separated in the order they counted
+ *                     ('barred', 'report:<aggregator id>'; SessionRecord.offences)
+ *   P s:S:e           SET peers expelled at the offence limit (their id cannot join again)
  *   P inst            SET of live instance ids      P inst:I       lease (PX)
  *   P inst:I:m        SET "<sessionId> <peerId> <socketId>" of members held by I
  * Scripts derive the keys of a session from KEYS[1] and the instance keys from the prefix,
@@ -35,6 +38,7 @@ const PRELUDE = `
 local META = KEYS[1]
 local MEM, INFO, READY, HEALTH = META .. ':m', META .. ':i', META .. ':r', META .. ':h'
 local UNREACH, BARRED = META .. ':u', META .. ':x'
+local OFFENCES, EXPELLED = META .. ':o', META .. ':e'
 local function member(peerId)
   local rec = redis.call('HGET', MEM, peerId)
   if not rec then return nil end
@@ -45,6 +49,38 @@ local function owned(peerId, socketId)
   local seq, sock, owner = member(peerId)
   if seq == nil or sock ~= socketId then return nil end
   return seq, sock, owner
+end
+-- Removes a member whatever socket holds it (LEAVE without the ownership check, no election).
+local function remove(sessionId, peerId, now, prefix)
+  local seq, sock, owner = member(peerId)
+  if seq == nil then return nil end
+  redis.call('HDEL', MEM, peerId)
+  redis.call('HDEL', INFO, peerId)
+  redis.call('HDEL', HEALTH, peerId .. ':t', peerId .. ':r', peerId .. ':s')
+  redis.call('HDEL', UNREACH, peerId)
+  redis.call('ZREM', READY, peerId)
+  redis.call('SREM', prefix .. 'inst:' .. owner .. ':m', sessionId .. ' ' .. peerId .. ' ' .. sock)
+  if redis.call('HLEN', MEM) == 0 then redis.call('ZADD', prefix .. 'empty', now, sessionId) end
+  return sock
+end
+-- Counts \`offence\` against peerId, each key once (SessionRegistry.offend); at \`limit\` bars
+-- its id and removes it. Returns its offences (space-separated) and the socket id of the
+-- removed member ('' when it stays, or was no member).
+local function offend(sessionId, peerId, offence, limit, now, prefix)
+  local rec = redis.call('HGET', OFFENCES, peerId) or ''
+  local count, seen = 0, false
+  for key in string.gmatch(rec, '%S+') do
+    count = count + 1
+    if key == offence then seen = true end
+  end
+  if not seen then
+    rec = (rec == '') and offence or (rec .. ' ' .. offence)
+    count = count + 1
+    redis.call('HSET', OFFENCES, peerId, rec)
+  end
+  if count < limit then return rec, '' end
+  redis.call('SADD', EXPELLED, peerId)
+  return rec, remove(sessionId, peerId, now, prefix) or ''
 end
 -- The ready member with the smallest joinSeq that is neither barred nor \`excluded\`.
 local function firstCandidate(excluded)
@@ -86,6 +122,10 @@ return {'OK'}
  */
 const JOIN = `
 if redis.call('EXISTS', META) == 0 then return {'ERR', 'UNKNOWN_SESSION'} end
+if redis.call('SISMEMBER', EXPELLED, ARGV[2]) == 1 then
+  if ARGV[3] == '1' then return {'ERR', 'EXPELLED'} end
+  return {'ERR', 'RETRY'}
+end
 local count = redis.call('HLEN', MEM)
 if count >= tonumber(ARGV[9]) then return {'ERR', 'SESSION_FULL', tostring(count)} end
 if redis.call('HEXISTS', MEM, ARGV[2]) == 1 then
@@ -164,11 +204,12 @@ return {'OK'}
 `;
 
 /**
- * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs, reason. Counts the report
- * like SessionRegistry.reportUnreachable and, at a majority, bars the accused when a counted
- * report is not 'silent', elects the first ready member by join order but the accused and
- * the barred, and bumps the term. Replies {'OK', changed, reports, needed, agg, term,
- * lastRound, barred}.
+ * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs, reason, maxOffences,
+ * sessionId, prefix. Counts the report like SessionRegistry.reportUnreachable and, at a
+ * majority, bars the accused when a counted report is not 'silent' (an offence: at the limit
+ * it is expelled), elects the first ready member by join order but the accused and the
+ * barred, and bumps the term. Replies {'OK', changed, reports, needed, agg, term, lastRound,
+ * barred, offences, expelledSocketId}.
  */
 const UNREACHABLE = `
 if owned(ARGV[1], ARGV[2]) == nil then return {'ERR', 'NOT_JOINED'} end
@@ -193,7 +234,7 @@ for _, voter in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
   end
 end
 local needed = math.floor(electorate / 2) + 1
-if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3], 0} end
+if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3], 0, '', ''} end
 local barred = 0
 if faults > 0 then
   redis.call('SADD', BARRED, accused)
@@ -203,14 +244,31 @@ local chosen = firstCandidate(accused)
 redis.call('HSET', META, 'agg', chosen)
 local term = redis.call('HINCRBY', META, 'term', 1)
 redis.call('DEL', UNREACH)
-return {'OK', 1, reports, needed, chosen, term, s[3], barred}
+local offences, expelled = '', ''
+if barred == 1 then offences, expelled = offend(ARGV[9], accused, 'barred', tonumber(ARGV[8]), ARGV[5], ARGV[10]) end
+return {'OK', 1, reports, needed, chosen, term, s[3], barred, offences, expelled}
+`;
+
+/**
+ * KEYS: session. ARGV: peerId, socketId, term, accused, maxOffences, sessionId, now, prefix.
+ * The aggregator of the term dropped \`accused\` for invalid frames: an offence, like
+ * SessionRegistry.reportPeer. Replies {'OK', offences, expelledSocketId}.
+ */
+const PEER_REPORT = `
+if owned(ARGV[1], ARGV[2]) == nil then return {'ERR', 'NOT_JOINED'} end
+local s = redis.call('HMGET', META, 'term', 'agg')
+if tonumber(ARGV[3]) ~= tonumber(s[1]) then return {'ERR', 'STALE_TERM', s[1]} end
+if s[2] ~= ARGV[1] then return {'ERR', 'NOT_AGGREGATOR', s[1]} end
+if ARGV[4] == ARGV[1] or member(ARGV[4]) == nil then return {'ERR', 'UNKNOWN_PEER'} end
+local offences, expelled = offend(ARGV[6], ARGV[4], 'report:' .. ARGV[1], tonumber(ARGV[5]), ARGV[7], ARGV[8])
+return {'OK', offences, expelled}
 `;
 
 /** KEYS: session. ARGV: sessionId, deadline, prefix. Deletes the session if still empty since <= deadline. */
 const PRUNE = `
 local since = redis.call('ZSCORE', ARGV[3] .. 'empty', ARGV[1])
 if not since or tonumber(since) > tonumber(ARGV[2]) or redis.call('HLEN', MEM) > 0 then return 0 end
-redis.call('DEL', META, MEM, INFO, READY, HEALTH, UNREACH, BARRED)
+redis.call('DEL', META, MEM, INFO, READY, HEALTH, UNREACH, BARRED, OFFENCES, EXPELLED)
 redis.call('SREM', ARGV[3] .. 'sessions', ARGV[1])
 redis.call('ZREM', ARGV[3] .. 'empty', ARGV[1])
 return 1
@@ -270,6 +328,7 @@ export const SCRIPTS = {
   heartbeat: PRELUDE + HEARTBEAT,
   report: PRELUDE + REPORT,
   unreachable: PRELUDE + UNREACHABLE,
+  peerReport: PRELUDE + PEER_REPORT,
   prune: PRELUDE + PRUNE,
   renewLease: RENEW_LEASE,
   claimOrphans: CLAIM_ORPHANS,

@@ -37,8 +37,10 @@ import type {
   JoinOutcome,
   LeaseOutcome,
   LeaveOutcome,
+  Expulsion,
   MemberKey,
   NewMember,
+  PeerReportOutcome,
   ReadyOutcome,
   SessionStore,
   UnreachableOutcome,
@@ -72,6 +74,8 @@ function describe(code: string, detail: string, subject = ''): string {
       return `peer ${subject} is already in the session`;
     case 'UNKNOWN_SESSION':
       return 'no such session';
+    case 'EXPELLED':
+      return `peer ${subject} was expelled from this session`;
     case 'UNKNOWN_PEER':
       return `no peer ${subject} in this session`;
     case 'STALE_TERM':
@@ -91,6 +95,11 @@ const aggregatorOf = (sessionId: string, agg: string, term: number, lastRound: n
   term,
   lastRound,
 });
+
+/** An offend() result of the scripts: the offences and the removed member's socket ('' = none). */
+function expulsion(peerId: string, offences: string, socketId: string): Expulsion | undefined {
+  return socketId === '' ? undefined : { peerId, socketId, offences: offences.split(' ') };
+}
 
 function parseMemberKey(entry: string): MemberKey | undefined {
   const [sessionId, peerId, socketId] = entry.split(' ');
@@ -160,7 +169,7 @@ export class RedisSessionStore implements SessionStore {
         ],
       );
       const describeJoin = (code: string, detail: string): string => describe(code, detail, peerId);
-      if (throwIfError(reply, describeJoin, ['UNKNOWN_SESSION']) === 'RETRY') continue;
+      if (throwIfError(reply, describeJoin, ['UNKNOWN_SESSION', 'EXPELLED']) === 'RETRY') continue;
       const [, changed, configText, agg, term, lastRound, memberFlat, infoFlat, ready] = expectReply(
         z.tuple([z.literal('OK'), int, z.string(), z.string(), int, int, strings, strings, strings]),
         reply,
@@ -279,27 +288,69 @@ export class RedisSessionStore implements SessionStore {
     key: MemberKey,
     report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
+    maxOffences: number,
   ): Promise<UnreachableOutcome> {
+    const { prefix, now } = this.init;
     const reply = await this.lua.run(
       'unreachable',
-      [sessionKey(this.init.prefix, key.sessionId)],
-      [key.peerId, key.socketId, report.term, report.peerId, this.init.now(), ttlMs, report.reason],
+      [sessionKey(prefix, key.sessionId)],
+      [
+        key.peerId,
+        key.socketId,
+        report.term,
+        report.peerId,
+        now(),
+        ttlMs,
+        report.reason,
+        maxOffences,
+        key.sessionId,
+        prefix,
+      ],
     );
     throwIfError(reply, (code, detail) =>
       describe(code, detail, code === 'STALE_TERM' ? String(report.term) : report.peerId),
     );
-    const [, changed, reports, needed, agg, term, lastRound, barred] = expectReply(
-      z.tuple([z.literal('OK'), int, int, int, z.string(), int, int, int]),
+    const [, changed, reports, needed, agg, term, lastRound, barred, offences, socketId] = expectReply(
+      z.tuple([z.literal('OK'), int, int, int, z.string(), int, int, int, z.string(), z.string()]),
       reply,
       'unreachable',
     );
+    const expelled = expulsion(report.peerId, offences, socketId);
     return {
       reports,
       needed,
       aggregator: aggregatorOf(key.sessionId, agg, term, lastRound),
       aggregatorChanged: changed === 1,
       barred: barred === 1,
+      ...(expelled && { expelled }),
     };
+  }
+
+  async reportPeer(
+    key: MemberKey,
+    report: { term: number; peerId: string },
+    maxOffences: number,
+  ): Promise<PeerReportOutcome> {
+    const { prefix, now } = this.init;
+    const reply = await this.lua.run(
+      'peerReport',
+      [sessionKey(prefix, key.sessionId)],
+      [key.peerId, key.socketId, report.term, report.peerId, maxOffences, key.sessionId, now(), prefix],
+    );
+    throwIfError(reply, (code, detail) =>
+      describe(
+        code,
+        detail,
+        code === 'STALE_TERM' ? String(report.term) : code === 'UNKNOWN_PEER' ? report.peerId : key.peerId,
+      ),
+    );
+    const [, offences, socketId] = expectReply(
+      z.tuple([z.literal('OK'), z.string(), z.string()]),
+      reply,
+      'peerReport',
+    );
+    const expelled = expulsion(report.peerId, offences, socketId);
+    return { offences: offences.split(' ').length, ...(expelled && { expelled }) };
   }
 
   async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {

@@ -2,8 +2,9 @@
  * The server's session state, with no sockets in it: sessions, their members, the elected
  * aggregator and term, and the reported round progress. Every mutation that can change the
  * aggregator returns whether it did, so the caller can broadcast the new term; that includes
- * reports that the aggregator is unreachable (reportUnreachable). Failures throw
- * SignalingError with a stable code.
+ * reports that the aggregator is unreachable (reportUnreachable). It also counts each peer's
+ * offences (offend) and expels one at the limit. Failures throw SignalingError with a stable
+ * code.
  *
  * @example
  * const registry = new SessionRegistry({ maxSessions: 10, maxPeersPerSession: 8, now: Date.now });
@@ -25,6 +26,7 @@ import type { z } from 'zod';
 import type { roundReportSchema } from '../shared/protocol/signaling.ts';
 import { chooseAggregator } from './election.ts';
 import { randomId } from './ids.ts';
+import type { Expulsion } from './store.ts';
 
 export type AcceptedRoundReport = z.output<typeof roundReportSchema>;
 
@@ -61,6 +63,14 @@ export interface SessionRecord {
    * majority): never elected again in this session. They may stay on as workers.
    */
   readonly barred: Set<string>;
+  /**
+   * Each peer's offences, in the order they counted: 'barred' (replaced as aggregator for a
+   * fault; once), 'report:<aggregator id>' (that aggregator dropped it for invalid frames;
+   * once per aggregator). Kept after the peer leaves, for the rest of the session.
+   */
+  readonly offences: Map<string, Set<string>>;
+  /** Peers expelled at the offence limit: their id cannot join this session again. */
+  readonly expelled: Set<string>;
 }
 
 /** The count after an unreachable report (see SessionRegistry.reportUnreachable). */
@@ -70,6 +80,8 @@ export interface UnreachableCount {
   readonly aggregatorChanged: boolean;
   /** The replaced aggregator was barred from the role (see SessionRecord.barred). */
   readonly barred: boolean;
+  /** The barring was its last allowed offence (see SessionRegistry.offend). */
+  readonly expelled?: Expulsion;
 }
 
 export interface NewPeer {
@@ -112,6 +124,8 @@ export class SessionRegistry {
       emptySince: now,
       unreachable: new Map(),
       barred: new Set(),
+      offences: new Map(),
+      expelled: new Set(),
     };
     this.sessions.set(session.sessionId, session);
     return session;
@@ -126,6 +140,9 @@ export class SessionRegistry {
   }
 
   addPeer(session: SessionRecord, joining: NewPeer): { peer: PeerRecord; aggregatorChanged: boolean } {
+    if (joining.peerId !== undefined && session.expelled.has(joining.peerId)) {
+      throw new SignalingError('EXPELLED', `peer ${joining.peerId} was expelled from this session`, true);
+    }
     if (session.peers.size >= this.init.maxPeersPerSession) {
       throw new SignalingError('SESSION_FULL', `session has ${session.peers.size} peers`);
     }
@@ -133,7 +150,8 @@ export class SessionRegistry {
     if (peerId !== undefined && session.peers.has(peerId)) {
       throw new SignalingError('PEER_ID_TAKEN', `peer ${peerId} is already in the session`);
     }
-    while (peerId === undefined || session.peers.has(peerId)) peerId = randomId(6);
+    while (peerId === undefined || session.peers.has(peerId) || session.expelled.has(peerId))
+      peerId = randomId(6);
     const now = this.init.now();
     const peer: PeerRecord = {
       peerId,
@@ -213,15 +231,16 @@ export class SessionRegistry {
    * (floor(n/2) + 1 of n: all of them while n < 3), a new term begins with the aggregator
    * chosen by the election policy without the one reported (it stays a member, and a
    * candidate in later elections, unless a counted report says `faulty` or `stalled`: then it
-   * is barred from the role for the rest of the session). STALE_TERM for a report of another
-   * term, NOT_AGGREGATOR when the term is current but the peer named is not its aggregator;
-   * the aggregator's own report changes nothing.
+   * is barred from the role for the rest of the session, an offence). STALE_TERM for a report
+   * of another term, NOT_AGGREGATOR when the term is current but the peer named is not its
+   * aggregator; the aggregator's own report changes nothing.
    */
   reportUnreachable(
     session: SessionRecord,
     reporter: PeerRecord,
     report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
+    maxOffences: number,
   ): UnreachableCount {
     if (report.term !== session.term) {
       throw new SignalingError(
@@ -254,7 +273,41 @@ export class SessionRegistry {
     session.aggregatorId = chooseAggregator(null, session.peers.values(), excluded);
     session.term += 1;
     session.unreachable.clear();
-    return { reports, needed, aggregatorChanged: true, barred: faults > 0 };
+    if (faults === 0) return { reports, needed, aggregatorChanged: true, barred: false };
+    const expelled = this.offend(session, accused, 'barred', maxOffences);
+    return { reports, needed, aggregatorChanged: true, barred: true, ...(expelled && { expelled }) };
+  }
+
+  /**
+   * `reporter`, the aggregator of `report.term`, disconnected its worker `report.peerId` for
+   * invalid frames: an offence of that worker, counted once per reporting aggregator (one
+   * bad aggregator cannot expel an honest worker alone, however often it reports).
+   * STALE_TERM for another term, NOT_AGGREGATOR from anyone but the term's aggregator,
+   * UNKNOWN_PEER for a non-member or the reporter itself.
+   */
+  reportPeer(
+    session: SessionRecord,
+    reporter: PeerRecord,
+    report: { term: number; peerId: string },
+    maxOffences: number,
+  ): { offences: number; expelled?: Expulsion } {
+    if (report.term !== session.term) {
+      throw new SignalingError(
+        'STALE_TERM',
+        `report for term ${report.term}, current term is ${session.term}`,
+      );
+    }
+    if (session.aggregatorId !== reporter.peerId) {
+      throw new SignalingError(
+        'NOT_AGGREGATOR',
+        `${reporter.peerId} is not the aggregator of term ${session.term}`,
+      );
+    }
+    if (report.peerId === reporter.peerId || !session.peers.has(report.peerId)) {
+      throw new SignalingError('UNKNOWN_PEER', `no peer ${report.peerId} in this session`);
+    }
+    const expelled = this.offend(session, report.peerId, `report:${reporter.peerId}`, maxOffences);
+    return { offences: session.offences.get(report.peerId)?.size ?? 0, ...(expelled && { expelled }) };
   }
 
   /** Members whose last sign of life is older than `timeoutMs`. */
@@ -313,6 +366,30 @@ export class SessionRegistry {
       ...(session.lastReport === undefined ? {} : { lastReport: session.lastReport }),
       traffic: { ...session.traffic },
     };
+  }
+
+  /**
+   * Counts `offence` against `peerId` (once per key: see SessionRecord.offences); at
+   * `maxOffences` removes it from the session and bars its id from joining again. Callers
+   * run the election before (the peer is never the aggregator when removed).
+   */
+  private offend(
+    session: SessionRecord,
+    peerId: string,
+    offence: string,
+    maxOffences: number,
+  ): Expulsion | undefined {
+    let offences = session.offences.get(peerId);
+    if (offences === undefined) session.offences.set(peerId, (offences = new Set()));
+    offences.add(offence);
+    if (offences.size < maxOffences) return undefined;
+    session.expelled.add(peerId);
+    const peer = session.peers.get(peerId);
+    if (peer === undefined) return undefined;
+    session.peers.delete(peerId);
+    session.unreachable.delete(peerId);
+    if (session.peers.size === 0) session.emptySince = this.init.now();
+    return { peerId, socketId: peer.socketId, offences: [...offences] };
   }
 
   /** Applies the election policy; bumps the term when the aggregator changes. */

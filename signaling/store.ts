@@ -79,6 +79,27 @@ export interface UnreachableOutcome {
   readonly aggregatorChanged: boolean;
   /** The replaced aggregator is barred from the role for the rest of the session. */
   readonly barred: boolean;
+  /** Present when the barring was the offender's last allowed offence: it is out. */
+  readonly expelled?: Expulsion;
+}
+
+/**
+ * A member removed from its session for reaching the offence limit (rules:
+ * SessionRegistry.offend, which both stores follow): the server tells its socket why and
+ * closes it, and refuses its peer id in that session from then on (EXPELLED).
+ */
+export interface Expulsion {
+  readonly peerId: string;
+  /** The socket that held the membership (on any instance). */
+  readonly socketId: string;
+  /** Its offences in the order they counted: 'barred', or 'report:<aggregator id>'. */
+  readonly offences: readonly string[];
+}
+
+export interface PeerReportOutcome {
+  /** The reported peer's offences so far (this one included when it counts). */
+  readonly offences: number;
+  readonly expelled?: Expulsion;
 }
 
 export interface LeaseOutcome {
@@ -98,7 +119,7 @@ export interface SessionStore {
   stop(): Promise<void>;
   /** Creates a session; TOO_MANY_SESSIONS at the limit. Returns its id. */
   create(config: SessionConfig): Promise<string>;
-  /** UNKNOWN_SESSION (fatal), SESSION_FULL, PEER_ID_TAKEN. */
+  /** UNKNOWN_SESSION (fatal), EXPELLED (fatal: see reportPeer), SESSION_FULL, PEER_ID_TAKEN. */
   join(sessionId: string, member: NewMember): Promise<JoinOutcome>;
   /** Removes the member if `socketId` still owns it (idempotent). */
   leave(member: MemberKey): Promise<LeaveOutcome>;
@@ -118,7 +139,18 @@ export interface SessionStore {
     member: MemberKey,
     report: { term: number; peerId: string; reason: AggregatorFault },
     ttlMs: number,
+    maxOffences: number,
   ): Promise<UnreachableOutcome>;
+  /**
+   * The member, the aggregator of `report.term`, dropped its worker `report.peerId` for
+   * invalid frames: an offence (rules: SessionRegistry.reportPeer). STALE_TERM,
+   * NOT_AGGREGATOR, UNKNOWN_PEER.
+   */
+  reportPeer(
+    member: MemberKey,
+    report: { term: number; peerId: string },
+    maxOffences: number,
+  ): Promise<PeerReportOutcome>;
   /** The session's current aggregator and term, or undefined if the session is gone. */
   aggregatorOf(sessionId: string): Promise<AggregatorState | undefined>;
   /** Deletes sessions empty for at least `idleMs`; returns their ids. */

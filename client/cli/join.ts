@@ -368,6 +368,8 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       : showProgress(peer, process.stderr, peer.config?.rounds ?? 0, opts.progressWidth);
     const done = await peer.finished;
     progress?.stop();
+    // Out of the session for repeated offences (the server refuses its rejoin): a failure.
+    if (peer.expelled !== null) throw new CommandFailure(`expelled from the session: ${peer.expelled}`);
     // The final model's figure goes to the server before this peer leaves, then the session's.
     const sessionAccuracy = await local.reportFinal(peer.model(), server, session);
     await peer.leave();

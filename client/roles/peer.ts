@@ -125,6 +125,8 @@ export class Peer {
   aggregatorChanges = 0;
   /** Rejected frames by reason code. */
   readonly rejections = new Map<string, number>();
+  /** Why the server expelled this peer from the session (its words), or null: it stays out. */
+  expelled: string | null = null;
   /** The snapshots this peer keeps (the session's list while it aggregates), for an operator's rollback. */
   readonly snapshots: SnapshotKeeper;
 
@@ -390,7 +392,13 @@ export class Peer {
     });
     membership.on('rejoined', ({ joined, client }) => this.onRejoined(joined, client));
     membership.on('lost', ({ error }) => {
-      this.log('warn', `no longer a member of the session: ${error.message}`);
+      if (error.code === 'EXPELLED') this.expelled = error.detail;
+      // The last warning: a tab shows it as why it stopped (client/ui/runtime/peer-runtime.ts).
+      const expelled = `expelled from the session: ${error.detail}`;
+      this.log(
+        'warn',
+        this.expelled === null ? `no longer a member of the session: ${error.message}` : expelled,
+      );
       this.track(this.leave()); // `finished` resolves
     });
     transport.on('message', (from, bytes) => this.onMessage(from, bytes));
@@ -529,7 +537,11 @@ export class Peer {
       this.aggregatorLink = null;
     }
     this.transport?.close(peerId);
-    if (role instanceof AggregatorRole) role.onWorkerLeft(peerId);
+    if (role instanceof AggregatorRole) {
+      role.onWorkerLeft(peerId);
+      // An offence of that worker: the server expels it at its limit (signaling/sessions.ts).
+      if (this.membership !== null) this.track(this.membership.reportPeer(role.term, peerId, strikes));
+    }
     this.events.publish('banned', { peerId, strikes });
     // Its workers replace a faulty aggregator at once, not at the next tick.
     if (fromAggregator) this.dataPath?.checkAggregatorNow(role);

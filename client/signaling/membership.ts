@@ -7,7 +7,8 @@
  * whichever client is current, so callers subscribe once.
  *
  * Giving up ('lost') is immediate when the server says the session or the token is no good
- * (UNKNOWN_SESSION, BAD_TOKEN, TOKEN_EXPIRED): retrying cannot help.
+ * (UNKNOWN_SESSION, BAD_TOKEN, TOKEN_EXPIRED), or that this peer is out of the session
+ * (EXPELLED, also when the socket closes with it): retrying cannot help.
  *
  * @example
  * const membership = new SessionMembership({ serverUrl, join: { sessionId, token, kind: 'headless' } });
@@ -52,7 +53,7 @@ export interface MembershipEvents {
 }
 
 /** Join failures that another attempt cannot fix. */
-const HOPELESS: ReadonlySet<string> = new Set(['UNKNOWN_SESSION', 'BAD_TOKEN', 'TOKEN_EXPIRED']);
+const HOPELESS: ReadonlySet<string> = new Set(['UNKNOWN_SESSION', 'BAD_TOKEN', 'TOKEN_EXPIRED', 'EXPELLED']);
 
 export class SessionMembership extends TypedEmitter<MembershipEvents> {
   private readonly init: MembershipInit;
@@ -124,6 +125,15 @@ export class SessionMembership extends TypedEmitter<MembershipEvents> {
     return this.requireClient().reportUnreachable(term, peerId, reason);
   }
 
+  /** See SignalingClient.reportPeer; DISCONNECTED while joining again. */
+  async reportPeer(
+    term: number,
+    peerId: string,
+    count: number,
+  ): Promise<{ offences: number; limit: number; expelled: boolean }> {
+    return this.requireClient().reportPeer(term, peerId, count);
+  }
+
   /** Leaves: closes the socket and stops rejoining. Safe to call more than once. */
   close(): void {
     this.closed = true;
@@ -181,6 +191,12 @@ export class SessionMembership extends TypedEmitter<MembershipEvents> {
       client.close();
       if (this.closed) return;
       this.emit('disconnect', event);
+      // Expelled: the server refuses this peer id from now on.
+      if (event.error !== undefined && HOPELESS.has(event.error.code)) {
+        this.closed = true;
+        this.emit('lost', { error: event.error });
+        return;
+      }
       this.rejoining ??= this.rejoin().finally(() => (this.rejoining = null));
     });
   }

@@ -24,19 +24,23 @@ import {
   emptyOkSchema,
   errorEventSchema,
   errorReplySchema,
+  expelledEventSchema,
   joinOkSchema,
   peerJoinedEventSchema,
   peerLeftEventSchema,
+  peerReportOkSchema,
   peerUpdatedEventSchema,
   signalEventSchema,
   type AggregatorEvent,
   type ClientToServerEvents,
   type CreateSessionOk,
+  type ExpelledEvent,
   type Heartbeat,
   type JoinOk,
   type JoinRequest,
   type PeerJoinedEvent,
   type PeerLeftEvent,
+  type PeerReportOk,
   type PeerUpdatedEvent,
   type RoundReport,
   type ServerToClientEvents,
@@ -92,6 +96,11 @@ export interface SignalingClientEvents {
   signal: (event: SignalEvent) => void;
   /** Errors the server reported without a request, and server messages that failed validation. */
   error: (error: SignalingError) => void;
+  /**
+   * The server expelled this peer from the session for repeated offences; the socket closes
+   * next, its disconnect carrying SignalingError EXPELLED with the message.
+   */
+  expelled: (event: ExpelledEvent) => void;
   /** The socket closed; `error` is the fatal server error that caused it, if any. */
   disconnect: (event: { reason: string; error?: SignalingError }) => void;
 }
@@ -298,6 +307,22 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   }
 
   /**
+   * For the aggregator of `term`: it disconnected its worker `peerId` after `count` invalid
+   * frames. The reply counts that worker's offences; at the server's limit it was expelled.
+   */
+  async reportPeer(
+    term: number,
+    peerId: string,
+    count: number,
+    options?: RequestOptions,
+  ): Promise<Omit<PeerReportOk, 'ok'>> {
+    const { ok: _ok, ...counted } = await this.request(peerReportOkSchema, options, (s, ack) =>
+      s.emit('peer:report', { term, peerId, reason: 'invalid-frames', count }, ack),
+    );
+    return counted;
+  }
+
+  /**
    * Adds what `source` returns to every heartbeat from now on (replacing an earlier source):
    * what the peer runtime does not know itself, like the accuracy of the peer's model on its
    * own data (client/training/evaluation-reporter.ts).
@@ -410,6 +435,13 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         const err = SignalingError.fromInfo(ev);
         if (err.fatal) this.fatalError = err;
         this.emit('error', err);
+      }),
+    );
+    socket.on(
+      'expelled',
+      validated(expelledEventSchema, (ev) => {
+        this.fatalError = new SignalingError('EXPELLED', ev.message, true);
+        this.emit('expelled', ev);
       }),
     );
     socket.on('disconnect', (reason) => {

@@ -9,7 +9,9 @@
  * regularly, announce `peer:ready` when they can serve as aggregator, and the aggregator
  * sends `round:report` after each round. A worker that hears nothing from its aggregator on
  * the data channels says so with `aggregator:unreachable`; when a majority of the other
- * ready members have, the server replaces it (a new term). The server broadcasts `peer:joined`, `peer:left`,
+ * ready members have, the server replaces it (a new term). The aggregator names a worker it
+ * dropped for invalid frames with `peer:report`; a peer that reaches the server's offence
+ * limit is expelled (`expelled`, then its socket closes; its id cannot join again). The server broadcasts `peer:joined`, `peer:left`,
  * `peer:updated` and `aggregator` to the session. Requests are acknowledged with a
  * `Reply` ({ ok: true, ... } or { ok: false, error }); problems without an ack callback
  * arrive as an `error` event. An error with `fatal: true` means the server closes the
@@ -72,6 +74,7 @@ export const SIGNALING_ERROR_CODES = [
   'OPERATOR_REQUIRED', // an operator's request (create, snapshots, rollback) without the operator token
   'NO_AGGREGATOR', // snapshots:list or session:rollback while the session has no aggregator
   'UNKNOWN_SNAPSHOT', // session:rollback to a round the aggregator keeps no snapshot of
+  'EXPELLED', // join with the id of a peer expelled from the session for repeated offences (fatal)
   // Raised by the client wrapper only:
   'TIMEOUT', // no reply within the request timeout
   'DISCONNECTED', // the socket is not connected, or closed during the request
@@ -259,6 +262,28 @@ export const unreachableReportSchema = z.object({
 });
 export type UnreachableReport = z.input<typeof unreachableReportSchema>;
 
+/**
+ * What counts against a peer (signaling/sessions.ts, offences): `faulty-aggregator` when it
+ * was replaced as aggregator for a fault (barred), `invalid-frames` when an aggregator
+ * dropped it as a worker for invalid frames.
+ */
+export const offenceSchema = z.enum(['faulty-aggregator', 'invalid-frames']);
+export type Offence = z.infer<typeof offenceSchema>;
+
+/**
+ * From the aggregator of `term`: it disconnected its worker `peerId` for invalid frames
+ * (`count` of them, over settings.maxBadFrames). One offence per reporting aggregator and
+ * worker, however often it reports; STALE_TERM for another term, NOT_AGGREGATOR from anyone
+ * but the term's aggregator, UNKNOWN_PEER for a non-member or itself.
+ */
+export const peerReportSchema = z.object({
+  term: termSchema,
+  peerId: peerIdSchema,
+  reason: z.literal('invalid-frames'),
+  count: z.number().int().nonnegative(),
+});
+export type PeerReport = z.input<typeof peerReportSchema>;
+
 // ---------------------------------------------------------------------------- server -> client
 
 export const peerJoinedEventSchema = z.object({
@@ -268,7 +293,7 @@ export const peerJoinedEventSchema = z.object({
 });
 export type PeerJoinedEvent = z.infer<typeof peerJoinedEventSchema>;
 
-export const leaveReasonSchema = z.enum(['disconnect', 'heartbeat-timeout']);
+export const leaveReasonSchema = z.enum(['disconnect', 'heartbeat-timeout', 'expelled']);
 export type LeaveReason = z.infer<typeof leaveReasonSchema>;
 export const peerLeftEventSchema = z.object({
   sessionId: sessionIdSchema,
@@ -284,6 +309,19 @@ export type PeerUpdatedEvent = PeerJoinedEvent;
 
 export const aggregatorEventSchema = aggregatorStateSchema;
 export type AggregatorEvent = AggregatorState;
+
+/** To an expelled peer, right before the server closes its socket: why. */
+export const expelledEventSchema = z.object({
+  sessionId: sessionIdSchema,
+  peerId: peerIdSchema,
+  /** The offence that reached the limit. */
+  reason: offenceSchema,
+  /** Its offences in this session, the last one included. */
+  offences: z.number().int().positive(),
+  /** The offences, said for a person. */
+  message: z.string().max(1024),
+});
+export type ExpelledEvent = z.infer<typeof expelledEventSchema>;
 
 export const signalEventSchema = z.object({ from: peerIdSchema, data: z.unknown() });
 export type SignalEvent = z.infer<typeof signalEventSchema>;
@@ -345,6 +383,19 @@ export type UnreachableOk = z.infer<typeof unreachableOkSchema>;
 export const unreachableReplySchema = z.discriminatedUnion('ok', [unreachableOkSchema, errorReplySchema]);
 export type UnreachableReply = z.infer<typeof unreachableReplySchema>;
 
+/** The server's count after a `peer:report`. */
+export const peerReportOkSchema = okSchema({
+  /** The peer's offences in this session so far. */
+  offences: z.number().int().nonnegative(),
+  /** Offences that expel a peer (the server's maxOffences). */
+  limit: z.number().int().positive(),
+  /** True when this report expelled it. */
+  expelled: z.boolean(),
+});
+export type PeerReportOk = z.infer<typeof peerReportOkSchema>;
+export const peerReportReplySchema = z.discriminatedUnion('ok', [peerReportOkSchema, errorReplySchema]);
+export type PeerReportReply = z.infer<typeof peerReportReplySchema>;
+
 export const emptyOkSchema = okSchema({});
 export type EmptyOk = z.infer<typeof emptyOkSchema>;
 export const emptyReplySchema = z.discriminatedUnion('ok', [emptyOkSchema, errorReplySchema]);
@@ -360,6 +411,7 @@ export interface ClientToServerEvents {
   'peer:ready': (req: ReadyRequest, ack: (res: EmptyReply) => void) => void;
   'round:report': (req: RoundReport, ack: (res: EmptyReply) => void) => void;
   'aggregator:unreachable': (req: UnreachableReport, ack: (res: UnreachableReply) => void) => void;
+  'peer:report': (req: PeerReport, ack: (res: PeerReportReply) => void) => void;
   /** Operator requests (shared/protocol/operator.ts): need no join, but the operator token. */
   'snapshots:list': (req: SnapshotsListRequest, ack: (res: SnapshotsOk | ErrorReply) => void) => void;
   'session:rollback': (req: RollbackRequest, ack: (res: SnapshotsOk | ErrorReply) => void) => void;
@@ -372,6 +424,8 @@ export interface ServerToClientEvents {
   aggregator: (ev: AggregatorEvent) => void;
   signal: (ev: SignalEvent) => void;
   error: (ev: ErrorEvent) => void;
+  /** This peer is out of the session for repeated offences; its socket closes next. */
+  expelled: (ev: ExpelledEvent) => void;
   /** To the aggregator only: an operator's requests, relayed (shared/protocol/operator.ts). */
   'snapshots:query': (ev: SnapshotsQuery, ack: (res: AggregatorAnswer) => void) => void;
   'snapshot:rollback': (ev: RollbackCommand, ack: (res: AggregatorAnswer) => void) => void;
@@ -387,6 +441,7 @@ export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = [
   'peer:ready',
   'round:report',
   'aggregator:unreachable',
+  'peer:report',
   'snapshots:list',
   'session:rollback',
 ];

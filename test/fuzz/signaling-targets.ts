@@ -21,6 +21,7 @@ import {
   heartbeatSchema,
   joinRequestSchema,
   errorReplySchema,
+  peerReportSchema,
   readyRequestSchema,
   roundReportSchema,
   signalRequestSchema,
@@ -55,6 +56,7 @@ const SCHEMAS: Record<ClientEventName, z.ZodType> = {
   'peer:ready': readyRequestSchema,
   'round:report': roundReportSchema,
   'aggregator:unreachable': unreachableReportSchema,
+  'peer:report': peerReportSchema,
   'snapshots:list': snapshotsListRequestSchema,
   'session:rollback': rollbackRequestSchema,
 };

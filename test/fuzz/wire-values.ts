@@ -167,6 +167,11 @@ export function clientMessageArb(event: ClientEventName, direct = false): fc.Arb
       direct,
     ),
     'aggregator:unreachable': record({ term: countArb, peerId: peerIdArb }, ['term', 'peerId'], direct),
+    'peer:report': record(
+      { term: countArb, peerId: peerIdArb, reason: fc.constant('invalid-frames'), count: countArb },
+      ['term', 'peerId', 'reason', 'count'],
+      direct,
+    ),
     'snapshots:list': record({ sessionId: sessionIdArb }, ['sessionId'], direct),
     'session:rollback': record({ sessionId: sessionIdArb, round: countArb }, ['sessionId', 'round'], direct),
   };

@@ -196,6 +196,7 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
             key(peerId),
             { term, peerId: accused, reason },
             10_000,
+            2,
           );
           seen.push({ ...outcome, aggregator: { ...outcome.aggregator, sessionId: 'S' } });
         }
