@@ -23,12 +23,14 @@ function describeOffence(key: string): { kind: Offence; text: string } {
 export function expelledEvent(sessionId: string, expulsion: Expulsion): ExpelledEvent {
   const described = expulsion.offences.map(describeOffence);
   const last = described.at(-1)?.kind ?? 'invalid-frames';
+  const count = `${described.length} offence${described.length === 1 ? '' : 's'}`;
+  const message = `${count}: ${described.map((d) => d.text).join('; ')}`;
   return {
     sessionId,
     peerId: expulsion.peerId,
     reason: last,
     offences: Math.max(1, described.length),
-    message: `${described.length} offences: ${described.map((d) => d.text).join('; ')}`.slice(0, 1024),
+    message: message.slice(0, 1024),
   };
 }
 

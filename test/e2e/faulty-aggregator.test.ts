@@ -5,7 +5,8 @@
  * server starts a new term with another aggregator and bars the offender from the role:
  * when the successor leaves, the next aggregator is a third peer, not the offender that
  * joined first. The offender stays a worker whose frames are checked like anyone's (the
- * new aggregator bans it too); it can no longer report rounds as the session's. The honest
+ * new aggregator bans it too and reports it: a second offence, so the server expels it,
+ * test/e2e/expelled-peer.test.ts); it can no longer report rounds as the session's. The honest
  * peers finish on one model. Four in-process peers over real WebRTC on loopback, a real
  * signaling server.
  */
