@@ -16,6 +16,7 @@
  */
 import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -69,6 +70,8 @@ export interface StartRun {
   identicalModels: boolean | null;
   /** 1-minute load average when the run started. */
   loadAverage: number;
+  /** Demo starts it took to get a summary (a start fails while someone rebuilds dist/). */
+  attempts: number;
   /** A failed run: the end of the demo's stderr. */
   stderrTail?: string;
 }
@@ -92,16 +95,24 @@ export function spread(values: readonly number[]): Spread {
   return { median: finite(median), min: finite(sorted[0]), max: finite(sorted[sorted.length - 1]) };
 }
 
+/** A run that ended with no model: its demo or peers failed (exit code not 0, no accuracy). */
+function failedRun(run: StartRun): boolean {
+  return run.exitCode !== 0 && run.finalTestAccuracy === null;
+}
+
 /** Per setting: how many seeds reached 90%, seconds and rounds to it, final accuracy. */
 export function summarize(runs: readonly StartRun[]) {
   const settings = [...new Set(runs.map((r) => r.setting))];
   return settings.map((setting) => {
-    const mine = runs.filter((r) => r.setting === setting);
+    // A run that ended with no model (the demo or its peers failed) is left out, not counted
+    // as never reaching 90%.
+    const mine = runs.filter((r) => r.setting === setting && !failedRun(r));
     const reached = mine.filter((r) => r.secondsTo90 !== null).length;
     return {
       setting,
-      flags: mine[0]?.flags ?? [],
+      flags: runs.find((r) => r.setting === setting)?.flags ?? [],
       seeds: mine.map((r) => r.seed),
+      failed: runs.filter((r) => r.setting === setting && failedRun(r)).map((r) => r.seed),
       reached: `${reached}/${mine.length}`,
       secondsTo90: spread(mine.map((r) => r.secondsTo90 ?? Infinity)),
       roundsTo90: spread(mine.map((r) => r.roundsTo90 ?? Infinity)),
@@ -109,6 +120,27 @@ export function summarize(runs: readonly StartRun[]) {
       wallSeconds: spread(mine.map((r) => r.wallSeconds ?? Infinity)),
     };
   });
+}
+
+/**
+ * Demo starts per run: dist/ is shared with whoever runs `npm run build` (npm test does), and
+ * a demo or peer started while it is rebuilt fails to load (MODULE_NOT_FOUND); once started,
+ * a run is not affected. Such a start is retried, not counted as a run that never reached 90%.
+ */
+const MAX_ATTEMPTS = 3;
+/** How long the built CLI must have been present before a (re)start, in ms (a build takes ~3 s). */
+const BUILD_SETTLE_MS = 5_000;
+
+/** Resolves once the built demo and peer entry have both existed for BUILD_SETTLE_MS. */
+async function builtDemoPresent(): Promise<void> {
+  const present = () => existsSync(DEMO) && existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
+  for (;;) {
+    if (present()) {
+      await new Promise((resolve) => setTimeout(resolve, BUILD_SETTLE_MS));
+      if (present()) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 /** Runs the built demo; resolves with its exit code and the end of its stderr. */
@@ -173,11 +205,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           const flags = START_SETTINGS[setting] ?? [];
           const out = join(dir, `${setting}-${seed}.json`);
           const load = loadavg()[0] ?? 0;
-          const { code: exitCode, tail } = await runDemo(flags, seed, out);
-          const parsed = demoSchema.safeParse(
-            JSON.parse(await readFile(out, 'utf8').catch(() => 'null')) as unknown,
-          );
-          const s = parsed.success ? parsed.data : null;
+          let attempts = 0;
+          let exitCode: number | null = null;
+          let tail = '';
+          let s: z.infer<typeof demoSchema> | null = null;
+          const failed = () => s === null || (exitCode !== 0 && s.final.testAccuracy === null);
+          while ((attempts === 0 || failed()) && attempts < MAX_ATTEMPTS) {
+            attempts++;
+            await builtDemoPresent();
+            await rm(out, { force: true });
+            ({ code: exitCode, tail } = await runDemo(flags, seed, out));
+            const parsed = demoSchema.safeParse(
+              JSON.parse(await readFile(out, 'utf8').catch(() => 'null')) as unknown,
+            );
+            s = parsed.success ? parsed.data : null;
+          }
           const run: StartRun = {
             setting,
             flags,
@@ -191,6 +233,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             aggregatorChanges: s?.aggregatorChanges ?? null,
             identicalModels: s?.identicalModels ?? null,
             loadAverage: load,
+            attempts,
             ...(exitCode === 0 ? {} : { stderrTail: tail }),
           };
           runs.push(run);
