@@ -80,7 +80,9 @@ test(
       await baseline.close();
     }
 
-    const server = await createAppServer({ buildApp, logLevel: 'silent' });
+    // Heartbeats (and the tab's /status polls) every 200 ms, not the default 5 s: the 60 rounds can
+    // end before a 5 s poll brings the session's accuracy, and the panel would show n/a.
+    const server = await createAppServer({ buildApp, logLevel: 'silent', heartbeatIntervalMs: 200 });
     const url = await server.start({ port: 0, host: '127.0.0.1' });
     t.after(() => server.stop());
     const io = captureIo();
