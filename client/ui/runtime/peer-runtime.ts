@@ -33,6 +33,7 @@ import { Peer } from '../../roles/peer.ts';
 import { TypedEmitter } from '../../../shared/typed-emitter.ts';
 import { SignalingError, type JoinedSession, type SignalingClient } from '../../signaling/index.ts';
 import type { DataLearner } from '../../training/data-learner.ts';
+import { fetchSessionModelWeights } from '../../training/model-weights.ts';
 import { SIGNALING_RETRY_DELAY_MS } from '../reconnect.ts';
 import type { SessionRuntime, SessionRuntimeEvents } from './attach.ts';
 import { LinkKindSampler, type ConnectionRegistry } from './link-kinds.ts';
@@ -260,6 +261,8 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
   }
 
   private async createLearner(config: SessionConfig): Promise<DataLearner> {
+    // A custom model's weights over the inline limit are held by the server: fetched and checked first.
+    await fetchSessionModelWeights(this.init.serverUrl, config.customModel);
     const learner = await this.init.createLearner(config);
     this.learner = learner;
     this.milestones.learnerReadyAt ??= performance.now();
