@@ -60,6 +60,14 @@ export interface LinkSettings {
    * @default 268435456 (256 MiB)
    */
   maxShapedBacklogBytes: number;
+  /**
+   * close() closes the data channel first and destroys the connection once the channel has
+   * closed on both sides (the remote's reset answers ours, one round trip), or after this
+   * long if it does not answer (a stopped or gone remote). Closing the connection outright
+   * makes a wrtc remote crash if it is sending (peer-link.ts, #release).
+   * @default 1000
+   */
+  gracefulCloseTimeoutMs: number;
 }
 
 export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
@@ -75,6 +83,7 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   linkMbps: Number.POSITIVE_INFINITY,
   linkLatencyMs: 0,
   maxShapedBacklogBytes: 256 * 1024 * 1024,
+  gracefulCloseTimeoutMs: 1000,
 });
 
 const positiveInt = z.number().int().positive();
@@ -98,6 +107,7 @@ const settingsSchema = z
     linkMbps: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]),
     linkLatencyMs: z.number().min(0).max(60_000),
     maxShapedBacklogBytes: positiveInt,
+    gracefulCloseTimeoutMs: positiveInt,
   })
   .refine(
     (s) => s.lowWaterMarkBytes < s.highWaterMarkBytes,
