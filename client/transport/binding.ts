@@ -10,9 +10,11 @@
  *   candidates but pairs its own server-reflexive address with the remote's relay, so the
  *   remote sees this peer's address (test/scale/turn.test.ts saw srflx/prflx selected).
  * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): the default, and honours
- *   relay-only, so a relay-only link uses it whatever the default; its RTCDataChannel::Send reads a channel pointer that WebRTC's
- *   signaling thread clears when the remote closes, so a send racing that close can kill the
- *   process with SIGSEGV (docs/failover.md; CI saw it in test/roles/partition-failover.test.ts).
+ *   relay-only, so a relay-only link uses it whatever the default; its RTCDataChannel::Send
+ *   reads a channel pointer that WebRTC's thread clears when the channel closes, so a send
+ *   racing a remote's outright connection close can kill the process with SIGSEGV. PeerLink
+ *   closes the data channel first and the connection after (peer-link.ts, #release), which
+ *   removed the crash in a reproduction (docs/failover.md).
  *   `npm run bench:binding` compares them (docs/benchmarks.md).
  * LIEC_WEBRTC=node-datachannel|wrtc chooses one for every link (no fallback then); otherwise
  * the default for the link's policy is tried first and the other if it cannot load (a
@@ -48,9 +50,9 @@ export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
  * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc, for now. In
- * `npm run bench:binding` (bench/results/binding.json) a remote close during sends killed a
- * wrtc process with SIGSEGV (1 in 40 links there, 1 in 11 in an earlier run) and never a
- * node-datachannel one (0 in 40), and its send() call blocks about 10x less (median 5 us
+ * `npm run bench:binding` (bench/results/binding.json, before PeerLink's orderly close) a remote
+ * close during sends killed a wrtc process with SIGSEGV (1 in 40 links there, 1 in 11 in an earlier
+ * run) and never a node-datachannel one (0 in 40), and its send() call blocks about 10x less (median 5 us
  * against 57 us); but with node-datachannel as the default, CI saw two session tests time
  * out (test/e2e/faulty-aggregator.test.ts waiting for the faulty report,
  * test/roles/signaling-rejoin.test.ts waiting for a rejoined worker to be counted).
