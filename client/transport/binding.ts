@@ -14,7 +14,7 @@
  *   reads a channel pointer that WebRTC's thread clears when the channel closes, so a send
  *   racing a remote's outright connection close can kill the process with SIGSEGV. PeerLink
  *   closes the data channel first and the connection after (peer-link.ts, #release), which
- *   removed the crash in a reproduction (docs/failover.md).
+ *   removed the crash in a reproduction but not in CI (docs/failover.md).
  *   `npm run bench:binding` compares them (docs/benchmarks.md).
  * LIEC_WEBRTC=node-datachannel|wrtc chooses one for every link (no fallback then); otherwise
  * the default for the link's policy is tried first and the other if it cannot load (a
