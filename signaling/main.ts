@@ -24,7 +24,7 @@ import { resolveLogLevel } from './logger.ts';
 import { createSignalingServer, type SignalingServer } from './server.ts';
 
 export const USAGE = `usage: signaling [--port 8080] [--host 0.0.0.0] [--log-level info]
-       [--heartbeat-timeout-ms 15000] [--max-peers-per-session 256]
+       [--heartbeat-timeout-ms 15000] [--max-peers-per-session 256] [--max-offences 2]
        [--app-dir client/ui/dist | --signaling-only] [--open]
 ${ENV_USAGE}`;
 
@@ -55,6 +55,7 @@ export async function main(
       'log-level': { type: 'string' },
       'heartbeat-timeout-ms': { type: 'string' },
       'max-peers-per-session': { type: 'string' },
+      'max-offences': { type: 'string' },
       'app-dir': { type: 'string' },
       'signaling-only': { type: 'boolean' },
       open: { type: 'boolean' },
@@ -64,6 +65,8 @@ export async function main(
   const port = integer('port', values.port, 8080);
   if (port > 65_535) throw new RangeError('--port must be 0..65535');
   const heartbeatTimeoutMs = integer('heartbeat-timeout-ms', values['heartbeat-timeout-ms'], 15_000);
+  const maxOffences = integer('max-offences', values['max-offences'], 2);
+  if (maxOffences < 1) throw new RangeError('--max-offences must be at least 1');
   const fromEnv = settingsFromEnv(env);
   if (values.open === true && fromEnv.operatorToken !== undefined)
     throw new RangeError('--open and LIEC_OPERATOR_TOKEN exclude each other');
@@ -75,6 +78,7 @@ export async function main(
     heartbeatTimeoutMs,
     heartbeatIntervalMs: Math.max(1, Math.floor(heartbeatTimeoutMs / 3)),
     maxPeersPerSession: integer('max-peers-per-session', values['max-peers-per-session'], 256),
+    maxOffences,
     logLevel: resolveLogLevel(values['log-level'], env),
   };
   if (values['signaling-only'] === true && values['app-dir'] !== undefined)

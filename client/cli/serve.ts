@@ -48,6 +48,14 @@ export function serveCommand(): Command {
         .argParser(integerIn(1))
         .default(256),
     )
+    .addOption(
+      new Option(
+        '--max-offences <n>',
+        'offences (replaced as a faulty aggregator, reported for invalid frames) that expel a peer',
+      )
+        .argParser(integerIn(1))
+        .default(2),
+    )
     .addOption(new Option('--app-dir <dir>', 'folder of the built web app (default: client/ui/dist)'))
     .addOption(
       new Option('--signaling-only', 'serve no web app, only the signaling endpoints')
@@ -75,6 +83,7 @@ interface ServeOptions {
   logLevel?: string;
   heartbeatTimeoutMs: number;
   maxPeersPerSession: number;
+  maxOffences: number;
   appDir?: string;
   signalingOnly: boolean;
   open: boolean;
@@ -118,6 +127,8 @@ export async function main(
       String(opts.heartbeatTimeoutMs),
       '--max-peers-per-session',
       String(opts.maxPeersPerSession),
+      '--max-offences',
+      String(opts.maxOffences),
       ...(opts.logLevel === undefined ? [] : ['--log-level', opts.logLevel]),
       ...(opts.appDir === undefined ? [] : ['--app-dir', opts.appDir]),
       ...(opts.signalingOnly ? ['--signaling-only'] : []),

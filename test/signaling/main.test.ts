@@ -42,11 +42,11 @@ test('main(argv, env, { buildApp }) builds into --app-dir before serving', async
   assert.match(await (await fetch(`${server.url}/`)).text(), /<title>built<\/title>/);
 });
 
-test('main(argv) with --signaling-only serves no app, and takes the heartbeat and peer limits', async (t) => {
+test('main(argv) with --signaling-only serves no app, and takes the heartbeat, peer and offence limits', async (t) => {
   const server = await main(
     [
       ...['--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--signaling-only'],
-      ...['--heartbeat-timeout-ms', '9000', '--max-peers-per-session', '7'],
+      ...['--heartbeat-timeout-ms', '9000', '--max-peers-per-session', '7', '--max-offences', '3'],
     ],
     {},
   );
@@ -56,12 +56,14 @@ test('main(argv) with --signaling-only serves no app, and takes the heartbeat an
   assert.equal(server.options.heartbeatTimeoutMs, 9000);
   assert.equal(server.options.heartbeatIntervalMs, 3000);
   assert.equal(server.options.maxPeersPerSession, 7);
+  assert.equal(server.options.maxOffences, 3);
 });
 
 test('main(argv) refuses bad arguments', async () => {
   await assert.rejects(main(['--port', 'eighty']), RangeError);
   await assert.rejects(main(['--port', '70000']), RangeError);
   await assert.rejects(main(['--log-level', 'loud']), RangeError);
+  await assert.rejects(main(['--max-offences', '0']), RangeError);
   await assert.rejects(main(['--signaling-only', '--app-dir', '/tmp']), RangeError);
   await assert.rejects(main(['--what']), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
 });
