@@ -75,6 +75,19 @@ export function* encodeChunks(
   } while (offset < message.byteLength);
 }
 
+/**
+ * The goodbye frame: one byte a link sends when it closes, before any native close. The remote
+ * stops sending on the link the moment it reads it and closes the channel itself, so no send
+ * of the remote races the close (peer-link.ts, #release). Neither chunk flags (bits 0-1) nor a
+ * shaping stamp (0x80) can begin a one-byte frame with this value.
+ */
+export const GOODBYE_FRAME_BYTE = 0x47;
+
+/** True when a data-channel message is the goodbye frame. */
+export function isGoodbyeFrame(data: Uint8Array): boolean {
+  return data.byteLength === 1 && data[0] === GOODBYE_FRAME_BYTE;
+}
+
 /** Number of chunks (and wire bytes) `encodeChunks` produces for a message: for accounting. */
 export function chunkedSize(messageBytes: number, chunkBytes: number): { chunks: number; wireBytes: number } {
   const firstPayload = chunkBytes - FIRST_CHUNK_HEADER_BYTES;

@@ -61,10 +61,10 @@ export interface LinkSettings {
    */
   maxShapedBacklogBytes: number;
   /**
-   * close() closes the data channel first and destroys the connection once the channel has
-   * closed on both sides (the remote's reset answers ours, one round trip), or after this
-   * long if it does not answer (a stopped or gone remote). Closing the connection outright
-   * makes a wrtc remote crash if it is sending (peer-link.ts, #release).
+   * close() sends a goodbye frame and waits this long for the remote to stop sending and close
+   * the channel; a remote that does not answer gets the channel closed (a stream reset) and,
+   * after this long again, the connection. Closing under a wrtc remote's send can crash it
+   * (peer-link.ts, #release).
    * @default 1000
    */
   gracefulCloseTimeoutMs: number;

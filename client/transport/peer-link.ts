@@ -17,7 +17,8 @@
 import SimplePeer from 'simple-peer';
 import { waitForDrain, type LowBufferEvents } from './backpressure.ts';
 import { loadWebRtcBinding, type WebRtcBinding } from './binding.ts';
-import { encodeChunks, MIN_CHUNK_BYTES } from './chunk-codec.ts';
+import { encodeChunks, isGoodbyeFrame, MIN_CHUNK_BYTES } from './chunk-codec.ts';
+import { LinkRelease } from './link-release.ts';
 import { selectedPairRoundTripMs } from './ice-rtt.ts';
 import { DelayLine } from './delay-line.ts';
 import { TransportError, toTransportError } from './errors.ts';
@@ -112,8 +113,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
    * once the bound reaches the high-water mark.
    */
   #bufferedBound = 0;
-  /** Destroys the connection if the data channel's orderly close has not finished by then (see #release). */
-  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The teardown after close: goodbye first, so no send of either side races it. */
+  readonly #release: LinkRelease;
 
   constructor(options: PeerLinkOptions & { binding: WebRtcBinding }) {
     super();
@@ -129,11 +130,16 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       channelConfig: { ordered: true },
       trickle: true,
     });
+    this.#release = new LinkRelease(this.#peer, this.settings.gracefulCloseTimeoutMs);
     this.#peer.on('signal', (data: unknown) => this.#onLocalSignal(data));
     this.#peer.on('connect', () => this.#onConnect());
     this.#peer.on('data', (data: unknown) => this.#onData(data));
     this.#peer.on('error', (err: unknown) => this.#shutdown('error', toTransportError(err)));
-    this.#peer.on('close', () => this.#shutdown('remote'));
+    this.#peer.on('close', () => {
+      this.#shutdown('remote');
+      // The connection is gone: the end of the teardown, whoever started it.
+      this.#release.finish();
+    });
     this.#connectTimer = setTimeout(() => {
       const error = new TransportError(
         'ERR_CONNECT_TIMEOUT',
@@ -253,8 +259,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   }
 
   /**
-   * Closes the link: 'close' comes at once, the data channel closes (the remote sees 'close'
-   * one round trip later) and then the connection (see #release). Idempotent.
+   * Closes the link: 'close' comes at once; the remote is told goodbye (it sees 'close' when
+   * that arrives) and closes the channel, then the connection goes (link-release.ts). Idempotent.
    */
   close(): void {
     this.#shutdown('local');
@@ -397,6 +403,12 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   }
 
   #onData(data: unknown): void {
+    // Read even while closing: the remote's goodbye answers ours (link-release.ts).
+    if (data instanceof Uint8Array && isGoodbyeFrame(data)) {
+      this.#release.remoteSaidGoodbye();
+      if (!this.#closed) this.#shutdown('remote');
+      return;
+    }
     if (this.#closed) return;
     if (!(data instanceof Uint8Array)) {
       this.#shutdown('error', new TransportError('ERR_MALFORMED_CHUNK', 'non-binary data-channel message'));
@@ -474,13 +486,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   }
 
   #shutdown(reason: LinkCloseReason, error?: TransportError): void {
-    if (this.#closed) {
-      // simple-peer's own 'close' arrives after its teardown (the orderly close's end): clear again
-      clearTimeout(this.#releaseTimer);
-      this.#releaseTimer = undefined;
-      this.#clearIceTimer();
-      return;
-    }
+    if (this.#closed) return;
     this.#closed = true;
     this.#connected = false;
     clearTimeout(this.#connectTimer);
@@ -494,55 +500,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     for (const reject of this.#awaitingDeparture) reject(closedWhileSending);
     this.#awaitingDeparture.clear();
     this.#early = [];
-    this.#release();
-    this.#clearIceTimer();
+    this.#release.start();
     if (error) this.emit('error', error);
     this.emit('close', error ? 'error' : reason);
   }
-
-  /**
-   * Tears the connection down in order: the data channel first, the connection once the
-   * channel has closed on both sides. wrtc's RTCDataChannel::Send checks the channel, then
-   * makes a blocking call into WebRTC's network thread, then sends through a pointer that
-   * thread clears when the channel reaches 'closed': a remote whose connection closes
-   * outright (an SCTP abort: no 'closing' first) while it sends can die of SIGSEGV there
-   * (docs/failover.md). A channel close instead resets the stream: the remote's channel goes
-   * 'closing' (its sends now throw, caught as ERR_LINK_CLOSED) and only reaches 'closed' once
-   * its own reset has been answered, a round trip later, so no send of it is mid-call then.
-   * simple-peer destroys the connection itself on the channel's 'close'; the timer covers a
-   * remote that never answers (stopped, gone). A close during sends crashed the sender in 7
-   * of 450 links with destroy() and 0 of 500 with this (docs/failover.md).
-   */
-  #release(): void {
-    const channel: unknown = Reflect.get(this.#peer, '_channel');
-    const open =
-      typeof channel === 'object' && channel !== null && Reflect.get(channel, 'readyState') === 'open';
-    const close: unknown = open ? Reflect.get(channel, 'close') : undefined;
-    if (!open || typeof close !== 'function') {
-      this.#peer.destroy();
-      return;
-    }
-    try {
-      Reflect.apply(close, channel, []);
-    } catch {
-      this.#peer.destroy();
-      return;
-    }
-    this.#releaseTimer = setTimeout(() => this.#peer.destroy(), this.settings.gracefulCloseTimeoutMs);
-    // A process that is done need not wait for a remote that does not answer.
-    this.#releaseTimer.unref?.();
-  }
-
-  /** simple-peer 9 never clears its 5 s ICE-complete timer on destroy(); it delays exit. */
-  #clearIceTimer(): void {
-    const timer: unknown = Reflect.get(this.#peer, '_iceCompleteTimer');
-    if (isTimerHandle(timer)) clearTimeout(timer);
-  }
-}
-
-function isTimerHandle(value: unknown): value is ReturnType<typeof setTimeout> | number {
-  if (typeof value === 'number') return true;
-  return typeof value === 'object' && value !== null && typeof Reflect.get(value, 'ref') === 'function';
 }
 
 function isLowBufferEvents(value: object): value is LowBufferEvents {

@@ -14,7 +14,11 @@ import {
   decodeChunkHeader,
   encodeChunks,
   FIRST_CHUNK_HEADER_BYTES,
+  GOODBYE_FRAME_BYTE,
+  isGoodbyeFrame,
+  MIN_CHUNK_BYTES,
 } from '../../client/transport/chunk-codec.ts';
+import { stampChunk } from '../../client/transport/shaping.ts';
 import { TransportError, type TransportErrorCode } from '../../client/transport/errors.ts';
 import { Reassembler } from '../../client/transport/reassembler.ts';
 import { pattern } from './helpers.ts';
@@ -123,4 +127,22 @@ test('random garbage only ever yields a coded TransportError, never another exce
 
 test('encodeChunks refuses a chunk size that cannot hold a header', () => {
   assertCode(() => [...encodeChunks(0, new Uint8Array(4), FIRST_CHUNK_HEADER_BYTES)], 'ERR_INVALID_OPTION');
+});
+
+test('the goodbye frame is one byte that no chunk, stamped or not, can be', () => {
+  assert.equal(isGoodbyeFrame(new Uint8Array([GOODBYE_FRAME_BYTE])), true);
+  assert.equal(isGoodbyeFrame(new Uint8Array([GOODBYE_FRAME_BYTE, 0])), false);
+  assert.equal(isGoodbyeFrame(new Uint8Array([0])), false);
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.integer({ min: MIN_CHUNK_BYTES, max: 80 }),
+      (message, size) => {
+        for (const chunk of encodeChunks(7, message, size)) {
+          assert.equal(isGoodbyeFrame(chunk), false);
+          assert.equal(isGoodbyeFrame(stampChunk(chunk, 3)), false);
+        }
+      },
+    ),
+  );
 });

@@ -105,7 +105,10 @@ test(
         };
         link.on('message', onMessage);
         const poll = setInterval(onMessage, 1);
-        const [[reason], closed] = await Promise.all([localClose, childClosed]);
+        const [[reason], closed] = await Promise.all([localClose, childClosed]).catch((error: unknown) => {
+          const state = `link ${id}: ${link.arrivedChunks} of ${closeAfter} chunks, closed here ${link.closed}`;
+          throw new Error(`${String(error)} (${state})`);
+        });
         clearInterval(poll);
         stopRelay();
         assert.equal(reason, 'local');
