@@ -13,8 +13,8 @@
  *   relay-only, so a relay-only link uses it whatever the default; its RTCDataChannel::Send
  *   reads a channel pointer that WebRTC's thread clears when the channel closes, so a send
  *   racing a remote's outright connection close can kill the process with SIGSEGV. PeerLink
- *   closes the data channel first and the connection after (peer-link.ts, #release), which
- *   removed the crash in a reproduction but not in CI (docs/failover.md).
+ *   says goodbye before it closes, so the remote stops sending first (link-release.ts); a
+ *   remote that closes without it (a tab closed outright) can still race a send.
  *   `npm run bench:binding` compares them (docs/benchmarks.md).
  * LIEC_WEBRTC=node-datachannel|wrtc chooses one for every link (no fallback then); otherwise
  * the default for the link's policy is tried first and the other if it cannot load (a
