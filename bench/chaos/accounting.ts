@@ -35,6 +35,7 @@ const schemas = {
     term: z.number(),
     kind: z.string(),
     resent: z.boolean(),
+    computeMs: z.number().optional(),
   }),
   applied: z.object({ ...base, round: z.number(), term: z.number(), counted: z.boolean() }),
   round: z.object({
@@ -280,6 +281,13 @@ export interface ResumeReport {
   secondsToJoin: number | null;
   /** A straggler restart: its uploads miss their rounds by design, so it is not held to the rejoin target. */
   straggler: boolean;
+  /**
+   * Where secondsToCountedAgain went, from its join reaching the server: until it held the
+   * session's model (sent to it, or the broadcast it missed applied), and the compute time
+   * of its first upload after that (TF.js and its data warming up). Null if never.
+   */
+  secondsToModel: number | null;
+  firstComputeMs: number | null;
 }
 
 /** How each resumed incarnation was taken back, and when it was counted again. */
@@ -319,9 +327,28 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
       secondsToCountedAgain: again === undefined ? null : (again.closedAt - reachedAt) / 1000,
       secondsToJoin: log.startedAt === undefined ? null : (reachedAt - log.startedAt) / 1000,
       straggler: log.straggler === true,
+      ...rejoinBreakdown(log.events, reachedAt),
     });
   }
   return reports;
+}
+
+/** ResumeReport's secondsToModel and firstComputeMs for a log whose join reached the server at `reachedAt`. */
+function rejoinBreakdown(
+  events: LogEvent[],
+  reachedAt: number,
+): Pick<ResumeReport, 'secondsToModel' | 'firstComputeMs'> {
+  const inStep = events.find(
+    (e) => e.at >= reachedAt && ((e.type === 'model' && e.source === 'aggregator') || e.type === 'applied'),
+  );
+  const upload =
+    inStep === undefined
+      ? undefined
+      : ofType(events, 'uploaded').find((u) => u.at >= inStep.at && u.kind === 'upload' && !u.resent);
+  return {
+    secondsToModel: inStep === undefined ? null : (inStep.at - reachedAt) / 1000,
+    firstComputeMs: upload?.computeMs ?? null,
+  };
 }
 
 /**

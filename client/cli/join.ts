@@ -282,7 +282,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
   // A model over the inline limit: its weights come from the server (by hash) before the learner.
   const { fetchingModelWeights } = await import('../training/model-weights.ts');
   const create = fetchingModelWeights(server, local.create);
-  const preloaded = resume === undefined ? null : preloadLearner(resume.config, create);
+  const preloaded = resume === undefined ? null : preloadLearner(resume.config, create, shard);
   if (preloaded === null)
     void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
   const peer = new Peer({
@@ -492,13 +492,33 @@ const iceServersSchema = z.array(
 /**
  * Peer's createLearner for a resumed peer: the learner of the checkpoint's config starts
  * loading now, before the join, and serves if the session's config is that one (else
- * resuming fails anyway, CHECKPOINT_MISMATCH).
+ * resuming fails anyway, CHECKPOINT_MISMATCH). With its shard known, it also computes one
+ * gradient there (warmUpLearner) while the join and the links are under way.
  */
 function preloadLearner(
   expected: SessionConfig,
   create: (config: SessionConfig) => Promise<Learner & { backend?: string }>,
+  shard: number | undefined,
 ): (config: SessionConfig) => Promise<Learner & { backend?: string }> {
-  const loading = create(expected);
+  const loading = create(expected).then((learner) => {
+    if (shard !== undefined) warmUpLearner(learner, shard % expected.dataShards);
+    return learner;
+  });
   loading.catch(() => {}); // a failure surfaces where it is awaited
   return (config) => (JSON.stringify(config) === JSON.stringify(expected) ? loading : create(config));
+}
+
+/**
+ * One gradient on `shard`, thrown away: the first one reads the shard's images and builds
+ * the backend's kernels (0.5-0.7 s of a resumed chaos peer's first round under load, 0.05-0.2
+ * s later). It takes one batch of the shard's sampler, which a restarted process starts
+ * from its beginning anyway (the checkpoint holds no batch position). A failure is left to
+ * the peer's own first gradient.
+ */
+function warmUpLearner(learner: Learner, shard: number): void {
+  try {
+    learner.gradient(shard, learner.initialWeights());
+  } catch {
+    // the same call fails again in the peer's first round, where it is reported
+  }
 }

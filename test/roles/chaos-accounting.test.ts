@@ -168,11 +168,21 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
     '{"type":"uploaded", truncated',
     JSON.stringify({ type: 'model', peerId: 'w1', at: 20, round: 90, source: 'aggregator' }),
     JSON.stringify({ type: 'checkpoint', peerId: 'w1', at: 21, round: 90 }),
+    JSON.stringify({
+      type: 'uploaded',
+      peerId: 'w1',
+      at: 25,
+      round: 91,
+      term: 2,
+      kind: 'upload',
+      resent: false,
+      computeMs: 4,
+    }),
   ].join('\n');
   const events = parseEventLog(text);
   assert.deepEqual(
     events.map((e) => e.type),
-    ['joined', 'model'],
+    ['joined', 'model', 'uploaded'],
   );
   const reports = resumeReports([log('w1', events, null, 1), log('agg', [closed(91, 2, 30, ['agg', 'w1'])])]);
   assert.deepEqual(reports, [
@@ -186,6 +196,8 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
       secondsToCountedAgain: 0.02,
       secondsToJoin: null,
       straggler: false,
+      secondsToModel: 0.01,
+      firstComputeMs: 4,
     },
   ]);
   // A straggler restart is marked, so the rejoin target leaves it out.
