@@ -262,12 +262,17 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
     const roundTimes = new Map<number, number>();
     let lastRound = -1;
     const status = server.status.bind(server);
+    /** Each aggregator term as the server's status showed it, with the round it began after. */
+    const terms: { term: number; peerId: string | null; afterRound: number }[] = [];
     const roundWatch = setInterval(() => {
-      const round = status().sessions.find((x) => x.sessionId === sessionId)?.aggregator.lastRound ?? -1;
+      const aggregator = status().sessions.find((x) => x.sessionId === sessionId)?.aggregator;
+      const round = aggregator?.lastRound ?? -1;
       if (round > lastRound) {
         lastRound = round;
         roundTimes.set(round, performance.now());
       }
+      if (aggregator !== undefined && aggregator.term !== terms.at(-1)?.term)
+        terms.push({ term: aggregator.term, peerId: aggregator.peerId, afterRound: round });
     }, ROUND_POLL_MS);
     const points: MemoryPoint[] = [];
     const sampler = (async () => {
@@ -340,9 +345,13 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
         peerId: tab.peerId,
         /** The role asked for (by join order) and whether the tab aggregated at the end. */
         role,
-        aggregatedAtEnd: tab.peerId !== null && aggregatorAtEnd?.peerId === tab.peerId,
+        /** Whether the tab aggregated any of the rounds (a takeover after the last one does not count). */
+        aggregated: terms.some(
+          (t) => t.peerId !== null && t.peerId === tab.peerId && t.afterRound < ROUNDS - 1,
+        ),
         /** Aggregator terms after the first (a failover changes the tab's role). */
         aggregatorChanges: Math.max(0, (aggregatorAtEnd?.term ?? 1) - 1),
+        terms: terms.map((t) => ({ ...t, tab: t.peerId !== null && t.peerId === tab.peerId })),
         counted: tab.countedRounds.length > 0,
         countedRounds: tab.countedRounds.length,
         firstCountedRound: tab.countedRounds[0] ?? null,
@@ -423,7 +432,7 @@ try {
       results.push(result);
       const m = result.memory;
       console.log(
-        `${result.model} (${result.params} params, tab ${result.tabBackend} ${result.tab.aggregatedAtEnd ? 'aggregator' : 'worker'}, ${result.outcome}): ` +
+        `${result.model} (${result.params} params, tab ${result.tabBackend} ${result.tab.aggregated ? 'aggregator' : 'worker'}, ${result.outcome}): ` +
           `renderer RSS peak ${m.rendererRss?.peakMiB} MiB (HWM ${m.rendererHwm?.peakMiB}), final ${m.rendererRss?.finalMiB}; ` +
           `JS heap used peak ${m.jsHeapUsed?.peakMiB} MiB, final ${m.jsHeapUsed?.finalMiB}; ` +
           `array buffers peak ${m.arrayBufferBackingStores?.peakMiB} MiB, final ${m.arrayBufferBackingStores?.finalMiB}; ` +
