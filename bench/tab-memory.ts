@@ -38,6 +38,8 @@ const { values } = parseArgs({
     'sample-ms': { type: 'string', default: '250' },
     /** Session seed (the tab's test accuracy is reported on seeds 5-8; settings chosen on 1-4). */
     seed: { type: 'string', default: '5' },
+    /** Seconds one session may take (join, learner, the rounds) before it is reported as timed out. */
+    'timeout-s': { type: 'string', default: '600' },
     /** Passed to the tab as `&backend=` (webgl, wasm or cpu); default: the tab's own choice. */
     backend: { type: 'string' },
     /** Leave out --disable-gpu (headless Chromium then may offer WebGL on SwiftShader). */
@@ -50,11 +52,13 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const HEADLESS = Number(values.headless);
 const SAMPLE_MS = Number(values['sample-ms']);
-/** Upper bound for one session (join, learner, N rounds) on a loaded 2-core machine. */
-const SESSION_TIMEOUT_MS = 15 * 60_000;
+/** Upper bound for one session (join, learner, N rounds). */
+const SESSION_TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 const MB = 2 ** 20;
 /** Interval between reads of the session's last round from the server's status. */
 const ROUND_POLL_MS = 100;
+/** Console warnings and errors of the tab kept for the result. */
+const MAX_PAGE_WARNINGS = 20;
 /** Upper bound for the first peer to join (page load and TF.js set-up included). */
 const JOIN_TIMEOUT_MS = 120_000;
 
@@ -258,6 +262,13 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
     await cdp.send('Performance.enable');
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // The tab's warnings (e.g. its peer reporting an aggregator silent), the last few kept.
+    const pageWarnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() !== 'warning' && message.type() !== 'error') return;
+      pageWarnings.push(message.text().slice(0, 300));
+      if (pageWarnings.length > MAX_PAGE_WARNINGS) pageWarnings.shift();
+    });
     // Sampled from before the page loads: the learner's set-up (digits, TF.js, model) counts.
     const roundTimes = new Map<number, number>();
     let lastRound = -1;
@@ -316,6 +327,8 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
     sampling = false;
     clearInterval(roundWatch);
     await sampler;
+    // Timed out: the headless peers are stopped (their peaks so far are kept).
+    if (outcome === 'timeout') for (const peer of headless) peer.process.kill();
     const ends = await finished;
     const tab = await tabFigures(page);
     const aggregatorAtEnd = session()?.aggregator;
@@ -359,6 +372,7 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
         /** ms since the page started loading. */
         milestones: tab.milestones,
         pageErrors,
+        pageWarnings,
       },
       memory: {
         samples: points.length,
