@@ -44,6 +44,10 @@ const { values } = parseArgs({
     backend: { type: 'string' },
     /** Leave out --disable-gpu (headless Chromium then may offer WebGL on SwiftShader). */
     gpu: { type: 'boolean', default: false },
+    /** Force a GC once this round is reached and report memory before and after it (a diagnosis). */
+    'gc-at-round': { type: 'string' },
+    /** V8 flags for the browser (a diagnosis, e.g. --max-semi-space-size=1; pages cannot set them). */
+    'js-flags': { type: 'string' },
     /** The tab's role: it joins first to aggregate, after the headless peers to be a worker. */
     'tab-role': { type: 'string', default: 'both' },
     out: { type: 'string', default: 'bench/results/tab-memory.json' },
@@ -52,6 +56,7 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const HEADLESS = Number(values.headless);
 const SAMPLE_MS = Number(values['sample-ms']);
+const GC_AT_ROUND = values['gc-at-round'] === undefined ? null : Number(values['gc-at-round']);
 /** Upper bound for one session (join, learner, N rounds). */
 const SESSION_TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 const MB = 2 ** 20;
@@ -209,6 +214,22 @@ function peakFinal(points: readonly MemoryPoint[], pick: (p: MemoryPoint) => num
   return { peakMiB: mib(Math.max(...read)), finalMiB: mib(read.at(-1) ?? NaN) };
 }
 
+interface MidRunGc {
+  before: MemoryPoint;
+  after: MemoryPoint;
+}
+
+function midRunGcFigures(gc: MidRunGc | null) {
+  if (gc === null) return null;
+  const figures = (p: MemoryPoint) => ({
+    round: p.round,
+    rendererRssMiB: Math.round((p.rendererRssBytes / MB) * 10) / 10,
+    backingStoresMiB:
+      p.backingStorageBytes === null ? null : Math.round((p.backingStorageBytes / MB) * 10) / 10,
+  });
+  return { before: figures(gc.before), after: figures(gc.after) };
+}
+
 /** The first sample taken in each round. */
 function firstPerRound(points: readonly MemoryPoint[]): MemoryPoint[] {
   const seen = new Set<number>();
@@ -245,7 +266,10 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
   });
   client.close();
   const profile = await mkdtemp(join(tmpdir(), 'liec-tab-memory-'));
-  const args = values.gpu ? CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu') : CHROMIUM_ARGS;
+  const args = [
+    ...(values.gpu ? CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu') : CHROMIUM_ARGS),
+    ...(values['js-flags'] === undefined ? [] : [`--js-flags=${values['js-flags']}`]),
+  ];
   let context: BrowserContext | undefined;
   const headless: WatchedPeer[] = [];
   const peerDir = await mkdtemp(join(tmpdir(), 'liec-tab-memory-peers-'));
@@ -286,10 +310,17 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
         terms.push({ term: aggregator.term, peerId: aggregator.peerId, afterRound: round });
     }, ROUND_POLL_MS);
     const points: MemoryPoint[] = [];
+    /** With --gc-at-round: a sample before and after a forced GC in the middle of training. */
+    let midRunGc: MidRunGc | null = null as MidRunGc | null;
     const sampler = (async () => {
       while (sampling) {
         const point = await sample(profile, cdp, lastRound);
         if (point !== null) points.push(point);
+        if (point !== null && midRunGc === null && GC_AT_ROUND !== null && lastRound >= GC_AT_ROUND) {
+          await cdp.send('HeapProfiler.collectGarbage');
+          const after = await sample(profile, cdp, lastRound);
+          if (after !== null) midRunGc = { before: point, after };
+        }
         await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
       }
     })();
@@ -397,6 +428,7 @@ async function runModel(model: ArchName, role: TabRole, server: SignalingServer,
             },
           ]),
         ),
+        midRunGc: midRunGcFigures(midRunGc),
         afterGc:
           afterGc === null
             ? null
