@@ -18,7 +18,7 @@
  * backend and role, how often it was counted, the session's rounds per second and the tab's
  * last test accuracy. Prints and writes JSON (bench/results/tab-memory.json).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ import { architecture, sizeOf, type ArchName } from '../client/training/architec
 import { createAppServer, type SignalingServer } from '../signaling/index.ts';
 import { buildApp, CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/browser/helpers.ts';
 import { spawnWatchedPeer, type WatchedPeer } from './peer-process.ts';
+import { browserProcesses } from './process-tree-memory.ts';
 import { writeResult } from './rounds.ts';
 
 const { values } = parseArgs({
@@ -80,72 +81,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-interface ProcessSample {
-  pid: number;
-  type: string;
-  rssBytes: number;
-  hwmBytes: number;
-  pssBytes: number | null;
-}
-
-/** `/proc/PID/status` and smaps_rollup figures of one process, or null when it is gone. */
-async function readProcess(pid: number, type: string): Promise<ProcessSample | null> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string) =>
-      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    let pssBytes: number | null = null;
-    try {
-      const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-      const pss = /^Pss:\s+(\d+) kB/m.exec(rollup)?.[1];
-      pssBytes = pss === undefined ? null : Number(pss) * 1024;
-    } catch {
-      // smaps_rollup needs ptrace access; RSS alone then.
-    }
-    return { pid, type, rssBytes: kib('VmRSS') * 1024, hwmBytes: kib('VmHWM') * 1024, pssBytes };
-  } catch {
-    return null;
-  }
-}
-
-/** Every process of the Chromium started with `profile` as its user data folder. */
-async function chromiumProcesses(profile: string): Promise<ProcessSample[]> {
-  const parents = new Map<number, number>();
-  const commands = new Map<number, string>();
-  for (const name of await readdir('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      // The command name (field 2) may hold spaces; the parent pid is the second field after it.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(pid, ppid);
-      commands.set(pid, (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' '));
-    } catch {
-      // The process exited between readdir and read.
-    }
-  }
-  const roots = [...commands].filter(
-    ([, cmd]) => cmd.includes(`--user-data-dir=${profile}`) && !cmd.includes('--type='),
-  );
-  const members = new Set(roots.map(([pid]) => pid));
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid] of parents) {
-      if (!members.has(pid) && members.has(ppid)) {
-        members.add(pid);
-        grew = true;
-      }
-    }
-  }
-  const samples = await Promise.all(
-    [...members].map((pid) =>
-      readProcess(pid, /--type=([\w-]+)/.exec(commands.get(pid) ?? '')?.[1] ?? 'browser'),
-    ),
-  );
-  return samples.filter((s): s is ProcessSample => s !== null);
-}
-
 interface MemoryPoint {
   at: number;
   round: number;
@@ -177,7 +112,7 @@ async function jsHeap(cdp: CDPSession) {
 }
 
 async function sample(profile: string, cdp: CDPSession, round: number): Promise<MemoryPoint | null> {
-  const processes = await chromiumProcesses(profile);
+  const processes = await browserProcesses(profile);
   const renderer = processes.filter((p) => p.type === 'renderer').sort((a, b) => b.rssBytes - a.rssBytes)[0];
   if (renderer === undefined) return null;
   const gpu = processes.find((p) => p.type === 'gpu-process');
