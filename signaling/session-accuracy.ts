@@ -28,6 +28,8 @@ const KEYS = {
   round: 'evaluation.round',
   /** 1 for the test set, 0 for the validation part. */
   test: 'evaluation.test',
+  /** 1 for a peer's final report (its end-of-session model). */
+  final: 'evaluation.final',
 } as const;
 const RESERVED: ReadonlySet<string> = new Set(Object.values(KEYS));
 
@@ -49,6 +51,7 @@ export function statsWithEvaluation(
     [KEYS.samples]: evaluation.samples,
     ...(evaluation.round === undefined ? {} : { [KEYS.round]: evaluation.round }),
     [KEYS.test]: evaluation.set === 'test' ? 1 : 0,
+    ...(evaluation.final === true ? { [KEYS.final]: 1 } : {}),
   };
 }
 
@@ -61,6 +64,7 @@ function evaluationOf(stats: NumericStats | undefined): EvaluationReport | undef
     samples: stats[KEYS.samples],
     ...(round === undefined ? {} : { round }),
     set: stats[KEYS.test] === 1 ? 'test' : 'validation',
+    ...(stats[KEYS.final] === 1 ? { final: true } : {}),
   });
   return parsed.success ? parsed.data : undefined;
 }

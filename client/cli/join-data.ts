@@ -43,15 +43,24 @@ export function joinData(init: JoinDataInit) {
   let testSet: Dataset | null = null;
   let reporting: EvaluationReporting<TaskLearner> | null = null;
   let client: SignalingClient | null = null;
+  /** Set once the final model was measured: every later heartbeat says its report is final. */
+  let final = false;
+  const heartbeat = () => {
+    const { evaluation } = reporting?.heartbeat() ?? {};
+    if (evaluation === undefined) return {};
+    return { evaluation: final ? { ...evaluation, final: true } : evaluation };
+  };
   return {
     /** Each (re)joined signaling client carries this peer's evaluations in its heartbeats. */
     attach(joined: SignalingClient): void {
       client = joined;
-      joined.addToHeartbeats(() => reporting?.heartbeat() ?? {});
+      joined.addToHeartbeats(heartbeat);
     },
     /**
-     * Measures the final model, waits until the server has recorded it, then reads the
-     * session's accuracy from /status (undefined for mnist; null when the server had none).
+     * Measures the final model, waits until the server has recorded it and the other members'
+     * final reports are in (at most FINAL_REPORTS_WAIT_MS), then reads the session's accuracy
+     * from /status (undefined for mnist; null when the server had none). Without the wait the
+     * first peer to leave would take its figure out before the last one's arrived.
      */
     async reportFinal(
       model: Float32Array | null,
@@ -61,12 +70,13 @@ export function joinData(init: JoinDataInit) {
       if (reporting === null) return undefined;
       reporting.stop();
       if (model !== null) reporting.measure(model);
+      final = true;
       const sent = await client?.heartbeatNow({ timeoutMs: FINAL_REPORT_TIMEOUT_MS }).then(
         () => true,
         () => false,
       );
       if (sent !== true) return null;
-      return (await import('./session-accuracy.ts')).fetchSessionAccuracy(server, sessionId);
+      return (await import('./session-accuracy.ts')).awaitFinalSessionAccuracy(server, sessionId);
     },
     async create(config: SessionConfig) {
       if (config.task === 'mnist') {

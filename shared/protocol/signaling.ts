@@ -203,11 +203,13 @@ export const evaluationReportSchema = z.object({
   round: roundSchema.optional(),
   /** @default 'validation' */
   set: z.enum(['validation', 'test']).optional(),
+  /** The peer's last report: of the model it ends the session with (peers wait for these). */
+  final: z.boolean().optional(),
 });
 export type EvaluationReport = z.infer<typeof evaluationReportSchema>;
 
 /** Stats keys the server keeps an evaluation under (so every store keeps it as it keeps stats). */
-export const EVALUATION_STAT_KEYS = 4;
+export const EVALUATION_STAT_KEYS = 5;
 
 export const heartbeatSchema = z
   .object({
