@@ -188,6 +188,19 @@ export function readHeader(
   return { length, reader: new ByteReader(payload, HEADER_BYTES) };
 }
 
+/**
+ * A codec's decode(): the header checked against the codec and expectedLength, then a fresh
+ * vector of its length filled by the codec's decodeInto (so the two cannot differ).
+ */
+export function decodeFresh(
+  payload: Uint8Array,
+  id: number,
+  expectedLength: number | undefined,
+  decodeInto: (payload: Uint8Array, out: Float32Array) => Float32Array,
+): Float32Array {
+  return decodeInto(payload, new Float32Array(readHeader(payload, id, expectedLength).length));
+}
+
 /** A Float32Array over `bytes` (copied only when its offset is not 4-aligned). */
 export function float32View(bytes: Uint8Array): Float32Array {
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();

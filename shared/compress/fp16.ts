@@ -9,12 +9,27 @@
  * const c = createFp16();
  * c.decode(c.encode(Float32Array.of(1e6, 1e-3)), 2); // ~[1e6, 1e-3]
  */
-import { ByteWriter, HEADER_BYTES, bitsOf, readHeader, uint16View, writeHeader } from './bytes.ts';
+import {
+  ByteWriter,
+  HEADER_BYTES,
+  bitsOf,
+  decodeFresh,
+  readHeader,
+  uint16View,
+  writeHeader,
+} from './bytes.ts';
 import { throwNonFinite } from './finite.ts';
 import { checkHalfShift, expandHalves, halfShiftFor, halvesOf } from './half.ts';
 import { CodecId, type Compressor } from './types.ts';
 
 export function createFp16(): Compressor {
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length, reader } = readHeader(payload, CodecId.fp16, out.length);
+    const shift = checkHalfShift(reader.i16());
+    reader.expectRemaining(2 * length);
+    expandHalves(uint16View(reader.take(2 * length)), shift, out);
+    return out;
+  };
   return {
     spec: 'fp16',
     unbiased: false,
@@ -35,13 +50,7 @@ export function createFp16(): Compressor {
       w.array(halves);
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length, reader } = readHeader(payload, CodecId.fp16, expectedLength);
-      const shift = checkHalfShift(reader.i16());
-      reader.expectRemaining(2 * length);
-      const out = new Float32Array(length);
-      expandHalves(uint16View(reader.take(2 * length)), shift, out);
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.fp16, expectedLength, decodeInto),
+    decodeInto,
   };
 }

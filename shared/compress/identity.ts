@@ -5,11 +5,23 @@
  * const c = createIdentity();
  * c.decode(c.encode(x), x.length); // equal to x, bit for bit
  */
-import { ByteWriter, HEADER_BYTES, readHeader, writeHeader } from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, decodeFresh, readHeader, writeHeader } from './bytes.ts';
 import { assertFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
 export function createIdentity(): Compressor {
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length, reader } = readHeader(payload, CodecId.identity, out.length);
+    reader.expectRemaining(4 * length);
+    new Uint8Array(out.buffer, out.byteOffset, 4 * length).set(reader.take(4 * length));
+    let acc = 0;
+    for (let i = 0; i < length; i++) {
+      const v = out[i]!;
+      acc += v - v; // NaN for NaN or Inf
+    }
+    if (acc !== 0) throw new CodecError('MALFORMED', 'payload holds a non-finite value');
+    return out;
+  };
   return {
     spec: 'identity',
     unbiased: true,
@@ -20,18 +32,7 @@ export function createIdentity(): Compressor {
       w.array(x);
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length, reader } = readHeader(payload, CodecId.identity, expectedLength);
-      reader.expectRemaining(4 * length);
-      const out = new Float32Array(length);
-      new Uint8Array(out.buffer).set(reader.take(4 * length));
-      let acc = 0;
-      for (let i = 0; i < length; i++) {
-        const v = out[i]!;
-        acc += v - v; // NaN for NaN or Inf
-      }
-      if (acc !== 0) throw new CodecError('MALFORMED', 'payload holds a non-finite value');
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.identity, expectedLength, decodeInto),
+    decodeInto,
   };
 }

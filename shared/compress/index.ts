@@ -57,3 +57,8 @@ const decoders: Record<CodecName, Compressor> = {
 export function decodePayload(payload: Uint8Array, expectedLength?: number): Float32Array {
   return decoders[peekHeader(payload).codec].decode(payload, expectedLength);
 }
+
+/** decodePayload into the caller's `out` (its length the expected one): see Compressor.decodeInto. */
+export function decodePayloadInto(payload: Uint8Array, out: Float32Array): Float32Array {
+  return decoders[peekHeader(payload).codec].decodeInto(payload, out);
+}

@@ -11,7 +11,7 @@
  * const c = createQ4();
  * c.decode(c.encode(delta), delta.length); // each value within half a step
  */
-import { ByteWriter, HEADER_BYTES, float32View, readHeader, writeHeader } from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, decodeFresh, float32View, readHeader, writeHeader } from './bytes.ts';
 import { FLOAT32_MAX, checkScale, clampFloat32, throwNonFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
@@ -25,6 +25,32 @@ const LEVELS = 15;
 
 export function createQ4(init: Q4Init = {}): Compressor {
   const blockSize = init.blockSize ?? DEFAULT_Q4_BLOCK;
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length: d, reader } = readHeader(payload, CodecId.q4, out.length);
+    const block = reader.u32();
+    if (block === 0) throw new CodecError('MALFORMED', 'block size 0');
+    const blocks = Math.ceil(d / block);
+    const codeBytes = Math.ceil(d / 2);
+    reader.expectRemaining(8 * blocks + codeBytes);
+    const mins = float32View(reader.take(4 * blocks));
+    const steps = float32View(reader.take(4 * blocks));
+    const codes = reader.take(codeBytes);
+    if (d % 2 === 1 && codes[codeBytes - 1]! >> 4 !== 0)
+      throw new CodecError('MALFORMED', 'non-zero padding nibble');
+    for (let b = 0; b < blocks; b++) {
+      const min = mins[b]!;
+      if (!Number.isFinite(min)) throw new CodecError('MALFORMED', `min of block ${b} is ${min}`);
+      const step = checkScale(steps[b]!, `step of block ${b}`);
+      const end = Math.min(d, (b + 1) * block);
+      const safe = Math.abs(min) + LEVELS * step < FLOAT32_MAX;
+      for (let i = b * block; i < end; i++) {
+        const q = (i & 1) === 0 ? codes[i >> 1]! & 15 : codes[i >> 1]! >> 4;
+        const value = min + q * step;
+        out[i] = safe ? value : clampFloat32(value);
+      }
+    }
+    return out;
+  };
   return {
     spec: blockSize === DEFAULT_Q4_BLOCK ? 'q4' : `q4:${blockSize}`,
     unbiased: false,
@@ -66,32 +92,7 @@ export function createQ4(init: Q4Init = {}): Compressor {
       w.array(codes);
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length: d, reader } = readHeader(payload, CodecId.q4, expectedLength);
-      const block = reader.u32();
-      if (block === 0) throw new CodecError('MALFORMED', 'block size 0');
-      const blocks = Math.ceil(d / block);
-      const codeBytes = Math.ceil(d / 2);
-      reader.expectRemaining(8 * blocks + codeBytes);
-      const mins = float32View(reader.take(4 * blocks));
-      const steps = float32View(reader.take(4 * blocks));
-      const codes = reader.take(codeBytes);
-      if (d % 2 === 1 && codes[codeBytes - 1]! >> 4 !== 0)
-        throw new CodecError('MALFORMED', 'non-zero padding nibble');
-      const out = new Float32Array(d);
-      for (let b = 0; b < blocks; b++) {
-        const min = mins[b]!;
-        if (!Number.isFinite(min)) throw new CodecError('MALFORMED', `min of block ${b} is ${min}`);
-        const step = checkScale(steps[b]!, `step of block ${b}`);
-        const end = Math.min(d, (b + 1) * block);
-        const safe = Math.abs(min) + LEVELS * step < FLOAT32_MAX;
-        for (let i = b * block; i < end; i++) {
-          const q = (i & 1) === 0 ? codes[i >> 1]! & 15 : codes[i >> 1]! >> 4;
-          const value = min + q * step;
-          out[i] = safe ? value : clampFloat32(value);
-        }
-      }
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.q4, expectedLength, decodeInto),
+    decodeInto,
   };
 }

@@ -10,7 +10,7 @@
  * const c = createQ8();                       // B = 256
  * c.decode(c.encode(delta), delta.length);    // each value within half a step
  */
-import { ByteWriter, HEADER_BYTES, float32View, readHeader, writeHeader } from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, decodeFresh, float32View, readHeader, writeHeader } from './bytes.ts';
 import { FLOAT32_MAX, checkScale, clampFloat32, throwNonFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
@@ -23,6 +23,28 @@ export const DEFAULT_Q8_BLOCK = 256;
 
 export function createQ8(init: Q8Init = {}): Compressor {
   const blockSize = init.blockSize ?? DEFAULT_Q8_BLOCK;
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length: d, reader } = readHeader(payload, CodecId.q8, out.length);
+    const block = reader.u32();
+    if (block === 0) throw new CodecError('MALFORMED', 'block size 0');
+    const blocks = Math.ceil(d / block);
+    reader.expectRemaining(8 * blocks + d);
+    const mins = float32View(reader.take(4 * blocks));
+    const steps = float32View(reader.take(4 * blocks));
+    const codes = reader.take(d);
+    for (let b = 0; b < blocks; b++) {
+      const min = mins[b]!;
+      if (!Number.isFinite(min)) throw new CodecError('MALFORMED', `min of block ${b} is ${min}`);
+      const step = checkScale(steps[b]!, `step of block ${b}`);
+      const end = Math.min(d, (b + 1) * block);
+      if (Math.abs(min) + 255 * step < FLOAT32_MAX) {
+        for (let i = b * block; i < end; i++) out[i] = min + codes[i]! * step;
+      } else {
+        for (let i = b * block; i < end; i++) out[i] = clampFloat32(min + codes[i]! * step);
+      }
+    }
+    return out;
+  };
   return {
     spec: blockSize === DEFAULT_Q8_BLOCK ? 'q8' : `q8:${blockSize}`,
     unbiased: false,
@@ -63,28 +85,7 @@ export function createQ8(init: Q8Init = {}): Compressor {
       w.array(codes);
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length: d, reader } = readHeader(payload, CodecId.q8, expectedLength);
-      const block = reader.u32();
-      if (block === 0) throw new CodecError('MALFORMED', 'block size 0');
-      const blocks = Math.ceil(d / block);
-      reader.expectRemaining(8 * blocks + d);
-      const mins = float32View(reader.take(4 * blocks));
-      const steps = float32View(reader.take(4 * blocks));
-      const codes = reader.take(d);
-      const out = new Float32Array(d);
-      for (let b = 0; b < blocks; b++) {
-        const min = mins[b]!;
-        if (!Number.isFinite(min)) throw new CodecError('MALFORMED', `min of block ${b} is ${min}`);
-        const step = checkScale(steps[b]!, `step of block ${b}`);
-        const end = Math.min(d, (b + 1) * block);
-        if (Math.abs(min) + 255 * step < FLOAT32_MAX) {
-          for (let i = b * block; i < end; i++) out[i] = min + codes[i]! * step;
-        } else {
-          for (let i = b * block; i < end; i++) out[i] = clampFloat32(min + codes[i]! * step);
-        }
-      }
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.q8, expectedLength, decodeInto),
+    decodeInto,
   };
 }

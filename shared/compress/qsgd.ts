@@ -12,7 +12,7 @@
  * c.decode(c.encode(g, 3), g.length); // unbiased, 4 bits a value
  */
 import { createRng, mixSeed } from '../random.ts';
-import { ByteWriter, HEADER_BYTES, bitsOf, readHeader, writeHeader } from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, bitsOf, decodeFresh, readHeader, writeHeader } from './bytes.ts';
 import { FLOAT32_MAX, checkScale, clampFloat32, throwNonFinite } from './finite.ts';
 import { CodecError, CodecId, type Compressor } from './types.ts';
 
@@ -32,6 +32,41 @@ export function levelBits(levels: number): number {
 export function createQsgd(init: QsgdInit): Compressor {
   const { levels } = init;
   const lb = levelBits(levels);
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length: d, reader } = readHeader(payload, CodecId.qsgd, out.length);
+    const wireLevels = reader.u32();
+    if (wireLevels < 1 || wireLevels > MAX_QSGD_LEVELS) {
+      throw new CodecError('MALFORMED', `QSGD level count ${wireLevels}`);
+    }
+    const norm = checkScale(reader.f64(), 'norm');
+    const wireLb = levelBits(wireLevels);
+    const width = wireLb + 1;
+    reader.expectRemaining(Math.ceil((d * width) / 8));
+    const unit = norm / wireLevels;
+    const levelMask = (1 << wireLb) - 1;
+    const fieldMask = (1 << width) - 1;
+    const clamp = wireLevels * unit > FLOAT32_MAX;
+    let p = reader.pos;
+    let acc = 0;
+    let n = 0;
+    let maxLevel = 0;
+    for (let i = 0; i < d; i++) {
+      while (n < width) {
+        acc |= payload[p++]! << n; // n < width <= 17: stays below 2^31
+        n += 8;
+      }
+      const field = acc & fieldMask;
+      acc >>>= width;
+      n -= width;
+      const level = field & levelMask;
+      if (level > maxLevel) maxLevel = level;
+      out[i] = level * unit * (1 - 2 * (field >>> wireLb)); // no branch on the sign
+    }
+    if (maxLevel > wireLevels) throw new CodecError('MALFORMED', `level ${maxLevel} above ${wireLevels}`);
+    if (acc !== 0) throw new CodecError('MALFORMED', 'non-zero padding bits');
+    if (clamp) for (let i = 0; i < d; i++) out[i] = clampFloat32(out[i]!);
+    return out;
+  };
   return {
     spec: `qsgd:${levels}`,
     unbiased: true,
@@ -77,41 +112,7 @@ export function createQsgd(init: QsgdInit): Compressor {
       w.pos = p;
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length: d, reader } = readHeader(payload, CodecId.qsgd, expectedLength);
-      const wireLevels = reader.u32();
-      if (wireLevels < 1 || wireLevels > MAX_QSGD_LEVELS) {
-        throw new CodecError('MALFORMED', `QSGD level count ${wireLevels}`);
-      }
-      const norm = checkScale(reader.f64(), 'norm');
-      const wireLb = levelBits(wireLevels);
-      const width = wireLb + 1;
-      reader.expectRemaining(Math.ceil((d * width) / 8));
-      const unit = norm / wireLevels;
-      const levelMask = (1 << wireLb) - 1;
-      const fieldMask = (1 << width) - 1;
-      const clamp = wireLevels * unit > FLOAT32_MAX;
-      const out = new Float32Array(d);
-      let p = reader.pos;
-      let acc = 0;
-      let n = 0;
-      let maxLevel = 0;
-      for (let i = 0; i < d; i++) {
-        while (n < width) {
-          acc |= payload[p++]! << n; // n < width <= 17: stays below 2^31
-          n += 8;
-        }
-        const field = acc & fieldMask;
-        acc >>>= width;
-        n -= width;
-        const level = field & levelMask;
-        if (level > maxLevel) maxLevel = level;
-        out[i] = level * unit * (1 - 2 * (field >>> wireLb)); // no branch on the sign
-      }
-      if (maxLevel > wireLevels) throw new CodecError('MALFORMED', `level ${maxLevel} above ${wireLevels}`);
-      if (acc !== 0) throw new CodecError('MALFORMED', 'non-zero padding bits');
-      if (clamp) for (let i = 0; i < d; i++) out[i] = clampFloat32(out[i]!);
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.qsgd, expectedLength, decodeInto),
+    decodeInto,
   };
 }

@@ -10,7 +10,7 @@
  * const approx = c.decode(c.encode(g, 7), g.length); // unbiased estimate of g
  */
 import { mixSeed } from '../random.ts';
-import { ByteWriter, HEADER_BYTES, float32View, readHeader, writeHeader } from './bytes.ts';
+import { ByteWriter, HEADER_BYTES, decodeFresh, float32View, readHeader, writeHeader } from './bytes.ts';
 import { assertFinite, clampFloat32 } from './finite.ts';
 import { sampleIndices } from './sample.ts';
 import { sparseCount } from './select.ts';
@@ -28,6 +28,25 @@ function positions(d: number, k: number, seed: number): Uint32Array {
 
 export function createRandK(init: RandKInit): Compressor {
   const { ratio } = init;
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length: d, reader } = readHeader(payload, CodecId.randk, out.length);
+    const seed = reader.u32();
+    const k = reader.u32();
+    if (k > d || (k === 0 && d > 0)) throw new CodecError('MALFORMED', `k = ${k} for d = ${d}`);
+    reader.expectRemaining(4 * k);
+    const values = float32View(reader.take(4 * k));
+    const at = positions(d, k, seed);
+    const gain = d / k;
+    out.fill(0); // a sparse payload: what it does not set is zero
+    let acc = 0;
+    for (let j = 0; j < k; j++) {
+      const v = values[j]!;
+      acc += v - v;
+      out[at[j]!] = clampFloat32(v * gain);
+    }
+    if (acc !== 0) throw new CodecError('MALFORMED', 'non-finite value');
+    return out;
+  };
   return {
     spec: `randk:${ratio}`,
     unbiased: true,
@@ -46,24 +65,7 @@ export function createRandK(init: RandKInit): Compressor {
       w.array(values);
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length: d, reader } = readHeader(payload, CodecId.randk, expectedLength);
-      const seed = reader.u32();
-      const k = reader.u32();
-      if (k > d || (k === 0 && d > 0)) throw new CodecError('MALFORMED', `k = ${k} for d = ${d}`);
-      reader.expectRemaining(4 * k);
-      const values = float32View(reader.take(4 * k));
-      const at = positions(d, k, seed);
-      const gain = d / k;
-      const out = new Float32Array(d);
-      let acc = 0;
-      for (let j = 0; j < k; j++) {
-        const v = values[j]!;
-        acc += v - v;
-        out[at[j]!] = clampFloat32(v * gain);
-      }
-      if (acc !== 0) throw new CodecError('MALFORMED', 'non-finite value');
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.randk, expectedLength, decodeInto),
+    decodeInto,
   };
 }

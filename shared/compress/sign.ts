@@ -14,7 +14,15 @@
  * const c = createSign({ blockSize: 256 });
  * c.decode(c.encode(g), g.length); // entries +-(mean |g| of their block)
  */
-import { ByteWriter, HEADER_BYTES, bitsOf, float32View, readHeader, writeHeader } from './bytes.ts';
+import {
+  ByteWriter,
+  HEADER_BYTES,
+  bitsOf,
+  decodeFresh,
+  float32View,
+  readHeader,
+  writeHeader,
+} from './bytes.ts';
 import { checkScale, throwNonFinite } from './finite.ts';
 import { simdKernels } from './kernels.ts';
 import { Slot, scratch } from './scratch.ts';
@@ -78,6 +86,26 @@ function packSigns(
 
 export function createSign(init: SignInit = {}): Compressor {
   const blockSize = init.blockSize ?? 0;
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length: d, reader } = readHeader(payload, CodecId.sign, out.length);
+    const wireBlockSize = reader.u32();
+    const block = wireBlockSize === 0 ? Math.max(d, 1) : wireBlockSize;
+    const blocks = blockCount(d, wireBlockSize);
+    const signBytes = (d + 7) >>> 3;
+    reader.expectRemaining(4 * blocks + signBytes);
+    const scales = float32View(reader.take(4 * blocks));
+    const signs = reader.take(signBytes);
+    if ((d & 7) !== 0 && signs[signBytes - 1]! >>> (d & 7) !== 0) {
+      throw new CodecError('MALFORMED', 'non-zero padding bits');
+    }
+    for (let b = 0; b < blocks; b++) {
+      const s = checkScale(scales[b]!, `scale of block ${b}`);
+      const twice = 2 * s;
+      const end = Math.min(d, (b + 1) * block);
+      for (let i = b * block; i < end; i++) out[i] = s - twice * ((signs[i >>> 3]! >>> (i & 7)) & 1);
+    }
+    return out;
+  };
   return {
     spec: blockSize === 0 ? 'sign' : `sign:${blockSize}`,
     unbiased: false,
@@ -138,26 +166,7 @@ export function createSign(init: SignInit = {}): Compressor {
       w.pos += signBytes;
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length: d, reader } = readHeader(payload, CodecId.sign, expectedLength);
-      const wireBlockSize = reader.u32();
-      const block = wireBlockSize === 0 ? Math.max(d, 1) : wireBlockSize;
-      const blocks = blockCount(d, wireBlockSize);
-      const signBytes = (d + 7) >>> 3;
-      reader.expectRemaining(4 * blocks + signBytes);
-      const scales = float32View(reader.take(4 * blocks));
-      const signs = reader.take(signBytes);
-      if ((d & 7) !== 0 && signs[signBytes - 1]! >>> (d & 7) !== 0) {
-        throw new CodecError('MALFORMED', 'non-zero padding bits');
-      }
-      const out = new Float32Array(d);
-      for (let b = 0; b < blocks; b++) {
-        const s = checkScale(scales[b]!, `scale of block ${b}`);
-        const twice = 2 * s;
-        const end = Math.min(d, (b + 1) * block);
-        for (let i = b * block; i < end; i++) out[i] = s - twice * ((signs[i >>> 3]! >>> (i & 7)) & 1);
-      }
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.sign, expectedLength, decodeInto),
+    decodeInto,
   };
 }

@@ -22,7 +22,15 @@
  * const approx = c.decode(c.encode(g), g.length); // 1% of g nonzero
  */
 import { BitReader, BitWriter, riceIntoWords } from './bits.ts';
-import { ByteWriter, HEADER_BYTES, float32View, readHeader, uint16View, writeHeader } from './bytes.ts';
+import {
+  ByteWriter,
+  HEADER_BYTES,
+  decodeFresh,
+  float32View,
+  readHeader,
+  uint16View,
+  writeHeader,
+} from './bytes.ts';
 import { checkHalfShift, expandHalves, halfShiftFor, halvesInto } from './half.ts';
 import { Slot, scratch } from './scratch.ts';
 import { selectTopKTransient, sparseCount } from './select.ts';
@@ -122,6 +130,47 @@ function writeStream(
 export function createTopK(init: TopKInit): Compressor {
   const { ratio } = init;
   const mode = init.values === 'f32' ? MODE_F32 : init.values === 'sign' ? MODE_SIGN : MODE_F16;
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    const { length: d, reader } = readHeader(payload, CodecId.topk, out.length);
+    const valueMode = reader.u8();
+    const k = reader.u32();
+    const b = reader.u8();
+    if (valueMode !== MODE_F16 && valueMode !== MODE_F32 && valueMode !== MODE_SIGN) {
+      throw new CodecError('MALFORMED', `unknown value mode ${valueMode}`);
+    }
+    if (k > d || (k === 0 && d > 0)) throw new CodecError('MALFORMED', `k = ${k} for d = ${d}`);
+    if (b > 31) throw new CodecError('MALFORMED', `Rice parameter ${b}`);
+    if (valueMode === MODE_SIGN) return decodeSigns(payload, reader.f32(), reader.pos, k, b, out);
+    const shift = valueMode === MODE_F16 ? checkHalfShift(reader.i16()) : 0;
+    const rawValues = reader.take(valueMode === MODE_F16 ? 2 * k : 4 * k);
+
+    const indices = new Uint32Array(k);
+    const bits = new BitReader(payload, reader.pos, payload.length);
+    const maxQuotient = Math.floor(d / 2 ** b);
+    let prev = -1;
+    for (let j = 0; j < k; j++) {
+      const i = prev + 1 + bits.rice(b, maxQuotient);
+      if (i >= d) throw new CodecError('MALFORMED', `index ${i} out of range ${d}`);
+      indices[j] = i;
+      prev = i;
+    }
+    bits.finish();
+
+    out.fill(0); // a sparse payload: what it does not set is zero
+    if (valueMode === MODE_F16) {
+      expandHalves(uint16View(rawValues), shift, out, indices);
+    } else {
+      const values = float32View(rawValues);
+      let acc = 0;
+      for (let j = 0; j < k; j++) {
+        const v = values[j]!;
+        acc += v - v;
+        out[indices[j]!] = v;
+      }
+      if (acc !== 0) throw new CodecError('MALFORMED', 'non-finite value');
+    }
+    return out;
+  };
   return {
     spec: `topk:${ratio}${mode === MODE_F32 ? ':f32' : mode === MODE_SIGN ? ':sign' : ''}`,
     unbiased: false,
@@ -160,47 +209,8 @@ export function createTopK(init: TopKInit): Compressor {
       writeStream(w, words, 0, gaps, b, total);
       return w.finish();
     },
-    decode(payload: Uint8Array, expectedLength?: number): Float32Array {
-      const { length: d, reader } = readHeader(payload, CodecId.topk, expectedLength);
-      const valueMode = reader.u8();
-      const k = reader.u32();
-      const b = reader.u8();
-      if (valueMode !== MODE_F16 && valueMode !== MODE_F32 && valueMode !== MODE_SIGN) {
-        throw new CodecError('MALFORMED', `unknown value mode ${valueMode}`);
-      }
-      if (k > d || (k === 0 && d > 0)) throw new CodecError('MALFORMED', `k = ${k} for d = ${d}`);
-      if (b > 31) throw new CodecError('MALFORMED', `Rice parameter ${b}`);
-      if (valueMode === MODE_SIGN) return decodeSigns(payload, reader.f32(), reader.pos, d, k, b);
-      const shift = valueMode === MODE_F16 ? checkHalfShift(reader.i16()) : 0;
-      const rawValues = reader.take(valueMode === MODE_F16 ? 2 * k : 4 * k);
-
-      const indices = new Uint32Array(k);
-      const bits = new BitReader(payload, reader.pos, payload.length);
-      const maxQuotient = Math.floor(d / 2 ** b);
-      let prev = -1;
-      for (let j = 0; j < k; j++) {
-        const i = prev + 1 + bits.rice(b, maxQuotient);
-        if (i >= d) throw new CodecError('MALFORMED', `index ${i} out of range ${d}`);
-        indices[j] = i;
-        prev = i;
-      }
-      bits.finish();
-
-      const out = new Float32Array(d);
-      if (valueMode === MODE_F16) {
-        expandHalves(uint16View(rawValues), shift, out, indices);
-      } else {
-        const values = float32View(rawValues);
-        let acc = 0;
-        for (let j = 0; j < k; j++) {
-          const v = values[j]!;
-          acc += v - v;
-          out[indices[j]!] = v;
-        }
-        if (acc !== 0) throw new CodecError('MALFORMED', 'non-finite value');
-      }
-      return out;
-    },
+    decode: (payload, expectedLength) => decodeFresh(payload, CodecId.topk, expectedLength, decodeInto),
+    decodeInto,
   };
 }
 
@@ -237,19 +247,21 @@ function encodeSigns(
   return w.finish();
 }
 
+/** topk:R:sign's body after the scale, into out (zeroed first: a sparse payload). */
 function decodeSigns(
   payload: Uint8Array,
   scale: number,
   pos: number,
-  d: number,
   k: number,
   b: number,
+  out: Float32Array,
 ): Float32Array {
+  const d = out.length;
   if (!(scale >= 0) || !Number.isFinite(scale)) throw new CodecError('MALFORMED', `sign scale ${scale}`);
   const bits = new BitReader(payload, pos, payload.length);
   const negative = new Uint8Array(k);
   for (let j = 0; j < k; j++) negative[j] = bits.read(1);
-  const out = new Float32Array(d);
+  out.fill(0);
   const maxQuotient = Math.floor(d / 2 ** b);
   let prev = -1;
   for (let j = 0; j < k; j++) {

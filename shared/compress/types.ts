@@ -11,6 +11,8 @@
  * const topk = parseCompressor('topk:0.01');
  * const payload = topk.encode(gradient, seed);   // Uint8Array, payload.byteLength exact wire bytes
  * const approx = topk.decode(payload, gradient.length);
+ * const reused = new Float32Array(gradient.length);          // the caller's, kept across rounds
+ * topk.decodeInto(payload, reused);                           // the same values, no allocation
  */
 
 /** Stable one-byte ids written at the start of every payload. */
@@ -59,4 +61,12 @@ export interface Compressor {
    * with expectedLength, also when the payload's vector length differs.
    */
   decode(payload: Uint8Array, expectedLength?: number): Float32Array;
+  /**
+   * Decodes a payload into the caller's `out` and returns it: bit for bit what decode() would
+   * return, without allocating a model-sized vector. out.length is the expected length
+   * (LENGTH_MISMATCH otherwise). Every entry is written, those a sparse codec does not send
+   * as zeros, so nothing of what out held before survives. On a CodecError out's contents
+   * are unspecified. `out` may be a view (subarray) of a larger buffer.
+   */
+  decodeInto(payload: Uint8Array, out: Float32Array): Float32Array;
 }
