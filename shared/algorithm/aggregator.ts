@@ -7,6 +7,8 @@
  * With options.aggregation 'median' or { trimmed }, "mean" above is that robust statistic.
  * Sums are clamped to the float32 range: accepted uploads are finite, but a worker may send
  * values near 3.4e38, and v or e must never overflow to Inf (the encoder would refuse it).
+ * A round allocates no model-sized vector: v lives in one buffer kept for the aggregator's
+ * life, the mean goes into it and the broadcast is decoded back into it (decodeInto).
  */
 import { clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
@@ -23,7 +25,7 @@ import type {
   LocalStepOptions,
   SyncBlock,
 } from './types.ts';
-import { subtract } from './vector.ts';
+import { meanInto } from './vector.ts';
 
 /** Clamps every entry of x into the float32 range, in place. */
 function clampAll(x: Float32Array): void {
@@ -57,6 +59,12 @@ class Aggregator implements AggregatorAlgorithm {
   /** sgd keeps no compression error (it is the no-feedback baseline); the others do. */
   private readonly keepsCompressionError: boolean;
   private readonly aggregation: Aggregation;
+  /**
+   * v of a round (or a sync's block) and then what the peers decode of it: written and read
+   * only within one aggregate() or aggregateSync() call, never handed out (the uploads, the
+   * payload and `error` are separate arrays), so reusing it from round to round is safe.
+   */
+  private readonly v: Float32Array;
 
   constructor(options: AlgorithmOptions, length: number) {
     this.algorithm = options.algorithm;
@@ -68,6 +76,16 @@ class Aggregator implements AggregatorAlgorithm {
     this.keepsCompressionError = options.algorithm !== 'sgd';
     this.aggregation = options.aggregation ?? 'mean';
     this.error = new Float32Array(length);
+    this.v = new Float32Array(length);
+  }
+
+  /** The combined uploads (or deltas) into this.v's first `length` entries. */
+  private combineIntoV(vectors: readonly Float32Array[], length: number): Float32Array {
+    const v = this.v.subarray(0, length);
+    // A robust statistic sorts every coordinate's values: its own buffers, a rare mode.
+    if (this.aggregation === 'mean') return meanInto(vectors, v);
+    v.set(combine(vectors, length, this.aggregation));
+    return v;
   }
 
   decodeUpload(payload: Uint8Array): Float32Array {
@@ -75,13 +93,18 @@ class Aggregator implements AggregatorAlgorithm {
   }
 
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array {
-    const v = combine(uploads, this.length, this.aggregation);
-    for (let i = 0; i < this.length; i++) v[i] = clampFloat32((v[i] as number) + (this.error[i] as number));
+    const v = this.combineIntoV(uploads, this.length);
+    const error = this.error;
+    for (let i = 0; i < this.length; i++) v[i] = clampFloat32((v[i] as number) + (error[i] as number));
     const payload = this.down.encode(v, seed);
     if (this.keepsCompressionError) {
-      subtract(this.error, v, this.down.decode(payload, this.length));
-      clampAll(this.error);
-    } else this.error.fill(0);
+      // e <- v - C(v) with one buffer: e takes v (exact: both float32), then v takes what
+      // the peers decode, then e - that: the same float32 operations as subtract(e, v, sent).
+      error.set(v);
+      const sent = this.down.decodeInto(payload, v);
+      for (let i = 0; i < this.length; i++) error[i] = (error[i] as number) - (sent[i] as number);
+      clampAll(error);
+    } else error.fill(0);
     return payload;
   }
 
@@ -107,10 +130,12 @@ class Aggregator implements AggregatorAlgorithm {
     const error = this.error.subarray(start, end);
     // Synced model = x_common + mean(x_i - x_common) - step * e: e is flushed into the model
     // (a rolling sync's slice flushes e on its block only); step = eta / (1 - momentum).
-    const v = combine(deltas, end - start, this.aggregation);
+    const v = this.combineIntoV(deltas, end - start);
     for (let i = 0; i < v.length; i++) v[i] = clampFloat32((v[i] as number) - step * (error[i] as number));
     const body = codec.encode(v, seed);
-    const sent = codec.decode(body, v.length);
+    // e's block is flushed into v above and rewritten below: it holds what the peers decode
+    // in between (exact float32 values), so no vector is allocated for it.
+    const sent = codec.decodeInto(body, error);
     // What quantization kept back stays in e (model units / -step), so nothing is lost.
     for (let i = 0; i < v.length; i++)
       error[i] = clampFloat32(-((v[i] as number) - (sent[i] as number)) / step);

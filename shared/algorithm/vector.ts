@@ -42,16 +42,34 @@ export function distanceSq(a: Float32Array, b: Float32Array): number {
   return sum;
 }
 
-/** Mean of equally long vectors, in double precision, rounded once to float32. */
+/** Mean of equally long vectors, in double precision, rounded once to float32 (a fresh vector). */
 export function mean(vectors: readonly Float32Array[], length: number): Float32Array {
+  return meanInto(vectors, new Float32Array(length));
+}
+
+/**
+ * mean() into the caller's `out` (out.length values): each entry summed in double precision in
+ * the order of `vectors`, divided and rounded once, so the bits are those of mean(). Reads
+ * each vector once, in one pass (a list may decode its element on each access). One vector
+ * (the aggregator's running mean) needs no float64 sum and allocates nothing; more allocate
+ * the sum. An empty list gives zeros. out may be one of the vectors.
+ */
+export function meanInto(vectors: readonly Float32Array[], out: Float32Array): Float32Array {
+  const length = out.length;
+  const n = vectors.length;
+  if (n === 0) return out.fill(0);
+  if (n === 1) {
+    const only = vectors[0] as Float32Array;
+    if (only.length !== length) throw new RangeError(`mean: length ${only.length} != ${length}`);
+    // 0 + v, as a sum that starts from 0: -0 becomes +0 there too.
+    for (let i = 0; i < length; i++) out[i] = 0 + (only[i] as number);
+    return out;
+  }
   const acc = new Float64Array(length);
   for (const v of vectors) {
     if (v.length !== length) throw new RangeError(`mean: length ${v.length} != ${length}`);
     for (let i = 0; i < length; i++) acc[i] = (acc[i] as number) + (v[i] as number);
   }
-  const out = new Float32Array(length);
-  const n = vectors.length;
-  if (n === 0) return out;
   for (let i = 0; i < length; i++) out[i] = (acc[i] as number) / n;
   return out;
 }
