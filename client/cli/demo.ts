@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, getPriority, setPriority, tmpdir } from 'node:os';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -80,11 +80,31 @@ interface DemoOptions {
   linkLatencyMs: number;
 }
 
+/**
+ * The niceness the demo's peers run at, above the demo's own process, which hosts the
+ * signaling server, when there are more peers than STARTING_PEERS_AT_ONCE: then the peers
+ * compete for the CPU, and a starved server stops answering joins and heartbeats (64 peers on
+ * 2 cores at niceness 5: load 65, the server's process got 3% of a core and /status took over
+ * 20 s). The server needs little CPU, so this costs the peers next to nothing. Fewer peers
+ * keep the demo's priority (tests run small demos beside other work).
+ */
+export const DEMO_PEER_NICENESS = 10;
+
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, Math.min(19, getPriority(process.pid) + DEMO_PEER_NICENESS));
+  } catch {
+    // Not permitted or already gone: the peer runs at the demo's priority, as before.
+  }
+}
+
 /** Runs one headless peer process, its stderr into `logPath` (and to `echo`); resolves with its exit code. */
 export function runPeer(
   args: string[],
   logPath: string,
   echo: (text: string) => void = () => {},
+  niced = false,
 ): Promise<number> {
   // Built peers when this demo runs from the build (npm start), source peers when from source.
   const { execArgv, script } = cliEntry();
@@ -92,6 +112,7 @@ export function runPeer(
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'inherit', 'pipe'],
   });
+  if (niced) lowerPriority(child.pid);
   const log = createWriteStream(logPath);
   child.stderr.pipe(log);
   child.stderr.on('data', (chunk: Buffer) => echo(chunk.toString('utf8')));
@@ -447,6 +468,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
           (text) => {
             if (shown === i) io.err(text);
           },
+          peers > STARTING_PEERS_AT_ONCE,
         ),
       (i) => joined().has(`peer-${i}`),
     ).finally(() => {
