@@ -78,6 +78,8 @@ export function createDataLearner(options: DataLearnerOptions): DataLearner {
       ...(options.io === undefined ? {} : { io: options.io }),
     });
   const losses = new Map<number, number>();
+  // Every gradient is written here: valid until the next gradient() (see Learner.gradient).
+  const gradientBuffer = new Float32Array(model.numParams);
   return {
     backend: options.backend,
     numParams: model.numParams,
@@ -87,7 +89,12 @@ export function createDataLearner(options: DataLearnerOptions): DataLearner {
       const sampler = samplers[worker];
       if (sampler === undefined) throw new RangeError(`no shard ${worker} (of ${samplers.length})`);
       model.setWeights(weights);
-      const result = model.computeGradient(data.trainImages, data.trainLabels, sampler.next());
+      const result = model.computeGradient(
+        data.trainImages,
+        data.trainLabels,
+        sampler.next(),
+        gradientBuffer,
+      );
       losses.set(worker, result.loss);
       return result;
     },

@@ -29,6 +29,7 @@ import {
 } from '../../shared/protocol/custom-model.ts';
 import { selectBackend } from './backend.ts';
 import { TrainingError } from './errors.ts';
+import { assignFlat, readGradientAndLoss } from './flat-io.ts';
 import type { ParamLayout, TrainableModel } from './model.ts';
 import { customModelWeights, holdModelWeights } from './model-weights.ts';
 import { registerWasmConvFilterGrad } from './wasm-conv-grad.ts';
@@ -161,13 +162,9 @@ export function createLayersTrainable(model: tf.LayersModel, options: LayersTrai
         if (!Number.isFinite(flat[i]))
           throw new TrainingError('NON_FINITE_WEIGHTS', `weight ${i} is ${flat[i]}`);
       }
-      tf.tidy(() =>
-        layout.forEach((p, i) =>
-          variables[i]?.assign(tf.tensor(flat.slice(p.offset, p.offset + p.size), [...p.shape])),
-        ),
-      );
+      assignFlat(variables, layout, flat);
     },
-    computeGradient(images, labels, batchIndices) {
+    computeGradient(images, labels, batchIndices, into) {
       alive();
       const batch = batchOf(images, labels, batchIndices);
       const out = tf.tidy(() => {
@@ -182,12 +179,11 @@ export function createLayersTrainable(model: tf.LayersModel, options: LayersTrai
           value.reshape([1]),
         ]);
       });
-      const values = out.dataSync();
-      out.dispose();
-      return {
-        gradient: Float32Array.from(values.subarray(0, numParams)),
-        loss: values[numParams] ?? Number.NaN,
-      };
+      try {
+        return readGradientAndLoss(out, numParams, into);
+      } finally {
+        out.dispose();
+      }
     },
     evaluate(images, labels) {
       alive();

@@ -11,7 +11,12 @@
 export interface Learner {
   readonly numParams: number;
   initialWeights(): Float32Array;
-  /** Loss gradient on worker (shard) `worker`'s next local batch, at `weights`. */
+  /**
+   * Loss gradient on worker (shard) `worker`'s next local batch, at `weights`. The gradient
+   * vector may be the learner's own, overwritten by its next gradient() call (no 4 MB of
+   * garbage a round on the 1M model): use it at once (every caller hands it straight to the
+   * algorithm's step) or copy it.
+   */
   gradient(worker: number, weights: Float32Array): { gradient: Float32Array; loss: number };
   evaluate(weights: Float32Array): { accuracy: number; loss: number };
 }

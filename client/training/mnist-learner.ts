@@ -43,6 +43,8 @@ export async function createMnistLearner(options: MnistLearnerOptions): Promise<
   );
   const model = options.model ?? createModel({ arch: options.arch, seed: options.seed });
   const trainSet = trainImagesOnDemand(source, shards);
+  // Every gradient is written here: valid until the next gradient() (see Learner.gradient).
+  const gradientBuffer = new Float32Array(model.numParams);
   return {
     backend,
     numParams: model.numParams,
@@ -52,7 +54,12 @@ export async function createMnistLearner(options: MnistLearnerOptions): Promise<
       if (sampler === undefined) throw new RangeError(`no shard for worker ${worker}`);
       const view = trainSet(worker);
       model.setWeights(weights);
-      return model.computeGradient(view.images, view.labels, sampler.next().map(view.position));
+      return model.computeGradient(
+        view.images,
+        view.labels,
+        sampler.next().map(view.position),
+        gradientBuffer,
+      );
     },
     evaluate(weights) {
       model.setWeights(weights);

@@ -7,9 +7,10 @@
  * dense2/kernel, dense2/bias, each row-major). `layout` lists names, shapes and offsets.
  *
  * Hot-path choices: the weights live in TF.js variables created once and overwritten with
- * assign(); a gradient is one tidy() and one dataSync() (the loss travels in the same
- * buffer as the gradient); evaluation runs in chunks of `evalChunkSize` examples, one
- * dataSync each. Call selectBackend() before createModel().
+ * assign() (from a view of the caller's vector where the backend copies it: flat-io.ts); a
+ * gradient is one tidy() and one read (the loss travels in the same tensor as the gradient),
+ * into the caller's reused vector when it passes one; evaluation runs in chunks of
+ * `evalChunkSize` examples, one dataSync each. Call selectBackend() before createModel().
  *
  * @example
  * await selectBackend();
@@ -25,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { architecture, initialWeights, MLP_HIDDEN, MNIST_SHAPE, sizeOf } from './architectures.ts';
 import type { ArchName, TaskShape } from './architectures.ts';
 import { TrainingError } from './errors.ts';
+import { assignFlat, readGradientAndLoss } from './flat-io.ts';
 
 export interface ModelOptions {
   arch: ArchName;
@@ -56,12 +58,15 @@ export interface TrainableModel {
   setWeights(flat: Float32Array): void;
   /**
    * Mean softmax cross-entropy and its gradient at the current weights, on the examples
-   * `batchIndices` of (images, labels), or on all of them when no indices are given.
+   * `batchIndices` of (images, labels), or on all of them when no indices are given. With
+   * `into` (numParams values) the gradient is written there and `into` is returned: a
+   * learner's vector reused every round instead of a new one; without it, a vector of its own.
    */
   computeGradient(
     images: Float32Array,
     labels: Uint8Array | readonly number[],
     batchIndices?: readonly number[],
+    into?: Float32Array,
   ): { gradient: Float32Array; loss: number };
   /** Accuracy (fraction in [0, 1]) and mean cross-entropy over all given examples. */
   evaluate(images: Float32Array, labels: Uint8Array | readonly number[]): { accuracy: number; loss: number };
@@ -128,14 +133,10 @@ export function createModel(options: ModelOptions): TrainableModel {
         if (!Number.isFinite(flat[i]))
           throw new TrainingError('NON_FINITE_WEIGHTS', `weight ${i} is ${flat[i]}`);
       }
-      tf.tidy(() => {
-        // slice(): a copy, because some backends keep a reference to the array they are given.
-        layout.forEach((p, i) =>
-          variables[i]?.assign(tf.tensor(flat.slice(p.offset, p.offset + p.size), [...p.shape])),
-        );
-      });
+      // A copy only where the backend would keep a reference to the array it is given.
+      assignFlat(variables, layout, flat);
     },
-    computeGradient(images, labels, batchIndices) {
+    computeGradient(images, labels, batchIndices, into) {
       alive();
       const batch = selectBatch(images, labels, batchIndices, arch);
       const out = tf.tidy(() => {
@@ -146,10 +147,11 @@ export function createModel(options: ModelOptions): TrainableModel {
         const { value, grads } = tf.valueAndGrads(lossOf)(variables);
         return tf.concat([...grads.map((g) => g.reshape([-1])), value.reshape([1])]);
       });
-      const values = out.dataSync();
-      out.dispose();
-      const gradient = Float32Array.from(values.subarray(0, numParams));
-      return { gradient, loss: values[numParams] ?? Number.NaN };
+      try {
+        return readGradientAndLoss(out, numParams, into);
+      } finally {
+        out.dispose();
+      }
     },
     evaluate(images, labels) {
       alive();
