@@ -17,3 +17,22 @@ export function decodeChecked(compressor: Compressor, payload: Uint8Array, lengt
   }
   return vector;
 }
+
+/**
+ * decodeChecked into the caller's `out` (its length the expected one), for a vector reused
+ * round after round (Compressor.decodeInto); returns out. On a CodecError out's contents are
+ * unspecified: a caller must not use them.
+ */
+export function decodeCheckedInto(
+  compressor: Compressor,
+  payload: Uint8Array,
+  out: Float32Array,
+): Float32Array {
+  compressor.decodeInto(payload, out);
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) {
+      throw new CodecError('MALFORMED', `decoded a non-finite value at index ${i}`);
+    }
+  }
+  return out;
+}

@@ -14,9 +14,11 @@ import {
   sharedShare,
   syncFlushStep,
 } from '../../shared/algorithm/index.ts';
+import { decodeChecked, decodeCheckedInto } from '../../shared/algorithm/decode.ts';
 import { encodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 import { mean, meanInto } from '../../shared/algorithm/vector.ts';
 import { clampFloat32 } from '../../shared/compress/finite.ts';
+import { CodecError, parseCompressor } from '../../shared/compress/index.ts';
 import { createRng } from '../../shared/random.ts';
 
 const DIM = 1_001;
@@ -180,4 +182,20 @@ test('RunningMean: two alive at once (and other lengths) never share a sum', () 
     Array.from({ length: 10 }, () => 5),
   );
   assert.throws(() => new RunningMean(DIM).add(new Float32Array(DIM + 1)), RangeError);
+});
+
+test('decodeCheckedInto: decodeChecked into a reused vector, refusing what it refuses', () => {
+  const out = new Float32Array(DIM).fill(Number.NaN);
+  for (const spec of ['topk:0.01', 'sign:256', 'identity']) {
+    const c = parseCompressor(spec);
+    for (const seed of [1, 2]) {
+      const payload = c.encode(randomVector(seed, true), seed);
+      assertSameBits(decodeCheckedInto(c, payload, out), decodeChecked(c, payload, DIM), `${spec} ${seed}`);
+    }
+    const payload = c.encode(randomVector(3), 3);
+    assert.throws(
+      () => decodeCheckedInto(c, payload, new Float32Array(DIM - 1)),
+      (error: unknown) => error instanceof CodecError && error.code === 'LENGTH_MISMATCH',
+    );
+  }
 });
