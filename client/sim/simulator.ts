@@ -36,6 +36,8 @@ import {
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
 import { normSq } from '../../shared/algorithm/vector.ts';
+import type { StatePrecision } from '../../shared/algorithm/state-vector.ts';
+import { createWorkerGroup } from '../../shared/algorithm/worker.ts';
 import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
@@ -53,7 +55,7 @@ import { fairShareArrivals } from './fair-share.ts';
 import { aggregateFrames, decodedOnAccess } from './upload-mean.ts';
 import { consensusModel, driftOf, sameBits } from './model-checks.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
-import { broadcastFrameBytes, emptyTraffic, type Traffic } from './traffic.ts';
+import { broadcastFrameBytes, emptyTraffic, ratioRange, type Traffic } from './traffic.ts';
 import type { Learner } from '../training/learner.ts';
 
 export interface SimulationConfig {
@@ -104,6 +106,8 @@ export interface SimulationConfig {
    * evaluated at round t does not have it yet. @default 'beforeGradient'
    */
   sliceDelta?: 'beforeGradient' | 'afterGradient';
+  /** How each virtual worker stores its memory and LIEC offset (worker.ts's WorkerGroup). @default 'f32' */
+  statePrecision?: StatePrecision;
 }
 
 export interface RoundRecord {
@@ -173,9 +177,9 @@ export function runSimulation(
   const { options, seed } = config;
   const d = learner.numParams;
   const init = learner.initialWeights();
-  const workers: WorkerAlgorithm[] = Array.from({ length: config.workers }, () =>
-    createWorker(options, init),
-  );
+  // One x_common for all the virtual workers (worker.ts's WorkerGroup): their memory.
+  const group = createWorkerGroup(options, init, { statePrecision: config.statePrecision ?? 'f32' });
+  const workers = Array.from({ length: config.workers }, () => createWorker(options, init, group));
   const aggregator = createAggregator(options, d);
   const rng = createRng(mixSeed(seed, 0x5157));
   const traffic = emptyTraffic();
@@ -570,14 +574,7 @@ export function runSimulation(
       simSeconds,
       uploadSeconds,
       workerRatios: options.adaptiveUp === undefined ? null : workerRatios,
-      upRatio:
-        ratios.length === 0
-          ? null
-          : {
-              min: Math.min(...ratios),
-              mean: ratios.reduce((s, r) => s + r, 0) / ratios.length,
-              max: Math.max(...ratios),
-            },
+      upRatio: ratioRange(ratios),
     };
     history.push(record);
     hooks.onRound?.(record);
@@ -585,11 +582,11 @@ export function runSimulation(
   }
 
   const last = history.at(-1);
-  const finalModel = (workers[0] as WorkerAlgorithm).model;
+  const finalModel = Float32Array.from((workers[0] as WorkerAlgorithm).model);
   return {
     final: { testAccuracy: last?.testAccuracy ?? 0, testLoss: last?.testLoss ?? 0 },
     identicalModels: workers.every((w) => sameBits(w.model, finalModel)),
-    finalModel: Float32Array.from(finalModel),
+    finalModel,
     bytes: traffic,
     fp32Bytes: fp32,
     syncs,

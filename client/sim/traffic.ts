@@ -22,4 +22,11 @@ export function broadcastFrameBytes(payloadBytes: number, counted: number): numb
   return frameBytes(4 * counted, payloadBytes);
 }
 
+/** topk:auto: the range of the upload ratios a round's participants picked (null: none). */
+export function ratioRange(ratios: readonly number[]): { min: number; mean: number; max: number } | null {
+  if (ratios.length === 0) return null;
+  const mean = ratios.reduce((s, r) => s + r, 0) / ratios.length;
+  return { min: Math.min(...ratios), mean, max: Math.max(...ratios) };
+}
+
 export { FRAME_HEADER_BYTES };

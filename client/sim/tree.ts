@@ -29,6 +29,7 @@ import {
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
 import { normSq } from '../../shared/algorithm/vector.ts';
+import { createWorkerGroup } from '../../shared/algorithm/worker.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
 import { clampFloat32 } from '../../shared/compress/finite.ts';
 import { encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
@@ -190,9 +191,8 @@ export function runTreeSimulation(
   if ((options.aggregation ?? 'mean') !== 'mean') throw new RangeError('the tree aggregates by mean only');
   const d = learner.numParams;
   const init = learner.initialWeights();
-  const workers: WorkerAlgorithm[] = Array.from({ length: config.workers }, () =>
-    createWorker(options, init),
-  );
+  const group = createWorkerGroup(options, init, { statePrecision: config.statePrecision ?? 'f32' });
+  const workers = Array.from({ length: config.workers }, () => createWorker(options, init, group));
   const groups = treeGroups(config.workers, fanout);
   const subs = groups.map((members) => new SubAggregator(members, options.down, d));
   // The root decodes sub-aggregates (broadcast codec) as uploads, and broadcasts as flat.
@@ -405,11 +405,11 @@ export function runTreeSimulation(
     if (hooks.stopAfter?.(record) === true) break;
   }
   const last = history.at(-1);
-  const finalModel = (workers[0] as WorkerAlgorithm).model;
+  const finalModel = Float32Array.from((workers[0] as WorkerAlgorithm).model);
   return {
     final: { testAccuracy: last?.testAccuracy ?? 0, testLoss: last?.testLoss ?? 0 },
     identicalModels: workers.every((w) => sameBits(w.model, finalModel)),
-    finalModel: Float32Array.from(finalModel),
+    finalModel,
     bytes: traffic,
     fp32Bytes: fp32,
     syncs,

@@ -15,23 +15,64 @@
  * the model it would have if it applied only the broadcasts; a sync sends what x_common lacks
  * of the worker's gradients, x_i - x_common - step d. With a = 1 (the paper's LIEC) d stays 0;
  * with a = 0 it is DoubleSqueeze. 'auto' takes a from every sync (compensation.ts).
+ *
+ * Memory: x_common and its optimizer live in a CommonModel (common-model.ts), a real peer's
+ * own, or one for all the workers of a WorkerGroup (the simulator's virtual workers). The
+ * model of sgd, ef-sgd and doublesqueeze IS x_common: such a worker holds at most d. A LIEC
+ * worker of a group holds x_i only once its residuals moved it off x_common (a > 0), and with
+ * statePrecision 'f16' holds d and x_i - x_common in float16 (state-vector.ts, own-step.ts).
  */
 import type { Compressor } from '../compress/types.ts';
 import { syncFlushStep } from './aggregator.ts';
+import { CommonModel, Scratch } from './common-model.ts';
 import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
 import { decodeChecked } from './decode.ts';
 import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { InnerSteps, liecOuterOptions } from './liec-local.ts';
 import { createLocalStepWorker, isLocalStepAlgorithm } from './local-steps.ts';
-import { createOptimizer, stepLiecPair, type Optimizer, type OptimizerOptions } from './optimizer.ts';
+import { createOptimizer, validateOptimizerOptions, type OptimizerOptions } from './optimizer.ts';
+import { OwnOffset, stepOwn, type Stepped } from './own-step.ts';
+import { createStateVector, type StatePrecision, type StateVector } from './state-vector.ts';
 import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { distanceSq, subtract } from './vector.ts';
+
+/**
+ * Workers that share one CommonModel: the simulator's virtual workers, which all apply every
+ * broadcast and sync in the same order (anything else throws). Their `model` is then a view
+ * that stays valid only until another worker of the group applies something or, with 'f16',
+ * is asked for its model; and they cannot adoptModel.
+ */
+export interface WorkerGroup {
+  readonly common: CommonModel;
+  readonly statePrecision: StatePrecision;
+}
+
+export interface WorkerGroupSettings {
+  /**
+   * How each worker stores its error-feedback memory and LIEC's x_i - x_common: 'f32' gives a
+   * real peer's bits; 'f16' half the bytes, rounded (not for liec with local steps).
+   * @default 'f32'
+   */
+  statePrecision?: StatePrecision;
+}
+
+/** A group for createWorker; every worker of it starts from `initialModel`. */
+export function createWorkerGroup(
+  options: AlgorithmOptions,
+  initialModel: Float32Array,
+  settings: WorkerGroupSettings = {},
+): WorkerGroup {
+  const statePrecision = settings.statePrecision ?? 'f32';
+  if (statePrecision === 'f16' && options.algorithm === 'liec' && options.local !== undefined)
+    throw new RangeError('state precision f16 is for one step per round: liec with local steps keeps f32');
+  const stepOptions = options.local === undefined ? options : liecOuterOptions(options.local);
+  return { common: new CommonModel(initialModel, stepOptions, { shared: true }), statePrecision };
+}
 
 class Worker implements WorkerAlgorithm {
   readonly algorithm: AlgorithmName;
   readonly localSteps: number;
-  model: Float32Array;
   private readonly length: number;
   private readonly up: Compressor;
   private readonly down: Compressor;
@@ -40,47 +81,73 @@ class Worker implements WorkerAlgorithm {
   private readonly stepOptions: OptimizerOptions;
   /** liec with H > 1: the exchange's inner steps (null otherwise). */
   private readonly inner: InnerSteps | null;
-  private optimizer: Optimizer;
+  /** x_common and its optimizer (this worker's, or its group's). */
+  private readonly common: CommonModel;
+  /** Operations (broadcasts, syncs) this worker applied: its place in the common model's sequence. */
+  private position = 0;
+  /** A real peer, or a worker with local steps (which moves its live model in place): x_i always held. */
+  private readonly eager: boolean;
+  /**
+   * LIEC, f32: x_i and its optimizer; null while both are x_common's bit for bit (in a group
+   * only: then `model` is x_common).
+   */
+  private own: Stepped | null;
+  /** LIEC, f16: x_i as its offset from x_common. */
+  private readonly offset: OwnOffset | null;
   /**
    * Error-feedback memory d_i (ef-sgd, doublesqueeze; liec with alpha < 1: the residual not
    * applied at once); persists across rounds.
    */
-  private feedback: Float32Array | null;
+  private readonly feedback: StateVector | null;
   /** LIEC: alpha, the share of its residual applied at once (fixed, or 'auto' from each sync). */
   compensation: number;
   private readonly autoCompensation: boolean;
   /** How far one unit of the memory moves a model through the optimizer (syncFlushStep). */
   private readonly flushStep: number;
-  /** LIEC: this round's residual alpha r_i, consumed by the next broadcast. */
+  /** LIEC, f32: this round's residual alpha r_i, consumed by the next broadcast. */
   private residual: Float32Array | null = null;
   private pending = false;
-  /** LIEC: the broadcast-only model and its optimizer (same state machine, fewer inputs). */
-  private common: Float32Array | null;
-  private commonOptimizer: Optimizer | null;
   /**
-   * LIEC: what each pending sync upload decoded to, by block start (0 for a full sync), so a
-   * counted sync keeps only its quantization error. A rolling sync has one block in flight at
-   * a time; one whose answer never comes is replaced H rounds later: as if not counted.
+   * LIEC: each pending sync upload's payload, by block start (0 for a full sync), so a counted
+   * sync keeps only its quantization error. A rolling sync has one block in flight at a time;
+   * one whose answer never comes is replaced H rounds later: as if not counted.
    */
-  private readonly sentSyncDeltas = new Map<number, Float32Array>();
+  private readonly sentSyncs = new Map<number, { payload: Uint8Array; length: number }>();
   /**
-   * LIEC: ||x_i - x_common||^2 as applyBroadcast measured it; null once anything else moved
+   * LIEC: ||x_i - x_common||^2 as the last step measured it; null once anything else moved
    * either model (a sync, adoptModel), and then measured again when asked.
    */
   private deviation: number | null = null;
 
-  constructor(options: AlgorithmOptions, initialModel: Float32Array) {
+  constructor(options: AlgorithmOptions, initialModel: Float32Array, group: WorkerGroup | null) {
     this.algorithm = options.algorithm;
     this.length = initialModel.length;
     this.up = options.up;
     this.down = options.down;
-    this.model = Float32Array.from(initialModel);
     const isLiec = this.algorithm === 'liec';
     const local = isLiec ? options.local : undefined;
     this.localSteps = local?.steps ?? 1;
     this.inner = local === undefined ? null : new InnerSteps(options, this.length);
     this.stepOptions = local === undefined ? options : liecOuterOptions(local);
-    this.optimizer = createOptimizer(this.stepOptions, this.length);
+    this.common = group?.common ?? new CommonModel(initialModel, this.stepOptions, { shared: false });
+    if (this.common.length !== this.length)
+      throw new RangeError(`model has ${this.length} values, the group's ${this.common.length}`);
+    const precision = group?.statePrecision ?? 'f32';
+    this.eager = group === null || this.inner !== null;
+    this.own =
+      isLiec && precision === 'f32' && this.eager
+        ? {
+            model: Float32Array.from(initialModel),
+            optimizer: createOptimizer(this.stepOptions, this.length),
+          }
+        : null;
+    const scratch = (slot: number) => () => this.common.scratch(slot);
+    this.offset =
+      isLiec && precision === 'f16'
+        ? new OwnOffset(this.length, validateOptimizerOptions(this.stepOptions), (slot) =>
+            this.common.scratch(slot === 0 ? Scratch.offset : Scratch.offsetVelocity),
+          )
+        : null;
     const setting = options.compensation ?? 'auto';
     this.autoCompensation = isLiec && setting === 'auto';
     this.flushStep = syncFlushStep(options);
@@ -88,10 +155,19 @@ class Worker implements WorkerAlgorithm {
     const usesFeedback = this.algorithm === 'ef-sgd' || this.algorithm === 'doublesqueeze';
     // An 'auto' LIEC worker may lower alpha at any sync, so it keeps the memory from the start.
     const liecFeedback = isLiec && (this.autoCompensation || this.compensation < 1);
-    this.feedback = usesFeedback || liecFeedback ? new Float32Array(this.length) : null;
-    this.common = isLiec ? Float32Array.from(initialModel) : null;
-    this.commonOptimizer = isLiec ? createOptimizer(this.stepOptions, this.length) : null;
+    this.feedback =
+      usesFeedback || liecFeedback
+        ? createStateVector(precision, this.length, scratch(Scratch.feedback))
+        : null;
     this.syncCodec = isLiec ? (options.sync?.codec ?? null) : null;
+  }
+
+  /** Live view of x_i (see WorkerGroup for a group's). */
+  get model(): Float32Array {
+    if (this.own !== null) return this.own.model;
+    this.requireCurrent('model');
+    if (this.offset === null || this.offset.isZero) return this.common.model;
+    return this.offset.modelInto(this.common.model, this.common.scratch(Scratch.model));
   }
 
   get hasPendingUpload(): boolean {
@@ -99,10 +175,10 @@ class Worker implements WorkerAlgorithm {
   }
 
   localStep(gradient: Float32Array): void {
-    if (this.inner === null)
+    if (this.inner === null || this.own === null)
       throw new Error(`${this.algorithm} takes one gradient per round: no local steps`);
     if (this.pending) throw new Error('localStep called between prepareUpload and applyBroadcast');
-    this.inner.step(this.model, gradient);
+    this.inner.step(this.own.model, gradient);
   }
 
   prepareUpload(roundGradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
@@ -111,8 +187,12 @@ class Worker implements WorkerAlgorithm {
       throw new RangeError(`gradient has ${roundGradient.length} values, model has ${this.length}`);
     }
     if (this.pending) throw new Error('prepareUpload called twice without applyBroadcast in between');
+    this.requireCurrent('prepareUpload');
     // With local steps, LIEC compresses and compensates the pseudo-gradient x_i - x_local.
-    const gradient = this.inner === null ? roundGradient : this.inner.finish(this.model, roundGradient);
+    const gradient =
+      this.inner === null || this.own === null
+        ? roundGradient
+        : this.inner.finish(this.own.model, roundGradient);
     let payload: Uint8Array;
     switch (this.algorithm) {
       case 'sgd':
@@ -120,22 +200,26 @@ class Worker implements WorkerAlgorithm {
         break;
       case 'ef-sgd':
       case 'doublesqueeze': {
-        const feedback = this.feedback as Float32Array;
+        const memory = this.feedback as StateVector;
+        const feedback = memory.view();
         const corrected = new Float32Array(this.length);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
-        subtract(feedback, corrected, up.decode(payload, this.length));
+        memory.commit(subtract(feedback, corrected, up.decode(payload, this.length)));
         break;
       }
       case 'liec': {
-        const feedback = this.feedback;
-        if (feedback === null) {
+        const memory = this.feedback;
+        if (memory === null) {
           payload = up.encode(gradient, seed);
-          this.residual = subtract(new Float32Array(this.length), gradient, up.decode(payload, this.length));
+          this.keepResidual(
+            subtract(new Float32Array(this.length), gradient, up.decode(payload, this.length)),
+          );
           break;
         }
         // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
+        const feedback = memory.view();
         const corrected = new Float32Array(this.length);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
@@ -148,7 +232,8 @@ class Worker implements WorkerAlgorithm {
           feedback[i] = r - applied;
           residual[i] = applied;
         }
-        this.residual = residual;
+        memory.commit(feedback);
+        this.keepResidual(residual);
         break;
       }
       case 'fedavg':
@@ -164,47 +249,83 @@ class Worker implements WorkerAlgorithm {
     return payload;
   }
 
-  applyBroadcast(payload: Uint8Array): void {
-    const broadcast = decodeChecked(this.down, payload, this.length);
-    this.deviation = null;
-    if (this.common !== null && this.commonOptimizer !== null) {
-      // Immediate compensation: own compression error enters the model this very round;
-      // x_common takes the broadcast alone. One pass, which also measures the drift.
-      const own = { model: this.model, optimizer: this.optimizer };
-      const common = { model: this.common, optimizer: this.commonOptimizer };
-      const residual = this.residual ?? new Float32Array(this.length);
-      this.deviation = stepLiecPair(own, common, broadcast, residual);
-      this.residual = null;
-    } else {
-      this.optimizer.step(this.model, broadcast);
+  /** LIEC: where this round's applied residual alpha r goes until the broadcast. */
+  private keepResidual(residual: Float32Array): void {
+    if (this.offset !== null) {
+      // f16: into the offset now (own-step.ts), so no worker keeps a residual vector.
+      if (this.compensation > 0 || !this.offset.isZero) this.deviation = this.offset.applyResidual(residual);
+      return;
     }
+    // alpha = 0: the residual is all zeros (of either sign), and x_i stays x_common.
+    if (this.own === null && this.compensation === 0) return;
+    this.own ??= this.ownFromCommon();
+    this.residual = residual;
+  }
+
+  /** x_i leaves x_common: a copy of it and of its optimizer's momentum. */
+  private ownFromCommon(): Stepped {
+    const optimizer = createOptimizer(this.stepOptions, this.length);
+    const velocity = this.common.optimizer.velocity;
+    if (velocity !== null) optimizer.velocity?.set(velocity);
+    return { model: Float32Array.from(this.common.model), optimizer };
+  }
+
+  applyBroadcast(payload: Uint8Array): void {
+    const broadcast = this.common.broadcast(this.position, payload, () =>
+      decodeChecked(this.down, payload, this.length),
+    );
+    this.position++;
+    if (this.own !== null) {
+      // Immediate compensation: own compression error enters the model this very round;
+      // x_common took the broadcast alone. One pass, which also measures the drift.
+      this.deviation = stepOwn(this.own, this.common.model, broadcast, this.residual);
+      this.residual = null;
+    } else if (this.offset !== null) {
+      // f16: the residual went in at the upload; one that sat the round out still moves by its
+      // offset's momentum and decay.
+      if (!this.pending) this.deviation = this.offset.applyResidual(null);
+    } else this.deviation = null;
     this.pending = false;
   }
 
   deviationSq(): number {
-    if (this.common === null) return 0;
-    // Mid-exchange the live model is x_local: the deviation is x_i's.
-    this.deviation ??= distanceSq(this.inner?.ownModel(this.model) ?? this.model, this.common);
+    if (this.algorithm !== 'liec') return 0;
+    if (this.deviation !== null) return this.deviation;
+    if (this.offset !== null) this.deviation = this.offset.normSq();
+    else if (this.own === null) this.deviation = 0;
+    else {
+      this.requireCurrent('deviationSq');
+      // Mid-exchange the live model is x_local: the deviation is x_i's.
+      this.deviation = distanceSq(this.inner?.ownModel(this.own.model) ?? this.own.model, this.common.model);
+    }
     return this.deviation;
   }
 
   commonModel(): Float32Array {
-    return Float32Array.from(this.common ?? this.model);
+    return Float32Array.from(this.common.model);
   }
 
   /**
    * What a sync sends on [start, end): x_i - x_common, and with an error-feedback memory also
    * the model step it still owes (-step d_i): all of this worker's gradient mass that x_common
    * lacks. Sending the memory too makes what the aggregator measures (compensation.ts) the
-   * same whatever alpha is, and a sync then delivers the memories as well.
+   * same whatever alpha is, and a sync then delivers the memories as well. `base`: x_common
+   * on the block (before a sync that is being applied).
    */
-  private unsynced(start: number, end: number): Float32Array {
-    const common = this.common as Float32Array;
+  private unsynced(start: number, end: number, base: Float32Array): Float32Array {
     const out = new Float32Array(end - start);
-    const feedback = this.feedback;
+    const feedback = this.feedback?.view() ?? null;
+    const offset = this.offset?.view() ?? null;
+    const own = this.own?.model ?? null;
     const step = this.flushStep;
     for (let i = start; i < end; i++) {
-      const deviation = (this.model[i] as number) - (common[i] as number);
+      // x_i that is x_common: exactly +0, as x - x is.
+      const deviation =
+        own !== null
+          ? (own[i] as number) - (base[i - start] as number)
+          : offset === null
+            ? 0
+            : (offset[i] as number);
       out[i - start] = feedback === null ? deviation : deviation - step * (feedback[i] as number);
     }
     return out;
@@ -212,89 +333,135 @@ class Worker implements WorkerAlgorithm {
 
   prepareSync(seed: number, block?: SyncBlock): Uint8Array {
     const { syncCodec } = this.requireLiec('prepareSync');
+    this.requireCurrent('prepareSync');
     const { start, end } = checkSyncBlock(block, this.length);
-    const payload = syncCodec.encode(this.unsynced(start, end), seed);
-    if (block === undefined) this.sentSyncDeltas.clear();
-    this.sentSyncDeltas.set(start, syncCodec.decode(payload, end - start));
+    const payload = syncCodec.encode(this.unsynced(start, end, this.common.model.subarray(start, end)), seed);
+    if (block === undefined) this.sentSyncs.clear();
+    // The payload, not its decode: N virtual workers' decoded deltas would be N vectors.
+    this.sentSyncs.set(start, { payload, length: end - start });
     return payload;
   }
 
   applySync(payload: Uint8Array, counted: boolean, block?: SyncBlock): void {
     this.deviation = null;
-    const { common } = this.requireLiec('applySync');
+    const { syncCodec } = this.requireLiec('applySync');
     const { start, end } = checkSyncBlock(block, this.length);
-    const delta = this.decodeSyncDelta(payload, end - start);
-    const pending = this.sentSyncDeltas.get(start);
-    const sent = counted && pending?.length === end - start ? pending : null;
+    const { delta, before } = this.applySyncToCommon(payload, start, end);
+    const pending = this.sentSyncs.get(start);
+    const sent =
+      counted && pending?.length === end - start ? syncCodec.decode(pending.payload, end - start) : null;
     // What stays local: the part of what it owes the aggregator did not receive (the
     // quantization error if counted, all of it if not), split as every residual is: alpha of
     // it in the model, the rest in the memory. Nothing is dropped.
-    const unsynced = this.unsynced(start, end);
-    const feedback = this.feedback;
+    const unsynced = this.unsynced(start, end, before);
+    const memory = this.feedback;
+    const feedback = memory?.view() ?? null;
     const alpha = this.compensation;
     const step = this.flushStep;
+    // x_i keeps an own part on the block unless alpha = 0 (a memory takes it all).
+    if (this.own === null && this.offset === null && (feedback === null || alpha > 0))
+      this.own = this.ownFromCommon();
+    const model = this.own?.model ?? this.offset?.view() ?? null;
+    // The offset's block starts at 0 (x_common's part is not in it).
+    const base = this.offset !== null ? null : before;
     for (let i = start; i < end; i++) {
       // In float32 steps, as the codec saw it: an exact (identity) sync keeps exactly 0.
       const owed = Math.fround(unsynced[i - start] as number);
       const kept = Math.fround(owed - (sent === null ? 0 : (sent[i - start] as number)));
-      const synced = (common[i] as number) + (delta[i - start] as number);
-      common[i] = synced;
+      const synced = base === null ? 0 : (base[i - start] as number) + (delta[i - start] as number);
       if (feedback === null) {
-        this.model[i] = synced + kept;
+        if (model !== null) model[i] = synced + kept;
         continue;
       }
       const local = Math.fround(alpha * kept);
-      this.model[i] = synced + local;
+      if (model !== null) model[i] = synced + local;
       feedback[i] = -(kept - local) / step;
     }
-    if (block === undefined) this.sentSyncDeltas.clear();
-    else this.sentSyncDeltas.delete(start);
+    if (memory !== null && feedback !== null) memory.commit(feedback);
+    if (this.offset !== null && model !== null) this.offset.commit(model);
+    this.dropOwnIfCommon();
+    if (block === undefined) this.sentSyncs.clear();
+    else this.sentSyncs.delete(start);
   }
 
   applyFinalSync(payload: Uint8Array): void {
     this.deviation = null;
-    const { common } = this.requireLiec('applyFinalSync');
-    const delta = this.decodeSyncDelta(payload, this.length);
-    for (let i = 0; i < this.length; i++) common[i] = (common[i] as number) + (delta[i] as number);
+    this.requireLiec('applyFinalSync');
+    this.applySyncToCommon(payload, 0, this.length);
     // What each worker kept differs from peer to peer: dropped, so all end on one model.
-    this.model.set(common);
-    this.feedback?.fill(0);
-    this.sentSyncDeltas.clear();
+    this.own?.model.set(this.common.model);
+    this.offset?.clearOffset();
+    this.feedback?.clear();
+    this.dropOwnIfCommon();
+    this.sentSyncs.clear();
   }
 
-  /** A sync broadcast's delta (length values), after adopting its measured share ('auto'). */
-  private decodeSyncDelta(payload: Uint8Array, length: number): Float32Array {
+  /** A group's x_i that is x_common again (and its momentum too) is not kept twice. */
+  private dropOwnIfCommon(): void {
+    const own = this.own;
+    if (this.eager || own === null || own.optimizer.velocity !== null) return;
+    const x = own.model;
+    const y = this.common.model;
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return;
+    this.own = null;
+  }
+
+  /**
+   * A sync broadcast's delta on [start, end), added to x_common once for a group, after
+   * adopting its measured share ('auto'). Returns the delta and x_common's block before it.
+   */
+  private applySyncToCommon(
+    payload: Uint8Array,
+    start: number,
+    end: number,
+  ): { delta: Float32Array; before: Float32Array } {
     const { syncCodec } = this.requireLiec('a sync');
     const { shared, body } = decodeSyncPayload(payload);
-    const delta = decodeChecked(syncCodec, body, length);
+    const applied = this.common.sync(this.position, payload, start, end, () =>
+      decodeChecked(syncCodec, body, end - start),
+    );
+    this.position++;
     if (this.autoCompensation) this.compensation = nextCompensation(shared, this.compensation);
-    return delta;
+    return applied;
   }
 
   adoptModel(model: Float32Array): void {
     this.deviation = null;
     if (model.length !== this.length)
       throw new RangeError(`model has ${model.length} values, expected ${this.length}`);
-    this.model = Float32Array.from(model);
-    if (this.common !== null) this.common = Float32Array.from(model);
-    this.optimizer = createOptimizer(this.stepOptions, this.length);
-    if (this.commonOptimizer !== null) this.commonOptimizer = createOptimizer(this.stepOptions, this.length);
+    this.common.reset(model);
+    this.position = 0;
+    if (this.own !== null)
+      this.own = {
+        model: Float32Array.from(model),
+        optimizer: createOptimizer(this.stepOptions, this.length),
+      };
     this.inner?.reset();
-    if (this.feedback !== null) this.feedback = new Float32Array(this.length);
+    this.feedback?.clear();
     this.residual = null;
     this.pending = false;
-    this.sentSyncDeltas.clear();
+    this.sentSyncs.clear();
   }
 
-  private requireLiec(what: string): { common: Float32Array; syncCodec: Compressor } {
-    if (this.common === null || this.syncCodec === null) {
+  private requireCurrent(what: string): void {
+    if (!this.common.isAt(this.position))
+      throw new Error(`${what}: the group's other workers applied operations this one has not`);
+  }
+
+  private requireLiec(what: string): { syncCodec: Compressor } {
+    if (this.algorithm !== 'liec' || this.syncCodec === null) {
       throw new Error(`${what} is only defined for liec with sync options (algorithm: ${this.algorithm})`);
     }
-    return { common: this.common, syncCodec: this.syncCodec };
+    return { syncCodec: this.syncCodec };
   }
 }
 
-export function createWorker(options: AlgorithmOptions, initialModel: Float32Array): WorkerAlgorithm {
+/** A worker with its own x_common (a real peer), or one of `group` (the simulator's). */
+export function createWorker(
+  options: AlgorithmOptions,
+  initialModel: Float32Array,
+  group?: WorkerGroup,
+): WorkerAlgorithm {
   if (isLocalStepAlgorithm(options.algorithm)) return createLocalStepWorker(options, initialModel);
-  return new Worker(options, initialModel);
+  return new Worker(options, initialModel, group ?? null);
 }
