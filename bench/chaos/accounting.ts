@@ -56,6 +56,8 @@ const schemas = {
   corrupting: z.object({ ...base, on: z.boolean() }),
   /** The signaling server accepted its join (before its learner loaded, unless preloaded). */
   'join-reached': z.object(base),
+  /** Its learner (TF.js, model, data) was ready: before or after its join reached the server. */
+  'learner-ready': z.object(base),
 };
 type Schemas = typeof schemas;
 export type LogEvent = { [K in keyof Schemas]: z.infer<Schemas[K]> & { type: K } }[keyof Schemas];
@@ -334,7 +336,7 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
 }
 
 /** ResumeReport's secondsToModel and firstComputeMs for a log whose join reached the server at `reachedAt`. */
-function rejoinBreakdown(
+export function rejoinBreakdown(
   events: LogEvent[],
   reachedAt: number,
 ): Pick<ResumeReport, 'secondsToModel' | 'firstComputeMs'> {

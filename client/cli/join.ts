@@ -285,8 +285,14 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
   const preloaded = resume === undefined ? null : preloadLearner(resume.config, create, shard);
   if (preloaded === null)
     void import('../training/backend.ts').then(({ selectBackend }) => selectBackend()).catch(() => {});
+  const load = preloaded ?? create;
   const peer = new Peer({
-    createLearner: preloaded ?? create,
+    // The event log says when it was ready, against its join (bench/rejoin.ts).
+    createLearner: (config) =>
+      load(config).then((learner) => {
+        events?.write('learner-ready', {});
+        return learner;
+      }),
     serverUrl: server,
     sessionId: session,
     token,

@@ -5,9 +5,12 @@
  */
 import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import type { AlgorithmOptions, SyncBlock, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
-import { createWorker, takeLocalSteps } from '../../shared/algorithm/index.ts';
+import { createWorker, resolveAlgorithmOptions, takeLocalSteps } from '../../shared/algorithm/index.ts';
+import { algorithmSpecOf } from '../../shared/protocol/session-config.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
 import type { Learner } from '../training/learner.ts';
+import type { JoinedSession } from '../signaling/index.ts';
+import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
 
 export interface CachedUpload {
   type: 'upload' | 'syncUpload';
@@ -93,6 +96,39 @@ export class LocalState {
     this.shard = shard;
   }
 
+  /**
+   * The state of a peer that joined `joined` and whose learner is ready: its shard (`shard`,
+   * else its join slot mod config.dataShards) and where it starts: from its checkpoint
+   * (`resume`; CheckpointError CHECKPOINT_MISMATCH if the session's config or model size
+   * differ), from the seed weights while the session has closed no round, or with no model
+   * until the aggregator sends one. `source` names the model it holds, if any.
+   */
+  static forJoin(
+    joined: JoinedSession,
+    learner: Learner,
+    shard: number | undefined,
+    resume: Checkpoint | undefined,
+  ): { state: LocalState; source: 'checkpoint' | 'seed' | null } {
+    const { config } = joined;
+    const self = joined.peers.find((p) => p.peerId === joined.peerId);
+    const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
+    const options = resolveAlgorithmOptions(algorithmSpecOf(config));
+    const state = new LocalState(options, learner, shard ?? slot % config.dataShards);
+    const { lastRound } = joined.aggregator;
+    if (resume !== undefined) {
+      assertResumable(resume, config, learner.numParams);
+      // The session closed that round already: no upload for a round long gone, it waits for
+      // the model (keeping its LIEC deviation). Else it may be in step: it says so with its model.
+      state.restore(resume.model, resume.common, resume.round, lastRound >= resume.round);
+      return { state, source: 'checkpoint' };
+    }
+    if (lastRound > 0) return { state, source: null };
+    // Every peer derives the same initial weights from the session seed. (A peer that joins
+    // after round 0 and adopts them anyway is sent the current model on its hello.)
+    state.adopt(learner.initialWeights(), 0);
+    return { state, source: 'seed' };
+  }
+
   /** This peer applied `broadcast` (closed it as the aggregator, or received or adopted it). */
   noteBroadcast(broadcast: AppliedBroadcast): void {
     this.lastBroadcast = broadcast;
@@ -101,6 +137,25 @@ export class LocalState {
     if (sameRound >= 0) lists.splice(sameRound, 1);
     lists.push({ round: broadcast.round, counted: broadcast.counted });
     if (lists.length > RECENT_BROADCASTS_KEPT) lists.shift();
+  }
+
+  /**
+   * This peer's state between two rounds, for a checkpoint (checkpoint.ts). Consistent at the
+   * 'applied', 'round' and 'model' events: the broadcast of round r is applied (the model
+   * holds it), so the state is that of round r + 1 before its gradient. Null before the peer
+   * has a model, and after a broadcast that asks for a LIEC sync until the next broadcast.
+   */
+  checkpointState(): CheckpointState | null {
+    const worker = this.worker;
+    const last = this.lastBroadcast;
+    if (worker === null || last?.sync === true) return null;
+    return {
+      round: last === null ? this.round : last.round + 1,
+      term: last?.term ?? 0,
+      shard: this.shard,
+      model: Float32Array.from(worker.model),
+      common: worker.algorithm === 'liec' ? worker.commonModel() : null,
+    };
   }
 
   /** See countedLists. */

@@ -16,10 +16,9 @@
  * await peer.finished; // training done (or left)
  * await peer.leave();
  */
-import { resolveAlgorithmOptions } from '../../shared/algorithm/index.ts';
 import { ControlError, decodeControl, encodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
-import { algorithmSpecOf, type SessionConfig } from '../../shared/protocol/session-config.ts';
+import type { SessionConfig } from '../../shared/protocol/session-config.ts';
 import type { Capabilities } from '../../shared/protocol/signaling.ts';
 import { SessionMembership, type SignalingClient, type JoinedSession } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
@@ -27,11 +26,13 @@ import type { Learner } from '../training/learner.ts';
 import { defaultLearner } from '../training/session-learner.ts';
 import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
-import { assertResumable, type Checkpoint, type CheckpointState } from './checkpoint-file.ts';
+import type { Checkpoint, CheckpointState } from './checkpoint-file.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
 import type { AggregatorReport } from './aggregator-watch.ts';
 import { DataPathWatch } from './data-path-watch.ts';
+import { DataPathFaults } from './fault-injection.ts';
+import { LearnerWait } from './learner-wait.ts';
 import { busyAllowanceMs } from './link-liveness.ts';
 import { LocalState } from './local-state.ts';
 import { Outbox } from './outbox.ts';
@@ -94,6 +95,8 @@ export class Peer {
   private context: RoleContext | null = null;
   private role: AggregatorRole | WorkerRole | null = null;
   private aggregatorLink: AggregatorLink | null = null;
+  /** Until the learner is ready: the frames held for the role, the early hello (learner-wait.ts). */
+  private waiting: LearnerWait | null = null;
   /** Frames on their way to the transport: leave() drains them. */
   private readonly outbox = new Outbox({
     send: (to, bytes) => this.transport?.send(to, bytes) ?? Promise.resolve(),
@@ -112,8 +115,11 @@ export class Peer {
   private readonly sentFrameBytes = { up: 0, down: 0 };
   private rttTimer: ReturnType<typeof setInterval> | undefined;
   private dataPath: DataPathWatch | null = null;
-  /** Fault injection: until when the data path is cut (see partitionLinks). */
-  private partitionedUntil = 0;
+  private readonly faults = new DataPathFaults({
+    transport: () => this.transport,
+    outbox: this.outbox,
+    log: (message) => this.log('warn', message),
+  });
   /**
    * Round trip time in ms of a worker's link to its aggregator, or the mean over an
    * aggregator's links to its workers; undefined before a measurement.
@@ -158,63 +164,24 @@ export class Peer {
     return state?.worker ? state.learner.evaluate(model ?? state.worker.model) : null;
   }
 
-  /**
-   * This peer's state between two rounds, for a checkpoint (checkpoint.ts). Consistent at the
-   * 'applied', 'round' and 'model' events: the broadcast of round r is applied (the model
-   * holds it), so the state is that of round r + 1 before its gradient. Null before the peer
-   * has a model, and after a broadcast that asks for a LIEC sync until the next broadcast.
-   */
+  /** This peer's state between two rounds, for a checkpoint (LocalState.checkpointState), or null. */
   checkpointState(): CheckpointState | null {
-    const state = this.state;
-    const worker = state?.worker;
-    if (state === null || worker === null || worker === undefined) return null;
-    const last = state.lastBroadcast;
-    if (last?.sync === true) return null;
-    return {
-      round: last === null ? state.round : last.round + 1,
-      term: last?.term ?? 0,
-      shard: state.shard,
-      model: Float32Array.from(worker.model),
-      common: worker.algorithm === 'liec' ? worker.commonModel() : null,
-    };
+    return this.state?.checkpointState() ?? null;
   }
 
-  /**
-   * Fault injection (`liec join --debug-signals`, SIGUSR2): closes every data channel of this
-   * peer without leaving the session. Workers link to the aggregator again by themselves; an
-   * aggregator stops expecting its workers until they do.
-   */
+  /** Fault injection (`liec join --debug-signals` SIGUSR2): DataPathFaults.dropLinks. */
   dropLinks(): void {
-    if (this.closed) return;
-    this.log('warn', 'debug: dropping every data channel');
-    this.transport?.closeAll();
+    if (!this.closed) this.faults.dropLinks();
   }
 
-  /**
-   * Fault injection (tests): cuts this peer's data path for `ms` while its signaling socket
-   * stays up. Every data channel closes, and until the time is up none opens: incoming
-   * links are refused, and one that opens anyway is closed at once. A network partition
-   * between this peer and the others, as opposed to dropLinks (after which they link again
-   * at once).
-   */
+  /** Fault injection (tests, SIGPWR): DataPathFaults.partitionLinks, the data path cut for `ms`. */
   partitionLinks(ms: number): void {
-    if (this.closed) return;
-    this.log('warn', `debug: cutting the data path for ${ms} ms`);
-    this.partitionedUntil = performance.now() + ms;
-    this.transport?.closeAll();
+    if (!this.closed) this.faults.partitionLinks(ms);
   }
 
-  /**
-   * Fault injection (tests, `liec join --debug-signals` SIGURG): from now on `share` (0-1)
-   * of the frames this peer sends arrive truncated, as from a faulty device.
-   */
+  /** Fault injection (tests, SIGURG): DataPathFaults.corruptFrames, `share` of the frames truncated. */
   corruptFrames(share: number): void {
-    this.log('warn', `debug: corrupting ${Math.round(share * 100)}% of the frames sent`);
-    this.outbox.corrupt(share);
-  }
-
-  private get partitioned(): boolean {
-    return performance.now() < this.partitionedUntil;
+    this.faults.corruptFrames(share);
   }
 
   /**
@@ -269,27 +236,14 @@ export class Peer {
       this.init.onJoined?.(membership.client, joined);
     }
     this.snapshots.start();
-    const learner = await (this.init.createLearner ?? defaultLearner)(config);
-    if (this.closed) return;
-    this.backend = learner.backend ?? 'unknown';
-    const options = resolveAlgorithmOptions(algorithmSpecOf(config));
-    const self = joined.peers.find((p) => p.peerId === joined.peerId);
-    const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
-    const state = new LocalState(options, learner, this.init.shard ?? slot % config.dataShards);
-    this.state = state;
-    if (this.init.resume !== undefined) {
-      const resume = this.init.resume;
-      assertResumable(resume, config, learner.numParams);
-      // The session closed that round already: no upload for a round long gone, it waits for
-      // the model (keeping its LIEC deviation). Else it may be in step: it says so with its model.
-      state.restore(resume.model, resume.common, resume.round, joined.aggregator.lastRound >= resume.round);
-      this.events.publish('model', { round: resume.round, source: 'checkpoint' });
-    } else if (joined.aggregator.lastRound === 0) {
-      // Every peer derives the same initial weights from the session seed. (A peer that joins
-      // after round 0 and adopts them anyway is sent the current model on its hello.)
-      state.adopt(learner.initialWeights(), 0);
-      this.events.publish('model', { round: 0, source: 'seed' });
-    }
+    // The learner (and LocalState, which needs it) loads while the peer links (learner-wait.ts).
+    const { resume } = this.init;
+    const lastRound = joined.aggregator.lastRound;
+    const loading = (this.init.createLearner ?? defaultLearner)(config).then((learner) => ({
+      learner,
+      ...LocalState.forJoin(joined, learner, this.init.shard, resume),
+    }));
+    loading.catch(() => {}); // awaited below
     const transport = await createPeerTransport({
       localId: this.peerId,
       relay: {
@@ -297,7 +251,9 @@ export class Peer {
         onSignal: (handler) => membership.onSignal(handler),
       },
       acceptIncoming: (remoteId) =>
-        membership.session?.peers.has(remoteId) === true && !this.banned.has(remoteId) && !this.partitioned,
+        membership.session?.peers.has(remoteId) === true &&
+        !this.banned.has(remoteId) &&
+        !this.faults.partitioned,
       ...(this.init.link === undefined ? {} : { link: this.init.link }),
     });
     if (this.closed) {
@@ -305,8 +261,33 @@ export class Peer {
       return;
     }
     this.transport = transport;
-    this.context = this.createContext(config, state);
+    // No model once ready (a newcomer after round 0, a resumed peer the session passed): ask now.
+    const needsModel = resume === undefined ? lastRound > 0 : lastRound >= resume.round;
+    const waiting = new LearnerWait({
+      earlyHello: needsModel ? { round: resume?.round ?? 0 } : null,
+      send: (to, frame) => this.sendFrame(to, frame),
+      transport,
+      settings: resolvePeerSettings(config, this.init.settings),
+      log: (m) => this.log('debug', m),
+    });
+    this.waiting = waiting;
     this.wireEvents(membership, transport);
+    const elected = membership.session?.aggregator;
+    if (elected !== undefined) this.applyAggregator(elected.peerId, elected.term);
+    let loaded: Awaited<typeof loading>;
+    try {
+      loaded = await loading;
+    } catch (error) {
+      // Nothing of this peer keeps running (its links, its membership): start fails cleanly.
+      await this.leave();
+      throw error;
+    }
+    if (this.closed) return;
+    const { learner, state, source } = loaded;
+    this.backend = learner.backend ?? 'unknown';
+    this.state = state;
+    if (source !== null) this.events.publish('model', { round: state.round, source });
+    this.context = this.createContext(config, state);
     this.events.on('model', () => this.track(membership.setReady(true)));
     this.rttTimer = setInterval(
       () => void this.track(this.sampleRoundTrip()),
@@ -327,6 +308,8 @@ export class Peer {
     if (state.hasModel) await membership.setReady(true);
     const aggregator = membership.session?.aggregator;
     if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
+    this.waiting = null; // what came meanwhile (the model, broadcasts), in order, to the role
+    for (const [from, bytes] of waiting.release()) this.onMessage(from, bytes);
   }
 
   /** Leaves the session: stops the role, drains queued frames, closes every link. Idempotent. */
@@ -348,6 +331,7 @@ export class Peer {
     this.role = null;
     this.aggregatorLink?.stop();
     this.aggregatorLink = null;
+    this.waiting?.stop();
     // Frames already handed over (a final upload, 'done' to the workers) get a chance to leave.
     await this.outbox.drain(this.init.drainTimeoutMs ?? 2000);
     clearInterval(this.rttTimer);
@@ -401,16 +385,21 @@ export class Peer {
       );
       this.track(this.leave()); // `finished` resolves
     });
-    transport.on('message', (from, bytes) => this.onMessage(from, bytes));
+    transport.on('message', (from, bytes) => {
+      if (this.waiting === null) this.onMessage(from, bytes);
+      else this.waiting.hold(from, bytes);
+    });
     transport.on('peer:connect', (remoteId) => {
-      if (this.partitioned) {
+      if (this.faults.partitioned) {
         transport.close(remoteId);
         return;
       }
       if (this.role instanceof WorkerRole && remoteId === this.role.aggregatorId) this.role.onConnected();
+      else if (this.role === null) this.waiting?.onConnected(remoteId);
     });
     transport.on('peer:disconnect', (remoteId) => {
       const role = this.role;
+      if (role === null) this.waiting?.onDisconnected(remoteId);
       if (role instanceof AggregatorRole) role.onWorkerLeft(remoteId);
       if (role instanceof WorkerRole && remoteId === role.aggregatorId) {
         role.onDisconnected();
@@ -439,13 +428,20 @@ export class Peer {
   }
 
   private applyAggregator(aggregatorId: string | null, term: number): void {
-    if (this.closed || this.context === null || this.transport === null) return;
+    if (this.closed || this.transport === null) return;
+    if (this.context === null) {
+      // No role before the learner is ready: link to the aggregator meanwhile (never itself: not ready).
+      this.waiting?.follow(aggregatorId === this.peerId ? null : aggregatorId, term);
+      return;
+    }
     const current = this.role;
     if (current !== null && current.term >= term) return;
     current?.stop();
     this.role = null;
     this.aggregatorLink?.stop();
     this.aggregatorLink = null;
+    // The link made while the learner loaded serves the first worker role (learner-wait.ts).
+    const early = this.waiting?.handOver(aggregatorId === this.peerId ? null : aggregatorId) ?? null;
     if (current !== null) this.aggregatorChanges++;
     this.dataPath?.roleChanged();
     // A peer banned as an aggregator is checked like anyone as a worker in a new term.
@@ -464,10 +460,15 @@ export class Peer {
       role.start();
       return;
     }
-    this.transport.closeAll();
+    if (early === null) this.transport.closeAll();
     const role = new WorkerRole(this.context, aggregatorId, term);
     this.role = role;
     this.events.publish('role', { role: 'worker', term, aggregatorId });
+    if (early !== null) {
+      this.aggregatorLink = early.link;
+      if (this.transport.isConnected(aggregatorId)) role.onConnected(early.helloTerm === term);
+      return;
+    }
     const link = new AggregatorLink(this.transport, aggregatorId, this.context.settings, (m) =>
       this.log('debug', m),
     );

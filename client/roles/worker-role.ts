@@ -58,8 +58,12 @@ export class WorkerRole {
     this.cancelCompute = null;
   }
 
-  /** The link to the aggregator opened: say where we stand and resend what is pending. */
-  onConnected(): void {
+  /**
+   * The link to the aggregator opened: say where we stand and resend what is pending. With
+   * `helloSent`, this link carried this peer's hello already (learner-wait.ts: said while its
+   * learner loaded): a second one would have the aggregator send its model twice.
+   */
+  onConnected(helloSent = false): void {
     if (this.stopped) return;
     this.connected = true;
     const state = this.ctx.state;
@@ -86,12 +90,13 @@ export class WorkerRole {
       );
       if (slice?.round === last.round) relaySlice();
     }
-    this.sendControl({
-      kind: 'hello',
-      round: state.round,
-      hasModel: state.hasModel,
-      pendingUpload: cached !== null,
-    });
+    if (!helloSent)
+      this.sendControl({
+        kind: 'hello',
+        round: state.round,
+        hasModel: state.hasModel,
+        pendingUpload: cached !== null,
+      });
     if (cached !== null) {
       this.sendCached();
     } else if (state.hasModel && state.round < this.ctx.config.rounds) {
