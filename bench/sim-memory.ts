@@ -14,6 +14,7 @@
  * @example
  * npm run bench:sim-memory -- --workers 100,300 --model mlp-large --rounds 3 --per-round
  * npm run bench:sim-memory -- --workers 100 --variant exact= --variant alpha1='--compensation 1'
+ * npm run bench:sim-memory -- --model mlp --workers 8 --rounds 200 --seeds 5,6,7,8 --variant f32= --variant f16='--state-precision f16'
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const reportSchema = z.object({
   rounds: z.number(),
   maxRssMiB: z.number(),
   wallSeconds: z.number(),
+  roundWallSeconds: z.array(z.number()).optional(),
   final: z.object({ testAccuracy: z.number() }),
 });
 
@@ -40,11 +42,15 @@ interface Run {
   workers: number;
   variant: string;
   flags: string;
+  /** Absent in runs before Dec 4, 23:30 UTC: seed 1. */
+  seed?: number;
   rounds: number;
   maxRssMiB: number;
   wallSeconds: number;
   /** null without --per-round. */
   secondsPerRound: number | null;
+  /** Wall seconds of each round, as the simulator saw them (the first allocates the workers' state). */
+  roundWallSeconds?: number[];
   finalAccuracy: number;
   date: string;
 }
@@ -83,6 +89,8 @@ function main(): void {
       model: { type: 'string', default: 'mlp-large' },
       rounds: { type: 'string', default: '3' },
       seed: { type: 'string', default: '1' },
+      /** Several seeds (comma-separated), one run each: accuracy comparisons. Overrides --seed. */
+      seeds: { type: 'string' },
       variant: { type: 'string', multiple: true, default: ['default='] },
       'per-round': { type: 'boolean', default: false },
     },
@@ -93,40 +101,45 @@ function main(): void {
   const previous: Run[] = existsSync(RESULTS_FILE)
     ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as { runs: Run[] }).runs
     : [];
-  const runs = new Map(previous.map((r) => [`${r.model}/${r.workers}/${r.variant}`, r]));
-  for (const workers of sizes) {
-    for (const variant of values.variant.map(parseVariant)) {
-      const base = [
-        '--model',
-        values.model,
-        '--workers',
-        String(workers),
-        '--seed',
-        values.seed,
-        ...variant.flags,
-      ];
-      // Evaluated once, at the last round (the final sync's model).
-      const report = simulate([...base, '--rounds', String(rounds), '--eval-every', String(rounds)]);
-      const one = values['per-round'] ? simulate([...base, '--rounds', '1', '--eval-every', '1']) : null;
-      const run: Run = {
-        model: values.model,
-        workers,
-        variant: variant.name,
-        flags: variant.flags.join(' '),
-        rounds,
-        maxRssMiB: report.maxRssMiB,
-        wallSeconds: report.wallSeconds,
-        secondsPerRound: one === null ? null : (report.wallSeconds - one.wallSeconds) / (rounds - 1),
-        finalAccuracy: report.final.testAccuracy,
-        date: new Date().toISOString(),
-      };
-      console.log(
-        `${run.model} ${workers} workers ${run.variant}: ${run.maxRssMiB} MiB peak, ${run.wallSeconds.toFixed(1)} s` +
-          (run.secondsPerRound === null ? '' : `, ${run.secondsPerRound.toFixed(2)} s/round`),
-      );
-      runs.set(`${run.model}/${workers}/${run.variant}`, run);
-      writeFileSync(RESULTS_FILE, `${JSON.stringify({ runs: [...runs.values()] }, null, 2)}\n`);
-    }
+  const key = (r: Run) => `${r.model}/${r.workers}/${r.variant}/${r.seed ?? 1}/${r.rounds}`;
+  const runs = new Map(previous.map((r) => [key(r), r]));
+  const seeds = (values.seeds ?? values.seed).split(',').map(Number);
+  for (const [workers, seed, variant] of sizes.flatMap((w) =>
+    seeds.flatMap((s) => values.variant.map((v) => [w, s, parseVariant(v)] as const)),
+  )) {
+    const base = [
+      '--model',
+      values.model,
+      '--workers',
+      String(workers),
+      '--seed',
+      String(seed),
+      ...variant.flags,
+    ];
+    // Evaluated once, at the last round (the final sync's model).
+    const report = simulate([...base, '--rounds', String(rounds), '--eval-every', String(rounds)]);
+    const one = values['per-round'] ? simulate([...base, '--rounds', '1', '--eval-every', '1']) : null;
+    const run: Run = {
+      model: values.model,
+      workers,
+      variant: variant.name,
+      flags: variant.flags.join(' '),
+      seed,
+      rounds,
+      maxRssMiB: report.maxRssMiB,
+      wallSeconds: report.wallSeconds,
+      secondsPerRound: one === null ? null : (report.wallSeconds - one.wallSeconds) / (rounds - 1),
+      roundWallSeconds: report.roundWallSeconds ?? [],
+      finalAccuracy: report.final.testAccuracy,
+      date: new Date().toISOString(),
+    };
+    console.log(
+      `${run.model} ${workers} workers ${run.variant} seed ${seed}: ${run.maxRssMiB} MiB peak, ${run.wallSeconds.toFixed(1)} s` +
+        `, rounds ${(run.roundWallSeconds ?? []).map((t) => t.toFixed(1)).join(' ')} s, accuracy ${run.finalAccuracy}` +
+        (run.secondsPerRound === null ? '' : `, ${run.secondsPerRound.toFixed(2)} s/round`),
+    );
+    runs.set(key(run), run);
+    writeFileSync(RESULTS_FILE, `${JSON.stringify({ runs: [...runs.values()] }, null, 2)}\n`);
   }
 }
 

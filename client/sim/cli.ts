@@ -87,6 +87,8 @@ export function simulationReport(
     rounds: config.rounds,
     seed: config.seed,
     model: cli.model,
+    /** How each virtual worker stored its error memory and LIEC offset (--state-precision). */
+    statePrecision: config.statePrecision ?? 'f32',
     backend,
     partition: cli.partitionText,
     learningRate: config.options.learningRate,
@@ -169,8 +171,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const started = performance.now();
   const columns = process.stderr.isTTY ? (process.stderr.columns ?? 80) : undefined;
   try {
+    /** Wall seconds each round took (evaluation and syncs included). */
+    const roundWallSeconds: number[] = [];
+    let roundStarted = started;
     const hooks = {
       onRound(record: RoundRecord) {
+        const now = performance.now();
+        roundWallSeconds.push((now - roundStarted) / 1000);
+        roundStarted = now;
         if (quiet) return;
         const line = progressLine(record, config.rounds);
         if (columns !== undefined) io.err(`\r${fitWidth(line, columns)}\u001b[K`);
@@ -182,7 +190,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         ? runSimulation(config, learner, hooks)
         : runTreeSimulation(config, cli.treeFanout, learner, hooks);
     if (columns !== undefined && !quiet) io.err('\n');
-    const report = simulationReport(cli, result, learner.backend, (performance.now() - started) / 1000);
+    const report = {
+      ...simulationReport(cli, result, learner.backend, (performance.now() - started) / 1000),
+      roundWallSeconds,
+    };
     if (!quiet) {
       io.err(
         `final test accuracy ${(report.final.testAccuracy * 100).toFixed(2)}%, bytes up ${report.bytes.up} down ${report.bytes.down}, ` +

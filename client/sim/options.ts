@@ -190,6 +190,14 @@ export function simulateCommand(): Command {
         .argParser(oneOf(['before', 'after']))
         .default('before'),
     )
+    .addOption(
+      opt(
+        '--state-precision <p>',
+        "how each virtual worker stores its error memory and LIEC's x_i - x_common: f32 (exact, a real peer's bits) | f16 (half the memory, rounded; not with liec --local-steps)",
+      )
+        .argParser(oneOf(['f32', 'f16']))
+        .default('f32'),
+    )
     .addOption(opt('--out <file>', 'write the JSON result here'))
     .addOption(
       opt(
@@ -240,6 +248,7 @@ interface SimulateOptions {
   consensus: boolean;
   compensation: string;
   sliceDelta: 'before' | 'after';
+  statePrecision: 'f32' | 'f16';
   out?: string;
   quiet: boolean;
   treeFanout?: number;
@@ -323,6 +332,10 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
   } catch (error) {
     throw new UsageError(withFlags(oneLine(error)));
   }
+  if (values.statePrecision === 'f16' && algorithm === 'liec' && values.localSteps > 1)
+    throw new UsageError(
+      "option '--state-precision f16' is for one step per round: liec --local-steps keeps f32",
+    );
   let partition: PartitionSpec;
   try {
     partition = parsePartitionSpec(values.partition);
@@ -348,6 +361,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       evalEvery: values.evalEvery,
       consensus: values.consensus,
       sliceDelta: values.sliceDelta === 'after' ? 'afterGradient' : 'beforeGradient',
+      statePrecision: values.statePrecision,
     },
     task: command.opts<TaskOptions>(),
     partition,

@@ -202,7 +202,7 @@ class Worker implements WorkerAlgorithm {
       case 'doublesqueeze': {
         const memory = this.feedback as StateVector;
         const feedback = memory.view();
-        const corrected = new Float32Array(this.length);
+        const corrected = this.workVector(false);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
@@ -211,16 +211,16 @@ class Worker implements WorkerAlgorithm {
       }
       case 'liec': {
         const memory = this.feedback;
+        // f32: x_i takes alpha r with the broadcast; f16: the offset takes it now.
+        const kept = this.offset === null && (this.own !== null || this.compensation > 0);
         if (memory === null) {
           payload = up.encode(gradient, seed);
-          this.keepResidual(
-            subtract(new Float32Array(this.length), gradient, up.decode(payload, this.length)),
-          );
+          this.keepResidual(subtract(this.workVector(kept), gradient, up.decode(payload, this.length)));
           break;
         }
         // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
         const feedback = memory.view();
-        const corrected = new Float32Array(this.length);
+        const corrected = this.workVector(kept);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
@@ -247,6 +247,15 @@ class Worker implements WorkerAlgorithm {
     }
     this.pending = true;
     return payload;
+  }
+
+  /**
+   * A vector for this round's corrected gradient: a fresh one when it is kept until the
+   * broadcast, else a group's scratch (1,000 virtual workers' worth of garbage less per round).
+   */
+  private workVector(kept: boolean): Float32Array {
+    if (kept || !this.common.shared) return new Float32Array(this.length);
+    return this.common.scratch(Scratch.work);
   }
 
   /** LIEC: where this round's applied residual alpha r goes until the broadcast. */
