@@ -110,10 +110,8 @@ export class LocalState {
     resume: Checkpoint | undefined,
   ): { state: LocalState; source: 'checkpoint' | 'seed' | null } {
     const { config } = joined;
-    const self = joined.peers.find((p) => p.peerId === joined.peerId);
-    const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
     const options = resolveAlgorithmOptions(algorithmSpecOf(config));
-    const state = new LocalState(options, learner, shard ?? slot % config.dataShards);
+    const state = new LocalState(options, learner, joinShard(joined, shard));
     const { lastRound } = joined.aggregator;
     if (resume !== undefined) {
       assertResumable(resume, config, learner.numParams);
@@ -252,4 +250,12 @@ export class LocalState {
     if (this.worker === null) throw new Error('this peer has no model yet');
     return this.worker;
   }
+}
+
+/** The data shard a peer that joined `joined` trains on: `shard`, else its join slot mod config.dataShards. */
+export function joinShard(joined: JoinedSession, shard: number | undefined): number {
+  if (shard !== undefined) return shard;
+  const self = joined.peers.find((p) => p.peerId === joined.peerId);
+  const slot = joined.peers.filter((p) => p.connectedAt < (self?.connectedAt ?? 0)).length;
+  return slot % joined.config.dataShards;
 }
