@@ -4,7 +4,8 @@
  * (signaling/sessions.ts, reportUnreachable), for one of three reasons:
  *
  * - `silent`: nothing on the link for settings.aggregatorSilenceMs (link-liveness.ts): a
- *   stopped process, a frozen tab, a dead radio, a cut data path;
+ *   stopped process, a frozen tab, a dead radio, a cut data path; before the first round,
+ *   settings.waitingSilenceMs (an aggregator waiting for peers to join);
  * - `faulty`: this worker disconnected it for settings.maxBadAggregatorFrames invalid
  *   frames (reported at once, without waiting for a tick);
  * - `stalled`: it answers pings but this worker's upload has waited
@@ -16,7 +17,7 @@
  *
  * @example
  * const watch = new AggregatorWatch({ settings, report, publish, log });
- * watch.check({ aggregatorId, term, silence, faulty: false, uploadWaitMs: null });
+ * watch.check({ aggregatorId, term, silence, faulty: false, uploadWaitMs: null, trainingStarted: true });
  */
 import type { AggregatorFault } from '../../shared/protocol/signaling.ts';
 import type { Silence } from './link-liveness.ts';
@@ -30,6 +31,8 @@ export interface AggregatorView {
   readonly faulty: boolean;
   /** WorkerRole.uploadWaitMs: how long an upload has waited for the next round. */
   readonly uploadWaitMs: number | null;
+  /** WorkerRole.trainingStarted: false before the session's first round (waitingSilenceMs applies). */
+  readonly trainingStarted: boolean;
 }
 
 export interface AggregatorReport {
@@ -41,7 +44,7 @@ export interface AggregatorReport {
 }
 
 export interface AggregatorWatchInit {
-  readonly settings: Pick<PeerSettings, 'aggregatorSilenceMs' | 'aggregatorStallMs'>;
+  readonly settings: Pick<PeerSettings, 'aggregatorSilenceMs' | 'aggregatorStallMs' | 'waitingSilenceMs'>;
   /** Sends the report to the signaling server. */
   readonly report: (report: AggregatorReport) => void;
   readonly now?: () => number;
@@ -64,9 +67,14 @@ export class AggregatorWatch {
   }
 
   /** What is wrong with the aggregator, if anything, and for how long. */
-  static diagnose(view: AggregatorView, stallMs: number): { reason: AggregatorFault; forMs: number } | null {
+  static diagnose(
+    view: AggregatorView,
+    stallMs: number,
+    waitingSilenceMs: number,
+  ): { reason: AggregatorFault; forMs: number } | null {
     if (view.faulty) return { reason: 'faulty', forMs: 0 };
-    if (view.silence.silent) return { reason: 'silent', forMs: view.silence.ms };
+    const silent = view.trainingStarted ? view.silence.silent : view.silence.ms > waitingSilenceMs;
+    if (silent) return { reason: 'silent', forMs: view.silence.ms };
     if (view.uploadWaitMs !== null && view.uploadWaitMs > stallMs)
       return { reason: 'stalled', forMs: view.uploadWaitMs };
     return null;
@@ -74,8 +82,8 @@ export class AggregatorWatch {
 
   /** Reports the aggregator when something is wrong and the last report is old enough. */
   check(view: AggregatorView): void {
-    const { aggregatorSilenceMs, aggregatorStallMs } = this.init.settings;
-    const fault = AggregatorWatch.diagnose(view, aggregatorStallMs);
+    const { aggregatorSilenceMs, aggregatorStallMs, waitingSilenceMs } = this.init.settings;
+    const fault = AggregatorWatch.diagnose(view, aggregatorStallMs, waitingSilenceMs);
     if (fault === null) {
       this.reportedAt = null;
       return;

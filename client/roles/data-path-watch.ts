@@ -111,6 +111,7 @@ export class DataPathWatch {
       silence: liveness.silence(role.aggregatorId, this.roleStartedAt, false),
       faulty: this.init.isFaulty(role.aggregatorId),
       uploadWaitMs: role.uploadWaitMs((since) => liveness.elapsedSince(since)),
+      trainingStarted: role.trainingStarted,
     });
   }
 }

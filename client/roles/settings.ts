@@ -48,6 +48,16 @@ export interface PeerSettings {
    */
   aggregatorSilenceMs: number;
   /**
+   * Before the session's first round (this worker has applied no broadcast and holds the
+   * round-0 model), the silence a worker allows its aggregator instead of
+   * aggregatorSilenceMs. Nothing is at stake while peers join, and with many peers on few
+   * cores a waiting aggregator starved for a few seconds was replaced again and again (each
+   * new term relinks every peer, more load): 19 terms and no round with 31 peers on 2 cores.
+   * A dead one is still seen at once (its socket closes), a frozen one by the server's
+   * heartbeat timeout, as long as this. @default 15000
+   */
+  waitingSilenceMs: number;
+  /**
    * Invalid frames a worker takes from its aggregator; at one more the aggregator is
    * `faulty`: the worker disconnects it and reports it at once (aggregator-watch.ts). An
    * honest aggregator sends none, and each one costs a worker its round, so the limit is
@@ -98,6 +108,7 @@ export function resolvePeerSettings(
     reconnectDelayMs: 250,
     aggregatorPingIntervalMs: 500,
     aggregatorSilenceMs: 1500,
+    waitingSilenceMs: 15_000,
     computeDelayMs: 0,
     busyMsPerParam: 0.0015,
     sliceWaitMs: 0,

@@ -115,6 +115,15 @@ export class WorkerRole {
     return { type, term: this.term, round, aux, meta: encodeTags(counted), payload };
   }
 
+  /**
+   * Whether the session has begun training as far as this worker knows: it applied a
+   * broadcast or holds a model past round 0 (a late joiner's, a resumed one's).
+   */
+  get trainingStarted(): boolean {
+    const state = this.ctx.state;
+    return state.lastBroadcast !== null || state.round > 0;
+  }
+
   get isConnected(): boolean {
     return this.connected;
   }
