@@ -5,7 +5,11 @@ import { SignalingError } from '../../shared/protocol/signaling.ts';
 import { createSession, joinedClient, nextEvent } from '../signaling/helpers.ts';
 import { REDIS_SKIP, spawnInstance, startInstance, startRedis, WAIT_MS } from './support.ts';
 
-const FAST_SWEEP = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 800, sweepIntervalMs: 100 };
+/**
+ * A short heartbeat timeout, with room for the heartbeating peer on a loaded machine: at
+ * 800 ms (4 intervals) a CI run under load 20 timed out waiting for the silent peer's removal.
+ */
+const FAST_SWEEP = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, sweepIntervalMs: 100 };
 
 test(
   'a silent peer is swept by the instance it is connected to, and peers on other instances hear it',
@@ -20,8 +24,8 @@ test(
     const silent = new SignalingClient({ heartbeatIntervalMs: 60_000, requestTimeoutMs: WAIT_MS });
     t.after(() => silent.close());
     await silent.connect(b.url);
-    const left = nextEvent(alive, 'peer:left');
-    const dropped = nextEvent(silent, 'disconnect');
+    const left = nextEvent(alive, 'peer:left', undefined, WAIT_MS);
+    const dropped = nextEvent(silent, 'disconnect', undefined, WAIT_MS);
     await silent.join({ ...session, kind: 'headless', peerId: 'silent', ready: true });
     assert.deepEqual(await left, {
       sessionId: session.sessionId,
