@@ -9,12 +9,14 @@
  * (ROUNDS - 1) when --per-round is given (two runs per size), which leaves start-up out.
  * Variants (`--variant name=flags`, repeatable) compare settings, e.g. `alpha1=--compensation 1`.
  *
- * Results go to bench/results/sim-memory.json (runs merged by model, workers and variant).
+ * Results go to bench/results/sim-memory.json, or --results NAME there (runs merged by model,
+ * workers, variant, seed and rounds).
  *
  * @example
  * npm run bench:sim-memory -- --workers 100,300 --model mlp-large --rounds 3 --per-round
  * npm run bench:sim-memory -- --workers 100 --variant exact= --variant alpha1='--compensation 1'
- * npm run bench:sim-memory -- --model mlp --workers 8 --rounds 200 --seeds 5,6,7,8 --variant f32= --variant f16='--state-precision f16'
+ * npm run bench:sim-memory -- --model mlp --workers 8 --rounds 200 --seeds 5,6,7,8 --variant f32= \
+ *   --variant f16='--state-precision f16' --results sim-state-precision.json
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS_FILE = join(ROOT, 'bench', 'results', 'sim-memory.json');
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
 /** What this bench reads of a simulation's --out report (client/sim/cli.ts). */
 const reportSchema = z.object({
@@ -93,13 +95,16 @@ function main(): void {
       seeds: { type: 'string' },
       variant: { type: 'string', multiple: true, default: ['default='] },
       'per-round': { type: 'boolean', default: false },
+      /** Results file name under bench/results/ (accuracy comparisons apart from memory runs). */
+      results: { type: 'string', default: 'sim-memory.json' },
     },
   });
+  const resultsFile = join(RESULTS_DIR, values.results);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds ${values.rounds}: at least 2`);
   const sizes = values.workers.split(',').map(Number);
-  const previous: Run[] = existsSync(RESULTS_FILE)
-    ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as { runs: Run[] }).runs
+  const previous: Run[] = existsSync(resultsFile)
+    ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { runs: Run[] }).runs
     : [];
   const key = (r: Run) => `${r.model}/${r.workers}/${r.variant}/${r.seed ?? 1}/${r.rounds}`;
   const runs = new Map(previous.map((r) => [key(r), r]));
@@ -139,7 +144,7 @@ function main(): void {
         (run.secondsPerRound === null ? '' : `, ${run.secondsPerRound.toFixed(2)} s/round`),
     );
     runs.set(key(run), run);
-    writeFileSync(RESULTS_FILE, `${JSON.stringify({ runs: [...runs.values()] }, null, 2)}\n`);
+    writeFileSync(resultsFile, `${JSON.stringify({ runs: [...runs.values()] }, null, 2)}\n`);
   }
 }
 
