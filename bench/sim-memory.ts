@@ -77,6 +77,12 @@ function simulate(args: readonly string[]): z.infer<typeof reportSchema> {
   }
 }
 
+/** Each round's wall seconds, or their mean past a few rounds. */
+function roundTimes(seconds: readonly number[]): string {
+  if (seconds.length <= 5) return `rounds ${seconds.map((t) => t.toFixed(1)).join(' ')} s`;
+  return `${(seconds.reduce((sum, t) => sum + t, 0) / seconds.length).toFixed(2)} s/round`;
+}
+
 function parseVariant(text: string): { name: string; flags: string[] } {
   const at = text.indexOf('=');
   if (at <= 0) throw new Error(`--variant ${text}: expected name=flags`);
@@ -140,7 +146,7 @@ function main(): void {
     };
     console.log(
       `${run.model} ${workers} workers ${run.variant} seed ${seed}: ${run.maxRssMiB} MiB peak, ${run.wallSeconds.toFixed(1)} s` +
-        `, rounds ${(run.roundWallSeconds ?? []).map((t) => t.toFixed(1)).join(' ')} s, accuracy ${run.finalAccuracy}` +
+        `, ${roundTimes(run.roundWallSeconds ?? [])}, accuracy ${run.finalAccuracy}` +
         (run.secondsPerRound === null ? '' : `, ${run.secondsPerRound.toFixed(2)} s/round`),
     );
     runs.set(key(run), run);
