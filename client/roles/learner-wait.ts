@@ -1,5 +1,5 @@
 /**
- * A peer between its join and its learner being ready (TF.js, the model, the data: 0.2-2 s on
+ * A peer between its join and its learner being ready (TF.js, the model, the data: 0.2-3 s on
  * a loaded machine). Linking does not need the learner, so the peer links to its aggregator at
  * once (peer.ts), and one that will need the session's model anyway (a newcomer after round 0,
  * a resumed peer the session has passed) says hello as soon as that link opens: the model,
