@@ -484,6 +484,9 @@ export class AggregatorRole {
   private closeRound(): void {
     const current = this.current;
     if (current === null) return;
+    // At once: sending the broadcast can close a link synchronously, and onWorkerLeft would
+    // close this round again (a second aggregate; RunningMean.mean() throws on a second call).
+    this.current = null;
     this.clearTimer();
     const { round } = current;
     const counted = current.counted();
@@ -558,9 +561,9 @@ export class AggregatorRole {
   private closeSync(): void {
     const current = this.current;
     if (current === null) return;
+    this.current = null; // before anything that sends: see closeRound
     this.clearTimer();
     this.sync.close(current);
-    this.current = null;
     this.phase = 'collect';
     setImmediate(() => this.openRound(current.round + 1));
   }

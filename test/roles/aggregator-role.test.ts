@@ -373,3 +373,31 @@ test("round reports to the server: each round's own bytes, the last evaluation r
     assert.deepEqual({ up, down }, { up: events[i]?.bytesUp, down: events[i]?.bytesDown });
   }
 });
+
+test('a link closing while the broadcast goes out (onWorkerLeft inside the send) does not close the round again', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2', 'w3'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop());
+  const send = h.ctx.send;
+  let left = false;
+  h.ctx.send = (to, frame) => {
+    send(to, frame);
+    // A send that finds its data channel closed closes the link at once, and the runtime
+    // tells the role the worker left, from inside this call.
+    if (frame.type === 'broadcast' && !left) {
+      left = true;
+      h.members = h.members.filter((id) => id !== 'w3');
+      role.onWorkerLeft('w3');
+    }
+  };
+  const round0 = nextRound(h, 0);
+  const round1 = nextRound(h, 1);
+  role.start();
+  for (const id of ['w1', 'w2', 'w3']) role.onFrame(id, h.upload(id, 0));
+  assert.equal((await round0).counted, 4);
+  assert.ok(left, 'the link closed during the broadcast');
+  assert.equal(h.sentTo('w1', 'broadcast').length, 1, 'round 0 broadcast once');
+  for (const id of ['w1', 'w2']) role.onFrame(id, h.upload(id, 1));
+  assert.equal((await round1).counted, 3);
+  role.stop();
+});
