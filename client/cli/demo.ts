@@ -267,8 +267,8 @@ export function timeToAccuracy(
 
 /**
  * The demo's JSON summary from the peers' own summaries and the session's accuracy the server
- * stated (followSessionAccuracy; when it saw none, the figures the peers read from /status at
- * their end).
+ * stated: what followSessionAccuracy kept and the figures the peers read from /status at their
+ * end, the one over the most members (keepSessionAccuracy).
  */
 export function demoSummary(
   summaries: PeerSummary[],
@@ -285,9 +285,12 @@ export function demoSummary(
 ) {
   const finished = summaries.filter((s) => !s.interrupted && s.modelSha256 !== null);
   const testAccuracy = finished.find((s) => s.finalTestAccuracy !== null)?.finalTestAccuracy ?? null;
-  const sessionAccuracy =
-    followed ??
-    summaries.reduce<SessionAccuracy | null>((kept, s) => keepSessionAccuracy(kept, s.sessionAccuracy), null);
+  // The peers' own reads count too: each read /status once every member's final report was in,
+  // a moment the demo's polling can miss when a short run ends within one poll.
+  const sessionAccuracy = summaries.reduce<SessionAccuracy | null>(
+    (kept, s) => keepSessionAccuracy(kept, s.sessionAccuracy),
+    followed,
+  );
   const hashes = new Set(finished.map((s) => s.modelSha256));
   const aggregator = summaries.find((s) => s.role === 'aggregator') ?? null;
   const to90 = timeToAccuracy(summaries);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { demoSummary, keepSessionAccuracy, main as demoMain } from '../../client/cli/demo.ts';
+import type { PeerSummary } from '../../client/cli/join.ts';
 import { sessionAccuracyText } from '../../client/cli/session-accuracy.ts';
 import type { SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
 import { captureIo } from './capture.ts';
@@ -45,6 +46,31 @@ test('the kept figure: the last over the most members, a test-set figure over a 
     wallSeconds: 1,
   };
   assert.equal('sessionAccuracy' in demoSummary([], meta, []).final, false);
+  // A short run can end within one poll of /status: what each peer read at its end (once every
+  // final report was in) counts too, the figure over the most members kept.
+  const peer = (peerId: string, sessionAccuracy: SessionAccuracy): PeerSummary => ({
+    peerId,
+    role: 'worker',
+    round: 39,
+    finalTestAccuracy: null,
+    modelSha256: 'ab',
+    sessionTestAccuracy: null,
+    sessionAccuracy,
+    backend: 'wasm',
+    aggregatorChanges: 0,
+    frameBytes: { up: 0, down: 0 },
+    wire: { sent: 0, received: 0 },
+    rejections: {},
+    timeline: { rounds: [], uploads: [], applied: [], models: [], roles: [], resentUploads: 0 },
+    interrupted: false,
+  });
+  const merged = demoSummary(
+    [peer('a', figure(0.7, 2)), peer('b', figure(0.8, 1))],
+    meta,
+    [0, 0],
+    figure(0.6, 1),
+  );
+  assert.deepEqual(merged.final.sessionAccuracy, figure(0.7, 2));
 });
 
 test(
