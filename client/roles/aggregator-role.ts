@@ -484,9 +484,7 @@ export class AggregatorRole {
   private closeRound(): void {
     const current = this.current;
     if (current === null) return;
-    // At once: sending the broadcast can close a link synchronously, and onWorkerLeft would
-    // close this round again (a second aggregate; RunningMean.mean() throws on a second call).
-    this.current = null;
+    this.current = null; // at once: a link closing inside a send re-enters via onWorkerLeft
     this.clearTimer();
     const { round } = current;
     const counted = current.counted();
