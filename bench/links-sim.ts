@@ -30,6 +30,8 @@
  * npm run bench:links-sim -- --summarize
  * npm run bench:links-sim -- --peers 4 --partition iid --full
  * npm run bench:links-sim -- --summarize-full
+ * npm run bench:links-sim -- --partition iid --default-candidates --seeds 1,2,3,4 --lrs 0.3,0.6
+ * npm run bench:links-sim -- --summarize-default   # links-sim-default.ts
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -154,6 +156,35 @@ const LR_VARIANTS: Setting[] = SETTINGS.filter((s) =>
   flags: [...s.flags, '--lr', '0.6'],
 }));
 SETTINGS.push(...LR_VARIANTS);
+
+/** Runs of the default's candidates (--default-candidates), each to the step cap. */
+export const DEFAULT_RUNS_FILE = join(ROOT, 'bench', 'results', 'links-sim-default-runs.jsonl');
+
+/** What a default candidate is reported as (links-sim-default.ts). */
+export const DEFAULT_CANDIDATE_GROUP = 'default candidates';
+
+/**
+ * Candidates for the project default (issue 20, item 2): liec with H local steps, inner lr
+ * and the kept values of top-k 1% both ways (fp16, or one sign bit times a scale); sync and
+ * compensation as the defaults. lr 0.45 comes last in the list so a short sweep can leave it out.
+ */
+export const DEFAULT_CANDIDATES: Setting[] = [0.3, 0.6, 0.45].flatMap((lr) =>
+  [1, 2, 4].flatMap((h) =>
+    (['fp16', 'sign'] as const).map((values) => ({
+      name: `liec H=${h} lr ${lr} ${values}`,
+      algorithm: 'liec',
+      group: DEFAULT_CANDIDATE_GROUP,
+      localSteps: h,
+      flags: [
+        ...['--algorithm', 'liec', '--local-steps', String(h), '--lr', String(lr)],
+        ...(values === 'sign' ? ['--up', 'topk:0.01:sign', '--down', 'topk:0.01:sign'] : []),
+      ],
+    })),
+  ),
+);
+
+/** Today's default among DEFAULT_CANDIDATES (H=1, lr 0.3, fp16 values). */
+export const TODAY_DEFAULT = 'liec H=1 lr 0.3 fp16';
 
 export interface EvalPoint {
   round: number;
@@ -327,6 +358,14 @@ async function main(): Promise<void> {
       /** Then run the local-step comparison's chosen settings to the step cap (FULL_RUNS_FILE). */
       full: { type: 'boolean', default: false },
       'summarize-full': { type: 'boolean', default: false },
+      /** Run DEFAULT_CANDIDATES to the step cap into DEFAULT_RUNS_FILE (on --seeds, lrs --lrs). */
+      'default-candidates': { type: 'boolean', default: false },
+      seeds: { type: 'string', default: SELECTION_SEEDS.join(',') },
+      /** Comma-separated lrs of the candidates to run (all unless set). */
+      lrs: { type: 'string' },
+      /** Comma-separated candidate names to run (all unless set). */
+      only: { type: 'string' },
+      'summarize-default': { type: 'boolean', default: false },
     },
   });
   const file = values.runs;
@@ -341,10 +380,19 @@ async function main(): Promise<void> {
     summarizeFinal(readRuns(file), readRuns(FULL_RUNS_FILE), ROOT);
     return;
   }
+  if (values['summarize-default']) {
+    const { summarizeDefault } = await import('./links-sim-default.ts');
+    summarizeDefault(readRuns(DEFAULT_RUNS_FILE), readRuns(file), readRuns(FULL_RUNS_FILE), ROOT);
+    return;
+  }
   const peers = Number(values.peers);
   const partition = values.partition;
-  const runOnce = async (setting: Setting, seed: number, full = false): Promise<void> => {
-    const into = full ? FULL_RUNS_FILE : file;
+  const runOnce = async (
+    setting: Setting,
+    seed: number,
+    full = false,
+    into = full ? FULL_RUNS_FILE : file,
+  ): Promise<void> => {
     const done = readRuns(into).some(
       (r) => r.peers === peers && r.partition === partition && r.seed === seed && r.setting === setting.name,
     );
@@ -357,6 +405,20 @@ async function main(): Promise<void> {
       `${peers} peers ${partition} seed ${seed} ${setting.name}${full ? ' (full)' : ''}: ${at === undefined ? 'no 90%' : `90% at step ${at.steps}, ${(at.bytes / 1e6).toFixed(2)} MB`}, last ${final.toFixed(3)} (${record.wallSeconds.toFixed(1)} s)`,
     );
   };
+  if (values['default-candidates']) {
+    const list = (text: string | undefined) => (text === undefined ? null : text.split(','));
+    const lrs = list(values.lrs)?.map(Number) ?? null;
+    const only = list(values.only);
+    const candidates = DEFAULT_CANDIDATES.filter(
+      (s) =>
+        (lrs === null || lrs.some((lr) => s.flags.join(' ').includes(`--lr ${lr}`))) &&
+        (only === null || only.includes(s.name)),
+    );
+    for (const setting of candidates)
+      for (const seed of list(values.seeds)?.map(Number) ?? [])
+        await runOnce(setting, seed, true, DEFAULT_RUNS_FILE);
+    return;
+  }
   const chosenAt = values['chosen-at'] === undefined ? peers : Number(values['chosen-at']);
   if (chosenAt === peers)
     for (const seed of SELECTION_SEEDS) for (const setting of SETTINGS) await runOnce(setting, seed);
