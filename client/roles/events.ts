@@ -89,6 +89,12 @@ export interface PeerEvents {
    * it averages (its own included) out of those it asked for (itself included).
    */
   sliceSynced: (event: { round: number; term: number; counted: number; expected: number }) => void;
+  /**
+   * Emitted by the aggregator when a full sync of `round` closes: the peers whose deltas it
+   * averaged (its own included) out of those it waited for (itself included). A worker left
+   * out keeps what it owed (its drift stays); silent or late ones are why.
+   */
+  synced: (event: { round: number; term: number; counted: readonly string[]; expected: number }) => void;
 }
 
 /** Wall-clock time in ms since the epoch with sub-ms precision (comparable across processes). */

@@ -111,6 +111,9 @@ export class ModelSyncPhase {
     };
     this.workers.sendToInStep(frame);
     this.lastSync = { round, frame };
+    const counted = collection.counted();
+    const expected = collection.expected.size + 1;
+    this.ctx.events.publish('synced', { round, term: this.workers.term, counted, expected });
     const state = this.ctx.state;
     // The last one leaves every peer on one model, the same bits everywhere.
     if (round + 1 >= this.ctx.config.rounds) state.requireWorker().applyFinalSync(payload);

@@ -23,12 +23,19 @@ test(
       compensation: 1,
     });
     try {
-      const peers = await Promise.all([0, 1, 2, 3].map(() => session.addPeer()));
+      // The peers' own account (info and warn), shown should a check of the sync fail.
+      const logs: string[] = [];
+      const log = (level: string, message: string): void => {
+        if (level !== 'debug') logs.push(`${level} ${message}`);
+      };
+      const peers = await Promise.all([0, 1, 2, 3].map(() => session.addPeer({ log })));
       const aggregator = peers.find((p) => p.currentRole === 'aggregator');
       assert.ok(aggregator !== undefined, 'one peer is the aggregator');
       assert.equal(peers.filter((p) => p.currentRole === 'worker').length, 3);
       const events: RoundEvent[] = [];
       aggregator.events.on('round', (e) => events.push(e));
+      const syncs: { round: number; counted: readonly string[]; expected: number }[] = [];
+      aggregator.events.on('synced', (e) => syncs.push(e));
       const done = await withTimeout(
         Promise.all(peers.map((p) => p.finished)).then(() => aggregator.finished),
         110_000,
@@ -59,8 +66,18 @@ test(
         beforeSync.every((d) => d > 0),
         `drift before the sync: ${beforeSync.join(', ')}`,
       );
+      // Every peer's delta in the sync: one left out keeps what it owed, and the drift with it.
+      const sync = syncs.find((e) => e.round === syncRound);
+      assert.deepEqual(
+        { counted: sync?.counted.length, expected: sync?.expected },
+        { counted: 4, expected: 4 },
+        `sync ${syncRound} counted ${sync?.counted.join(', ')}:\n${logs.join('\n')}`,
+      );
       const afterSync = events[syncRound + 1]?.drift ?? Infinity;
-      assert.ok(afterSync < 1e-6 * Math.max(...beforeSync), `drift after the sync ${afterSync}`);
+      assert.ok(
+        afterSync < 1e-6 * Math.max(...beforeSync),
+        `drift after the sync ${afterSync}:\n${logs.join('\n')}`,
+      );
       // Compressed traffic: far below what fp32 would have moved.
       const last = events.at(-1);
       assert.ok(last !== undefined && last.bytesUp < last.fp32BytesUp / 5, 'uploads compressed');
