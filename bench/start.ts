@@ -43,6 +43,11 @@ export const START_SETTINGS: Readonly<Record<string, readonly string[]>> = {
   'lr-0.6': ['--lr', '0.6'],
   'liec-h4': ['--local-steps', '4', '--lr', '0.6', '--rounds', '150', '--eval-every', '3'],
   'liec-h16': ['--local-steps', '16', '--lr', '0.6', '--rounds', '40', '--eval-every', '1'],
+  // The simulator's pick for the default (docs/benchmarks.md, "Choosing the default").
+  'liec-h2-sign': [
+    ...['--local-steps', '2', '--lr', '0.6', '--rounds', '150', '--eval-every', '2'],
+    ...['--up', 'topk:0.01:sign', '--down', 'topk:0.01:sign'],
+  ],
 };
 
 /** The parts of the demo's JSON summary read here. */
