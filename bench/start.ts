@@ -43,6 +43,11 @@ export const START_SETTINGS: Readonly<Record<string, readonly string[]>> = {
   'lr-0.6': ['--lr', '0.6'],
   'liec-h4': ['--local-steps', '4', '--lr', '0.6', '--rounds', '150', '--eval-every', '3'],
   'liec-h16': ['--local-steps', '16', '--lr', '0.6', '--rounds', '40', '--eval-every', '1'],
+  // fedavg's best on the fast link in the simulator (H=16, lr 0.6, full precision).
+  'fedavg-h16': [
+    ...['--algorithm', 'fedavg', '--local-steps', '16', '--lr', '0.6', '--rounds', '40', '--eval-every', '1'],
+    ...['--up', 'identity', '--down', 'identity'],
+  ],
   // The simulator's pick for the default (docs/benchmarks.md, "Choosing the default").
   'liec-h2-sign': [
     ...['--local-steps', '2', '--lr', '0.6', '--rounds', '150', '--eval-every', '2'],
