@@ -16,7 +16,6 @@ import {
   sessionConfigSchema,
   type SessionConfig,
 } from '../../shared/protocol/session-config.ts';
-import { DEFAULT_LIEC_LOCAL_STEPS } from '../../shared/defaults.ts';
 import { UsageError } from './command.ts';
 
 export interface ConfigFlag {
@@ -46,7 +45,6 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     arg: 'h',
     description: 'fedavg, diloco, sparseloco, liec: local optimizer steps per round',
     numeric: true,
-    defaultText: `${DEFAULT_LIEC_LOCAL_STEPS} for liec, 1 for the others`,
   },
   {
     flag: 'model',

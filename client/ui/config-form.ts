@@ -69,9 +69,11 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
       {
         name: 'localSteps',
         label: 'Local steps',
-        hint: 'fedavg, diloco, sparseloco, liec: local steps per exchange; "auto": 2 for liec, 1 for the others',
-        kind: 'text',
-        suggestions: ['auto', '1', '2', '4'],
+        hint: 'fedavg, diloco, sparseloco, liec: local steps per exchange (1 for the others)',
+        kind: 'number',
+        min: 1,
+        max: 10000,
+        step: 1,
       },
       { name: 'rounds', label: 'Rounds', hint: 'Rounds to train', kind: 'number', min: 1, step: 1 },
       {
@@ -248,8 +250,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = CONFIG_FORM.flatMap((g) => g.
 
 /** The form's initial text of a field: the recommended default. */
 export function defaultFieldValue(name: ConfigField): string {
-  // H follows the algorithm unless set (defaultLocalSteps).
-  return name === 'localSteps' ? 'auto' : String(DEFAULT_SESSION_CONFIG[name]);
+  return String(DEFAULT_SESSION_CONFIG[name]);
 }
 
 export function fieldLabel(name: string): string {
@@ -278,19 +279,18 @@ export function readConfigForm(value: (name: ConfigField) => string | null): Con
   const issues: ConfigIssue[] = [];
   for (const field of CONFIG_FIELDS) {
     const text = (value(field.name) ?? '').trim();
-    if (field.kind === 'number' || field.name === 'compensation' || field.name === 'localSteps') {
+    if (field.kind === 'number' || field.name === 'compensation') {
       if (field.name === 'compensation' && text === 'auto') {
         candidate[field.name] = 'auto';
         continue;
       }
-      if (field.name === 'localSteps' && text === 'auto') continue; // the algorithm's default
       if (text === '') {
         issues.push({ field: field.name, message: 'required' });
         continue;
       }
       const number = Number(text);
       if (!Number.isFinite(number)) {
-        const expected = field.kind === 'text' ? '"auto" or a number' : 'a number';
+        const expected = field.name === 'compensation' ? '"auto" or a number' : 'a number';
         issues.push({ field: field.name, message: `expected ${expected}, got "${text}"` });
         continue;
       }

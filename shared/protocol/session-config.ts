@@ -20,12 +20,7 @@ import {
 } from '../algorithm/index.ts';
 import { taskSpecSchema } from '../data/task.ts';
 import { customModelIssue, customModelSchema, modelTaskShapeOf } from './custom-model.ts';
-import {
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_LIEC_LOCAL_STEPS,
-  DEFAULT_SESSION_CODEC,
-  DEFAULT_SESSION_LEARNING_RATE,
-} from '../defaults.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../defaults.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
 const compressorSpecSchema = z
@@ -42,7 +37,7 @@ const partitionSchema = z
 
 const positiveInt = z.number().int().positive();
 
-export const sessionConfigFields = z.object({
+const sessionConfigFields = z.object({
   /**
    * The learning task: the shipped MNIST digits, or each peer's own image folder or CSV file
    * under `taskSpec` (classes, input shape, features and scaling; see shared/data/task.ts).
@@ -62,16 +57,13 @@ export const sessionConfigFields = z.object({
   algorithm: z
     .enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco'])
     .default('liec'),
-  /**
-   * H, local optimizer steps per round: fedavg, diloco, sparseloco, and liec (liec-local.ts; 1 for
-   * the others). Unset: DEFAULT_LIEC_LOCAL_STEPS for liec, 1 for the others (defaultLocalSteps).
-   */
-  localSteps: positiveInt.max(10_000).optional(),
+  /** H, local optimizer steps per round: fedavg, diloco, sparseloco, and liec (liec-local.ts; 1 for the others). */
+  localSteps: positiveInt.max(10_000).default(1),
   /** Compressor from workers to the aggregator. */
-  up: compressorSpecSchema.default(DEFAULT_SESSION_CODEC),
+  up: compressorSpecSchema.default('topk:0.01'),
   /** Compressor from the aggregator to the workers. */
-  down: compressorSpecSchema.default(DEFAULT_SESSION_CODEC),
-  learningRate: z.number().positive().max(10).default(DEFAULT_SESSION_LEARNING_RATE),
+  down: compressorSpecSchema.default('topk:0.01'),
+  learningRate: z.number().positive().max(10).default(DEFAULT_LEARNING_RATE),
   /** Heavy-ball momentum of every peer's local optimizer. */
   momentum: z.number().min(0).lt(1).default(0),
   /** L2 weight decay of every peer's local optimizer. */
@@ -138,21 +130,8 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
     aggregation: config.aggregation,
     compensation: config.compensation,
     ...(config.syncDriftThreshold > 0 ? { syncDriftThreshold: config.syncDriftThreshold } : {}),
-    ...(localStepsOf(config) === 1 ? {} : { localSteps: localStepsOf(config) }),
+    ...(config.localSteps === 1 ? {} : { localSteps: config.localSteps }),
   };
-}
-
-/** H as the session runs it: the configured one, else the algorithm's default. */
-function localStepsOf(config: {
-  algorithm: AlgorithmSpec['algorithm'];
-  localSteps?: number | undefined;
-}): number {
-  return config.localSteps ?? defaultLocalSteps(config.algorithm);
-}
-
-/** H when the session names none: DEFAULT_LIEC_LOCAL_STEPS for liec, 1 for the others. */
-export function defaultLocalSteps(algorithm: AlgorithmSpec['algorithm']): number {
-  return algorithm === 'liec' ? DEFAULT_LIEC_LOCAL_STEPS : 1;
 }
 
 /**
@@ -160,23 +139,18 @@ export function defaultLocalSteps(algorithm: AlgorithmSpec['algorithm']): number
  * ef-sgd's fp32 downlink, robust aggregation over dense uploads): a session the server
  * accepts is one its peers can run.
  */
-export const sessionConfigSchema = sessionConfigFields
-  .superRefine((config, ctx) => {
-    const taskIssue = taskMismatch(config);
-    if (taskIssue !== null) ctx.addIssue({ code: 'custom', path: ['taskSpec'], message: taskIssue });
-    const modelIssue =
-      config.customModel === undefined
-        ? null
-        : customModelIssue(config.customModel, modelTaskShapeOf(config));
-    if (modelIssue !== null) ctx.addIssue({ code: 'custom', path: ['customModel'], message: modelIssue });
-    try {
-      resolveAlgorithmOptions(algorithmSpecOf(config));
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-    }
-  })
-  // Every field present once parsed: peers and the server read one H.
-  .transform((config) => ({ ...config, localSteps: localStepsOf(config) }));
+export const sessionConfigSchema = sessionConfigFields.superRefine((config, ctx) => {
+  const taskIssue = taskMismatch(config);
+  if (taskIssue !== null) ctx.addIssue({ code: 'custom', path: ['taskSpec'], message: taskIssue });
+  const modelIssue =
+    config.customModel === undefined ? null : customModelIssue(config.customModel, modelTaskShapeOf(config));
+  if (modelIssue !== null) ctx.addIssue({ code: 'custom', path: ['customModel'], message: modelIssue });
+  try {
+    resolveAlgorithmOptions(algorithmSpecOf(config));
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+  }
+});
 
 /** Why the task, its spec and the model do not fit together, or null when they do. */
 function taskMismatch(config: z.output<typeof sessionConfigFields>): string | null {

@@ -13,12 +13,8 @@ import { CONFIG_FLAGS } from '../../client/cli/config-flags.ts';
 import { main as demoMain } from '../../client/cli/demo.ts';
 import { main, SUBCOMMANDS } from '../../client/cli/main.ts';
 import { main as simulateMain } from '../../client/sim/cli.ts';
-import {
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_LEARNING_RATE,
-  DEFAULT_SESSION_LEARNING_RATE,
-} from '../../shared/defaults.ts';
-import { DEFAULT_SESSION_CONFIG, parseSessionConfig } from '../../shared/protocol/session-config.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../../shared/defaults.ts';
+import { DEFAULT_SESSION_CONFIG } from '../../shared/protocol/session-config.ts';
 import { captureIo } from './capture.ts';
 
 const BIN = fileURLToPath(new URL('../../client/cli/bin.js', import.meta.url));
@@ -85,9 +81,8 @@ test('liec create --help lists every config flag with the schema`s own default',
   }
   assert.match(lines.get('sync-codec') ?? '', /\(default: sign:256\)/);
   assert.match(lines.get('compensation') ?? '', /\(default: auto\)/);
-  assert.match(lines.get('lr') ?? '', new RegExp(`\\(default: ${DEFAULT_SESSION_LEARNING_RATE}\\)`));
+  assert.match(lines.get('lr') ?? '', new RegExp(`\\(default: ${DEFAULT_LEARNING_RATE}\\)`));
   assert.match(lines.get('batch') ?? '', new RegExp(`\\(default: ${DEFAULT_BATCH_SIZE}\\)`));
-  assert.match(lines.get('local-steps') ?? '', /\(default: 2 for liec, 1 for the others\)/);
   assert.ok(lines.has('server'));
 });
 
@@ -112,15 +107,8 @@ test('npm start, npm run simulate and npm run chaos answer --help on stdout with
   assert.match(flagLines(chaos.stdout()).get('out') ?? '', /bench\/results\/chaos\.json/);
 });
 
-test('sessions default to liec H=2 at lr 0.6 with sign-valued top-k; the simulator keeps lr 0.3 (its --help, above); one batch size', () => {
-  assert.equal(DEFAULT_SESSION_CONFIG.learningRate, DEFAULT_SESSION_LEARNING_RATE);
-  assert.equal(DEFAULT_SESSION_CONFIG.localSteps, 2);
-  assert.deepEqual(
-    [DEFAULT_SESSION_CONFIG.up, DEFAULT_SESSION_CONFIG.down],
-    ['topk:0.01:sign', 'topk:0.01:sign'],
-  );
-  assert.equal(parseSessionConfig({ algorithm: 'doublesqueeze' }).localSteps, 1);
-  assert.equal(parseSessionConfig({ algorithm: 'fedavg', localSteps: 4 }).localSteps, 4);
+test('sessions and the simulator train on the same learning rate and batch size by default', () => {
+  assert.equal(DEFAULT_SESSION_CONFIG.learningRate, DEFAULT_LEARNING_RATE);
   assert.equal(DEFAULT_SESSION_CONFIG.batchSize, DEFAULT_BATCH_SIZE);
 });
 
