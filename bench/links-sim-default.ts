@@ -20,13 +20,15 @@ import {
   COMPUTE_MS,
   DEFAULT_CANDIDATES,
   LINKS,
-  median,
   ROUND_OVERHEAD_MS,
   secondsTo,
   selectSettings,
   STEP_CAP,
   TODAY_DEFAULT,
+  bytesTo,
+  spread,
   type RunRecord,
+  type Spread,
 } from './links-sim.ts';
 
 const PEERS = 4;
@@ -45,12 +47,6 @@ const FEDAVG_BEST = 'fedavg, lr 0.3 or 0.6';
 const DEFAULT_IN_FULL_RUNS = 'liec (defaults)';
 const FAST = 0;
 const SLOW = LINKS.length - 1;
-
-interface Spread {
-  median: number | null;
-  min: number | null;
-  max: number | null;
-}
 
 /** One setting on one partition over some seeds. */
 interface Stats {
@@ -71,20 +67,6 @@ interface Goal {
   bound: number | null;
   /** value / bound for a time goal (<= 1: met); null for the accuracy goal. */
   ratio: number | null;
-}
-
-function spread(values: number[]): Spread {
-  const finite = values.filter(Number.isFinite);
-  const m = median(values);
-  return {
-    median: Number.isFinite(m) ? m : null,
-    min: finite.length === 0 ? null : Math.min(...finite),
-    max: finite.length === values.length && finite.length > 0 ? Math.max(...finite) : null,
-  };
-}
-
-function bytesTo(run: RunRecord): number {
-  return run.reachedAt === null ? Infinity : (run.evals[run.reachedAt]?.bytes ?? Infinity);
 }
 
 function runsOf(runs: RunRecord[], setting: string, partition: string, seeds: number[]): RunRecord[] {

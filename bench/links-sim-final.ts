@@ -17,16 +17,12 @@ import {
   secondsTo,
   selectSettings,
   STEP_CAP,
+  spread,
   type RunRecord,
+  type Spread,
 } from './links-sim.ts';
 
 const REPORT_SEEDS = [5, 6, 7, 8];
-
-interface Spread {
-  median: number | null;
-  min: number | null;
-  max: number | null;
-}
 
 interface FinalRow {
   peers: number;
@@ -41,16 +37,6 @@ interface FinalRow {
   /** Seconds the STEP_CAP steps took on this link (median). */
   secondsAtCap: number | null;
   seeds: number[];
-}
-
-function spread(values: number[]): Spread {
-  const finite = values.filter(Number.isFinite);
-  const m = median(values);
-  return {
-    median: Number.isFinite(m) ? m : null,
-    min: finite.length === 0 ? null : Math.min(...finite),
-    max: finite.length === values.length && finite.length > 0 ? Math.max(...finite) : null,
-  };
 }
 
 function show(s: Spread, scale: number, digits: number): string {

@@ -12,23 +12,19 @@ import {
   COMPUTE_MS,
   LIEC_LOCAL_GROUP,
   LINKS,
-  median,
   ROUND_OVERHEAD_MS,
   secondsTo,
   selectSettings,
   SETTINGS,
+  bytesTo,
+  spread,
   type RunRecord,
+  type Spread,
 } from './links-sim.ts';
 import { lineChart, type Series } from './svg-chart.ts';
 
 const REPORT_SEEDS = [5, 6, 7, 8];
 const ALGORITHMS = ['sgd', 'doublesqueeze', 'liec', LIEC_LOCAL_GROUP, 'fedavg', 'diloco', 'sparseloco'];
-
-interface Spread {
-  median: number | null;
-  min: number | null;
-  max: number | null;
-}
 
 interface Row {
   peers: number;
@@ -40,20 +36,6 @@ interface Row {
   seconds: Spread;
   bytes: Spread;
   seeds: number[];
-}
-
-function spread(values: number[]): Spread {
-  const finite = values.filter(Number.isFinite);
-  const m = median(values);
-  return {
-    median: Number.isFinite(m) ? m : null,
-    min: finite.length === 0 ? null : Math.min(...finite),
-    max: finite.length === values.length && finite.length > 0 ? Math.max(...finite) : null,
-  };
-}
-
-function bytesTo(run: RunRecord): number {
-  return run.reachedAt === null ? Infinity : (run.evals[run.reachedAt]?.bytes ?? Infinity);
 }
 
 function show(s: Spread, scale: number, digits: number): string {

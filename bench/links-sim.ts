@@ -307,6 +307,28 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Median and range of runs' figures; a run that never got there (Infinity) makes max null. */
+export interface Spread {
+  median: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+export function spread(values: number[]): Spread {
+  const finite = values.filter(Number.isFinite);
+  const m = median(values);
+  return {
+    median: Number.isFinite(m) ? m : null,
+    min: finite.length === 0 ? null : Math.min(...finite),
+    max: finite.length === values.length && finite.length > 0 ? Math.max(...finite) : null,
+  };
+}
+
+/** Bytes a run had moved when it reached 90% (Infinity: never). */
+export function bytesTo(run: RunRecord): number {
+  return run.reachedAt === null ? Infinity : (run.evals[run.reachedAt]?.bytes ?? Infinity);
+}
+
 /** Per link, each algorithm's setting with the lowest median seconds to 90% on the selection seeds. */
 export function selectSettings(runs: RunRecord[], peers: number, partition: string): Map<string, string[]> {
   const chosen = new Map<string, string[]>();
