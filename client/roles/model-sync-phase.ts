@@ -100,7 +100,8 @@ export class ModelSyncPhase {
       [...collection.vectors.values()],
       mixSeed(this.ctx.config.seed, round, 0x5c),
     );
-    const meta = encodeTags(collection.counted().map(senderTag));
+    const counted = collection.counted();
+    const meta = encodeTags(counted.map(senderTag));
     const frame: OutgoingFrame = {
       type: 'syncBroadcast',
       term: this.workers.term,
@@ -111,7 +112,6 @@ export class ModelSyncPhase {
     };
     this.workers.sendToInStep(frame);
     this.lastSync = { round, frame };
-    const counted = collection.counted();
     const expected = collection.expected.size + 1;
     this.ctx.events.publish('synced', { round, term: this.workers.term, counted, expected });
     const state = this.ctx.state;
