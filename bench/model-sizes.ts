@@ -20,7 +20,8 @@ import { integerIn, plainDefaults, processIo, runProgram, type CliIo } from '../
 import { SignalingClient } from '../client/signaling/index.ts';
 import { architecture, sizeOf, type ArchName } from '../client/training/architectures.ts';
 import { parseCompressor } from '../shared/compress/index.ts';
-import { DEFAULT_SESSION_CONFIG, type SessionConfigInput } from '../shared/protocol/session-config.ts';
+import { type SessionConfigInput } from '../shared/protocol/session-config.ts';
+import { CONSERVATIVE_LEARNING_DEFAULTS } from '../shared/defaults.ts';
 import { createRng } from '../shared/random.ts';
 import { createSignalingServer } from '../signaling/index.ts';
 import { spawnWatchedPeer } from './peer-process.ts';
@@ -131,6 +132,12 @@ async function runSession(model: ArchName, opts: SizesOptions) {
   try {
     const config: SessionConfigInput = {
       model,
+      // One setting for every size, the 0.1M mlp's tuned default (2 local steps, sign values)
+      // would not compare like for like.
+      learningRate: CONSERVATIVE_LEARNING_DEFAULTS.learningRate,
+      localSteps: CONSERVATIVE_LEARNING_DEFAULTS.localSteps,
+      up: CONSERVATIVE_LEARNING_DEFAULTS.codec,
+      down: CONSERVATIVE_LEARNING_DEFAULTS.codec,
       rounds: opts.rounds,
       minPeers: opts.peers,
       dataShards: opts.peers,
@@ -169,7 +176,11 @@ async function runSession(model: ArchName, opts: SizesOptions) {
         role: summaries[i]?.peerId === aggregator.peerId ? 'aggregator' : 'worker',
       };
     });
-    const codec = codecTimes(params, DEFAULT_SESSION_CONFIG.up, DEFAULT_SESSION_CONFIG.down);
+    const codec = codecTimes(
+      params,
+      CONSERVATIVE_LEARNING_DEFAULTS.codec,
+      CONSERVATIVE_LEARNING_DEFAULTS.codec,
+    );
     const workers = summaries
       .filter((s) => s !== aggregator)
       .map((s) => ({ ...s.timeline, peerId: s.peerId }));

@@ -16,6 +16,7 @@ import {
   sessionConfigSchema,
   type SessionConfig,
 } from '../../shared/protocol/session-config.ts';
+import { CONSERVATIVE_LEARNING_DEFAULTS, TUNED_LEARNING_DEFAULTS } from '../../shared/defaults.ts';
 import { UsageError } from './command.ts';
 
 export interface ConfigFlag {
@@ -32,6 +33,13 @@ export interface ConfigFlag {
   defaultText?: string;
 }
 
+/** The default of a setting that follows what the session trains (learningDefaultsOf). */
+function tunedOr(setting: 'learningRate' | 'localSteps' | 'codec'): string {
+  const tuned = TUNED_LEARNING_DEFAULTS[setting];
+  const conservative = CONSERVATIVE_LEARNING_DEFAULTS[setting];
+  return `${tuned} for liec on the built-in mlp and digits, else ${conservative}`;
+}
+
 export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   {
     flag: 'algorithm',
@@ -45,6 +53,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     arg: 'h',
     description: 'fedavg, diloco, sparseloco, liec: local optimizer steps per round',
     numeric: true,
+    defaultText: tunedOr('localSteps'),
   },
   {
     flag: 'model',
@@ -58,7 +67,8 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     field: 'up',
     arg: 'spec',
     description:
-      'worker->aggregator codec: identity, fp16, topk:R[:f32], randk:R, sign[:B], qsgd:S, q8[:B], q4, topk:auto[:MIN:MAX]',
+      'worker->aggregator codec: identity, fp16, topk:R[:f32|:sign], randk:R, sign[:B], qsgd:S, q8[:B], q4, topk:auto[:MIN:MAX]',
+    defaultText: tunedOr('codec'),
   },
   {
     flag: 'down',
@@ -68,7 +78,14 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     defaultText: 'same as --up; ef-sgd: identity',
   },
   { flag: 'rounds', field: 'rounds', arg: 'n', description: 'rounds to train', numeric: true },
-  { flag: 'lr', field: 'learningRate', arg: 'x', description: 'learning rate', numeric: true },
+  {
+    flag: 'lr',
+    field: 'learningRate',
+    arg: 'x',
+    description: 'learning rate',
+    numeric: true,
+    defaultText: tunedOr('learningRate'),
+  },
   {
     flag: 'momentum',
     field: 'momentum',

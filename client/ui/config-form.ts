@@ -8,6 +8,7 @@
  * const result = readConfigForm((name) => form.get(name));
  * if (result.ok) create(result.config); else show(result.issues);
  */
+import { CONSERVATIVE_LEARNING_DEFAULTS, TUNED_LEARNING_DEFAULTS } from '../../shared/defaults.ts';
 import {
   DEFAULT_SESSION_CONFIG,
   sessionConfigSchema,
@@ -15,6 +16,12 @@ import {
 } from '../../shared/protocol/session-config.ts';
 
 export type ConfigField = keyof SessionConfig;
+
+const TUNED_LEARNING_DEFAULTS_TEXT = (() => {
+  const tuned = TUNED_LEARNING_DEFAULTS;
+  const other = CONSERVATIVE_LEARNING_DEFAULTS;
+  return `liec on the built-in mlp and digits: lr ${tuned.learningRate}, ${tuned.localSteps} steps, ${tuned.codec}; else lr ${other.learningRate}, ${other.localSteps} step, ${other.codec}`;
+})();
 
 interface FieldBase {
   name: ConfigField;
@@ -35,7 +42,14 @@ export interface FieldGroup {
   fields: readonly FieldSpec[];
 }
 
+/** "auto" in these leaves the choice to the session: the setting tuned for liec on the built-in mlp and digits, else the conservative one (learningDefaultsOf). */
+const AUTO_FIELDS: ReadonlySet<ConfigField> = new Set(['learningRate', 'localSteps', 'up', 'down']);
+/** Text fields holding a number unless "auto". */
+const NUMBER_OR_AUTO: ReadonlySet<ConfigField> = new Set(['learningRate', 'localSteps', 'compensation']);
+const AUTO_HINT = `"auto": ${TUNED_LEARNING_DEFAULTS_TEXT}`;
+
 const COMPRESSORS = [
+  'auto',
   'topk:0.01',
   'topk:0.1',
   'topk:0.01:sign',
@@ -69,21 +83,17 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
       {
         name: 'localSteps',
         label: 'Local steps',
-        hint: 'fedavg, diloco, sparseloco, liec: local steps per exchange (1 for the others)',
-        kind: 'number',
-        min: 1,
-        max: 10000,
-        step: 1,
+        hint: `fedavg, diloco, sparseloco, liec: local steps per exchange; ${AUTO_HINT}`,
+        kind: 'text',
+        suggestions: ['auto', '1', '2', '4'],
       },
       { name: 'rounds', label: 'Rounds', hint: 'Rounds to train', kind: 'number', min: 1, step: 1 },
       {
         name: 'learningRate',
         label: 'Learning rate',
-        hint: 'Step size of every local optimizer',
-        kind: 'number',
-        min: 0,
-        max: 10,
-        step: 'any',
+        hint: `Step size of every local optimizer; ${AUTO_HINT}`,
+        kind: 'text',
+        suggestions: ['auto', '0.1', '0.3', '0.6'],
       },
       {
         name: 'momentum',
@@ -120,14 +130,14 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
       {
         name: 'up',
         label: 'Compressor up',
-        hint: 'Workers to the aggregator',
+        hint: `Workers to the aggregator; ${AUTO_HINT}`,
         kind: 'text',
         suggestions: [...COMPRESSORS, 'topk:auto'],
       },
       {
         name: 'down',
         label: 'Compressor down',
-        hint: 'The aggregator to the workers',
+        hint: `The aggregator to the workers; ${AUTO_HINT}`,
         kind: 'text',
         suggestions: COMPRESSORS,
       },
@@ -250,7 +260,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = CONFIG_FORM.flatMap((g) => g.
 
 /** The form's initial text of a field: the recommended default. */
 export function defaultFieldValue(name: ConfigField): string {
-  return String(DEFAULT_SESSION_CONFIG[name]);
+  return AUTO_FIELDS.has(name) ? 'auto' : String(DEFAULT_SESSION_CONFIG[name]);
 }
 
 export function fieldLabel(name: string): string {
@@ -279,7 +289,8 @@ export function readConfigForm(value: (name: ConfigField) => string | null): Con
   const issues: ConfigIssue[] = [];
   for (const field of CONFIG_FIELDS) {
     const text = (value(field.name) ?? '').trim();
-    if (field.kind === 'number' || field.name === 'compensation') {
+    if (AUTO_FIELDS.has(field.name) && text === 'auto') continue; // learningDefaultsOf decides
+    if (field.kind === 'number' || NUMBER_OR_AUTO.has(field.name)) {
       if (field.name === 'compensation' && text === 'auto') {
         candidate[field.name] = 'auto';
         continue;
@@ -290,7 +301,7 @@ export function readConfigForm(value: (name: ConfigField) => string | null): Con
       }
       const number = Number(text);
       if (!Number.isFinite(number)) {
-        const expected = field.name === 'compensation' ? '"auto" or a number' : 'a number';
+        const expected = field.kind === 'text' ? '"auto" or a number' : 'a number';
         issues.push({ field: field.name, message: `expected ${expected}, got "${text}"` });
         continue;
       }

@@ -20,7 +20,12 @@ import {
 } from '../algorithm/index.ts';
 import { taskSpecSchema } from '../data/task.ts';
 import { customModelIssue, customModelSchema, modelTaskShapeOf } from './custom-model.ts';
-import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../defaults.ts';
+import {
+  CONSERVATIVE_LEARNING_DEFAULTS,
+  DEFAULT_BATCH_SIZE,
+  TUNED_LEARNING_DEFAULTS,
+  type LearningDefaults,
+} from '../defaults.ts';
 
 /** A compressor spec such as "identity", "topk:0.01", "topk:0.01:f32", "qsgd:16" or "sign:256". */
 const compressorSpecSchema = z
@@ -37,7 +42,7 @@ const partitionSchema = z
 
 const positiveInt = z.number().int().positive();
 
-const sessionConfigFields = z.object({
+export const sessionConfigFields = z.object({
   /**
    * The learning task: the shipped MNIST digits, or each peer's own image folder or CSV file
    * under `taskSpec` (classes, input shape, features and scaling; see shared/data/task.ts).
@@ -57,13 +62,14 @@ const sessionConfigFields = z.object({
   algorithm: z
     .enum(['sgd', 'ef-sgd', 'doublesqueeze', 'liec', 'fedavg', 'diloco', 'sparseloco'])
     .default('liec'),
+  // Unset, the next four follow what the session trains (learningDefaultsOf).
   /** H, local optimizer steps per round: fedavg, diloco, sparseloco, and liec (liec-local.ts; 1 for the others). */
-  localSteps: positiveInt.max(10_000).default(1),
+  localSteps: positiveInt.max(10_000).optional(),
   /** Compressor from workers to the aggregator. */
-  up: compressorSpecSchema.default('topk:0.01'),
+  up: compressorSpecSchema.optional(),
   /** Compressor from the aggregator to the workers. */
-  down: compressorSpecSchema.default('topk:0.01'),
-  learningRate: z.number().positive().max(10).default(DEFAULT_LEARNING_RATE),
+  down: compressorSpecSchema.optional(),
+  learningRate: z.number().positive().max(10).optional(),
   /** Heavy-ball momentum of every peer's local optimizer. */
   momentum: z.number().min(0).lt(1).default(0),
   /** L2 weight decay of every peer's local optimizer. */
@@ -115,8 +121,38 @@ const sessionConfigFields = z.object({
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),
 });
 
+type ConfigFields = z.output<typeof sessionConfigFields>;
+
+/**
+ * The learning rate, H and codecs a session takes for those it leaves unset: the setting tuned
+ * for LIEC on the built-in mlp and the shipped digits (`npm start`'s), the conservative one for
+ * anything else (shared/defaults.ts says why).
+ */
+export function learningDefaultsOf(
+  config: Pick<ConfigFields, 'algorithm' | 'task' | 'model' | 'customModel'>,
+): Readonly<LearningDefaults> {
+  const tuned =
+    config.algorithm === 'liec' &&
+    config.task === 'mnist' &&
+    config.model === 'mlp' &&
+    config.customModel === undefined;
+  return tuned ? TUNED_LEARNING_DEFAULTS : CONSERVATIVE_LEARNING_DEFAULTS;
+}
+
+/** Every field present: the unset learning settings filled from learningDefaultsOf. */
+function withLearningDefaults(config: ConfigFields) {
+  const defaults = learningDefaultsOf(config);
+  return {
+    ...config,
+    learningRate: config.learningRate ?? defaults.learningRate,
+    localSteps: config.localSteps ?? defaults.localSteps,
+    up: config.up ?? defaults.codec,
+    down: config.down ?? defaults.codec,
+  };
+}
+
 /** The algorithm settings of a session, as shared/algorithm resolves them. */
-export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): AlgorithmSpec {
+export function algorithmSpecOf(config: ReturnType<typeof withLearningDefaults>): AlgorithmSpec {
   return {
     algorithm: config.algorithm,
     up: config.up,
@@ -135,25 +171,29 @@ export function algorithmSpecOf(config: z.output<typeof sessionConfigFields>): A
 }
 
 /**
- * Field checks, then the cross-field ones every peer would apply (a codec spec that parses,
- * ef-sgd's fp32 downlink, robust aggregation over dense uploads): a session the server
- * accepts is one its peers can run.
+ * Defaults filled, then the cross-field checks every peer would apply (a codec spec that
+ * parses, ef-sgd's fp32 downlink, robust aggregation over dense uploads): a session the
+ * server accepts is one its peers can run.
  */
-export const sessionConfigSchema = sessionConfigFields.superRefine((config, ctx) => {
-  const taskIssue = taskMismatch(config);
-  if (taskIssue !== null) ctx.addIssue({ code: 'custom', path: ['taskSpec'], message: taskIssue });
-  const modelIssue =
-    config.customModel === undefined ? null : customModelIssue(config.customModel, modelTaskShapeOf(config));
-  if (modelIssue !== null) ctx.addIssue({ code: 'custom', path: ['customModel'], message: modelIssue });
-  try {
-    resolveAlgorithmOptions(algorithmSpecOf(config));
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-  }
-});
+export const sessionConfigSchema = sessionConfigFields
+  .transform(withLearningDefaults)
+  .superRefine((config, ctx) => {
+    const taskIssue = taskMismatch(config);
+    if (taskIssue !== null) ctx.addIssue({ code: 'custom', path: ['taskSpec'], message: taskIssue });
+    const modelIssue =
+      config.customModel === undefined
+        ? null
+        : customModelIssue(config.customModel, modelTaskShapeOf(config));
+    if (modelIssue !== null) ctx.addIssue({ code: 'custom', path: ['customModel'], message: modelIssue });
+    try {
+      resolveAlgorithmOptions(algorithmSpecOf(config));
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    }
+  });
 
 /** Why the task, its spec and the model do not fit together, or null when they do. */
-function taskMismatch(config: z.output<typeof sessionConfigFields>): string | null {
+function taskMismatch(config: ConfigFields): string | null {
   const spec = config.taskSpec;
   if (config.task === 'mnist') return spec === undefined ? null : 'the mnist task takes no taskSpec';
   if (spec === undefined) return `the ${config.task} task needs a taskSpec (made by liec create --data)`;
@@ -175,4 +215,20 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = Object.freeze(ses
 /** Parses and fills defaults; throws a ZodError on invalid input. */
 export function parseSessionConfig(input: unknown): SessionConfig {
   return sessionConfigSchema.parse(input);
+}
+
+/** The default of `field` in a session like `config`: the learning settings follow its model (learningDefaultsOf). */
+export function defaultValueOf(config: SessionConfig, field: keyof SessionConfig): unknown {
+  const learning = learningDefaultsOf(config);
+  switch (field) {
+    case 'learningRate':
+      return learning.learningRate;
+    case 'localSteps':
+      return learning.localSteps;
+    case 'up':
+    case 'down':
+      return learning.codec;
+    default:
+      return DEFAULT_SESSION_CONFIG[field];
+  }
 }

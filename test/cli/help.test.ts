@@ -13,8 +13,13 @@ import { CONFIG_FLAGS } from '../../client/cli/config-flags.ts';
 import { main as demoMain } from '../../client/cli/demo.ts';
 import { main, SUBCOMMANDS } from '../../client/cli/main.ts';
 import { main as simulateMain } from '../../client/sim/cli.ts';
-import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../../shared/defaults.ts';
-import { DEFAULT_SESSION_CONFIG } from '../../shared/protocol/session-config.ts';
+import {
+  CONSERVATIVE_LEARNING_DEFAULTS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_LEARNING_RATE,
+  TUNED_LEARNING_DEFAULTS,
+} from '../../shared/defaults.ts';
+import { DEFAULT_SESSION_CONFIG, parseSessionConfig } from '../../shared/protocol/session-config.ts';
 import { captureIo } from './capture.ts';
 
 const BIN = fileURLToPath(new URL('../../client/cli/bin.js', import.meta.url));
@@ -81,8 +86,16 @@ test('liec create --help lists every config flag with the schema`s own default',
   }
   assert.match(lines.get('sync-codec') ?? '', /\(default: sign:256\)/);
   assert.match(lines.get('compensation') ?? '', /\(default: auto\)/);
-  assert.match(lines.get('lr') ?? '', new RegExp(`\\(default: ${DEFAULT_LEARNING_RATE}\\)`));
+  assert.match(lines.get('lr') ?? '', /\(default: 0\.6 for liec on the built-in mlp and digits, else 0\.3\)/);
+  assert.match(
+    lines.get('up') ?? '',
+    /\(default: topk:0\.01:sign for liec on the built-in mlp and digits, else topk:0\.01\)/,
+  );
   assert.match(lines.get('batch') ?? '', new RegExp(`\\(default: ${DEFAULT_BATCH_SIZE}\\)`));
+  assert.match(
+    lines.get('local-steps') ?? '',
+    /\(default: 2 for liec on the built-in mlp and digits, else 1\)/,
+  );
   assert.ok(lines.has('server'));
 });
 
@@ -107,8 +120,38 @@ test('npm start, npm run simulate and npm run chaos answer --help on stdout with
   assert.match(flagLines(chaos.stdout()).get('out') ?? '', /bench\/results\/chaos\.json/);
 });
 
-test('sessions and the simulator train on the same learning rate and batch size by default', () => {
-  assert.equal(DEFAULT_SESSION_CONFIG.learningRate, DEFAULT_LEARNING_RATE);
+test('sessions of liec on the built-in mlp and digits take the tuned setting, any other the conservative one; one batch size', () => {
+  const tuned = {
+    learningRate: TUNED_LEARNING_DEFAULTS.learningRate,
+    localSteps: TUNED_LEARNING_DEFAULTS.localSteps,
+    up: TUNED_LEARNING_DEFAULTS.codec,
+    down: TUNED_LEARNING_DEFAULTS.codec,
+  };
+  const conservative = {
+    learningRate: CONSERVATIVE_LEARNING_DEFAULTS.learningRate,
+    localSteps: CONSERVATIVE_LEARNING_DEFAULTS.localSteps,
+    up: CONSERVATIVE_LEARNING_DEFAULTS.codec,
+    down: CONSERVATIVE_LEARNING_DEFAULTS.codec,
+  };
+  const learning = (input: Record<string, unknown>) => {
+    const { learningRate, localSteps, up, down } = parseSessionConfig(input);
+    return { learningRate, localSteps, up, down };
+  };
+  assert.deepEqual(tuned, { learningRate: 0.6, localSteps: 2, up: 'topk:0.01:sign', down: 'topk:0.01:sign' });
+  assert.deepEqual(learning({}), tuned);
+  assert.deepEqual(learning({ model: 'cnn' }), conservative);
+  assert.deepEqual(learning({ model: 'mlp-large' }), conservative);
+  assert.deepEqual(learning({ algorithm: 'doublesqueeze' }), conservative);
+  // What is set stays set; the rest still follows the model.
+  assert.deepEqual(learning({ model: 'cnn', learningRate: 0.6, up: 'fp16' }), {
+    ...conservative,
+    learningRate: 0.6,
+    up: 'fp16',
+  });
+  assert.equal(parseSessionConfig({ algorithm: 'fedavg', localSteps: 4 }).localSteps, 4);
+  // Parsing a parsed config changes nothing (the server and every peer parse it again).
+  const cnn = parseSessionConfig({ model: 'cnn' });
+  assert.deepEqual(parseSessionConfig(cnn), cnn);
   assert.equal(DEFAULT_SESSION_CONFIG.batchSize, DEFAULT_BATCH_SIZE);
 });
 

@@ -25,7 +25,9 @@ test('the form has every session setting once, with its default', () => {
   assert.deepEqual([...names].sort(), Object.keys(DEFAULT_SESSION_CONFIG).sort());
   assert.equal(new Set(names).size, names.length);
   assert.ok(CONFIG_FORM.every((group) => group.fields.length > 0));
-  assert.equal(defaultFieldValue('learningRate'), String(DEFAULT_SESSION_CONFIG.learningRate));
+  // The learning settings follow the model unless set (learningDefaultsOf).
+  for (const name of ['learningRate', 'localSteps', 'up', 'down'] as const)
+    assert.equal(defaultFieldValue(name), 'auto', name);
   assert.equal(defaultFieldValue('compensation'), String(DEFAULT_SESSION_CONFIG.compensation));
   for (const field of CONFIG_FIELDS) {
     if (field.kind === 'select')
@@ -98,6 +100,19 @@ test('every setting comes through, numbers as numbers, compensation "auto" or a 
   assert.equal(readConfigForm(filled({ syncMode: 'rolling', syncDriftThreshold: '0.05' })).ok, false);
 });
 
+test('"auto" leaves the learning settings to the model: the tuned ones on the mlp, the conservative on the cnn', () => {
+  const mlp = readConfigForm(filled());
+  const cnn = readConfigForm(filled({ model: 'cnn' }));
+  const cnnSet = readConfigForm(filled({ model: 'cnn', learningRate: '0.6', localSteps: '2', up: 'fp16' }));
+  assert.ok(mlp.ok && cnn.ok && cnnSet.ok);
+  assert.deepEqual(cnn.config, parseSessionConfig({ model: 'cnn' }));
+  assert.notEqual(mlp.config.learningRate, cnn.config.learningRate);
+  assert.deepEqual(
+    [cnnSet.config.learningRate, cnnSet.config.localSteps, cnnSet.config.up, cnnSet.config.down],
+    [0.6, 2, 'fp16', cnn.config.down],
+  );
+});
+
 test('what is wrong is named by field, all at once; a rule across fields has no field', () => {
   const result = readConfigForm(
     filled({ rounds: '', momentum: '1.5', learningRate: 'fast', partition: 'random', compensation: 'some' }),
@@ -106,7 +121,7 @@ test('what is wrong is named by field, all at once; a rule across fields has no 
   if (result.ok) return;
   const byField = new Map(result.issues.map((i) => [i.field, i.message]));
   assert.equal(byField.get('rounds'), 'required');
-  assert.match(byField.get('learningRate') ?? '', /expected a number, got "fast"/);
+  assert.match(byField.get('learningRate') ?? '', /expected "auto" or a number, got "fast"/);
   assert.match(byField.get('compensation') ?? '', /"auto" or a number/);
   assert.match(byField.get('momentum') ?? '', /1/, 'the schema checks the fields that were read');
   assert.match(byField.get('partition') ?? '', /iid/);

@@ -8,7 +8,7 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { DEFAULT_SESSION_CONFIG } from '../../../shared/protocol/session-config.ts';
+import { defaultValueOf } from '../../../shared/protocol/session-config.ts';
 import { CONFIG_FORM } from '../config-form.ts';
 import { StoreController } from '../controller.ts';
 import type { SessionStore } from '../state.ts';
@@ -71,12 +71,13 @@ export class SessionConfigView extends LitElement {
               <dl>
                 ${group.fields.map((field) => {
                   const value = config[field.name];
-                  const changed = value !== DEFAULT_SESSION_CONFIG[field.name];
+                  const byDefault = defaultValueOf(config, field.name);
+                  const changed = value !== byDefault;
                   return html`<dt>${field.label}</dt>
                     <dd
                       class=${changed ? 'changed' : ''}
                       data-config=${field.name}
-                      title=${changed ? `default: ${String(DEFAULT_SESSION_CONFIG[field.name])}` : 'default'}
+                      title=${changed ? `default: ${String(byDefault)}` : 'default'}
                     >
                       ${String(value)}
                     </dd>`;
