@@ -17,6 +17,7 @@ import {
   createSessionRequestSchema,
   heartbeatSchema,
   joinRequestSchema,
+  inviteRequestSchema,
   peerReportSchema,
   readyRequestSchema,
   roundReportSchema,
@@ -37,7 +38,13 @@ import { randomId } from './ids.ts';
 import { heldWeightsIssue } from './model-store.ts';
 import { isOperator, operatorRequired } from './operator.ts';
 import type { MemberKey } from './store.ts';
-import { signSessionToken, verifySessionToken } from './token.ts';
+import {
+  signHostToken,
+  signInvitation,
+  signSessionToken,
+  verifyHostToken,
+  verifyJoinToken,
+} from './token.ts';
 
 function isPlainObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -75,7 +82,7 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     if (!isOperator(options, socket.handshake.auth)) throw operatorRequired();
     // A non-object is a protocol error; an object with a bad config is a user mistake.
     const invalidConfig = isPlainObject(payload);
-    const { config } = parsePayload(
+    const { config, invitations } = parsePayload(
       createSessionRequestSchema,
       payload,
       invalidConfig ? 'INVALID_CONFIG' : 'BAD_REQUEST',
@@ -86,9 +93,33 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     if (heldIssue !== null) throw new SignalingError('INVALID_CONFIG', heldIssue);
     const sessionId = await store.create(config);
     const expiresAt = options.now() + options.tokenTtlMs;
-    const token = signSessionToken(options.secret, sessionId, expiresAt);
-    log.info('session created', { sessionId, config });
-    return { reply: { sessionId, token, expiresAt, config } };
+    // By invitation: only the creator's host token exists; it mints one token per peer id.
+    const token = invitations
+      ? signHostToken(options.secret, sessionId, expiresAt)
+      : signSessionToken(options.secret, sessionId, expiresAt);
+    log.info('session created', { sessionId, config, invitations });
+    return { reply: { sessionId, token, expiresAt, config, invitations } };
+  });
+
+  handle(ctx, socket, 'session:invite', async (payload) => {
+    takeJoinToken();
+    const req = parsePayload(inviteRequestSchema, payload);
+    const tokenProblem = verifyHostToken(options.secret, req.sessionId, req.token, options.now());
+    if (tokenProblem !== undefined)
+      throw new SignalingError(
+        tokenProblem,
+        'only the host token of a session created with invitations invites',
+      );
+    if ((await store.aggregatorOf(req.sessionId)) === undefined)
+      throw new SignalingError('UNKNOWN_SESSION', `no session ${req.sessionId}`, true);
+    const expiresAt = options.now() + options.tokenTtlMs;
+    const peerIds = req.peerIds ?? Array.from({ length: req.count ?? 1 }, () => randomId(6));
+    const invitations = peerIds.map((peerId) => ({
+      peerId,
+      token: signInvitation(options.secret, req.sessionId, peerId, expiresAt),
+    }));
+    log.info('invitations minted', { sessionId: req.sessionId, peerIds });
+    return { reply: { invitations, expiresAt } };
   });
 
   handle(ctx, socket, 'session:join', async (payload) => {
@@ -96,9 +127,12 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       throw new SignalingError('ALREADY_JOINED', 'this socket is in a session');
     takeJoinToken();
     const req = parsePayload(joinRequestSchema, payload);
-    const tokenProblem = verifySessionToken(options.secret, req.sessionId, req.token, options.now());
-    if (tokenProblem !== undefined)
-      throw new SignalingError(tokenProblem, 'cannot join with this token', true);
+    const admitted = verifyJoinToken(options.secret, req.sessionId, req.token, options.now());
+    if ('problem' in admitted)
+      throw new SignalingError(admitted.problem, 'cannot join with this token', true);
+    // An invitation names the one id it admits.
+    if (admitted.peerId !== undefined && req.peerId !== undefined && req.peerId !== admitted.peerId)
+      throw new SignalingError('BAD_TOKEN', `this invitation admits peer ${admitted.peerId} only`, true);
     const room = roomOf(req.sessionId);
     // In the room before the store records the member: an announcement made after the
     // store step (by any instance) then reaches this socket. Ones that arrive before the
@@ -106,7 +140,7 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
     // await in between, so no announcement is processed in that gap.
     await socket.join(room);
     // Chosen here, so a join whose outcome a store failure hides can still be undone.
-    const peerId = req.peerId ?? randomId(6);
+    const peerId = admitted.peerId ?? req.peerId ?? randomId(6);
     let joined;
     try {
       joined = await store.join(req.sessionId, { ...req, peerId, socketId: socket.id });

@@ -13,8 +13,10 @@
 import { Option, type Command } from 'commander';
 import {
   DEFAULT_SESSION_CONFIG,
+  parseSessionConfig,
   sessionConfigSchema,
   type SessionConfig,
+  type SessionConfigInput,
 } from '../../shared/protocol/session-config.ts';
 import { CONSERVATIVE_LEARNING_DEFAULTS, TUNED_LEARNING_DEFAULTS } from '../../shared/defaults.ts';
 import { UsageError } from './command.ts';
@@ -224,6 +226,15 @@ export function configFlagValues(command: Command): ConfigFlagValues {
  * UsageError naming the flag and the value at fault.
  */
 export function configFromFlags(values: ConfigFlagValues): SessionConfig {
+  return parseSessionConfig(configInputFromFlags(values));
+}
+
+/**
+ * The session config input the flags give (what they leave unset stays unset: the learning
+ * settings then follow the model and task added later, learningDefaultsOf), checked as
+ * configFromFlags checks it.
+ */
+export function configInputFromFlags(values: ConfigFlagValues): SessionConfigInput {
   const input: Record<string, unknown> = {};
   for (const spec of CONFIG_FLAGS) {
     const text = values[spec.flag];
@@ -237,7 +248,7 @@ export function configFromFlags(values: ConfigFlagValues): SessionConfig {
     if (derived !== undefined) input['down'] = derived;
   }
   const parsed = sessionConfigSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return input;
   const issue = parsed.error.issues[0];
   const field = issue?.path[0];
   const spec = CONFIG_FLAGS.find((s) => s.field === field);

@@ -16,7 +16,7 @@ import {
   runProgram,
   type CliIo,
 } from './command.ts';
-import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
+import { addConfigOptions, configFlagValues, configInputFromFlags } from './config-flags.ts';
 import { takeModelDir, uploadHeldWeights, withModelDir } from './model-dir.ts';
 import { OPERATOR_TOKEN_ENV } from './snapshots.ts';
 import { addTaskOptions, withTask, type TaskOptions } from './task-flags.ts';
@@ -35,6 +35,12 @@ export function createCommand(): Command {
         '--operator-token <token>',
         `the server's operator token, if it has one (default: $${OPERATOR_TOKEN_ENV})`,
       ),
+    )
+    .addOption(
+      new Option(
+        '--invitations',
+        'join by invitation only: the token printed is your host token (it joins and mints invitations with liec invite); each invitation admits one peer id',
+      ).default(false),
     )
     .addOption(new Option('--json', 'print the created session as one JSON object').default(false));
   return plainDefaults(addTaskOptions(addConfigOptions(command)));
@@ -64,11 +70,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const values = configFlagValues(command);
     // --model DIR: the session's own TF.js Layers model (a built-in name stays built in).
     const modelDir = takeModelDir(values);
-    const flagConfig = configFromFlags(values);
+    // Unparsed: what the flags leave unset follows the task and model added below.
+    const flagConfig = configInputFromFlags(values);
     requireOptions(command, ['server']);
     // csv and images: the task spec from the creator's own data (no row of it is sent).
     const config = await withModelDir(await withTask(flagConfig, command.opts<TaskOptions>()), modelDir);
-    const opts = command.opts<{ server: string; json: boolean; operatorToken?: string }>();
+    const opts = command.opts<{
+      server: string;
+      json: boolean;
+      invitations: boolean;
+      operatorToken?: string;
+    }>();
     const operatorToken = opts.operatorToken ?? process.env[OPERATOR_TOKEN_ENV];
     const { SignalingClient } = await import('../signaling/index.ts');
     const client = new SignalingClient(operatorToken === undefined ? {} : { operatorToken });
@@ -76,7 +88,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       await connectOrFail(opts.server, () => client.connect(opts.server));
       // A model over the inline limit: its weights go to the server first, the config names them.
       await uploadHeldWeights(config, modelDir, opts.server, operatorToken);
-      const created = await client.create(config);
+      const created = await client.create(config, { invitations: opts.invitations });
       const links = joinLinks(opts.server, created.sessionId, created.token);
       if (opts.json) io.out(`${JSON.stringify({ ...created, links })}\n`);
       else
@@ -87,6 +99,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             `watch it in a browser: ${links.watch}`,
             `join from a browser:   ${links.browser}`,
             `join headless:         ${links.headless}`,
+            ...(created.invitations
+              ? [
+                  `by invitation only: the token is your host token; invite peers with`,
+                  `  liec invite --server ${opts.server} --session ${created.sessionId} --token ${created.token} --count N`,
+                ]
+              : []),
             '',
           ].join('\n'),
         );

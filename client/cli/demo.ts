@@ -29,7 +29,8 @@ import {
   type CliIo,
 } from './command.ts';
 import { cliEntry } from './entry.ts';
-import { addConfigOptions, configFlagValues, configFromFlags } from './config-flags.ts';
+import { addConfigOptions, configFlagValues, configInputFromFlags } from './config-flags.ts';
+import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
 import type { SessionAccuracy } from '../../shared/protocol/signaling-status.ts';
 import type { PeerSummary } from './join.ts';
 import { roundStats } from './round-stats.ts';
@@ -410,13 +411,15 @@ async function run(command: Command, io: CliIo): Promise<number> {
   const peers = opts.peers;
   const flags = configFlagValues(command);
   const taskOpts = command.opts<TaskOptions>();
-  const config = await withTask(
-    configFromFlags({
-      ...flags,
-      'min-peers': flags['min-peers'] ?? String(peers),
-      'data-shards': flags['data-shards'] ?? String(peers),
-    }),
-    taskOpts,
+  const config = parseSessionConfig(
+    await withTask(
+      configInputFromFlags({
+        ...flags,
+        'min-peers': flags['min-peers'] ?? String(peers),
+        'data-shards': flags['data-shards'] ?? String(peers),
+      }),
+      taskOpts,
+    ),
   );
   // Every peer reads the one file and keeps its part (--shard) after the held-back test part.
   const dataArgs = taskOpts.data === undefined ? [] : ['--data', resolvePath(taskOpts.data)];

@@ -5,6 +5,7 @@
  *   liec create --server URL [config flags]            create a session, print id, token, links
  *   liec join   --server URL --session ID --token T    run a headless peer
  *   liec demo   [--peers 4] [--rounds 300]             everything on loopback (npm start)
+ *   liec invite --server URL --session ID --token HOST [--count N]  invitations, one per peer id
  *   liec snapshots --server URL --session ID [--rollback R]  an operator's snapshots and rollback
  *
  * `liec --help`, `liec help [command]`, `liec <command> --help`, `liec --version`. This module
@@ -32,6 +33,11 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     args: '--server URL [config flags]',
     summary: 'create a session; print its id, token, watch link and join command',
     load: () => import('./create.ts'),
+  },
+  invite: {
+    args: '--server URL --session ID --token HOST [--count N]',
+    summary: 'mint invitations to a session created with --invitations, one per peer id',
+    load: () => import('./invite.ts'),
   },
   join: {
     args: '--server URL --session ID --token T',

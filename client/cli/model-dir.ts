@@ -15,8 +15,10 @@ import type { CustomModel } from '../../shared/protocol/custom-model.ts';
 import { customModelIssue, modelTaskShapeOf } from '../../shared/protocol/custom-model.ts';
 import {
   DEFAULT_SESSION_CONFIG,
+  parseSessionConfig,
   sessionConfigSchema,
   type SessionConfig,
+  type SessionConfigInput,
 } from '../../shared/protocol/session-config.ts';
 import { CommandFailure, oneLine } from './command.ts';
 
@@ -117,9 +119,13 @@ export async function uploadHeldWeights(
 }
 
 /** `config` training the Layers model in `dir` (checked as customModelFromDir does); `config` without one. */
-export async function withModelDir(config: SessionConfig, dir: string | undefined): Promise<SessionConfig> {
-  if (dir === undefined) return config;
-  const customModel = await customModelFromDir(dir, config);
+export async function withModelDir(
+  config: SessionConfigInput,
+  dir: string | undefined,
+): Promise<SessionConfig> {
+  if (dir === undefined) return parseSessionConfig(config);
+  // Parsed with the model in it: what the flags left unset follows the model (learningDefaultsOf).
+  const customModel = await customModelFromDir(dir, parseSessionConfig(config));
   const parsed = sessionConfigSchema.safeParse({ ...config, customModel });
   if (!parsed.success)
     throw new CommandFailure(`--model ${dir}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);

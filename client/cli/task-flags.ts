@@ -11,7 +11,7 @@
  * const config = await withTask(configFromFlags({}), program.opts<TaskOptions>());
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseSessionConfig, type SessionConfig } from '../../shared/protocol/session-config.ts';
+import { parseSessionConfig, type SessionConfigInput } from '../../shared/protocol/session-config.ts';
 import { CommandFailure, oneLine, oneOf, UsageError } from './command.ts';
 
 export const TASKS = ['mnist', 'images', 'csv'] as const;
@@ -78,7 +78,7 @@ export function addTaskOptions(command: Command): Command {
  * `config` with the task the flags name; for csv and images the task spec is made from the
  * creator's data. Bad flags are UsageErrors, bad data a CommandFailure naming file and row.
  */
-export async function withTask(config: SessionConfig, opts: TaskOptions): Promise<SessionConfig> {
+export async function withTask(config: SessionConfigInput, opts: TaskOptions): Promise<SessionConfigInput> {
   if (opts.task === 'mnist') {
     if (opts.data !== undefined) throw new UsageError('--data needs --task images or --task csv');
     if (opts.testSet !== undefined || opts.testSetSha256 !== undefined)
@@ -105,8 +105,11 @@ export async function withTask(config: SessionConfig, opts: TaskOptions): Promis
   } catch (error) {
     throw new CommandFailure(oneLine(error));
   }
+  // Returned unparsed: what the flags left unset follows the task (learningDefaultsOf).
+  const withData = { ...config, task: opts.task, taskSpec };
   try {
-    return parseSessionConfig({ ...config, task: opts.task, taskSpec });
+    parseSessionConfig(withData);
+    return withData;
   } catch (error) {
     const issue = (error as { issues?: { message: string }[] }).issues?.[0]?.message;
     throw new UsageError(`--task ${opts.task}: ${issue ?? oneLine(error)}`);

@@ -21,6 +21,8 @@ import {
   SignalingError,
   aggregatorEventSchema,
   createSessionOkSchema,
+  inviteOkSchema,
+  type InviteOk,
   emptyOkSchema,
   errorEventSchema,
   errorReplySchema,
@@ -178,11 +180,35 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     });
   }
 
-  async create(config: SessionConfigInput = {}, options?: RequestOptions): Promise<CreatedSession> {
+  /**
+   * Creates a session. With `invitations`, joins are by invitation only: the reply's token is
+   * the creator's host token, which joins and mints invitations (invite).
+   */
+  async create(
+    config: SessionConfigInput = {},
+    options?: RequestOptions & { invitations?: boolean },
+  ): Promise<CreatedSession> {
+    const invitations = options?.invitations ?? false;
     const { ok: _ok, ...created } = await this.request(createSessionOkSchema, options, (s, ack) =>
-      s.emit('session:create', { config }, ack),
+      s.emit('session:create', { config, ...(invitations ? { invitations } : {}) }, ack),
     );
     return created;
+  }
+
+  /**
+   * One invitation per peer id (`count` new ids, or the ids named), with the host token of a
+   * session created with invitations; each admits its peer id only.
+   */
+  async invite(
+    sessionId: string,
+    hostToken: string,
+    peers: { count: number } | { peerIds: string[] },
+    options?: RequestOptions,
+  ): Promise<Omit<InviteOk, 'ok'>> {
+    const { ok: _ok, ...minted } = await this.request(inviteOkSchema, options, (s, ack) =>
+      s.emit('session:invite', { sessionId, token: hostToken, ...peers }, ack),
+    );
+    return minted;
   }
 
   /** Operator: the snapshots the session's aggregator keeps (OPERATOR_REQUIRED, NO_AGGREGATOR). */

@@ -29,9 +29,8 @@ export async function simulationLearner(
       import('../cli/task-flags.ts'),
       import('../training/task-learner.ts'),
     ]);
-    const config = await withTask(
-      parseSessionConfig({ model: cli.model, batchSize: cli.batchSize, seed: cli.config.seed }),
-      cli.task,
+    const config = parseSessionConfig(
+      await withTask({ model: cli.model, batchSize: cli.batchSize, seed: cli.config.seed }, cli.task),
     );
     const { taskSpec } = config;
     if (taskSpec === undefined) throw new UsageError(`--task ${cli.task.task} made no task spec`);

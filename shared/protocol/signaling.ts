@@ -166,8 +166,30 @@ export type AggregatorState = z.infer<typeof aggregatorStateSchema>;
 
 // ---------------------------------------------------------------------------- client -> server
 
-export const createSessionRequestSchema = z.object({ config: sessionConfigSchema.prefault({}) });
+export const createSessionRequestSchema = z.object({
+  config: sessionConfigSchema.prefault({}),
+  /**
+   * Joins by invitation only: the reply's token is the creator's host token (signaling/token.ts),
+   * no token open to anyone exists, and session:invite mints one token per peer id.
+   */
+  invitations: z.boolean().default(false),
+});
 export type CreateSessionRequest = z.input<typeof createSessionRequestSchema>;
+
+/** Most invitations one session:invite mints. */
+export const MAX_INVITATIONS_PER_REQUEST = 256;
+
+/** Invitations to a session created with `invitations`: `count` new peer ids, or the ids named. */
+export const inviteRequestSchema = z
+  .object({
+    sessionId: sessionIdSchema,
+    /** The host token session:create replied with. */
+    token: tokenSchema,
+    count: z.number().int().min(1).max(MAX_INVITATIONS_PER_REQUEST).optional(),
+    peerIds: z.array(peerIdSchema).min(1).max(MAX_INVITATIONS_PER_REQUEST).optional(),
+  })
+  .refine((r) => (r.count === undefined) !== (r.peerIds === undefined), 'give count or peerIds, not both');
+export type InviteRequest = z.input<typeof inviteRequestSchema>;
 
 export const joinRequestSchema = z.object({
   sessionId: sessionIdSchema,
@@ -346,12 +368,25 @@ function okSchema<T extends z.ZodRawShape>(shape: T) {
 
 export const createSessionOkSchema = okSchema({
   sessionId: sessionIdSchema,
+  /** The join token; with `invitations`, the creator's host token. */
   token: tokenSchema,
   /** Server time (ms since epoch) after which the token no longer admits joins. */
   expiresAt: z.number(),
   config: sessionConfigSchema,
+  /** Joins by invitation only (session:invite). */
+  invitations: z.boolean().default(false),
 });
 export type CreateSessionOk = z.infer<typeof createSessionOkSchema>;
+
+export const inviteOkSchema = okSchema({
+  /** One token per peer id; each admits that id only (a peer joining with it is given the id). */
+  invitations: z.array(z.object({ peerId: peerIdSchema, token: tokenSchema })),
+  /** Server time after which these invitations no longer admit joins. */
+  expiresAt: z.number(),
+});
+export type InviteOk = z.infer<typeof inviteOkSchema>;
+export const inviteReplySchema = z.discriminatedUnion('ok', [inviteOkSchema, errorReplySchema]);
+export type InviteReply = z.infer<typeof inviteReplySchema>;
 export const createSessionReplySchema = z.discriminatedUnion('ok', [createSessionOkSchema, errorReplySchema]);
 export type CreateSessionReply = z.infer<typeof createSessionReplySchema>;
 
@@ -408,6 +443,7 @@ export type EmptyReply = z.infer<typeof emptyReplySchema>;
 export interface ClientToServerEvents {
   'session:create': (req: CreateSessionRequest, ack: (res: CreateSessionReply) => void) => void;
   'session:join': (req: JoinRequest, ack: (res: JoinReply) => void) => void;
+  'session:invite': (req: InviteRequest, ack: (res: InviteReply) => void) => void;
   signal: (req: SignalRequest, ack: (res: EmptyReply) => void) => void;
   heartbeat: (msg: Heartbeat, ack: (res: EmptyReply) => void) => void;
   'peer:ready': (req: ReadyRequest, ack: (res: EmptyReply) => void) => void;
@@ -438,6 +474,7 @@ export type ServerEventName = keyof ServerToClientEvents;
 export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = [
   'session:create',
   'session:join',
+  'session:invite',
   'signal',
   'heartbeat',
   'peer:ready',

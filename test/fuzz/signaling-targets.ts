@@ -20,6 +20,7 @@ import {
   createSessionRequestSchema,
   heartbeatSchema,
   joinRequestSchema,
+  inviteRequestSchema,
   errorReplySchema,
   peerReportSchema,
   readyRequestSchema,
@@ -51,6 +52,7 @@ const replySchema = z.union([
 const SCHEMAS: Record<ClientEventName, z.ZodType> = {
   'session:create': createSessionRequestSchema,
   'session:join': joinRequestSchema,
+  'session:invite': inviteRequestSchema,
   signal: signalRequestSchema,
   heartbeat: heartbeatSchema,
   'peer:ready': readyRequestSchema,

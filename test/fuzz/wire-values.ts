@@ -67,6 +67,8 @@ const sessionIdArb = mostly(fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/), fc.strin
 const peerIdArb = mostly(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.string({ maxLength: 70 }));
 const tokenArb = fc.oneof(
   fc.stringMatching(/^\d{1,16}\.[A-Za-z0-9_-]{43}$/),
+  // Host tokens and invitations (signaling/token.ts).
+  fc.stringMatching(/^(h|i\.[A-Za-z0-9_-]{1,64})\.\d{1,16}\.[A-Za-z0-9_-]{43}$/),
   fc.string({ maxLength: 40 }),
   fc.integer({ min: 500, max: 2000 }).map((n) => 'A'.repeat(n)),
 );
@@ -149,8 +151,18 @@ export function clientMessageArb(event: ClientEventName, direct = false): fc.Arb
     ready: fc.boolean(),
   };
   const shaped: Record<ClientEventName, fc.Arbitrary<unknown>> = {
-    'session:create': record({ config: configArb }, [], direct),
+    'session:create': record({ config: configArb, invitations: fc.boolean() }, [], direct),
     'session:join': record(join, ['sessionId', 'token', 'kind'], direct),
+    'session:invite': record(
+      {
+        sessionId: sessionIdArb,
+        token: tokenArb,
+        count: countArb,
+        peerIds: fc.array(peerIdArb, { maxLength: 4 }),
+      },
+      ['sessionId', 'token'],
+      direct,
+    ),
     signal: record({ to: peerIdArb, data: wireValueArb }, ['to', 'data'], direct),
     heartbeat: record({ round: countArb, stats: statsArb }, [], direct),
     'peer:ready': record({ ready: fc.boolean() }, ['ready'], direct),
