@@ -17,7 +17,9 @@ export interface UiEventDetails {
   /** Download the current model. */
   'liec-download': null;
   /** Create a session with this config (then join it); the operator token if the server has one. */
-  'liec-create': { config: SessionConfigInput; operatorToken?: string };
+  'liec-create': { config: SessionConfigInput; operatorToken?: string; invitations?: boolean };
+  /** A new invitation link (a session this tab created by invitation). */
+  'liec-invite': null;
   /** Join a session from a link's parameters. */
   'liec-join': { sessionId: string; token: string };
   /** The user dismissed the error banner of this source. */
@@ -32,6 +34,7 @@ declare global {
     'liec-download': CustomEvent<UiEventDetails['liec-download']>;
     'liec-create': CustomEvent<UiEventDetails['liec-create']>;
     'liec-join': CustomEvent<UiEventDetails['liec-join']>;
+    'liec-invite': CustomEvent<UiEventDetails['liec-invite']>;
     'liec-dismiss': CustomEvent<UiEventDetails['liec-dismiss']>;
   }
 }

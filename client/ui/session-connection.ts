@@ -73,6 +73,8 @@ export interface JoinResult {
 
 export class SessionConnection {
   private used = false;
+  /** The host token of a session this tab created by invitation. */
+  private hostToken: string | null = null;
   private member: SessionMembership | undefined;
   private readonly stop = new AbortController();
   /** Aborts following the current signaling client (replaced on each rejoin). */
@@ -88,17 +90,40 @@ export class SessionConnection {
    * Creates a session with `config`, then joins it (with the runtime, if any). A server with
    * an operator token creates sessions only for whoever gives it (signaling/options.ts).
    */
-  async create(config: SessionConfigInput, operatorToken?: string): Promise<JoinResult> {
+  async create(config: SessionConfigInput, operatorToken?: string, invitations = false): Promise<JoinResult> {
     return this.run(async () => {
       const client = new SignalingClient(operatorToken === undefined ? {} : { operatorToken });
       try {
         await client.connect(this.init.baseUrl, { signal: this.stop.signal });
-        const created = await client.create(config, { signal: this.stop.signal });
+        const created = await client.create(config, { signal: this.stop.signal, invitations });
+        // By invitation, this tab holds the host token: it joins with it and mints invitations.
+        if (created.invitations) this.hostToken = created.token;
         return { sessionId: created.sessionId, token: created.token };
       } finally {
         client.close();
       }
     }, 'join');
+  }
+
+  /** Whether this tab created its session by invitation (and may mint invitations). */
+  get invites(): boolean {
+    return this.hostToken !== null;
+  }
+
+  /** A join link that admits one new peer id, for a session this tab created by invitation. */
+  async invite(sessionId: string): Promise<string> {
+    const hostToken = this.hostToken;
+    if (hostToken === null) throw new Error('this tab did not create the session by invitation');
+    const client = new SignalingClient();
+    try {
+      await client.connect(this.init.baseUrl, { signal: this.stop.signal });
+      const minted = await client.invite(sessionId, hostToken, { count: 1 }, { signal: this.stop.signal });
+      const [invitation] = minted.invitations;
+      if (invitation === undefined) throw new Error('the server minted no invitation');
+      return makeJoinLink(this.init.baseUrl, sessionId, invitation.token);
+    } finally {
+      client.close();
+    }
   }
 
   async join(params: JoinParams): Promise<JoinResult> {

@@ -82,6 +82,8 @@ export class LiecApp extends LitElement {
   /** Starts the training runtime of a join; without it the tab joins without training. */
   runtimeFactory: RuntimeFactory | undefined;
   @state() private joinLink: string | null = null;
+  /** The last invitation this tab minted (a session it created by invitation). */
+  @state() private invitationLink: string | null = null;
   private connection: SessionConnection | undefined;
   private attached: DashboardRuntime | undefined;
   private detachRuntime: (() => void) | undefined;
@@ -114,8 +116,12 @@ export class LiecApp extends LitElement {
     this.store.setLocal({ backend: detectBackend() });
     this.addEventListener(
       'liec-create',
-      (e) => void this.start((c) => c.create(e.detail.config, e.detail.operatorToken)),
+      (e) =>
+        void this.start((c) =>
+          c.create(e.detail.config, e.detail.operatorToken, e.detail.invitations ?? false),
+        ),
     );
+    this.addEventListener('liec-invite', () => void this.invite());
     this.addEventListener('liec-join', (e) => void this.start((c) => c.join(e.detail)));
     this.addEventListener('liec-leave', () => void this.leave());
     this.addEventListener('liec-pause', (e) => this.setPaused(e.detail.paused));
@@ -148,7 +154,12 @@ export class LiecApp extends LitElement {
         <p>Train MNIST together from browser tabs and headless nodes, compressed both ways.</p>
       </header>
       <status-banners .store=${this.store}></status-banners>
-      <session-form .store=${this.store} .joinLink=${this.joinLink}></session-form>
+      <session-form
+        .store=${this.store}
+        .joinLink=${this.joinLink}
+        .byInvitation=${this.connection?.invites ?? false}
+        .invitationLink=${this.invitationLink}
+      ></session-form>
       ${
         inSession
           ? html`
@@ -167,6 +178,19 @@ export class LiecApp extends LitElement {
           : nothing
       }
     `;
+  }
+
+  /** Mints one invitation: its link replaces the last one shown. */
+  private async invite(): Promise<void> {
+    const connection = this.connection;
+    const sessionId = this.store.state.session.id;
+    if (connection === undefined || sessionId === null) return;
+    try {
+      this.invitationLink = await connection.invite(sessionId);
+      this.store.clearError('join');
+    } catch (error) {
+      this.store.setError('join', `no invitation: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   private async start(
@@ -212,6 +236,7 @@ export class LiecApp extends LitElement {
       this.connection?.close();
       this.connection = undefined;
       this.joinLink = null;
+      this.invitationLink = null;
       this.store.reset();
       history.replaceState(null, '', '/');
     }

@@ -126,6 +126,13 @@ export class SessionForm extends LitElement {
   @property({ attribute: false }) store?: SessionStore;
   /** The link to share once a session is created or joined; the form is hidden while set. */
   @property({ attribute: false }) joinLink: string | null = null;
+  /**
+   * The session was created here by invitation: joinLink holds this tab's host token and is
+   * not shown; each invitation (liec-invite) admits one peer id.
+   */
+  @property({ attribute: false }) byInvitation = false;
+  /** The last invitation minted, shown in place of joinLink. */
+  @property({ attribute: false }) invitationLink: string | null = null;
   @state() private issues: readonly ConfigIssue[] = [];
   @state() private joinError: string | null = null;
   @state() private copied = false;
@@ -138,14 +145,19 @@ export class SessionForm extends LitElement {
     (s) => ({ connection: s.local.connection, errors: s.local.errors }),
   );
 
+  /** The link others join with: the last invitation, or the session's link. */
+  private get sharedLink(): string | null {
+    return this.byInvitation ? this.invitationLink : this.joinLink;
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('joinLink')) {
+    if (changed.has('joinLink') || changed.has('invitationLink') || changed.has('byInvitation')) {
       this.copied = false;
-      const link = this.joinLink;
+      const link = this.sharedLink;
       if (link !== null && this.qr?.link !== link) {
         qrCodeDataUrl(link).then(
           (url) => {
-            if (this.joinLink === link) this.qr = { link, url };
+            if (this.sharedLink === link) this.qr = { link, url };
           },
           (error: unknown) => console.warn('no QR code for the join link', error),
         );
@@ -154,6 +166,7 @@ export class SessionForm extends LitElement {
   }
 
   override render() {
+    if (this.joinLink !== null && this.byInvitation) return this.renderInvitations();
     if (this.joinLink !== null) return this.renderLink(this.joinLink);
     const busy = this.local.value?.connection === 'connecting';
     const failed = this.local.value?.errors.find((e) => e.source === 'join')?.message ?? null;
@@ -176,6 +189,11 @@ export class SessionForm extends LitElement {
             placeholder="operator token, if the server has one"
             aria-label="operator token"
           />
+          <label
+            title="Each peer joins with a link of its own, which admits its peer id only: a peer the session expels cannot come back under another id"
+          >
+            <input type="checkbox" name="invitations" /> by invitation only
+          </label>
           <button class="primary" type="submit" data-action="create" ?disabled=${busy}>Create session</button>
           <div id="form-issues" role="alert" data-field="form-issues">
             ${
@@ -240,10 +258,30 @@ export class SessionForm extends LitElement {
     </label>`;
   }
 
-  private renderLink(link: string) {
-    const qr = this.qr?.link === link ? this.qr.url : null;
+  private renderInvitations() {
+    const link = this.invitationLink;
     return html`
       <h2>Invite peers</h2>
+      <p class="muted">
+        By invitation only: each link admits one peer, under an id of its own.
+        <button data-action="invite" @click=${() => this.dispatchEvent(uiEvent('liec-invite', null))}>
+          New invitation
+        </button>
+      </p>
+      ${link === null ? nothing : this.renderLinkBox(link)}
+    `;
+  }
+
+  private renderLink(link: string) {
+    return html`
+      <h2>Invite peers</h2>
+      ${this.renderLinkBox(link)}
+    `;
+  }
+
+  private renderLinkBox(link: string) {
+    const qr = this.qr?.link === link ? this.qr.url : null;
+    return html`
       <div class="invite">
         <div>
           <div class="link">
@@ -295,8 +333,13 @@ export class SessionForm extends LitElement {
     this.issues = [];
     this.joinError = null;
     const token = String(data.get('operatorToken') ?? '').trim();
+    const invitations = data.get('invitations') === 'on';
     this.dispatchEvent(
-      uiEvent('liec-create', { config: result.config, ...(token === '' ? {} : { operatorToken: token }) }),
+      uiEvent('liec-create', {
+        config: result.config,
+        ...(token === '' ? {} : { operatorToken: token }),
+        ...(invitations ? { invitations } : {}),
+      }),
     );
   }
 
