@@ -42,6 +42,7 @@ import { ModelSyncPhase } from './model-sync-phase.ts';
 import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
+import { RecentBroadcasts } from './broadcast-catch-up.ts';
 import { PendingRollback } from './snapshots.ts';
 import { UploadLedger } from './upload-ledger.ts';
 import { WorkerRoster } from './worker-roster.ts';
@@ -69,6 +70,8 @@ export class AggregatorRole {
   private readonly report: RoundReport;
   /** An operator's rollback (rollback()), applied when the next round opens. */
   private readonly rollbacks = new PendingRollback();
+  /** This term's last broadcasts, for a worker that lost some (broadcast-catch-up.ts). */
+  private readonly recent = new RecentBroadcasts();
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
@@ -127,6 +130,7 @@ export class AggregatorRole {
     const next = round + 1;
     this.rolling?.closeNow();
     this.ctx.state.adopt(model, next);
+    this.recent.clear();
     this.aggregator.error.fill(0);
     for (const id of [...this.workers.inStep]) {
       this.ledger.forget(id);
@@ -213,6 +217,10 @@ export class AggregatorRole {
         else if (this.finalDone !== null)
           this.workers.sendFinalModel(from, this.ctx.state.requireWorker().model, this.finalDone);
         return;
+      case 'catchUp':
+        if (this.phase === 'done') this.onControl(from, { kind: 'modelRequest' });
+        else this.catchUp(from, control.round);
+        return;
       case 'ping':
         return; // liveness only (the runtime noted it heard from the worker)
       case 'metrics':
@@ -260,6 +268,25 @@ export class AggregatorRole {
     }
     // A joiner, or out of step (an upload of an older round it resends is folded late).
     this.admit(from);
+  }
+
+  /**
+   * A worker lost the broadcast of `round` (broadcast-catch-up.ts): the broadcasts since, again
+   * and in order, while a round collects and they are kept; else the model, as to a joiner.
+   */
+  private catchUp(from: string, round: number): void {
+    const current = this.current;
+    const missed =
+      this.phase === 'collect' && current !== null && this.rolling === null
+        ? this.recent.range(round, current.round)
+        : null;
+    if (current === null || missed === null) {
+      this.admit(from);
+      return;
+    }
+    this.workers.resendBroadcasts(from, missed);
+    this.workers.markInStep(from);
+    if (!current.has(from)) current.expected.add(from);
   }
 
   private get meanAggregation(): boolean {
@@ -507,6 +534,7 @@ export class AggregatorRole {
     const closedAt = epochNow();
     const state = this.ctx.state;
     state.noteBroadcast(broadcast);
+    this.recent.add(broadcast);
     this.current = null;
     const folds = this.ledger.takeFolds();
     // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.

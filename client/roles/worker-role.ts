@@ -6,7 +6,8 @@
  * flight; to a new aggregator it first passes on the last broadcast it applied (in case the
  * old aggregator died while sending it), and the rolling sync's block delta that followed it.
  * Then: model -> adopt and upload; broadcast -> apply c (+ own residual for LIEC),
- * then upload the next round or, when the broadcast asks for it, the sync delta;
+ * then upload the next round or, when the broadcast asks for it, the sync delta (one of a
+ * later round: the one of this round was lost, ask for it again, broadcast-catch-up.ts);
  * syncBroadcast -> adopt the synced model and upload the next round.
  */
 import { modelDigest } from '../../shared/model-digest.ts';
@@ -17,6 +18,7 @@ import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/prot
 import { mixSeed } from '../../shared/random.ts';
 import { rollingPeriod, sliceDue, syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
+import { AheadBroadcasts } from './broadcast-catch-up.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -39,6 +41,8 @@ export class WorkerRole {
   private progressAt: number | null = null;
   /** Asked for the aggregator's final model: its `done` named another model than this one's. */
   private fetchingFinalModel = false;
+  /** Broadcasts that came ahead of a lost one (broadcast-catch-up.ts). */
+  private readonly ahead = new AheadBroadcasts();
 
   constructor(ctx: RoleContext, aggregatorId: string, term: number) {
     this.ctx = ctx;
@@ -158,7 +162,7 @@ export class WorkerRole {
     } catch (error) {
       // A malformed payload leaves the model untouched; ask for a fresh model.
       this.ctx.reject(from, 'BAD_FRAME', error instanceof Error ? error.message : String(error), true);
-      this.sendControl({ kind: 'modelRequest' });
+      this.requestModel();
     }
   }
 
@@ -168,6 +172,7 @@ export class WorkerRole {
       case 'model': {
         const model = this.identity.decode(frame.payload, state.learner.numParams);
         state.adopt(model, frame.round);
+        this.ahead.clear();
         this.progressAt = performance.now();
         this.ctx.events.publish('model', { round: frame.round, source: 'aggregator' });
         // The final model, sent with a second `done`: nothing more to upload.
@@ -182,35 +187,18 @@ export class WorkerRole {
         // The one we applied, sent again (a new aggregator passing it on to those who missed it).
         if (last?.round === frame.round && sameBytes(last.payload, frame.payload)) return;
         if (frame.round < state.round) return; // a duplicate of a round already applied
+        if (frame.round > state.round && this.holdAhead(frame, meta)) return;
         if (frame.round !== state.round || state.cached?.type === 'syncUpload') {
-          // We missed a round, or applied another broadcast of this one (its aggregator died
-          // mid-broadcast and the next one closed the round again): catch up like a joiner.
-          this.sendControl({ kind: 'modelRequest' });
+          // We missed a round we cannot catch up on, or applied another broadcast of this
+          // one (its aggregator died mid-broadcast and the next one closed the round again):
+          // catch up like a joiner.
+          this.requestModel();
           return;
         }
-        const counted = meta.tags;
-        state.requireWorker().applyBroadcast(frame.payload);
-        this.progressAt = performance.now();
-        noteUploadFeedback(state, meta, this.selfTag);
-        state.cached = null;
-        state.noteBroadcast({
-          round: frame.round,
-          term: this.term,
-          counted,
-          payload: Uint8Array.from(frame.payload),
-          sync: frame.aux === 1,
-        });
-        this.ctx.events.publish('applied', {
-          round: frame.round,
-          term: this.term,
-          counted: counted.includes(this.selfTag),
-        });
-        if (frame.aux === 1) {
-          state.prepareSync(mixSeed(this.ctx.config.seed, frame.round, this.selfTag, 5));
-          this.sendCached();
-          return;
-        }
-        state.round = frame.round + 1;
+        if (!this.applyBroadcast(frame.round, frame.aux === 1, meta, frame.payload)) return;
+        // Caught up on a lost broadcast: those that came ahead of it follow.
+        for (let next = this.ahead.take(state.round); next !== undefined; next = this.ahead.take(state.round))
+          this.applyBroadcast(next.round, false, next.meta, next.payload);
         this.scheduleUpload();
         return;
       }
@@ -229,7 +217,7 @@ export class WorkerRole {
         if (!state.hasModel || frame.round !== state.round) return;
         if (state.cached?.type !== 'syncUpload' || state.cached.round !== frame.round) {
           // This round's broadcast never reached us, so the sync does not apply to our model.
-          this.sendControl({ kind: 'modelRequest' });
+          this.requestModel();
           return;
         }
         // Counted or not, applySync keeps what the aggregator did not receive; the session's
@@ -268,6 +256,53 @@ export class WorkerRole {
     return { tags: this.lastCounted, slackSeconds };
   }
 
+  /**
+   * Applies the broadcast of this worker's round; false when it asks for a sync (the sync
+   * delta is sent, and the next round waits for the sync broadcast), else the round moves on.
+   */
+  private applyBroadcast(round: number, sync: boolean, meta: BroadcastMeta, payload: Uint8Array): boolean {
+    const state = this.ctx.state;
+    const counted = meta.tags;
+    state.requireWorker().applyBroadcast(payload);
+    this.progressAt = performance.now();
+    noteUploadFeedback(state, meta, this.selfTag);
+    state.cached = null;
+    state.noteBroadcast({ round, term: this.term, counted, payload: Uint8Array.from(payload), sync });
+    this.ctx.events.publish('applied', { round, term: this.term, counted: counted.includes(this.selfTag) });
+    if (sync) {
+      state.prepareSync(mixSeed(this.ctx.config.seed, round, this.selfTag, 5));
+      this.sendCached();
+      return false;
+    }
+    state.round = round + 1;
+    return true;
+  }
+
+  /**
+   * A broadcast of a later round than this worker's: the one of its round was lost. Held,
+   * and the missed ones asked for (broadcast-catch-up.ts), when they can be caught up on:
+   * plain rounds, no rolling sync, no sync delta pending. False: ask for the model instead.
+   */
+  private holdAhead(frame: Frame, meta: BroadcastMeta): boolean {
+    const state = this.ctx.state;
+    if (frame.aux === 1 || state.cached?.type === 'syncUpload' || this.sliceBlock(frame.round) !== null)
+      return false;
+    const held = this.ahead.hold(state.round, {
+      round: frame.round,
+      meta,
+      payload: Uint8Array.from(frame.payload),
+    });
+    if (held === 'full') return false;
+    if (held === 'ask') this.sendControl({ kind: 'catchUp', round: state.round });
+    return true;
+  }
+
+  /** Out of step: the aggregator's model replaces this worker's (and what it held ahead). */
+  private requestModel(): void {
+    this.ahead.clear();
+    this.sendControl({ kind: 'modelRequest' });
+  }
+
   private onControl(message: ControlMessage): void {
     switch (message.kind) {
       case 'metrics':
@@ -290,6 +325,7 @@ export class WorkerRole {
         return; // liveness only (the runtime noted it heard from the aggregator)
       case 'hello':
       case 'modelRequest':
+      case 'catchUp':
         throw new Error(`the aggregator sent ${message.kind}`);
       default: {
         const unreachable: never = message;

@@ -120,6 +120,15 @@ export class WorkerRoster {
     };
   }
 
+  /**
+   * Broadcasts `to` lost (or got after one it lost), again and in order: the first with its
+   * counted list in full, since the one `to` last got in full may be among those lost.
+   */
+  resendBroadcasts(to: string, broadcasts: readonly AppliedBroadcast[]): void {
+    this.sentCounted.forget(to);
+    for (const broadcast of broadcasts) this.send(to, this.broadcastFrame(broadcast, to));
+  }
+
   /** The same frame to every worker in step but `except`. */
   sendToInStep(frame: OutgoingFrame, except?: string): void {
     for (const id of this.inStepIds) if (id !== except) this.send(id, frame);

@@ -4,6 +4,9 @@
  *
  *   hello        worker -> aggregator, on every (re)connection: where the worker stands
  *   modelRequest worker -> aggregator: "send me the current model" (out of step)
+ *   catchUp      worker -> aggregator: "send me your broadcasts again from this round on" (it
+ *                lost one; client/roles/broadcast-catch-up.ts), answered with the model when
+ *                the aggregator no longer has them
  *   metrics      aggregator -> workers: the latest test accuracy, for progress displays
  *   done         aggregator -> workers: training finished at this round, on the model whose
  *                modelDigest it gives (a worker holding another one asks for the model first)
@@ -35,6 +38,11 @@ export const controlMessageSchema = z.discriminatedUnion('kind', [
     pendingUpload: z.boolean(),
   }),
   z.object({ kind: z.literal('modelRequest') }),
+  z.object({
+    kind: z.literal('catchUp'),
+    /** The round whose broadcast the worker waits for (it lost it). */
+    round,
+  }),
   z.object({
     kind: z.literal('metrics'),
     round,

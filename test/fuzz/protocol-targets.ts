@@ -248,6 +248,7 @@ const validControlArb: fc.Arbitrary<ControlMessage> = fc.oneof(
     pendingUpload: fc.boolean(),
   }),
   fc.constant({ kind: 'modelRequest' as const }),
+  fc.record({ kind: fc.constant('catchUp' as const), round: roundArb }),
   fc.record({
     kind: fc.constant('metrics' as const),
     round: roundArb,

@@ -116,6 +116,10 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
         }),
         fc.constant({ kind: 'modelRequest' as const }),
         fc.record({
+          kind: fc.constant('catchUp' as const),
+          round: fc.oneof(fc.nat({ max: 8 }), fc.constant(0xffffffff)),
+        }),
+        fc.record({
           kind: fc.constant('metrics' as const),
           round: fc.nat(),
           testAccuracy: fc.constant(0.5),

@@ -401,3 +401,41 @@ test('a link closing while the broadcast goes out (onWorkerLeft inside the send)
   assert.equal((await round1).counted, 3);
   role.stop();
 });
+
+test('a worker that lost a broadcast gets the broadcasts since again, in order; one too far back gets the model', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  role.start();
+  for (const id of ['w1', 'w2'])
+    role.onControl(id, { kind: 'hello', round: 0, hasModel: true, pendingUpload: true });
+  for (let round = 0; round < 4; round++) {
+    const closed = nextRound(h, round);
+    role.onFrame('w1', h.upload('w1', round));
+    role.onFrame('w2', h.upload('w2', round));
+    await closed;
+  }
+  assert.equal(role.round, 4);
+  const sentBefore = h.sentTo('w2', 'broadcast');
+  role.onControl('w2', { kind: 'catchUp', round: 1 });
+  const resent = h.sentTo('w2', 'broadcast').slice(sentBefore.length);
+  assert.deepEqual(
+    resent.map((f) => f.round),
+    [1, 2, 3],
+  );
+  for (const [i, frame] of resent.entries())
+    assert.deepEqual(frame.payload, sentBefore[i + 1]?.payload, `round ${i + 1}: the same broadcast`);
+  assert.equal(resent[0]?.meta.length, 12, 'the first with its counted list in full');
+  assert.equal(h.sentTo('w2', 'model').length, 0);
+  // Its upload of round 4 still counts: round 4 closes with every peer.
+  const round4 = nextRound(h, 4);
+  role.onFrame('w1', h.upload('w1', 4));
+  role.onFrame('w2', h.upload('w2', 4));
+  assert.equal((await round4).counted, 3);
+  // A round the aggregator never closed in this term: the model instead.
+  role.onControl('w1', { kind: 'catchUp', round: 0 });
+  assert.equal(h.sentTo('w1', 'model').length, 0, 'round 0 is still kept');
+  role.onControl('w1', { kind: 'catchUp', round: 6 });
+  assert.equal(h.sentTo('w1', 'model').length, 1);
+  role.stop();
+});

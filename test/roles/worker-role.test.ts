@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { UploadEvent } from '../../client/roles/events.ts';
 import { WorkerRole } from '../../client/roles/worker-role.ts';
+import { CATCH_UP_ROUNDS } from '../../client/roles/broadcast-catch-up.ts';
 import { SAME_COUNTED_META } from '../../shared/protocol/broadcast-meta.ts';
 import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
@@ -156,4 +157,76 @@ test('a "same counted list" broadcast means the last full list: counted stays kn
   const [relay] = h.sentTo('agg2', 'broadcast');
   assert.deepEqual(relay?.meta, encodeTags([senderTag('agg'), senderTag('self')]));
   next.stop();
+});
+
+const catchUpRounds = (h: RoleHarness, to: string): number[] =>
+  h.sentTo(to, 'control').flatMap((f) => {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(f.meta));
+    return typeof parsed === 'object' && parsed !== null && Reflect.get(parsed, 'kind') === 'catchUp'
+      ? [Number(Reflect.get(parsed, 'round'))]
+      : [];
+  });
+
+test('a lost broadcast is asked for again: those ahead are held, then all applied in order, as if none was lost', async () => {
+  const h = createRoleHarness();
+  const reference = createRoleHarness(); // the same worker, given every broadcast
+  const applied: number[] = [];
+  h.ctx.events.on('applied', (e) => applied.push(e.round));
+  const role = new WorkerRole(h.ctx, 'agg', 1);
+  const referenceRole = new WorkerRole(reference.ctx, 'agg', 1);
+  for (const [harness, worker] of [
+    [h, role],
+    [reference, referenceRole],
+  ] as const) {
+    const uploaded = waitFor(
+      (l) => harness.ctx.events.on('uploaded', l),
+      () => true,
+      2000,
+      'upload of round 0',
+    );
+    worker.onConnected();
+    await uploaded;
+  }
+  // Round 0's broadcast never arrives (garbled on the way); 1 and 2 do.
+  role.onFrame('agg', broadcast(h, 1, 1, false, 0.02));
+  role.onFrame('agg', broadcast(h, 2, 1, false, 0.03));
+  assert.deepEqual(controlKinds(h, 'agg'), ['hello', 'catchUp'], 'asked once, not for the model');
+  assert.deepEqual(catchUpRounds(h, 'agg'), [0]);
+  assert.equal(h.state.round, 0);
+  assert.deepEqual(applied, []);
+  // The aggregator sends rounds 0 to 2 again.
+  const values = [0.01, 0.02, 0.03];
+  for (const [round, value] of values.entries()) role.onFrame('agg', broadcast(h, round, 1, false, value));
+  for (const [round, value] of values.entries())
+    referenceRole.onFrame('agg', broadcast(reference, round, 1, false, value));
+  assert.deepEqual(applied, [0, 1, 2]);
+  assert.equal(h.state.round, 3);
+  assert.deepEqual(
+    h.state.requireWorker().model,
+    reference.state.requireWorker().model,
+    'own deviation kept',
+  );
+  assert.deepEqual(controlKinds(h, 'agg'), ['hello', 'catchUp']);
+  assert.equal(h.rejected.length, 0);
+  role.stop();
+  referenceRole.stop();
+});
+
+test('a worker whose catch-up got lost too asks for the model once it holds CATCH_UP_ROUNDS broadcasts ahead', () => {
+  const h = createRoleHarness();
+  const role = new WorkerRole(h.ctx, 'agg', 1);
+  for (let round = 1; round <= CATCH_UP_ROUNDS; round++) role.onFrame('agg', broadcast(h, round, 1, false));
+  assert.deepEqual(controlKinds(h, 'agg'), ['catchUp']);
+  role.onFrame('agg', broadcast(h, CATCH_UP_ROUNDS + 1, 1, false));
+  assert.deepEqual(controlKinds(h, 'agg'), ['catchUp', 'modelRequest']);
+  assert.equal(h.state.round, 0);
+  role.stop();
+});
+
+test('a broadcast ahead that asks for a sync is not held: the worker asks for the model', () => {
+  const h = createRoleHarness();
+  const role = new WorkerRole(h.ctx, 'agg', 1);
+  role.onFrame('agg', broadcast(h, 1, 1, true));
+  assert.deepEqual(controlKinds(h, 'agg'), ['modelRequest']);
+  role.stop();
 });
