@@ -266,27 +266,31 @@ export class AggregatorRole {
       current.expected.add(from);
       return;
     }
+    // Further behind (its link was down for a few rounds): the broadcasts since, if kept.
+    if (hello.hasModel && this.resendSince(from, hello.round)) return;
     // A joiner, or out of step (an upload of an older round it resends is folded late).
     this.admit(from);
   }
 
-  /**
-   * A worker lost the broadcast of `round` (broadcast-catch-up.ts): the broadcasts since, again
-   * and in order, while a round collects and they are kept; else the model, as to a joiner.
-   */
+  /** A worker lost the broadcast of `round` (broadcast-catch-up.ts): the broadcasts since, else the model. */
   private catchUp(from: string, round: number): void {
+    if (!this.resendSince(from, round)) this.admit(from);
+  }
+
+  /**
+   * The broadcasts of `round` to the round collecting, again and in order, to a worker that
+   * holds the model up to `round` (broadcast-catch-up.ts); false when they are not all kept,
+   * no round collects or a rolling sync runs: the worker needs the model then.
+   */
+  private resendSince(from: string, round: number): boolean {
     const current = this.current;
-    const missed =
-      this.phase === 'collect' && current !== null && this.rolling === null
-        ? this.recent.range(round, current.round)
-        : null;
-    if (current === null || missed === null) {
-      this.admit(from);
-      return;
-    }
+    if (this.phase !== 'collect' || current === null || this.rolling !== null) return false;
+    const missed = this.recent.range(round, current.round);
+    if (missed === null) return false;
     this.workers.resendBroadcasts(from, missed);
     this.workers.markInStep(from);
     if (!current.has(from)) current.expected.add(from);
+    return true;
   }
 
   private get meanAggregation(): boolean {

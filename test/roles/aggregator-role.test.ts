@@ -439,3 +439,35 @@ test('a worker that lost a broadcast gets the broadcasts since again, in order; 
   assert.equal(h.sentTo('w1', 'model').length, 1);
   role.stop();
 });
+
+test('a worker that reconnects a few rounds behind gets the broadcasts it missed, not the model', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  role.start();
+  for (const id of ['w1', 'w2'])
+    role.onControl(id, { kind: 'hello', round: 0, hasModel: true, pendingUpload: true });
+  for (let round = 0; round < 5; round++) {
+    if (round === 2) role.onWorkerLeft('w2'); // its link drops: rounds 2-4 close without it
+    const closed = nextRound(h, round);
+    role.onFrame('w1', h.upload('w1', round));
+    if (round < 2) role.onFrame('w2', h.upload('w2', round));
+    await closed;
+  }
+  const before = h.sentTo('w2', 'broadcast').length;
+  role.onControl('w2', { kind: 'hello', round: 2, hasModel: true, pendingUpload: true });
+  assert.deepEqual(
+    h
+      .sentTo('w2', 'broadcast')
+      .slice(before)
+      .map((f) => f.round),
+    [2, 3, 4],
+  );
+  assert.equal(h.sentTo('w2', 'model').length, 0);
+  // Back in step: round 5 waits for it.
+  const round5 = nextRound(h, 5);
+  role.onFrame('w1', h.upload('w1', 5));
+  role.onFrame('w2', h.upload('w2', 5));
+  assert.equal((await round5).counted, 3);
+  role.stop();
+});
