@@ -406,8 +406,11 @@ export class AggregatorRole {
     // Between closing round t and opening t + 1 (a setImmediate later; longer on a loaded
     // machine) the state still names round t, and a fast worker's upload of t + 1 can come in.
     const opening = lastBroadcast?.round === ownRound && !lastBroadcast.sync ? ownRound + 1 : ownRound;
-    if (current === null && frame.round === opening && !this.ledger.knows(frame.round)) {
-      // The round it belongs to is not open yet (waiting for minPeers, or about to open).
+    // The round it belongs to is not open yet: waiting for minPeers, about to open, or opening
+    // after the sync being collected (a worker that skipped the sync, such as a deposed
+    // aggregator, is sent the model then; its upload counts in that round).
+    const next = current === null ? opening : this.phase === 'sync' ? current.round + 1 : null;
+    if (frame.round === next && !this.ledger.knows(frame.round)) {
       this.ledger.keepEarly(from, frame.round, vector, frame.aux);
       return;
     }

@@ -171,7 +171,14 @@ export class WorkerRole {
     switch (frame.type) {
       case 'model': {
         const model = this.identity.decode(frame.payload, state.learner.numParams);
+        // An upload of this round already sent stays as it is (the aggregator counts or
+        // folds it, or a new one gets it resent): one computed again would be a second
+        // upload of the round, dropped as a duplicate.
+        const sent =
+          state.cached?.type === 'upload' && state.cached.round === frame.round && state.cached.sends > 0;
+        const cached = sent ? state.cached : null;
         state.adopt(model, frame.round);
+        if (cached !== null) state.cached = cached;
         this.ahead.clear();
         this.progressAt = performance.now();
         this.ctx.events.publish('model', { round: frame.round, source: 'aggregator' });

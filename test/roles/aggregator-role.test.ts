@@ -471,3 +471,26 @@ test('a worker that reconnects a few rounds behind gets the broadcasts it missed
   assert.equal((await round5).counted, 3);
   role.stop();
 });
+
+test('an upload of the round after a sync, sent during the sync by a worker that skipped it, counts in that round', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  h.state.round = 3;
+  h.state.prepareSync(1); // this peer was syncing round 3 when it took over
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  role.start();
+  role.onControl('w1', { kind: 'hello', round: 3, hasModel: true, pendingUpload: true });
+  // w2, the deposed aggregator, closed round 3 itself and went on to round 4 without the sync.
+  role.onControl('w2', { kind: 'hello', round: 4, hasModel: true, pendingUpload: true });
+  role.onFrame('w2', h.upload('w2', 4, 2));
+  assert.deepEqual(h.rejected, [], 'kept for round 4, not refused as stale');
+  const round4 = nextRound(h, 4);
+  role.onFrame('w1', h.syncUpload('w1', 3, 2)); // the sync closes
+  await new Promise<void>((resolve) => setImmediate(resolve)); // the next round opens
+  const [model] = h.sentTo('w2', 'model');
+  assert.equal(model?.round, 4, 'w2 gets the synced model');
+  role.onFrame('w1', h.upload('w1', 4, 2));
+  const closed = await round4;
+  assert.deepEqual(closed.participants.sort(), ['self', 'w1', 'w2']);
+  role.stop();
+});

@@ -8,6 +8,7 @@ import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.
 import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
 import { encodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
+import { parseCompressor } from '../../shared/compress/index.ts';
 
 const controlKinds = (h: RoleHarness, to: string): string[] =>
   h.sentTo(to, 'control').map((f) => {
@@ -228,5 +229,55 @@ test('a broadcast ahead that asks for a sync is not held: the worker asks for th
   const role = new WorkerRole(h.ctx, 'agg', 1);
   role.onFrame('agg', broadcast(h, 1, 1, true));
   assert.deepEqual(controlKinds(h, 'agg'), ['modelRequest']);
+  role.stop();
+});
+
+test('a model for the round of an upload already sent keeps that upload: none computed again for the round', async () => {
+  const h = createRoleHarness();
+  const uploads: UploadEvent[] = [];
+  h.ctx.events.on('uploaded', (e) => uploads.push(e));
+  const role = new WorkerRole(h.ctx, 'agg', 1);
+  const uploaded = waitFor(
+    (l) => h.ctx.events.on('uploaded', l),
+    () => true,
+    2000,
+    'upload of round 0',
+  );
+  role.onConnected();
+  await uploaded;
+  const sent = h.state.cached;
+  const weights = new Float32Array(NUM_PARAMS).fill(0.5);
+  role.onFrame('agg', {
+    type: 'model',
+    term: 1,
+    round: 0,
+    sender: senderTag('agg'),
+    aux: 0,
+    meta: new Uint8Array(0),
+    payload: parseCompressor('identity').encode(weights),
+  });
+  assert.deepEqual(h.state.requireWorker().model, weights, 'the model is adopted');
+  assert.equal(h.state.cached, sent, 'the sent upload is kept');
+  // A model of a later round: the upload is of a round gone, a new one is computed.
+  const next = waitFor<UploadEvent>(
+    (l) => h.ctx.events.on('uploaded', l),
+    (e) => e.round === 3,
+    2000,
+    'upload of round 3',
+  );
+  role.onFrame('agg', {
+    type: 'model',
+    term: 1,
+    round: 3,
+    sender: senderTag('agg'),
+    aux: 0,
+    meta: new Uint8Array(0),
+    payload: parseCompressor('identity').encode(weights),
+  });
+  await next;
+  assert.deepEqual(
+    uploads.map((u) => u.round),
+    [0, 3],
+  );
   role.stop();
 });
