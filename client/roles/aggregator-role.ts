@@ -18,8 +18,8 @@
  * is counted in that round, or folded late if it arrives after the deadline. The ledger of late folds
  * starts from the last broadcast this peer applied, so an upload the old aggregator already counted is not
  * counted again. What the workers relay from the old aggregator (a broadcast this peer missed):
- * failover-relays.ts. A worker one round behind (its link dropped before the last broadcast or sync reached
- * it) gets that message again. What a failover loses, exactly: docs/failover.md. The `done` after the last
+ * failover-relays.ts. A worker behind (its link dropped, or a broadcast was lost on the way) gets what it
+ * missed again: missed-frames.ts. What a failover loses, exactly: docs/failover.md. The `done` after the last
  * round names the final model; a worker holding another one asks for it (one model at the end).
  *
  * @example
@@ -34,15 +34,15 @@ import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { roundSlack } from './adaptive-upload.ts';
-import type { OutgoingFrame, RoleContext } from './context.ts';
+import type { RoleContext } from './context.ts';
 import { epochNow } from './events.ts';
 import { FailoverRelays } from './failover-relays.ts';
 import type { AppliedBroadcast } from './local-state.ts';
+import { MissedFrames } from './missed-frames.ts';
 import { ModelSyncPhase } from './model-sync-phase.ts';
 import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
-import { RecentBroadcasts } from './broadcast-catch-up.ts';
 import { PendingRollback } from './snapshots.ts';
 import { UploadLedger } from './upload-ledger.ts';
 import { WorkerRoster } from './worker-roster.ts';
@@ -70,8 +70,8 @@ export class AggregatorRole {
   private readonly report: RoundReport;
   /** An operator's rollback (rollback()), applied when the next round opens. */
   private readonly rollbacks = new PendingRollback();
-  /** This term's last broadcasts, for a worker that lost some (broadcast-catch-up.ts). */
-  private readonly recent = new RecentBroadcasts();
+  /** What a worker that missed a broadcast or sync is sent again (missed-frames.ts). */
+  private readonly missed: MissedFrames;
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
@@ -86,6 +86,7 @@ export class AggregatorRole {
     this.rolling = RollingSchedule.forSession(ctx, this.aggregator, this.workers, term);
     this.sync = new ModelSyncPhase(ctx, this.aggregator, this.workers, { rolling: this.rolling !== null });
     this.relays = new FailoverRelays(ctx, this.ledger, this.workers);
+    this.missed = new MissedFrames(ctx, this.workers, this.sync, this.rolling);
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
@@ -130,7 +131,7 @@ export class AggregatorRole {
     const next = round + 1;
     this.rolling?.closeNow();
     this.ctx.state.adopt(model, next);
-    this.recent.clear();
+    this.missed.clear();
     this.aggregator.error.fill(0);
     for (const id of [...this.workers.inStep]) {
       this.ledger.forget(id);
@@ -213,14 +214,18 @@ export class AggregatorRole {
         this.onHello(from, control);
         return;
       case 'modelRequest':
-        if (this.phase !== 'done') this.admit(from);
-        else if (this.finalDone !== null)
-          this.workers.sendFinalModel(from, this.ctx.state.requireWorker().model, this.finalDone);
+      case 'catchUp': {
+        if (this.phase === 'done') {
+          if (this.finalDone !== null)
+            this.workers.sendFinalModel(from, this.ctx.state.requireWorker().model, this.finalDone);
+          return;
+        }
+        // catchUp: it lost a broadcast (broadcast-catch-up.ts), the ones since if kept.
+        const resent =
+          control.kind === 'catchUp' && this.missed.broadcastsSince(from, control.round, this.collecting);
+        if (!resent) this.admit(from);
         return;
-      case 'catchUp':
-        if (this.phase === 'done') this.onControl(from, { kind: 'modelRequest' });
-        else this.catchUp(from, control.round);
-        return;
+      }
       case 'ping':
         return; // liveness only (the runtime noted it heard from the worker)
       case 'metrics':
@@ -251,59 +256,36 @@ export class AggregatorRole {
       // In step: its upload of this round (resent right after the hello, or about to be
       // computed) counts in it. During a sync, only a pending sync delta is awaited.
       this.workers.markInStep(from);
-      this.resendMissed(from, hello.round);
+      this.missed.resendAround(from, hello.round, this.term);
       const awaited = this.phase === 'collect' || hello.pendingUpload;
       if (awaited && !current.has(from)) current.expected.add(from);
       return;
     }
     const missed =
-      hello.hasModel && current !== null && this.phase === 'collect' ? this.missed(hello.round, from) : null;
+      hello.hasModel && current !== null && this.phase === 'collect'
+        ? this.missed.lastOf(hello.round, current.round, from)
+        : null;
     if (missed !== null && current !== null) {
       // One round behind (its link dropped before the last broadcast or sync reached it):
       // that message again, not the whole model (which would reset its own residual).
-      this.resendMissed(from, hello.round, missed);
+      this.missed.resendAround(from, hello.round, this.term, missed);
       this.workers.markInStep(from);
       current.expected.add(from);
       return;
     }
     // Further behind (its link was down for a few rounds): the broadcasts since, if kept.
-    if (hello.hasModel && this.resendSince(from, hello.round)) return;
+    if (hello.hasModel && this.missed.broadcastsSince(from, hello.round, this.collecting)) return;
     // A joiner, or out of step (an upload of an older round it resends is folded late).
     this.admit(from);
   }
 
-  /** A worker lost the broadcast of `round` (broadcast-catch-up.ts): the broadcasts since, else the model. */
-  private catchUp(from: string, round: number): void {
-    if (!this.resendSince(from, round)) this.admit(from);
-  }
-
-  /**
-   * The broadcasts of `round` to the round collecting, again and in order, to a worker that
-   * holds the model up to `round` (broadcast-catch-up.ts); false when they are not all kept,
-   * no round collects or a rolling sync runs: the worker needs the model then.
-   */
-  private resendSince(from: string, round: number): boolean {
-    const current = this.current;
-    if (this.phase !== 'collect' || current === null || this.rolling !== null) return false;
-    const missed = this.recent.range(round, current.round);
-    if (missed === null) return false;
-    this.workers.resendBroadcasts(from, missed);
-    this.workers.markInStep(from);
-    if (!current.has(from)) current.expected.add(from);
-    return true;
+  /** The round collecting, if one is (not a sync). */
+  private get collecting(): RoundCollection | null {
+    return this.phase === 'collect' ? this.current : null;
   }
 
   private get meanAggregation(): boolean {
     return (this.ctx.state.options.aggregation ?? 'mean') === 'mean';
-  }
-
-  /** The last broadcast or sync for `to`, if it closed `round` and the round after it is collecting. */
-  private missed(round: number, to: string): OutgoingFrame | null {
-    if (this.current?.round !== round + 1) return null;
-    const sync = this.sync.resendFor(round);
-    if (sync !== null) return sync;
-    const last = this.ctx.state.lastBroadcast;
-    return last?.round === round && !last.sync ? this.workers.broadcastFrame(last, to) : null;
   }
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
@@ -320,18 +302,6 @@ export class AggregatorRole {
     if (this.workers.awaitingModel === 0) return;
     this.rolling?.closeNow();
     this.workers.sendModels(round);
-  }
-
-  /**
-   * To a worker that reconnects at `helloRound`: the last block delta it may have missed, and
-   * `missed` (a broadcast or sync it missed) if any, in the order this peer applied them: a
-   * block delta follows its round's broadcast, so one of the round before goes first.
-   */
-  private resendMissed(to: string, helloRound: number, missed: OutgoingFrame | null = null): void {
-    const slice = this.rolling?.slices.resendFor(helloRound, this.ctx.state, this.term) ?? null;
-    const inOrder =
-      slice !== null && missed !== null && slice.round >= missed.round ? [missed, slice] : [slice, missed];
-    for (const frame of inOrder) if (frame !== null) this.workers.send(to, frame);
   }
 
   /**
@@ -541,7 +511,7 @@ export class AggregatorRole {
     const closedAt = epochNow();
     const state = this.ctx.state;
     state.noteBroadcast(broadcast);
-    this.recent.add(broadcast);
+    this.missed.closed(broadcast);
     this.current = null;
     const folds = this.ledger.takeFolds();
     // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.

@@ -402,6 +402,23 @@ test('a link closing while the broadcast goes out (onWorkerLeft inside the send)
   role.stop();
 });
 
+/** Closes `rounds` in order, each with an upload of it from every one of `uploaders`; the last round's event. */
+async function closeRounds(
+  h: RoleHarness,
+  role: AggregatorRole,
+  rounds: readonly number[],
+  uploaders: readonly string[],
+): Promise<RoundEvent> {
+  let last: RoundEvent | undefined;
+  for (const round of rounds) {
+    const closed = nextRound(h, round);
+    for (const id of uploaders) role.onFrame(id, h.upload(id, round));
+    last = await closed;
+  }
+  if (last === undefined) throw new Error('no round to close');
+  return last;
+}
+
 test('a worker that lost a broadcast gets the broadcasts since again, in order; one too far back gets the model', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   const role = new AggregatorRole(h.ctx, 1);
@@ -409,12 +426,7 @@ test('a worker that lost a broadcast gets the broadcasts since again, in order; 
   role.start();
   for (const id of ['w1', 'w2'])
     role.onControl(id, { kind: 'hello', round: 0, hasModel: true, pendingUpload: true });
-  for (let round = 0; round < 4; round++) {
-    const closed = nextRound(h, round);
-    role.onFrame('w1', h.upload('w1', round));
-    role.onFrame('w2', h.upload('w2', round));
-    await closed;
-  }
+  await closeRounds(h, role, [0, 1, 2, 3], ['w1', 'w2']);
   assert.equal(role.round, 4);
   const sentBefore = h.sentTo('w2', 'broadcast');
   role.onControl('w2', { kind: 'catchUp', round: 1 });
@@ -428,10 +440,7 @@ test('a worker that lost a broadcast gets the broadcasts since again, in order; 
   assert.equal(resent[0]?.meta.length, 12, 'the first with its counted list in full');
   assert.equal(h.sentTo('w2', 'model').length, 0);
   // Its upload of round 4 still counts: round 4 closes with every peer.
-  const round4 = nextRound(h, 4);
-  role.onFrame('w1', h.upload('w1', 4));
-  role.onFrame('w2', h.upload('w2', 4));
-  assert.equal((await round4).counted, 3);
+  assert.equal((await closeRounds(h, role, [4], ['w1', 'w2'])).counted, 3);
   // A round the aggregator never closed in this term: the model instead.
   role.onControl('w1', { kind: 'catchUp', round: 0 });
   assert.equal(h.sentTo('w1', 'model').length, 0, 'round 0 is still kept');
@@ -447,13 +456,9 @@ test('a worker that reconnects a few rounds behind gets the broadcasts it missed
   role.start();
   for (const id of ['w1', 'w2'])
     role.onControl(id, { kind: 'hello', round: 0, hasModel: true, pendingUpload: true });
-  for (let round = 0; round < 5; round++) {
-    if (round === 2) role.onWorkerLeft('w2'); // its link drops: rounds 2-4 close without it
-    const closed = nextRound(h, round);
-    role.onFrame('w1', h.upload('w1', round));
-    if (round < 2) role.onFrame('w2', h.upload('w2', round));
-    await closed;
-  }
+  await closeRounds(h, role, [0, 1], ['w1', 'w2']);
+  role.onWorkerLeft('w2'); // its link drops: rounds 2-4 close without it
+  await closeRounds(h, role, [2, 3, 4], ['w1']);
   const before = h.sentTo('w2', 'broadcast').length;
   role.onControl('w2', { kind: 'hello', round: 2, hasModel: true, pendingUpload: true });
   assert.deepEqual(
@@ -465,10 +470,7 @@ test('a worker that reconnects a few rounds behind gets the broadcasts it missed
   );
   assert.equal(h.sentTo('w2', 'model').length, 0);
   // Back in step: round 5 waits for it.
-  const round5 = nextRound(h, 5);
-  role.onFrame('w1', h.upload('w1', 5));
-  role.onFrame('w2', h.upload('w2', 5));
-  assert.equal((await round5).counted, 3);
+  assert.equal((await closeRounds(h, role, [5], ['w1', 'w2'])).counted, 3);
   role.stop();
 });
 
