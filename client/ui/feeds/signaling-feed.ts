@@ -46,6 +46,8 @@ export function followSignaling(
     store.setLocal({ peerId: joined.peerId, connection: 'joined', reconnect: null });
     store.clearError('signaling');
     store.clearError('join');
+    // A status read that failed while the server was down is stale once it answers again.
+    if (wasReconnecting) store.clearError('status');
     if (wasReconnecting) store.logEvent({ kind: 'reconnect' });
     const present = new Set(joined.peers.map((p) => p.peerId));
     for (const peer of joined.peers) upsertMember(store, peer);
