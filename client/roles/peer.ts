@@ -35,6 +35,7 @@ import { DataPathFaults } from './fault-injection.ts';
 import { LearnerWait } from './learner-wait.ts';
 import { busyAllowanceMs } from './link-liveness.ts';
 import { LocalState } from './local-state.ts';
+import { Readiness } from './readiness.ts';
 import { Outbox } from './outbox.ts';
 import { SnapshotKeeper, type SnapshotSettings } from './snapshots.ts';
 import { resolvePeerSettings, type PeerSettings } from './settings.ts';
@@ -115,6 +116,8 @@ export class Peer {
   private readonly sentFrameBytes = { up: 0, down: 0 };
   private rttTimer: ReturnType<typeof setInterval> | undefined;
   private dataPath: DataPathWatch | null = null;
+  /** Whether this peer may be elected aggregator: not while it is behind (readiness.ts). */
+  private readiness: Readiness | null = null;
   private readonly faults = new DataPathFaults({
     transport: () => this.transport,
     outbox: this.outbox,
@@ -288,7 +291,11 @@ export class Peer {
     this.state = state;
     if (source !== null) this.events.publish('model', { round: state.round, source });
     this.context = this.createContext(config, state);
-    this.events.on('model', () => this.track(membership.setReady(true)));
+    const readiness = new Readiness((ready) => this.track(membership.setReady(ready)));
+    this.readiness = readiness;
+    this.events.on('model', () => readiness.modelHeld());
+    this.events.on('applied', () => readiness.applied());
+    this.events.on('steppedDown', () => readiness.stepDown());
     this.rttTimer = setInterval(
       () => void this.track(this.sampleRoundTrip()),
       this.init.rttSampleIntervalMs ?? 2000,
@@ -443,6 +450,7 @@ export class Peer {
     // The link made while the learner loaded serves the first worker role (learner-wait.ts).
     const early = this.waiting?.handOver(aggregatorId === this.peerId ? null : aggregatorId) ?? null;
     if (current !== null) this.aggregatorChanges++;
+    this.readiness?.termChanged(current instanceof AggregatorRole, aggregatorId, this.peerId);
     this.dataPath?.roleChanged();
     // A peer banned as an aggregator is checked like anyone as a worker in a new term.
     for (const id of this.bannedAggregators) {
