@@ -286,7 +286,10 @@ export class AggregatorRole {
   /** This peer is behind the session (a worker is rounds ahead): it lets a peer in step lead. */
   private stepDown(workerId: string, workerRound: number): void {
     const round = this.round;
-    this.ctx.log('warn', `${workerId} is at round ${workerRound}, this aggregator at ${round}: stepping down`);
+    this.ctx.log(
+      'warn',
+      `${workerId} is at round ${workerRound}, this aggregator at ${round}: stepping down`,
+    );
     this.stop();
     this.ctx.events.publish('steppedDown', { term: this.term, round, workerId, workerRound });
   }

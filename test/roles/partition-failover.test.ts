@@ -4,6 +4,9 @@
  * server sees nothing wrong; its workers hear nothing, report it, and the server replaces
  * it. The old aggregator learns the new term from the server at once, steps down, and once
  * the partition heals links to its successor as a worker; every peer ends on one model.
+ * Its successor leaves while it is still cut off: the election passes over the old
+ * aggregator (connected longest, but behind: not ready until it caught up, readiness.ts),
+ * which would otherwise hand its older model to everyone.
  * Four in-process peers over real WebRTC on loopback.
  */
 import { test } from 'node:test';
@@ -74,24 +77,42 @@ test(
       const alone = oldLog.events.round.filter((e) => e.term === 1 && e.closedAt > cutAt);
       assert.ok(alone.length <= 1, `a-old closed ${alone.length} rounds alone`);
 
-      await withTimeout(Promise.all(peers.map((p) => p.finished)), 120_000, 'the session to finish');
+      // b-next leaves while a-old is still cut off and behind: c-three is elected, not a-old.
+      const [, next, third] = peers;
+      if (next === undefined || third === undefined) throw new Error('peers');
+      const thirdLog = recordPeer(third);
+      await next.leave();
+      const successor = await thirdLog.next(
+        'role',
+        (e) => e.term > takeover.term,
+        20_000,
+        'the term after b-next',
+      );
+      assert.equal(successor.aggregatorId, 'c-three', 'a-old, behind, is passed over');
+      assert.ok(epochNow() - cutAt < PARTITION_MS, 'elected while a-old was still cut off');
+      const remaining = peers.filter((p) => p !== next);
+      await withTimeout(Promise.all(remaining.map((p) => p.finished)), 120_000, 'the session to finish');
       assert.equal(old.currentRole, 'worker');
       assert.ok(
-        oldLog.events.model.some((e) => e.source === 'aggregator' && e.at > stepDown.at) ||
-          oldLog.events.applied.some((e) => e.term === takeover.term),
-        'a-old follows b-next after the partition',
+        !oldLog.events.role.some((e) => e.role === 'aggregator' && e.at > cutAt),
+        'a-old never led again',
       );
-      const models = peers.map((p) => p.model());
-      const reference = models[1];
+      assert.ok(
+        oldLog.events.model.some((e) => e.source === 'aggregator' && e.at > stepDown.at) ||
+          oldLog.events.applied.some((e) => e.term === successor.term),
+        'a-old follows c-three after the partition',
+      );
+      const models = remaining.map((p) => p.model());
+      const reference = models[2];
       assert.ok(reference !== null && reference !== undefined);
       for (const [i, model] of models.entries()) {
         assert.ok(model !== null && model !== undefined);
         let maxDiff = 0;
         for (let j = 0; j < model.length; j++)
           maxDiff = Math.max(maxDiff, Math.abs((model[j] ?? 0) - (reference[j] ?? 0)));
-        assert.equal(maxDiff, 0, `${peers[i]?.peerId} differs from b-next by ${maxDiff}`);
+        assert.equal(maxDiff, 0, `${remaining[i]?.peerId} differs from c-three by ${maxDiff}`);
       }
-      for (const log of [oldLog, nextLog]) log.stop();
+      for (const log of [oldLog, nextLog, thirdLog]) log.stop();
     } finally {
       await session.close();
     }
