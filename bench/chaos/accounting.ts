@@ -8,7 +8,8 @@
  *   record that counted its peer for that round, closed after it was sent; a late fold of it
  *   listed in a round record closed after it was sent; or the broadcast its worker applied
  *   for that round saying it was counted. Each record is used once, and a round an
- *   aggregator closed after a later term began (a deposed aggregator, alone) uses nothing.
+ *   aggregator closed after a later term began (a deposed aggregator, alone) uses nothing,
+ *   unless the next aggregator adopted its broadcast as a worker relayed it.
  *   An upload that matches nothing is, one by one: lostWithAggregator when its last send went
  *   to an aggregator that failed (killed, stopped, cut off or corrupting) before that term
  *   ended (in flight to it, or folded into the error e that died with it, as the docs say a
@@ -164,12 +165,35 @@ function corruptIntervals(log: IncarnationLog): [number, number][] {
   return intervals;
 }
 
+/**
+ * The round records whose broadcast reached the model: those closed while their term lasted,
+ * and one closed just after it (its aggregator not yet aware it was deposed) that the next
+ * aggregator adopted as relayed by a worker (failover-relays.ts): workers applied round r
+ * under that later term, whose aggregator closed no round r itself.
+ */
+function usedRounds(logs: IncarnationLog[], starts: Map<number, number>): RoundRecord[] {
+  const all = roundRecords(logs);
+  const closed = new Set(all.map((r) => `${r.term}/${r.round}`));
+  const adopted = new Map<number, number>(); // round -> the term that applied it without closing it
+  for (const log of logs)
+    for (const a of ofType(log.events, 'applied'))
+      if (!closed.has(`${a.term}/${a.round}`))
+        adopted.set(a.round, Math.max(a.term, adopted.get(a.round) ?? 0));
+  return all.filter((r) => {
+    if (r.closedAt <= termEnd(starts, r.term)) return true;
+    const by = adopted.get(r.round);
+    if (by === undefined || by <= r.term) return false;
+    // The latest record of that round before the adopting term is the one relayed.
+    return !all.some((o) => o.round === r.round && o.term > r.term && o.term < by);
+  });
+}
+
 export function accountUploads(
   logs: IncarnationLog[],
   failures: readonly AggregatorFailure[] = [],
 ): UploadAccounting {
   const starts = termStarts(logs);
-  const rounds = roundRecords(logs).filter((r) => r.closedAt <= termEnd(starts, r.term));
+  const rounds = usedRounds(logs, starts);
   const lastClosedAt = rounds.at(-1)?.closedAt ?? 0;
   // What can account for an upload of (peer, round): counted or folded, closed at `at`.
   const uses = new Map<string, { at: number; kind: 'counted' | 'folded'; used: boolean }[]>();

@@ -207,3 +207,35 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
   ]);
   assert.equal(slow[0]?.straggler, true);
 });
+
+test("a deposed aggregator's round is used only when its successor adopted the broadcast a worker relayed", () => {
+  const role = (peerId: string, at: number, term: number): LogEvent => ({
+    type: 'role',
+    peerId,
+    at,
+    role: 'aggregator',
+    term,
+  });
+  const applied = (peerId: string, at: number, round: number, term: number): LogEvent => ({
+    type: 'applied',
+    peerId,
+    at,
+    round,
+    term,
+    counted: true,
+  });
+  const logs = (adopted: boolean): IncarnationLog[] => [
+    // old closes round 5 of term 1 at 300, after term 2 began at 250 (it did not know yet).
+    log('old', [role('old', 0, 1), closed(5, 1, 300, ['old', 'w1'])]),
+    log('new', [role('new', 250, 2), closed(6, 2, 400, ['new'])]),
+    log('w1', [upload('w1', 5, 1, 200)]),
+    // w2 missed round 5: the new aggregator sends on the broadcast w1 relayed (term 2).
+    log('w2', adopted ? [applied('w2', 350, 5, 2)] : []),
+  ];
+  assert.deepEqual(accountUploads(logs(true)).lost, []);
+  assert.equal(accountUploads(logs(true)).counted, 1);
+  assert.deepEqual(
+    accountUploads(logs(false)).lost.map((u) => [u.peerId, u.round]),
+    [['w1', 5]],
+  );
+});
