@@ -29,7 +29,6 @@
  * role.stop();
  */
 import { createAggregator, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
-import { modelDigest } from '../../shared/model-digest.ts';
 import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
@@ -37,6 +36,7 @@ import { roundSlack } from './adaptive-upload.ts';
 import type { RoleContext } from './context.ts';
 import { epochNow } from './events.ts';
 import { FailoverRelays } from './failover-relays.ts';
+import { FinalModel } from './final-model.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { MissedFrames } from './missed-frames.ts';
 import { ModelSyncPhase } from './model-sync-phase.ts';
@@ -65,8 +65,8 @@ export class AggregatorRole {
   private readonly rolling: RollingSchedule | null;
   private readonly relays: FailoverRelays;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** The `done` this aggregator sent after the last round (null before). */
-  private finalDone: Extract<ControlMessage, { kind: 'done' }> | null = null;
+  /** The model the session ends on, after the last round (final-model.ts). */
+  private readonly final: FinalModel;
   private readonly report: RoundReport;
   /** An operator's rollback (rollback()), applied when the next round opens. */
   private readonly rollbacks = new PendingRollback();
@@ -87,6 +87,7 @@ export class AggregatorRole {
     this.sync = new ModelSyncPhase(ctx, this.aggregator, this.workers, { rolling: this.rolling !== null });
     this.relays = new FailoverRelays(ctx, this.ledger, this.workers);
     this.missed = new MissedFrames(ctx, this.workers, this.sync, this.rolling);
+    this.final = new FinalModel(ctx, this.workers);
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
@@ -163,10 +164,7 @@ export class AggregatorRole {
 
   /** Removes the silent workers from `current`'s expected set; true if there were any. */
   private dropSilent(current: RoundCollection): boolean {
-    const isSilent = this.ctx.isSilent;
-    if (isSilent === undefined) return false;
-    const silent = [...current.expected].filter((id) => !current.has(id) && isSilent(id));
-    for (const id of silent) current.expected.delete(id);
+    const silent = this.ctx.isSilent === undefined ? [] : current.dropExpected(this.ctx.isSilent);
     if (silent.length > 0)
       this.ctx.log('info', `${current.kind} ${current.round}: not waiting for silent ${silent.join(', ')}`);
     return silent.length > 0;
@@ -216,8 +214,7 @@ export class AggregatorRole {
       case 'modelRequest':
       case 'catchUp': {
         if (this.phase === 'done') {
-          if (this.finalDone !== null)
-            this.workers.sendFinalModel(from, this.ctx.state.requireWorker().model, this.finalDone);
+          this.final.sendModel(from);
           return;
         }
         // catchUp: it lost a broadcast (broadcast-catch-up.ts), the ones since if kept.
@@ -248,7 +245,7 @@ export class AggregatorRole {
       return;
     }
     if (this.phase === 'done') {
-      if (this.finalDone !== null) this.workers.sendControl(from, this.finalDone, this.round);
+      this.final.tell(from, this.round);
       return;
     }
     if (hello.hasModel && hello.round >= this.round + this.ctx.settings.stepDownRoundsBehind) {
@@ -286,10 +283,7 @@ export class AggregatorRole {
   /** This peer is behind the session (a worker is rounds ahead): it lets a peer in step lead. */
   private stepDown(workerId: string, workerRound: number): void {
     const round = this.round;
-    this.ctx.log(
-      'warn',
-      `${workerId} is at round ${workerRound}, this aggregator at ${round}: stepping down`,
-    );
+    this.ctx.log('warn', `${workerId} is at round ${workerRound}, this aggregator ${round}: stepping down`);
     this.stop();
     this.ctx.events.publish('steppedDown', { term: this.term, round, workerId, workerRound });
   }
@@ -340,13 +334,8 @@ export class AggregatorRole {
       this.current = null;
       return;
     }
-    const current = new RoundCollection(
-      'round',
-      round,
-      this.workers.inStep,
-      this.ctx.state.learner.numParams,
-    );
-    this.current = current;
+    const { numParams } = this.ctx.state.learner;
+    const current = (this.current = new RoundCollection('round', round, this.workers.inStep, numParams));
     this.dropSilent(current);
     this.rolling?.open(round);
     this.sendModels(round);
@@ -527,7 +516,6 @@ export class AggregatorRole {
     const state = this.ctx.state;
     state.noteBroadcast(broadcast);
     this.missed.closed(broadcast);
-    this.current = null;
     const folds = this.ledger.takeFolds();
     // A robust statistic (median, trimmed mean) drops late uploads instead: none to report.
     const lateUploads = this.meanAggregation ? folds : [];
@@ -590,17 +578,7 @@ export class AggregatorRole {
     this.phase = 'done';
     this.current = null;
     this.clearTimer();
-    const { model } = this.ctx.state.requireWorker();
-    const evaluation = this.ctx.state.learner.evaluate(model);
-    // It names the final model: a worker holding another one asks for it (modelRequest, below).
-    this.finalDone = {
-      kind: 'done',
-      round,
-      testAccuracy: evaluation.accuracy,
-      modelDigest: modelDigest(model),
-    };
-    this.workers.sendControlToInStep(this.finalDone, this.round);
-    this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
+    this.final.announce(round, this.round);
   }
 
   private reject(from: string, code: string, text: string): void {

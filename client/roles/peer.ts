@@ -35,6 +35,7 @@ import { DataPathFaults } from './fault-injection.ts';
 import { LearnerWait } from './learner-wait.ts';
 import { busyAllowanceMs } from './link-liveness.ts';
 import { LocalState } from './local-state.ts';
+import { FrameStrikes } from './frame-strikes.ts';
 import { Readiness } from './readiness.ts';
 import { Outbox } from './outbox.ts';
 import { SnapshotKeeper, type SnapshotSettings } from './snapshots.ts';
@@ -104,11 +105,8 @@ export class Peer {
     track: (promise) => this.track(promise),
     liveness: () => this.dataPath?.liveness ?? null,
   });
-  private readonly strikes = new Map<string, number>();
-  /** Peers disconnected for invalid frames: their links are not accepted again. */
-  private readonly banned = new Set<string>();
-  /** Of those, the ones banned as this worker's aggregator: accepted again as workers in a new term. */
-  private readonly bannedAggregators = new Set<string>();
+  /** Peers disconnected for invalid frames (frame-strikes.ts). */
+  private readonly strikes = new FrameStrikes();
   private resolveFinished: (value: { round: number; testAccuracy: number | null }) => void = () => {};
   private readonly aborter = new AbortController();
   private closed = false;
@@ -255,7 +253,7 @@ export class Peer {
       },
       acceptIncoming: (remoteId) =>
         membership.session?.peers.has(remoteId) === true &&
-        !this.banned.has(remoteId) &&
+        !this.strikes.isBanned(remoteId) &&
         !this.faults.partitioned,
       ...(this.init.link === undefined ? {} : { link: this.init.link }),
     });
@@ -304,7 +302,7 @@ export class Peer {
       settings: this.context.settings,
       transport,
       role: () => (this.closed ? null : this.role),
-      isFaulty: (peerId) => this.bannedAggregators.has(peerId),
+      isFaulty: (peerId) => this.strikes.isBannedAggregator(peerId),
       sendPing: (to, term) => this.sendPing(to, term),
       report: (report) => this.reportAggregator(report),
       allowanceMs: () =>
@@ -360,7 +358,7 @@ export class Peer {
       reject: (peerId, code, message, strike) => this.reject(peerId, code, message, strike),
       members: () =>
         [...(this.membership?.session?.peers.values() ?? [])]
-          .filter((p) => p.ready && p.peerId !== this.peerId && !this.banned.has(p.peerId))
+          .filter((p) => p.ready && p.peerId !== this.peerId && !this.strikes.isBanned(p.peerId))
           .map((p) => p.peerId),
       reportRound: (report) => {
         if (this.membership !== null) this.track(this.membership.reportRound(report));
@@ -453,11 +451,7 @@ export class Peer {
     this.readiness?.termChanged(current instanceof AggregatorRole, aggregatorId, this.peerId);
     this.dataPath?.roleChanged();
     // A peer banned as an aggregator is checked like anyone as a worker in a new term.
-    for (const id of this.bannedAggregators) {
-      this.banned.delete(id);
-      this.strikes.delete(id);
-    }
-    this.bannedAggregators.clear();
+    this.strikes.newTerm();
     if (aggregatorId === null) return;
     if (aggregatorId === this.peerId) {
       // Workers link to us; the link to the old aggregator has no use any more.
@@ -485,7 +479,7 @@ export class Peer {
   }
 
   private onMessage(from: string, bytes: Uint8Array): void {
-    if (this.banned.has(from)) return;
+    if (this.strikes.isBanned(from)) return;
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
@@ -531,17 +525,14 @@ export class Peer {
     this.events.publish('rejected', { peerId, code, message });
     this.log(strike ? 'warn' : 'debug', `rejected from ${peerId}: ${message}`);
     if (!strike) return;
-    const strikes = (this.strikes.get(peerId) ?? 0) + 1;
-    this.strikes.set(peerId, strikes);
     const role = this.role;
     const fromAggregator = role instanceof WorkerRole && role.aggregatorId === peerId;
     const settings = this.context?.settings;
     const limit = (fromAggregator ? settings?.maxBadAggregatorFrames : settings?.maxBadFrames) ?? 20;
-    if (strikes <= limit || this.banned.has(peerId)) return;
+    const strikes = this.strikes.strike(peerId, limit, fromAggregator);
+    if (strikes === null) return;
     this.log('warn', `disconnecting ${peerId}: ${strikes} invalid frames`);
-    this.banned.add(peerId);
     if (fromAggregator) {
-      this.bannedAggregators.add(peerId);
       this.aggregatorLink?.stop();
       this.aggregatorLink = null;
     }

@@ -36,6 +36,13 @@ export class RoundCollection {
     this.sum = kind === 'round' ? new RunningMean(numParams) : null;
   }
 
+  /** Stops expecting the workers not in yet that `isSilent` names; returns them. */
+  dropExpected(isSilent: (peerId: string) => boolean): string[] {
+    const dropped = [...this.expected].filter((id) => !this.has(id) && isSilent(id));
+    for (const id of dropped) this.expected.delete(id);
+    return dropped;
+  }
+
   has(peerId: string): boolean {
     return this.vectors.has(peerId);
   }
