@@ -54,8 +54,14 @@ export interface AppliedSlice {
   payload: Uint8Array;
 }
 
-/** How many applied broadcasts' counted lists a peer keeps for a new aggregator (see countedLists). */
-export const RECENT_BROADCASTS_KEPT = 16;
+/**
+ * How many applied broadcasts' counted lists a peer keeps for a new aggregator (see
+ * countedLists). A peer frozen or cut off for a few seconds comes back that many rounds
+ * behind (loopback sessions run 30 rounds a second) with an upload of its old round; the
+ * old aggregator would have folded it (settings.lateUploadWindowRounds), so its successor
+ * must know that round too. A few bytes per round.
+ */
+export const RECENT_BROADCASTS_KEPT = 256;
 
 export class LocalState {
   worker: WorkerAlgorithm | null = null;

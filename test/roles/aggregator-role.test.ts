@@ -515,3 +515,27 @@ test('an aggregator that hears from a worker rounds ahead of it steps down inste
   role.onFrame('w2', h.upload('w2', 70, 3));
   assert.equal(h.sentTo('w2', 'broadcast').length, 0, 'a stopped aggregator closes no round');
 });
+
+test('a new aggregator folds an upload from as far back as the old one would have (a peer frozen for seconds)', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  // The old aggregator closed rounds 0-39 counting self and w1; w2 was frozen from round 10.
+  for (let round = 0; round < 40; round++)
+    h.state.noteBroadcast({
+      round,
+      term: 1,
+      counted: [senderTag('self'), senderTag('w1')],
+      payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
+      sync: false,
+    });
+  h.state.round = 40;
+  const role = new AggregatorRole(h.ctx, 2);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  const round40 = nextRound(h, 40);
+  role.start();
+  role.onFrame('w2', h.upload('w2', 10, 2)); // computed before it froze, sent on waking
+  role.onFrame('w1', h.upload('w1', 40, 2));
+  role.onFrame('w2', h.upload('w2', 40, 2));
+  const closed = await round40;
+  assert.deepEqual(h.rejected, []);
+  assert.deepEqual(closed.lateUploads, [{ peerId: 'w2', round: 10 }]);
+});
