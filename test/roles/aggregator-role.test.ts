@@ -14,6 +14,18 @@ const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
     `round ${round}`,
   );
 
+/** This peer applied the term-1 aggregator's broadcasts of `rounds`, each counting self and w1. */
+const applyOldBroadcasts = (h: RoleHarness, rounds: readonly number[]): void => {
+  for (const round of rounds)
+    h.state.noteBroadcast({
+      round,
+      term: 1,
+      counted: [senderTag('self'), senderTag('w1')],
+      payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
+      sync: false,
+    });
+};
+
 test('a resend is not counted twice; an upload after its round closed is folded exactly once', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'] });
   const role = new AggregatorRole(h.ctx, 1);
@@ -57,14 +69,7 @@ test('a new aggregator resumes the round in flight: own cached upload, every rea
 test('a new aggregator drops resent uploads the old one counted and folds the others', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   // This peer applied the old aggregator's broadcasts of rounds 3 and 4, each counting self and w1.
-  for (const round of [3, 4])
-    h.state.noteBroadcast({
-      round,
-      term: 1,
-      counted: [senderTag('self'), senderTag('w1')],
-      payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
-      sync: false,
-    });
+  applyOldBroadcasts(h, [3, 4]);
   h.state.round = 5;
   const role = new AggregatorRole(h.ctx, 2);
   t.after(() => role.stop()); // also when an assertion fails: no timer left running
@@ -519,14 +524,10 @@ test('an aggregator that hears from a worker rounds ahead of it steps down inste
 test('a new aggregator folds an upload from as far back as the old one would have (a peer frozen for seconds)', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   // The old aggregator closed rounds 0-39 counting self and w1; w2 was frozen from round 10.
-  for (let round = 0; round < 40; round++)
-    h.state.noteBroadcast({
-      round,
-      term: 1,
-      counted: [senderTag('self'), senderTag('w1')],
-      payload: h.options.down.encode(new Float32Array(NUM_PARAMS), 1),
-      sync: false,
-    });
+  applyOldBroadcasts(
+    h,
+    Array.from({ length: 40 }, (_, round) => round),
+  );
   h.state.round = 40;
   const role = new AggregatorRole(h.ctx, 2);
   t.after(() => role.stop()); // also when an assertion fails: no timer left running
