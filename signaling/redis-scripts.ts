@@ -207,8 +207,8 @@ return {'OK'}
  * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs, reason, maxOffences,
  * sessionId, prefix. Counts the report like SessionRegistry.reportUnreachable and, at a
  * majority, bars the accused when a counted report is not 'silent' (an offence: at the limit
- * it is expelled), elects the first ready member by join order but the accused and the
- * barred, and bumps the term. Replies {'OK', changed, reports, needed, agg, term, lastRound,
+ * it is expelled), takes the accused out of the ready set, elects the first ready member by
+ * join order but the barred, and bumps the term. Replies {'OK', changed, reports, needed, agg, term, lastRound,
  * barred, offences, expelledSocketId}.
  */
 const UNREACHABLE = `
@@ -240,6 +240,7 @@ if faults > 0 then
   redis.call('SADD', BARRED, accused)
   barred = 1
 end
+redis.call('ZREM', READY, accused)
 local chosen = firstCandidate(accused)
 redis.call('HSET', META, 'agg', chosen)
 local term = redis.call('HINCRBY', META, 'term', 1)

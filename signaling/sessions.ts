@@ -229,8 +229,10 @@ export class SessionRegistry {
    * that do not train (a dashboard) never report, and a joiner waiting for its first model
    * is not ready yet, so neither counts. When a majority of the electorate has reported
    * (floor(n/2) + 1 of n: all of them while n < 3), a new term begins with the aggregator
-   * chosen by the election policy without the one reported (it stays a member, and a
-   * candidate in later elections, unless a counted report says `faulty` or `stalled`: then it
+   * chosen by the election policy without the one reported (it stays a member, not ready
+   * until it announces `peer:ready` again, which a peer does once it has caught up with its
+   * successor: client/roles/readiness.ts; then a candidate in later elections, unless a
+   * counted report says `faulty` or `stalled`: then it
    * is barred from the role for the rest of the session, an offence). STALE_TERM for a report
    * of another term, NOT_AGGREGATOR when the term is current but the peer named is not its
    * aggregator; the aggregator's own report changes nothing.
@@ -269,6 +271,10 @@ export class SessionRegistry {
     const needed = Math.floor(electorate / 2) + 1;
     if (reports < needed) return { reports, needed, aggregatorChanged: false, barred: false };
     if (faults > 0) session.barred.add(accused);
+    // Not ready until it says so again: frozen or cut off, it cannot say it is behind, and
+    // the next election (the ready member connected longest) would choose it.
+    const deposed = session.peers.get(accused);
+    if (deposed !== undefined) deposed.ready = false;
     const excluded = new Set(session.barred).add(accused);
     session.aggregatorId = chooseAggregator(null, session.peers.values(), excluded);
     session.term += 1;

@@ -248,10 +248,6 @@ export class AggregatorRole {
       this.final.tell(from, this.round);
       return;
     }
-    if (hello.hasModel && hello.round >= this.round + this.ctx.settings.stepDownRoundsBehind) {
-      this.stepDown(from, hello.round);
-      return;
-    }
     const current = this.current;
     if (hello.hasModel && current !== null && hello.round === current.round) {
       // In step: its upload of this round (resent right after the hello, or about to be
@@ -278,14 +274,6 @@ export class AggregatorRole {
     if (hello.hasModel && this.missed.broadcastsSince(from, hello.round, this.collecting)) return;
     // A joiner, or out of step (an upload of an older round it resends is folded late).
     this.admit(from);
-  }
-
-  /** This peer is behind the session (a worker is rounds ahead): it lets a peer in step lead. */
-  private stepDown(workerId: string, workerRound: number): void {
-    const round = this.round;
-    this.ctx.log('warn', `${workerId} is at round ${workerRound}, this aggregator ${round}: stepping down`);
-    this.stop();
-    this.ctx.events.publish('steppedDown', { term: this.term, round, workerId, workerRound });
   }
 
   /** The round collecting, if one is (not a sync). */

@@ -65,11 +65,6 @@ export interface PeerEvents {
   /** Emitted by a worker after it applied a broadcast. */
   applied: (event: { round: number; term: number; counted: boolean }) => void;
   role: (event: { role: Role; term: number; aggregatorId: string | null }) => void;
-  /**
-   * Emitted by an aggregator that heard from a worker settings.stepDownRoundsBehind or more
-   * rounds ahead of it: it stopped, and the peer announces it is not ready (readiness.ts).
-   */
-  steppedDown: (event: { term: number; round: number; workerId: string; workerRound: number }) => void;
   metrics: (event: { round: number; testAccuracy: number; testLoss: number }) => void;
   /** Training reached its last round. */
   done: (event: { round: number; testAccuracy: number | null }) => void;

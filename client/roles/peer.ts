@@ -293,7 +293,6 @@ export class Peer {
     this.readiness = readiness;
     this.events.on('model', () => readiness.modelHeld());
     this.events.on('applied', () => readiness.applied());
-    this.events.on('steppedDown', () => readiness.stepDown());
     this.rttTimer = setInterval(
       () => void this.track(this.sampleRoundTrip()),
       this.init.rttSampleIntervalMs ?? 2000,

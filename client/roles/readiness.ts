@@ -7,9 +7,11 @@
  * peers in step with it). Found with `npm run chaos -- --partition dirichlet:0.1 --keep-logs`.
  *
  * Rules: ready once it holds a model; not ready from the moment it is deposed (a new term names
- * another aggregator) or steps down (as aggregator it heard from a worker ahead of it), until it
- * has applied a frame of its new aggregator (a model, or a broadcast); ready again when the
- * session has no aggregator at all (an older model beats none).
+ * another aggregator) until it has applied a frame of its new aggregator (a model, or a
+ * broadcast); ready again when the session has no aggregator at all (an older model beats
+ * none). A frozen aggregator cannot say it is behind: the server marks the one it replaces on
+ * its workers' reports not ready itself (signaling/sessions.ts, reportUnreachable), and the
+ * peer, once woken, announces ready only when caught up.
  *
  * @example
  * const readiness = new Readiness((ready) => void membership.setReady(ready));
@@ -50,11 +52,10 @@ export class Readiness {
       if (this.behind) this.modelHeld();
       return;
     }
-    if (ledLastTerm && aggregatorId !== selfId) this.stepDown();
+    if (ledLastTerm && aggregatorId !== selfId) this.deposed();
   }
 
-  /** As aggregator it heard from a worker rounds ahead of it: it is behind, let another lead. */
-  stepDown(): void {
+  private deposed(): void {
     this.behind = true;
     this.announce(false);
   }

@@ -90,14 +90,6 @@ export interface PeerSettings {
    * A slice later than the wait is not counted. @default 0
    */
   sliceWaitMs: number;
-  /**
-   * An aggregator that hears from a worker this many rounds or more ahead of it is behind
-   * the session (deposed while cut off or frozen, then elected again before it caught up):
-   * it steps down (readiness.ts) instead of handing its older model to everyone, and catches
-   * up as a worker. One round ahead is normal right after a takeover: the old aggregator's
-   * last broadcast reached some workers only, and they relay it (failover-relays.ts). @default 2
-   */
-  stepDownRoundsBehind: number;
 }
 
 export function resolvePeerSettings(
@@ -120,7 +112,6 @@ export function resolvePeerSettings(
     computeDelayMs: 0,
     busyMsPerParam: 0.0015,
     sliceWaitMs: 0,
-    stepDownRoundsBehind: 2,
     ...overrides,
   };
   const { roundDeadlineMs, quorumGraceMs, syncDeadlineMs, aggregatorSilenceMs } = settings;

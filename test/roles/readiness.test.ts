@@ -19,13 +19,13 @@ test('a deposed aggregator is not ready until it applied a frame of its successo
   assert.deepEqual(announced, [true, false, true]);
 });
 
-test('a worker is not made unready by a new term; a stepped-down aggregator is, until it gets a model', () => {
+test('a worker is not made unready by a new term; a deposed aggregator is, until it gets a model', () => {
   const { announced, readiness } = tracked();
   readiness.modelHeld();
   readiness.termChanged(false, 'p3', 'p1');
   readiness.termChanged(true, 'p1', 'p1'); // re-elected itself
   assert.deepEqual(announced, [true]);
-  readiness.stepDown();
+  readiness.termChanged(true, 'p3', 'p1');
   readiness.modelHeld();
   assert.deepEqual(announced, [true, false, true]);
 });

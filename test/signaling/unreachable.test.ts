@@ -57,12 +57,12 @@ test('a majority of the ready workers replaces the aggregator; stale, foreign an
   for (const ev of await Promise.all(announced)) {
     assert.deepEqual([ev.peerId, ev.term], ['b', 2], 'the ready member connected longest but a');
   }
-  // The one reported stays a member, still ready: a candidate again in later elections.
+  // The one reported stays a member, not ready until it says so (once caught up, readiness.ts).
   const status = server.status().sessions[0];
   assert.deepEqual(
     status?.peers.map((p) => [p.peerId, p.role, p.ready]),
     [
-      ['a', 'worker', true],
+      ['a', 'worker', false],
       ['idle', 'worker', false],
       ['b', 'aggregator', true],
       ['c', 'worker', true],
@@ -72,8 +72,9 @@ test('a majority of the ready workers replaces the aggregator; stale, foreign an
   // Late reports of the old term change nothing; the new term counts from zero.
   await assert.rejects(d.reportUnreachable(1, 'a'), refusal('STALE_TERM'));
   assert.deepEqual(await d.reportUnreachable(2, 'b'), { reports: 1, needed: 2, replaced: false });
-  // The aggregator keeps its place on every other change (a still ready, joined first).
+  // The aggregator keeps its place on every other change (a ready again, joined first).
   await idle.setReady(true);
+  await a.setReady(true);
   assert.equal(server.status().sessions[0]?.aggregator.peerId, 'b');
 });
 
@@ -92,9 +93,10 @@ test('under three workers every one of them must report; a report lapses after i
   assert.deepEqual(await b.reportUnreachable(1, 'a'), { reports: 2, needed: 2, replaced: true });
   assert.deepEqual([(await announced).peerId, (await announced).term], ['b', 2]);
 
-  // Two members: the only worker decides alone.
+  // Two members: the only worker decides alone (once it caught up under b: ready again).
   c.close();
   await nextEvent(b, 'peer:left');
+  await a.setReady(true);
   const again = nextEvent(a, 'aggregator');
   assert.deepEqual(await a.reportUnreachable(2, 'b'), { reports: 1, needed: 1, replaced: true });
   assert.deepEqual([(await again).peerId, (await again).term], ['a', 3]);
@@ -138,7 +140,7 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
   await shared.start();
   await shared.renewLease();
   const script: [string, string, number, string][] = [
-    // reporter, kind ('ready' | 'idle' | 'report' | 'fault' | 'leave' | 'tick'), term, accused
+    // reporter, kind ('ready' | 'idle' | 'report' | 'fault' | 'leave' | 'tick' | 'caught-up'), term, accused
     ['a', 'ready', 0, ''],
     ['i', 'idle', 0, ''],
     ['b', 'ready', 0, ''],
@@ -157,14 +159,17 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     ['c', 'report', 2, 'b'],
     ['c', 'leave', 0, ''],
     ['d', 'leave', 0, ''],
+    ['a', 'report', 2, 'b'], // a, replaced, is not ready: no electorate, no count
+    ['a', 'caught-up', 0, ''], // it applied b's broadcast: ready again
     ['a', 'report', 2, 'b'], // electorate a, i (not ready): a alone decides
     ['x', 'report', 3, 'a'], // not a member
-    ['e', 'ready', 0, ''], // 20
+    ['e', 'ready', 0, ''], // 22
+    ['b', 'caught-up', 0, ''], // b, replaced at term 3, applied a's broadcast
     ['b', 'fault', 3, 'a'],
     ['e', 'report', 3, 'a'], // majority with a fault among it: a barred, b elected, term 4
     ['a', 'leave', 0, ''],
     ['a', 'ready', 0, ''], // back as a member: still barred
-    ['b', 'leave', 0, ''], // 25: e elected (a connected longer, but barred)
+    ['b', 'leave', 0, ''], // 28: e elected (a connected longer, but barred)
     ['e', 'leave', 0, ''], // nobody: a is the only ready member
   ];
   const run = async (store: SessionStore): Promise<unknown[]> => {
@@ -184,6 +189,9 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
             socketId: `s-${peerId}`,
           });
           seen.push([joined.aggregator.peerId, joined.aggregator.term]);
+        } else if (kind === 'caught-up') {
+          const outcome = await store.setReady(key(peerId), true);
+          seen.push([outcome.changed, outcome.aggregator.peerId]);
         } else if (kind === 'tick') {
           clock += 20_000;
           seen.push('tick');
@@ -218,21 +226,29 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     barred: false,
   });
   assert.deepEqual(fromMemory[18], {
+    reports: 0,
+    needed: 1,
+    aggregator: { sessionId: 'S', peerId: 'b', term: 2, lastRound: 0 },
+    aggregatorChanged: false,
+    barred: false,
+  });
+  assert.deepEqual(fromMemory[19], [true, 'b']);
+  assert.deepEqual(fromMemory[20], {
     reports: 1,
     needed: 1,
     aggregator: { sessionId: 'S', peerId: 'a', term: 3, lastRound: 0 },
     aggregatorChanged: true,
     barred: false,
   });
-  assert.deepEqual(fromMemory[19], ['NOT_JOINED', 'join a session first']);
-  assert.deepEqual(fromMemory[22], {
+  assert.deepEqual(fromMemory[21], ['NOT_JOINED', 'join a session first']);
+  assert.deepEqual(fromMemory[25], {
     reports: 2,
     needed: 2,
     aggregator: { sessionId: 'S', peerId: 'b', term: 4, lastRound: 0 },
     aggregatorChanged: true,
     barred: true,
   });
-  assert.deepEqual(fromMemory.slice(24), [
+  assert.deepEqual(fromMemory.slice(27), [
     ['b', 4],
     ['e', 5],
     [null, 6],
