@@ -21,7 +21,7 @@
  */
 export class Readiness {
   private readonly announce: (ready: boolean) => void;
-  /** Deposed or stepped down, and no frame of the new aggregator applied since. */
+  /** Deposed, and no frame of the new aggregator applied since. */
   private behind = false;
 
   constructor(announce: (ready: boolean) => void) {
