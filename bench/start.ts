@@ -48,6 +48,8 @@ export const START_SETTINGS: Readonly<Record<string, readonly string[]>> = {
     ...['--algorithm', 'fedavg', '--local-steps', '16', '--lr', '0.6', '--rounds', '40', '--eval-every', '1'],
     ...['--up', 'identity', '--down', 'identity'],
   ],
+  // The defaults evaluated every 8 rounds: 16 optimizer steps apart, as fedavg-h16's every round.
+  'defaults-eval-8': ['--eval-every', '8'],
   // The simulator's pick for the default (docs/benchmarks.md, "Choosing the default").
   'liec-h2-sign': [
     ...['--local-steps', '2', '--lr', '0.6', '--rounds', '150', '--eval-every', '2'],

@@ -400,7 +400,15 @@ export class AggregatorRole {
 
   private onSyncUpload(from: string, frame: Frame): void {
     const current = this.current;
-    if (current === null) return;
+    if (current === null) {
+      // Between a broadcast that announced a sync and the sync's opening: kept for it.
+      try {
+        if (this.phase === 'collect') this.sync.keepEarly(from, frame.round, frame.payload);
+      } catch (error) {
+        this.reject(from, 'BAD_SYNC', message(error));
+      }
+      return;
+    }
     if (this.phase === 'collect' && frame.round === current.round) {
       // It applied a broadcast of this round we never made (the old aggregator's): out of step.
       this.admit(from);

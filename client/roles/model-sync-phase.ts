@@ -17,6 +17,7 @@
  * if (sync.due(round, drift)) {
  *   const collection = sync.open(round, false); // this peer's own delta counted (null if stopped)
  *   sync.add(collection, 'w1', frame.payload);   // each syncUpload of the round, once
+ *   // (one that came in before open(): sync.keepEarly('w2', round, frame.payload))
  *   sync.close(collection);                      // syncBroadcast to the workers in step, applied here
  * }
  */
@@ -37,6 +38,8 @@ export class ModelSyncPhase {
   private roundsSinceSync = 0;
   /** The last sync this aggregator closed, for a worker whose link dropped before it arrived. */
   private lastSync: { round: number; frame: OutgoingFrame } | null = null;
+  /** Sync deltas that came in before their phase opened (keepEarly), by sender. */
+  private readonly early = new Map<string, { round: number; vector: Float32Array }>();
 
   constructor(
     ctx: RoleContext,
@@ -82,7 +85,23 @@ export class ModelSyncPhase {
     this.roundsSinceSync = 0;
     const collection = new RoundCollection('sync', round, this.workers.inStep, state.learner.numParams);
     collection.add(selfId, this.aggregator.decodeSync(own.payload));
+    for (const [from, early] of this.early)
+      if (early.round === round && collection.expected.has(from)) collection.add(from, early.vector);
+    this.early.clear();
     return collection;
+  }
+
+  /**
+   * `from`'s sync delta of `round`, come in after the round's broadcast announced the sync but
+   * before this aggregator opened the phase (the broadcast leaves a setImmediate before the
+   * opening, and a fast worker answers in between): counted when the phase opens. Dropped, it
+   * was never sent again and the sync waited for its deadline. Anything else is ignored (a
+   * late delta: its sender keeps its deviation). Throws on a malformed payload.
+   */
+  keepEarly(from: string, round: number, payload: Uint8Array): void {
+    const last = this.ctx.state.lastBroadcast;
+    if (last?.sync !== true || last.round !== round || last.term !== this.workers.term) return;
+    this.early.set(from, { round, vector: this.aggregator.decodeSync(payload) });
   }
 
   /** Counts `from`'s sync delta; throws on a malformed payload (the caller rejects the sender). */

@@ -502,6 +502,32 @@ test('an upload of the round after a sync, sent during the sync by a worker that
   role.stop();
 });
 
+test('a sync delta that comes in before the sync opens (a fast worker, right after the broadcast) is counted in it', async (t) => {
+  // A sync after every round; deadlines far away, so the sync can only close with every delta in.
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000, syncPeriod: 1 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  const synced = waitFor<{ round: number; counted: readonly string[] }>(
+    (l) => h.ctx.events.on('synced', l),
+    (e) => e.round === 0,
+    5000,
+    'the sync of round 0',
+  );
+  role.start();
+  role.onControl('w1', { kind: 'hello', round: 0, hasModel: true, pendingUpload: false });
+  role.onControl('w2', { kind: 'hello', round: 0, hasModel: true, pendingUpload: false });
+  role.onFrame('w1', h.upload('w1', 0));
+  role.onFrame('w2', h.upload('w2', 0)); // round 0 closes: its broadcast announces the sync
+  assert.equal(h.sentTo('w1', 'broadcast')[0]?.aux, 1, 'the broadcast asks for a sync');
+  // Both answer before the aggregator has opened the sync (it does so a setImmediate later).
+  role.onFrame('w1', h.syncUpload('w1', 0));
+  role.onFrame('w2', h.syncUpload('w2', 0));
+  const sync = await synced;
+  assert.deepEqual([...sync.counted].sort(), ['self', 'w1', 'w2']);
+  assert.deepEqual(h.rejected, []);
+  role.stop();
+});
+
 test('a new aggregator folds an upload from as far back as the old one would have (a peer frozen for seconds)', async (t) => {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
   // The old aggregator closed rounds 0-39 counting self and w1; w2 was frozen from round 10.
