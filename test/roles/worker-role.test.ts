@@ -29,19 +29,24 @@ function broadcast(h: RoleHarness, round: number, term: number, sync: boolean, v
   };
 }
 
+/** Connects `role` and waits for its first upload (computed on a later turn of the event loop). */
+async function connectAndUpload(h: RoleHarness, role: WorkerRole): Promise<UploadEvent> {
+  const uploaded = waitFor<UploadEvent>(
+    (l) => h.ctx.events.on('uploaded', l),
+    () => true,
+    2000,
+    'the first upload',
+  );
+  role.onConnected();
+  return uploaded;
+}
+
 test('on every connection: hello, then the cached upload, flagged as a resend once it was sent before', async () => {
   const h = createRoleHarness();
   const uploads: UploadEvent[] = [];
   h.ctx.events.on('uploaded', (e) => uploads.push(e));
   const first = new WorkerRole(h.ctx, 'agg', 1);
-  const sent = waitFor<UploadEvent>(
-    (l) => h.ctx.events.on('uploaded', l),
-    () => true,
-    2000,
-    'upload',
-  );
-  first.onConnected();
-  await sent; // computed on the next turn of the event loop and sent
+  await connectAndUpload(h, first);
   assert.deepEqual(controlKinds(h, 'agg'), ['hello']);
   first.stop();
   // The aggregator died; the next one hears the same upload again, as a resend.
@@ -64,14 +69,7 @@ test('on every connection: hello, then the cached upload, flagged as a resend on
 test("a broadcast for a round whose sync delta it already sent (a dead aggregator's broadcast) is not applied", async () => {
   const h = createRoleHarness();
   const old = new WorkerRole(h.ctx, 'agg', 1);
-  const uploaded = waitFor(
-    (l) => h.ctx.events.on('uploaded', l),
-    () => true,
-    2000,
-    'upload',
-  );
-  old.onConnected();
-  await uploaded;
+  await connectAndUpload(h, old);
   old.onFrame('agg', broadcast(h, 0, 1, true)); // applied, and asks for a sync
   assert.equal(h.state.cached?.type, 'syncUpload');
   old.stop();
@@ -179,14 +177,7 @@ test('a lost broadcast is asked for again: those ahead are held, then all applie
     [h, role],
     [reference, referenceRole],
   ] as const) {
-    const uploaded = waitFor(
-      (l) => harness.ctx.events.on('uploaded', l),
-      () => true,
-      2000,
-      'upload of round 0',
-    );
-    worker.onConnected();
-    await uploaded;
+    await connectAndUpload(harness, worker);
   }
   // Round 0's broadcast never arrives (garbled on the way); 1 and 2 do.
   role.onFrame('agg', broadcast(h, 1, 1, false, 0.02));
@@ -237,14 +228,7 @@ test('a model for the round of an upload already sent keeps that upload: none co
   const uploads: UploadEvent[] = [];
   h.ctx.events.on('uploaded', (e) => uploads.push(e));
   const role = new WorkerRole(h.ctx, 'agg', 1);
-  const uploaded = waitFor(
-    (l) => h.ctx.events.on('uploaded', l),
-    () => true,
-    2000,
-    'upload of round 0',
-  );
-  role.onConnected();
-  await uploaded;
+  await connectAndUpload(h, role);
   const sent = h.state.cached;
   const weights = new Float32Array(NUM_PARAMS).fill(0.5);
   role.onFrame('agg', {
