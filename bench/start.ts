@@ -13,6 +13,7 @@
  * @example
  * npm run bench:start -- --seeds 1,2,3,4 --settings defaults,lr-0.6,liec-h4,liec-h16 --out bench/results/start-choose.json
  * npm run bench:start -- --seeds 5,6,7,8 --settings defaults,lr-0.6
+ * npm run bench:start -- --peers 8 --seeds 5,6,7,8 --settings defaults-eval-8,fedavg-h16
  */
 import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
@@ -159,9 +160,21 @@ async function builtDemoPresent(): Promise<void> {
 function runDemo(
   flags: readonly string[],
   seed: number,
+  peers: number,
   out: string,
 ): Promise<{ code: number | null; tail: string }> {
-  const args = [DEMO, '--port', '0', '--seed', String(seed), ...flags, '--out', out];
+  const args = [
+    DEMO,
+    '--port',
+    '0',
+    '--seed',
+    String(seed),
+    '--peers',
+    String(peers),
+    ...flags,
+    '--out',
+    out,
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-2000)));
@@ -171,6 +184,7 @@ function runDemo(
 interface StartOptions {
   settings: string;
   seeds: string;
+  peers: string;
   out: string;
 }
 
@@ -193,6 +207,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         ).default('defaults,lr-0.6'),
       )
       .addOption(new Option('--seeds <list>', 'comma-separated session seeds').default('5,6,7,8'))
+      .addOption(new Option('--peers <n>', "headless peers of each demo (npm start's --peers)").default('4'))
       .addOption(new Option('--out <file>', 'result JSON (rewritten after every run)').default(RESULTS)),
   ).action(async () => {
     const opts = command.opts<StartOptions>();
@@ -200,6 +215,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     for (const name of names)
       if (START_SETTINGS[name] === undefined) throw new UsageError(`unknown setting '${name}'`);
     const seeds = opts.seeds.split(',').map(Number);
+    const peers = Number(opts.peers);
+    if (!Number.isInteger(peers) || peers < 1) throw new UsageError(`--peers must be a positive integer`);
     const dir = await mkdtemp(join(tmpdir(), 'liec-bench-start-'));
     const runs: StartRun[] = [];
     const save = () =>
@@ -207,7 +224,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         benchmark: 'start',
         date: new Date().toISOString(),
         cpus: cpus().length,
-        note: 'npm start (built demo, 4 peers on loopback WebRTC) per setting and seed, sequential, settings interleaved per seed; secondsTo90: from the first round to the first evaluation of the aggregator`s own model at >= 90% test accuracy',
+        note: `npm start (built demo, ${peers} peers on loopback WebRTC) per setting and seed, sequential, settings interleaved per seed; secondsTo90: from the first round to the first evaluation of the aggregator's own model at >= 90% test accuracy`,
+        peers,
         summary: summarize(runs),
         runs,
       });
@@ -226,7 +244,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             attempts++;
             await builtDemoPresent();
             await rm(out, { force: true });
-            ({ code: exitCode, tail } = await runDemo(flags, seed, out));
+            ({ code: exitCode, tail } = await runDemo(flags, seed, peers, out));
             const parsed = demoSchema.safeParse(
               JSON.parse(await readFile(out, 'utf8').catch(() => 'null')) as unknown,
             );
