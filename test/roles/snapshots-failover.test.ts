@@ -15,7 +15,10 @@ import { startTestSession, waitFor, withTimeout } from '../support/session.ts';
 const EVERY = 5;
 
 /** A peer's model as it adopts one whole (a joiner's catch-up, a rollback), copied at the event. */
-function recordAdoptions(peer: Peer): {
+function recordAdoptions(
+  peer: Peer,
+  trace: readonly string[],
+): {
   adopted: { round: number; model: Float32Array | null }[];
   at(round: number, timeoutMs: number): Promise<Float32Array | null>;
 } {
@@ -31,7 +34,13 @@ function recordAdoptions(peer: Peer): {
         (e) => e.round === round,
         timeoutMs,
         `${peer.peerId} adopts a model at round ${round}`,
-      );
+      ).catch((error: unknown) => {
+        // What it did instead, for the one failure seen (a fresh-clone run, not reproduced in 13).
+        const seen = adopted.map((a) => a.round).join(', ') || 'none';
+        throw new Error(
+          `${String(error)}; it adopted models at rounds: ${seen}; now at round ${peer.round} as ${String(peer.currentRole)}; ${trace.join('; ')}`,
+        );
+      });
       return adopted.find((a) => a.round === event.round)?.model ?? null;
     },
   };
@@ -51,12 +60,25 @@ test(
     try {
       const snapshots = { everyRounds: EVERY, keep: 10 };
       // Slowed down a little, so that the session is still near the snapshots it rolls back to.
-      const settings = { computeDelayMs: 20 };
+      // A silence allowed well above the default (1.5 s): with the three peers in this one
+      // process, a loaded machine starved it long enough that a worker reported the new
+      // aggregator silent right after the rollback, and the aggregator elected next had not got
+      // the rolled-back model (seen in 1 of 12 runs at 6 at once, with and without 54b379e).
+      // Failure detection has its own tests; this one is about snapshots across a failover.
+      const settings = { computeDelayMs: 20, aggregatorSilenceMs: 6000 };
       const first = await session.addPeer({ peerId: 'a1', snapshots });
       const workers = await Promise.all([
         session.addPeer({ peerId: 'b2', snapshots, settings }),
         session.addPeer({ peerId: 'c3', snapshots, settings }),
       ]);
+      // Role changes and reports, for a failure's message.
+      const trace: string[] = [];
+      for (const w of workers) {
+        w.events.on('role', (e) => trace.push(`${w.peerId} ${e.role} of term ${e.term} at round ${w.round}`));
+        w.events.on('unreachable', (e) =>
+          trace.push(`${w.peerId} reported ${e.aggregatorId} ${e.reason} at round ${w.round}`),
+        );
+      }
       // What each worker held after applying the broadcast of every snapshot round.
       const held = new Map<string, Map<number, Float32Array>>();
       for (const w of workers) {
@@ -113,7 +135,7 @@ test(
       const target = before.find((s) => s.round === 2 * EVERY - 1);
       assert.ok(target !== undefined && target.testAccuracy !== null && target.testAccuracy > 0.2);
 
-      const remaining = workers.map((w) => ({ peer: w, record: recordAdoptions(w) }));
+      const remaining = workers.map((w) => ({ peer: w, record: recordAdoptions(w, trace) }));
       const rolled = await operator.rollback(session.sessionId, target.round);
       const continuesAt = rolled.continuesAt;
       assert.ok(continuesAt !== undefined && continuesAt > failedOverAt, `continues at ${continuesAt}`);
