@@ -35,7 +35,7 @@ function recordAdoptions(
         timeoutMs,
         `${peer.peerId} adopts a model at round ${round}`,
       ).catch((error: unknown) => {
-        // What it did instead, for the one failure seen (a fresh-clone run, not reproduced in 13).
+        // What it did instead: its role changes and reports (see the silence allowed below).
         const seen = adopted.map((a) => a.round).join(', ') || 'none';
         throw new Error(
           `${String(error)}; it adopted models at rounds: ${seen}; now at round ${peer.round} as ${String(peer.currentRole)}; ${trace.join('; ')}`,
