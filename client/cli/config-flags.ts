@@ -155,6 +155,13 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     arg: 'a',
     description: 'mean | median | trimmed:F (robust ones need a dense --up codec)',
   },
+  {
+    flag: 'stand-in-rounds',
+    field: 'standInRounds',
+    arg: 'n',
+    description: "rounds an absent worker's average upload stands in for it, 0 = none (liec: 100)",
+    numeric: true,
+  },
   { flag: 'partition', field: 'partition', arg: 'p', description: 'iid | dirichlet:ALPHA | shards:K' },
   {
     flag: 'min-peers',

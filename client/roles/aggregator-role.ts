@@ -31,6 +31,7 @@
 import { createAggregator, type AggregatorAlgorithm } from '../../shared/algorithm/index.ts';
 import type { ControlMessage } from '../../shared/protocol/control.ts';
 import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { StandIns } from '../../shared/algorithm/stand-ins.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { roundSlack } from './adaptive-upload.ts';
 import type { RoleContext } from './context.ts';
@@ -72,6 +73,8 @@ export class AggregatorRole {
   private readonly rollbacks = new PendingRollback();
   /** What a worker that missed a broadcast or sync is sent again (missed-frames.ts). */
   private readonly missed: MissedFrames;
+  /** Absent workers' recent average uploads, counted in their seats (stand-ins.ts). */
+  private readonly standIns: StandIns;
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
@@ -88,6 +91,7 @@ export class AggregatorRole {
     this.relays = new FailoverRelays(ctx, this.ledger, this.workers);
     this.missed = new MissedFrames(ctx, this.workers, this.sync, this.rolling);
     this.final = new FinalModel(ctx, this.workers);
+    this.standIns = new StandIns(ctx.state.learner.numParams, { maxAgeRounds: ctx.config.standInRounds });
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
@@ -134,6 +138,7 @@ export class AggregatorRole {
     this.ctx.state.adopt(model, next);
     this.missed.clear();
     this.aggregator.error.fill(0);
+    this.standIns.clear(); // averages of the abandoned trajectory
     for (const id of [...this.workers.inStep]) {
       this.ledger.forget(id);
       this.workers.admit(id);
@@ -495,7 +500,11 @@ export class AggregatorRole {
     // Rolling sync: the previous block's delta closes, the workers send this round's slices.
     this.rolling?.closing(round, counted);
     const countedTags = counted.map(senderTag);
-    // The running mean when the statistic is the mean; a robust one needs every upload.
+    // The running mean when the statistic is the mean, absent workers' stand-ins in it; a
+    // robust one needs every upload, and takes no stand-ins.
+    if (this.meanAggregation)
+      for (const standIn of this.standIns.missing(new Set(counted), round))
+        current.addStandIn(standIn.vector, standIn.weight);
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
     const payload = this.aggregator.aggregate(uploads, mixSeed(this.ctx.config.seed, round, 0xa66));
     this.relays.roundClosed(round);
@@ -521,6 +530,9 @@ export class AggregatorRole {
     setImmediate(() => {
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
+      // Off the critical path (the broadcast is out): the counted uploads into their averages.
+      if (this.meanAggregation)
+        for (const [id, vector] of current.vectors) this.standIns.record(id, vector, round);
       state.cached = null;
       const afterRound = this.report.closed({
         round,

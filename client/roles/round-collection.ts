@@ -60,6 +60,15 @@ export class RoundCollection {
     return true;
   }
 
+  /**
+   * Adds an absent worker's stand-in to the round's mean at `weight` (shared/algorithm/stand-ins.ts);
+   * it is neither counted nor kept.
+   */
+  addStandIn(vector: Float32Array, weight: number): void {
+    if (this.sum === null) throw new Error('a sync takes no stand-ins');
+    this.sum.add(vector, weight);
+  }
+
   counted(): string[] {
     return [...this.vectors.keys()];
   }

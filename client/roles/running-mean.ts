@@ -28,6 +28,7 @@ let spareSum: Float64Array | null = null;
 export class RunningMean {
   private sum: Float64Array | null;
   private readonly length: number;
+  /** Sum of the weights added (the number of vectors when all are 1). */
   count = 0;
 
   constructor(length: number) {
@@ -42,12 +43,20 @@ export class RunningMean {
     }
   }
 
-  add(vector: Float32Array): void {
+  /**
+   * Adds `vector` at `weight` (a stand-in's, shared/algorithm/stand-ins.ts): mean() divides by
+   * the sum of the weights. Weight 1 adds the vector itself, so plain uploads keep the exact
+   * arithmetic of an unweighted mean.
+   */
+  add(vector: Float32Array, weight = 1): void {
     const sum = this.open('add');
     if (vector.length !== sum.length)
       throw new RangeError(`vector has ${vector.length} values, expected ${sum.length}`);
-    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (vector[i] as number);
-    this.count++;
+    if (!(weight > 0) || !Number.isFinite(weight)) throw new RangeError(`weight must be > 0, got ${weight}`);
+    if (weight === 1)
+      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (vector[i] as number);
+    else for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + weight * (vector[i] as number);
+    this.count += weight;
   }
 
   /**

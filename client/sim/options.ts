@@ -8,24 +8,35 @@
  * @example
  * const cli = parseSimulateArgs(['--workers', '8', '--rounds', '300']); // or 'help'
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   resolveAlgorithmOptions,
   DEFAULT_COMPENSATION,
   DEFAULT_SYNC_CODEC,
   DEFAULT_SYNC_PERIOD,
 } from '../../shared/algorithm/index.ts';
-import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE } from '../../shared/defaults.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, defaultStandInRounds } from '../../shared/defaults.ts';
 import { parsePartitionSpec, type PartitionSpec } from '../../shared/data/spec.ts';
 import { integerIn, numberWhere, oneLine, oneOf, plainDefaults, UsageError } from '../cli/command.ts';
 import { addTaskOptions, type TaskOptions } from '../cli/task-flags.ts';
 import { alternatingLinks } from './links.ts';
-import type { SimulationConfig } from './simulator.ts';
+import type { Absence, SimulationConfig } from './simulator.ts';
 
 /** A comma-separated list of numbers, each accepted by `check`. */
 function numberListWhere(check: (value: number) => boolean, what: string) {
   const one = numberWhere(check, what);
   return (text: string): number[] => text.split(',').map((item) => one(item.trim()));
+}
+
+/** --absences: "2:218-300,4:100-130" (worker:from-to, rounds [from, to)). */
+function parseAbsences(text: string): Absence[] {
+  return text.split(',').map((item) => {
+    const match = /^(\d+):(\d+)-(\d+)$/.exec(item.trim());
+    if (match === null) throw new InvalidArgumentError(`"${item}" is not worker:from-to (2:218-300)`);
+    const [worker, from, to] = match.slice(1).map(Number) as [number, number, number];
+    if (to <= from) throw new InvalidArgumentError(`"${item}": the absence ends before it starts`);
+    return { worker, from, to };
+  });
 }
 
 export function simulateCommand(): Command {
@@ -124,6 +135,18 @@ export function simulateCommand(): Command {
       opt('--participation <p>', 'probability a worker takes part in a round')
         .argParser(numberWhere((v) => v > 0 && v <= 1, 'a number in (0, 1]'))
         .default(1),
+    )
+    .addOption(
+      opt(
+        '--absences <list>',
+        'scripted absences, worker:from-to rounds [from, to), comma-separated: 2:218-300,4:100-130',
+      ).argParser(parseAbsences),
+    )
+    .addOption(
+      opt(
+        '--stand-in-rounds <n>',
+        "rounds an absent worker's average upload stands in for it in the mean, 0 = none (default: 100 for liec, 0 for the baselines)",
+      ).argParser(integerIn(0)),
     )
     .addOption(
       opt('--stragglers <p>', 'probability a participant straggles').argParser(probability).default(0),
@@ -235,6 +258,8 @@ interface SimulateOptions {
   syncMode: 'full' | 'rolling';
   aggregation: string;
   participation: number;
+  absences?: Absence[];
+  standInRounds?: number;
   stragglers: number;
   stragglerSlowdown: number;
   computeMs: number;
@@ -344,6 +369,11 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       `option '--partition <p>' argument '${values.partition}' is invalid. ${oneLine(error)}`,
     );
   }
+  const outside = values.absences?.find((a) => a.worker >= values.workers);
+  if (outside !== undefined)
+    throw new UsageError(
+      `option '--absences': worker ${outside.worker} of ${values.workers} (0-${values.workers - 1})`,
+    );
   return {
     config: {
       options,
@@ -351,6 +381,8 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       rounds: values.rounds,
       seed: values.seed,
       participation: values.participation,
+      ...(values.absences === undefined ? {} : { absences: values.absences }),
+      standInRounds: values.standInRounds ?? defaultStandInRounds(values.algorithm),
       stragglerProbability: values.stragglers,
       stragglerSlowdown: values.stragglerSlowdown,
       computeMs: values.computeMs,

@@ -53,6 +53,7 @@ import { ThroughputMeter } from '../transport/shaping.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { fairShareArrivals } from './fair-share.ts';
 import { aggregateFrames, decodedOnAccess } from './upload-mean.ts';
+import { StandIns } from '../../shared/algorithm/stand-ins.ts';
 import { consensusModel, driftOf, sameBits } from './model-checks.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import { broadcastFrameBytes, emptyTraffic, ratioRange, type Traffic } from './traffic.ts';
@@ -65,6 +66,13 @@ export interface SimulationConfig {
   seed: number;
   /** Probability that a worker takes part in a given round. @default 1 */
   participation: number;
+  /** Scripted absences: worker `worker` takes no part in rounds [from, to). @default none */
+  absences?: readonly Absence[];
+  /**
+   * Rounds an absent worker's average upload stands in for it in the mean (stand-ins.ts); 0 =
+   * none. Mean aggregation only. @default 0
+   */
+  standInRounds?: number;
   /** Probability that a participant straggles in a given round. @default 0 */
   stragglerProbability: number;
   /** How many times slower a straggler computes. @default 10 */
@@ -108,6 +116,12 @@ export interface SimulationConfig {
   sliceDelta?: 'beforeGradient' | 'afterGradient';
   /** How each virtual worker stores its memory and LIEC offset (worker.ts's WorkerGroup). @default 'f32' */
   statePrecision?: StatePrecision;
+}
+
+export interface Absence {
+  worker: number;
+  from: number;
+  to: number;
 }
 
 export interface RoundRecord {
@@ -284,12 +298,21 @@ export function runSimulation(
   /** What each worker last got in full as the counted list (see SAME_COUNTED_META). */
   const sentCounted = new SentCountedLists();
   const deltaAfterGradient = config.sliceDelta === 'afterGradient';
+  const absences = config.absences ?? [];
+  // Stand-ins for absent workers (stand-ins.ts); the robust statistics take none.
+  const standIns =
+    (config.standInRounds ?? 0) > 0 && (options.aggregation ?? 'mean') === 'mean'
+      ? new StandIns(d, { maxAgeRounds: config.standInRounds ?? 0 })
+      : null;
   /** sliceDelta 'afterGradient': the last block delta, applied after the next gradients. */
   let applyPendingDelta: (() => void) | null = null;
   for (let round = 0; round < config.rounds; round++) {
     const upBefore = traffic.up;
     const downBefore = traffic.down;
-    const participants = workers.map((_, i) => i).filter(() => rng.next() < config.participation);
+    const participants = workers
+      .map((_, i) => i)
+      .filter(() => rng.next() < config.participation)
+      .filter((i) => !absences.some((a) => a.worker === i && round >= a.from && round < a.to));
     const arrivals: {
       worker: number;
       frame: Uint8Array;
@@ -420,12 +443,17 @@ export function runSimulation(
     for (const u of arrived)
       aggregator.foldLate(aggregator.decodeUpload(decodeFrame(u.frame).payload), u.countedInRound);
     const frames = counted.map((a) => a.frame);
+    const countedWorkers = new Set(counted.map((a) => String(a.worker)));
     const broadcastPayload = aggregateFrames(
       aggregator,
       options.aggregation,
       frames,
       mixSeed(seed, round, 0, 2),
+      standIns?.missing(countedWorkers, round),
     );
+    // As the real aggregator, after the broadcast: the counted uploads into their averages.
+    for (const a of counted)
+      standIns?.record(String(a.worker), aggregator.decodeUpload(decodeFrame(a.frame).payload), round);
     for (const a of late)
       inFlight.push({
         arrival: roundStart + a.at,

@@ -9,27 +9,38 @@
  * const payload = aggregateFrames(aggregator, options.aggregation, frames, seed);
  */
 import type { AggregatorAlgorithm, Aggregation } from '../../shared/algorithm/index.ts';
+import type { StandIn } from '../../shared/algorithm/stand-ins.ts';
 import { decodeFrame } from '../../shared/protocol/frames.ts';
 
-/** aggregator.aggregate of the frames' decoded payloads, decoding one frame at a time for 'mean'. */
+/**
+ * aggregator.aggregate of the frames' decoded payloads, decoding one frame at a time for 'mean';
+ * absent workers' stand-ins (mean only) join the mean at their weights.
+ */
 export function aggregateFrames(
   aggregator: AggregatorAlgorithm,
   aggregation: Aggregation | undefined,
   frames: readonly Uint8Array[],
   seed: number,
+  standIns: readonly StandIn[] = [],
 ): Uint8Array {
   const d = aggregator.error.length;
   const decode = (frame: Uint8Array) => aggregator.decodeUpload(decodeFrame(frame).payload);
   // Robust statistics need every upload at once; no upload: the aggregator's own empty round.
-  if ((aggregation ?? 'mean') !== 'mean' || frames.length <= 1)
+  if ((aggregation ?? 'mean') !== 'mean' || (frames.length <= 1 && standIns.length === 0))
     return aggregator.aggregate(frames.map(decode), seed);
   const sum = new Float64Array(d);
   for (const frame of frames) {
     const v = decode(frame);
     for (let j = 0; j < d; j++) sum[j] = (sum[j] as number) + (v[j] as number);
   }
+  // Absent workers' stand-ins at their weights, as the real aggregator's RunningMean adds them.
+  let weights = frames.length;
+  for (const { vector, weight } of standIns) {
+    for (let j = 0; j < d; j++) sum[j] = (sum[j] as number) + weight * (vector[j] as number);
+    weights += weight;
+  }
   const mean = new Float32Array(d);
-  for (let j = 0; j < d; j++) mean[j] = (sum[j] as number) / frames.length;
+  for (let j = 0; j < d; j++) mean[j] = (sum[j] as number) / weights;
   // The mean of one vector is that vector, bit for bit (float64 sum of one, divided by 1).
   return aggregator.aggregate([mean], seed);
 }

@@ -8,7 +8,11 @@
  * const result = readConfigForm((name) => form.get(name));
  * if (result.ok) create(result.config); else show(result.issues);
  */
-import { CONSERVATIVE_LEARNING_DEFAULTS, TUNED_LEARNING_DEFAULTS } from '../../shared/defaults.ts';
+import {
+  CONSERVATIVE_LEARNING_DEFAULTS,
+  DEFAULT_STAND_IN_ROUNDS,
+  TUNED_LEARNING_DEFAULTS,
+} from '../../shared/defaults.ts';
 import {
   DEFAULT_SESSION_CONFIG,
   sessionConfigSchema,
@@ -42,10 +46,21 @@ export interface FieldGroup {
   fields: readonly FieldSpec[];
 }
 
-/** "auto" in these leaves the choice to the session: the setting tuned for liec on the built-in mlp and digits, else the conservative one (learningDefaultsOf). */
-const AUTO_FIELDS: ReadonlySet<ConfigField> = new Set(['learningRate', 'localSteps', 'up', 'down']);
+/** "auto" in these leaves the choice to the session: the setting tuned for liec on the built-in mlp and digits, else the conservative one (learningDefaultsOf); stand-ins for liec only. */
+const AUTO_FIELDS: ReadonlySet<ConfigField> = new Set([
+  'learningRate',
+  'localSteps',
+  'up',
+  'down',
+  'standInRounds',
+]);
 /** Text fields holding a number unless "auto". */
-const NUMBER_OR_AUTO: ReadonlySet<ConfigField> = new Set(['learningRate', 'localSteps', 'compensation']);
+const NUMBER_OR_AUTO: ReadonlySet<ConfigField> = new Set([
+  'learningRate',
+  'localSteps',
+  'compensation',
+  'standInRounds',
+]);
 const AUTO_HINT = `"auto": ${TUNED_LEARNING_DEFAULTS_TEXT}`;
 
 const COMPRESSORS = [
@@ -222,6 +237,13 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
         hint: 'mean, or median / trimmed:F against poisoned workers (dense uploads)',
         kind: 'text',
         suggestions: ['mean', 'median', 'trimmed:0.1'],
+      },
+      {
+        name: 'standInRounds',
+        label: 'Stand-in rounds',
+        hint: `Rounds an absent worker's average upload stands in for it; 0 = none; "auto": ${DEFAULT_STAND_IN_ROUNDS} for liec, 0 for the baselines`,
+        kind: 'text',
+        suggestions: ['auto', '0', '50', '100'],
       },
     ],
   },

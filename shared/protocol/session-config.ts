@@ -23,6 +23,7 @@ import { customModelIssue, customModelSchema, modelTaskShapeOf } from './custom-
 import {
   CONSERVATIVE_LEARNING_DEFAULTS,
   DEFAULT_BATCH_SIZE,
+  defaultStandInRounds,
   TUNED_LEARNING_DEFAULTS,
   type LearningDefaults,
 } from '../defaults.ts';
@@ -117,6 +118,12 @@ export const sessionConfigFields = z.object({
     .max(32)
     .regex(/^(mean|median|trimmed:(0(\.[0-4]\d*)?|\.[0-4]\d*))$/, '"mean", "median" or "trimmed:<fraction>"')
     .default('mean'),
+  /**
+   * Rounds during which an absent worker's recent average upload stands in for it in the
+   * aggregator's mean, its weight fading (shared/algorithm/stand-ins.ts); 0 = none. Unset: 100
+   * for liec, 0 for the baselines (they run as published). Mean aggregation only.
+   */
+  standInRounds: z.number().int().min(0).max(1_000_000).optional(),
   /** Seed of every random choice in the session (partition, batch order, random codecs). */
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),
 });
@@ -148,6 +155,7 @@ function withLearningDefaults(config: ConfigFields) {
     localSteps: config.localSteps ?? defaults.localSteps,
     up: config.up ?? defaults.codec,
     down: config.down ?? defaults.codec,
+    standInRounds: config.standInRounds ?? defaultStandInRounds(config.algorithm),
   };
 }
 
@@ -228,6 +236,8 @@ export function defaultValueOf(config: SessionConfig, field: keyof SessionConfig
     case 'up':
     case 'down':
       return learning.codec;
+    case 'standInRounds':
+      return defaultStandInRounds(config.algorithm);
     default:
       return DEFAULT_SESSION_CONFIG[field];
   }

@@ -26,7 +26,7 @@ test('the form has every session setting once, with its default', () => {
   assert.equal(new Set(names).size, names.length);
   assert.ok(CONFIG_FORM.every((group) => group.fields.length > 0));
   // The learning settings follow the model unless set (learningDefaultsOf).
-  for (const name of ['learningRate', 'localSteps', 'up', 'down'] as const)
+  for (const name of ['learningRate', 'localSteps', 'up', 'down', 'standInRounds'] as const)
     assert.equal(defaultFieldValue(name), 'auto', name);
   assert.equal(defaultFieldValue('compensation'), String(DEFAULT_SESSION_CONFIG.compensation));
   for (const field of CONFIG_FIELDS) {

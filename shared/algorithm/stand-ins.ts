@@ -1,0 +1,118 @@
+/**
+ * Stand-ins for absent workers. On skewed data a worker that misses rounds (killed and
+ * restarting, paused, a straggler past the deadline) takes its classes with it: the others'
+ * gradients push those classes down while nobody pushes them up, and the model forgets them.
+ * The aggregator keeps, per worker, a moving average of its decoded uploads; a round that
+ * closes without a worker it remembers counts that worker's average in its seat, at a weight
+ * that fades with the rounds since the worker was last counted (FADE_PER_ROUND), and not at
+ * all after `maxAgeRounds`. The mean over counted uploads and stand-ins is weighted: a
+ * stand-in of weight w counts as w of an upload.
+ *
+ * A round in which every remembered worker is counted is unchanged, bit for bit. The sparse
+ * upload itself would be a poor stand-in (the same 1% of the coordinates, pushed again every
+ * round: 78.1% against 87.7% without stand-ins in the simulator, a worker of six absent for
+ * the last 82 of 300 rounds on dirichlet:0.1); the average spreads over the coordinates its
+ * recent uploads touched.
+ *
+ * Memory: one float32 vector per remembered worker, at most `maxBytes` in all; a worker that
+ * does not fit has no stand-in. Pure: no network, no clock.
+ *
+ * @example
+ * const standIns = new StandIns(numParams, { maxAgeRounds: 100 });
+ * standIns.record('w1', decodedUpload, round);            // after each round, per counted upload
+ * for (const s of standIns.missing(countedIds, round)) sum.add(s.vector, s.weight);
+ */
+
+/** Weight of a worker's newest upload in its average: avg <- (1 - w) avg + w v. */
+export const AVERAGE_WEIGHT = 0.1;
+/** A stand-in's weight after a round without its worker: it fades by this factor a round. */
+export const FADE_PER_ROUND = 0.98;
+/** Default memory budget for the averages: 64 MiB (16 workers of a 1M-parameter model). */
+export const DEFAULT_STAND_IN_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface StandInOptions {
+  /** Rounds after a worker was last counted during which its average stands in; 0: none. */
+  maxAgeRounds: number;
+  /** @default DEFAULT_STAND_IN_MAX_BYTES */
+  maxBytes?: number;
+}
+
+export interface StandIn {
+  workerId: string;
+  /** The worker's average (the memory itself: read it, do not keep or change it). */
+  vector: Float32Array;
+  /** FADE_PER_ROUND to the power of the rounds since the worker was last counted. */
+  weight: number;
+}
+
+interface Memory {
+  average: Float32Array;
+  lastRound: number;
+}
+
+export class StandIns {
+  private readonly length: number;
+  private readonly maxAgeRounds: number;
+  private readonly maxWorkers: number;
+  private readonly memories = new Map<string, Memory>();
+
+  constructor(length: number, options: StandInOptions) {
+    if (!Number.isInteger(options.maxAgeRounds) || options.maxAgeRounds < 0)
+      throw new RangeError(`maxAgeRounds must be a whole number >= 0, got ${options.maxAgeRounds}`);
+    this.length = length;
+    this.maxAgeRounds = options.maxAgeRounds;
+    this.maxWorkers = Math.floor(
+      (options.maxBytes ?? DEFAULT_STAND_IN_MAX_BYTES) / (4 * Math.max(1, length)),
+    );
+  }
+
+  get enabled(): boolean {
+    return this.maxAgeRounds > 0 && this.maxWorkers > 0;
+  }
+
+  /** Workers remembered now. */
+  get size(): number {
+    return this.memories.size;
+  }
+
+  /** Folds a counted upload of `round` into its worker's average (the first one is copied). */
+  record(workerId: string, vector: Float32Array, round: number): void {
+    if (!this.enabled) return;
+    if (vector.length !== this.length)
+      throw new RangeError(`stand-in vector has ${vector.length} values, expected ${this.length}`);
+    const memory = this.memories.get(workerId);
+    if (memory === undefined) {
+      if (this.memories.size >= this.maxWorkers) return;
+      this.memories.set(workerId, { average: Float32Array.from(vector), lastRound: round });
+      return;
+    }
+    const average = memory.average;
+    const keep = 1 - AVERAGE_WEIGHT;
+    for (let i = 0; i < average.length; i++)
+      average[i] = keep * (average[i] as number) + AVERAGE_WEIGHT * (vector[i] as number);
+    memory.lastRound = Math.max(memory.lastRound, round);
+  }
+
+  /**
+   * The stand-ins of `round`: every remembered worker not in `counted`, last counted less than
+   * maxAgeRounds rounds before it. Memories older than that are freed.
+   */
+  missing(counted: ReadonlySet<string>, round: number): StandIn[] {
+    const standIns: StandIn[] = [];
+    for (const [workerId, memory] of this.memories) {
+      const age = round - memory.lastRound;
+      if (age > this.maxAgeRounds) {
+        this.memories.delete(workerId);
+        continue;
+      }
+      if (counted.has(workerId) || age <= 0) continue;
+      standIns.push({ workerId, vector: memory.average, weight: FADE_PER_ROUND ** age });
+    }
+    return standIns;
+  }
+
+  /** Drops every memory (an operator's rollback abandons the trajectory they were made on). */
+  clear(): void {
+    this.memories.clear();
+  }
+}
