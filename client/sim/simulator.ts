@@ -443,13 +443,14 @@ export function runSimulation(
     for (const u of arrived)
       aggregator.foldLate(aggregator.decodeUpload(decodeFrame(u.frame).payload), u.countedInRound);
     const frames = counted.map((a) => a.frame);
-    const countedWorkers = new Set(counted.map((a) => String(a.worker)));
+    // Late is not absent (their uploads are folded when they arrive): no stand-in for them.
+    const notAbsent = new Set([...counted, ...late].map((a) => String(a.worker)));
     const broadcastPayload = aggregateFrames(
       aggregator,
       options.aggregation,
       frames,
       mixSeed(seed, round, 0, 2),
-      standIns?.missing(countedWorkers, round),
+      standIns?.missing(notAbsent, round),
     );
     // As the real aggregator, after the broadcast: the counted uploads into their averages.
     for (const a of counted)

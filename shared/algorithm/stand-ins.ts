@@ -1,12 +1,13 @@
 /**
  * Stand-ins for absent workers. On skewed data a worker that misses rounds (killed and
- * restarting, paused, a straggler past the deadline) takes its classes with it: the others'
+ * restarting, paused past its silence limit, gone) takes its classes with it: the others'
  * gradients push those classes down while nobody pushes them up, and the model forgets them.
  * The aggregator keeps, per worker, a moving average of its decoded uploads; a round that
- * closes without a worker it remembers counts that worker's average in its seat, at a weight
- * that fades with the rounds since the worker was last counted (FADE_PER_ROUND), and not at
- * all after `maxAgeRounds`. The mean over counted uploads and stand-ins is weighted: a
- * stand-in of weight w counts as w of an upload.
+ * closes without a worker it remembers (neither counted nor late: a late upload is folded when
+ * it comes) counts that worker's average in its seat, at a weight that fades with the rounds
+ * since the worker was last counted (FADE_PER_ROUND), and not at all after `maxAgeRounds`.
+ * The mean over counted uploads and stand-ins is weighted: a stand-in of weight w counts as w
+ * of an upload.
  *
  * A round in which every remembered worker is counted is unchanged, bit for bit. The sparse
  * upload itself would be a poor stand-in (the same 1% of the coordinates, pushed again every
@@ -94,10 +95,11 @@ export class StandIns {
   }
 
   /**
-   * The stand-ins of `round`: every remembered worker not in `counted`, last counted less than
-   * maxAgeRounds rounds before it. Memories older than that are freed.
+   * The stand-ins of `round`: every remembered worker not in `present` (counted in it, or late
+   * with an upload still to be folded), last counted at most maxAgeRounds rounds before it.
+   * Memories older than that are freed.
    */
-  missing(counted: ReadonlySet<string>, round: number): StandIn[] {
+  missing(present: ReadonlySet<string>, round: number): StandIn[] {
     const standIns: StandIn[] = [];
     for (const [workerId, memory] of this.memories) {
       const age = round - memory.lastRound;
@@ -105,7 +107,7 @@ export class StandIns {
         this.memories.delete(workerId);
         continue;
       }
-      if (counted.has(workerId) || age <= 0) continue;
+      if (present.has(workerId) || age <= 0) continue;
       standIns.push({ workerId, vector: memory.average, weight: FADE_PER_ROUND ** age });
     }
     return standIns;
