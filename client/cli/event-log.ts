@@ -37,6 +37,7 @@ export function openEventLog(path: string, peer: Peer): EventLog {
         round: e.round,
         term: e.term,
         participants: e.participants,
+        standIns: e.standIns,
         lateUploads: e.lateUploads,
         expected: e.expected,
         durationMs: e.durationMs,

@@ -503,9 +503,10 @@ export class AggregatorRole {
     // The running mean when the statistic is the mean, absent workers' stand-ins in it; a
     // robust one needs every upload, and takes no stand-ins. A worker still expected is late,
     // not absent: its upload will be folded (UploadLedger), so it gets no stand-in as well.
-    if (this.meanAggregation)
-      for (const standIn of this.standIns.missing(new Set([...counted, ...current.expected]), round))
-        current.addStandIn(standIn.vector, standIn.weight);
+    const standIns = this.meanAggregation
+      ? this.standIns.missing(new Set([...counted, ...current.expected]), round)
+      : [];
+    for (const standIn of standIns) current.addStandIn(standIn.vector, standIn.weight);
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
     const payload = this.aggregator.aggregate(uploads, mixSeed(this.ctx.config.seed, round, 0xa66));
     this.relays.roundClosed(round);
@@ -541,6 +542,7 @@ export class AggregatorRole {
         counted,
         expected,
         lateUploads,
+        standIns: standIns.map((s) => s.workerId),
         loss,
         closedAt,
         durationMs: closedAt - (performance.timeOrigin + current.openedAt),

@@ -16,6 +16,11 @@ export interface RoundEvent {
   expected: number;
   /** Peer ids counted. */
   participants: string[];
+  /**
+   * Absent workers whose average upload stood in for them (shared/algorithm/stand-ins.ts):
+   * remembered, neither counted nor late.
+   */
+  standIns: string[];
   /** Late uploads folded into the error since the previous round event. */
   late: number;
   /** Who those late uploads came from, and the round each belonged to. */

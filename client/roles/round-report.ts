@@ -22,6 +22,8 @@ export interface ClosedRound {
   /** Expected uploads, this peer included. */
   expected: number;
   lateUploads: { peerId: string; round: number }[];
+  /** Absent workers stood in for (RoundEvent.standIns). */
+  standIns: string[];
   loss: number | null;
   /** When the broadcast went out (epochNow). */
   closedAt: number;
@@ -102,6 +104,7 @@ export class RoundReport {
         counted: round.counted.length,
         expected: round.expected,
         participants: round.counted,
+        standIns: round.standIns,
         late: round.lateUploads.length,
         lateUploads: round.lateUploads,
         loss: round.loss,

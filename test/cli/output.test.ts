@@ -33,6 +33,7 @@ function roundEvent(round: number, testAccuracy: number | null): RoundEvent {
     counted: 4,
     expected: 4,
     participants: ['a', 'b', 'c', 'd'],
+    standIns: [],
     late: 0,
     lateUploads: [],
     loss: 0.5,

@@ -47,6 +47,7 @@ function closeRound(s: ReturnType<typeof source>, round: number, testAccuracy: n
     counted: 2,
     expected: 2,
     participants: ['a', 'b'],
+    standIns: [],
     late: 0,
     lateUploads: [],
     loss: 1,

@@ -42,6 +42,7 @@ function roundEvent(overrides: Partial<RoundEvent>): RoundEvent {
     counted: 2,
     expected: 3,
     participants: ['me', 'w1'],
+    standIns: [],
     late: 0,
     lateUploads: [],
     loss: 1.5,

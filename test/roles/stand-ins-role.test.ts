@@ -1,0 +1,77 @@
+/**
+ * The aggregator's stand-ins for absent workers (shared/algorithm/stand-ins.ts) in its rounds:
+ * a worker that left is stood in for by its average upload, one that is only late is not (its
+ * upload will be folded), and with standInRounds 0 nothing changes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
+import type { RoundEvent } from '../../client/roles/events.ts';
+import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
+import { waitFor } from '../support/session.ts';
+
+const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
+  waitFor<RoundEvent>(
+    (l) => h.ctx.events.on('round', l),
+    (e) => e.round === round,
+    5000,
+    `round ${round}`,
+  );
+
+const w2Vector = Float32Array.from({ length: NUM_PARAMS }, (_, i) => (i % 3) - 1);
+
+/** Round 0 with w1 and w2, then w2 leaves and round 1 runs with w1: the two broadcasts to w1 and round 1's event. */
+async function workerLeaves(standInRounds: number) {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { standInRounds, roundDeadlineMs: 60_000 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  try {
+    const round0 = nextRound(h, 0);
+    role.start();
+    role.onFrame('w1', h.upload('w1', 0));
+    role.onFrame('w2', h.upload('w2', 0, 1, w2Vector));
+    assert.deepEqual((await round0).standIns, []);
+    const round1 = nextRound(h, 1);
+    h.members = ['w1'];
+    role.onWorkerLeft('w2');
+    role.onFrame('w1', h.upload('w1', 1));
+    const event = await round1;
+    const broadcasts = h.sentTo('w1', 'broadcast').map((b) => [...b.payload]);
+    return { event, broadcasts };
+  } finally {
+    role.stop();
+  }
+}
+
+test('a worker that left is stood in for by its average; with standInRounds 0 the round is as before', async () => {
+  const on = await workerLeaves(100);
+  const off = await workerLeaves(0);
+  assert.deepEqual(on.event.standIns, ['w2']);
+  assert.deepEqual(off.event.standIns, []);
+  assert.deepEqual(on.event.participants.sort(), ['self', 'w1']);
+  assert.equal(on.broadcasts.length, 2);
+  assert.deepEqual(on.broadcasts[0], off.broadcasts[0], 'round 0: everyone counted, the same broadcast');
+  assert.notDeepEqual(on.broadcasts[1], off.broadcasts[1], "round 1: w2's average is in the mean");
+});
+
+test('a worker still expected when its round closes is late, not absent: no stand-in, its upload folded', async (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { standInRounds: 100 } });
+  const role = new AggregatorRole(h.ctx, 1);
+  t.after(() => role.stop());
+  const round0 = nextRound(h, 0);
+  role.start();
+  role.onFrame('w1', h.upload('w1', 0));
+  role.onFrame('w2', h.upload('w2', 0));
+  await round0;
+  const round1 = nextRound(h, 1);
+  role.onFrame('w1', h.upload('w1', 1));
+  const closed = await round1; // at the 50 ms deadline, with quorum, w2 still expected
+  assert.deepEqual(closed.participants.sort(), ['self', 'w1']);
+  assert.deepEqual(closed.standIns, []);
+  const round2 = nextRound(h, 2);
+  role.onFrame('w2', h.upload('w2', 1)); // late: folded
+  role.onFrame('w1', h.upload('w1', 2));
+  role.onFrame('w2', h.upload('w2', 2));
+  const next = await round2;
+  assert.deepEqual(next.lateUploads, [{ peerId: 'w2', round: 1 }]);
+  assert.deepEqual(next.standIns, []);
+});
