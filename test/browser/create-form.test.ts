@@ -46,6 +46,7 @@ const FILLED = {
   aggregation: 'trimmed:0.2',
   partition: 'shards:2',
   dataShards: '6',
+  standInRounds: '40',
   seed: '4242',
 } as const;
 /** Settings left at their default (see above). */
@@ -76,8 +77,9 @@ test(
     await create.waitFor({ timeout: PAGE_TIMEOUT_MS });
 
     // Every field shows its recommended default first.
-    // (The learning settings show "auto": they follow the model unless set, learningDefaultsOf.)
-    const followsModel = new Set(['learningRate', 'localSteps', 'up', 'down']);
+    // (The learning settings and the stand-ins show "auto": they follow the model and the
+    // algorithm unless set, learningDefaultsOf, defaultStandInRounds.)
+    const followsModel = new Set(['learningRate', 'localSteps', 'up', 'down', 'standInRounds']);
     for (const [name, value] of Object.entries(DEFAULT_SESSION_CONFIG)) {
       const shown = followsModel.has(name) ? 'auto' : String(value);
       assert.equal(await page.locator(`session-form [name="${name}"]`).inputValue(), shown, name);
