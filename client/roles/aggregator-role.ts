@@ -501,12 +501,8 @@ export class AggregatorRole {
     this.rolling?.closing(round, counted);
     const countedTags = counted.map(senderTag);
     // The running mean when the statistic is the mean, absent workers' stand-ins in it; a
-    // robust one needs every upload, and takes no stand-ins. A worker still expected is late,
-    // not absent: its upload will be folded (UploadLedger), so it gets no stand-in as well.
-    const standIns = this.meanAggregation
-      ? this.standIns.missing(new Set([...counted, ...current.expected]), round)
-      : [];
-    for (const standIn of standIns) current.addStandIn(standIn.vector, standIn.weight);
+    // robust one needs every upload, and takes no stand-ins.
+    const standIns = this.meanAggregation ? current.addStandIns(this.standIns) : [];
     const uploads = this.meanAggregation ? [current.mean()] : [...current.vectors.values()];
     const payload = this.aggregator.aggregate(uploads, mixSeed(this.ctx.config.seed, round, 0xa66));
     this.relays.roundClosed(round);
@@ -542,7 +538,7 @@ export class AggregatorRole {
         counted,
         expected,
         lateUploads,
-        standIns: standIns.map((s) => s.workerId),
+        standIns,
         loss,
         closedAt,
         durationMs: closedAt - (performance.timeOrigin + current.openedAt),

@@ -10,6 +10,7 @@
  * collection.add('w1', upload);
  * if (collection.allIn() || (collection.deadlinePassed && collection.hasQuorum(0.5))) close();
  */
+import type { StandIns } from '../../shared/algorithm/stand-ins.ts';
 import { RunningMean } from './running-mean.ts';
 
 export class RoundCollection {
@@ -61,12 +62,15 @@ export class RoundCollection {
   }
 
   /**
-   * Adds an absent worker's stand-in to the round's mean at `weight` (shared/algorithm/stand-ins.ts);
-   * it is neither counted nor kept.
+   * Adds to the round's mean the stand-ins (shared/algorithm/stand-ins.ts) of the workers
+   * `standIns` remembers that are neither counted nor still expected (late: their upload will
+   * be folded); returns their ids. Stand-ins are neither counted nor kept.
    */
-  addStandIn(vector: Float32Array, weight: number): void {
+  addStandIns(standIns: StandIns): string[] {
     if (this.sum === null) throw new Error('a sync takes no stand-ins');
-    this.sum.add(vector, weight);
+    const missing = standIns.missing(new Set([...this.vectors.keys(), ...this.expected]), this.round);
+    for (const { vector, weight } of missing) this.sum.add(vector, weight);
+    return missing.map((standIn) => standIn.workerId);
   }
 
   counted(): string[] {

@@ -21,7 +21,7 @@
  * @example
  * const standIns = new StandIns(numParams, { maxAgeRounds: 100 });
  * standIns.record('w1', decodedUpload, round);            // after each round, per counted upload
- * for (const s of standIns.missing(countedIds, round)) sum.add(s.vector, s.weight);
+ * for (const s of standIns.missing(countedOrLateIds, round)) sum.add(s.vector, s.weight);
  */
 
 /** Weight of a worker's newest upload in its average: avg <- (1 - w) avg + w v. */

@@ -3,16 +3,8 @@ import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
 import type { RoundEvent } from '../../client/roles/events.ts';
 import { encodeTags, senderTag } from '../../shared/protocol/frames.ts';
-import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
+import { createRoleHarness, nextRound, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
-
-const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
-  waitFor<RoundEvent>(
-    (l) => h.ctx.events.on('round', l),
-    (e) => e.round === round,
-    5000,
-    `round ${round}`,
-  );
 
 /** This peer applied the term-1 aggregator's broadcasts of `rounds`, each counting self and w1. */
 const applyOldBroadcasts = (h: RoleHarness, rounds: readonly number[]): void => {

@@ -8,15 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
-import type { RoundEvent } from '../../client/roles/events.ts';
 import { busyAllowanceMs, LinkLiveness } from '../../client/roles/link-liveness.ts';
 import { resolvePeerSettings } from '../../client/roles/settings.ts';
 import { WorkerRole } from '../../client/roles/worker-role.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { encodeTags, FRAME_TYPES, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { DEFAULT_SESSION_CONFIG } from '../../shared/protocol/session-config.ts';
-import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
-import { waitFor } from '../support/session.ts';
+import { createRoleHarness, nextRound, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 
 const SETTINGS = resolvePeerSettings(DEFAULT_SESSION_CONFIG);
 
@@ -106,14 +104,6 @@ test('a peer busy with a large model is allowed its work on top of the silence l
   allowance = 60;
   assert.equal(liveness.silence('agg', 0, true).silent, true, 'a small model: the usual limit');
 });
-
-const nextRound = (h: RoleHarness, round: number, timeoutMs = 5000): Promise<RoundEvent> =>
-  waitFor<RoundEvent>(
-    (l) => h.ctx.events.on('round', l),
-    (e) => e.round === round,
-    timeoutMs,
-    `round ${round}`,
-  );
 
 test('an aggregator taking over does not wait for a silent worker (the old aggregator); its upload still counts', async (t) => {
   const silent = new Set(['old']);

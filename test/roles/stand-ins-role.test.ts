@@ -6,17 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
-import type { RoundEvent } from '../../client/roles/events.ts';
-import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
-import { waitFor } from '../support/session.ts';
-
-const nextRound = (h: RoleHarness, round: number): Promise<RoundEvent> =>
-  waitFor<RoundEvent>(
-    (l) => h.ctx.events.on('round', l),
-    (e) => e.round === round,
-    5000,
-    `round ${round}`,
-  );
+import { createRoleHarness, nextRound, NUM_PARAMS } from '../support/role-harness.ts';
 
 const w2Vector = Float32Array.from({ length: NUM_PARAMS }, (_, i) => (i % 3) - 1);
 

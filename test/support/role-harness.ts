@@ -17,10 +17,11 @@ import {
   type SessionConfigInput,
 } from '../../shared/protocol/session-config.ts';
 import type { OutgoingFrame, RoleContext } from '../../client/roles/context.ts';
-import { PeerEventEmitter } from '../../client/roles/events.ts';
+import { PeerEventEmitter, type RoundEvent } from '../../client/roles/events.ts';
 import { LocalState } from '../../client/roles/local-state.ts';
 import { resolvePeerSettings, type PeerSettings } from '../../client/roles/settings.ts';
 import type { Learner } from '../../client/training/learner.ts';
+import { waitFor } from './session.ts';
 
 export const NUM_PARAMS = 16;
 
@@ -136,4 +137,14 @@ function frame(
   payload: Uint8Array,
 ): Frame {
   return { type, term, round, sender: senderTag(from), aux: 0, meta: new Uint8Array(0), payload };
+}
+
+/** The 'round' event of `round` this harness's role publishes (rejects after `timeoutMs`). */
+export function nextRound(h: RoleHarness, round: number, timeoutMs = 5000): Promise<RoundEvent> {
+  return waitFor<RoundEvent>(
+    (listener) => h.ctx.events.on('round', listener),
+    (e) => e.round === round,
+    timeoutMs,
+    `round ${round}`,
+  );
 }
