@@ -471,18 +471,11 @@ export class AggregatorRole {
   }
 
   /**
-   * Collecting a round with no worker expected nor counted while the session has other
-   * ready members: they went silent or their links dropped (or this peer is the one cut
-   * off). The round then waits for its deadline (or a worker coming back), not closing at
-   * once round after round with this peer's own upload alone.
+   * A round alone (RoundCollection.isAlone) waits for its deadline (or a worker coming back),
+   * not closing at once round after round with this peer's own upload alone.
    */
   private alone(current: RoundCollection): boolean {
-    return (
-      this.phase === 'collect' &&
-      current.expected.size === 0 &&
-      current.vectors.size <= 1 &&
-      this.ctx.members().length > 0
-    );
+    return this.phase === 'collect' && current.isAlone(this.ctx.members().length);
   }
 
   private close(): void {
@@ -529,8 +522,7 @@ export class AggregatorRole {
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
       // Off the critical path (the broadcast is out): the counted uploads into their averages.
-      if (this.meanAggregation)
-        for (const [id, vector] of current.vectors) this.standIns.record(id, vector, round);
+      if (this.meanAggregation) current.recordInto(this.standIns);
       state.cached = null;
       const afterRound = this.report.closed({
         round,

@@ -73,6 +73,19 @@ export class RoundCollection {
     return missing.map((standIn) => standIn.workerId);
   }
 
+  /** Its counted uploads into their senders' averages (once the round is closed). */
+  recordInto(standIns: StandIns): void {
+    for (const [id, vector] of this.vectors) standIns.record(id, vector, this.round);
+  }
+
+  /**
+   * Nobody but this peer counted nor expected while the session has `othersInSession` other
+   * ready members: they went silent or their links dropped (or this peer is the one cut off).
+   */
+  isAlone(othersInSession: number): boolean {
+    return this.expected.size === 0 && this.vectors.size <= 1 && othersInSession > 0;
+  }
+
   counted(): string[] {
     return [...this.vectors.keys()];
   }

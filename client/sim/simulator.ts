@@ -23,7 +23,6 @@
  * @example
  * const result = await runSimulation(config, learner, { onRound: (r) => console.log(r.round) });
  */
-import { nextTopKRatio, NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import {
   createAggregator,
   createWorker,
@@ -38,7 +37,6 @@ import {
 import { normSq } from '../../shared/algorithm/vector.ts';
 import type { StatePrecision } from '../../shared/algorithm/state-vector.ts';
 import { createWorkerGroup } from '../../shared/algorithm/worker.ts';
-import { createTopK, type Compressor } from '../../shared/compress/index.ts';
 import { uploadSlack } from '../../shared/algorithm/upload-slack.ts';
 import { decodeBroadcastMeta, encodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
 import {
@@ -49,8 +47,8 @@ import {
   fp32UploadFrameBytes,
 } from '../../shared/protocol/frames.ts';
 import { createRng, mixSeed } from '../../shared/random.ts';
-import { ThroughputMeter } from '../transport/shaping.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
+import { AdaptiveUploads } from './adaptive-uploads.ts';
 import { fairShareArrivals } from './fair-share.ts';
 import { aggregateFrames, decodedOnAccess } from './upload-mean.ts';
 import { StandIns } from '../../shared/algorithm/stand-ins.ts';
@@ -212,35 +210,10 @@ export function runSimulation(
   let openAt = 0;
   /** Absolute simulated time at which each worker's uplink is free again. */
   const uplinkFreeAt = new Float64Array(config.workers);
-  /** Each worker's upload rate over its last uploads, end to end (bytes/s), as the real transport's meter. */
-  const meters = Array.from({ length: config.workers }, () => new ThroughputMeter());
-  const measuredRate = (worker: number): number | undefined => {
-    const meter = meters[worker];
-    if (meter === undefined || meter.samples === 0) return undefined;
-    return meter.bytesPerSecond() ?? Infinity; // uploads that took no time: an unshaped path
-  };
+  /** Each worker's measured uplink and, with topk:auto, its next ratio. */
+  const adaptive = new AdaptiveUploads(d, options.adaptiveUp, config.workers, config.roundDeadlineMs / 1000);
   /** Late uploads on their way: folded into e at the first round close after they arrive. */
   let inFlight: { arrival: number; frame: Uint8Array; countedInRound: number }[] = [];
-  /** topk:auto: each worker's last ratio and what the last broadcast said about its upload. */
-  const upRatios: (number | undefined)[] = Array.from({ length: config.workers }, () => undefined);
-  const feedback: UploadFeedback[] = Array.from({ length: config.workers }, () => NO_FEEDBACK);
-  const roundCompressor = (worker: number): Compressor | undefined => {
-    const adaptive = options.adaptiveUp;
-    if (adaptive === undefined) return undefined;
-    const ratio = nextTopKRatio(
-      {
-        d,
-        previousRatio: upRatios[worker],
-        bytesPerSecond: measuredRate(worker),
-        deadlineSeconds: config.roundDeadlineMs / 1000,
-        feedback: feedback[worker] ?? NO_FEEDBACK,
-      },
-      adaptive,
-    );
-    upRatios[worker] = ratio;
-    feedback[worker] = NO_FEEDBACK;
-    return createTopK({ ratio });
-  };
 
   /** A full sync; `final` (the last round's) leaves every worker on one model. */
   const runSync = (round: number, final: boolean): number => {
@@ -358,10 +331,10 @@ export function runSimulation(
       lossSum += loss;
       const deviation = w.deviationSq();
       deviationSum += deviation;
-      const up = roundCompressor(i);
+      const up = adaptive.compressorFor(i);
       if (up !== undefined) {
         ratios.push(Number(up.spec.split(':')[1]));
-        workerRatios[i] = upRatios[i] ?? null;
+        workerRatios[i] = adaptive.ratioOf(i);
       }
       const payload = w.prepareUpload(gradient, mixSeed(seed, round, i, 1), up);
       const frame = encodeFrame({
@@ -406,7 +379,7 @@ export function runSimulation(
         const t = through[n] ?? a.left;
         uplinkFreeAt[a.worker] = t;
         a.at = t + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
-        meters[a.worker]?.record({ bytes: a.wireBytes, ms: (t - a.start) * 1000 });
+        adaptive.recordTransfer(a.worker, a.wireBytes, (t - a.start) * 1000);
       });
     }
     // Through the aggregator's link, in the order the uploads left their workers: an upload is
@@ -419,8 +392,7 @@ export function runSimulation(
       const through = Math.max(a.left, Math.max(sharedFreeAt, a.start) + shared);
       sharedFreeAt = through;
       a.at = through + config.workerLink(a.worker).latencyMs / 1000 - roundStart;
-      const took = through - a.start;
-      meters[a.worker]?.record({ bytes: a.wireBytes, ms: took * 1000 });
+      adaptive.recordTransfer(a.worker, a.wireBytes, (through - a.start) * 1000);
     }
     arrivals.sort((a, b) => a.at - b.at);
     const deadline = config.roundDeadlineMs / 1000;
@@ -518,14 +490,14 @@ export function runSimulation(
       if (deltaAfterGradient) applyPendingDelta = apply;
       else apply();
     }
-    if (options.adaptiveUp !== undefined) {
-      for (const a of counted) {
+    // topk:auto: each counted worker reads its slack from its own copy of the broadcast.
+    adaptive.afterBroadcast(
+      counted.map((a) => {
         const own = metas[a.worker];
-        const slackSeconds = own === undefined ? null : decodeBroadcastMeta(own).slackSeconds;
-        feedback[a.worker] = { kind: 'counted', slackSeconds: slackSeconds ?? 0 };
-      }
-      for (const a of late) feedback[a.worker] = { kind: 'late' };
-    }
+        return { worker: a.worker, slackSeconds: (own && decodeBroadcastMeta(own).slackSeconds) ?? 0 };
+      }),
+      late.map((a) => a.worker),
+    );
     if (ownStart) {
       const delivered = fairShareArrivals(
         config.aggregatorLink,
