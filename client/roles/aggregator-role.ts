@@ -144,7 +144,7 @@ export class AggregatorRole {
       this.workers.admit(id);
     }
     // Before the round's collection is made, so that every worker is expected in it.
-    this.workers.sendModels(next);
+    this.workers.sendModels(next, true);
     this.ctx.log('warn', `rollback: every peer continues from a snapshot at round ${next}`);
     this.ctx.events.publish('model', { round: next, source: 'aggregator' });
     pending.applied(next);

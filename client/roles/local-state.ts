@@ -83,8 +83,9 @@ export class LocalState {
   /** Which data shard this peer trains on (index for learner.gradient). */
   readonly shard: number;
   /**
-   * LIEC: x_i - x_common restored from a checkpoint. If the aggregator sends its model
-   * before this peer applied any broadcast (it resumed out of step), it is re-applied on top.
+   * LIEC: x_i - x_common restored from a checkpoint while this peer waits for a model
+   * (restore with awaitModel): applied on top of the model the aggregator sends. (Restored
+   * with a model, the worker holds it and adoptModel keeps it.)
    */
   private restoredDeviation: Float32Array | null = null;
 
@@ -171,16 +172,21 @@ export class LocalState {
     return this.worker !== null;
   }
 
-  /** Starts from a given model at a given round (initial weights, a joiner's model). */
-  adopt(model: Float32Array, round: number): void {
-    const carried = this.lastBroadcast === null ? this.restoredDeviation : null;
+  /**
+   * Starts from a given model at a given round (initial weights, a joiner's model, a rollback).
+   * `keepOwn`: a LIEC peer keeps its own unsynced gradient mass on top of it (adoptModel), or
+   * the deviation of the checkpoint it was restored from while it had no model.
+   */
+  adopt(model: Float32Array, round: number, keepOwn = false): void {
+    const restored = this.restoredDeviation;
     this.restoredDeviation = null;
-    if (this.worker === null) this.worker = createWorker(this.options, model);
-    else this.worker.adoptModel(model);
-    if (carried !== null) {
-      const own = this.worker.model;
-      for (let i = 0; i < own.length; i++) own[i] = (own[i] as number) + (carried[i] as number);
-    }
+    if (this.worker === null) {
+      this.worker = createWorker(this.options, model);
+      if (keepOwn && restored !== null) {
+        const own = this.worker.model;
+        for (let i = 0; i < own.length; i++) own[i] = (own[i] as number) + (restored[i] as number);
+      }
+    } else this.worker.adoptModel(model, { keepOwn });
     this.round = round;
     this.cached = null;
     this.lastBroadcast = null;

@@ -14,7 +14,13 @@ import { modelDigest } from '../../shared/model-digest.ts';
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { decodeControl, encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { decodeBroadcastMeta, type BroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
-import { decodeTags, encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import {
+  decodeTags,
+  encodeTags,
+  MODEL_START_OVER,
+  senderTag,
+  type Frame,
+} from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { rollingPeriod, sliceDue, syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
@@ -177,7 +183,9 @@ export class WorkerRole {
         const sent =
           state.cached?.type === 'upload' && state.cached.round === frame.round && state.cached.sends > 0;
         const cached = sent ? state.cached : null;
-        state.adopt(model, frame.round);
+        // Its own unsynced gradients stay, unless everyone starts over (a rollback, the end).
+        const keepOwn = frame.aux !== MODEL_START_OVER && !this.fetchingFinalModel;
+        state.adopt(model, frame.round, keepOwn);
         if (cached !== null) state.cached = cached;
         this.ahead.clear();
         this.progressAt = performance.now();

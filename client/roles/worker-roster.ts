@@ -16,7 +16,7 @@
 import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
-import { senderTag } from '../../shared/protocol/frames.ts';
+import { MODEL_START_OVER, senderTag } from '../../shared/protocol/frames.ts';
 import { slackFor } from './adaptive-upload.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import type { AppliedBroadcast } from './local-state.ts';
@@ -82,12 +82,16 @@ export class WorkerRoster {
     this.awaitingIds.delete(peerId);
   }
 
-  /** The common model to every worker waiting for it, as the model of `round`; they are then in step. */
-  sendModels(round: number): void {
+  /**
+   * The common model to every worker waiting for it, as the model of `round`; they are then in
+   * step. `startOver`: they drop what they hold of their own (an operator's rollback).
+   */
+  sendModels(round: number, startOver = false): void {
     if (this.awaitingIds.size === 0) return;
     const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
+    const aux = startOver ? MODEL_START_OVER : 0;
     for (const peerId of this.awaitingIds) {
-      this.send(peerId, { type: 'model', term: this.term, round, aux: 0, meta: EMPTY, payload: model });
+      this.send(peerId, { type: 'model', term: this.term, round, aux, meta: EMPTY, payload: model });
       // From now on it follows the broadcasts; its upload of this round counts if in time.
       this.inStepIds.add(peerId);
     }

@@ -187,8 +187,23 @@ export interface WorkerAlgorithm {
   applyFinalSync(payload: Uint8Array): void;
   /** LIEC: the compensation strength alpha in force (1 for the paper's LIEC; 0 for the others). */
   readonly compensation: number;
-  /** Starts over from a given model (late joiner, returning worker): no residual, no momentum. */
-  adoptModel(model: Float32Array): void;
+  /**
+   * Starts over from a given model (late joiner, returning worker): no momentum; with
+   * `keepOwn` a LIEC worker keeps, on top of it, what it owes x_common (its deviation, memory
+   * and pending residual, as a sync would carry them), else it drops them.
+   */
+  adoptModel(model: Float32Array, options?: AdoptOptions): void;
+}
+
+export interface AdoptOptions {
+  /**
+   * LIEC: keep this worker's own gradient mass that x_common lacks (x_i - x_common - step d and
+   * a residual not yet applied), moved onto the adopted model: gradients it computed that no
+   * other peer has yet, so a re-adoption after a failover does not lose them. False: an
+   * operator's rollback or the final model, where everyone must start from the model alone.
+   * Ignored by the other algorithms. @default false
+   */
+  keepOwn?: boolean;
 }
 
 export interface AggregatorAlgorithm {

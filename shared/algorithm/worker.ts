@@ -34,7 +34,7 @@ import { createLocalStepWorker, isLocalStepAlgorithm } from './local-steps.ts';
 import { createOptimizer, validateOptimizerOptions, type OptimizerOptions } from './optimizer.ts';
 import { OwnOffset, stepOwn, type Stepped } from './own-step.ts';
 import { createStateVector, type StatePrecision, type StateVector } from './state-vector.ts';
-import type { AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
+import type { AdoptOptions, AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { distanceSq, subtract } from './vector.ts';
 
 /**
@@ -434,10 +434,12 @@ class Worker implements WorkerAlgorithm {
     return applied;
   }
 
-  adoptModel(model: Float32Array): void {
+  adoptModel(model: Float32Array, options: AdoptOptions = {}): void {
     this.deviation = null;
     if (model.length !== this.length)
       throw new RangeError(`model has ${model.length} values, expected ${this.length}`);
+    const owed =
+      options.keepOwn === true && this.algorithm === 'liec' && this.own !== null ? this.owed() : null;
     this.common.reset(model);
     this.position = 0;
     if (this.own !== null)
@@ -450,6 +452,37 @@ class Worker implements WorkerAlgorithm {
     this.residual = null;
     this.pending = false;
     this.sentSyncs.clear();
+    if (owed !== null) this.keepOwed(owed);
+  }
+
+  /**
+   * LIEC: all this worker's own gradient mass that x_common lacks, in model units: what a
+   * sync would send (unsynced) and a residual still waiting for its broadcast.
+   */
+  private owed(): Float32Array {
+    const owed = this.unsynced(0, this.length, this.common.model);
+    const residual = this.residual;
+    const step = this.flushStep;
+    if (residual !== null)
+      for (let i = 0; i < owed.length; i++) owed[i] = (owed[i] as number) - step * (residual[i] as number);
+    return owed;
+  }
+
+  /** After adoptModel: `owed` split as a sync not counted splits it (applySync), alpha into x_i, the rest into d. */
+  private keepOwed(owed: Float32Array): void {
+    const own = this.own;
+    if (own === null) throw new Error('adoptModel keepOwn: a worker that holds no x_i of its own');
+    const memory = this.feedback;
+    const feedback = memory?.view() ?? null;
+    const alpha = feedback === null ? 1 : this.compensation;
+    const step = this.flushStep;
+    for (let i = 0; i < this.length; i++) {
+      const kept = owed[i] as number;
+      const local = Math.fround(alpha * kept);
+      own.model[i] = (own.model[i] as number) + local;
+      if (feedback !== null) feedback[i] = -(kept - local) / step;
+    }
+    if (memory !== null && feedback !== null) memory.commit(feedback);
   }
 
   private requireCurrent(what: string): void {

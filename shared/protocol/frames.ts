@@ -10,7 +10,8 @@
  *   4  u32 term of the aggregator the frame belongs to
  *   8  u32 round
  *  12  u32 sender tag (senderTag(peerId): receivers check it against the link's peer)
- *  16  f32 aux: upload -> the sender's deviation ||x_i - x_common||^2; broadcast -> 0
+ *  16  f32 aux: upload -> the sender's deviation ||x_i - x_common||^2; model -> MODEL_START_OVER
+ *      or 0 (see there); others -> 0
  *  20  u16 meta length      22 u16 reserved
  *  24  meta bytes (per type: broadcast/syncBroadcast/sliceBroadcast -> u32 tags of the counted senders;
  *      control -> UTF-8 JSON validated by the control schema)
@@ -22,6 +23,12 @@
  */
 
 export const FRAME_VERSION = 1;
+/**
+ * A model frame's aux when every peer starts over from that model alone (an operator's
+ * rollback): the receiver drops its own unsynced gradient mass. With 0 (a joiner, a worker out
+ * of step after a failover) a LIEC worker keeps it on top of the model (WorkerAlgorithm.adoptModel).
+ */
+export const MODEL_START_OVER = 1;
 export const FRAME_HEADER_BYTES = 24;
 /** Largest meta section accepted (a broadcast lists up to 16,383 counted senders). */
 export const MAX_FRAME_META_BYTES = 65535;

@@ -4,7 +4,7 @@ import type { UploadEvent } from '../../client/roles/events.ts';
 import { WorkerRole } from '../../client/roles/worker-role.ts';
 import { CATCH_UP_ROUNDS } from '../../client/roles/broadcast-catch-up.ts';
 import { SAME_COUNTED_META } from '../../shared/protocol/broadcast-meta.ts';
-import { encodeTags, senderTag, type Frame } from '../../shared/protocol/frames.ts';
+import { encodeTags, MODEL_START_OVER, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
 import { encodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
@@ -262,6 +262,45 @@ test('a model for the round of an upload already sent keeps that upload: none co
   assert.deepEqual(
     uploads.map((u) => u.round),
     [0, 3],
+  );
+  role.stop();
+});
+
+test("a model sent mid-session keeps the worker's own unsynced gradients; a rollback's (MODEL_START_OVER) drops them", async () => {
+  const h = createRoleHarness();
+  const role = new WorkerRole(h.ctx, 'agg', 1);
+  await connectAndUpload(h, role);
+  role.onFrame('agg', broadcast(h, 0, 1, false));
+  const worker = h.state.requireWorker();
+  const syncCodec = h.options.sync?.codec;
+  assert.ok(syncCodec !== undefined);
+  // What its next sync would send: the gradient mass only this worker has.
+  const owed = (): Float32Array => syncCodec.decode(worker.prepareSync(7), NUM_PARAMS);
+  const before = owed();
+  assert.ok(
+    before.some((v) => v !== 0),
+    'the worker owes something after a round',
+  );
+  const weights = new Float32Array(NUM_PARAMS).fill(0.5);
+  const model = (round: number, aux: number): Frame => ({
+    type: 'model',
+    term: 1,
+    round,
+    sender: senderTag('agg'),
+    aux,
+    meta: new Uint8Array(0),
+    payload: parseCompressor('identity').encode(weights),
+  });
+  // Out of step after a failover: sent the model, it keeps what it owes on top of it.
+  role.onFrame('agg', model(5, 0));
+  assert.deepEqual(worker.commonModel(), weights);
+  assert.deepEqual(owed(), before);
+  // An operator's rollback: everyone starts over from the model alone.
+  role.onFrame('agg', model(9, MODEL_START_OVER));
+  assert.deepEqual(worker.model, weights);
+  assert.ok(
+    owed().every((v) => v === 0),
+    'nothing owed after a rollback',
   );
   role.stop();
 });
