@@ -7,29 +7,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createAggregator,
-  createWorker,
-  resolveAlgorithmOptions,
-  type AlgorithmSpec,
-} from '../../shared/algorithm/index.ts';
-import { quadraticProblem } from './fixtures.ts';
+import { createWorker, resolveAlgorithmOptions, type AlgorithmSpec } from '../../shared/algorithm/index.ts';
+import { liecOnQuadratic, quadraticProblem } from './fixtures.ts';
 
 const DIM = 300;
 const WORKERS = 3;
 
 function setup(spec: Partial<AlgorithmSpec>) {
-  const options = resolveAlgorithmOptions({
-    algorithm: 'liec',
-    up: 'topk:0.05',
-    down: 'topk:0.05',
-    learningRate: 0.05,
-    syncCodec: 'identity',
-    ...spec,
-  });
-  const problem = quadraticProblem(DIM, WORKERS, 11);
-  const workers = Array.from({ length: WORKERS }, () => createWorker(options, problem.initialModel()));
-  const aggregator = createAggregator(options, DIM);
+  const { problem, workers, aggregator } = liecOnQuadratic(
+    { syncCodec: 'identity', ...spec },
+    DIM,
+    WORKERS,
+    11,
+  );
   const uploadAll = (t: number): Uint8Array[] =>
     workers.map((w, i) => w.prepareUpload(problem.gradient(i, w.model, t), t * 100 + i));
   const broadcastAll = (t: number, uploads: Uint8Array[]): void => {

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createAggregator,
-  createWorker,
   resolveAlgorithmOptions,
   sharedShare,
   type AlgorithmSpec,
@@ -11,22 +9,13 @@ import {
 import { decodeSyncPayload, encodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 import { CodecError } from '../../shared/compress/types.ts';
 import { parseSessionConfig } from '../../shared/protocol/session-config.ts';
-import { quadraticProblem } from './fixtures.ts';
+import { liecOnQuadratic, quadraticProblem } from './fixtures.ts';
 
 const DIM = 300;
 const WORKERS = 4;
 
 function setup(spec: Partial<AlgorithmSpec>) {
-  const options = resolveAlgorithmOptions({
-    algorithm: 'liec',
-    up: 'topk:0.05',
-    down: 'topk:0.05',
-    learningRate: 0.05,
-    ...spec,
-  });
-  const problem = quadraticProblem(DIM, WORKERS, 3);
-  const workers = Array.from({ length: WORKERS }, () => createWorker(options, problem.initialModel()));
-  const aggregator = createAggregator(options, DIM);
+  const { options, problem, workers, aggregator } = liecOnQuadratic(spec, DIM, WORKERS, 3);
   const round = (t: number): void => {
     const uploads = workers.map((w, i) => w.prepareUpload(problem.gradient(i, w.model, t), t * 100 + i));
     const broadcast = aggregator.aggregate(
