@@ -7,6 +7,7 @@ import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptiv
 import type { AlgorithmOptions, SyncBlock, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker, resolveAlgorithmOptions, takeLocalSteps } from '../../shared/algorithm/index.ts';
 import { algorithmSpecOf } from '../../shared/protocol/session-config.ts';
+import type { CountedList } from '../../shared/protocol/model-meta.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
 import type { Learner } from '../training/learner.ts';
 import type { JoinedSession } from '../signaling/index.ts';
@@ -163,8 +164,21 @@ export class LocalState {
     };
   }
 
+  /**
+   * Whom the broadcasts behind a model this peer adopts counted (the model frame's meta,
+   * shared/protocol/model-meta.ts): they replace what it knew of those rounds, since its model
+   * now descends from them; the newest RECENT_BROADCASTS_KEPT stay.
+   */
+  learnCountedLists(lists: readonly CountedList[]): void {
+    if (lists.length === 0) return;
+    const rounds = new Set(lists.map((l) => l.round));
+    const merged = [...this.countedLists.filter((l) => !rounds.has(l.round)), ...lists];
+    merged.sort((a, b) => a.round - b.round);
+    this.countedLists.splice(0, this.countedLists.length, ...merged.slice(-RECENT_BROADCASTS_KEPT));
+  }
+
   /** See countedLists. */
-  recentCountedLists(): readonly { round: number; counted: readonly number[] }[] {
+  recentCountedLists(): readonly CountedList[] {
     return this.countedLists;
   }
 

@@ -21,6 +21,7 @@ import {
   senderTag,
   type Frame,
 } from '../../shared/protocol/frames.ts';
+import { decodeModelMeta } from '../../shared/protocol/model-meta.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { rollingPeriod, sliceDue, syncBlock, type SyncBlock } from '../../shared/algorithm/index.ts';
 import { noteUploadFeedback, roundUploadCompressor } from './adaptive-upload.ts';
@@ -177,6 +178,7 @@ export class WorkerRole {
     switch (frame.type) {
       case 'model': {
         const model = this.identity.decode(frame.payload, state.learner.numParams);
+        const countedLists = decodeModelMeta(frame.meta); // before anything changes: it may throw
         // An upload of this round already sent stays as it is (the aggregator counts or
         // folds it, or a new one gets it resent): one computed again would be a second
         // upload of the round, dropped as a duplicate.
@@ -186,6 +188,7 @@ export class WorkerRole {
         // Its own unsynced gradients stay, unless everyone starts over (a rollback, the end).
         const keepOwn = frame.aux !== MODEL_START_OVER && !this.fetchingFinalModel;
         state.adopt(model, frame.round, keepOwn);
+        state.learnCountedLists(countedLists);
         if (cached !== null) state.cached = cached;
         this.ahead.clear();
         this.progressAt = performance.now();

@@ -17,6 +17,7 @@ import { parseCompressor } from '../../shared/compress/index.ts';
 import { encodeControl, type ControlMessage } from '../../shared/protocol/control.ts';
 import { SentCountedLists } from '../../shared/protocol/counted-lists.ts';
 import { MODEL_START_OVER, senderTag } from '../../shared/protocol/frames.ts';
+import { encodeModelMeta } from '../../shared/protocol/model-meta.ts';
 import { slackFor } from './adaptive-upload.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import type { AppliedBroadcast } from './local-state.ts';
@@ -90,8 +91,10 @@ export class WorkerRoster {
     if (this.awaitingIds.size === 0) return;
     const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
     const aux = startOver ? MODEL_START_OVER : 0;
+    // Whom the broadcasts behind it counted, for the day the worker aggregates (model-meta.ts).
+    const meta = encodeModelMeta(this.ctx.state.recentCountedLists());
     for (const peerId of this.awaitingIds) {
-      this.send(peerId, { type: 'model', term: this.term, round, aux, meta: EMPTY, payload: model });
+      this.send(peerId, { type: 'model', term: this.term, round, aux, meta, payload: model });
       // From now on it follows the broadcasts; its upload of this round counts if in time.
       this.inStepIds.add(peerId);
     }

@@ -14,7 +14,8 @@
  *      or 0 (see there); others -> 0
  *  20  u16 meta length      22 u16 reserved
  *  24  meta bytes (per type: broadcast/syncBroadcast/sliceBroadcast -> u32 tags of the counted senders;
- *      control -> UTF-8 JSON validated by the control schema)
+ *      control -> UTF-8 JSON validated by the control schema; model -> whom the recent broadcasts
+ *      behind it counted, model-meta.ts)
  *  ..  u32 payload length, then the payload (a compressor payload, self-describing)
  *
  * @example
