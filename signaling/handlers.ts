@@ -263,6 +263,13 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       reply: { reports, needed, replaced: aggregatorChanged },
       after: () => {
         if (aggregatorChanged) announceAggregator(ctx, aggregator);
+        // It stays a member, not ready until it catches up: everyone's view of it changes.
+        if (outcome.deposed !== undefined)
+          ctx.io.to(roomOf(member.sessionId)).emit('peer:updated', {
+            sessionId: member.sessionId,
+            peer: outcome.deposed,
+            term: aggregator.term,
+          });
         if (outcome.expelled) expel(ctx, member.sessionId, outcome.expelled, aggregator.term);
       },
     };

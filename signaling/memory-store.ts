@@ -110,7 +110,12 @@ export class MemorySessionStore implements SessionStore {
   ): Promise<UnreachableOutcome> {
     const { session, peer } = this.member(key);
     const count = this.registry.reportUnreachable(session, peer, report, ttlMs, maxOffences);
-    return { ...count, aggregator: this.registry.aggregatorState(session) };
+    const deposed = count.aggregatorChanged ? session.peers.get(report.peerId) : undefined;
+    return {
+      ...count,
+      aggregator: this.registry.aggregatorState(session),
+      ...(deposed && { deposed: this.registry.peerInfo(session, deposed) }),
+    };
   }
 
   async reportPeer(

@@ -234,7 +234,7 @@ for _, voter in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
   end
 end
 local needed = math.floor(electorate / 2) + 1
-if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3], 0, '', ''} end
+if reports < needed then return {'OK', 0, reports, needed, s[2], s[1], s[3], 0, '', '', ''} end
 local barred = 0
 if faults > 0 then
   redis.call('SADD', BARRED, accused)
@@ -247,7 +247,7 @@ local term = redis.call('HINCRBY', META, 'term', 1)
 redis.call('DEL', UNREACH)
 local offences, expelled = '', ''
 if barred == 1 then offences, expelled = offend(ARGV[9], accused, 'barred', tonumber(ARGV[8]), ARGV[5], ARGV[10]) end
-return {'OK', 1, reports, needed, chosen, term, s[3], barred, offences, expelled}
+return {'OK', 1, reports, needed, chosen, term, s[3], barred, offences, expelled, redis.call('HGET', INFO, accused) or ''}
 `;
 
 /**

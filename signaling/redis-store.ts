@@ -310,11 +310,24 @@ export class RedisSessionStore implements SessionStore {
     throwIfError(reply, (code, detail) =>
       describe(code, detail, code === 'STALE_TERM' ? String(report.term) : report.peerId),
     );
-    const [, changed, reports, needed, agg, term, lastRound, barred, offences, socketId] = expectReply(
-      z.tuple([z.literal('OK'), int, int, int, z.string(), int, int, int, z.string(), z.string()]),
-      reply,
-      'unreachable',
-    );
+    const [, changed, reports, needed, agg, term, lastRound, barred, offences, socketId, deposedInfo] =
+      expectReply(
+        z.tuple([
+          z.literal('OK'),
+          int,
+          int,
+          int,
+          z.string(),
+          int,
+          int,
+          int,
+          z.string(),
+          z.string(),
+          z.string(),
+        ]),
+        reply,
+        'unreachable',
+      );
     const expelled = expulsion(report.peerId, offences, socketId);
     return {
       reports,
@@ -323,6 +336,8 @@ export class RedisSessionStore implements SessionStore {
       aggregatorChanged: changed === 1,
       barred: barred === 1,
       ...(expelled && { expelled }),
+      // An expelled one is no member any more: nothing to update.
+      ...(deposedInfo !== '' && !expelled && { deposed: decodeInfo(report.peerId, deposedInfo, false, agg) }),
     };
   }
 

@@ -81,6 +81,8 @@ export interface UnreachableOutcome {
   readonly barred: boolean;
   /** Present when the barring was the offender's last allowed offence: it is out. */
   readonly expelled?: Expulsion;
+  /** The replaced aggregator as it is now (a worker, not ready), when this report replaced it. */
+  readonly deposed?: PeerInfo;
 }
 
 /**

@@ -53,9 +53,14 @@ test('a majority of the ready workers replaces the aggregator; stale, foreign an
   assert.equal(server.status().sessions[0]?.aggregator.term, 1);
 
   const announced = [a, idle, b, c, d].map((client) => nextEvent(client, 'aggregator'));
+  const updated = [a, idle, b, c, d].map((client) => nextEvent(client, 'peer:updated'));
   assert.deepEqual(await c.reportUnreachable(1, 'a'), { reports: 2, needed: 2, replaced: true });
   for (const ev of await Promise.all(announced)) {
     assert.deepEqual([ev.peerId, ev.term], ['b', 2], 'the ready member connected longest but a');
+  }
+  // Everyone's view of a changes with it: a worker now, not ready.
+  for (const ev of await Promise.all(updated)) {
+    assert.deepEqual([ev.peer.peerId, ev.peer.role, ev.peer.ready, ev.term], ['a', 'worker', false, 2]);
   }
   // The one reported stays a member, not ready until it says so (once caught up, readiness.ts).
   const status = server.status().sessions[0];
@@ -224,6 +229,14 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     aggregator: { sessionId: 'S', peerId: 'b', term: 2, lastRound: 0 },
     aggregatorChanged: true,
     barred: false,
+    deposed: {
+      peerId: 'a',
+      kind: 'headless',
+      role: 'worker',
+      ready: false,
+      capabilities: {},
+      connectedAt: 5000,
+    },
   });
   assert.deepEqual(fromMemory[18], {
     reports: 0,
@@ -239,6 +252,14 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     aggregator: { sessionId: 'S', peerId: 'a', term: 3, lastRound: 0 },
     aggregatorChanged: true,
     barred: false,
+    deposed: {
+      peerId: 'b',
+      kind: 'headless',
+      role: 'worker',
+      ready: false,
+      capabilities: {},
+      connectedAt: 5000,
+    },
   });
   assert.deepEqual(fromMemory[21], ['NOT_JOINED', 'join a session first']);
   assert.deepEqual(fromMemory[25], {
@@ -247,6 +268,14 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     aggregator: { sessionId: 'S', peerId: 'b', term: 4, lastRound: 0 },
     aggregatorChanged: true,
     barred: true,
+    deposed: {
+      peerId: 'a',
+      kind: 'headless',
+      role: 'worker',
+      ready: false,
+      capabilities: {},
+      connectedAt: 5000,
+    },
   });
   assert.deepEqual(fromMemory.slice(27), [
     ['b', 4],
