@@ -28,11 +28,6 @@ export class Readiness {
     this.announce = announce;
   }
 
-  /** Whether this peer waits to catch up before it may be elected. */
-  get isBehind(): boolean {
-    return this.behind;
-  }
-
   /** It holds a model (loaded, or sent by its aggregator): in step. */
   modelHeld(): void {
     this.behind = false;
