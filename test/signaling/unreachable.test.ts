@@ -219,6 +219,15 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     }
     return seen;
   };
+  /** A replaced aggregator as the outcome returns it: a worker now, not ready. */
+  const deposedWorker = (peerId: string) => ({
+    peerId,
+    kind: 'headless',
+    role: 'worker',
+    ready: false,
+    capabilities: {},
+    connectedAt: 5000,
+  });
   const fromMemory = await run(memory);
   const fromRedis = await run(shared);
   assert.deepEqual(fromRedis, fromMemory);
@@ -229,14 +238,7 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     aggregator: { sessionId: 'S', peerId: 'b', term: 2, lastRound: 0 },
     aggregatorChanged: true,
     barred: false,
-    deposed: {
-      peerId: 'a',
-      kind: 'headless',
-      role: 'worker',
-      ready: false,
-      capabilities: {},
-      connectedAt: 5000,
-    },
+    deposed: deposedWorker('a'),
   });
   assert.deepEqual(fromMemory[18], {
     reports: 0,
@@ -252,14 +254,7 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     aggregator: { sessionId: 'S', peerId: 'a', term: 3, lastRound: 0 },
     aggregatorChanged: true,
     barred: false,
-    deposed: {
-      peerId: 'b',
-      kind: 'headless',
-      role: 'worker',
-      ready: false,
-      capabilities: {},
-      connectedAt: 5000,
-    },
+    deposed: deposedWorker('b'),
   });
   assert.deepEqual(fromMemory[21], ['NOT_JOINED', 'join a session first']);
   assert.deepEqual(fromMemory[25], {
@@ -268,14 +263,7 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     aggregator: { sessionId: 'S', peerId: 'b', term: 4, lastRound: 0 },
     aggregatorChanged: true,
     barred: true,
-    deposed: {
-      peerId: 'a',
-      kind: 'headless',
-      role: 'worker',
-      ready: false,
-      capabilities: {},
-      connectedAt: 5000,
-    },
+    deposed: deposedWorker('a'),
   });
   assert.deepEqual(fromMemory.slice(27), [
     ['b', 4],
