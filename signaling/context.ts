@@ -75,6 +75,12 @@ export interface ServerContext {
 
 export const roomOf = (sessionId: string): string => `session:${sessionId}`;
 
+/** `state` as announced and sent in join replies: with the session's last rollback, if any. */
+export async function withRollback(ctx: ServerContext, state: AggregatorState): Promise<AggregatorState> {
+  const rollback = await ctx.store.rollbackOf(state.sessionId);
+  return rollback === undefined ? state : { ...state, rollback };
+}
+
 export function announceAggregator(ctx: ServerContext, state: AggregatorState): void {
   ctx.log.info('aggregator changed', { ...state });
   ctx.io.to(roomOf(state.sessionId)).emit('aggregator', state);
@@ -98,7 +104,7 @@ export async function removeMember(
   if (!outcome.aggregatorChanged) return;
   // A member's leaving moves the role only when it held it.
   ctx.metrics.failover(reason);
-  announceAggregator(ctx, outcome.aggregator);
+  announceAggregator(ctx, await withRollback(ctx, outcome.aggregator));
 }
 
 /**

@@ -27,6 +27,7 @@ import {
 import { statsWithEvaluation } from './session-accuracy.ts';
 import {
   announceAggregator,
+  withRollback,
   removeMember,
   roomOf,
   type ServerContext,
@@ -152,7 +153,8 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       }
       throw err;
     }
-    const { peer, aggregator } = joined;
+    const { peer } = joined;
+    const aggregator = await withRollback(ctx, joined.aggregator);
     socket.data = { sessionId: req.sessionId, peerId: peer.peerId };
     liveness.track({ sessionId: req.sessionId, peerId: peer.peerId, socketId: socket.id });
     log.info('peer joined', { sessionId: req.sessionId, peerId: peer.peerId, kind: peer.kind, ip });
@@ -207,13 +209,14 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
       if (!(err instanceof SignalingError)) ctx.unsettled.add(member.sessionId);
       throw err;
     }
+    const announced = outcome.aggregatorChanged ? await withRollback(ctx, outcome.aggregator) : null;
     return {
       reply: {},
       after: () => {
         if (!outcome.changed) return;
         const ev = { sessionId: member.sessionId, peer: outcome.peer, term: outcome.aggregator.term };
         ctx.io.to(roomOf(member.sessionId)).emit('peer:updated', ev);
-        if (outcome.aggregatorChanged) announceAggregator(ctx, outcome.aggregator);
+        if (announced !== null) announceAggregator(ctx, announced);
       },
     };
   });
@@ -259,10 +262,11 @@ export function attachHandlers(ctx: ServerContext, socket: SignalingSocket): voi
         },
       );
     }
+    const announced = aggregatorChanged ? await withRollback(ctx, aggregator) : null;
     return {
       reply: { reports, needed, replaced: aggregatorChanged },
       after: () => {
-        if (aggregatorChanged) announceAggregator(ctx, aggregator);
+        if (announced !== null) announceAggregator(ctx, announced);
         // It stays a member, not ready until it catches up: everyone's view of it changes.
         if (outcome.deposed !== undefined)
           ctx.io.to(roomOf(member.sessionId)).emit('peer:updated', {

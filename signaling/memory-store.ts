@@ -12,6 +12,7 @@ import {
   type AggregatorFault,
   type AggregatorState,
   type NumericStats,
+  type RollbackMark,
   type SessionConfig,
 } from '../shared/protocol/signaling.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
@@ -125,6 +126,16 @@ export class MemorySessionStore implements SessionStore {
   ): Promise<PeerReportOutcome> {
     const { session, peer } = this.member(key);
     return this.registry.reportPeer(session, peer, report, maxOffences);
+  }
+
+  async recordRollback(sessionId: string, mark: RollbackMark): Promise<void> {
+    const session = this.registry.get(sessionId);
+    if (session !== undefined) session.rollback = { ...mark };
+  }
+
+  async rollbackOf(sessionId: string): Promise<RollbackMark | undefined> {
+    const mark = this.registry.get(sessionId)?.rollback;
+    return mark === undefined ? undefined : { ...mark };
   }
 
   async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {

@@ -22,7 +22,13 @@ import {
   type SnapshotsOk,
 } from '../shared/protocol/operator.ts';
 import { SignalingError } from '../shared/protocol/signaling.ts';
-import { roomOf, type ServerContext, type SignalingSocket } from './context.ts';
+import {
+  announceAggregator,
+  roomOf,
+  withRollback,
+  type ServerContext,
+  type SignalingSocket,
+} from './context.ts';
 import { handle, parsePayload } from './dispatch.ts';
 import type { ResolvedOptions } from './options.ts';
 
@@ -81,6 +87,14 @@ export function attachOperatorHandlers(ctx: ServerContext, socket: SignalingSock
       aggregator: reply.aggregatorId,
       continuesAt: reply.continuesAt,
     });
+    if (reply.continuesAt !== undefined) {
+      // Announced with every aggregator from now on (RollbackMark); one already elected in the
+      // meantime hears it again, with the same term.
+      await ctx.store.recordRollback(sessionId, { round, continuesAt: reply.continuesAt });
+      const current = await ctx.store.aggregatorOf(sessionId);
+      if (current !== undefined && current.peerId !== reply.aggregatorId)
+        announceAggregator(ctx, await withRollback(ctx, current));
+    }
     return { reply };
   });
 }

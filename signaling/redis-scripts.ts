@@ -9,7 +9,8 @@
  * Keys, under the configured prefix P (e.g. "liec:"), for session S and instance I:
  *   P sessions        SET of session ids             P empty        ZSET id -> empty since (ms)
  *   P s:S             HASH config, createdAt, agg ('' = none), term, lastRound,
- *                     lastReport ('' = none), up, down, reports, seq (join counter)
+ *                     lastReport ('' = none), up, down, reports, seq (join counter),
+ *                     rollback (RollbackMark JSON, absent before the first)
  *   P s:S:m           HASH peerId -> "<joinSeq> <socketId> <instanceId>"
  *   P s:S:i           HASH peerId -> PeerInfo JSON (kind, capabilities, connectedAt)
  *   P s:S:r           ZSET ready members, scored by joinSeq (the election reads only this)
@@ -320,6 +321,13 @@ return 1
 `;
 
 /** Session scripts get the prelude; instance scripts work on prefix keys only. */
+/** KEYS: session. ARGV: RollbackMark JSON. Only on a live session (HSET alone would create one). */
+const ROLLBACK = `
+if redis.call('EXISTS', META) == 0 then return 0 end
+redis.call('HSET', META, 'rollback', ARGV[1])
+return 1
+`;
+
 export const SCRIPTS = {
   create: PRELUDE + CREATE,
   join: PRELUDE + JOIN,
@@ -330,6 +338,7 @@ export const SCRIPTS = {
   report: PRELUDE + REPORT,
   unreachable: PRELUDE + UNREACHABLE,
   peerReport: PRELUDE + PEER_REPORT,
+  rollback: PRELUDE + ROLLBACK,
   prune: PRELUDE + PRUNE,
   renewLease: RENEW_LEASE,
   claimOrphans: CLAIM_ORPHANS,

@@ -15,10 +15,12 @@
  */
 import { z } from 'zod';
 import {
+  rollbackMarkSchema,
   sessionConfigSchema,
   type AggregatorFault,
   type AggregatorState,
   type NumericStats,
+  type RollbackMark,
   type SessionConfig,
 } from '../shared/protocol/signaling.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
@@ -366,6 +368,20 @@ export class RedisSessionStore implements SessionStore {
     );
     const expelled = expulsion(report.peerId, offences, socketId);
     return { offences: offences.split(' ').length, ...(expelled && { expelled }) };
+  }
+
+  async recordRollback(sessionId: string, mark: RollbackMark): Promise<void> {
+    await this.lua.run('rollback', [sessionKey(this.init.prefix, sessionId)], [JSON.stringify(mark)]);
+  }
+
+  async rollbackOf(sessionId: string): Promise<RollbackMark | undefined> {
+    const reply = await this.init.client.sendCommand([
+      'HGET',
+      sessionKey(this.init.prefix, sessionId),
+      'rollback',
+    ]);
+    const text = z.string().nullable().parse(reply);
+    return text === null ? undefined : parseStoredJson(rollbackMarkSchema, text, 'rollback record');
   }
 
   async aggregatorOf(sessionId: string): Promise<AggregatorState | undefined> {

@@ -19,7 +19,13 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { SignalingStatus } from '../shared/protocol/signaling-status.ts';
 import type { ErrorInfo } from '../shared/protocol/signaling.ts';
-import { announceAggregator, removeMember, type ServerContext, type SignalingIo } from './context.ts';
+import {
+  announceAggregator,
+  removeMember,
+  withRollback,
+  type ServerContext,
+  type SignalingIo,
+} from './context.ts';
 import { limitConnections } from './connection-limits.ts';
 import { attachHandlers } from './handlers.ts';
 import { createHttpHandler, statusSnapshot } from './http-routes.ts';
@@ -146,7 +152,7 @@ export function createSignalingServer(init: SignalingServerInit = {}): Signaling
       const state = await store.aggregatorOf(sessionId);
       ctx.unsettled.delete(sessionId);
       // Clients ignore an announcement whose term they already know: repeating it is safe.
-      if (state !== undefined) announceAggregator(ctx, state);
+      if (state !== undefined) announceAggregator(ctx, await withRollback(ctx, state));
     }
     for (const sessionId of await store.pruneIdle(options.sessionIdleTimeoutMs)) {
       log.info('session deleted after idling empty', { sessionId });

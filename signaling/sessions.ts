@@ -19,6 +19,7 @@ import {
   type NumericStats,
   type PeerInfo,
   type PeerKind,
+  type RollbackMark,
   type SessionConfig,
 } from '../shared/protocol/signaling.ts';
 import type { SessionStatus } from '../shared/protocol/signaling-status.ts';
@@ -52,6 +53,8 @@ export interface SessionRecord {
   aggregatorId: string | null;
   term: number;
   lastRound: number;
+  /** The last rollback its aggregator acknowledged (recordRollback). */
+  rollback?: RollbackMark;
   lastReport?: AcceptedRoundReport & { receivedAt: number };
   traffic: { up: number; down: number; reportedRounds: number };
   /** Since when the session has had no members (null while it has some). */

@@ -23,6 +23,7 @@ import type {
   NumericStats,
   PeerInfo,
   PeerKind,
+  RollbackMark,
   roundReportSchema,
   SessionConfig,
 } from '../shared/protocol/signaling.ts';
@@ -153,6 +154,10 @@ export interface SessionStore {
     report: { term: number; peerId: string },
     maxOffences: number,
   ): Promise<PeerReportOutcome>;
+  /** Remembers the session's last acknowledged rollback (a no-op if the session is gone). */
+  recordRollback(sessionId: string, mark: RollbackMark): Promise<void>;
+  /** The session's last acknowledged rollback, if any. */
+  rollbackOf(sessionId: string): Promise<RollbackMark | undefined>;
   /** The session's current aggregator and term, or undefined if the session is gone. */
   aggregatorOf(sessionId: string): Promise<AggregatorState | undefined>;
   /** Deletes sessions empty for at least `idleMs`; returns their ids. */

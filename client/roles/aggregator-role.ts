@@ -120,8 +120,8 @@ export class AggregatorRole {
    * as a joiner would, and is expected in it. One round number is skipped, so uploads made on
    * the old model are stale. Resolves, once applied, to the round every peer trains from it.
    */
-  rollback(model: Float32Array): Promise<{ continuesAt: number }> {
-    const applied = this.rollbacks.request(model);
+  rollback(model: Float32Array, continuesAtLeast = 0): Promise<{ continuesAt: number }> {
+    const applied = this.rollbacks.request(model, continuesAtLeast);
     // No next round to apply it at.
     if (this.phase === 'stopped' || this.phase === 'done') this.rollbacks.drop();
     return applied;
@@ -130,10 +130,11 @@ export class AggregatorRole {
   /** Applies the pending rollback as round `round` opens; returns the round to open instead. */
   private applyRollback(
     round: number,
-    pending: { model: Float32Array; applied: (at: number) => void },
+    pending: { model: Float32Array; continuesAtLeast: number; applied: (at: number) => void },
   ): number {
     const { model } = pending;
-    const next = round + 1;
+    // Never below continuesAtLeast: rounds from it on are the snapshot's (RollbackMark).
+    const next = Math.max(round + 1, pending.continuesAtLeast);
     this.rolling?.closeNow();
     this.ctx.state.adopt(model, next);
     this.missed.clear();

@@ -19,7 +19,7 @@
 import { ControlError, decodeControl, encodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import type { SessionConfig } from '../../shared/protocol/session-config.ts';
-import type { Capabilities } from '../../shared/protocol/signaling.ts';
+import type { AggregatorState, Capabilities } from '../../shared/protocol/signaling.ts';
 import { SessionMembership, type SignalingClient, type JoinedSession } from '../signaling/index.ts';
 import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
 import type { Learner } from '../training/learner.ts';
@@ -121,10 +121,7 @@ export class Peer {
     outbox: this.outbox,
     log: (message) => this.log('warn', message),
   });
-  /**
-   * Round trip time in ms of a worker's link to its aggregator, or the mean over an
-   * aggregator's links to its workers; undefined before a measurement.
-   */
+  /** RTT (ms) of a worker's link to its aggregator, or an aggregator's mean; undefined unmeasured. */
   rttMs: number | undefined;
   peerId = '';
   backend = 'unknown';
@@ -140,7 +137,7 @@ export class Peer {
   constructor(init: PeerInit) {
     this.init = init;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-    this.snapshots = new SnapshotKeeper(this, init.snapshots);
+    this.snapshots = new SnapshotKeeper(this, init.snapshots, (level, m) => this.log(level, m));
     this.events.on('done', (event) => this.resolveFinished(event));
   }
 
@@ -189,8 +186,8 @@ export class Peer {
    * Operator rollback (snapshots.ts): while this peer is the aggregator, every peer continues
    * from `model` at the next round (resolves once applied). Null when it is not the aggregator.
    */
-  rollback(model: Float32Array): Promise<{ continuesAt: number }> | null {
-    return this.role instanceof AggregatorRole ? this.role.rollback(model) : null;
+  rollback(model: Float32Array, continuesAtLeast?: number): Promise<{ continuesAt: number }> | null {
+    return this.role instanceof AggregatorRole ? this.role.rollback(model, continuesAtLeast) : null;
   }
 
   /** Wire bytes this peer sent and received over all its links. */
@@ -371,7 +368,7 @@ export class Peer {
   }
 
   private wireEvents(membership: SessionMembership, transport: PeerTransport): void {
-    membership.on('aggregator', (event) => this.applyAggregator(event.peerId, event.term));
+    membership.on('aggregator', (event) => this.follow(event));
     membership.on('peer:left', (event) => {
       if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(event.peerId);
     });
@@ -426,9 +423,15 @@ export class Peer {
     this.init.onJoined?.(client, joined);
     const before = this.role;
     const aggregator = this.membership?.session?.aggregator;
-    if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
+    if (aggregator !== undefined) this.follow(aggregator);
     // Same term: the link may be up, but the aggregator dropped us when the server did.
     if (before instanceof WorkerRole && this.role === before) this.transport?.close(before.aggregatorId);
+  }
+
+  /** An announced aggregator: its role, and a rollback it may have to apply again (snapshots.ts). */
+  private follow(state: AggregatorState): void {
+    this.applyAggregator(state.peerId, state.term);
+    this.snapshots.catchUp(state, this.peerId);
   }
 
   private applyAggregator(aggregatorId: string | null, term: number): void {

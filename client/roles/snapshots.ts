@@ -25,6 +25,7 @@
  * keeper.attach(signalingClient); // answers the server's relayed snapshots:query / snapshot:rollback
  */
 import type { AggregatorAnswer, RollbackCommand, SnapshotInfo } from '../../shared/protocol/operator.ts';
+import type { AggregatorState } from '../../shared/protocol/signaling.ts';
 import { modelSha256 } from '../../shared/model-hash.ts';
 import type { AggregatorRequestHandlers, SignalingClient } from '../signaling/signaling-client.ts';
 import type { PeerEventEmitter, Role, RoundEvent } from './events.ts';
@@ -52,8 +53,13 @@ export interface SnapshotSource {
   model(): Float32Array | null;
   /** Test accuracy and loss of `model` (of this peer's own model when omitted), or null without a learner. */
   evaluateModel(model?: Float32Array): { accuracy: number; loss: number } | null;
-  /** Resolves once applied; null when this peer is not the aggregator. */
-  rollback(model: Float32Array): Promise<{ continuesAt: number }> | null;
+  /** The round of the model it holds. */
+  readonly round: number;
+  /**
+   * Resolves once applied (at `continuesAtLeast` or later); null when this peer is not the
+   * aggregator.
+   */
+  rollback(model: Float32Array, continuesAtLeast?: number): Promise<{ continuesAt: number }> | null;
 }
 
 interface Snapshot {
@@ -72,9 +78,17 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
   private offs: (() => void)[] = [];
   private detach: (() => void) | null = null;
   private background: ReturnType<typeof setTimeout> | null = null;
+  private readonly log: (level: 'info' | 'warn', message: string) => void;
+  /** The continuesAt of the rollback catchUp is applying again, until it settles. */
+  private catchingUp: number | null = null;
 
-  constructor(source: SnapshotSource, settings: Partial<SnapshotSettings> = {}) {
+  constructor(
+    source: SnapshotSource,
+    settings: Partial<SnapshotSettings> = {},
+    log: (level: 'info' | 'warn', message: string) => void = () => {},
+  ) {
     this.source = source;
+    this.log = log;
     this.settings = { ...DEFAULT_SNAPSHOT_SETTINGS, ...settings };
     for (const [name, value] of Object.entries(this.settings))
       if (!Number.isInteger(value) || value < 1)
@@ -109,6 +123,44 @@ export class SnapshotKeeper implements AggregatorRequestHandlers {
     await this.evaluatePending();
     return Promise.all(
       this.kept.map(async (s) => ({ ...s.info, modelSha256: await (s.sha ??= modelSha256(s.model)) })),
+    );
+  }
+
+  /**
+   * The session's last rollback, announced with its aggregator (RollbackMark). When that
+   * aggregator is this peer and its round is before the mark's (elected before the
+   * rolled-back model reached it: a failover right after the rollback), it rolls the session
+   * back again from its own snapshot of that round. A peer that got the rolled-back model is
+   * at the mark's round or later, as is every round an aggregator opened since.
+   */
+  catchUp(state: AggregatorState, selfId: string): void {
+    const mark = state.rollback;
+    if (mark === undefined || state.peerId !== selfId || this.source.currentRole !== 'aggregator') return;
+    if (this.source.round >= mark.continuesAt || this.catchingUp === mark.continuesAt) return;
+    const snapshot = this.kept.find((s) => s.info.round === mark.round);
+    if (snapshot === undefined) {
+      this.log(
+        'warn',
+        `the session was rolled back to round ${mark.round}, and this peer keeps no snapshot of it`,
+      );
+      return;
+    }
+    const applying = this.source.rollback(snapshot.model, mark.continuesAt);
+    if (applying === null) return;
+    this.log('warn', `the rollback to round ${mark.round} had not reached this peer: applying it again`);
+    this.catchingUp = mark.continuesAt;
+    applying.then(
+      ({ continuesAt }) => {
+        this.catchingUp = null;
+        this.log(
+          'warn',
+          `rollback to round ${mark.round} applied again: every peer continues at ${continuesAt}`,
+        );
+      },
+      (error: unknown) => {
+        this.catchingUp = null;
+        this.log('warn', `rollback to round ${mark.round} not applied again: ${String(error)}`);
+      },
     );
   }
 
@@ -215,13 +267,20 @@ function nextMacrotask(): Promise<void> {
  * and the promise the operator's request waits on. A newer request or the role's end drops it.
  */
 export class PendingRollback {
-  private pending: { model: Float32Array; applied: (at: number) => void; dropped: () => void } | null = null;
+  private pending: {
+    model: Float32Array;
+    continuesAtLeast: number;
+    applied: (at: number) => void;
+    dropped: () => void;
+  } | null = null;
 
-  request(model: Float32Array): Promise<{ continuesAt: number }> {
+  /** `continuesAtLeast`: the first round on the snapshot is at least this one (RollbackMark). */
+  request(model: Float32Array, continuesAtLeast = 0): Promise<{ continuesAt: number }> {
     this.drop();
     return new Promise((resolve, reject) => {
       this.pending = {
         model: Float32Array.from(model),
+        continuesAtLeast,
         applied: (at) => resolve({ continuesAt: at }),
         dropped: () =>
           reject(
@@ -234,7 +293,7 @@ export class PendingRollback {
   }
 
   /** The rollback to apply now (its `applied` called with the round it starts), or null. */
-  take(): { model: Float32Array; applied: (at: number) => void } | null {
+  take(): { model: Float32Array; continuesAtLeast: number; applied: (at: number) => void } | null {
     const pending = this.pending;
     this.pending = null;
     return pending;

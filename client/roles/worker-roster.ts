@@ -59,6 +59,9 @@ export class WorkerRoster {
     return this.awaitingIds.size;
   }
 
+  /** After a rollback in this term: the workers sent a model since (null: no rollback). */
+  private startedOver: Set<string> | null = null;
+
   /** `peerId` holds the model of the round in flight: it follows the broadcasts from now on. */
   markInStep(peerId: string): void {
     this.inStepIds.add(peerId);
@@ -88,12 +91,17 @@ export class WorkerRoster {
    * step. `startOver`: they drop what they hold of their own (an operator's rollback).
    */
   sendModels(round: number, startOver = false): void {
+    if (startOver) this.startedOver = new Set();
     if (this.awaitingIds.size === 0) return;
     const model = this.identity.encode(this.ctx.state.requireWorker().commonModel());
-    const aux = startOver ? MODEL_START_OVER : 0;
     // Whom the broadcasts behind it counted, for the day the worker aggregates (model-meta.ts).
     const meta = encodeModelMeta(this.ctx.state.recentCountedLists());
     for (const peerId of this.awaitingIds) {
+      // After a rollback of this term, a worker's first model starts it over too: whatever
+      // it holds of its own was trained on the model abandoned.
+      const first = this.startedOver !== null && !this.startedOver.has(peerId);
+      this.startedOver?.add(peerId);
+      const aux = startOver || first ? MODEL_START_OVER : 0;
       this.send(peerId, { type: 'model', term: this.term, round, aux, meta, payload: model });
       // From now on it follows the broadcasts; its upload of this round counts if in time.
       this.inStepIds.add(peerId);

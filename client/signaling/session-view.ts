@@ -62,7 +62,10 @@ export class SessionView {
 
   /** Returns true when the event is newer than what is known (and was applied). */
   applyAggregator(ev: AggregatorState): boolean {
-    if (ev.sessionId !== this.sessionId || ev.term <= this.current.term) return false;
+    if (ev.sessionId !== this.sessionId || ev.term < this.current.term) return false;
+    // The same term again only with a newer rollback (signaling/operator.ts announces it).
+    const newer = (ev.rollback?.continuesAt ?? -1) > (this.current.rollback?.continuesAt ?? -1);
+    if (ev.term === this.current.term && !newer) return false;
     this.current = ev;
     for (const [id, peer] of this.members) this.members.set(id, this.withRole(peer));
     return true;

@@ -153,6 +153,15 @@ export const peerInfoSchema = z.object({
 });
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
+/**
+ * The last operator rollback the session's aggregator acknowledged: the snapshot's round, and
+ * the round from which every peer continues on it. The server announces it with every new
+ * aggregator, so that one elected before the rolled-back model reached it (a failover right
+ * after the rollback) applies the rollback again from its own snapshot (snapshots.ts).
+ */
+export const rollbackMarkSchema = z.object({ round: roundSchema, continuesAt: roundSchema });
+export type RollbackMark = z.infer<typeof rollbackMarkSchema>;
+
 /** Who aggregates, under which term, and the last round the aggregators reported done. */
 export const aggregatorStateSchema = z.object({
   sessionId: sessionIdSchema,
@@ -161,6 +170,8 @@ export const aggregatorStateSchema = z.object({
   term: termSchema,
   /** Last completed round reported with round:report (0 before any); continue from lastRound + 1. */
   lastRound: roundSchema,
+  /** In announcements (`aggregator`): the session's last rollback, if it had one. */
+  rollback: rollbackMarkSchema.optional(),
 });
 export type AggregatorState = z.infer<typeof aggregatorStateSchema>;
 

@@ -150,3 +150,77 @@ test(
     }
   },
 );
+
+test(
+  'a rollback survives a failover before it reached the next aggregator: that one applies it again',
+  { timeout: 90_000 },
+  async () => {
+    const session = await startTestSession({
+      rounds: 5000,
+      minPeers: 3,
+      evalEvery: 5,
+      // b2, elected while cut off, must not close a round alone before c3 links to it, so
+      // that c3's first model from it is the snapshot itself.
+      roundDeadlineMs: 10_000,
+    });
+    const operator = new SignalingClient();
+    try {
+      const snapshots = { everyRounds: EVERY, keep: 10 };
+      // A long silence allowed: b2's cut data path must not get a1 reported before a1 leaves.
+      const settings = { computeDelayMs: 20, aggregatorSilenceMs: 20_000 };
+      const first = await session.addPeer({ peerId: 'a1', snapshots });
+      // b2 joins before c3, so the server elects it when a1 leaves.
+      const next = await session.addPeer({ peerId: 'b2', snapshots, settings });
+      const other = await session.addPeer({ peerId: 'c3', snapshots, settings });
+      const trace: string[] = [];
+      for (const w of [next, other])
+        w.events.on('role', (e) => trace.push(`${w.peerId} ${e.role} of term ${e.term} at round ${w.round}`));
+      // What b2 held after applying the broadcast of the round rolled back to.
+      const target = 2 * EVERY - 1;
+      let held: Float32Array | null = null;
+      next.events.on('applied', (e) => {
+        if (e.round === target) held = next.model();
+      });
+      await session.waitForStatus((s) => s.aggregator.lastRound >= 3 * EVERY + 1, 60_000, 'round 16');
+      assert.equal(first.currentRole, 'aggregator');
+      const nextRecord = recordAdoptions(next, trace);
+      const otherRecord = recordAdoptions(other, trace);
+
+      // b2's data path is cut, so the rolled-back model cannot reach it; a1 rolls back and leaves.
+      next.partitionLinks(2500);
+      await operator.connect(session.url);
+      const rolled = await operator.rollback(session.sessionId, target);
+      const continuesAt = rolled.continuesAt;
+      assert.ok(continuesAt !== undefined);
+      assert.ok(
+        next.round < continuesAt,
+        `b2 at round ${next.round} did not get the model of ${continuesAt}`,
+      );
+      await first.leave();
+
+      // b2, elected with the rollback announced, applies it again from its own snapshot.
+      const adopted = await waitFor<{ round: number }>(
+        (listener) => next.events.on('model', listener),
+        (e) => e.round >= continuesAt,
+        30_000,
+        `b2 adopts a model at round ${continuesAt} or later (${trace.join('; ')})`,
+      );
+      assert.equal(next.currentRole, 'aggregator');
+      assert.ok(held !== null, `b2 applied round ${target}`);
+      const reapplied = nextRecord.adopted.find((a) => a.round === adopted.round)?.model ?? null;
+      assert.ok(reapplied !== null);
+      assert.equal(
+        await modelSha256(reapplied),
+        await modelSha256(held),
+        'b2 continues from its own snapshot',
+      );
+      // c3, which had the rolled-back model from a1, is sent b2's and starts over from it.
+      const model = await otherRecord.at(adopted.round, 30_000);
+      assert.ok(model !== null);
+      assert.equal(await modelSha256(model), await modelSha256(held), 'c3 holds the same snapshot');
+    } finally {
+      operator.close();
+      await session.close();
+    }
+  },
+);

@@ -4,7 +4,7 @@ import type { OutgoingFrame } from '../../client/roles/context.ts';
 import type { AppliedBroadcast } from '../../client/roles/local-state.ts';
 import { WorkerRoster } from '../../client/roles/worker-roster.ts';
 import { decodeBroadcastMeta } from '../../shared/protocol/broadcast-meta.ts';
-import { senderTag } from '../../shared/protocol/frames.ts';
+import { MODEL_START_OVER, senderTag } from '../../shared/protocol/frames.ts';
 import { createRoleHarness } from '../support/role-harness.ts';
 
 const TERM = 3;
@@ -77,5 +77,28 @@ test('remove forgets a worker in step or waiting; controls go to those in step w
   assert.deepEqual(
     h.sent.map((s) => [s.to, s.frame.type, s.frame.round]),
     [['w1', 'control', 7]],
+  );
+});
+
+test("after a rollback each worker's first model starts it over; later ones keep what it holds", () => {
+  const { workers, h } = roster();
+  workers.admit('w1');
+  workers.sendModels(2);
+  workers.admit('w1'); // out of step before any rollback: keeps its own
+  workers.sendModels(3);
+  workers.admit('w2');
+  workers.sendModels(5, true); // the rollback: w1 is in step, only w2 waits
+  workers.admit('w3'); // back from the abandoned model
+  workers.admit('w2'); // out of step again, after it had the rolled-back model
+  workers.sendModels(6);
+  assert.deepEqual(
+    h.sent.map((s) => [s.to, s.frame.round, s.frame.aux]),
+    [
+      ['w1', 2, 0],
+      ['w1', 3, 0],
+      ['w2', 5, MODEL_START_OVER],
+      ['w3', 6, MODEL_START_OVER],
+      ['w2', 6, 0],
+    ],
   );
 });

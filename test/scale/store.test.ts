@@ -288,3 +288,24 @@ test(
     assert.equal((await crashed.renewLease()).lapsed, false);
   },
 );
+
+/** What recordRollback and rollbackOf keep, the same in either store. */
+async function checkRollbackMarks(store: SessionStore): Promise<void> {
+  const sessionId = await store.create(DEFAULT_SESSION_CONFIG);
+  assert.equal(await store.rollbackOf(sessionId), undefined, 'none before a rollback');
+  await store.recordRollback(sessionId, { round: 49, continuesAt: 120 });
+  await store.recordRollback(sessionId, { round: 99, continuesAt: 180 });
+  assert.deepEqual(await store.rollbackOf(sessionId), { round: 99, continuesAt: 180 }, 'the last one');
+  await store.recordRollback('gone', { round: 1, continuesAt: 2 });
+  assert.equal(await store.rollbackOf('gone'), undefined, 'no record made for a session that is gone');
+  assert.equal(await store.aggregatorOf('gone'), undefined);
+}
+
+test('memory store: the last rollback of a session is kept', async () => {
+  await checkRollbackMarks(new MemorySessionStore({ ...LIMITS, now: Date.now }));
+});
+
+test('redis store: the last rollback of a session is kept', { skip: REDIS_SKIP }, async (t) => {
+  const { store } = await redisStore(t, await startRedis(t), 'rollback:', 'i');
+  await checkRollbackMarks(store);
+});

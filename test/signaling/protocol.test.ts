@@ -90,4 +90,12 @@ test('SessionView ignores stale aggregator announcements and keeps roles in step
     true,
   );
   assert.equal(view.peers.size, 1);
+  // The same term again only with a newer rollback (an aggregator elected before it was recorded).
+  const rolledBack = { sessionId: 'session-1', peerId: 'me', term: 5, lastRound: 10 };
+  const mark = (continuesAt: number) => ({ ...rolledBack, rollback: { round: 4, continuesAt } });
+  assert.equal(view.applyAggregator(mark(12)), true);
+  assert.equal(view.applyAggregator(mark(12)), false, 'the same rollback again');
+  assert.equal(view.applyAggregator(rolledBack), false, 'no rollback is not newer');
+  assert.equal(view.applyAggregator(mark(14)), true);
+  assert.equal(view.applyAggregator({ ...mark(20), term: 4 }), false, 'an older term');
 });
