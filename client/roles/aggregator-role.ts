@@ -254,6 +254,9 @@ export class AggregatorRole {
       this.final.tell(from, this.round);
       return;
     }
+    // On a model an operator's rollback abandoned (before its round): the model, starting over.
+    const abandoned = hello.round < (this.ctx.lastRollback?.()?.continuesAt ?? 0);
+    if (hello.hasModel && abandoned) return this.admit(from, true);
     const current = this.current;
     if (hello.hasModel && current !== null && hello.round === current.round) {
       // In step: its upload of this round (resent right after the hello, or about to be
@@ -292,9 +295,9 @@ export class AggregatorRole {
   }
 
   /** Schedules the model for `peerId`: now if a round is collecting, else at the next round. */
-  private admit(peerId: string): void {
+  private admit(peerId: string, startOver = false): void {
     this.ledger.forget(peerId);
-    this.workers.admit(peerId);
+    this.workers.admit(peerId, startOver);
     this.current?.expected.delete(peerId);
     if (this.phase === 'collect' && this.current !== null) this.sendModels(this.current.round);
     this.maybeClose();

@@ -4,6 +4,7 @@
  */
 import type { Frame } from '../../shared/protocol/frames.ts';
 import type { SessionConfig } from '../../shared/protocol/session-config.ts';
+import type { RollbackMark } from '../../shared/protocol/signaling.ts';
 import type { LocalState } from './local-state.ts';
 import type { PeerEventEmitter } from './events.ts';
 import type { PeerSettings } from './settings.ts';
@@ -50,6 +51,8 @@ export interface RoleContext {
    * (link-liveness.ts), as this peer sees it since its role began. Absent: nobody is.
    */
   isSilent?: (peerId: string) => boolean;
+  /** The session's last operator rollback, as the server announced it (RollbackMark); absent: none. */
+  lastRollback?: () => RollbackMark | undefined;
   /** This peer's measured uplink rate in bytes/s (topk:auto); undefined before a measurement. */
   uplinkBytesPerSecond?: () => number | undefined;
 }

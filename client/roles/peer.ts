@@ -361,8 +361,8 @@ export class Peer {
       },
       log: (level, message) => this.log(level, message),
       uplinkBytesPerSecond: () => this.transport?.uplinkBytesPerSecond(),
-      // An aggregator counts what it heard before its term too: taking over from a silent
-      // aggregator, it does not wait for it.
+      lastRollback: () => this.membership?.session?.aggregator.rollback,
+      // An aggregator counts what it heard before its term: it does not wait for a silent predecessor.
       isSilent: (peerId) => this.dataPath?.isSilent(peerId) ?? false,
     };
   }

@@ -61,6 +61,8 @@ export class WorkerRoster {
 
   /** After a rollback in this term: the workers sent a model since (null: no rollback). */
   private startedOver: Set<string> | null = null;
+  /** Workers whose next model starts them over (admit). */
+  private readonly startingOver = new Set<string>();
 
   /** `peerId` holds the model of the round in flight: it follows the broadcasts from now on. */
   markInStep(peerId: string): void {
@@ -72,8 +74,12 @@ export class WorkerRoster {
     this.awaitingIds.add(peerId);
   }
 
-  /** `peerId` starts over: what it was sent is unknown, it gets the model at the next round start. */
-  admit(peerId: string): void {
+  /**
+   * `peerId` starts over: what it was sent is unknown, it gets the model at the next round
+   * start. `startOver`: it drops what it holds of its own (it trained on a model a rollback abandoned).
+   */
+  admit(peerId: string, startOver = false): void {
+    if (startOver) this.startingOver.add(peerId);
     this.sentCounted.forget(peerId);
     this.inStepIds.delete(peerId);
     this.awaitingIds.add(peerId);
@@ -81,6 +87,7 @@ export class WorkerRoster {
 
   /** `peerId` left: it is neither in step nor waiting any more. */
   remove(peerId: string): void {
+    this.startingOver.delete(peerId);
     this.sentCounted.forget(peerId);
     this.inStepIds.delete(peerId);
     this.awaitingIds.delete(peerId);
@@ -101,7 +108,7 @@ export class WorkerRoster {
       // it holds of its own was trained on the model abandoned.
       const first = this.startedOver !== null && !this.startedOver.has(peerId);
       this.startedOver?.add(peerId);
-      const aux = startOver || first ? MODEL_START_OVER : 0;
+      const aux = startOver || first || this.startingOver.delete(peerId) ? MODEL_START_OVER : 0;
       this.send(peerId, { type: 'model', term: this.term, round, aux, meta, payload: model });
       // From now on it follows the broadcasts; its upload of this round counts if in time.
       this.inStepIds.add(peerId);

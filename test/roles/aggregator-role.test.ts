@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregatorRole } from '../../client/roles/aggregator-role.ts';
 import type { RoundEvent } from '../../client/roles/events.ts';
-import { encodeTags, senderTag } from '../../shared/protocol/frames.ts';
+import { encodeTags, MODEL_START_OVER, senderTag } from '../../shared/protocol/frames.ts';
 import { createRoleHarness, nextRound, NUM_PARAMS, type RoleHarness } from '../support/role-harness.ts';
 import { waitFor } from '../support/session.ts';
 
@@ -538,4 +538,23 @@ test('a new aggregator folds an upload from as far back as the old one would hav
   const closed = await round40;
   assert.deepEqual(h.rejected, []);
   assert.deepEqual(closed.lateUploads, [{ peerId: 'w2', round: 10 }]);
+});
+
+test("a worker on a model a rollback abandoned (its hello's round is before the rollback's) is sent the model to start over", (t) => {
+  const h = createRoleHarness({ members: ['w1', 'w2'], config: { roundDeadlineMs: 60_000 } });
+  h.state.round = 42; // this peer had the rolled-back model of round 40
+  h.ctx.lastRollback = () => ({ round: 19, continuesAt: 40 });
+  const role = new AggregatorRole(h.ctx, 3);
+  t.after(() => role.stop()); // also when an assertion fails: no timer left running
+  role.start();
+  role.onControl('w1', { kind: 'hello', round: 38, hasModel: true, pendingUpload: true }); // abandoned
+  role.onControl('w2', { kind: 'hello', round: 41, hasModel: true, pendingUpload: true }); // behind, not abandoned
+  assert.deepEqual(
+    h.sent.filter((s) => s.frame.type === 'model').map((s) => [s.to, s.frame.round, s.frame.aux]),
+    [
+      ['w1', 42, MODEL_START_OVER],
+      ['w2', 42, 0],
+    ],
+  );
+  role.stop();
 });
