@@ -271,7 +271,7 @@ export class Peer {
     this.waiting = waiting;
     this.wireEvents(membership, transport);
     const elected = membership.session?.aggregator;
-    if (elected !== undefined) this.applyAggregator(elected.peerId, elected.term);
+    if (elected !== undefined) this.applyAggregator(elected);
     let loaded: Awaited<typeof loading>;
     try {
       loaded = await loading;
@@ -308,7 +308,7 @@ export class Peer {
     dataPath.start();
     if (state.hasModel) await membership.setReady(true);
     const aggregator = membership.session?.aggregator;
-    if (aggregator !== undefined) this.applyAggregator(aggregator.peerId, aggregator.term);
+    if (aggregator !== undefined) this.applyAggregator(aggregator);
     this.waiting = null; // what came meanwhile (the model, broadcasts), in order, to the role
     for (const [from, bytes] of waiting.release()) this.onMessage(from, bytes);
   }
@@ -368,7 +368,7 @@ export class Peer {
   }
 
   private wireEvents(membership: SessionMembership, transport: PeerTransport): void {
-    membership.on('aggregator', (event) => this.follow(event));
+    membership.on('aggregator', (event) => this.applyAggregator(event));
     membership.on('peer:left', (event) => {
       if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(event.peerId);
     });
@@ -423,18 +423,14 @@ export class Peer {
     this.init.onJoined?.(client, joined);
     const before = this.role;
     const aggregator = this.membership?.session?.aggregator;
-    if (aggregator !== undefined) this.follow(aggregator);
+    if (aggregator !== undefined) this.applyAggregator(aggregator);
     // Same term: the link may be up, but the aggregator dropped us when the server did.
     if (before instanceof WorkerRole && this.role === before) this.transport?.close(before.aggregatorId);
   }
 
-  /** An announced aggregator: its role, and a rollback it may have to apply again (snapshots.ts). */
-  private follow(state: AggregatorState): void {
-    this.applyAggregator(state.peerId, state.term);
-    this.snapshots.catchUp(state, this.peerId);
-  }
-
-  private applyAggregator(aggregatorId: string | null, term: number): void {
+  /** An announced aggregator: this peer's role, and a rollback it may have to apply again (snapshots.ts). */
+  private applyAggregator(announced: AggregatorState): void {
+    const { peerId: aggregatorId, term } = announced;
     if (this.closed || this.transport === null) return;
     if (this.context === null) {
       // No role before the learner is ready: link to the aggregator meanwhile (never itself: not ready).
@@ -442,7 +438,7 @@ export class Peer {
       return;
     }
     const current = this.role;
-    if (current !== null && current.term >= term) return;
+    if (current !== null && current.term >= term) return this.snapshots.catchUp(announced, this.peerId);
     current?.stop();
     this.role = null;
     this.aggregatorLink?.stop();
@@ -461,6 +457,8 @@ export class Peer {
       const role = new AggregatorRole(this.context, term);
       this.role = role;
       this.events.publish('role', { role: 'aggregator', term, aggregatorId });
+      // Before its first round opens, so that the round applies it.
+      this.snapshots.catchUp(announced, this.peerId);
       role.start();
       return;
     }

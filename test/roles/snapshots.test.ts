@@ -30,10 +30,10 @@ function source(): SnapshotSource & {
       s.evaluated.push(weight);
       return { accuracy: 0.5, loss: 1.5 };
     },
-    rollback: (model: Float32Array) => {
+    rollback: (model: Float32Array, continuesAtLeast = 0) => {
       if (s.role !== 'aggregator') return null;
       s.rolledTo.push(model);
-      return Promise.resolve({ continuesAt: s.round + 2 });
+      return Promise.resolve({ continuesAt: Math.max(s.round + 2, continuesAtLeast) });
     },
   };
   return s;
@@ -114,6 +114,39 @@ test('a snapshot of a round not evaluated is evaluated; rollback answers by role
   const notAggregator = await keeper.snapshots();
   assert.ok(!notAggregator.ok && notAggregator.code === 'NOT_AGGREGATOR');
   assert.throws(() => new SnapshotKeeper(s, { everyRounds: 0 }), RangeError);
+});
+
+test("an announced rollback is applied again from this peer's snapshot only by an aggregator that missed it", async () => {
+  const s = source();
+  const logged: string[] = [];
+  const keeper = new SnapshotKeeper(s, { everyRounds: 5 }, (_level, message) => logged.push(message));
+  keeper.start();
+  for (let round = 0; round < 12; round++) closeRound(s, round, null);
+  const announced = (peerId: string, continuesAt: number, round = 4) => ({
+    sessionId: 'session01',
+    peerId,
+    term: 3,
+    lastRound: 11,
+    rollback: { round, continuesAt },
+  });
+  keeper.catchUp({ ...announced('me', 20), rollback: undefined }, 'me'); // no rollback
+  keeper.catchUp(announced('other', 20), 'me'); // another peer aggregates
+  keeper.catchUp(announced('me', 11), 'me'); // it already holds round 11: it had the model
+  s.role = 'worker';
+  keeper.catchUp(announced('me', 20), 'me'); // not (yet) in the role
+  s.role = 'aggregator';
+  keeper.catchUp(announced('me', 20, 7), 'me'); // no snapshot of round 7
+  assert.equal(s.rolledTo.length, 0);
+  assert.match(logged.join('\n'), /keeps no snapshot of it/);
+  keeper.catchUp(announced('me', 20), 'me');
+  keeper.catchUp(announced('me', 20), 'me'); // announced again while it is pending: once
+  assert.deepEqual(
+    s.rolledTo.map((m) => [...m]),
+    [[4, 4, 4, 4]],
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.match(logged.at(-1) ?? '', /applied again: every peer continues at 20/);
+  keeper.stop();
 });
 
 test('a pending rollback is taken once, and a newer one or the end drops the older', async () => {
