@@ -7,7 +7,9 @@
  * offer. connect() on the other side sends a 'hello' asking it to; incoming offers and hellos
  * are accepted unless acceptIncoming says no. A hello's sender has no link to us: if ours is
  * still opening and has heard nothing back, we re-send its offer (both sides called connect());
- * otherwise ours is stale (the remote restarted) and a fresh link replaces it.
+ * otherwise ours is stale (the remote restarted) and a fresh link replaces it. A link closed
+ * before it opened sends a 'bye', so the remote gives up its side at once instead of waiting
+ * for its connect timeout (an aggregator dropping its links mid-handshake).
  *
  * @example
  * const transport = await createPeerTransport({ localId: 'worker-7', relay });
@@ -67,6 +69,8 @@ interface PeerEntry {
   sent: unknown[];
   /** Signals already fed to this link (JSON), so a re-sent one is not applied twice. */
   seen: Set<string>;
+  /** Closed because the remote said bye: no bye goes back. */
+  byeReceived: boolean;
 }
 
 interface Waiter {
@@ -244,6 +248,7 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       replaced: false,
       sent: [],
       seen: new Set(),
+      byeReceived: false,
     };
     this.#entries.set(remoteId, entry);
     if (previous) {
@@ -276,6 +281,8 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       if (isCurrent()) this.#entries.delete(remoteId);
       if (entry.connected) this.emit('peer:disconnect', remoteId, entry.replaced ? 'replaced' : reason);
       if (!entry.replaced && !entry.connected) {
+        // The remote may be mid-handshake with this link: it need not wait for its timeout.
+        if (!entry.byeReceived) this.#sendEnvelope(remoteId, { v: 1, kind: 'bye', link: entry.linkId });
         this.#rejectWaiters(
           remoteId,
           entry.lastError ?? new TransportError('ERR_LINK_CLOSED', 'link closed'),
@@ -309,6 +316,18 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       } else if (wanted()) {
         // The remote has no link to us: whatever we hold is stale.
         this.#startLink(from, true, newLinkId());
+      }
+      return;
+    }
+    if (envelope.kind === 'bye') {
+      // Only a link still opening, and only the one the bye names (or any, when one side never
+      // saw the offer): a late bye must not close a working link.
+      const named =
+        envelope.link === undefined || entry?.linkId === undefined || entry.linkId === envelope.link;
+      if (entry && !entry.connected && named) {
+        entry.byeReceived = true;
+        entry.lastError = new TransportError('ERR_LINK_CLOSED', `${from} closed the link before it opened`);
+        entry.link.close();
       }
       return;
     }

@@ -9,6 +9,8 @@
  *   { v: 1, kind: 'signal', link, data }        a simple-peer signal of link `link` (an id the
  *                                                 initiator draws per connection attempt, so
  *                                                 signals of an old link never reach a new one)
+ *   { v: 1, kind: 'bye', link? }                the link (`link`, or the one a hello asked for)
+ *                                                 was closed before it opened: stop waiting for it
  *
  * @example
  * const relay: SignalRelay = {
@@ -37,6 +39,11 @@ export const signalEnvelopeSchema = z.discriminatedUnion('kind', [
     link: z.string().min(1).max(MAX_LINK_ID_CHARS),
     // Checked by PeerLink.signal() (peerSignalSchema) before it reaches WebRTC.
     data: z.unknown(),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('bye'),
+    link: z.string().min(1).max(MAX_LINK_ID_CHARS).optional(),
   }),
 ]);
 

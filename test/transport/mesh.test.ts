@@ -203,6 +203,69 @@ test('acceptIncoming can refuse a peer; close() rejects a pending connect', asyn
   }
 });
 
+test('a link closed mid-handshake says bye: the remote gives up at once, not at its connect timeout', async () => {
+  const hub = new MemorySignalHub();
+  const binding = await loadWebRtcBinding();
+  // The aggregator drops every link right after sending its offer, as `dropLinks` can land.
+  let dropAfterOffer = true;
+  let agg: PeerTransport | undefined = undefined;
+  const aggRelay = hub.relay('p1');
+  const dropping = {
+    sendSignal: (to: string, data: unknown) => {
+      aggRelay.sendSignal(to, data);
+      if (dropAfterOffer && Reflect.get(Object(data), 'kind') === 'signal') {
+        dropAfterOffer = false;
+        queueMicrotask(() => agg?.closeAll());
+      }
+    },
+    onSignal: aggRelay.onSignal,
+  };
+  agg = new PeerTransport({ localId: 'p1', relay: dropping, binding });
+  // Far longer than a handshake takes: ERR_CONNECT_TIMEOUT instead means no bye arrived.
+  const worker = new PeerTransport({
+    localId: 'p3',
+    relay: hub.relay('p3'),
+    binding,
+    link: { connectTimeoutMs: 20_000 },
+  });
+  try {
+    await assert.rejects(
+      worker.connect('p1'),
+      (err: unknown) =>
+        isCode('ERR_LINK_CLOSED')(err) && /p1 closed the link before it opened/.test(String(err)),
+    );
+    assert.equal(worker.stats('p1'), undefined);
+    await worker.connect('p1'); // the next attempt opens
+    assert.deepEqual(agg.connectedPeers(), ['p3']);
+  } finally {
+    agg.stop();
+    worker.stop();
+  }
+});
+
+test('a bye closes only a link still opening, and only the one it names', async () => {
+  const hub = new MemorySignalHub();
+  const [a, b] = await makeTransports(hub, ['a', 'b'], { link: { connectTimeoutMs: 20_000 } });
+  const fromB = hub.relay('b');
+  assert.ok(a && b);
+  try {
+    // a's link is opening (a initiates, its offer names the link): a bye naming another link
+    // (a leftover of an older attempt) leaves it alone.
+    const aOpen = a.connect('b');
+    fromB.sendSignal('a', { v: 1, kind: 'bye', link: 'an-older-link' });
+    await Promise.all([aOpen, b.connect('a')]);
+    // An open link ignores a bye: its channel says when it closes.
+    fromB.sendSignal('a', { v: 1, kind: 'bye' });
+    const got = messagesFrom(a, 1);
+    await b.send('a', pattern(100, 3));
+    assert.ok(matchesPattern((await got)[0]?.[1] ?? new Uint8Array(), 100, 3));
+    assert.deepEqual(a.connectedPeers(), ['b']);
+  } finally {
+    a.stop();
+    b.stop();
+  }
+});
+
 test('a peer that restarts with the same id replaces its old, still-open link', async () => {
   const hub = new MemorySignalHub();
   const binding = await loadWebRtcBinding();
