@@ -5,15 +5,15 @@
  * - rounds: every round an aggregator closed, once per (term, round), with its duration;
  * - uploads: every upload (not sync deltas: an uncounted sync delta stays with its worker)
  *   every process computed, killed or not, is matched to a place it was used: a round
- *   record that counted its peer for that round, closed after it was sent; a late fold of it
- *   listed in a round record closed after it was sent; or the broadcast its worker applied
+ *   record that counted its peer for that round, closed after it was sent, in a term it was
+ *   sent (or resent) in; a late fold of it listed in such a round record; or the broadcast its worker applied
  *   for that round saying it was counted. Each record is used once, and a round an
  *   aggregator closed after a later term began (a deposed aggregator, alone) uses nothing,
  *   unless the next aggregator adopted its broadcast as a worker relayed it.
  *   An upload that matches nothing is, one by one: lostWithAggregator when its last send went
- *   to an aggregator that failed (killed, stopped, cut off or corrupting) before that term
- *   ended (in flight to it, or folded into the error e that died with it, as the docs say a
- *   failover may lose); diedWithSender when the bench killed its process before the round's
+ *   to an aggregator that failed (killed, stopped, cut off or corrupting) before its sender
+ *   learned of a later term (in flight to it, or folded into the error e that died with it,
+ *   as the docs say a failover may lose); diedWithSender when the bench killed its process before the round's
  *   broadcast reached it; garbled when its own process was corrupting its frames (the
  *   corrupt-aggregator fault, until repaired); afterLastRound when sent after the last
  *   round record (the session ended before a fold could be reported); a duplicate when a
@@ -150,6 +150,11 @@ function termEnd(starts: Map<number, number>, term: number): number {
   return end;
 }
 
+/** When the process of `log` learned of a term later than `term` (Infinity: never). */
+function laterTermSeenBy(log: IncarnationLog, term: number): number {
+  return ofType(log.events, 'role').find((r) => r.term > term)?.at ?? Infinity;
+}
+
 /** Intervals [from, to) in which a log's process corrupted its frames. */
 function corruptIntervals(log: IncarnationLog): [number, number][] {
   const intervals: [number, number][] = [];
@@ -195,17 +200,20 @@ export function accountUploads(
   const starts = termStarts(logs);
   const rounds = usedRounds(logs, starts);
   const lastClosedAt = rounds.at(-1)?.closedAt ?? 0;
-  // What can account for an upload of (peer, round): counted or folded, closed at `at`.
-  const uses = new Map<string, { at: number; kind: 'counted' | 'folded'; used: boolean }[]>();
-  const add = (peerId: string, round: number, at: number, kind: 'counted' | 'folded') => {
+  // What can account for an upload of (peer, round): counted or folded in term `term`, closed at `at`.
+  const uses = new Map<
+    string,
+    { at: number; term: number; aggregatorId: string; kind: 'counted' | 'folded'; used: boolean }[]
+  >();
+  const add = (peerId: string, round: number, r: RoundRecord, kind: 'counted' | 'folded') => {
     const key = `${peerId}/${round}`;
     const list = uses.get(key) ?? [];
-    list.push({ at, kind, used: false });
+    list.push({ at: r.closedAt, term: r.term, aggregatorId: r.peerId, kind, used: false });
     uses.set(key, list);
   };
   for (const r of rounds) {
-    for (const p of r.participants) add(p, r.round, r.closedAt, 'counted');
-    for (const late of r.lateUploads) add(late.peerId, late.round, r.closedAt, 'folded');
+    for (const p of r.participants) add(p, r.round, r, 'counted');
+    for (const late of r.lateUploads) add(late.peerId, late.round, r, 'folded');
   }
   // Terms whose aggregator failed: killed by the bench, or another fault aimed at it.
   const failedTerms = new Set<number>();
@@ -249,11 +257,16 @@ export function accountUploads(
       at: u.at,
     };
     // The last aggregator it reached: resends go to the aggregator after a reconnection.
-    const lastSend =
-      ofType(log.events, 'uploaded')
-        .filter((r) => r.resent && r.kind === 'upload' && r.round === u.round && r.at >= u.at)
-        .at(-1) ?? u;
-    const use = (uses.get(`${log.peerId}/${u.round}`) ?? []).find((x) => !x.used && x.at >= u.at);
+    const resends = ofType(log.events, 'uploaded').filter(
+      (r) => r.resent && r.kind === 'upload' && r.round === u.round && r.at >= u.at,
+    );
+    const lastSend = resends.at(-1) ?? u;
+    // Only an aggregator it reached used it (or its own peer, elected with it pending): the
+    // same round sent again in a later term is another upload, accounted for in that term.
+    const sentInTerms = new Set([u.term, ...resends.map((r) => r.term)]);
+    const use = (uses.get(`${log.peerId}/${u.round}`) ?? []).find(
+      (x) => !x.used && x.at >= u.at && (sentInTerms.has(x.term) || x.aggregatorId === log.peerId),
+    );
     if (use !== undefined) use.used = true;
     const appliedCounted = ofType(log.events, 'applied').some(
       (a) => a.round === u.round && a.counted && a.at >= u.at,
@@ -271,7 +284,7 @@ export function accountUploads(
     else if (kind === 'folded') result.folded++;
     else if (earlier !== undefined && earlier < log.incarnation) result.duplicates.push(ref);
     else if (u.at > lastClosedAt) result.afterLastRound.push(ref);
-    else if (failedTerms.has(lastSend.term) && lastSend.at < termEnd(starts, lastSend.term))
+    else if (failedTerms.has(lastSend.term) && lastSend.at < laterTermSeenBy(log, lastSend.term))
       result.lostWithAggregator.push(ref);
     else if (
       log.killedAt !== null &&

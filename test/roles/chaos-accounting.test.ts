@@ -162,6 +162,43 @@ test('a stopped aggregator: what it closed alone after the next term began uses 
   assert.deepEqual(result.killed, { sent: 1, used: 0 });
 });
 
+test('a round sent again in a new term is matched in that term; the first send, to the deposed aggregator, is lost with it', () => {
+  const role = (peerId: string, term: number, at: number, r: string): LogEvent => ({
+    type: 'role',
+    peerId,
+    at,
+    role: r,
+    term,
+  });
+  const result = accountUploads(
+    [
+      // 'old' fails at 150; term 2 begins at 200, but w1 hears of it only at 250.
+      log('old', [role('old', 1, 0, 'aggregator'), closed(5, 1, 100, ['old'])]),
+      log('new', [
+        role('new', 2, 200, 'aggregator'),
+        closed(5, 2, 300, ['new']),
+        closed(6, 2, 400, ['new', 'w1'], [{ peerId: 'w1', round: 5 }]),
+      ]),
+      log('w1', [
+        role('w1', 1, 0, 'worker'),
+        upload('w1', 5, 1, 210), // to 'old', which w1 still follows
+        role('w1', 2, 250, 'worker'),
+        upload('w1', 5, 2, 320), // round 5 again, from the new aggregator's model: folded at 400
+        upload('w1', 6, 2, 330),
+      ]),
+    ],
+    [{ peerId: 'old', at: 150 }],
+  );
+  assert.equal(result.sent, 3);
+  assert.equal(result.counted, 1);
+  assert.equal(result.folded, 1);
+  assert.deepEqual(
+    result.lostWithAggregator.map((u) => [u.peerId, u.round, u.term]),
+    [['w1', 5, 1]],
+  );
+  assert.deepEqual(result.lost, []);
+});
+
 test('event logs: unreadable lines are skipped; resume outcomes', () => {
   const text = [
     JSON.stringify({ type: 'joined', peerId: 'w1', at: 10, round: 0, resumed: 40 }),
