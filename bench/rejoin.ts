@@ -53,6 +53,8 @@ export interface RejoinEvent {
   secondsToJoin: number | null;
   /** From join-reached to the learner ready; negative when it was ready before the join. */
   secondsToLearner: number | null;
+  /** From join-reached to its data channel to the aggregator open. */
+  secondsToLink: number | null;
   secondsToModel: number | null;
   firstComputeMs: number | null;
   secondsToCounted: number | null;
@@ -204,11 +206,11 @@ async function run(opts: RejoinOptions, io: CliIo): Promise<number> {
   };
   const f = (x: number | null, digits = 2) => (x === null ? '-' : x.toFixed(digits));
   log(
-    'kind    peer inc  join s  learner s  model s  compute ms  counted s  rounds  from start s  slowest round s',
+    'kind    peer inc  join s  learner s  link s  model s  compute ms  counted s  rounds  from start s  slowest round s',
   );
   for (const e of events)
     log(
-      `${e.kind.padEnd(7)} ${e.peerId.padEnd(4)} ${String(e.incarnation).padStart(3)} ${f(e.secondsToJoin).padStart(7)} ${f(e.secondsToLearner).padStart(10)} ${f(e.secondsToModel).padStart(8)} ${f(e.firstComputeMs, 0).padStart(11)} ${f(e.secondsToCounted).padStart(10)} ${String(e.roundsToCounted ?? '-').padStart(7)} ${f(e.secondsFromStart).padStart(13)} ${f(e.slowestRoundSeconds).padStart(16)}`,
+      `${e.kind.padEnd(7)} ${e.peerId.padEnd(4)} ${String(e.incarnation).padStart(3)} ${f(e.secondsToJoin).padStart(7)} ${f(e.secondsToLearner).padStart(10)} ${f(e.secondsToLink).padStart(7)} ${f(e.secondsToModel).padStart(8)} ${f(e.firstComputeMs, 0).padStart(11)} ${f(e.secondsToCounted).padStart(10)} ${String(e.roundsToCounted ?? '-').padStart(7)} ${f(e.secondsFromStart).padStart(13)} ${f(e.slowestRoundSeconds).padStart(16)}`,
     );
   log(
     `counted after: median ${result.secondsToCounted.median.toFixed(2)} s, max ${result.secondsToCounted.max.toFixed(2)} s; rounds median ${result.roundsToCounted.median}, max ${result.roundsToCounted.max}; within 3 rounds or 3 s: ${events.filter((e) => e.withinTarget).length} of ${events.length}; median round ${result.medianRoundSeconds.toFixed(3)} s`,

@@ -51,7 +51,12 @@ const schemas = {
     testAccuracy: z.number().nullable(),
   }),
   model: z.object({ ...base, round: z.number(), source: z.string() }),
-  role: z.object({ ...base, role: z.string(), term: z.number() }),
+  role: z.object({
+    ...base,
+    role: z.string(),
+    term: z.number(),
+    aggregatorId: z.string().nullable().optional(),
+  }),
   done: z.object({ ...base, round: z.number(), testAccuracy: z.number().nullable() }),
   joined: z.object({ ...base, round: z.number(), resumed: z.number().nullable() }),
   corrupting: z.object({ ...base, on: z.boolean() }),
@@ -59,6 +64,8 @@ const schemas = {
   'join-reached': z.object(base),
   /** Its learner (TF.js, model, data) was ready: before or after its join reached the server. */
   'learner-ready': z.object(base),
+  /** A data channel to `remoteId` opened. */
+  linked: z.object({ ...base, remoteId: z.string() }),
 };
 type Schemas = typeof schemas;
 export type LogEvent = { [K in keyof Schemas]: z.infer<Schemas[K]> & { type: K } }[keyof Schemas];
@@ -321,10 +328,12 @@ export interface ResumeReport {
   /** A straggler restart: its uploads miss their rounds by design, so it is not held to the rejoin target. */
   straggler: boolean;
   /**
-   * Where secondsToCountedAgain went, from its join reaching the server: until it held the
-   * session's model (sent to it, or the broadcast it missed applied), and the compute time
-   * of its first upload after that (TF.js and its data warming up). Null if never.
+   * Where secondsToCountedAgain went, from its join reaching the server: until its data
+   * channel to an aggregator it followed opened (null if never, or not logged), until it held
+   * the session's model (sent to it, or the broadcast it missed applied), and the compute
+   * time of its first upload after that (TF.js and its data warming up). Null if never.
    */
+  secondsToLink: number | null;
   secondsToModel: number | null;
   firstComputeMs: number | null;
 }
@@ -372,11 +381,13 @@ export function resumeReports(logs: IncarnationLog[]): ResumeReport[] {
   return reports;
 }
 
-/** ResumeReport's secondsToModel and firstComputeMs for a log whose join reached the server at `reachedAt`. */
+/** ResumeReport's secondsToLink, secondsToModel and firstComputeMs for a log whose join reached the server at `reachedAt`. */
 export function rejoinBreakdown(
   events: LogEvent[],
   reachedAt: number,
-): Pick<ResumeReport, 'secondsToModel' | 'firstComputeMs'> {
+): Pick<ResumeReport, 'secondsToLink' | 'secondsToModel' | 'firstComputeMs'> {
+  const followed = new Set(ofType(events, 'role').map((r) => r.aggregatorId));
+  const linked = ofType(events, 'linked').find((e) => e.at >= reachedAt && followed.has(e.remoteId));
   const inStep = events.find(
     (e) => e.at >= reachedAt && ((e.type === 'model' && e.source === 'aggregator') || e.type === 'applied'),
   );
@@ -385,6 +396,7 @@ export function rejoinBreakdown(
       ? undefined
       : ofType(events, 'uploaded').find((u) => u.at >= inStep.at && u.kind === 'upload' && !u.resent);
   return {
+    secondsToLink: linked === undefined ? null : (linked.at - reachedAt) / 1000,
     secondsToModel: inStep === undefined ? null : (inStep.at - reachedAt) / 1000,
     firstComputeMs: upload?.computeMs ?? null,
   };

@@ -29,6 +29,7 @@ export function openEventLog(path: string, peer: Peer): EventLog {
     peer.events.on('uploaded', (e) => write('uploaded', e)),
     peer.events.on('applied', (e) => write('applied', e)),
     peer.events.on('model', (e) => write('model', e)),
+    peer.events.on('linked', (e) => write('linked', e)),
     peer.events.on('done', (e) => write('done', e)),
     peer.events.on('banned', (e) => write('banned', e)),
     peer.events.on('unreachable', (e) => write('unreachable', e)),

@@ -89,6 +89,8 @@ export interface PeerEvents {
   /** A peer sent more than settings.maxBadFrames invalid frames: disconnected, not accepted again. */
   banned: (event: { peerId: string; strikes: number }) => void;
   model: (event: { round: number; source: 'seed' | 'aggregator' | 'checkpoint' }) => void;
+  /** A data channel to `remoteId` opened (a worker's to its aggregator, an aggregator's to a worker). */
+  linked: (event: { remoteId: string }) => void;
   /**
    * Emitted by the aggregator when a rolling sync's block delta of `round` leaves: the slices
    * it averages (its own included) out of those it asked for (itself included).

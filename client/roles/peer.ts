@@ -391,6 +391,7 @@ export class Peer {
       else this.waiting.hold(from, bytes);
     });
     transport.on('peer:connect', (remoteId) => {
+      this.events.publish('linked', { remoteId });
       if (this.faults.partitioned) {
         transport.close(remoteId);
         return;

@@ -202,6 +202,10 @@ test('a round sent again in a new term is matched in that term; the first send, 
 test('event logs: unreadable lines are skipped; resume outcomes', () => {
   const text = [
     JSON.stringify({ type: 'joined', peerId: 'w1', at: 10, round: 0, resumed: 40 }),
+    JSON.stringify({ type: 'role', peerId: 'w1', at: 11, role: 'worker', term: 2, aggregatorId: 'agg' }),
+    // A link to another peer (not its aggregator), then to its aggregator.
+    JSON.stringify({ type: 'linked', peerId: 'w1', at: 12, remoteId: 'w9' }),
+    JSON.stringify({ type: 'linked', peerId: 'w1', at: 15, remoteId: 'agg' }),
     '{"type":"uploaded", truncated',
     JSON.stringify({ type: 'model', peerId: 'w1', at: 20, round: 90, source: 'aggregator' }),
     JSON.stringify({ type: 'checkpoint', peerId: 'w1', at: 21, round: 90 }),
@@ -219,7 +223,7 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
   const events = parseEventLog(text);
   assert.deepEqual(
     events.map((e) => e.type),
-    ['joined', 'model', 'uploaded'],
+    ['joined', 'role', 'linked', 'linked', 'model', 'uploaded'],
   );
   const reports = resumeReports([log('w1', events, null, 1), log('agg', [closed(91, 2, 30, ['agg', 'w1'])])]);
   assert.deepEqual(reports, [
@@ -233,6 +237,7 @@ test('event logs: unreadable lines are skipped; resume outcomes', () => {
       secondsToCountedAgain: 0.02,
       secondsToJoin: null,
       straggler: false,
+      secondsToLink: 0.005,
       secondsToModel: 0.01,
       firstComputeMs: 4,
     },
