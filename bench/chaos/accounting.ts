@@ -6,18 +6,18 @@
  * - uploads: every upload (not sync deltas: an uncounted sync delta stays with its worker)
  *   every process computed, killed or not, is matched to a place it was used: a round
  *   record that counted its peer for that round, closed after it was sent, in a term it was
- *   sent (or resent) in; a late fold of it listed in such a round record; or the broadcast its worker applied
- *   for that round saying it was counted. Each record is used once, and a round an
- *   aggregator closed after a later term began (a deposed aggregator, alone) uses nothing,
- *   unless the next aggregator adopted its broadcast as a worker relayed it.
+ *   sent (or resent) in; a late fold of it listed in such a round record; or the broadcast
+ *   its worker applied for that round saying it was counted. Each record is used once, and
+ *   a round an aggregator closed after a later term began (a deposed aggregator, alone) uses
+ *   nothing, unless the next aggregator adopted its broadcast as a worker relayed it.
  *   An upload that matches nothing is, one by one: lostWithAggregator when its last send went
  *   to an aggregator that failed (killed, stopped, cut off or corrupting) before its sender
  *   learned of a later term (in flight to it, or folded into the error e that died with it,
- *   as the docs say a failover may lose); diedWithSender when the bench killed its process before the round's
- *   broadcast reached it; garbled when its own process was corrupting its frames (the
- *   corrupt-aggregator fault, until repaired); afterLastRound when sent after the last
- *   round record (the session ended before a fold could be reported); a duplicate when a
- *   restarted peer sent a round an earlier incarnation of it was already counted or folded
+ *   as the docs say a failover may lose); diedWithSender when the bench killed its process
+ *   before the round's broadcast reached it; garbled when its own process was corrupting its
+ *   frames (the corrupt-aggregator fault, until repaired); afterLastRound when sent after the
+ *   last round record (the session ended before a fold could be reported); a duplicate when
+ *   a restarted peer sent a round an earlier incarnation of it was already counted or folded
  *   for (counting it again would weigh that peer twice; the aggregator drops it); anything
  *   else is lost;
  * - resumes: how each resumed incarnation was taken back, and how long it took.
