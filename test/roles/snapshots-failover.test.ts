@@ -46,39 +46,47 @@ function recordAdoptions(
   };
 }
 
+/**
+ * A session of three peers keeping snapshots every EVERY rounds: a1 first (the aggregator), then
+ * b2 and c3 in that order (so the server elects b2 next), both slowed by `computeDelayMs` 20 ms
+ * and allowed `aggregatorSilenceMs`. `trace` collects the workers' role changes and reports,
+ * for a failure's message.
+ */
+async function threePeers(roundDeadlineMs: number, aggregatorSilenceMs: number) {
+  const session = await startTestSession({ rounds: 5000, minPeers: 3, evalEvery: 5, roundDeadlineMs });
+  const snapshots = { everyRounds: EVERY, keep: 10 };
+  const settings = { computeDelayMs: 20, aggregatorSilenceMs };
+  try {
+    const first = await session.addPeer({ peerId: 'a1', snapshots });
+    const next = await session.addPeer({ peerId: 'b2', snapshots, settings });
+    const other = await session.addPeer({ peerId: 'c3', snapshots, settings });
+    const trace: string[] = [];
+    for (const w of [next, other]) {
+      w.events.on('role', (e) => trace.push(`${w.peerId} ${e.role} of term ${e.term} at round ${w.round}`));
+      w.events.on('unreachable', (e) =>
+        trace.push(`${w.peerId} reported ${e.aggregatorId} ${e.reason} at round ${w.round}`),
+      );
+    }
+    return { session, first, workers: [next, other] as const, trace };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+}
+
 test(
   'after a failover the new aggregator lists the snapshots taken before it, and a rollback to one holds',
   { timeout: 90_000 },
   async () => {
-    const session = await startTestSession({
-      rounds: 5000,
-      minPeers: 3,
-      evalEvery: 5,
-      roundDeadlineMs: 3000,
-    });
+    // Slowed down a little, so that the session is still near the snapshots it rolls back to.
+    // A silence allowed well above the default (1.5 s): with the three peers in this one
+    // process, a loaded machine starved it long enough that a worker reported the new
+    // aggregator silent right after the rollback, and the aggregator elected next had not got
+    // the rolled-back model (seen in 1 of 12 runs at 6 at once, with and without 54b379e).
+    // Failure detection has its own tests; this one is about snapshots across a failover.
+    const { session, first, workers, trace } = await threePeers(3000, 6000);
     const operator = new SignalingClient();
     try {
-      const snapshots = { everyRounds: EVERY, keep: 10 };
-      // Slowed down a little, so that the session is still near the snapshots it rolls back to.
-      // A silence allowed well above the default (1.5 s): with the three peers in this one
-      // process, a loaded machine starved it long enough that a worker reported the new
-      // aggregator silent right after the rollback, and the aggregator elected next had not got
-      // the rolled-back model (seen in 1 of 12 runs at 6 at once, with and without 54b379e).
-      // Failure detection has its own tests; this one is about snapshots across a failover.
-      const settings = { computeDelayMs: 20, aggregatorSilenceMs: 6000 };
-      const first = await session.addPeer({ peerId: 'a1', snapshots });
-      const workers = await Promise.all([
-        session.addPeer({ peerId: 'b2', snapshots, settings }),
-        session.addPeer({ peerId: 'c3', snapshots, settings }),
-      ]);
-      // Role changes and reports, for a failure's message.
-      const trace: string[] = [];
-      for (const w of workers) {
-        w.events.on('role', (e) => trace.push(`${w.peerId} ${e.role} of term ${e.term} at round ${w.round}`));
-        w.events.on('unreachable', (e) =>
-          trace.push(`${w.peerId} reported ${e.aggregatorId} ${e.reason} at round ${w.round}`),
-        );
-      }
       // What each worker held after applying the broadcast of every snapshot round.
       const held = new Map<string, Map<number, Float32Array>>();
       for (const w of workers) {
@@ -155,26 +163,17 @@ test(
   'a rollback survives a failover before it reached the next aggregator: that one applies it again',
   { timeout: 90_000 },
   async () => {
-    const session = await startTestSession({
-      rounds: 5000,
-      minPeers: 3,
-      evalEvery: 5,
-      // b2, elected while cut off, must not close a round alone before c3 links to it, so
-      // that c3's first model from it is the snapshot itself.
-      roundDeadlineMs: 10_000,
-    });
+    // b2, elected while cut off, must not close a round alone before c3 links to it, so that
+    // c3's first model from it is the snapshot itself (round deadline 10 s). A long silence
+    // allowed: b2's cut data path must not get a1 reported before a1 leaves.
+    const {
+      session,
+      first,
+      workers: [next, other],
+      trace,
+    } = await threePeers(10_000, 20_000);
     const operator = new SignalingClient();
     try {
-      const snapshots = { everyRounds: EVERY, keep: 10 };
-      // A long silence allowed: b2's cut data path must not get a1 reported before a1 leaves.
-      const settings = { computeDelayMs: 20, aggregatorSilenceMs: 20_000 };
-      const first = await session.addPeer({ peerId: 'a1', snapshots });
-      // b2 joins before c3, so the server elects it when a1 leaves.
-      const next = await session.addPeer({ peerId: 'b2', snapshots, settings });
-      const other = await session.addPeer({ peerId: 'c3', snapshots, settings });
-      const trace: string[] = [];
-      for (const w of [next, other])
-        w.events.on('role', (e) => trace.push(`${w.peerId} ${e.role} of term ${e.term} at round ${w.round}`));
       // What b2 held after applying the broadcast of the round rolled back to.
       const target = 2 * EVERY - 1;
       let held: Float32Array | null = null;
