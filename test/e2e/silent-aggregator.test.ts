@@ -12,12 +12,16 @@ import assert from 'node:assert/strict';
 import { runAggregatorFailure } from '../support/aggregator-failure.ts';
 
 const ROUND_DEADLINE_MS = 2000;
+const ROUNDS = 300;
+const LAST_ROUND = ROUNDS - 1;
+/** Rounds at the very end a worker may miss and make up for by fetching the final model. */
+const END_SLACK_ROUNDS = 5;
 
 test(
   'a SIGSTOPped aggregator is replaced through the data path, steps down once continued, and every peer ends on one model',
   { timeout: 300_000 },
   async (t) => {
-    const run = await runAggregatorFailure('SIGSTOP', { rounds: 300, roundDeadlineMs: ROUND_DEADLINE_MS });
+    const run = await runAggregatorFailure('SIGSTOP', { rounds: ROUNDS, roundDeadlineMs: ROUND_DEADLINE_MS });
     const { settings, replaced, firstRound } = run;
     const bound = settings.aggregatorSilenceMs + 2 * ROUND_DEADLINE_MS;
     t.diagnostic(
@@ -47,18 +51,26 @@ test(
     for (const [peerId, exit] of run.exits)
       assert.deepEqual(exit, { code: 0, signal: null }, `${peerId}: ${run.stderr.get(peerId) ?? ''}`);
     assert.equal(run.summaries.size, 4);
-    // It trained to the end as the successor's worker: it applied the last round's broadcast
-    // of the new term. (Peers leave once done; when the successor leaves before the others,
-    // the server names the next one by join order, this one, for a moment with nothing left
-    // to train: a race at the very end, so its summary may say either role.)
+    // It trained to the end as the successor's worker: it applied broadcasts of the new term
+    // up to the last rounds. Not necessarily round 299 itself: a worker whose last upload
+    // misses the deadline is out of step at `done`, and fetches the final model instead
+    // (checked below by the one model hash). Peers leave once done; when the successor leaves
+    // before the others, the server names the next one by join order, this one, for a moment
+    // with nothing left to train: a race at the very end, so its summary may say either role.
     const oldEvents = run.events.get(run.aggregatorId) ?? [];
-    assert.ok(
-      oldEvents.some(
-        (e) => e.type === 'applied' && e['term'] === replaced.aggregator.term && e['round'] === 299,
-      ),
-      'a-first applied round 299 under the new term',
+    const appliedUnderSuccessor = oldEvents
+      .filter((e) => e.type === 'applied' && e['term'] === replaced.aggregator.term)
+      .map((e) => Number(e['round']));
+    const lastApplied = Math.max(-1, ...appliedUnderSuccessor);
+    t.diagnostic(
+      `a-first applied ${appliedUnderSuccessor.length} rounds under term ${replaced.aggregator.term}, the last ${lastApplied}; ` +
+        `its last events: ${JSON.stringify(oldEvents.slice(-4))}`,
     );
-    assert.ok(oldEvents.some((e) => e.type === 'done' && e['round'] === 300));
+    assert.ok(
+      lastApplied >= LAST_ROUND - END_SLACK_ROUNDS,
+      `a-first applied up to round ${lastApplied} under the new term`,
+    );
+    assert.ok(oldEvents.some((e) => e.type === 'done' && e['round'] === ROUNDS));
     const hashes = new Set([...run.summaries.values()].map((s) => s.modelSha256));
     assert.equal(hashes.size, 1, JSON.stringify([...run.summaries].map(([id, s]) => [id, s.modelSha256])));
     assert.ok(!hashes.has(null));
