@@ -106,6 +106,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   readonly #awaitingDeparture = new Set<(error: TransportError) => void>();
   /** When the last message sent on this link has left the shaped uplink (clock ms). */
   #lastLeftAt = Number.NEGATIVE_INFINITY;
+  /** When the chunks sent so far would have left at settings.pacingMbps (clock ms). */
+  #pacedUntil = Number.NEGATIVE_INFINITY;
   /**
    * An upper bound on the channel's bufferedAmount: its value when last read plus every byte
    * handed over since. Reading the real value is a blocking call into wrtc's network thread
@@ -300,11 +302,14 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
             this.#bufferedBound = this.settings.lowWaterMarkBytes; // drained to at most this
           }
         }
+        // Only when there is a wait: a chunk due now is handed over synchronously (see send).
+        if (this.#pacedUntil > performance.now()) await this.#pace();
         if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
         const now = performance.now();
         leftAt = shaping.uplink.release(chunk.byteLength);
         const wire = stamped ? stampChunk(chunk, leftAt - now + shaping.latencyMs) : chunk;
         this.#peer.send(wire);
+        this.#paced(wire.byteLength);
         this.#bufferedBound += wire.byteLength;
         this.#countSent(chunk);
       }
@@ -319,6 +324,28 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.#stats.sent.messages += 1;
     this.#stats.sent.payloadBytes += message.byteLength;
     return leftAt;
+  }
+
+  /** Waits until the chunks sent so far would have left at settings.pacingMbps. */
+  async #pace(): Promise<void> {
+    const waitMs = this.#pacedUntil - performance.now();
+    if (waitMs <= 0) return;
+    const teardown = this.#teardown.signal;
+    await new Promise<void>((resolve) => {
+      // Teardown ends the wait at once; the caller then finds the link closed.
+      const done = (): void => {
+        clearTimeout(timer);
+        teardown.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      teardown.addEventListener('abort', done);
+    });
+  }
+
+  #paced(bytes: number): void {
+    const bytesPerMs = (this.settings.pacingMbps * 1e6) / 8 / 1000;
+    this.#pacedUntil = Math.max(this.#pacedUntil, performance.now()) + bytes / bytesPerMs;
   }
 
   #countSent(chunk: Uint8Array): void {

@@ -182,7 +182,9 @@ test('an invalid signal gives ERR_SIGNAL_INVALID and closes the link', async () 
 
 test('a send buffer that does not drain in drainTimeoutMs fails with ERR_DRAIN_TIMEOUT', async () => {
   // High-water 1 byte and a poll slower than the deadline: the first wait must time out.
+  // Unpaced, so chunks come faster than the channel takes them.
   const settings = {
+    pacingMbps: Number.POSITIVE_INFINITY,
     highWaterMarkBytes: 1,
     lowWaterMarkBytes: 0,
     drainTimeoutMs: 1,
@@ -194,6 +196,42 @@ test('a send buffer that does not drain in drainTimeoutMs fails with ERR_DRAIN_T
     await assert.rejects(a.send(new Uint8Array(16 * MiB)), isCode('ERR_DRAIN_TIMEOUT'));
     assert.equal((await error)[0].code, 'ERR_DRAIN_TIMEOUT');
     assert.equal(a.closed, true);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('chunks leave at pacingMbps: a message of several chunks takes their time at that rate, one chunk none', async () => {
+  // 8 Mbit/s is 1000 bytes per ms; 16 KiB chunks. Timers never fire early, so the bound holds
+  // on any machine; it is derived from the setting, not a wall-clock constant.
+  const pacingMbps = 8;
+  const bytesPerMs = (pacingMbps * 1e6) / 8 / 1000;
+  const [a, b] = await connectedPair({ pacingMbps, maxChunkBytes: 16 * 1024 }, {});
+  try {
+    const chunks = 4;
+    const size = chunks * (a.chunkBytes - 16);
+    const received = collectMessages(b, 2);
+    const started = performance.now();
+    await a.send(pattern(size, 1));
+    const elapsedMs = performance.now() - started;
+    // The first chunk goes at once; each later one waits for the one before it to leave.
+    const paceMs = ((chunks - 1) * a.chunkBytes) / bytesPerMs;
+    assert.ok(
+      elapsedMs >= paceMs - 1,
+      `${chunks} chunks handed over in ${elapsedMs.toFixed(1)} ms, paced ${paceMs} ms`,
+    );
+    assert.equal(a.stats().sent.chunks, chunks);
+    // After a pause as long as the pacing owed, a one-chunk message is handed over at once
+    // (synchronously, before send returns).
+    await new Promise((resolve) => setTimeout(resolve, a.chunkBytes / bytesPerMs + 1));
+    const before = a.stats().sent.chunks;
+    const small = a.send(pattern(100, 2));
+    assert.equal(a.stats().sent.chunks, before + 1);
+    await small;
+    const [first, second] = await received;
+    assert.ok(matchesPattern(first ?? new Uint8Array(), size, 1));
+    assert.ok(matchesPattern(second ?? new Uint8Array(), 100, 2));
   } finally {
     a.close();
     b.close();
