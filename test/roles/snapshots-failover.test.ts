@@ -195,15 +195,17 @@ test(
         next.round < continuesAt,
         `b2 at round ${next.round} did not get the model of ${continuesAt}`,
       );
-      await first.leave();
-
-      // b2, elected with the rollback announced, applies it again from its own snapshot.
-      const adopted = await waitFor<{ round: number }>(
+      // b2, elected with the rollback announced, applies it again from its own snapshot. Listened
+      // for before a1 leaves: b2 may be elected, and apply it, before leave() resolves.
+      const adoption = waitFor<{ round: number }>(
         (listener) => next.events.on('model', listener),
         (e) => e.round >= continuesAt,
         30_000,
-        `b2 adopts a model at round ${continuesAt} or later (${trace.join('; ')})`,
+        () => `b2 adopts a model at round ${continuesAt} or later (${trace.join('; ')})`,
       );
+      adoption.catch(() => {}); // awaited below; a failing leave() must not leave it unhandled
+      await first.leave();
+      const adopted = await adoption;
       assert.equal(next.currentRole, 'aggregator');
       assert.ok(held !== null, `b2 applied round ${target}`);
       const reapplied = nextRecord.adopted.find((a) => a.round === adopted.round)?.model ?? null;

@@ -109,17 +109,22 @@ export function pollUntil<T>(
   });
 }
 
-/** Resolves with the first event value that satisfies `predicate`, or rejects after timeoutMs. */
+/**
+ * Resolves with the first event value that satisfies `predicate`, or rejects after timeoutMs;
+ * `what` names it in that error (a function: read then, for a trace gathered meanwhile).
+ */
 export function waitFor<T>(
   subscribe: (listener: (value: T) => void) => () => void,
   predicate: (value: T) => boolean,
   timeoutMs: number,
-  what: string,
+  what: string | (() => string),
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      reject(
+        new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`),
+      );
     }, timeoutMs);
     const unsubscribe = subscribe((value) => {
       if (!predicate(value)) return;
