@@ -50,6 +50,14 @@ export interface LinkSettings {
    * @default 256
    */
   pacingMbps: number;
+  /**
+   * What pacing lets through at once: a chunk waits only while more than this many bytes
+   * are still due at pacingMbps. Small messages sent back to back (a broadcast and a control
+   * message) then go at once instead of each waiting for a timer (at least 1 ms); a large
+   * message is still spread out.
+   * @default 16384 (16 KiB)
+   */
+  pacingBurstBytes: number;
   /** Poll interval for bufferedAmount while waiting to drain (wrtc never fires bufferedamountlow). @default 1 */
   drainPollIntervalMs: number;
   /** A send fails with ERR_DRAIN_TIMEOUT (and the link closes) if the buffer does not drain in this time. @default 30000 */
@@ -89,6 +97,7 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   highWaterMarkBytes: 1024 * 1024,
   lowWaterMarkBytes: 512 * 1024,
   pacingMbps: 256,
+  pacingBurstBytes: 16 * 1024,
   drainPollIntervalMs: 1,
   drainTimeoutMs: 30_000,
   linkMbps: Number.POSITIVE_INFINITY,
@@ -114,6 +123,7 @@ const settingsSchema = z
     highWaterMarkBytes: positiveInt.max(8 * 1024 * 1024),
     lowWaterMarkBytes: z.number().int().min(0),
     pacingMbps: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]),
+    pacingBurstBytes: z.number().int().min(0),
     drainPollIntervalMs: positiveInt,
     drainTimeoutMs: positiveInt,
     linkMbps: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]),

@@ -303,7 +303,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
           }
         }
         // Only when there is a wait: a chunk due now is handed over synchronously (see send).
-        if (this.#pacedUntil > performance.now()) await this.#pace();
+        if (this.#pacedUntil - this.#pacingBurstMs > performance.now()) await this.#pace();
         if (this.#closed) throw new TransportError('ERR_LINK_CLOSED', 'link closed while sending');
         const now = performance.now();
         leftAt = shaping.uplink.release(chunk.byteLength);
@@ -326,26 +326,38 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     return leftAt;
   }
 
-  /** Waits until the chunks sent so far would have left at settings.pacingMbps. */
+  /** How long pacingBurstBytes take at settings.pacingMbps. */
+  get #pacingBurstMs(): number {
+    return this.settings.pacingBurstBytes / this.#pacingBytesPerMs;
+  }
+
+  get #pacingBytesPerMs(): number {
+    return (this.settings.pacingMbps * 1e6) / 8 / 1000;
+  }
+
+  /** Waits until no more than settings.pacingBurstBytes are still due at settings.pacingMbps. */
   async #pace(): Promise<void> {
-    const waitMs = this.#pacedUntil - performance.now();
-    if (waitMs <= 0) return;
     const teardown = this.#teardown.signal;
-    await new Promise<void>((resolve) => {
-      // Teardown ends the wait at once; the caller then finds the link closed.
-      const done = (): void => {
-        clearTimeout(timer);
-        teardown.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, waitMs);
-      teardown.addEventListener('abort', done);
-    });
+    let waitMs: number;
+    while (!teardown.aborted && (waitMs = this.#pacedUntil - this.#pacingBurstMs - performance.now()) > 0) {
+      // Whole milliseconds, rounded up: a timer of 1.5 ms may fire after 1, and pacing that
+      // runs early lets the bursts through that it is there to stop.
+      const timerMs = Math.ceil(waitMs);
+      await new Promise<void>((resolve) => {
+        // Teardown ends the wait at once; the caller then finds the link closed.
+        const done = (): void => {
+          clearTimeout(timer);
+          teardown.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, timerMs);
+        teardown.addEventListener('abort', done);
+      });
+    }
   }
 
   #paced(bytes: number): void {
-    const bytesPerMs = (this.settings.pacingMbps * 1e6) / 8 / 1000;
-    this.#pacedUntil = Math.max(this.#pacedUntil, performance.now()) + bytes / bytesPerMs;
+    this.#pacedUntil = Math.max(this.#pacedUntil, performance.now()) + bytes / this.#pacingBytesPerMs;
   }
 
   #countSent(chunk: Uint8Array): void {
