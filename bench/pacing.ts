@@ -17,7 +17,7 @@
  * npm run bench:pacing -- --trials 20 --out /tmp/pacing.json
  */
 import { Command, Option } from 'commander';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { loadWebRtcBinding, type WebRtcBinding } from '../client/transport/bindi
 import { DEFAULT_LINK_SETTINGS } from '../client/transport/link-options.ts';
 import { PeerLink } from '../client/transport/peer-link.ts';
 import { median, quantile } from './binding-harness.ts';
+import { writeResult } from './rounds.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MIB = 1 << 20;
@@ -177,8 +178,7 @@ async function run(options: PacingOptions): Promise<void> {
     date: new Date().toISOString(),
   };
   console.log(JSON.stringify(summary, null, 2));
-  mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(options.out, JSON.stringify(result, null, 2) + '\n');
+  writeResult(options.out, result);
   console.log(`wrote ${options.out}`);
 }
 

@@ -41,8 +41,9 @@ export interface LinkSettings {
   /** After hitting the high-water mark, resume once bufferedAmount is at or below this. @default 524288 */
   lowWaterMarkBytes: number;
   /**
-   * Paces each link's chunks to this rate, in Mbit/s: a chunk waits until the ones before it
-   * would have left at this rate (the first after a pause goes at once). Without it, a
+   * Paces each link's chunks to this rate, in Mbit/s: a chunk waits while more than
+   * pacingBurstBytes of those before it would still be leaving at this rate (after a pause
+   * a chunk goes at once). Without it, a
    * message of a few hundred KiB reaches the remote's UDP socket as one burst; on loopback
    * (and behind slow receivers) the socket's default buffer (Linux net.core.rmem_default,
    * 208 KiB) overflows, and SCTP recovers the lost tail only by a retransmission timeout:

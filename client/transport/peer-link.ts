@@ -193,7 +193,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 
   /**
    * Sends one message; resolves once every chunk is handed to the data channel (not when the
-   * remote has it). On a shaped link, once every chunk has left the shaped uplink (the
+   * remote has it), the chunks paced at settings.pacingMbps. On a shaped link, once every chunk has left the shaped uplink (the
    * latency still to come); the time that took is recorded in the peer's uplink meter.
    * Concurrent calls are queued, so messages never interleave. Do not modify `message` until
    * the promise settles. Rejects with ERR_NOT_CONNECTED, ERR_LINK_CLOSED,
