@@ -1,6 +1,7 @@
 /**
  * Link pacing (`pacingMbps`, client/transport/link-options.ts) side by side with none, on
- * wrtc over loopback, the two settings taking turns within every trial so machine load falls
+ * one Node binding over loopback (`--binding`: wrtc, where the stall below was found, or
+ * node-datachannel, the default), the two settings taking turns within every trial so machine load falls
  * on both alike.
  *
  * - first message: per trial a fresh link; the time from send() until the remote has the
@@ -15,14 +16,21 @@
  * @example
  * npm run bench:pacing                          # writes bench/results/pacing.json
  * npm run bench:pacing -- --trials 20 --out /tmp/pacing.json
+ * npm run bench:pacing -- --binding node-datachannel --out /tmp/pacing-ndc.json
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { integerIn, processIo, runProgram, type CliIo } from '../client/cli/command.ts';
-import { loadWebRtcBinding, type WebRtcBinding } from '../client/transport/binding.ts';
+import {
+  isNodeBindingName,
+  loadWebRtcBinding,
+  NODE_BINDINGS,
+  type NodeBindingName,
+  type WebRtcBinding,
+} from '../client/transport/binding.ts';
 import { DEFAULT_LINK_SETTINGS } from '../client/transport/link-options.ts';
 import { PeerLink } from '../client/transport/peer-link.ts';
 import { median, quantile } from './binding-harness.ts';
@@ -36,6 +44,7 @@ const DEFAULT_MODEL_BYTES = 101_770 * 4;
 const ARRIVAL_TIMEOUT_MS = 30_000;
 
 interface PacingOptions {
+  binding: NodeBindingName;
   trials: number;
   paced: number[];
   bytes: number;
@@ -113,7 +122,7 @@ async function transit(from: PeerLink, to: PeerLink, bytes: number): Promise<num
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(options: PacingOptions): Promise<void> {
-  const binding = await loadWebRtcBinding('wrtc');
+  const binding = await loadWebRtcBinding(options.binding);
   const loadBefore = loadavg();
   const SETTINGS = settings(options.paced);
   const rows = new Map<
@@ -185,7 +194,16 @@ async function run(options: PacingOptions): Promise<void> {
 function pacingCommand(): Command {
   return new Command('bench:pacing')
     .description(
-      'link pacing against none on wrtc: first large message on a fresh link, UDP drops, throughput',
+      'link pacing against none on one Node binding: first large message on a fresh link, UDP drops, throughput',
+    )
+    .addOption(
+      new Option('--binding <name>', `Node WebRTC binding: ${NODE_BINDINGS.join(' | ')}`)
+        .argParser((value: string) => {
+          if (!isNodeBindingName(value))
+            throw new InvalidArgumentError(`expected ${NODE_BINDINGS.join(' | ')}`);
+          return value;
+        })
+        .default('wrtc'),
     )
     .addOption(
       new Option('--paced <mbps...>', 'paced rates to compare with none, Mbit/s')

@@ -3,18 +3,17 @@
  * globals when present, else one of two Node bindings, imported lazily so browser bundles
  * never pull them in:
  * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
- *   simple-peer 9 needs): not the default (in CI with it the faulty-aggregator and
- *   signaling-rejoin tests timed out, not investigated yet). bufferedamountlow works, an oversize or closed send
+ *   simple-peer 9 needs): the default. bufferedamountlow works, an oversize or closed send
  *   throws, and a send racing a close from the remote side is an exception, not a crash.
  *   It does not honour iceTransportPolicy 'relay' fully: libjuice offers only relay
  *   candidates but pairs its own server-reflexive address with the remote's relay, so the
  *   remote sees this peer's address (test/scale/turn.test.ts saw srflx/prflx selected).
- * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): the default, and honours
- *   relay-only, so a relay-only link uses it whatever the default; its RTCDataChannel::Send
- *   reads a channel pointer that WebRTC's thread clears when the channel closes, so a send
- *   racing a remote's outright connection close can kill the process with SIGSEGV. PeerLink
- *   says goodbye before it closes, so the remote stops sending first (link-release.ts); a
- *   remote that closes without it (a tab closed outright) can still race a send.
+ * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): honours relay-only, so a
+ *   relay-only link uses it whatever the default; its RTCDataChannel::Send reads a channel
+ *   pointer that WebRTC's thread clears when the channel closes, so a send racing a remote's
+ *   outright connection close can kill the process with SIGSEGV. PeerLink says goodbye
+ *   before it closes, so the remote stops sending first (link-release.ts); a remote that
+ *   closes without it (a tab closed outright) can still race a send.
  *   `npm run bench:binding` compares them (docs/benchmarks.md).
  * LIEC_WEBRTC=node-datachannel|wrtc chooses one for every link (no fallback then); otherwise
  * the default for the link's policy is tried first and the other if it cannot load (a
@@ -49,15 +48,14 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
- * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc, for now. In
- * `npm run bench:binding` (bench/results/binding.json, before PeerLink's orderly close) a remote
- * close during sends killed a wrtc process with SIGSEGV (1 in 40 links there, 1 in 11 in an earlier
- * run) and never a node-datachannel one (0 in 40), and its send() call blocks about 10x less (median 5 us
- * against 57 us); but with node-datachannel as the default, CI saw two session tests time
- * out (test/e2e/faulty-aggregator.test.ts waiting for the faulty report,
- * test/roles/signaling-rejoin.test.ts waiting for a rejoined worker to be counted).
+ * The Node binding used unless LIEC_WEBRTC says otherwise: node-datachannel. A remote that
+ * closes outright (a tab closed, no goodbye) did not crash it in that stress, where it can crash
+ * wrtc (above);
+ * its send() hands a chunk to its own thread instead of waiting for WebRTC's (median 5 us
+ * against 57 us per 64 KiB chunk in `npm run bench:binding`). It was wrtc until the whole suite
+ * passed on node-datachannel (docs/benchmarks.md, "Node WebRTC binding").
  */
-export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'node-datachannel';
 
 /**
  * The Node binding a relay-only link (iceTransportPolicy 'relay') uses unless LIEC_WEBRTC

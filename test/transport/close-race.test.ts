@@ -1,6 +1,7 @@
 /**
  * A link closed while the remote sends without pause: the race that killed wrtc processes with
- * SIGSEGV in RTCDataChannel::Send (docs/failover.md). The sender lives in a child process
+ * SIGSEGV in RTCDataChannel::Send (docs/failover.md). Both ends are pinned to wrtc, the binding of
+ * relay-only links (the default is node-datachannel, binding.ts). The sender lives in a child process
  * (fixtures/close-race-sender.ts), so a crash is that process dying; this side closes each of
  * LINKS links after a seeded random 1-64 chunks have arrived. The sender must survive every
  * close, see each one as a 'close' (its pending send rejected with ERR_LINK_CLOSED), and exit
@@ -82,8 +83,8 @@ test(
         (r): r is Extract<SenderReport, { type: 'ready' }> => r.type === 'ready',
         'ready',
       );
-      assert.equal(ready.binding, 'wrtc', 'the race is wrtc-specific: run with the default binding');
-      const binding = await loadWebRtcBinding();
+      assert.equal(ready.binding, 'wrtc', 'the race is wrtc-specific: the sender runs on wrtc');
+      const binding = await loadWebRtcBinding('wrtc');
       const draw = random(1);
       for (let id = 0; id < LINKS; id++) {
         const link = new PeerLink({ initiator: true, binding });
