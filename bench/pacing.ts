@@ -1,8 +1,8 @@
 /**
  * Link pacing (`pacingMbps`, client/transport/link-options.ts) side by side with none, on
  * one Node binding over loopback (`--binding`: wrtc, where the stall below was found, or
- * node-datachannel, the default), the two settings taking turns within every trial so machine load falls
- * on both alike.
+ * node-datachannel, the default binding, unpaced by default), the two settings taking turns
+ * within every trial so machine load falls on both alike.
  *
  * - first message: per trial a fresh link; the time from send() until the remote has the
  *   whole message, for the first `--bytes` message (default: the default model in fp32, what
@@ -31,7 +31,7 @@ import {
   type NodeBindingName,
   type WebRtcBinding,
 } from '../client/transport/binding.ts';
-import { DEFAULT_LINK_SETTINGS } from '../client/transport/link-options.ts';
+import { DEFAULT_LINK_SETTINGS, defaultPacingMbps } from '../client/transport/link-options.ts';
 import { PeerLink } from '../client/transport/peer-link.ts';
 import { median, quantile } from './binding-harness.ts';
 import { writeResult } from './rounds.ts';
@@ -57,12 +57,16 @@ interface Setting {
   pacingMbps: number;
 }
 
-/** Unpaced, then each paced rate (Mbit/s) asked for; by default the setting's default. */
-function settings(pacedMbps: readonly number[]): Setting[] {
+/**
+ * Unpaced, then each paced rate (Mbit/s) asked for (by default 256, wrtc's default); the one
+ * the binding's links get by default (defaultPacingMbps) is marked.
+ */
+function settings(pacedMbps: readonly number[], binding: string): Setting[] {
+  const mark = (mbps: number): string => (mbps === defaultPacingMbps(binding) ? ' (default)' : '');
   return [
-    { name: 'unpaced', pacingMbps: Number.POSITIVE_INFINITY },
+    { name: `unpaced${mark(Number.POSITIVE_INFINITY)}`, pacingMbps: Number.POSITIVE_INFINITY },
     ...pacedMbps.map((mbps) => ({
-      name: `paced ${mbps} Mbit/s${mbps === DEFAULT_LINK_SETTINGS.pacingMbps ? ' (default)' : ''}`,
+      name: `paced ${mbps} Mbit/s${mark(mbps)}`,
       pacingMbps: mbps,
     })),
   ];
@@ -124,7 +128,7 @@ const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeou
 async function run(options: PacingOptions): Promise<void> {
   const binding = await loadWebRtcBinding(options.binding);
   const loadBefore = loadavg();
-  const SETTINGS = settings(options.paced);
+  const SETTINGS = settings(options.paced, binding.name);
   const rows = new Map<
     string,
     { firstMs: number[]; laterMs: number[]; drops: number | null; mbPerSecond: number[] }

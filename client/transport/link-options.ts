@@ -48,7 +48,7 @@ export interface LinkSettings {
    * (and behind slow receivers) the socket's default buffer (Linux net.core.rmem_default,
    * 208 KiB) overflows, and SCTP recovers the lost tail only by a retransmission timeout:
    * the message takes 0.4-4 s instead of about 15 ms. Infinity: no pacing.
-   * @default 256
+   * @default defaultPacingMbps(binding): 256 on wrtc and in browsers, none on node-datachannel
    */
   pacingMbps: number;
   /**
@@ -106,6 +106,21 @@ export const DEFAULT_LINK_SETTINGS: Readonly<LinkSettings> = Object.freeze({
   maxShapedBacklogBytes: 256 * 1024 * 1024,
   gracefulCloseTimeoutMs: 1000,
 });
+
+/** Bindings whose links need no pacing by default (see defaultPacingMbps). */
+const UNPACED_BINDINGS: ReadonlySet<string> = new Set(['node-datachannel']);
+
+/**
+ * pacingMbps for a link whose options leave it unset, by its binding's name (binding.ts).
+ * node-datachannel showed no burst loss to pace against: a fresh link's first 407 KB message
+ * arrived in 8 ms median unpaced (17 ms paced at 256 Mbit/s), with no UDP receive-buffer drops
+ * either way, and a 16 MiB message went at 52 MB/s unpaced against 25 paced (`npm run
+ * bench:pacing -- --binding node-datachannel`, bench/results/pacing-node-datachannel.json). wrtc
+ * loses the tail of such a burst (above) and browsers run the same WebRTC code: paced.
+ */
+export function defaultPacingMbps(bindingName: string): number {
+  return UNPACED_BINDINGS.has(bindingName) ? Number.POSITIVE_INFINITY : DEFAULT_LINK_SETTINGS.pacingMbps;
+}
 
 const positiveInt = z.number().int().positive();
 

@@ -22,7 +22,7 @@ import { LinkRelease } from './link-release.ts';
 import { selectedPairRoundTripMs } from './ice-rtt.ts';
 import { DelayLine } from './delay-line.ts';
 import { TransportError, toTransportError } from './errors.ts';
-import { resolveLinkSettings, type LinkSettings } from './link-options.ts';
+import { defaultPacingMbps, resolveLinkSettings, type LinkSettings } from './link-options.ts';
 import { copyLinkStats, emptyLinkStats, type LinkStats } from './link-stats.ts';
 import { Reassembler } from './reassembler.ts';
 import {
@@ -122,7 +122,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     super();
     this.initiator = options.initiator;
     this.#binding = options.binding;
-    this.settings = resolveLinkSettings(options);
+    this.settings = resolveLinkSettings({
+      ...options,
+      pacingMbps: options.pacingMbps ?? defaultPacingMbps(options.binding.name),
+    });
     this.#shaping = options.shaping ?? createLinkShaping(this.settings);
     this.#reassembler = new Reassembler(this.settings.maxMessageBytes);
     this.#peer = new SimplePeer({

@@ -10,6 +10,7 @@ import SimplePeer from 'simple-peer';
 import { loadWebRtcBinding } from '../../client/transport/binding.ts';
 import { CHUNK_FLAG_FIRST, CHUNK_FLAG_LAST } from '../../client/transport/chunk-codec.ts';
 import { TransportError } from '../../client/transport/errors.ts';
+import { DEFAULT_LINK_SETTINGS } from '../../client/transport/link-options.ts';
 import { PeerLink } from '../../client/transport/peer-link.ts';
 import { collectMessages, connectedPair, matchesPattern, nextEvent, pattern } from './helpers.ts';
 
@@ -237,6 +238,24 @@ test('chunks leave at pacingMbps: a message of several chunks takes their time a
   } finally {
     a.close();
     b.close();
+  }
+});
+
+test('pacing by default only on the bindings that need it: wrtc paced, node-datachannel not; a set rate is kept', async () => {
+  const wrtc = await loadWebRtcBinding('wrtc');
+  const datachannel = await loadWebRtcBinding('node-datachannel');
+  const links = [
+    new PeerLink({ initiator: true, binding: wrtc }),
+    new PeerLink({ initiator: true, binding: datachannel }),
+    new PeerLink({ initiator: true, binding: datachannel, pacingMbps: 64 }),
+  ];
+  try {
+    assert.deepEqual(
+      links.map((link) => link.settings.pacingMbps),
+      [DEFAULT_LINK_SETTINGS.pacingMbps, Number.POSITIVE_INFINITY, 64],
+    );
+  } finally {
+    for (const link of links) link.close();
   }
 });
 
