@@ -3,17 +3,17 @@
  * globals when present, else one of two Node bindings, imported lazily so browser bundles
  * never pull them in:
  * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
- *   simple-peer 9 needs): the default. bufferedamountlow works, an oversize or closed send
- *   throws, and a send racing a close from the remote side is an exception, not a crash.
- *   It does not honour iceTransportPolicy 'relay' fully: libjuice offers only relay
+ *   simple-peer 9 needs): not the default (below). bufferedamountlow works, an oversize or
+ *   closed send throws, and a send racing a close from the remote side is an exception, not a
+ *   crash. It does not honour iceTransportPolicy 'relay' fully: libjuice offers only relay
  *   candidates but pairs its own server-reflexive address with the remote's relay, so the
  *   remote sees this peer's address (test/scale/turn.test.ts saw srflx/prflx selected).
- * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): honours relay-only, so a
- *   relay-only link uses it whatever the default; its RTCDataChannel::Send reads a channel
- *   pointer that WebRTC's thread clears when the channel closes, so a send racing a remote's
- *   outright connection close can kill the process with SIGSEGV. PeerLink says goodbye
- *   before it closes, so the remote stops sending first (link-release.ts); a remote that
- *   closes without it (a tab closed outright) can still race a send.
+ * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): the default, and honours
+ *   relay-only, so a relay-only link uses it whatever the default; its RTCDataChannel::Send
+ *   reads a channel pointer that WebRTC's thread clears when the channel closes, so a send
+ *   racing a remote's outright connection close can kill the process with SIGSEGV. PeerLink
+ *   says goodbye before it closes, so the remote stops sending first (link-release.ts); a
+ *   remote that closes without it (a tab closed outright) can still race a send.
  *   `npm run bench:binding` compares them (docs/benchmarks.md).
  * LIEC_WEBRTC=node-datachannel|wrtc chooses one for every link (no fallback then); otherwise
  * the default for the link's policy is tried first and the other if it cannot load (a
@@ -48,14 +48,16 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
- * The Node binding used unless LIEC_WEBRTC says otherwise: node-datachannel. A remote that
- * closes outright (a tab closed, no goodbye) did not crash it in that stress, where it can crash
- * wrtc (above);
- * its send() hands a chunk to its own thread instead of waiting for WebRTC's (median 5 us
- * against 57 us per 64 KiB chunk in `npm run bench:binding`). It was wrtc until the whole suite
- * passed on node-datachannel (docs/benchmarks.md, "Node WebRTC binding").
+ * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc. node-datachannel halves the
+ * round overhead (`npm run bench:rounds`, taking turns: 10.3 against 21.7 ms median), sends
+ * twice as fast and never crashed in the close stress, and the whole suite passes on it; but
+ * many of its links open a second late: ICE connects at once, then the DTLS handshake finishes
+ * only on libdatachannel's 1 s retransmission (seen in its log). In chaos runs 16 of 90 workers'
+ * links to their aggregator took over 0.9 s, against 4 of 92 on wrtc, and 2 of 3 runs missed the
+ * 3 s resume target. Joining, resuming and failing over fast matter more here
+ * (docs/benchmarks.md, "Node WebRTC binding").
  */
-export const DEFAULT_NODE_BINDING: NodeBindingName = 'node-datachannel';
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
 
 /**
  * The Node binding a relay-only link (iceTransportPolicy 'relay') uses unless LIEC_WEBRTC

@@ -1,15 +1,15 @@
 /**
  * A link closed while the remote sends without pause: the race that killed wrtc processes with
- * SIGSEGV in RTCDataChannel::Send (docs/failover.md). Both ends are pinned to wrtc, the binding of
- * relay-only links (the default is node-datachannel, binding.ts). The sender lives in a child process
- * (fixtures/close-race-sender.ts), so a crash is that process dying; this side closes each of
- * LINKS links after a seeded random 1-64 chunks have arrived. The sender must survive every
- * close, see each one as a 'close' (its pending send rejected with ERR_LINK_CLOSED), and exit
- * by itself with code 0. Under a CPU hog the sender died with SIGSEGV in 4 of 8 runs with the
- * orderly close alone, 0 of 60 since PeerLink says goodbye first (link-release.ts); in 1 of those
- * 60 one link's close never reached the sender within REPORT_GUARD_MS (not understood yet: the
- * error now says how many chunks the closer had and whether it closed), so the test stays a
- * todo (run and reported, not failing the suite) until that is.
+ * SIGSEGV in RTCDataChannel::Send (docs/failover.md), both ends on wrtc whatever LIEC_WEBRTC
+ * says. The sender lives in a child process (fixtures/close-race-sender.ts), so a crash is that
+ * process dying; this side closes each of LINKS links after a seeded random 1-64 chunks have
+ * arrived. The sender must survive every close, see each one as a 'close' (its pending send
+ * rejected with ERR_LINK_CLOSED), and exit by itself with code 0. Under a CPU hog the sender died
+ * with SIGSEGV in 4 of 8 runs with the orderly close alone, 0 of 60 since PeerLink says goodbye
+ * first (link-release.ts); in 1 of those 60 one link's close never reached the sender within
+ * REPORT_GUARD_MS (not understood yet: the error now says how many chunks the closer had and
+ * whether it closed), so the test stays a todo (run and reported, not failing the suite) until
+ * that is.
  */
 
 import { test } from 'node:test';

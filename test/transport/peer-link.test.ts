@@ -1,7 +1,7 @@
 /**
- * PeerLink over real WebRTC on loopback (the default binding, node-datachannel): large messages
- * intact, queued sends in order, byte counters, size limits, garbage from a hostile peer, timeouts
- * and close on both sides.
+ * PeerLink over real WebRTC on loopback (the default binding, wrtc): large messages intact, queued
+ * sends in order, byte counters, size limits, garbage from a hostile peer, timeouts and close on
+ * both sides.
  */
 
 import { test } from 'node:test';
