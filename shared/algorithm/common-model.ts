@@ -30,7 +30,17 @@ interface Operation {
 }
 
 /** Scratch vectors a group's workers borrow, one per value that can be alive at a time. */
-export const Scratch = { feedback: 0, offset: 1, offsetVelocity: 2, model: 3, work: 4 } as const;
+export const Scratch = {
+  feedback: 0,
+  offset: 1,
+  offsetVelocity: 2,
+  model: 3,
+  work: 4,
+  /** A worker's own upload, decoded to measure its compression error. */
+  decoded: 5,
+  /** A real peer's decoded broadcast (a group keeps each broadcast's own vector). */
+  broadcast: 6,
+} as const;
 
 export class CommonModel {
   model: Float32Array;

@@ -51,10 +51,25 @@ export class InnerSteps {
   private readonly length: number;
   /** x_i while an exchange's inner steps run; null between exchanges. */
   private start: Float32Array | null = null;
+  /** keepBuffers: x_i's copy and the returned pseudo-gradient, reused every exchange. */
+  private readonly kept: { start: Float32Array; delta: Float32Array } | null;
 
-  constructor(options: OptimizerOptions, length: number) {
+  /**
+   * `keepBuffers` (a real peer): the two model-sized vectors of an exchange are allocated once
+   * and reused; the pseudo-gradient finish() returns is then valid until the next finish().
+   * Without (the simulator's many virtual workers), they are allocated per exchange and held
+   * only while it runs.
+   */
+  constructor(
+    options: OptimizerOptions,
+    length: number,
+    settings: { keepBuffers: boolean } = { keepBuffers: false },
+  ) {
     this.optimizer = createOptimizer(options, length);
     this.length = length;
+    this.kept = settings.keepBuffers
+      ? { start: new Float32Array(length), delta: new Float32Array(length) }
+      : null;
   }
 
   /** True between the first inner step of an exchange and finish(). */
@@ -71,7 +86,10 @@ export class InnerSteps {
     if (gradient.length !== this.length || model.length !== this.length) {
       throw new RangeError(`gradient has ${gradient.length} values, model has ${model.length}`);
     }
-    this.start ??= Float32Array.from(model);
+    if (this.start === null) {
+      this.start = this.kept?.start ?? new Float32Array(this.length);
+      this.start.set(model);
+    }
     this.optimizer.step(model, gradient);
   }
 
@@ -79,7 +97,7 @@ export class InnerSteps {
   finish(model: Float32Array, gradient: Float32Array): Float32Array {
     this.step(model, gradient);
     const start = this.start as Float32Array;
-    const delta = pseudoGradient(new Float32Array(this.length), start, model);
+    const delta = pseudoGradient(this.kept?.delta ?? new Float32Array(this.length), start, model);
     model.set(start);
     this.start = null;
     return delta;

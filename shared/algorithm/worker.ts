@@ -26,7 +26,7 @@ import type { Compressor } from '../compress/types.ts';
 import { syncFlushStep } from './aggregator.ts';
 import { CommonModel, Scratch } from './common-model.ts';
 import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
-import { decodeChecked } from './decode.ts';
+import { decodeChecked, decodeCheckedInto } from './decode.ts';
 import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { InnerSteps, liecOuterOptions } from './liec-local.ts';
@@ -106,6 +106,11 @@ class Worker implements WorkerAlgorithm {
   private readonly flushStep: number;
   /** LIEC, f32: this round's residual alpha r_i, consumed by the next broadcast. */
   private residual: Float32Array | null = null;
+  /**
+   * A real peer's vector for each round's corrected gradient (workVector), kept across rounds:
+   * no model-sized allocation per round. Null until first used, and in a group.
+   */
+  private ownWork: Float32Array | null = null;
   private pending = false;
   /**
    * LIEC: each pending sync upload's payload, by block start (0 for a full sync), so a counted
@@ -127,7 +132,9 @@ class Worker implements WorkerAlgorithm {
     const isLiec = this.algorithm === 'liec';
     const local = isLiec ? options.local : undefined;
     this.localSteps = local?.steps ?? 1;
-    this.inner = local === undefined ? null : new InnerSteps(options, this.length);
+    // A real peer keeps its per-round vectors; a group's virtual workers allocate them per use.
+    this.inner =
+      local === undefined ? null : new InnerSteps(options, this.length, { keepBuffers: group === null });
     this.stepOptions = local === undefined ? options : liecOuterOptions(local);
     this.common = group?.common ?? new CommonModel(initialModel, this.stepOptions, { shared: false });
     if (this.common.length !== this.length)
@@ -206,7 +213,7 @@ class Worker implements WorkerAlgorithm {
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
-        memory.commit(subtract(feedback, corrected, up.decode(payload, this.length)));
+        memory.commit(subtract(feedback, corrected, this.decodeOwn(up, payload)));
         break;
       }
       case 'liec': {
@@ -215,7 +222,7 @@ class Worker implements WorkerAlgorithm {
         const kept = this.offset === null && (this.own !== null || this.compensation > 0);
         if (memory === null) {
           payload = up.encode(gradient, seed);
-          this.keepResidual(subtract(this.workVector(kept), gradient, up.decode(payload, this.length)));
+          this.keepResidual(subtract(this.workVector(kept), gradient, this.decodeOwn(up, payload)));
           break;
         }
         // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
@@ -224,10 +231,12 @@ class Worker implements WorkerAlgorithm {
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
-        const residual = subtract(corrected, corrected, up.decode(payload, this.length));
+        // One pass: r (into `corrected`, now the residual), then split as alpha r and the rest.
+        const sent = this.decodeOwn(up, payload);
+        const residual = corrected;
         const alpha = this.compensation;
         for (let i = 0; i < this.length; i++) {
-          const r = residual[i] as number;
+          const r = Math.fround((residual[i] as number) - (sent[i] as number));
           const applied = Math.fround(alpha * r);
           feedback[i] = r - applied;
           residual[i] = applied;
@@ -250,12 +259,20 @@ class Worker implements WorkerAlgorithm {
   }
 
   /**
-   * A vector for this round's corrected gradient: a fresh one when it is kept until the
-   * broadcast, else a group's scratch (1,000 virtual workers' worth of garbage less per round).
+   * A vector for this round's corrected gradient. A real peer's own, reused every round: at
+   * most one is alive (kept as the residual until the broadcast consumes it, and no upload is
+   * prepared before that). In a group a fresh one when it is kept until the broadcast, else the
+   * group's scratch (1,000 virtual workers' worth of garbage less per round).
    */
   private workVector(kept: boolean): Float32Array {
-    if (kept || !this.common.shared) return new Float32Array(this.length);
+    if (!this.common.shared) return (this.ownWork ??= new Float32Array(this.length));
+    if (kept) return new Float32Array(this.length);
     return this.common.scratch(Scratch.work);
+  }
+
+  /** What this worker's own upload decodes to (its compression error is measured against it), in a scratch. */
+  private decodeOwn(up: Compressor, payload: Uint8Array): Float32Array {
+    return up.decodeInto(payload, this.common.scratch(Scratch.decoded));
   }
 
   /** LIEC: where this round's applied residual alpha r goes until the broadcast. */
@@ -280,8 +297,11 @@ class Worker implements WorkerAlgorithm {
   }
 
   applyBroadcast(payload: Uint8Array): void {
+    // A group keeps the decoded broadcast for its other workers; a real peer's is used once.
     const broadcast = this.common.broadcast(this.position, payload, () =>
-      decodeChecked(this.down, payload, this.length),
+      this.common.shared
+        ? decodeChecked(this.down, payload, this.length)
+        : decodeCheckedInto(this.down, payload, this.common.scratch(Scratch.broadcast)),
     );
     this.position++;
     if (this.own !== null) {
