@@ -41,6 +41,7 @@ import { FinalModel } from './final-model.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { MissedFrames } from './missed-frames.ts';
 import { ModelSyncPhase } from './model-sync-phase.ts';
+import { VectorPool } from './vector-pool.ts';
 import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
@@ -75,6 +76,8 @@ export class AggregatorRole {
   private readonly missed: MissedFrames;
   /** Absent workers' recent average uploads, counted in their seats (stand-ins.ts). */
   private readonly standIns: StandIns;
+  /** What uploads are decoded into, given back once their round is done with them. */
+  private readonly uploadVectors: VectorPool;
 
   constructor(ctx: RoleContext, term: number) {
     this.ctx = ctx;
@@ -92,6 +95,7 @@ export class AggregatorRole {
     this.missed = new MissedFrames(ctx, this.workers, this.sync, this.rolling);
     this.final = new FinalModel(ctx, this.workers);
     this.standIns = new StandIns(ctx.state.learner.numParams, { maxAgeRounds: ctx.config.standInRounds });
+    this.uploadVectors = new VectorPool(ctx.state.learner.numParams);
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
@@ -350,7 +354,8 @@ export class AggregatorRole {
         current.computeMs = state.lastComputeMs;
       }
       afterPrevious();
-      current.add(this.ctx.selfId, this.aggregator.decodeUpload(own.payload), own.aux);
+      const ownVector = this.aggregator.decodeUpload(own.payload, this.uploadVectors.take());
+      if (!current.add(this.ctx.selfId, ownVector, own.aux)) this.uploadVectors.give(ownVector);
       for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
         current.add(early.from, early.vector, early.aux);
       this.maybeClose();
@@ -361,16 +366,18 @@ export class AggregatorRole {
 
   private onUpload(from: string, frame: Frame): void {
     const current = this.current;
-    let vector: Float32Array;
+    const vector = this.uploadVectors.take();
     try {
-      vector = this.aggregator.decodeUpload(frame.payload);
+      this.aggregator.decodeUpload(frame.payload, vector);
     } catch (error) {
+      this.uploadVectors.give(vector);
       this.reject(from, 'BAD_UPLOAD', message(error));
       return;
     }
     if (current !== null && this.phase === 'collect' && frame.round === current.round) {
       // A resend of what was already counted changes nothing.
       if (current.add(from, vector, frame.aux)) this.maybeClose();
+      else this.uploadVectors.give(vector);
       return;
     }
     const { round: ownRound, lastBroadcast } = this.ctx.state;
@@ -385,7 +392,9 @@ export class AggregatorRole {
       this.ledger.keepEarly(from, frame.round, vector, frame.aux);
       return;
     }
-    if (this.ledger.late(from, frame.round, vector) === 'unknown')
+    const late = this.ledger.late(from, frame.round, vector); // folded at once, if at all
+    this.uploadVectors.give(vector);
+    if (late === 'unknown')
       this.ctx.reject(
         from,
         'STALE_ROUND',
@@ -527,6 +536,8 @@ export class AggregatorRole {
       state.requireWorker().applyBroadcast(payload);
       // Off the critical path (the broadcast is out): the counted uploads into their averages.
       if (this.meanAggregation) current.recordInto(this.standIns);
+      // Nothing holds the round's uploads now: the mean, e and the averages have their own.
+      for (const vector of current.vectors.values()) this.uploadVectors.give(vector);
       state.cached = null;
       const afterRound = this.report.closed({
         round,

@@ -13,7 +13,7 @@
 import { clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
 import { sharedShare } from './compensation.ts';
-import { decodeChecked } from './decode.ts';
+import { decodeChecked, decodeCheckedInto } from './decode.ts';
 import { encodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { combine, type Aggregation } from './robust.ts';
@@ -88,8 +88,11 @@ class Aggregator implements AggregatorAlgorithm {
     return v;
   }
 
-  decodeUpload(payload: Uint8Array): Float32Array {
-    return decodeChecked(this.up, payload, this.length);
+  decodeUpload(payload: Uint8Array, into?: Float32Array): Float32Array {
+    if (into === undefined) return decodeChecked(this.up, payload, this.length);
+    if (into.length !== this.length)
+      throw new RangeError(`upload vector has ${into.length} values, the model ${this.length}`);
+    return decodeCheckedInto(this.up, payload, into);
   }
 
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array {

@@ -210,8 +210,11 @@ export interface AggregatorAlgorithm {
   readonly algorithm: AlgorithmName;
   /** Persistent error e (units of a gradient); read-only view for status and tests. */
   readonly error: Float32Array;
-  /** Decodes and checks one upload (codec, length, finite values); throws CodecError. */
-  decodeUpload(payload: Uint8Array): Float32Array;
+  /**
+   * Decodes and checks one upload (codec, length, finite values); throws CodecError. Into
+   * `into` (the model's length, reused by the caller) when given, else into a new vector.
+   */
+  decodeUpload(payload: Uint8Array, into?: Float32Array): Float32Array;
   /** v = mean(uploads) + e, c = C_down(v), e <- v - c; returns c's payload. */
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array;
   /** Folds an upload that missed its round into e, weighted as a member of that round. */

@@ -3,11 +3,13 @@
  * to the next instead of allocating them. Nothing may change: the payloads and e are those
  * of the straightforward computation (fresh vectors every round, written out here), no value
  * of one round leaks into the next, and nothing a caller holds (its uploads, a payload it
- * keeps for a resend) is overwritten by a later round.
+ * keeps for a resend) is overwritten by a later round. Uploads are decoded into vectors the
+ * aggregator role reuses (VectorPool; when it gives them back: test/roles/stand-ins-role.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunningMean } from '../../client/roles/running-mean.ts';
+import { VectorPool } from '../../client/roles/vector-pool.ts';
 import {
   createAggregator,
   resolveAlgorithmOptions,
@@ -198,4 +200,49 @@ test('decodeCheckedInto: decodeChecked into a reused vector, refusing what it re
       (error: unknown) => error instanceof CodecError && error.code === 'LENGTH_MISMATCH',
     );
   }
+});
+
+test("the aggregator's decodeUpload into a reused vector: the bits of a fresh decode, the same errors", () => {
+  const options = resolveAlgorithmOptions({
+    algorithm: 'liec',
+    up: 'topk:0.05',
+    down: 'topk:0.05',
+    learningRate: 0.1,
+  });
+  const aggregator = createAggregator(options, DIM);
+  const into = new Float32Array(DIM).fill(Number.NaN);
+  for (const seed of [1, 2, 3]) {
+    const payload = options.up.encode(randomVector(seed, true), seed);
+    const reused = aggregator.decodeUpload(payload, into);
+    assert.equal(reused, into, 'decoded where asked');
+    assertSameBits(reused, aggregator.decodeUpload(payload), `seed ${seed}`);
+  }
+  const foreign = parseCompressor('sign:256').encode(randomVector(4), 4);
+  for (const target of [undefined, into])
+    assert.throws(
+      () => aggregator.decodeUpload(foreign, target),
+      (error: unknown) => error instanceof CodecError && error.code === 'WRONG_CODEC',
+    );
+  assert.throws(
+    () => aggregator.decodeUpload(options.up.encode(randomVector(5), 5), new Float32Array(DIM + 1)),
+    RangeError,
+  );
+});
+
+test('VectorPool: a vector given back is taken again, once; other lengths and a full pool are left to the GC', () => {
+  const pool = new VectorPool(DIM, 2);
+  const a = pool.take();
+  const b = pool.take();
+  assert.notEqual(a, b);
+  assert.equal(a.length, DIM);
+  pool.give(a);
+  pool.give(a); // twice: kept once
+  pool.give(new Float32Array(DIM - 1));
+  assert.equal(pool.size, 1);
+  assert.equal(pool.take(), a);
+  assert.notEqual(pool.take(), a, 'taken already: a fresh one');
+  pool.give(a);
+  pool.give(b);
+  pool.give(new Float32Array(DIM)); // over maxFree
+  assert.equal(pool.size, 2);
 });

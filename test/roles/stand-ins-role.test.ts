@@ -10,15 +10,22 @@ import { createRoleHarness, nextRound, NUM_PARAMS } from '../support/role-harnes
 
 const w2Vector = Float32Array.from({ length: NUM_PARAMS }, (_, i) => (i % 3) - 1);
 
-/** Round 0 with w1 and w2, then w2 leaves and round 1 runs with w1: the two broadcasts to w1 and round 1's event. */
-async function workerLeaves(standInRounds: number) {
+const w1Vector = Float32Array.from({ length: NUM_PARAMS }, (_, i) => ((i * 7) % 5) - 2);
+
+/**
+ * Round 0 with w1 and w2, then w2 leaves and round 1 runs with w1: the two broadcasts to w1 and
+ * round 1's event. `resendInBetween`: w1 resends its round-0 upload after the round closed and
+ * before the aggregator folded the round's uploads into their averages; it must change nothing.
+ */
+async function workerLeaves(standInRounds: number, { resendInBetween = false } = {}) {
   const h = createRoleHarness({ members: ['w1', 'w2'], config: { standInRounds, roundDeadlineMs: 60_000 } });
   const role = new AggregatorRole(h.ctx, 1);
   try {
     const round0 = nextRound(h, 0);
     role.start();
-    role.onFrame('w1', h.upload('w1', 0));
-    role.onFrame('w2', h.upload('w2', 0, 1, w2Vector));
+    role.onFrame('w1', h.upload('w1', 0, 1, w1Vector));
+    role.onFrame('w2', h.upload('w2', 0, 1, w2Vector)); // the last one: round 0 closes here
+    if (resendInBetween) role.onFrame('w1', h.upload('w1', 0, 1, w1Vector));
     assert.deepEqual((await round0).standIns, []);
     const round1 = nextRound(h, 1);
     h.members = ['w1'];
@@ -41,6 +48,15 @@ test('a worker that left is stood in for by its average; with standInRounds 0 th
   assert.equal(on.broadcasts.length, 2);
   assert.deepEqual(on.broadcasts[0], off.broadcasts[0], 'round 0: everyone counted, the same broadcast');
   assert.notDeepEqual(on.broadcasts[1], off.broadcasts[1], "round 1: w2's average is in the mean");
+});
+
+// The aggregator decodes uploads into vectors it reuses (vector-pool.ts): one given back before
+// the round's uploads went into their averages would be overwritten by the next decode.
+test("an upload decoded while a closed round's uploads still wait for their averages does not overwrite them", async () => {
+  const quiet = await workerLeaves(100);
+  const resent = await workerLeaves(100, { resendInBetween: true });
+  assert.deepEqual(resent.event.standIns, ['w2']);
+  assert.deepEqual(resent.broadcasts, quiet.broadcasts);
 });
 
 test('a worker still expected when its round closes is late, not absent: no stand-in, its upload folded', async (t) => {
