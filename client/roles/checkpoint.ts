@@ -38,8 +38,11 @@ export interface CheckpointSource {
   readonly events: PeerEventEmitter;
   readonly peerId: string;
   readonly config: SessionConfig | null;
-  /** The state between two rounds; valid at the 'applied', 'round' and 'model' events. */
-  checkpointState(): CheckpointState | null;
+  /**
+   * The state between two rounds; valid at the 'applied', 'round' and 'model' events. With
+   * `reuse`, a state the caller is done with, its vectors may be overwritten to hold the new one.
+   */
+  checkpointState(reuse?: CheckpointState): CheckpointState | null;
 }
 
 export interface CheckpointerInit {
@@ -59,6 +62,14 @@ export class Checkpointer {
   private readonly init: CheckpointerInit;
   private readonly everyRounds: number;
   private latest: CheckpointState | null = null;
+  /** The state a write in flight reads (never reused until it is done). */
+  private inWrite: CheckpointState | null = null;
+  /**
+   * States nobody reads any more, whose vectors the next captures overwrite: the state of
+   * every round boundary is kept, but no model-sized copy is allocated per round. Two: a
+   * capture while a write is in flight needs a third state beside the written and the latest.
+   */
+  private readonly spares: CheckpointState[] = [];
   private writtenRound = -Infinity;
   /** The write loop, while it runs; one at a time. */
   private writing: Promise<void> | null = null;
@@ -109,10 +120,17 @@ export class Checkpointer {
   }
 
   private capture(): void {
-    const state = this.source.checkpointState();
+    const state = this.source.checkpointState(this.spares.at(-1));
     if (state === null) return;
+    this.spares.pop(); // its vectors may be state's now
+    const previous = this.latest;
     this.latest = state;
+    if (previous !== null && previous !== this.inWrite) this.keepSpare(previous);
     if (state.round - this.writtenRound >= this.everyRounds) void this.request('periodic');
+  }
+
+  private keepSpare(state: CheckpointState): void {
+    if (this.spares.length < 2) this.spares.push(state);
   }
 
   private request(reason: Checkpoint['reason']): Promise<void> {
@@ -130,6 +148,7 @@ export class Checkpointer {
         const config = this.source.config;
         if (state === null || config === null || state.round <= this.writtenRound) continue;
         const started = performance.now();
+        this.inWrite = state;
         try {
           const bytes = await writeCheckpointFile(this.init.dir, {
             ...state,
@@ -144,6 +163,10 @@ export class Checkpointer {
         } catch (error) {
           if (reason === 'exit') this.exitError = error;
           else this.init.onError?.(error);
+        } finally {
+          this.inWrite = null;
+          // Written and replaced meanwhile by a newer state: nobody reads it any more.
+          if (state !== this.latest) this.keepSpare(state);
         }
       }
     } finally {

@@ -6,6 +6,7 @@
 import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import type { AlgorithmOptions, SyncBlock, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker, resolveAlgorithmOptions, takeLocalSteps } from '../../shared/algorithm/index.ts';
+import { copyOf } from '../../shared/algorithm/vector.ts';
 import { algorithmSpecOf } from '../../shared/protocol/session-config.ts';
 import type { CountedList } from '../../shared/protocol/model-meta.ts';
 import type { Compressor } from '../../shared/compress/index.ts';
@@ -151,16 +152,19 @@ export class LocalState {
    * holds it), so the state is that of round r + 1 before its gradient. Null before the peer
    * has a model, and after a broadcast that asks for a LIEC sync until the next broadcast.
    */
-  checkpointState(): CheckpointState | null {
+  checkpointState(reuse?: CheckpointState): CheckpointState | null {
     const worker = this.worker;
     const last = this.lastBroadcast;
     if (worker === null || last?.sync === true) return null;
+    // A state the caller is done with lends its vectors (of this model's length) to this one.
+    const fits = (vector: Float32Array | null | undefined) =>
+      vector?.length === worker.model.length ? vector : undefined;
     return {
       round: last === null ? this.round : last.round + 1,
       term: last?.term ?? 0,
       shard: this.shard,
-      model: Float32Array.from(worker.model),
-      common: worker.algorithm === 'liec' ? worker.commonModel() : null,
+      model: copyOf(worker.model, fits(reuse?.model)),
+      common: worker.algorithm === 'liec' ? worker.commonModel(fits(reuse?.common)) : null,
     };
   }
 

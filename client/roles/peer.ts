@@ -163,8 +163,8 @@ export class Peer {
   }
 
   /** This peer's state between two rounds, for a checkpoint (LocalState.checkpointState), or null. */
-  checkpointState(): CheckpointState | null {
-    return this.state?.checkpointState() ?? null;
+  checkpointState(reuse?: CheckpointState): CheckpointState | null {
+    return this.state?.checkpointState(reuse) ?? null;
   }
 
   /** Fault injection (`liec join --debug-signals` SIGUSR2): DataPathFaults.dropLinks. */

@@ -31,6 +31,7 @@ import {
   type LocalStepOptions,
   type WorkerAlgorithm,
 } from './types.ts';
+import { copyOf } from './vector.ts';
 
 /** DiLoCo's outer step size (arXiv 2311.08105, section 3). */
 export const DILOCO_OUTER_LEARNING_RATE = 0.7;
@@ -211,8 +212,8 @@ class LocalStepWorker implements WorkerAlgorithm {
     return 0;
   }
 
-  commonModel(): Float32Array {
-    return Float32Array.from(this.anchor);
+  commonModel(into?: Float32Array): Float32Array {
+    return copyOf(this.anchor, into);
   }
 
   prepareSync(): Uint8Array {

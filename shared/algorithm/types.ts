@@ -170,8 +170,11 @@ export interface WorkerAlgorithm {
   applyBroadcast(payload: Uint8Array): void;
   /** ||x_i - x_common||^2: how far this worker's own residuals moved it (0 but for LIEC). */
   deviationSq(): number;
-  /** The part of the model all workers share (x_common; the model itself but for LIEC). */
-  commonModel(): Float32Array;
+  /**
+   * A copy of the part of the model all workers share (x_common; the model itself but for
+   * LIEC): into `into` (the model's length) when given, else a new vector.
+   */
+  commonModel(into?: Float32Array): Float32Array;
   /** LIEC: encodes x_i - x_common for a sync (of `block` only, for a rolling sync's slice). */
   prepareSync(seed: number, block?: SyncBlock): Uint8Array;
   /**

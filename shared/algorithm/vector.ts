@@ -21,6 +21,14 @@ export function subtract(out: Float32Array, a: Float32Array, b: Float32Array): F
   return out;
 }
 
+/** A copy of `x`: into `into` when given (same length, else RangeError), else a new vector. */
+export function copyOf(x: Float32Array, into?: Float32Array): Float32Array {
+  if (into === undefined) return Float32Array.from(x);
+  assertSameLength(x, into, 'copyOf');
+  into.set(x);
+  return into;
+}
+
 /** ||x||^2, accumulated in double precision. */
 export function normSq(x: Float32Array): number {
   let sum = 0;

@@ -35,7 +35,7 @@ import { createOptimizer, validateOptimizerOptions, type OptimizerOptions } from
 import { OwnOffset, stepOwn, type Stepped } from './own-step.ts';
 import { createStateVector, type StatePrecision, type StateVector } from './state-vector.ts';
 import type { AdoptOptions, AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
-import { distanceSq, subtract } from './vector.ts';
+import { copyOf, distanceSq, subtract } from './vector.ts';
 
 /**
  * Workers that share one CommonModel: the simulator's virtual workers, which all apply every
@@ -330,8 +330,8 @@ class Worker implements WorkerAlgorithm {
     return this.deviation;
   }
 
-  commonModel(): Float32Array {
-    return Float32Array.from(this.common.model);
+  commonModel(into?: Float32Array): Float32Array {
+    return copyOf(this.common.model, into);
   }
 
   /**

@@ -252,3 +252,42 @@ test('the Checkpointer writes every N rounds at round boundaries, and the newest
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("the Checkpointer lends a replaced state's vectors to the next capture; each file holds its own round's model", async () => {
+  const dir = await mkdtemp(joinPath(tmpdir(), 'liec-ckpt-reuse-'));
+  const events = new PeerEventEmitter();
+  let round = 0;
+  const vectors = new Set<Float32Array>();
+  const written: number[] = [];
+  // Like LocalState: the model's copy goes into the lent vector when there is one.
+  const checkpointState = (reuse?: CheckpointState): CheckpointState => {
+    const model = reuse?.model ?? new Float32Array(64);
+    vectors.add(model);
+    return { round, term: 1, shard: 0, model: model.fill(round), common: null };
+  };
+  const checkpointer = new Checkpointer(
+    { events, peerId: 'w-1', config, checkpointState },
+    { dir, sessionId: 'session-0001', everyRounds: 4, onWritten: (w) => written.push(w.round) },
+  );
+  checkpointer.start();
+  try {
+    for (round = 1; round <= 40; round++) {
+      events.publish('applied', { round: round - 1, term: 1, counted: true });
+      // A write in flight now and then: its state must not be lent meanwhile.
+      if (round % 7 === 0) await checkpointer.settled();
+    }
+    round = 40;
+    await checkpointer.flush();
+    assert.ok(written.length >= 3, `writes at rounds ${written.join(', ')}`);
+    assert.ok(vectors.size <= 3, `${vectors.size} model vectors for 40 captures`);
+    const read = await readCheckpointFile(dir);
+    assert.equal(read.round, 40);
+    assert.ok(
+      read.model.every((value) => value === 40),
+      'the model written is the one of its round',
+    );
+  } finally {
+    checkpointer.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
