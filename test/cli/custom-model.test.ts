@@ -41,12 +41,34 @@ async function saved(model: tf.LayersModel, dirs: string[]): Promise<string> {
   return dir;
 }
 
+/**
+ * Seeded initial weights. With TF.js's unseeded ones every run trained another net: of 28 CI runs
+ * one ended at 0.215, under the accuracy bound below, and one at 0.365 (the others 0.48-0.74).
+ * Seeds 1-6 end at 0.615-0.785 here.
+ */
+const INIT_SEED = 1;
+
 function convNet(inputShape: number[], extra?: tf.layers.Layer): tf.Sequential {
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape, filters: 4, kernelSize: 5, strides: 2, activation: 'relu' }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape,
+      filters: 4,
+      kernelSize: 5,
+      strides: 2,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heUniform({ seed: INIT_SEED }),
+    }),
+  );
   if (extra !== undefined) model.add(extra);
   model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+  model.add(
+    tf.layers.dense({
+      units: 10,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: INIT_SEED + 1 }),
+    }),
+  );
   return model;
 }
 
