@@ -32,6 +32,7 @@
  * npm run bench:links-sim -- --summarize-full
  * npm run bench:links-sim -- --partition iid --default-candidates --seeds 1,2,3,4 --lrs 0.3,0.6
  * npm run bench:links-sim -- --summarize-default   # links-sim-default.ts
+ * npm run bench:links-sim -- --retime-overhead-ms 11.8   # links-sim-retime.ts
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -391,6 +392,8 @@ async function main(): Promise<void> {
       /** Comma-separated candidate names to run (all unless set). */
       only: { type: 'string' },
       'summarize-default': { type: 'boolean', default: false },
+      /** Time the stored runs again with this per-round overhead (links-sim-retime.ts). */
+      'retime-overhead-ms': { type: 'string' },
     },
   });
   const file = values.runs;
@@ -403,6 +406,18 @@ async function main(): Promise<void> {
   if (values['summarize-full']) {
     const { summarizeFinal } = await import('./links-sim-final.ts');
     summarizeFinal(readRuns(file), readRuns(FULL_RUNS_FILE), ROOT);
+    return;
+  }
+  if (values['retime-overhead-ms'] !== undefined) {
+    const overheadMs = Number(values['retime-overhead-ms']);
+    if (!(overheadMs >= 0))
+      throw new Error(`--retime-overhead-ms must be a number >= 0, got ${values['retime-overhead-ms']}`);
+    const { summarizeRetimed } = await import('./links-sim-retime.ts');
+    summarizeRetimed(
+      [...readRuns(DEFAULT_RUNS_FILE), ...readRuns(file), ...readRuns(FULL_RUNS_FILE)],
+      overheadMs,
+      ROOT,
+    );
     return;
   }
   if (values['summarize-default']) {
