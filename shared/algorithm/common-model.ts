@@ -36,10 +36,11 @@ export const Scratch = {
   offsetVelocity: 2,
   model: 3,
   work: 4,
-  /** A worker's own upload, decoded to measure its compression error. */
+  /**
+   * A worker's own upload, decoded to measure its compression error; a real peer's decoded
+   * broadcast (a group keeps each broadcast's own vector). Never both alive at once.
+   */
   decoded: 5,
-  /** A real peer's decoded broadcast (a group keeps each broadcast's own vector). */
-  broadcast: 6,
 } as const;
 
 export class CommonModel {

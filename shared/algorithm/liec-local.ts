@@ -56,7 +56,8 @@ export class InnerSteps {
 
   /**
    * `keepBuffers` (a real peer): the two model-sized vectors of an exchange are allocated once
-   * and reused; the pseudo-gradient finish() returns is then valid until the next finish().
+   * and reused; the pseudo-gradient finish() returns is then valid until the next finish(), and
+   * the caller may write over it (worker.ts keeps its residual there).
    * Without (the simulator's many virtual workers), they are allocated per exchange and held
    * only while it runs.
    */

@@ -222,12 +222,14 @@ class Worker implements WorkerAlgorithm {
         const kept = this.offset === null && (this.own !== null || this.compensation > 0);
         if (memory === null) {
           payload = up.encode(gradient, seed);
-          this.keepResidual(subtract(this.workVector(kept), gradient, this.decodeOwn(up, payload)));
+          this.keepResidual(
+            subtract(this.residualVector(gradient, kept), gradient, this.decodeOwn(up, payload)),
+          );
           break;
         }
         // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
         const feedback = memory.view();
-        const corrected = this.workVector(kept);
+        const corrected = this.residualVector(gradient, kept);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
@@ -270,6 +272,15 @@ class Worker implements WorkerAlgorithm {
     return this.common.scratch(Scratch.work);
   }
 
+  /**
+   * LIEC: where g + d and then the residual go. With local steps `gradient` is this worker's own
+   * pseudo-gradient (InnerSteps), not needed after: written over in place, one model-sized
+   * vector fewer. Else workVector.
+   */
+  private residualVector(gradient: Float32Array, kept: boolean): Float32Array {
+    return this.inner !== null ? gradient : this.workVector(kept);
+  }
+
   /** What this worker's own upload decodes to (its compression error is measured against it), in a scratch. */
   private decodeOwn(up: Compressor, payload: Uint8Array): Float32Array {
     return up.decodeInto(payload, this.common.scratch(Scratch.decoded));
@@ -301,7 +312,7 @@ class Worker implements WorkerAlgorithm {
     const broadcast = this.common.broadcast(this.position, payload, () =>
       this.common.shared
         ? decodeChecked(this.down, payload, this.length)
-        : decodeCheckedInto(this.down, payload, this.common.scratch(Scratch.broadcast)),
+        : decodeCheckedInto(this.down, payload, this.common.scratch(Scratch.decoded)),
     );
     this.position++;
     if (this.own !== null) {
