@@ -41,12 +41,12 @@ import { FinalModel } from './final-model.ts';
 import type { AppliedBroadcast } from './local-state.ts';
 import { MissedFrames } from './missed-frames.ts';
 import { ModelSyncPhase } from './model-sync-phase.ts';
-import { VectorPool } from './vector-pool.ts';
 import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
 import { PendingRollback } from './snapshots.ts';
 import { UploadLedger } from './upload-ledger.ts';
+import { VectorPool } from './vector-pool.ts';
 import { WorkerRoster } from './worker-roster.ts';
 
 type Phase = 'waiting' | 'collect' | 'sync' | 'done' | 'stopped';

@@ -223,13 +223,17 @@ class Worker implements WorkerAlgorithm {
         if (memory === null) {
           payload = up.encode(gradient, seed);
           this.keepResidual(
-            subtract(this.residualVector(gradient, kept), gradient, this.decodeOwn(up, payload)),
+            subtract(
+              this.residualVector(gradient, roundGradient, kept),
+              gradient,
+              this.decodeOwn(up, payload),
+            ),
           );
           break;
         }
         // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
         const feedback = memory.view();
-        const corrected = this.residualVector(gradient, kept);
+        const corrected = this.residualVector(gradient, roundGradient, kept);
         for (let i = 0; i < this.length; i++)
           corrected[i] = (gradient[i] as number) + (feedback[i] as number);
         payload = up.encode(corrected, seed);
@@ -273,12 +277,12 @@ class Worker implements WorkerAlgorithm {
   }
 
   /**
-   * LIEC: where g + d and then the residual go. With local steps `gradient` is this worker's own
-   * pseudo-gradient (InnerSteps), not needed after: written over in place, one model-sized
-   * vector fewer. Else workVector.
+   * LIEC: where g + d and then the residual go. A pseudo-gradient this worker's inner steps
+   * returned (not the caller's gradient) is its own and not needed after: written over in place,
+   * one model-sized vector fewer. Else workVector.
    */
-  private residualVector(gradient: Float32Array, kept: boolean): Float32Array {
-    return this.inner !== null ? gradient : this.workVector(kept);
+  private residualVector(gradient: Float32Array, roundGradient: Float32Array, kept: boolean): Float32Array {
+    return gradient !== roundGradient ? gradient : this.workVector(kept);
   }
 
   /** What this worker's own upload decodes to (its compression error is measured against it), in a scratch. */
