@@ -73,7 +73,7 @@ export function createRoleHarness(
     ...init.config,
   });
   const options = resolveAlgorithmOptions(algorithmSpecOf(config));
-  const state = new LocalState(options, tinyLearner, 0);
+  const state = new LocalState(options, tinyLearner, 0, config);
   state.adopt(tinyLearner.initialWeights(), 0);
   const selfId = init.selfId ?? 'self';
   const harness: RoleHarness = {
