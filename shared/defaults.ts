@@ -62,13 +62,3 @@ export const DEFAULT_STAND_IN_ROUNDS = 100;
 export function defaultStandInRounds(algorithm: string): number {
   return algorithm === 'liec' ? DEFAULT_STAND_IN_ROUNDS : 0;
 }
-
-/**
- * The share of a session's last rounds whose models its final model averages
- * (shared/algorithm/tail-average.ts); 0 keeps the last round's model. Chosen in the simulator on
- * seeds 1-4 (6 workers, dirichlet:0.1, the tuned defaults, 300 rounds; a clean run and three
- * disturbed ones per seed, as chaos runs are judged against a clean one) among 0, 0.05, 0.1 and
- * 0.2: with 0.2 the disturbed runs ended 0.18 point from their clean run on average and 0.55 at
- * worst, against 0.29 and 0.95 with the last model (bench/results/final-average-choice.json).
- */
-export const DEFAULT_FINAL_AVERAGE_SHARE = 0.2;

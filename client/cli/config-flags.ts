@@ -162,14 +162,6 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     description: "rounds an absent worker's average upload stands in for it, 0 = none (liec: 100)",
     numeric: true,
   },
-  {
-    flag: 'final-average',
-    field: 'finalAverageShare',
-    arg: 'share',
-    description:
-      "the session ends on the mean of the shared model over this share of its last rounds, 0 = the last round's model",
-    numeric: true,
-  },
   { flag: 'partition', field: 'partition', arg: 'p', description: 'iid | dirichlet:ALPHA | shards:K' },
   {
     flag: 'min-peers',

@@ -534,7 +534,6 @@ export class AggregatorRole {
     setImmediate(() => {
       // Applied even if this role stopped meanwhile: the workers apply it too.
       state.requireWorker().applyBroadcast(payload);
-      state.noteApplied(round);
       // Off the critical path (the broadcast is out): the counted uploads into their averages.
       if (this.meanAggregation) current.recordInto(this.standIns);
       // Nothing holds the round's uploads now: the mean, e and the averages have their own.

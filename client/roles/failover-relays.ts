@@ -110,7 +110,6 @@ export class FailoverRelays {
     for (const [id, vector] of collecting.vectors) this.ledger.late(id, round, vector);
     state.cached = null;
     state.noteBroadcast(relayed);
-    state.noteApplied(round);
     this.workers.sendBroadcast(relayed, from);
     return true;
   }

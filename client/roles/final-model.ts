@@ -1,6 +1,5 @@
 /**
- * The end of training at the aggregator: after the last round it takes the final model (the
- * mean of its last rounds' models, LocalState.finishTraining), evaluates it and
+ * The end of training at the aggregator: after the last round it evaluates its model and
  * sends `done`, naming that model by its digest, to the workers in step; a worker that says
  * hello afterwards is told the same, and one holding another model (it asks with
  * modelRequest or catchUp) is sent the model itself. So every peer ends on one model.
@@ -30,7 +29,6 @@ export class FinalModel {
 
   /** Training ended with `round` (`currentRound`: the round the frames are stamped with). */
   announce(round: number, currentRound: number): void {
-    this.ctx.state.finishTraining();
     const { model } = this.ctx.state.requireWorker();
     const evaluation = this.ctx.state.learner.evaluate(model);
     this.done = { kind: 'done', round, testAccuracy: evaluation.accuracy, modelDigest: modelDigest(model) };

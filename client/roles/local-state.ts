@@ -6,7 +6,6 @@
 import { NO_FEEDBACK, type UploadFeedback } from '../../shared/algorithm/adaptive-ratio.ts';
 import type { AlgorithmOptions, SyncBlock, WorkerAlgorithm } from '../../shared/algorithm/index.ts';
 import { createWorker, resolveAlgorithmOptions, takeLocalSteps } from '../../shared/algorithm/index.ts';
-import { TailAverage, tailAverageFrom } from '../../shared/algorithm/tail-average.ts';
 import { copyOf } from '../../shared/algorithm/vector.ts';
 import { algorithmSpecOf } from '../../shared/protocol/session-config.ts';
 import type { CountedList } from '../../shared/protocol/model-meta.ts';
@@ -99,33 +98,11 @@ export class LocalState {
    * a round the new one never closed. Kept across adopt(): who was counted stays true.
    */
   private readonly countedLists: { round: number; counted: readonly number[] }[] = [];
-  /**
-   * The mean of x_common over the session's last rounds, its final model (tail-average.ts),
-   * from round `finalAverageFrom` on; `scratch` holds x_common while it is added.
-   */
-  private readonly tail = new TailAverage();
-  private readonly finalAverageFrom: number;
-  private readonly lastRound: number;
-  private scratch: Float32Array | undefined = undefined;
-  /** finishTraining ran on the model held (adopt starts another). */
-  private trainingFinished = false;
 
-  /**
-   * `session`: its rounds and final average share (SessionConfig); absent, the peer ends on
-   * its last model.
-   */
-  constructor(
-    options: AlgorithmOptions,
-    learner: Learner,
-    shard: number,
-    session?: { rounds: number; finalAverageShare: number },
-  ) {
+  constructor(options: AlgorithmOptions, learner: Learner, shard: number) {
     this.options = options;
     this.learner = learner;
     this.shard = shard;
-    this.lastRound = (session?.rounds ?? Number.POSITIVE_INFINITY) - 1;
-    this.finalAverageFrom =
-      session === undefined ? this.lastRound : tailAverageFrom(session.rounds, session.finalAverageShare);
   }
 
   /**
@@ -143,7 +120,7 @@ export class LocalState {
   ): { state: LocalState; source: 'checkpoint' | 'seed' | null } {
     const { config } = joined;
     const options = resolveAlgorithmOptions(algorithmSpecOf(config));
-    const state = new LocalState(options, learner, joinShard(joined, shard), config);
+    const state = new LocalState(options, learner, joinShard(joined, shard));
     const { lastRound } = joined.aggregator;
     if (resume !== undefined) {
       assertResumable(resume, config, learner.numParams);
@@ -167,31 +144,6 @@ export class LocalState {
     if (sameRound >= 0) lists.splice(sameRound, 1);
     lists.push({ round: broadcast.round, counted: broadcast.counted });
     if (lists.length > RECENT_BROADCASTS_KEPT) lists.shift();
-  }
-
-  /**
-   * This peer applied the broadcast of `round` (and holds its model): a round of the final
-   * average but the last, whose model counts after its final sync (finishTraining).
-   */
-  noteApplied(round: number): void {
-    if (round < this.finalAverageFrom || round >= this.lastRound || this.worker === null) return;
-    this.scratch = this.worker.commonModel(
-      this.scratch?.length === this.worker.model.length ? this.scratch : undefined,
-    );
-    this.tail.add(round, this.scratch);
-  }
-
-  /**
-   * Training is over (the last round and its final sync applied): the peer takes the session's
-   * final model, the mean of x_common over the last rounds (tail-average.ts). Peers that
-   * applied the same rounds end on the same bits. Once per model: again, it does nothing.
-   */
-  finishTraining(): void {
-    if (this.trainingFinished) return;
-    this.trainingFinished = true;
-    const worker = this.requireWorker();
-    this.scratch = undefined;
-    worker.adoptModel(this.tail.finish(worker.commonModel()));
   }
 
   /**
@@ -253,9 +205,6 @@ export class LocalState {
         for (let i = 0; i < own.length; i++) own[i] = (own[i] as number) + (restored[i] as number);
       }
     } else this.worker.adoptModel(model, { keepOwn });
-    // The models averaged so far are of the trajectory this peer leaves.
-    this.tail.clear();
-    this.trainingFinished = false;
     this.round = round;
     this.cached = null;
     this.lastBroadcast = null;

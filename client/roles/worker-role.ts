@@ -286,7 +286,6 @@ export class WorkerRole {
     noteUploadFeedback(state, meta, this.selfTag);
     state.cached = null;
     state.noteBroadcast({ round, term: this.term, counted, payload: Uint8Array.from(payload), sync });
-    state.noteApplied(round);
     this.ctx.events.publish('applied', { round, term: this.term, counted: counted.includes(this.selfTag) });
     if (sync) {
       state.prepareSync(mixSeed(this.ctx.config.seed, round, this.selfTag, 5));
@@ -332,10 +331,6 @@ export class WorkerRole {
         });
         return;
       case 'done': {
-        // Every round applied: this peer's own final model, which should be the aggregator's.
-        const state = this.ctx.state;
-        if (!this.fetchingFinalModel && state.hasModel && state.round >= this.ctx.config.rounds)
-          state.finishTraining();
         if (this.holdsAnotherFinalModel(message.modelDigest)) return;
         this.stop();
         this.ctx.events.publish('done', { round: message.round, testAccuracy: message.testAccuracy });

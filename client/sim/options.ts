@@ -15,12 +15,7 @@ import {
   DEFAULT_SYNC_CODEC,
   DEFAULT_SYNC_PERIOD,
 } from '../../shared/algorithm/index.ts';
-import {
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_FINAL_AVERAGE_SHARE,
-  DEFAULT_LEARNING_RATE,
-  defaultStandInRounds,
-} from '../../shared/defaults.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, defaultStandInRounds } from '../../shared/defaults.ts';
 import { parsePartitionSpec, type PartitionSpec } from '../../shared/data/spec.ts';
 import { integerIn, numberWhere, oneLine, oneOf, plainDefaults, UsageError } from '../cli/command.ts';
 import { addTaskOptions, type TaskOptions } from '../cli/task-flags.ts';
@@ -154,14 +149,6 @@ export function simulateCommand(): Command {
       ).argParser(integerIn(0)),
     )
     .addOption(
-      opt(
-        '--final-average <share>',
-        "the run ends on the mean of the shared model over this share of its last rounds, 0 = the last round's model",
-      )
-        .argParser(probability)
-        .default(DEFAULT_FINAL_AVERAGE_SHARE),
-    )
-    .addOption(
       opt('--stragglers <p>', 'probability a participant straggles').argParser(probability).default(0),
     )
     .addOption(
@@ -273,7 +260,6 @@ interface SimulateOptions {
   participation: number;
   absences?: Absence[];
   standInRounds?: number;
-  finalAverage: number;
   stragglers: number;
   stragglerSlowdown: number;
   computeMs: number;
@@ -397,7 +383,6 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateCli | 'help'
       participation: values.participation,
       ...(values.absences === undefined ? {} : { absences: values.absences }),
       standInRounds: values.standInRounds ?? defaultStandInRounds(values.algorithm),
-      finalAverageShare: values.finalAverage,
       stragglerProbability: values.stragglers,
       stragglerSlowdown: values.stragglerSlowdown,
       computeMs: values.computeMs,

@@ -53,7 +53,6 @@ import { fairShareArrivals } from './fair-share.ts';
 import { aggregateFrames, decodedOnAccess } from './upload-mean.ts';
 import { StandIns } from '../../shared/algorithm/stand-ins.ts';
 import { consensusModel, driftOf, sameBits } from './model-checks.ts';
-import { FinalAverage } from './final-average.ts';
 import { serializationSeconds, sharedTransferSeconds, type LinkSpec } from './links.ts';
 import { broadcastFrameBytes, emptyTraffic, ratioRange, type Traffic } from './traffic.ts';
 import type { Learner } from '../training/learner.ts';
@@ -88,11 +87,6 @@ export interface SimulationConfig {
   aggregatorLink: LinkSpec;
   /** Test accuracy every this many rounds (and at the end). @default 10 */
   evalEvery: number;
-  /**
-   * The run ends on the mean of x_common over this share of its last rounds
-   * (final-average.ts), measured at the end as a real session's final model. @default 0
-   */
-  finalAverageShare?: number;
   /**
    * How time runs on the links. 'lockstep': everyone starts a round together once the last
    * worker has the broadcast (the deadline counts from there), uploads cross the aggregator's
@@ -220,10 +214,6 @@ export function runSimulation(
   const adaptive = new AdaptiveUploads(d, options.adaptiveUp, config.workers, config.roundDeadlineMs / 1000);
   /** Late uploads on their way: folded into e at the first round close after they arrive. */
   let inFlight: { arrival: number; frame: Uint8Array; countedInRound: number }[] = [];
-
-  const finalAverage = new FinalAverage(config.rounds, config.finalAverageShare ?? 0);
-  /** The session's final model, once the last round is done (the tail average). */
-  let finalModel: Float32Array | null = null;
 
   /** A full sync; `final` (the last round's) leaves every worker on one model. */
   const runSync = (round: number, final: boolean): number => {
@@ -492,7 +482,6 @@ export function runSimulation(
     const receivedFrame = decodeFrame(broadcast);
     const received = receivedFrame.payload;
     for (const w of workers) w.applyBroadcast(received);
-    finalAverage.applied(round, workers[0] as WorkerAlgorithm);
     if (sliceDown !== null && block !== null) {
       const slicePayload = decodeFrame(sliceDown).payload;
       // A worker whose slice was not counted keeps its deviation on the block (applySync).
@@ -555,9 +544,8 @@ export function runSimulation(
     let testLoss: number | null = null;
     let consensusAccuracy: number | null = null;
     let consensusLoss: number | null = null;
-    if (isLast) finalModel = finalAverage.finish(workers[0] as WorkerAlgorithm);
     if (evaluateNow) {
-      const evaluation = learner.evaluate(finalModel ?? (workers[0] as WorkerAlgorithm).model);
+      const evaluation = learner.evaluate((workers[0] as WorkerAlgorithm).model);
       testAccuracy = evaluation.accuracy;
       testLoss = evaluation.loss;
       if (config.consensus === true)
@@ -595,12 +583,11 @@ export function runSimulation(
   }
 
   const last = history.at(-1);
-  const lastModel = (workers[0] as WorkerAlgorithm).model;
+  const finalModel = Float32Array.from((workers[0] as WorkerAlgorithm).model);
   return {
     final: { testAccuracy: last?.testAccuracy ?? 0, testLoss: last?.testLoss ?? 0 },
-    identicalModels: workers.every((w) => sameBits(w.model, lastModel)),
-    // Stopped early (hooks.stopAfter): the model of the round it stopped at.
-    finalModel: finalModel ?? Float32Array.from(lastModel),
+    identicalModels: workers.every((w) => sameBits(w.model, finalModel)),
+    finalModel,
     bytes: traffic,
     fp32Bytes: fp32,
     syncs,

@@ -43,7 +43,6 @@ import {
 } from '../../shared/protocol/frames.ts';
 import { mixSeed } from '../../shared/random.ts';
 import type { Learner } from '../training/learner.ts';
-import { FinalAverage } from './final-average.ts';
 import { sharedTransferSeconds, type LinkSpec } from './links.ts';
 import { sameBits } from './model-checks.ts';
 import type { RoundRecord, SimulationConfig, SimulationHooks, SimulationResult } from './simulator.ts';
@@ -207,8 +206,6 @@ export function runTreeSimulation(
   const tags = workers.map((_, i) => i);
   const links = { worker: config.workerLink, node: config.aggregatorLink };
   let simSeconds = 0;
-  const finalAverage = new FinalAverage(config.rounds, config.finalAverageShare ?? 0);
-  let finalModel: Float32Array | null = null;
   let roundsSinceSync = 0;
   let syncs = 0;
 
@@ -352,7 +349,6 @@ export function runTreeSimulation(
     fp32.down += broadcastFrameBytes(fp32PayloadBytes(d), workers.length) * workers.length;
     const received = decodeFrame(broadcast).payload;
     for (const w of workers) w.applyBroadcast(received);
-    finalAverage.applied(round, workers[0] as WorkerAlgorithm);
     const uploadSeconds = (config.computeMs * (workers[0]?.localSteps ?? 1)) / 1000;
     simSeconds +=
       uploadSeconds +
@@ -378,11 +374,8 @@ export function runTreeSimulation(
         roundsSinceSync = 0;
       }
     }
-    if (isLast) finalModel = finalAverage.finish(workers[0] as WorkerAlgorithm);
     const evaluateNow = isLast || (round + 1) % config.evalEvery === 0;
-    const evaluation = evaluateNow
-      ? learner.evaluate(finalModel ?? (workers[0] as WorkerAlgorithm).model)
-      : null;
+    const evaluation = evaluateNow ? learner.evaluate((workers[0] as WorkerAlgorithm).model) : null;
     const record: RoundRecord = {
       round,
       loss: lossSum / workers.length,
@@ -412,11 +405,11 @@ export function runTreeSimulation(
     if (hooks.stopAfter?.(record) === true) break;
   }
   const last = history.at(-1);
-  const lastModel = (workers[0] as WorkerAlgorithm).model;
+  const finalModel = Float32Array.from((workers[0] as WorkerAlgorithm).model);
   return {
     final: { testAccuracy: last?.testAccuracy ?? 0, testLoss: last?.testLoss ?? 0 },
-    identicalModels: workers.every((w) => sameBits(w.model, lastModel)),
-    finalModel: finalModel ?? Float32Array.from(lastModel),
+    identicalModels: workers.every((w) => sameBits(w.model, finalModel)),
+    finalModel,
     bytes: traffic,
     fp32Bytes: fp32,
     syncs,

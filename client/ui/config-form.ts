@@ -239,15 +239,6 @@ export const CONFIG_FORM: readonly FieldGroup[] = [
         suggestions: ['mean', 'median', 'trimmed:0.1'],
       },
       {
-        name: 'finalAverageShare',
-        label: 'Final average (share of rounds)',
-        hint: "The session ends on the mean of the shared model over this share of its last rounds; 0 = the last round's model",
-        kind: 'number',
-        min: 0,
-        max: 1,
-        step: 0.05,
-      },
-      {
         name: 'standInRounds',
         label: 'Stand-in rounds',
         hint: `Rounds an absent worker's average upload stands in for it; 0 = none; "auto": ${DEFAULT_STAND_IN_ROUNDS} for liec, 0 for the baselines`,

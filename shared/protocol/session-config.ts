@@ -23,7 +23,6 @@ import { customModelIssue, customModelSchema, modelTaskShapeOf } from './custom-
 import {
   CONSERVATIVE_LEARNING_DEFAULTS,
   DEFAULT_BATCH_SIZE,
-  DEFAULT_FINAL_AVERAGE_SHARE,
   defaultStandInRounds,
   TUNED_LEARNING_DEFAULTS,
   type LearningDefaults,
@@ -125,11 +124,6 @@ export const sessionConfigFields = z.object({
    * for liec, 0 for the baselines (they run as published). Mean aggregation only.
    */
   standInRounds: z.number().int().min(0).max(1_000_000).optional(),
-  /**
-   * The session ends on the mean of the shared model over this share of its last rounds
-   * (shared/algorithm/tail-average.ts) instead of the last round's model; 0 = the last model.
-   */
-  finalAverageShare: z.number().min(0).max(1).default(DEFAULT_FINAL_AVERAGE_SHARE),
   /** Seed of every random choice in the session (partition, batch order, random codecs). */
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),
 });

@@ -188,7 +188,7 @@ function createHarness(algorithm: (typeof FUZZED_ALGORITHMS)[number]): Harness {
     learningRate: config.learningRate,
     syncPeriod: config.syncPeriod,
   });
-  const state = new LocalState(options, learner, 0, config);
+  const state = new LocalState(options, learner, 0);
   state.adopt(learner.initialWeights(), 0);
   const events = new PeerEventEmitter();
   const rejections: Harness['rejections'] = [];

@@ -73,7 +73,7 @@ export function createRoleHarness(
     ...init.config,
   });
   const options = resolveAlgorithmOptions(algorithmSpecOf(config));
-  const state = new LocalState(options, tinyLearner, 0, config);
+  const state = new LocalState(options, tinyLearner, 0);
   state.adopt(tinyLearner.initialWeights(), 0);
   const selfId = init.selfId ?? 'self';
   const harness: RoleHarness = {
