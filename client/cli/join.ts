@@ -395,6 +395,8 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     if (peer.expelled !== null) throw new CommandFailure(`expelled from the session: ${peer.expelled}`);
     // The final model's figure goes to the server before this peer leaves, then the session's.
     const sessionAccuracy = await local.reportFinal(peer.model(), server, session);
+    // As the aggregator, not before a worker that missed the end has fetched the final model.
+    if (!interrupted) await peer.finalModelServed();
     await peer.leave();
     await flushCheckpoint();
     const model = peer.model();

@@ -156,6 +156,12 @@ export class AggregatorRole {
     return next;
   }
 
+  /** `peerId` left the session (not only its link, which may open again): onWorkerLeft, and it needs no final model. */
+  onMemberLeft(peerId: string): void {
+    this.final.left(peerId);
+    this.onWorkerLeft(peerId);
+  }
+
   onWorkerLeft(peerId: string): void {
     this.ledger.forget(peerId);
     this.workers.remove(peerId);
@@ -163,6 +169,11 @@ export class AggregatorRole {
     this.current?.expected.delete(peerId);
     // Also when it was not expected: leaving the session may end a wait for the deadline (alone).
     this.maybeClose();
+  }
+
+  /** After the last round: resolves once no worker may still ask for the final model (FinalModel.served). */
+  finalModelServed(timeoutMs: number): Promise<void> {
+    return this.final.served(timeoutMs);
   }
 
   /** Stops expecting, in the round or sync collecting, the workers silent past aggregatorSilenceMs (isSilent). */

@@ -3,6 +3,8 @@
  * sends `done`, naming that model by its digest, to the workers in step; a worker that says
  * hello afterwards is told the same, and one holding another model (it asks with
  * modelRequest or catchUp) is sent the model itself. So every peer ends on one model.
+ * An aggregator about to leave first waits for those workers to leave (`served`, bounded by
+ * settings.finalModelLingerMs), so that a late request still finds it.
  *
  * @example
  * const final = new FinalModel(ctx, workers);
@@ -21,6 +23,9 @@ export class FinalModel {
   private readonly ctx: RoleContext;
   private readonly workers: WorkerRoster;
   private done: Done | null = null;
+  /** Workers that may still ask for the final model: members at the end, or heard from since. */
+  private readonly awaiting = new Set<string>();
+  private onServed: (() => void) | null = null;
 
   constructor(ctx: RoleContext, workers: WorkerRoster) {
     this.ctx = ctx;
@@ -32,17 +37,49 @@ export class FinalModel {
     const { model } = this.ctx.state.requireWorker();
     const evaluation = this.ctx.state.learner.evaluate(model);
     this.done = { kind: 'done', round, testAccuracy: evaluation.accuracy, modelDigest: modelDigest(model) };
+    // Members whose link is down now (cut off as the last round closed) too: they may ask later.
+    for (const id of [...this.workers.inStep, ...this.ctx.members()]) this.awaiting.add(id);
     this.workers.sendControlToInStep(this.done, currentRound);
     this.ctx.events.publish('done', { round, testAccuracy: evaluation.accuracy });
   }
 
   /** A worker said hello after the end: it is told training is done (and which model). */
   tell(to: string, currentRound: number): void {
-    if (this.done !== null) this.workers.sendControl(to, this.done, currentRound);
+    if (this.done === null) return;
+    this.awaiting.add(to);
+    this.workers.sendControl(to, this.done, currentRound);
   }
 
   /** A worker holds another model than the one `done` named: it gets that model. */
   sendModel(to: string): void {
-    if (this.done !== null) this.workers.sendFinalModel(to, this.ctx.state.requireWorker().model, this.done);
+    if (this.done === null) return;
+    this.awaiting.add(to);
+    this.workers.sendFinalModel(to, this.ctx.state.requireWorker().model, this.done);
+  }
+
+  /** A worker left the session: whatever model it holds, it asks for no other. */
+  left(peerId: string): void {
+    this.awaiting.delete(peerId);
+    if (this.awaiting.size === 0) this.onServed?.();
+  }
+
+  /**
+   * Resolves once every worker that may still ask for the final model has left, or after
+   * `timeoutMs`; at once before `done` (nothing final to serve) and when none is left.
+   */
+  served(timeoutMs: number): Promise<void> {
+    if (this.done === null || this.awaiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.onServed;
+      const finish = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.onServed = () => {
+        previous?.();
+        finish();
+      };
+    });
   }
 }

@@ -313,6 +313,22 @@ export class Peer {
     for (const [from, bytes] of waiting.release()) this.onMessage(from, bytes);
   }
 
+  /**
+   * After training, as the aggregator: resolves once every worker that may still ask for the
+   * final model has left (settings.finalModelLingerMs at most; FinalModel.served). A process
+   * that exits at the end (`liec join`) awaits it before leave(); at once for a worker.
+   */
+  finalModelServed(): Promise<void> {
+    const role = this.role;
+    const context = this.context;
+    if (this.closed || !(role instanceof AggregatorRole) || context === null) return Promise.resolve();
+    const left = new Promise<void>((resolve) =>
+      this.aborter.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    // Leaving (SIGINT meanwhile) ends the wait.
+    return Promise.race([role.finalModelServed(context.settings.finalModelLingerMs), left]);
+  }
+
   /** Leaves the session: stops the role, drains queued frames, closes every link. Idempotent. */
   leave(): Promise<void> {
     this.leaving ??= this.shutdown();
@@ -370,7 +386,7 @@ export class Peer {
   private wireEvents(membership: SessionMembership, transport: PeerTransport): void {
     membership.on('aggregator', (event) => this.applyAggregator(event));
     membership.on('peer:left', (event) => {
-      if (this.role instanceof AggregatorRole) this.role.onWorkerLeft(event.peerId);
+      if (this.role instanceof AggregatorRole) this.role.onMemberLeft(event.peerId);
     });
     membership.on('disconnect', ({ reason }) => {
       if (!this.closed) this.log('warn', `signaling connection lost (${reason}): joining again`);

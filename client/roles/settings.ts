@@ -90,6 +90,14 @@ export interface PeerSettings {
    * A slice later than the wait is not counted. @default 0
    */
   sliceWaitMs: number;
+  /**
+   * After the last round, how long an aggregator that leaves (a `liec join` process exits)
+   * waits for the workers that may still need the final model to leave first: one that missed
+   * the last broadcast or sync asks for the model when `done` names another, and must find the
+   * aggregator still there (final-model.ts). It stops waiting when they have all left.
+   * @default 5000
+   */
+  finalModelLingerMs: number;
 }
 
 export function resolvePeerSettings(
@@ -112,6 +120,7 @@ export function resolvePeerSettings(
     computeDelayMs: 0,
     busyMsPerParam: 0.0015,
     sliceWaitMs: 0,
+    finalModelLingerMs: 5000,
     ...overrides,
   };
   const { roundDeadlineMs, quorumGraceMs, syncDeadlineMs, aggregatorSilenceMs } = settings;

@@ -10,6 +10,11 @@ import { modelSha256 } from '../../shared/model-hash.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
 const ROUNDS = 8;
+/**
+ * The second test's cut: shorter than aggregatorSilenceMs (1500), so the cut worker does not
+ * report its aggregator silent (alone in the session once the others left, it would be elected).
+ */
+const CUT_MS = 1000;
 
 test(
   'a worker that missed the final sync fetches the final model and ends on it',
@@ -47,6 +52,58 @@ test(
       const hashes = await Promise.all(peers.map((p) => modelSha256(p.model() ?? new Float32Array(0))));
       assert.equal(new Set(hashes).size, 1, `model hashes ${hashes.join(', ')}`);
       assert.ok(fetched.length > 0, 'the cut worker was sent the final model');
+    } finally {
+      await session.close();
+    }
+  },
+);
+
+test(
+  'an aggregator that leaves at the end, as `liec join` does, first serves a worker that missed the final sync',
+  { timeout: 90_000 },
+  async () => {
+    const session = await startTestSession({
+      rounds: ROUNDS,
+      minPeers: 3,
+      evalEvery: 1000,
+      roundDeadlineMs: 4000,
+    });
+    try {
+      const peers = [];
+      for (const peerId of ['a-agg', 'b-one', 'c-cut']) peers.push(await session.addPeer({ peerId }));
+      const [aggregator, other, cut] = peers;
+      assert.ok(aggregator !== undefined && other !== undefined && cut !== undefined);
+      assert.equal(aggregator.currentRole, 'aggregator');
+      const fetched: number[] = [];
+      cut.events.on('model', (e) => {
+        if (e.source === 'aggregator') fetched.push(e.round);
+      });
+      const roles: string[] = [];
+      cut.events.on('role', (e) => roles.push(e.role));
+      aggregator.events.on('round', (e) => {
+        if (e.round === ROUNDS - 2) cut.partitionLinks(CUT_MS);
+      });
+      // What `liec join` does once training is over: wait for the final model to be served, leave.
+      const exitLikeTheCli = async (peer: typeof aggregator) => {
+        await peer.finished;
+        const model = peer.model();
+        await peer.finalModelServed();
+        await peer.leave();
+        return model;
+      };
+      const [aggregatorModel, otherModel] = await withTimeout(
+        Promise.all([exitLikeTheCli(aggregator), exitLikeTheCli(other)]),
+        60_000,
+        'the aggregator and the other worker to leave',
+      );
+      await withTimeout(cut.finished, 30_000, 'the cut worker to finish');
+      const [want, second, got] = await Promise.all(
+        [aggregatorModel, otherModel, cut.model()].map((m) => modelSha256(m ?? new Float32Array(0))),
+      );
+      assert.equal(second, want);
+      assert.deepEqual(roles, [], 'the cut worker never took over the finished session');
+      assert.equal(got, want, 'the cut worker ends on the final model');
+      assert.ok(fetched.length > 0, 'it was sent the final model');
     } finally {
       await session.close();
     }
