@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { modelSha256 } from '../../shared/model-hash.ts';
+import type { Peer } from '../../client/roles/peer.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
 const ROUNDS = 8;
@@ -16,26 +17,35 @@ const ROUNDS = 8;
  */
 const CUT_MS = 1000;
 
+/**
+ * A session of ROUNDS rounds and three in-process peers: the aggregator, another worker, and
+ * the worker the test cuts off; `fetched` lists the rounds of the models the aggregator sent it.
+ */
+async function threePeers() {
+  const session = await startTestSession({
+    rounds: ROUNDS,
+    minPeers: 3,
+    evalEvery: 1000,
+    roundDeadlineMs: 4000,
+  });
+  const peers: Peer[] = [];
+  for (const peerId of ['a-agg', 'b-one', 'c-cut']) peers.push(await session.addPeer({ peerId }));
+  const [aggregator, other, cut] = peers;
+  assert.ok(aggregator !== undefined && other !== undefined && cut !== undefined);
+  assert.equal(aggregator.currentRole, 'aggregator');
+  const fetched: number[] = [];
+  cut.events.on('model', (e) => {
+    if (e.source === 'aggregator') fetched.push(e.round);
+  });
+  return { session, peers, aggregator, other, cut, fetched };
+}
+
 test(
   'a worker that missed the final sync fetches the final model and ends on it',
   { timeout: 90_000 },
   async () => {
-    const session = await startTestSession({
-      rounds: ROUNDS,
-      minPeers: 3,
-      evalEvery: 1000,
-      roundDeadlineMs: 4000,
-    });
+    const { session, peers, aggregator, cut, fetched } = await threePeers();
     try {
-      const peers = [];
-      for (const peerId of ['a-agg', 'b-one', 'c-cut']) peers.push(await session.addPeer({ peerId }));
-      const [aggregator, , cut] = peers;
-      assert.ok(aggregator !== undefined && cut !== undefined);
-      assert.equal(aggregator.currentRole, 'aggregator');
-      const fetched: number[] = [];
-      cut.events.on('model', (e) => {
-        if (e.source === 'aggregator') fetched.push(e.round);
-      });
       let cutAtRound = -1;
       aggregator.events.on('round', (e) => {
         // The last round is closing: its broadcast and the final sync go on without c.
@@ -62,29 +72,15 @@ test(
   'an aggregator that leaves at the end, as `liec join` does, first serves a worker that missed the final sync',
   { timeout: 90_000 },
   async () => {
-    const session = await startTestSession({
-      rounds: ROUNDS,
-      minPeers: 3,
-      evalEvery: 1000,
-      roundDeadlineMs: 4000,
-    });
+    const { session, aggregator, other, cut, fetched } = await threePeers();
     try {
-      const peers = [];
-      for (const peerId of ['a-agg', 'b-one', 'c-cut']) peers.push(await session.addPeer({ peerId }));
-      const [aggregator, other, cut] = peers;
-      assert.ok(aggregator !== undefined && other !== undefined && cut !== undefined);
-      assert.equal(aggregator.currentRole, 'aggregator');
-      const fetched: number[] = [];
-      cut.events.on('model', (e) => {
-        if (e.source === 'aggregator') fetched.push(e.round);
-      });
       const roles: string[] = [];
       cut.events.on('role', (e) => roles.push(e.role));
       aggregator.events.on('round', (e) => {
         if (e.round === ROUNDS - 2) cut.partitionLinks(CUT_MS);
       });
       // What `liec join` does once training is over: wait for the final model to be served, leave.
-      const exitLikeTheCli = async (peer: typeof aggregator) => {
+      const exitLikeTheCli = async (peer: Peer) => {
         await peer.finished;
         const model = peer.model();
         await peer.finalModelServed();
