@@ -206,7 +206,8 @@ return {'OK'}
 
 /**
  * KEYS: session. ARGV: peerId, socketId, term, accused, now, ttlMs, reason, maxOffences,
- * sessionId, prefix. Counts the report like SessionRegistry.reportUnreachable and, at a
+ * sessionId, prefix. Counts the report like SessionRegistry.reportUnreachable (no `silent` one
+ * once the last round is reported) and, at a
  * majority, bars the accused when a counted report is not 'silent' (an offence: at the limit
  * it is expelled), takes the accused out of the ready set, elects the first ready member by
  * join order but the barred, and bumps the term. Replies {'OK', changed, reports, needed, agg, term, lastRound,
@@ -214,12 +215,14 @@ return {'OK'}
  */
 const UNREACHABLE = `
 if owned(ARGV[1], ARGV[2]) == nil then return {'ERR', 'NOT_JOINED'} end
-local s = redis.call('HMGET', META, 'term', 'agg', 'lastRound')
+local s = redis.call('HMGET', META, 'term', 'agg', 'lastRound', 'reports', 'config')
 if tonumber(ARGV[3]) ~= tonumber(s[1]) then return {'ERR', 'STALE_TERM', s[1]} end
 local accused = ARGV[4]
 if s[2] ~= accused then return {'ERR', 'NOT_AGGREGATOR', s[1]} end
 local now, ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
 if ARGV[1] ~= accused then redis.call('HSET', UNREACH, ARGV[1], s[1] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7]) end
+-- The last round reported: silence no longer counts (sessions.ts lastRoundReported).
+local finished = (tonumber(s[4]) or 0) > 0 and tonumber(s[3]) >= cjson.decode(s[5]).rounds - 1
 local electorate, reports, faults = 0, 0, 0
 for _, voter in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
   if voter ~= accused then
@@ -227,7 +230,7 @@ for _, voter in ipairs(redis.call('ZRANGE', READY, 0, -1)) do
     local rec = redis.call('HGET', UNREACH, voter)
     if rec then
       local t, at, reason = string.match(rec, '^(%S+) (%S+) (%S+)$')
-      if tonumber(t) == tonumber(s[1]) and now - tonumber(at) <= ttl then
+      if tonumber(t) == tonumber(s[1]) and now - tonumber(at) <= ttl and not (finished and reason == 'silent') then
         reports = reports + 1
         if reason ~= 'silent' then faults = faults + 1 end
       end

@@ -76,6 +76,16 @@ export interface SessionRecord {
   readonly expelled: Set<string>;
 }
 
+/**
+ * Whether the aggregator has reported the session's last round. From then on it only hands
+ * out the final model, and a worker cut off at that moment, alone once the others have left,
+ * would be elected and end on a model of its own: a `silent` report no longer counts (its
+ * socket closing or the heartbeat timeout still replace it; a fault still counts).
+ */
+export function lastRoundReported(reportedRounds: number, lastRound: number, rounds: number): boolean {
+  return reportedRounds > 0 && lastRound >= rounds - 1;
+}
+
 /** The count after an unreachable report (see SessionRegistry.reportUnreachable). */
 export interface UnreachableCount {
   readonly reports: number;
@@ -260,6 +270,11 @@ export class SessionRegistry {
     const now = this.init.now();
     if (reporter.peerId !== accused)
       session.unreachable.set(reporter.peerId, { at: now, reason: report.reason });
+    const finished = lastRoundReported(
+      session.traffic.reportedRounds,
+      session.lastRound,
+      session.config.rounds,
+    );
     let electorate = 0;
     let reports = 0;
     let faults = 0;
@@ -268,6 +283,7 @@ export class SessionRegistry {
       electorate += 1;
       const last = session.unreachable.get(peer.peerId);
       if (last === undefined || now - last.at > ttlMs) continue;
+      if (finished && last.reason === 'silent') continue;
       reports += 1;
       if (last.reason !== 'silent') faults += 1;
     }

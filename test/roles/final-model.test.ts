@@ -11,11 +11,6 @@ import type { Peer } from '../../client/roles/peer.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
 const ROUNDS = 8;
-/**
- * The second test's cut: shorter than aggregatorSilenceMs (1500), so the cut worker does not
- * report its aggregator silent (alone in the session once the others left, it would be elected).
- */
-const CUT_MS = 1000;
 
 /**
  * A session of ROUNDS rounds and three in-process peers: the aggregator, another worker, and
@@ -77,7 +72,7 @@ test(
       const roles: string[] = [];
       cut.events.on('role', (e) => roles.push(e.role));
       aggregator.events.on('round', (e) => {
-        if (e.round === ROUNDS - 2) cut.partitionLinks(CUT_MS);
+        if (e.round === ROUNDS - 2) cut.partitionLinks(3000);
       });
       // What `liec join` does once training is over: wait for the final model to be served, leave.
       const exitLikeTheCli = async (peer: Peer) => {

@@ -271,3 +271,76 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
     [null, 6],
   ]);
 });
+
+/**
+ * After the aggregator reported the last round it only hands out the final model: a `silent`
+ * report no longer replaces it (a worker cut off then, alone once the others left, would be
+ * elected and end on its own model), a fault still does. One round earlier silence counts.
+ * [aggregatorChanged, reports, needed] of each report, for either store.
+ */
+async function reportsAroundTheLastRound(store: SessionStore): Promise<[boolean, number, number][]> {
+  const rounds = 3;
+  const seen: [boolean, number, number][] = [];
+  for (const [lastReported, reasons] of [
+    [rounds - 2, ['silent']],
+    [rounds - 1, ['silent', 'faulty']],
+  ] as const) {
+    const sessionId = await store.create({ ...DEFAULT_SESSION_CONFIG, rounds });
+    const key = (peerId: string) => ({ sessionId, peerId, socketId: `s-${peerId}` });
+    for (const peerId of ['a', 'b'])
+      await store.join(sessionId, {
+        peerId,
+        kind: 'headless',
+        capabilities: {},
+        ready: true,
+        socketId: `s-${peerId}`,
+      });
+    await store.report(key('a'), {
+      term: 1,
+      round: lastReported,
+      participants: ['a', 'b'],
+      bytes: { up: 0, down: 0 },
+    });
+    for (const reason of reasons) {
+      const outcome = await store.reportUnreachable(key('b'), { term: 1, peerId: 'a', reason }, 10_000, 2);
+      seen.push([outcome.aggregatorChanged, outcome.reports, outcome.needed]);
+    }
+  }
+  return seen;
+}
+
+const AROUND_THE_LAST_ROUND = [
+  [true, 1, 1], // round 1 of 3 reported: b alone replaces a
+  [false, 0, 1], // round 2 reported: silence does not count
+  [true, 1, 1], // a fault does
+];
+
+test('after the last round a silent report no longer replaces the aggregator, a faulty one does', async () => {
+  const store = new MemorySessionStore({ maxSessions: 10, maxPeersPerSession: 10, now: () => 5000 });
+  assert.deepEqual(await reportsAroundTheLastRound(store), AROUND_THE_LAST_ROUND);
+});
+
+test(
+  'the Redis store treats reports after the last round like the memory store',
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const redis = await startRedis(t);
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    deferCleanup(t, async () => {
+      await client.close();
+    });
+    const shared = new RedisSessionStore({
+      client,
+      prefix: 'unreach-end:',
+      instanceId: 'i',
+      leaseMs: 60_000,
+      maxSessions: 10,
+      maxPeersPerSession: 10,
+      now: () => 5000,
+    });
+    await shared.start();
+    await shared.renewLease();
+    assert.deepEqual(await reportsAroundTheLastRound(shared), AROUND_THE_LAST_ROUND);
+  },
+);
