@@ -34,6 +34,7 @@ import { senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import { StandIns } from '../../shared/algorithm/stand-ins.ts';
 import { mixSeed } from '../../shared/random.ts';
 import { roundSlack } from './adaptive-upload.ts';
+import { AggregatorRollback } from './aggregator-rollback.ts';
 import type { RoleContext } from './context.ts';
 import { epochNow } from './events.ts';
 import { FailoverRelays } from './failover-relays.ts';
@@ -44,7 +45,6 @@ import { ModelSyncPhase } from './model-sync-phase.ts';
 import { RollingSchedule } from './rolling-schedule.ts';
 import { RoundCollection } from './round-collection.ts';
 import { RoundReport } from './round-report.ts';
-import { PendingRollback } from './snapshots.ts';
 import { UploadLedger } from './upload-ledger.ts';
 import { VectorPool } from './vector-pool.ts';
 import { WorkerRoster } from './worker-roster.ts';
@@ -70,8 +70,8 @@ export class AggregatorRole {
   /** The model the session ends on, after the last round (final-model.ts). */
   private readonly final: FinalModel;
   private readonly report: RoundReport;
-  /** An operator's rollback (rollback()), applied when the next round opens. */
-  private readonly rollbacks = new PendingRollback();
+  /** An operator's rollback (rollback()), applied when the next round opens (aggregator-rollback.ts). */
+  private readonly rollbacks: AggregatorRollback;
   /** What a worker that missed a broadcast or sync is sent again (missed-frames.ts). */
   private readonly missed: MissedFrames;
   /** Absent workers' recent average uploads, counted in their seats (stand-ins.ts). */
@@ -96,6 +96,16 @@ export class AggregatorRole {
     this.final = new FinalModel(ctx, this.workers);
     this.standIns = new StandIns(ctx.state.learner.numParams, { maxAgeRounds: ctx.config.standInRounds });
     this.uploadVectors = new VectorPool(ctx.state.learner.numParams);
+    const { workers, ledger, missed, standIns, rolling } = this;
+    this.rollbacks = new AggregatorRollback({
+      ctx,
+      workers,
+      ledger,
+      missed,
+      standIns,
+      rolling,
+      error: this.aggregator.error,
+    });
   }
 
   /** Takes over at the round this peer is in; every ready member is expected once. */
@@ -119,41 +129,13 @@ export class AggregatorRole {
   }
 
   /**
-   * Operator rollback (snapshots.ts): when the next round opens, this peer adopts `model` and
-   * clears e (of the abandoned trajectory); every worker gets `model` as that round's model,
-   * as a joiner would, and is expected in it. One round number is skipped, so uploads made on
-   * the old model are stale. Resolves, once applied, to the round every peer trains from it.
+   * Operator rollback (snapshots.ts, aggregator-rollback.ts): every peer continues from `model` at
+   * the next round. Resolves, once applied, to the round every peer trains from it.
    */
   rollback(model: Float32Array, continuesAtLeast = 0): Promise<{ continuesAt: number }> {
-    const applied = this.rollbacks.request(model, continuesAtLeast);
-    // No next round to apply it at.
-    if (this.phase === 'stopped' || this.phase === 'done') this.rollbacks.drop();
-    return applied;
-  }
-
-  /** Applies the pending rollback as round `round` opens; returns the round to open instead. */
-  private applyRollback(
-    round: number,
-    pending: { model: Float32Array; continuesAtLeast: number; applied: (at: number) => void },
-  ): number {
-    const { model } = pending;
-    // Never below continuesAtLeast: rounds from it on are the snapshot's (RollbackMark).
-    const next = Math.max(round + 1, pending.continuesAtLeast);
-    this.rolling?.closeNow();
-    this.ctx.state.adopt(model, next);
-    this.missed.clear();
-    this.aggregator.error.fill(0);
-    this.standIns.clear(); // averages of the abandoned trajectory
-    for (const id of [...this.workers.inStep]) {
-      this.ledger.forget(id);
-      this.workers.admit(id);
-    }
-    // Before the round's collection is made, so that every worker is expected in it.
-    this.workers.sendModels(next, true);
-    this.ctx.log('warn', `rollback: every peer continues from a snapshot at round ${next}`);
-    this.ctx.events.publish('model', { round: next, source: 'aggregator' });
-    pending.applied(next);
-    return next;
+    // No next round to apply it at once stopped or done.
+    const open = this.phase !== 'stopped' && this.phase !== 'done';
+    return this.rollbacks.request(model, continuesAtLeast, open);
   }
 
   /** `peerId` left the session (not only its link, which may open again): onWorkerLeft, and it needs no final model. */
@@ -332,8 +314,7 @@ export class AggregatorRole {
    * own upload first waits for the previous round's block delta (RollingSchedule.afterDelta).
    */
   private openRound(opening: number, afterPrevious: () => void = () => {}): void {
-    const rollback = this.phase === 'stopped' ? null : this.rollbacks.take();
-    const round = rollback === null ? opening : this.applyRollback(opening, rollback);
+    const round = this.phase === 'stopped' ? opening : this.rollbacks.applyAt(opening);
     if (this.phase === 'stopped' || round >= this.ctx.config.rounds) {
       afterPrevious();
       if (this.phase !== 'stopped') this.finish(round);
@@ -399,19 +380,10 @@ export class AggregatorRole {
     // after the sync being collected (a worker that skipped the sync, such as a deposed
     // aggregator, is sent the model then; its upload counts in that round).
     const next = current === null ? opening : this.phase === 'sync' ? current.round + 1 : null;
-    if (frame.round === next && !this.ledger.knows(frame.round)) {
-      this.ledger.keepEarly(from, frame.round, vector, frame.aux);
-      return;
-    }
-    const late = this.ledger.late(from, frame.round, vector); // folded at once, if at all
-    this.uploadVectors.give(vector);
-    if (late === 'unknown')
-      this.ctx.reject(
-        from,
-        'STALE_ROUND',
-        `upload of round ${frame.round} this aggregator never closed`,
-        false,
-      );
+    const placed = this.ledger.place(from, { round: frame.round, vector, aux: frame.aux }, next);
+    if (placed !== 'early') this.uploadVectors.give(vector); // folded at once, if at all
+    const stale = `upload of round ${frame.round}, which this aggregator never closed`;
+    if (placed === 'unknown') this.ctx.reject(from, 'STALE_ROUND', stale, false);
   }
 
   /** Rolling sync: a worker's slice, or the last block delta it applied, relayed to a new aggregator. */

@@ -19,14 +19,13 @@
 import { ControlError, decodeControl, encodeControl } from '../../shared/protocol/control.ts';
 import { decodeFrame, encodeFrame, FrameError, senderTag, type Frame } from '../../shared/protocol/frames.ts';
 import type { SessionConfig } from '../../shared/protocol/session-config.ts';
-import type { AggregatorState, Capabilities } from '../../shared/protocol/signaling.ts';
+import type { AggregatorState } from '../../shared/protocol/signaling.ts';
 import { SessionMembership, type SignalingClient, type JoinedSession } from '../signaling/index.ts';
-import { createPeerTransport, type LinkSettings, type PeerTransport } from '../transport/index.ts';
-import type { Learner } from '../training/learner.ts';
+import { createPeerTransport, type PeerTransport } from '../transport/index.ts';
 import { defaultLearner } from '../training/session-learner.ts';
 import { AggregatorLink } from './aggregator-link.ts';
 import { AggregatorRole } from './aggregator-role.ts';
-import type { Checkpoint, CheckpointState } from './checkpoint-file.ts';
+import type { CheckpointState } from './checkpoint-file.ts';
 import type { OutgoingFrame, RoleContext } from './context.ts';
 import { PeerEventEmitter, type Role } from './events.ts';
 import type { AggregatorReport } from './aggregator-watch.ts';
@@ -38,50 +37,12 @@ import { LocalState } from './local-state.ts';
 import { FrameStrikes } from './frame-strikes.ts';
 import { Readiness } from './readiness.ts';
 import { Outbox } from './outbox.ts';
-import { SnapshotKeeper, type SnapshotSettings } from './snapshots.ts';
-import { resolvePeerSettings, type PeerSettings } from './settings.ts';
+import { SnapshotKeeper } from './snapshots.ts';
+import { resolvePeerSettings } from './settings.ts';
 import { WorkerRole } from './worker-role.ts';
+import type { PeerInit } from './peer-init.ts';
 
-export interface PeerInit {
-  serverUrl: string;
-  sessionId: string;
-  token: string;
-  kind: 'headless' | 'browser';
-  /** Requested peer id (random when omitted). */
-  peerId?: string;
-  /** Which data shard to train on. @default join slot mod config.dataShards */
-  shard?: number;
-  settings?: Partial<PeerSettings>;
-  link?: Partial<LinkSettings>;
-  /** Builds the learner for a config (MNIST by default). */
-  createLearner?: (config: SessionConfig) => Promise<Learner & { backend?: string }>;
-  /** How long leave() waits for queued frames to drain. @default 2000 */
-  drainTimeoutMs?: number;
-  /** What this peer tells the others about itself at join (e.g. its backend). @default {} */
-  capabilities?: Capabilities;
-  /**
-   * Called right after the join, before the learner loads (a dashboard follows membership with
-   * it), and again with the new client whenever the peer joins again after its signaling
-   * socket dropped.
-   */
-  onJoined?: (signaling: SignalingClient, joined: JoinedSession) => void;
-  /**
-   * Continue from this checkpoint (checkpoint.ts) instead of the seed weights or the
-   * aggregator's model; start() throws CheckpointError CHECKPOINT_MISMATCH if the session's
-   * config or model size differ from the checkpoint's.
-   */
-  resume?: Checkpoint;
-  /** Model snapshots for an operator's rollback, kept by every peer (snapshots.ts). */
-  snapshots?: Partial<SnapshotSettings>;
-  /** Pause before each attempt to join again after the signaling socket dropped. @default 1000 */
-  rejoinDelayMs?: number;
-  /**
-   * How often the round trip time of this peer's links is read from WebRTC's statistics and
-   * reported with its heartbeats (the dashboard's RTT column). @default 2000
-   */
-  rttSampleIntervalMs?: number;
-  log?: (level: 'debug' | 'info' | 'warn', message: string) => void;
-}
+export type { PeerInit } from './peer-init.ts';
 
 const PING = encodeControl({ kind: 'ping' });
 const EMPTY = new Uint8Array(0);

@@ -262,49 +262,6 @@ function nextMacrotask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/**
- * The aggregator's rollback waiting for its next round (AggregatorRole.rollback): the model,
- * and the promise the operator's request waits on. A newer request or the role's end drops it.
- */
-export class PendingRollback {
-  private pending: {
-    model: Float32Array;
-    continuesAtLeast: number;
-    applied: (at: number) => void;
-    dropped: () => void;
-  } | null = null;
-
-  /** `continuesAtLeast`: the first round on the snapshot is at least this one (RollbackMark). */
-  request(model: Float32Array, continuesAtLeast = 0): Promise<{ continuesAt: number }> {
-    this.drop();
-    return new Promise((resolve, reject) => {
-      this.pending = {
-        model: Float32Array.from(model),
-        continuesAtLeast,
-        applied: (at) => resolve({ continuesAt: at }),
-        dropped: () =>
-          reject(
-            new Error(
-              'no next round here: this peer stopped aggregating, training ended, or a newer rollback came',
-            ),
-          ),
-      };
-    });
-  }
-
-  /** The rollback to apply now (its `applied` called with the round it starts), or null. */
-  take(): { model: Float32Array; continuesAtLeast: number; applied: (at: number) => void } | null {
-    const pending = this.pending;
-    this.pending = null;
-    return pending;
-  }
-
-  drop(): void {
-    this.pending?.dropped();
-    this.pending = null;
-  }
-}
-
 function notAggregator(): AggregatorAnswer {
   return { ok: false, code: 'NOT_AGGREGATOR', message: 'this peer is not the aggregator' };
 }

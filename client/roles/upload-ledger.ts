@@ -48,6 +48,22 @@ export class UploadLedger {
     return 'fold';
   }
 
+  /**
+   * An upload of `round`, not the round collecting: kept for the round about to open (`next`,
+   * null if none is) when it is that one and not yet closed ('early': the ledger holds `vector`
+   * now), else late(). Except for 'early', the caller still owns `vector`.
+   */
+  place(
+    from: string,
+    upload: { round: number; vector: Float32Array; aux: number },
+    next: number | null,
+  ): 'early' | 'fold' | 'duplicate' | 'unknown' {
+    if (upload.round !== next || this.knows(upload.round))
+      return this.late(from, upload.round, upload.vector);
+    this.keepEarly(from, upload.round, upload.vector, upload.aux);
+    return 'early';
+  }
+
   /** The folds since the last call. */
   takeFolds(): { peerId: string; round: number }[] {
     const folds = this.folds;

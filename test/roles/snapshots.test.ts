@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PeerEventEmitter, type Role, type RoundEvent } from '../../client/roles/events.ts';
-import { PendingRollback, SnapshotKeeper, type SnapshotSource } from '../../client/roles/snapshots.ts';
+import { PendingRollback } from '../../client/roles/aggregator-rollback.ts';
+import { SnapshotKeeper, type SnapshotSource } from '../../client/roles/snapshots.ts';
 import { modelSha256 } from '../../shared/model-hash.ts';
 
 /** A peer stand-in whose model is its round number in every weight. */
