@@ -62,6 +62,9 @@ test('each binding loads by name; node-datachannel offers are plain {type, sdp} 
     assert.equal(offer.type, 'offer');
     assert.match(offer.sdp ?? '', /m=application/);
     offer.sdp = `${offer.sdp ?? ''}`; // what simple-peer's sdpTransform does: must not throw
+    // The offerer is the DTLS client (node-datachannel.ts says why).
+    assert.match(offer.sdp, /^a=setup:active\b/m);
+    assert.doesNotMatch(offer.sdp, /a=setup:actpass/);
   } finally {
     // Both: a node-datachannel channel left open keeps the process alive after close().
     channel.close();
@@ -85,6 +88,32 @@ test('wrtc and node-datachannel interoperate: 6 MB each way intact, RTT read on 
   } finally {
     a.close();
     b.close();
+  }
+});
+
+test('a node-datachannel offerer is the DTLS client: the answer says passive, from node-datachannel and from wrtc', async () => {
+  const ndc = await loadWebRtcBinding('node-datachannel');
+  for (const answerer of [ndc, await loadWebRtcBinding('wrtc')]) {
+    const left = new PeerLink({ initiator: true, binding: ndc });
+    const right = new PeerLink({ initiator: false, binding: answerer });
+    const answers: string[] = [];
+    left.on('signal', (data) => right.signal(data));
+    right.on('signal', (data) => {
+      if (data.type === 'answer' && typeof data.sdp === 'string') answers.push(data.sdp);
+      left.signal(data);
+    });
+    try {
+      await Promise.all([nextEvent(left, 'connect'), nextEvent(right, 'connect')]);
+      const arrived = collectMessages(right, 1);
+      await left.send(pattern(1000, 4));
+      const [message] = await arrived;
+      assert.ok(message && matchesPattern(message, 1000, 4), `${answerer.name}: a message arrived intact`);
+      assert.equal(answers.length, 1);
+      assert.match(answers[0] ?? '', /^a=setup:passive\b/m, `${answerer.name} answered as the DTLS server`);
+    } finally {
+      left.close();
+      right.close();
+    }
   }
 });
 
