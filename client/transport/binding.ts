@@ -48,14 +48,12 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
- * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc. node-datachannel halves the
- * round overhead (`npm run bench:rounds`, taking turns: 10.3 against 21.7 ms median), sends
- * twice as fast and never crashed in the close stress, and the whole suite passes on it; but
- * many of its links open a second late: ICE connects at once, then the DTLS handshake finishes
- * only on libdatachannel's 1 s retransmission (seen in its log). In chaos runs 16 of 90 workers'
- * links to their aggregator took over 0.9 s, against 4 of 92 on wrtc, and 2 of 3 runs missed the
- * 3 s resume target. Joining, resuming and failing over fast matter more here
- * (docs/benchmarks.md, "Node WebRTC binding").
+ * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc. node-datachannel sends faster and
+ * never crashed in the close stress, and since its offers make the offerer the DTLS client
+ * (node-datachannel.ts) its links open as fast as wrtc's. Its rounds are a little shorter
+ * (`npm run bench:rounds`, alternated: 10.8 against 13.3 ms overhead, 36.0 against 36.7 ms a
+ * round), which does not bring the default to 90% sooner with 8 peers; the transport tests pin
+ * wrtc's own hazards on the default (docs/benchmarks.md, "Node WebRTC binding").
  */
 export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
 
