@@ -203,16 +203,16 @@ export function overheadRows(summaries: Summary[]): RoundRow[] {
   return rows;
 }
 
-async function overheadSession(server: SignalingServer, rounds: number, dir: string) {
-  const { sessionId, token } = await createSession(server, { rounds, minPeers: PEERS, dataShards: PEERS });
-  const children = Array.from({ length: PEERS }, (_, i) =>
+async function overheadSession(server: SignalingServer, rounds: number, peers: number, dir: string) {
+  const { sessionId, token } = await createSession(server, { rounds, minPeers: peers, dataShards: peers });
+  const children = Array.from({ length: peers }, (_, i) =>
     spawnPeer(server.url, sessionId, token, `peer-${i}`, dir),
   );
   const codes = await Promise.all(children.map((c) => c.exited));
   const summaries = (await Promise.all(children.map((c) => readSummary(c.summaryPath)))).filter(
     (s): s is Summary => s !== null,
   );
-  if (summaries.length !== PEERS)
+  if (summaries.length !== peers)
     throw new Error(`only ${summaries.length} summaries (exit codes ${codes.join(',')})`);
   return { rows: overheadRows(summaries), backends: [...new Set(summaries.map((s) => s.backend))] };
 }
@@ -359,9 +359,14 @@ async function silentFailovers(trials: number): Promise<{ seconds: number; takeo
 /** `npm run bench:rounds`: its flags with their defaults. */
 export function roundsCommand(): Command {
   const command = new Command('npm run bench:rounds --')
-    .description('Round protocol overhead and aggregator failover, 4 headless peers on loopback.')
+    .description('Round protocol overhead (--peers headless peers) and aggregator failover (4), on loopback.')
     .addOption(
       new Option('--rounds <n>', 'rounds of the overhead session').argParser(integerIn(2)).default(100),
+    )
+    .addOption(
+      new Option('--peers <n>', 'peer processes of the overhead session (the failover sessions keep 4)')
+        .argParser(integerIn(2))
+        .default(PEERS),
     )
     .addOption(
       new Option('--trials <n>', 'aggregator kills (0: no failover session)')
@@ -385,6 +390,7 @@ export function roundsCommand(): Command {
 
 interface RoundsOptions {
   rounds: number;
+  peers: number;
   trials: number;
   silentTrials: number;
   warmup: number;
@@ -407,13 +413,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 }
 
 async function run(values: RoundsOptions): Promise<void> {
-  const { rounds, trials } = values;
+  const { rounds, trials, peers } = values;
   const loadBefore = loadavg();
   const server = createSignalingServer({ logLevel: 'warn' });
   await server.start({ port: 0, host: '127.0.0.1' });
   const dir = await mkdtemp(join(tmpdir(), 'liec-bench-rounds-'));
   try {
-    const overhead = await overheadSession(server, rounds, dir);
+    const overhead = await overheadSession(server, rounds, peers, dir);
     const loadMid = loadavg();
     const failover =
       trials > 0
@@ -423,9 +429,9 @@ async function run(values: RoundsOptions): Promise<void> {
     const silent = await silentFailovers(values.silentTrials);
     const rows = overhead.rows;
     const result = {
-      peers: PEERS,
+      peers,
       rounds,
-      config: { ...DEFAULT_SESSION_CONFIG, rounds, minPeers: PEERS, dataShards: PEERS },
+      config: { ...DEFAULT_SESSION_CONFIG, rounds, minPeers: peers, dataShards: peers },
       backends: overhead.backends,
       overheadMsMedian: median(rows.map((r) => r.overheadMs)),
       overheadMsP90: quantile(
@@ -448,7 +454,7 @@ async function run(values: RoundsOptions): Promise<void> {
       perRound: rows,
     };
     const f = (x: number) => x.toFixed(1).padStart(8);
-    console.log(`\n${PEERS} peers, ${rows.length} rounds measured, backend ${overhead.backends.join('/')}`);
+    console.log(`\n${peers} peers, ${rows.length} rounds measured, backend ${overhead.backends.join('/')}`);
     console.log(
       `load average (1 min) before/mid/after: ${[loadBefore, result.load.loadavgMid, result.load.loadavgAfter].map((l) => l[0]?.toFixed(1)).join(' / ')} on ${cpus().length} cores`,
     );
