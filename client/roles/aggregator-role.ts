@@ -382,8 +382,8 @@ export class AggregatorRole {
     const next = current === null ? opening : this.phase === 'sync' ? current.round + 1 : null;
     const placed = this.ledger.place(from, { round: frame.round, vector, aux: frame.aux }, next);
     if (placed !== 'early') this.uploadVectors.give(vector); // folded at once, if at all
-    const stale = `upload of round ${frame.round}, which this aggregator never closed`;
-    if (placed === 'unknown') this.ctx.reject(from, 'STALE_ROUND', stale, false);
+    if (placed === 'unknown')
+      this.ctx.reject(from, 'STALE_ROUND', `upload of round ${frame.round}, not closed here`, false);
   }
 
   /** Rolling sync: a worker's slice, or the last block delta it applied, relayed to a new aggregator. */

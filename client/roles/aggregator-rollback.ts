@@ -8,8 +8,8 @@
  *
  * @example
  * const rollbacks = new AggregatorRollback(parts);
- * const applied = rollbacks.request(snapshot);   // the operator's request waits on this
- * const round = rollbacks.applyAt(opening);      // as the next round opens: the round to open instead
+ * const applied = rollbacks.request(snapshot, 0, true); // the operator's request waits on this
+ * const round = rollbacks.applyAt(opening);             // as the next round opens: the round to open
  */
 import type { StandIns } from '../../shared/algorithm/stand-ins.ts';
 import type { RoleContext } from './context.ts';
