@@ -30,12 +30,20 @@ const run = promisify(execFile);
  * node-datachannel pair in a CI run never connected (its ICE checks timed out), and the tests
  * that use this are about what happens once connected.
  */
-async function pair(a: WebRtcBinding, b: WebRtcBinding, attempts = 1): Promise<[PeerLink, PeerLink]> {
+async function pair(
+  a: WebRtcBinding,
+  b: WebRtcBinding,
+  attempts = 1,
+  onAnswer: (sdp: string) => void = () => {},
+): Promise<[PeerLink, PeerLink]> {
   for (let attempt = 1; ; attempt++) {
     const left = new PeerLink({ initiator: true, binding: a });
     const right = new PeerLink({ initiator: false, binding: b });
     left.on('signal', (data) => right.signal(data));
-    right.on('signal', (data) => left.signal(data));
+    right.on('signal', (data) => {
+      if (data.type === 'answer') onAnswer(data.sdp);
+      left.signal(data);
+    });
     try {
       await Promise.all([nextEvent(left, 'connect'), nextEvent(right, 'connect')]);
       return [left, right];
@@ -94,22 +102,18 @@ test('wrtc and node-datachannel interoperate: 6 MB each way intact, RTT read on 
 test('a node-datachannel offerer is the DTLS client: the answer says passive, from node-datachannel and from wrtc', async () => {
   const ndc = await loadWebRtcBinding('node-datachannel');
   for (const answerer of [ndc, await loadWebRtcBinding('wrtc')]) {
-    const left = new PeerLink({ initiator: true, binding: ndc });
-    const right = new PeerLink({ initiator: false, binding: answerer });
     const answers: string[] = [];
-    left.on('signal', (data) => right.signal(data));
-    right.on('signal', (data) => {
-      if (data.type === 'answer' && typeof data.sdp === 'string') answers.push(data.sdp);
-      left.signal(data);
-    });
+    const [left, right] = await pair(ndc, answerer, 2, (sdp) => answers.push(sdp));
     try {
-      await Promise.all([nextEvent(left, 'connect'), nextEvent(right, 'connect')]);
       const arrived = collectMessages(right, 1);
       await left.send(pattern(1000, 4));
       const [message] = await arrived;
       assert.ok(message && matchesPattern(message, 1000, 4), `${answerer.name}: a message arrived intact`);
-      assert.equal(answers.length, 1);
-      assert.match(answers[0] ?? '', /^a=setup:passive\b/m, `${answerer.name} answered as the DTLS server`);
+      assert.match(
+        answers.at(-1) ?? '',
+        /^a=setup:passive\b/m,
+        `${answerer.name} answered as the DTLS server`,
+      );
     } finally {
       left.close();
       right.close();
