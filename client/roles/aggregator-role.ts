@@ -346,8 +346,9 @@ export class AggregatorRole {
         current.computeMs = state.lastComputeMs;
       }
       afterPrevious();
-      const ownVector = this.aggregator.decodeUpload(own.payload, this.uploadVectors.take());
-      if (!current.add(this.ctx.selfId, ownVector, own.aux)) this.uploadVectors.give(ownVector);
+      const ownVector = this.uploadVectors.take();
+      const ownSupport = this.aggregator.decodeUploadSparse(own.payload, ownVector);
+      if (!current.add(this.ctx.selfId, ownVector, own.aux, ownSupport)) this.uploadVectors.give(ownVector);
       for (const early of this.ledger.takeEarly(round, (from) => this.workers.inStep.has(from)))
         current.add(early.from, early.vector, early.aux);
       this.maybeClose();
@@ -359,8 +360,9 @@ export class AggregatorRole {
   private onUpload(from: string, frame: Frame): void {
     const current = this.current;
     const vector = this.uploadVectors.take();
+    let support: Uint32Array | null;
     try {
-      this.aggregator.decodeUpload(frame.payload, vector);
+      support = this.aggregator.decodeUploadSparse(frame.payload, vector);
     } catch (error) {
       this.uploadVectors.give(vector);
       this.reject(from, 'BAD_UPLOAD', message(error));
@@ -368,7 +370,7 @@ export class AggregatorRole {
     }
     if (current !== null && this.phase === 'collect' && frame.round === current.round) {
       // A resend of what was already counted changes nothing.
-      if (current.add(from, vector, frame.aux)) this.maybeClose();
+      if (current.add(from, vector, frame.aux, support)) this.maybeClose();
       else this.uploadVectors.give(vector);
       return;
     }

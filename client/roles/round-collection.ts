@@ -20,6 +20,8 @@ export class RoundCollection {
   readonly expected: Set<string>;
   /** Counted so far, in arrival order (this peer included). */
   readonly vectors = new Map<string, Float32Array>();
+  /** Where each counted top-k upload may be nonzero (decodeUploadSparse); absent: dense. */
+  private readonly supports = new Map<string, Uint32Array>();
   /** When each was counted, in ms after the round opened (topk:auto's slack). */
   readonly arrivedMs = new Map<string, number>();
   readonly openedAt = performance.now();
@@ -49,15 +51,17 @@ export class RoundCollection {
   }
 
   /**
-   * Counts `peerId`'s vector, with the deviation its upload reported (the frame's aux); false
+   * Counts `peerId`'s vector, with the deviation its upload reported (the frame's aux) and,
+   * for a top-k upload, the only positions where it may be nonzero (summed in O(k)); false
    * (and nothing changes) if it was counted already.
    */
-  add(peerId: string, vector: Float32Array, deviationSq = 0): boolean {
+  add(peerId: string, vector: Float32Array, deviationSq = 0, support: Uint32Array | null = null): boolean {
     if (this.vectors.has(peerId)) return false;
     this.vectors.set(peerId, vector);
+    if (support !== null) this.supports.set(peerId, support);
     this.deviationSum += deviationSq;
     this.arrivedMs.set(peerId, Math.max(0, performance.now() - this.openedAt));
-    this.sum?.add(vector);
+    this.sum?.add(vector, 1, support);
     return true;
   }
 
@@ -75,7 +79,8 @@ export class RoundCollection {
 
   /** Its counted uploads into their senders' averages (once the round is closed). */
   recordInto(standIns: StandIns): void {
-    for (const [id, vector] of this.vectors) standIns.record(id, vector, this.round);
+    for (const [id, vector] of this.vectors)
+      standIns.record(id, vector, this.round, this.supports.get(id) ?? null);
   }
 
   /**

@@ -46,14 +46,21 @@ export class RunningMean {
   /**
    * Adds `vector` at `weight` (a stand-in's, shared/algorithm/stand-ins.ts): mean() divides by
    * the sum of the weights. Weight 1 adds the vector itself, so plain uploads keep the exact
-   * arithmetic of an unweighted mean.
+   * arithmetic of an unweighted mean. `support`: the only positions where `vector` may be
+   * nonzero (a top-k upload, AggregatorAlgorithm.decodeUploadSparse), each once: only they are
+   * added, the same sums in O(k).
    */
-  add(vector: Float32Array, weight = 1): void {
+  add(vector: Float32Array, weight = 1, support: Uint32Array | null = null): void {
     const sum = this.open('add');
     if (vector.length !== sum.length)
       throw new RangeError(`vector has ${vector.length} values, expected ${sum.length}`);
     if (!(weight > 0) || !Number.isFinite(weight)) throw new RangeError(`weight must be > 0, got ${weight}`);
-    if (weight === 1)
+    if (support !== null) {
+      for (let j = 0; j < support.length; j++) {
+        const i = support[j] as number;
+        sum[i] = (sum[i] as number) + weight * (vector[i] as number);
+      }
+    } else if (weight === 1)
       for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (vector[i] as number);
     else for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + weight * (vector[i] as number);
     this.count += weight;

@@ -13,7 +13,7 @@
 import { clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
 import { sharedShare } from './compensation.ts';
-import { decodeChecked, decodeCheckedInto } from './decode.ts';
+import { decodeChecked, decodeCheckedInto, decodeCheckedSparseInto } from './decode.ts';
 import { encodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { combine, type Aggregation } from './robust.ts';
@@ -93,6 +93,12 @@ class Aggregator implements AggregatorAlgorithm {
     if (into.length !== this.length)
       throw new RangeError(`upload vector has ${into.length} values, the model ${this.length}`);
     return decodeCheckedInto(this.up, payload, into);
+  }
+
+  decodeUploadSparse(payload: Uint8Array, into: Float32Array): Uint32Array | null {
+    if (into.length !== this.length)
+      throw new RangeError(`upload vector has ${into.length} values, the model ${this.length}`);
+    return decodeCheckedSparseInto(this.up, payload, into);
   }
 
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array {

@@ -36,3 +36,26 @@ export function decodeCheckedInto(
   }
   return out;
 }
+
+/**
+ * decodeCheckedInto, returning also where a sparse codec put its values (Compressor.decodeSparseInto:
+ * ascending, each once, every other entry zero), or null when the codec is dense. Only those
+ * positions can be non-finite, so only they are checked.
+ */
+export function decodeCheckedSparseInto(
+  compressor: Compressor,
+  payload: Uint8Array,
+  out: Float32Array,
+): Uint32Array | null {
+  if (compressor.decodeSparseInto === undefined) {
+    decodeCheckedInto(compressor, payload, out);
+    return null;
+  }
+  const support = compressor.decodeSparseInto(payload, out);
+  for (let j = 0; j < support.length; j++) {
+    const i = support[j] as number;
+    if (!Number.isFinite(out[i]))
+      throw new CodecError('MALFORMED', `decoded a non-finite value at index ${i}`);
+  }
+  return support;
+}

@@ -24,6 +24,8 @@
  * for (const s of standIns.missing(countedOrLateIds, round)) sum.add(s.vector, s.weight);
  */
 
+import { clampFloat32 } from '../compress/finite.ts';
+
 /** Weight of a worker's newest upload in its average: avg <- (1 - w) avg + w v. */
 export const AVERAGE_WEIGHT = 0.1;
 /** A stand-in's weight after a round without its worker: it fades by this factor a round. */
@@ -46,8 +48,16 @@ export interface StandIn {
   weight: number;
 }
 
+/**
+ * A memory's `scale` below which record() multiplies it into its vector (O(d), about every
+ * 130 sparse records): the stored values grow as 1 / scale, so this bounds them.
+ */
+const RESCALE_BELOW = 1e-6;
+
 interface Memory {
-  average: Float32Array;
+  /** The average is scale * stored: a sparse record decays it by scaling, not value by value. */
+  stored: Float32Array;
+  scale: number;
   lastRound: number;
 }
 
@@ -76,22 +86,36 @@ export class StandIns {
     return this.memories.size;
   }
 
-  /** Folds a counted upload of `round` into its worker's average (the first one is copied). */
-  record(workerId: string, vector: Float32Array, round: number): void {
+  /**
+   * Folds a counted upload of `round` into its worker's average (the first one is copied).
+   * `support`: the only positions where `vector` may be nonzero (a top-k upload), each once;
+   * the average then decays through its scale and only they are written, O(k) instead of O(d).
+   */
+  record(workerId: string, vector: Float32Array, round: number, support: Uint32Array | null = null): void {
     if (!this.enabled) return;
     if (vector.length !== this.length)
       throw new RangeError(`stand-in vector has ${vector.length} values, expected ${this.length}`);
     const memory = this.memories.get(workerId);
     if (memory === undefined) {
       if (this.memories.size >= this.maxWorkers) return;
-      this.memories.set(workerId, { average: Float32Array.from(vector), lastRound: round });
+      this.memories.set(workerId, { stored: Float32Array.from(vector), scale: 1, lastRound: round });
       return;
     }
-    const average = memory.average;
+    memory.lastRound = Math.max(memory.lastRound, round);
     const keep = 1 - AVERAGE_WEIGHT;
+    if (support !== null && memory.scale * keep >= RESCALE_BELOW) {
+      memory.scale *= keep;
+      const stored = memory.stored;
+      const weight = AVERAGE_WEIGHT / memory.scale;
+      for (let j = 0; j < support.length; j++) {
+        const i = support[j] as number;
+        stored[i] = clampFloat32((stored[i] as number) + weight * (vector[i] as number));
+      }
+      return;
+    }
+    const average = unscaled(memory);
     for (let i = 0; i < average.length; i++)
       average[i] = keep * (average[i] as number) + AVERAGE_WEIGHT * (vector[i] as number);
-    memory.lastRound = Math.max(memory.lastRound, round);
   }
 
   /**
@@ -108,7 +132,7 @@ export class StandIns {
         continue;
       }
       if (present.has(workerId) || age <= 0) continue;
-      standIns.push({ workerId, vector: memory.average, weight: FADE_PER_ROUND ** age });
+      standIns.push({ workerId, vector: unscaled(memory), weight: FADE_PER_ROUND ** age });
     }
     return standIns;
   }
@@ -117,4 +141,14 @@ export class StandIns {
   clear(): void {
     this.memories.clear();
   }
+}
+
+/** The memory's average itself: its scale multiplied into its stored values (then 1). */
+function unscaled(memory: Memory): Float32Array {
+  const { stored, scale } = memory;
+  if (scale !== 1) {
+    for (let i = 0; i < stored.length; i++) stored[i] = scale * (stored[i] as number);
+    memory.scale = 1;
+  }
+  return stored;
 }

@@ -218,6 +218,12 @@ export interface AggregatorAlgorithm {
    * `into` (the model's length, reused by the caller) when given, else into a new vector.
    */
   decodeUpload(payload: Uint8Array, into?: Float32Array): Float32Array;
+  /**
+   * decodeUpload into `into`, returning where a sparse up codec (top-k) put the upload's values
+   * (ascending, each once; every other entry is zero), or null for a dense codec: the caller
+   * can then sum and average the upload in O(k) (RunningMean, StandIns).
+   */
+  decodeUploadSparse(payload: Uint8Array, into: Float32Array): Uint32Array | null;
   /** v = mean(uploads) + e, c = C_down(v), e <- v - c; returns c's payload. */
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array;
   /** Folds an upload that missed its round into e, weighted as a member of that round. */

@@ -130,7 +130,8 @@ function writeStream(
 export function createTopK(init: TopKInit): Compressor {
   const { ratio } = init;
   const mode = init.values === 'f32' ? MODE_F32 : init.values === 'sign' ? MODE_SIGN : MODE_F16;
-  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+  /** decodeInto, returning the positions it wrote (strictly ascending). */
+  const decodeSparseInto = (payload: Uint8Array, out: Float32Array): Uint32Array => {
     const { length: d, reader } = readHeader(payload, CodecId.topk, out.length);
     const valueMode = reader.u8();
     const k = reader.u32();
@@ -169,6 +170,10 @@ export function createTopK(init: TopKInit): Compressor {
       }
       if (acc !== 0) throw new CodecError('MALFORMED', 'non-finite value');
     }
+    return indices;
+  };
+  const decodeInto = (payload: Uint8Array, out: Float32Array): Float32Array => {
+    decodeSparseInto(payload, out);
     return out;
   };
   return {
@@ -211,6 +216,7 @@ export function createTopK(init: TopKInit): Compressor {
     },
     decode: (payload, expectedLength) => decodeFresh(payload, CodecId.topk, expectedLength, decodeInto),
     decodeInto,
+    decodeSparseInto,
   };
 }
 
@@ -247,7 +253,7 @@ function encodeSigns(
   return w.finish();
 }
 
-/** topk:R:sign's body after the scale, into out (zeroed first: a sparse payload). */
+/** topk:R:sign's body after the scale, into out (zeroed first: a sparse payload); returns the positions. */
 function decodeSigns(
   payload: Uint8Array,
   scale: number,
@@ -255,21 +261,23 @@ function decodeSigns(
   k: number,
   b: number,
   out: Float32Array,
-): Float32Array {
+): Uint32Array {
   const d = out.length;
   if (!(scale >= 0) || !Number.isFinite(scale)) throw new CodecError('MALFORMED', `sign scale ${scale}`);
   const bits = new BitReader(payload, pos, payload.length);
   const negative = new Uint8Array(k);
   for (let j = 0; j < k; j++) negative[j] = bits.read(1);
   out.fill(0);
+  const indices = new Uint32Array(k);
   const maxQuotient = Math.floor(d / 2 ** b);
   let prev = -1;
   for (let j = 0; j < k; j++) {
     const i = prev + 1 + bits.rice(b, maxQuotient);
     if (i >= d) throw new CodecError('MALFORMED', `index ${i} out of range ${d}`);
     out[i] = negative[j] === 1 ? -scale : scale;
+    indices[j] = i;
     prev = i;
   }
   bits.finish();
-  return out;
+  return indices;
 }

@@ -69,4 +69,10 @@ export interface Compressor {
    * are unspecified. `out` may be a view (subarray) of a larger buffer.
    */
   decodeInto(payload: Uint8Array, out: Float32Array): Float32Array;
+  /**
+   * Sparse codecs (top-k): decodeInto, returning where the payload put its values, ascending
+   * and each once; every other entry of `out` is zero. A caller can then add, average or
+   * check the vector in O(k) instead of O(d). Dense codecs leave it undefined.
+   */
+  decodeSparseInto?(payload: Uint8Array, out: Float32Array): Uint32Array;
 }

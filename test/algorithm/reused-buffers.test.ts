@@ -229,6 +229,39 @@ test("the aggregator's decodeUpload into a reused vector: the bits of a fresh de
   );
 });
 
+test("the aggregator's decodeUploadSparse: decodeUpload's bits, with top-k's positions; null for a dense codec", () => {
+  for (const up of ['topk:0.05', 'topk:0.05:sign', 'identity']) {
+    const options = resolveAlgorithmOptions({ algorithm: 'liec', up, down: 'topk:0.05', learningRate: 0.1 });
+    const aggregator = createAggregator(options, DIM);
+    const into = new Float32Array(DIM).fill(Number.NaN);
+    for (const seed of [1, 2]) {
+      const payload = options.up.encode(randomVector(seed, true), seed);
+      const support = aggregator.decodeUploadSparse(payload, into);
+      assertSameBits(into, aggregator.decodeUpload(payload), `${up} seed ${seed}`);
+      if (up === 'identity') {
+        assert.equal(support, null, 'dense: no positions');
+        continue;
+      }
+      assert.ok(support !== null, `${up}: positions`);
+      const nonzero = [...into.keys()].filter((i) => into[i] !== 0);
+      assert.ok(
+        nonzero.every((i) => support.includes(i)),
+        `${up}: every nonzero entry listed`,
+      );
+      assert.equal(support.length, Math.ceil(0.05 * DIM), `${up}: k positions`);
+    }
+    const foreign = parseCompressor('sign:256').encode(randomVector(4), 4);
+    assert.throws(
+      () => aggregator.decodeUploadSparse(foreign, into),
+      (error: unknown) => error instanceof CodecError && error.code === 'WRONG_CODEC',
+    );
+    assert.throws(
+      () => aggregator.decodeUploadSparse(options.up.encode(randomVector(5), 5), new Float32Array(DIM + 1)),
+      RangeError,
+    );
+  }
+});
+
 test('VectorPool: a vector given back is taken again, once; other lengths and a full pool are left to the GC', () => {
   const pool = new VectorPool(DIM, 2);
   const a = pool.take();

@@ -97,3 +97,92 @@ test('RunningMean with a stand-in: the weighted mean, divided by the sum of the 
   assert.throws(() => new RunningMean(1).add(vec(1), 0), /weight/);
   assert.throws(() => new RunningMean(1).add(vec(1), Number.NaN), /weight/);
 });
+
+/** A top-k upload as the aggregator decodes it: `k` random positions set, the rest +0. */
+function sparseUpload(
+  length: number,
+  k: number,
+  rng: () => number,
+): { vector: Float32Array; support: Uint32Array } {
+  const positions = new Set<number>();
+  while (positions.size < k) positions.add(Math.floor(rng() * length));
+  const support = Uint32Array.from([...positions].sort((a, b) => a - b));
+  const vector = new Float32Array(length);
+  for (const i of support) vector[i] = (rng() - 0.5) * 8;
+  return { vector, support };
+}
+
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+test('RunningMean.add with a support sums only those positions: the dense sums bit for bit', () => {
+  const rng = lcg(3);
+  const length = 500;
+  const uploads = Array.from({ length: 5 }, () => sparseUpload(length, 20, rng));
+  const dense = new RunningMean(length);
+  for (const { vector } of uploads) dense.add(vector);
+  dense.add(uploads[0]!.vector, 0.25);
+  const expected = Float32Array.from(dense.mean());
+  const sparse = new RunningMean(length);
+  for (const { vector, support } of uploads) sparse.add(vector, 1, support);
+  sparse.add(uploads[0]!.vector, 0.25, uploads[0]!.support);
+  assert.equal(sparse.count, 5.25);
+  assert.deepEqual([...sparse.mean()], [...expected]);
+});
+
+test('a sparse record keeps the moving average of the dense one (its decay folded into a scale), for hundreds of rounds', () => {
+  const rng = lcg(7);
+  const length = 300;
+  const sparse = new StandIns(length, { maxAgeRounds: 1000 });
+  const dense = new StandIns(length, { maxAgeRounds: 1000 });
+  const exact = new Float64Array(length);
+  const keep = 1 - AVERAGE_WEIGHT;
+  // Past RESCALE_BELOW (0.9^132 < 1e-6) twice, with a dense record among them.
+  for (let round = 0; round < 400; round++) {
+    const { vector, support } = sparseUpload(length, 6, rng);
+    sparse.record('w1', vector, round, round === 250 ? null : support);
+    dense.record('w1', vector, round);
+    for (let i = 0; i < length; i++)
+      exact[i] =
+        round === 0
+          ? (vector[i] as number)
+          : keep * (exact[i] as number) + AVERAGE_WEIGHT * (vector[i] as number);
+  }
+  const [fromSparse] = sparse.missing(new Set(), 400);
+  const [fromDense] = dense.missing(new Set(), 400);
+  assert.ok(fromSparse !== undefined && fromDense !== undefined);
+  assert.equal(fromSparse.weight, fromDense.weight);
+  let largest = 0;
+  for (let i = 0; i < length; i++) largest = Math.max(largest, Math.abs(exact[i] as number));
+  for (let i = 0; i < length; i++) {
+    const want = exact[i] as number;
+    // Float32 rounding of a few operations a value, on either path.
+    assert.ok(
+      Math.abs((fromSparse.vector[i] as number) - want) <= 1e-5 * largest,
+      `entry ${i}: ${fromSparse.vector[i]} vs ${want}`,
+    );
+    assert.ok(Math.abs((fromDense.vector[i] as number) - want) <= 1e-5 * largest, `dense entry ${i}`);
+  }
+  // Asked for again, the same vector: the scale was multiplied in once.
+  assert.deepEqual([...(sparse.missing(new Set(), 400)[0] as StandIn).vector], [...fromSparse.vector]);
+});
+
+test('a sparse record of values near the float32 limit stays finite', () => {
+  const standIns = new StandIns(2, { maxAgeRounds: 1000 });
+  standIns.record('w1', vec(0, 0), 0);
+  const huge = vec(3e38, -3e38);
+  const support = Uint32Array.of(0, 1);
+  for (let round = 1; round < 140; round++) standIns.record('w1', huge, round, support);
+  const [standIn] = standIns.missing(new Set(), 140);
+  assert.ok(standIn !== undefined);
+  assert.ok(
+    standIn.vector.every((v) => Number.isFinite(v)),
+    `${[...standIn.vector]}`,
+  );
+  assert.ok((standIn.vector[0] as number) > 1e38 && (standIn.vector[1] as number) < -1e38);
+});

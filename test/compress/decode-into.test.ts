@@ -115,3 +115,34 @@ test('decodePayloadInto picks the codec from the payload, as decodePayload does'
     assertSameBits(decodePayloadInto(payload, out), decodePayload(payload, d), `${spec} by its header`);
   }
 });
+
+test('decodeSparseInto (top-k): decodeInto bit for bit, and every position it may have set, ascending and once', () => {
+  const sparse = ALL_SPECS.map((spec) => parseCompressor(spec)).filter(
+    (c) => c.decodeSparseInto !== undefined,
+  );
+  assert.deepEqual(
+    sparse.map((c) => c.spec.split(':')[0]),
+    sparse.map(() => 'topk'),
+    'only top-k declares its positions',
+  );
+  assert.ok(sparse.length >= 3, `top-k in f16, f32 and sign: ${sparse.map((c) => c.spec).join(', ')}`);
+  for (const c of sparse) {
+    for (const d of LENGTHS) {
+      const out = new Float32Array(d).fill(42);
+      for (const [round, x] of [gaussian(d, 1), heavyTailed(d, 2), withZeros(d, 3)].entries()) {
+        const payload = c.encode(x, 11 + round);
+        const support = (c.decodeSparseInto as NonNullable<Compressor['decodeSparseInto']>)(payload, out);
+        assertSameBits(out, c.decode(payload, d), `${c.spec} d=${d} round ${round}`);
+        const listed = new Set<number>();
+        for (let j = 0; j < support.length; j++) {
+          const i = support[j] as number;
+          assert.ok(i < d, `${c.spec} d=${d}: position ${i} inside the vector`);
+          if (j > 0) assert.ok(i > (support[j - 1] as number), `${c.spec} d=${d}: ascending, each once`);
+          listed.add(i);
+        }
+        for (let i = 0; i < d; i++)
+          if (!listed.has(i)) assert.ok(Object.is(out[i], 0), `${c.spec} d=${d}: unlisted entry ${i} is +0`);
+      }
+    }
+  }
+});
