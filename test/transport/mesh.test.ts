@@ -235,7 +235,10 @@ test('a link closed mid-handshake says bye: the remote gives up at once, not at 
         isCode('ERR_LINK_CLOSED')(err) && /p1 closed the link before it opened/.test(String(err)),
     );
     assert.equal(worker.stats('p1'), undefined);
-    await worker.connect('p1'); // the next attempt opens
+    // The next attempt opens, on both ends: each side's link says so in its own time.
+    const aggOpened = nextTransportEvent(agg, 'peer:connect');
+    await worker.connect('p1');
+    assert.deepEqual(await aggOpened, ['p3']);
     assert.deepEqual(agg.connectedPeers(), ['p3']);
   } finally {
     agg.stop();
