@@ -1,7 +1,7 @@
 /**
  * Link pacing (`pacingMbps`, client/transport/link-options.ts) side by side with none, on
- * one Node binding over loopback (`--binding`: wrtc, where the stall below was found and what
- * relay-only links use, or node-datachannel, the default binding, whose links are unpaced by default), the two settings taking
+ * one Node binding over loopback (`--binding`: wrtc, the default binding, where the stall below
+ * was found, or node-datachannel, whose links are unpaced by default), the two settings taking
  * turns within every trial so machine load falls on both alike.
  *
  * - first message: per trial a fresh link; the time from send() until the remote has the

@@ -3,13 +3,13 @@
  * globals when present, else one of two Node bindings, imported lazily so browser bundles
  * never pull them in:
  * - `node-datachannel` (libdatachannel; see node-datachannel.ts for the small wrapper
- *   simple-peer 9 needs): the default (below). bufferedamountlow works, an oversize or
+ *   simple-peer 9 needs): not the default (below). bufferedamountlow works, an oversize or
  *   closed send throws, and a send racing a close from the remote side is an exception, not a
  *   crash. It does not honour iceTransportPolicy 'relay' fully: libjuice offers only relay
  *   candidates but pairs its own server-reflexive address with the remote's relay, so the
  *   remote sees this peer's address (test/scale/turn.test.ts saw srflx/prflx selected).
- * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): honours relay-only, so a
- *   relay-only link uses it whatever the default; its RTCDataChannel::Send
+ * - `wrtc` (npm alias of @roamhq/wrtc, Google's libwebrtc): the default, and honours
+ *   relay-only, so a relay-only link uses it whatever the default; its RTCDataChannel::Send
  *   reads a channel pointer that WebRTC's thread clears when the channel closes, so a send
  *   racing a remote's outright connection close can kill the process with SIGSEGV. PeerLink
  *   says goodbye before it closes, so the remote stops sending first (link-release.ts); a
@@ -48,14 +48,14 @@ export type NodeBindingName = (typeof NODE_BINDINGS)[number];
 export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
 
 /**
- * The Node binding used unless LIEC_WEBRTC says otherwise: node-datachannel. A send racing a
- * remote's close cannot crash the process (wrtc's can, above), it sends whole models faster
- * (fedavg's rounds, a joiner's model), and since its offers make the offerer the DTLS client
- * (node-datachannel.ts) its links open as fast as wrtc's. LIEC rounds are within a millisecond
- * on either (docs/benchmarks.md, "Node WebRTC binding", "bench:rounds"); the transport tests of
- * wrtc's own hazards pin wrtc.
+ * The Node binding used unless LIEC_WEBRTC says otherwise: wrtc. node-datachannel sends faster and
+ * never crashed in the close stress, and since its offers make the offerer the DTLS client
+ * (node-datachannel.ts) its links open as fast as wrtc's. Its rounds are a little shorter
+ * (`npm run bench:rounds`, alternated: 10.8 against 13.3 ms overhead, 36.0 against 36.7 ms a
+ * round), which does not bring the default to 90% sooner with 8 peers; the transport tests pin
+ * wrtc's own hazards on the default (docs/benchmarks.md, "Node WebRTC binding").
  */
-export const DEFAULT_NODE_BINDING: NodeBindingName = 'node-datachannel';
+export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
 
 /**
  * The Node binding a relay-only link (iceTransportPolicy 'relay') uses unless LIEC_WEBRTC

@@ -8,7 +8,7 @@
  * await a.send(pattern(4 << 20, 1));
  */
 
-import { loadWebRtcBinding, type NodeBindingName } from '../../client/transport/binding.ts';
+import { loadWebRtcBinding } from '../../client/transport/binding.ts';
 import { PeerLink, type PeerLinkEvents, type PeerLinkOptions } from '../../client/transport/peer-link.ts';
 import type { PeerTransport, PeerTransportEvents } from '../../client/transport/mesh.ts';
 
@@ -57,13 +57,12 @@ export function nextTransportEvent<K extends keyof PeerTransportEvents>(
   );
 }
 
-/** Two links wired to each other in memory, both connected (on `bindingName`, else the default binding). */
+/** Two links wired to each other in memory, both connected. */
 export async function connectedPair(
   options: Partial<Omit<PeerLinkOptions, 'initiator'>> = {},
   remoteOptions: Partial<Omit<PeerLinkOptions, 'initiator'>> = options,
-  bindingName?: NodeBindingName,
 ): Promise<[PeerLink, PeerLink]> {
-  const binding = await loadWebRtcBinding(bindingName);
+  const binding = await loadWebRtcBinding();
   const a = new PeerLink({ ...options, initiator: true, binding });
   const b = new PeerLink({ ...remoteOptions, initiator: false, binding });
   a.on('signal', (data) => b.signal(data));

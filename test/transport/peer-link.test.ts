@@ -1,5 +1,5 @@
 /**
- * PeerLink over real WebRTC on loopback (the default binding; wrtc where a test is about it): large messages intact, queued
+ * PeerLink over real WebRTC on loopback (the default binding, wrtc): large messages intact, queued
  * sends in order, byte counters, size limits, garbage from a hostile peer, timeouts and close on
  * both sides.
  */
@@ -287,7 +287,7 @@ test('roundTripMs reads the RTT WebRTC measured on an open link; undefined once 
 
 test('small sends do not read the channel buffer level (a blocking call into wrtc) every time', async () => {
   // The initiator's data channel is created through createDataChannel: count its reads.
-  const real = await loadWebRtcBinding('wrtc');
+  const real = await loadWebRtcBinding();
   let reads = 0;
   class CountingConnection extends real.implementation.RTCPeerConnection {
     override createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannel {
