@@ -29,7 +29,7 @@ import {
 } from '../../shared/protocol/custom-model.ts';
 import { selectBackend } from './backend.ts';
 import { TrainingError } from './errors.ts';
-import { assignFlat, readGradientAndLoss } from './flat-io.ts';
+import { assignFlat, checkWeights, readGradientAndLoss } from './flat-io.ts';
 import type { ParamLayout, TrainableModel } from './model.ts';
 import { customModelWeights, holdModelWeights } from './model-weights.ts';
 import { registerWasmConvFilterGrad } from './wasm-conv-grad.ts';
@@ -153,15 +153,7 @@ export function createLayersTrainable(model: tf.LayersModel, options: LayersTrai
     },
     setWeights(flat) {
       alive();
-      if (flat.length !== numParams)
-        throw new TrainingError(
-          'WEIGHTS_LENGTH_MISMATCH',
-          `expected ${numParams} weights, got ${flat.length}`,
-        );
-      for (let i = 0; i < flat.length; i++) {
-        if (!Number.isFinite(flat[i]))
-          throw new TrainingError('NON_FINITE_WEIGHTS', `weight ${i} is ${flat[i]}`);
-      }
+      checkWeights(flat, numParams);
       assignFlat(variables, layout, flat);
     },
     computeGradient(images, labels, batchIndices, into) {

@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { architecture, initialWeights, MLP_HIDDEN, MNIST_SHAPE, sizeOf } from './architectures.ts';
 import type { ArchName, TaskShape } from './architectures.ts';
 import { TrainingError } from './errors.ts';
-import { assignFlat, readGradientAndLoss } from './flat-io.ts';
+import { assignFlat, checkWeights, readGradientAndLoss } from './flat-io.ts';
 
 export interface ModelOptions {
   arch: ArchName;
@@ -123,16 +123,7 @@ export function createModel(options: ModelOptions): TrainableModel {
     },
     setWeights(flat) {
       alive();
-      if (flat.length !== numParams) {
-        throw new TrainingError(
-          'WEIGHTS_LENGTH_MISMATCH',
-          `expected ${numParams} weights, got ${flat.length}`,
-        );
-      }
-      for (let i = 0; i < flat.length; i++) {
-        if (!Number.isFinite(flat[i]))
-          throw new TrainingError('NON_FINITE_WEIGHTS', `weight ${i} is ${flat[i]}`);
-      }
+      checkWeights(flat, numParams);
       // A copy only where the backend would keep a reference to the array it is given.
       assignFlat(variables, layout, flat);
     },

@@ -25,7 +25,13 @@ import type {
   LocalStepOptions,
   SyncBlock,
 } from './types.ts';
-import { meanInto } from './vector.ts';
+import { meanInto, subtract } from './vector.ts';
+
+/** v += e, each sum clamped into the float32 range (a loop of its own: see vector.ts). */
+function addClamped(v: Float32Array, e: Float32Array): Float32Array {
+  for (let i = 0; i < v.length; i++) v[i] = clampFloat32((v[i] as number) + (e[i] as number));
+  return v;
+}
 
 /** Clamps every entry of x into the float32 range, in place. */
 function clampAll(x: Float32Array): void {
@@ -102,17 +108,14 @@ class Aggregator implements AggregatorAlgorithm {
   }
 
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array {
-    const v = this.combineIntoV(uploads, this.length);
     const error = this.error;
-    for (let i = 0; i < this.length; i++) v[i] = clampFloat32((v[i] as number) + (error[i] as number));
+    const v = addClamped(this.combineIntoV(uploads, this.length), error);
     const payload = this.down.encode(v, seed);
     if (this.keepsCompressionError) {
       // e <- v - C(v) with one buffer: e takes v (exact: both float32), then v takes what
       // the peers decode, then e - that: the same float32 operations as subtract(e, v, sent).
       error.set(v);
-      const sent = this.down.decodeInto(payload, v);
-      for (let i = 0; i < this.length; i++) error[i] = (error[i] as number) - (sent[i] as number);
-      clampAll(error);
+      clampAll(subtract(error, error, this.down.decodeInto(payload, v)));
     } else error.fill(0);
     return payload;
   }

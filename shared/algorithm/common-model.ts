@@ -17,6 +17,7 @@
  * const c = common.broadcast(position++, payload, () => decodeChecked(down, payload, d));
  */
 import { createOptimizer, type Optimizer, type OptimizerOptions } from './optimizer.ts';
+import { add } from './vector.ts';
 
 type OperationKind = 'broadcast' | 'sync';
 
@@ -102,8 +103,8 @@ export class CommonModel {
     if (this.before?.length !== end - start) this.before = new Float32Array(end - start);
     const before = this.before;
     before.set(this.model.subarray(start, end));
-    for (let i = start; i < end; i++)
-      this.model[i] = (this.model[i] as number) + (delta[i - start] as number);
+    const block = this.model.subarray(start, end);
+    add(block, block, delta);
     this.record({ kind: 'sync', payload, start, end, decoded: delta });
     return { delta, before };
   }

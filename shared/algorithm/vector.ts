@@ -1,6 +1,12 @@
 /**
  * Small in-place vector operations over Float32Array, the only arithmetic the
  * algorithms need. Loops are plain for-loops: they sit on every round's hot path.
+ *
+ * A model-sized loop is best a function of its own that ends with the loop: on Node 20's V8,
+ * a long loop inside a larger function is optimized on its own (on-stack replacement) before
+ * the code after it has run, and that code bailed out of it at every call in some peer
+ * processes for the whole session (seen with --trace-deopt: setWeights' finiteness check,
+ * the aggregator's aggregate, a worker's prepareUpload).
  */
 
 /** Throws unless a and b have the same length (a programming error, not bad input). */
@@ -12,6 +18,13 @@ export function assertSameLength(a: Float32Array, b: Float32Array, what: string)
 export function axpy(y: Float32Array, alpha: number, x: Float32Array): void {
   assertSameLength(y, x, 'axpy');
   for (let i = 0; i < y.length; i++) y[i] = (y[i] as number) + alpha * (x[i] as number);
+}
+
+/** out = a + b (out may alias a or b) */
+export function add(out: Float32Array, a: Float32Array, b: Float32Array): Float32Array {
+  assertSameLength(a, b, 'add');
+  for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) + (b[i] as number);
+  return out;
 }
 
 /** out = a - b (out may alias a) */

@@ -35,7 +35,7 @@ import { createOptimizer, validateOptimizerOptions, type OptimizerOptions } from
 import { OwnOffset, stepOwn, type Stepped } from './own-step.ts';
 import { createStateVector, type StatePrecision, type StateVector } from './state-vector.ts';
 import type { AdoptOptions, AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
-import { copyOf, distanceSq, subtract } from './vector.ts';
+import { add, copyOf, distanceSq, subtract } from './vector.ts';
 
 /**
  * Workers that share one CommonModel: the simulator's virtual workers, which all apply every
@@ -55,6 +55,26 @@ export interface WorkerGroupSettings {
    * @default 'f32'
    */
   statePrecision?: StatePrecision;
+}
+
+/**
+ * LIEC's residual split, in one pass: r = corrected - sent, alpha r into `corrected` (applied
+ * at once, returned) and r - alpha r into `feedback` (sent later). A loop of its own: see
+ * vector.ts.
+ */
+function splitResidual(
+  corrected: Float32Array,
+  sent: Float32Array,
+  alpha: number,
+  feedback: Float32Array,
+): Float32Array {
+  for (let i = 0; i < corrected.length; i++) {
+    const r = Math.fround((corrected[i] as number) - (sent[i] as number));
+    const applied = Math.fround(alpha * r);
+    feedback[i] = r - applied;
+    corrected[i] = applied;
+  }
+  return corrected;
 }
 
 /** A group for createWorker; every worker of it starts from `initialModel`. */
@@ -209,9 +229,7 @@ class Worker implements WorkerAlgorithm {
       case 'doublesqueeze': {
         const memory = this.feedback as StateVector;
         const feedback = memory.view();
-        const corrected = this.workVector(false);
-        for (let i = 0; i < this.length; i++)
-          corrected[i] = (gradient[i] as number) + (feedback[i] as number);
+        const corrected = add(this.workVector(false), gradient, feedback);
         payload = up.encode(corrected, seed);
         memory.commit(subtract(feedback, corrected, this.decodeOwn(up, payload)));
         break;
@@ -233,20 +251,9 @@ class Worker implements WorkerAlgorithm {
         }
         // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
         const feedback = memory.view();
-        const corrected = this.residualVector(gradient, roundGradient, kept);
-        for (let i = 0; i < this.length; i++)
-          corrected[i] = (gradient[i] as number) + (feedback[i] as number);
+        const corrected = add(this.residualVector(gradient, roundGradient, kept), gradient, feedback);
         payload = up.encode(corrected, seed);
-        // One pass: r (into `corrected`, now the residual), then split as alpha r and the rest.
-        const sent = this.decodeOwn(up, payload);
-        const residual = corrected;
-        const alpha = this.compensation;
-        for (let i = 0; i < this.length; i++) {
-          const r = Math.fround((residual[i] as number) - (sent[i] as number));
-          const applied = Math.fround(alpha * r);
-          feedback[i] = r - applied;
-          residual[i] = applied;
-        }
+        const residual = splitResidual(corrected, this.decodeOwn(up, payload), this.compensation, feedback);
         memory.commit(feedback);
         this.keepResidual(residual);
         break;
