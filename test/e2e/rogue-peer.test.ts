@@ -202,16 +202,16 @@ function atWorker(bytes: Uint8Array): string {
 
 /**
  * Sends garbage until `target` bans the rogue; returns the predicted codes of the frames it
- * processed (up to and including the strike that banned it).
+ * processed (up to and including the strike that banned it) and why the rogue's link closed.
  */
 async function attack(
   rogue: Rogue,
   targetId: string,
   frames: { bytes: Uint8Array; code: string }[],
-): Promise<string[]> {
-  const dropped = waitFor<string>(
-    (l) => rogue.transport.on('peer:disconnect', l),
-    (id) => id === targetId,
+): Promise<{ expected: string[]; closed: string }> {
+  const dropped = waitFor<{ id: string; reason: string }>(
+    (l) => rogue.transport.on('peer:disconnect', (id, reason) => l({ id, reason })),
+    (e) => e.id === targetId,
     30_000,
     `${targetId} to drop the rogue`,
   );
@@ -225,8 +225,15 @@ async function attack(
     if (STRIKES.has(code)) strikes++;
   }
   assert.ok(strikes > MAX_BAD_FRAMES, 'enough garbage to be banned');
-  await dropped;
-  return expected;
+  const { reason } = await dropped;
+  return { expected, closed: reason };
+}
+
+/** A ban that does not come: what the target did see, to tell a lost frame from a closed link. */
+function noBan(who: string, log: PeerRecorder, expected: string[], closed: string): () => string {
+  return () =>
+    `${who} bans the rogue (its link closed: ${closed}; ${rejectedFromRogue(log).length} of the ` +
+    `${expected.length} frames rejected: ${rejectedFromRogue(log).join(', ')})`;
 }
 
 function rejectedFromRogue(log: PeerRecorder): string[] {
@@ -277,12 +284,12 @@ test(
 
       // The aggregator: every rejection in order, with the predicted code; banned at the limit.
       const attackStartedAt = epochNow();
-      const expectedAgg = await attack(rogue, 'agg', forAgg);
+      const { expected: expectedAgg, closed: aggClosed } = await attack(rogue, 'agg', forAgg);
       const bannedAgg = await aggLog.next(
         'banned',
         (e) => e.peerId === 'rogue',
         10_000,
-        'the aggregator bans the rogue',
+        noBan('the aggregator', aggLog, expectedAgg, aggClosed),
       );
       assert.equal(bannedAgg.strikes, MAX_BAD_FRAMES + 1);
       assert.deepEqual(rejectedFromRogue(aggLog), expectedAgg);
@@ -290,12 +297,12 @@ test(
       assert.ok(expectedAgg.includes('STALE_TERM'), 'stale terms are counted without a strike');
 
       // A worker: same, from its own point of view.
-      const expectedW1 = await attack(rogue, 'w1', forWorker);
+      const { expected: expectedW1, closed: w1Closed } = await attack(rogue, 'w1', forWorker);
       const bannedW1 = await w1Log.next(
         'banned',
         (e) => e.peerId === 'rogue',
         10_000,
-        'the worker bans the rogue',
+        noBan('the worker', w1Log, expectedW1, w1Closed),
       );
       assert.equal(bannedW1.strikes, MAX_BAD_FRAMES + 1);
       assert.deepEqual(rejectedFromRogue(w1Log), expectedW1);

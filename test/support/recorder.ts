@@ -24,7 +24,8 @@ export interface PeerRecorder {
     kind: K,
     predicate: (event: Recorded[K][number]) => boolean,
     timeoutMs: number,
-    what: string,
+    /** What is awaited, for the timeout's message (a function: described when it times out). */
+    what: string | (() => string),
   ): Promise<Recorded[K][number]>;
   stop(): void;
 }
@@ -70,7 +71,11 @@ export function recordPeer(peer: Peer): PeerRecorder {
         };
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+            ),
+          );
         }, timeoutMs);
         const finish = (): void => {
           clearTimeout(timer);
