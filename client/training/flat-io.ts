@@ -19,6 +19,7 @@
  * out.dispose();
  */
 import * as tf from '@tensorflow/tfjs';
+import { nonFiniteFlags } from '../../shared/compress/finite.ts';
 import { TrainingError } from './errors.ts';
 
 /** Backends whose write() copies the values it is given, so a view of the caller's array is safe. */
@@ -35,7 +36,7 @@ function isHeapBackend(backend: unknown): backend is HeapBackend {
 
 /**
  * Throws WEIGHTS_LENGTH_MISMATCH or NON_FINITE_WEIGHTS unless `flat` is `numParams` finite
- * values. The loop is a function of its own (see shared/algorithm/vector.ts on why).
+ * values (the codecs' check, nonFiniteFlags, twice a round on a worker).
  */
 export function checkWeights(flat: Float32Array, numParams: number): void {
   if (flat.length !== numParams)
@@ -43,18 +44,6 @@ export function checkWeights(flat: Float32Array, numParams: number): void {
   if (nonFiniteFlags(flat) >= 0) return;
   const at = flat.findIndex((v) => !Number.isFinite(v));
   throw new TrainingError('NON_FINITE_WEIGHTS', `weight ${at} is ${flat[at]}`);
-}
-
-/**
- * Negative if x holds a NaN or an infinity. The exponent field is all ones only for NaN/Inf;
- * one more exponent step then carries into bit 31. Integer ops, no branch per value (as
- * shared/compress/finite.ts's assertFinite).
- */
-function nonFiniteFlags(x: Float32Array): number {
-  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  let flags = 0;
-  for (let i = 0; i < bits.length; i++) flags |= ((bits[i] as number) & 0x7f800000) + 0x800000;
-  return flags;
 }
 
 /** Overwrites the variables with `flat`, cut by `layout` (offsets and shapes in flat order). */

@@ -24,12 +24,19 @@ export function throwNonFinite(x: Float32Array): never {
 
 /** Throws NON_FINITE_INPUT if x holds a NaN or an infinity. */
 export function assertFinite(x: Float32Array): void {
+  if (nonFiniteFlags(x) < 0) throwNonFinite(x);
+}
+
+/**
+ * Negative if x holds a NaN or an infinity. The exponent field is all ones only for NaN/Inf;
+ * adding one more exponent step then carries into bit 31. Integer ops only, no dependency
+ * through a float add. The loop is a function of its own (see shared/algorithm/vector.ts).
+ */
+export function nonFiniteFlags(x: Float32Array): number {
   const u = bitsOf(x);
   let flags = 0;
-  // The exponent field is all ones only for NaN/Inf; adding one more exponent step then
-  // carries into bit 31. Integer ops only, no dependency through a float add.
   for (let i = 0; i < u.length; i++) flags |= (u[i]! & 0x7f800000) + 0x800000;
-  if (flags < 0) throwNonFinite(x);
+  return flags;
 }
 
 /** Clamps a decoded value into the float32 range, so decoders never output Inf. */
