@@ -52,10 +52,10 @@ export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
  * never crashed in the close stress, and since its offers make the offerer the DTLS client
  * (node-datachannel.ts) its links open as fast as wrtc's; LIEC rounds take the same time on
  * either (docs/benchmarks.md, "Node WebRTC binding", "bench:rounds"). As the default it made the
- * suite flaky (one test failed in each of three CI runs): a node-datachannel offerer's connection
- * can lose its ICE transport while other connections of its process close (reproduced with the
- * rogue-peer test, docs/benchmarks.md), so wrtc stays until that is understood; the transport
- * tests pin wrtc's own hazards on the default.
+ * suite flaky (one test failed in each of three CI runs): when an offerer applies its answer late
+ * (a busy event loop), libdatachannel can start DTLS before it holds the remote fingerprint and
+ * fail the handshake (reproduced with the rogue-peer test, docs/benchmarks.md). Links retry, but
+ * wrtc stays the default; the transport tests pin wrtc's own hazards on it.
  */
 export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
 
