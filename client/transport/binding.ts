@@ -54,8 +54,9 @@ export const WEBRTC_BINDING_ENV = 'LIEC_WEBRTC';
  * either (docs/benchmarks.md, "Node WebRTC binding", "bench:rounds"). As the default it made the
  * suite flaky (one test failed in each of three CI runs): when an offerer applies its answer late
  * (a busy event loop), libdatachannel can fail the DTLS handshake that starts at once, likely
- * before it holds the remote fingerprint (reproduced with the rogue-peer test, docs/benchmarks.md). Links retry, but
- * wrtc stays the default; the transport tests pin wrtc's own hazards on it.
+ * before it holds the remote fingerprint (reproduced with the rogue-peer test,
+ * docs/benchmarks.md). Links retry, but wrtc stays the default; the transport tests pin wrtc's own
+ * hazards on it.
  */
 export const DEFAULT_NODE_BINDING: NodeBindingName = 'wrtc';
 
