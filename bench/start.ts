@@ -3,7 +3,9 @@
  * processes on loopback WebRTC, the MLP on MNIST) run once per setting and seed, one session
  * at a time, reading from each JSON summary (client/cli/demo.ts) the wall seconds and rounds
  * from the first round to the first evaluation at which the aggregator's own model reached
- * 90% test accuracy (secondsTo90, roundsTo90; null if never) and the final test accuracy.
+ * 90% test accuracy (secondsTo90, roundsTo90; null if never), the final test accuracy and the
+ * CPU seconds of all its peer processes (peerCpuSeconds, start-up included: on a shared machine a
+ * steadier figure of a setting's cost than wall time).
  * Settings are interleaved seed by seed, so the load of the shared machine falls on all of
  * them alike: compare settings within one run. The per-setting summary is the median and
  * range over seeds (a seed that never reached 90% counts as later than any that did).
@@ -62,6 +64,7 @@ export const START_SETTINGS: Readonly<Record<string, readonly string[]>> = {
 const demoSchema = z.object({
   rounds: z.number(),
   wallSeconds: z.number(),
+  peerCpuSeconds: z.number().optional(),
   secondsTo90: z.number().nullable(),
   roundsTo90: z.number().nullable(),
   aggregatorChanges: z.number(),
@@ -79,6 +82,8 @@ export interface StartRun {
   roundsTo90: number | null;
   finalTestAccuracy: number | null;
   wallSeconds: number | null;
+  /** CPU seconds of all peer processes, start-up included: steadier than wall time when the machine is shared. */
+  peerCpuSeconds: number | null;
   aggregatorChanges: number | null;
   identicalModels: boolean | null;
   /** 1-minute load average when the run started. */
@@ -131,6 +136,7 @@ export function summarize(runs: readonly StartRun[]) {
       roundsTo90: spread(mine.map((r) => r.roundsTo90 ?? Infinity)),
       finalTestAccuracy: spread(mine.map((r) => r.finalTestAccuracy ?? -Infinity)),
       wallSeconds: spread(mine.map((r) => r.wallSeconds ?? Infinity)),
+      peerCpuSeconds: spread(mine.map((r) => r.peerCpuSeconds ?? Infinity)),
     };
   });
 }
@@ -260,6 +266,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
             roundsTo90: s?.roundsTo90 ?? null,
             finalTestAccuracy: s?.final.testAccuracy ?? null,
             wallSeconds: s?.wallSeconds ?? null,
+            peerCpuSeconds: s?.peerCpuSeconds ?? null,
             aggregatorChanges: s?.aggregatorChanges ?? null,
             identicalModels: s?.identicalModels ?? null,
             loadAverage: load,
@@ -269,13 +276,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           runs.push(run);
           save();
           io.out(
-            `seed ${seed} ${setting}: exit ${String(exitCode)}, 90% ${run.secondsTo90 === null ? 'never' : `after ${run.secondsTo90.toFixed(1)} s (round ${run.roundsTo90 ?? '?'})`}, final ${run.finalTestAccuracy === null ? 'n/a' : (run.finalTestAccuracy * 100).toFixed(2)}%, ${run.wallSeconds?.toFixed(1) ?? '?'} s, load ${load.toFixed(1)}\n`,
+            `seed ${seed} ${setting}: exit ${String(exitCode)}, 90% ${run.secondsTo90 === null ? 'never' : `after ${run.secondsTo90.toFixed(1)} s (round ${run.roundsTo90 ?? '?'})`}, final ${run.finalTestAccuracy === null ? 'n/a' : (run.finalTestAccuracy * 100).toFixed(2)}%, ${run.wallSeconds?.toFixed(1) ?? '?'} s, peers' CPU ${run.peerCpuSeconds?.toFixed(1) ?? '?'} s, load ${load.toFixed(1)}\n`,
           );
           if (exitCode !== 0) code = 1;
         }
       for (const row of summarize(runs))
         io.out(
-          `${row.setting.padEnd(10)} reached ${row.reached}: seconds to 90% ${fmt(row.secondsTo90, 1)}, rounds ${fmt(row.roundsTo90, 0)}, final ${fmt(row.finalTestAccuracy, 2, 100)}%\n`,
+          `${row.setting.padEnd(10)} reached ${row.reached}: seconds to 90% ${fmt(row.secondsTo90, 1)}, rounds ${fmt(row.roundsTo90, 0)}, final ${fmt(row.finalTestAccuracy, 2, 100)}%, peers' CPU ${fmt(row.peerCpuSeconds, 1)} s\n`,
         );
       io.out(`saved ${opts.out}\n`);
     } finally {

@@ -331,6 +331,8 @@ export function demoSummary(
     /** The wire bytes of the peer that was the aggregator at the end (null: none finished as one). */
     aggregatorWireBytes: aggregator === null ? null : aggregator.wire,
     aggregatorChanges: Math.max(0, ...summaries.map((s) => s.aggregatorChanges)),
+    /** CPU seconds of all peer processes, start-up included (PeerSummary.cpuSeconds). */
+    peerCpuSeconds: summaries.reduce((s, p) => s + p.cpuSeconds, 0),
     /** Rounds per second and peers counted per round (null: no round closed). */
     pace: roundStats(summaries.map((s) => s.timeline)),
     backends: [...new Set(summaries.map((s) => s.backend))],

@@ -225,6 +225,18 @@ export interface PeerSummary {
   timeline: Timeline;
   /** True when the peer left on SIGINT/SIGTERM before training ended. */
   interrupted: boolean;
+  /**
+   * CPU time of this process (user and system, every thread) from its start to this summary:
+   * what a session costs the device, start-up included. Summed over peers, a steadier figure
+   * than wall time on a shared machine (bench:start).
+   */
+  cpuSeconds: number;
+}
+
+/** This process's user and system CPU time so far, in seconds. */
+function cpuSecondsSoFar(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -420,6 +432,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       rejections: Object.fromEntries(peer.rejections),
       timeline: timeline.snapshot(),
       interrupted,
+      cpuSeconds: cpuSecondsSoFar(),
     };
     if (!opts.quiet) {
       const own = summary.finalTestAccuracy;

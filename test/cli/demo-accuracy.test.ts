@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { demoSummary, keepSessionAccuracy, main as demoMain } from '../../client/cli/demo.ts';
@@ -63,6 +63,7 @@ test('the kept figure: the last over the most members, a test-set figure over a 
     rejections: {},
     timeline: { rounds: [], uploads: [], applied: [], models: [], roles: [], resentUploads: 0 },
     interrupted: false,
+    cpuSeconds: 1.5,
   });
   const merged = demoSummary(
     [peer('a', figure(0.7, 2)), peer('b', figure(0.8, 1))],
@@ -109,6 +110,12 @@ test(
     );
     assert.ok(accuracy.value >= 0 && accuracy.value <= 1);
     assert.ok(summary.final.testAccuracy !== null, 'final.testAccuracy: the held-back part, as before');
+    // Each peer process's own CPU time: some, and no more than its wall time on every core.
+    const cpuCeiling = 2 * summary.wallSeconds * availableParallelism();
+    assert.ok(
+      summary.peerCpuSeconds > 0 && summary.peerCpuSeconds <= cpuCeiling,
+      `peers' CPU ${summary.peerCpuSeconds} s`,
+    );
     assert.ok(io.stdout().includes(`${sessionAccuracyText(accuracy)}\n`), io.stdout());
     const own = summary.peers.map(
       (p) => `${p.validation?.accuracy?.toFixed(3)} on ${p.validation?.examples}`,

@@ -42,6 +42,7 @@ function peer(peerId: string, rounds: ClosedRound[]): PeerSummary {
     rejections: {},
     timeline: { rounds, uploads: [], applied: [], models: [], roles: [], resentUploads: 0 },
     interrupted: false,
+    cpuSeconds: 1.5,
   };
 }
 

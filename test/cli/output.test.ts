@@ -133,6 +133,7 @@ function summaryOf(peerId: string, role: string, wire: { sent: number; received:
     rejections: {},
     timeline: { rounds: [], uploads: [], applied: [], models: [], roles: [], resentUploads: 0 },
     interrupted: false,
+    cpuSeconds: 1.5,
   };
 }
 
@@ -147,6 +148,7 @@ test('the demo`s summary labels traffic as the progress line does: aggregator`s 
     [0, 0],
   );
   assert.deepEqual(summary.aggregatorWireBytes, aggregatorWire);
+  assert.equal(summary.peerCpuSeconds, 3, 'the peers` CPU seconds, summed');
   const lines = summaryLines(summary);
   assert.ok(lines.includes(`traffic: ${wireBytesText('aggregator', aggregatorWire)}`), lines.join('\n'));
   assert.ok(lines.includes("traffic: all peers' frame bytes: up 1.00 MB, down 3.00 MB"), lines.join('\n'));
