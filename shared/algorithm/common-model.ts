@@ -16,7 +16,13 @@
  * const common = new CommonModel(initial, optimizerOptions, { shared: true });
  * const c = common.broadcast(position++, payload, () => decodeChecked(down, payload, d));
  */
-import { createOptimizer, type Optimizer, type OptimizerOptions } from './optimizer.ts';
+import {
+  createOptimizer,
+  stepLiecPair,
+  type Optimizer,
+  type OptimizerOptions,
+  type Stepped,
+} from './optimizer.ts';
 import { add } from './vector.ts';
 
 type OperationKind = 'broadcast' | 'sync';
@@ -84,6 +90,27 @@ export class CommonModel {
     this.optimizer.step(this.model, decoded);
     this.record({ kind: 'broadcast', payload, start: 0, end: this.length, decoded });
     return decoded;
+  }
+
+  /**
+   * A private common model's broadcast (a real peer's) with the worker's own model stepped in
+   * the same pass: x_common <- step(x_common, c), own <- own's step(c + residual), bit for bit
+   * as broadcast() and stepOwn (own-step.ts) would (optimizer.ts's stepLiecPair). Returns
+   * ||own - x_common||^2 after both. Nothing moves when `decode` throws.
+   */
+  broadcastWithOwn(
+    position: number,
+    payload: Uint8Array,
+    decode: () => Float32Array,
+    own: Stepped,
+    residual: Float32Array,
+  ): number {
+    if (this.shared) throw new Error('broadcastWithOwn is for a private common model');
+    this.done(position, 'broadcast', payload, 0, this.length);
+    const decoded = decode();
+    const distance = stepLiecPair(own, this, decoded, residual);
+    this.record({ kind: 'broadcast', payload, start: 0, end: this.length, decoded });
+    return distance;
   }
 
   /**

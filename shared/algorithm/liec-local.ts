@@ -17,8 +17,9 @@
  *
  * @example
  * const inner = new InnerSteps(options, d);
- * inner.step(model, g1);                 // x_local moves, x_i kept aside
- * const delta = inner.finish(model, g2); // model is x_i again; delta = x_i - x_local
+ * inner.step(own, gradientAt(own));                       // x_local = x_i stepped; x_i only read
+ * const g2 = gradientAt(inner.liveModel(own));             // at x_local
+ * const delta = inner.finish(own, g2);                     // x_i - x_local after the last step
  */
 import { createOptimizer, type Optimizer, type OptimizerOptions } from './optimizer.ts';
 import type { LocalStepOptions } from './types.ts';
@@ -32,32 +33,82 @@ export function liecOuterOptions(local: LocalStepOptions): OptimizerOptions {
   return { learningRate: local.outerLearningRate, momentum: local.outerMomentum, weightDecay: 0 };
 }
 
-/** out[i] = from[i] - to[i]: how far H inner steps moved the model, as a descent direction. */
-export function pseudoGradient(out: Float32Array, from: Float32Array, to: Float32Array): Float32Array {
-  if (out.length !== from.length || to.length !== from.length)
-    throw new RangeError(`pseudoGradient: lengths ${out.length}, ${from.length}, ${to.length}`);
-  for (let i = 0; i < from.length; i++) out[i] = (from[i] as number) - (to[i] as number);
+/**
+ * The exchange's last inner step, its pseudo-gradient and the error-feedback memory in one
+ * pass: out = (origin - step(local, gradient)) + plus, each rounded to float32 as separate
+ * passes storing them would round it. `local` is not written (the exchange ends here); the
+ * optimizer's momentum is. `plus` null: the pseudo-gradient alone.
+ */
+export function lastStepDescent(
+  out: Float32Array,
+  origin: Float32Array,
+  local: Float32Array,
+  gradient: Float32Array,
+  optimizer: Optimizer,
+  plus: Float32Array | null,
+): Float32Array {
+  const length = origin.length;
+  if (
+    out.length !== length ||
+    local.length !== length ||
+    gradient.length !== length ||
+    (plus ?? out).length !== length
+  )
+    throw new RangeError(
+      `lastStepDescent: lengths ${out.length}, ${length}, ${local.length}, ${gradient.length}`,
+    );
+  const { learningRate: lr, momentum: beta, weightDecay: wd, velocity: v } = optimizer;
+  // Four loops, so that none tests per value for momentum or a memory.
+  if (v === null && plus === null) {
+    for (let i = 0; i < length; i++) {
+      const x = local[i] as number;
+      const stepped = Math.fround(x - lr * ((gradient[i] as number) + wd * x));
+      out[i] = (origin[i] as number) - stepped;
+    }
+  } else if (v === null && plus !== null) {
+    for (let i = 0; i < length; i++) {
+      const x = local[i] as number;
+      const stepped = Math.fround(x - lr * ((gradient[i] as number) + wd * x));
+      out[i] = Math.fround((origin[i] as number) - stepped) + (plus[i] as number);
+    }
+  } else if (v !== null && plus === null) {
+    for (let i = 0; i < length; i++) {
+      const x = local[i] as number;
+      const m = beta * (v[i] as number) + (gradient[i] as number) + wd * x;
+      v[i] = m;
+      out[i] = (origin[i] as number) - Math.fround(x - lr * m);
+    }
+  } else if (v !== null && plus !== null) {
+    for (let i = 0; i < length; i++) {
+      const x = local[i] as number;
+      const m = beta * (v[i] as number) + (gradient[i] as number) + wd * x;
+      v[i] = m;
+      out[i] = Math.fround((origin[i] as number) - Math.fround(x - lr * m)) + (plus[i] as number);
+    }
+  }
   return out;
 }
 
 /**
- * One exchange's inner steps on a worker's live model. The first step of an exchange keeps
- * x_i aside; finish() takes the last step, returns x_i - x_local and puts x_i back, so between
- * exchanges the live model is x_i (what a peer evaluates, checkpoints and syncs). The inner
- * optimizer's momentum carries over exchanges, as DiLoCo's inner state does.
+ * One exchange's inner steps, taken on x_local, a vector of their own: x_i (the worker's own
+ * model, `own` below) is only read, so between exchanges and during one it is x_i, what a peer
+ * evaluates, checkpoints and syncs; the gradients are computed at liveModel(own). The first
+ * step writes x_local from x_i; finish() takes the last step, and returns x_i - x_local with
+ * the error-feedback memory added, all in one pass (lastStepDescent). The inner optimizer's
+ * momentum carries over exchanges, as DiLoCo's inner state does.
  */
 export class InnerSteps {
   private readonly optimizer: Optimizer;
   private readonly length: number;
-  /** x_i while an exchange's inner steps run; null between exchanges. */
-  private start: Float32Array | null = null;
-  /** keepBuffers: x_i's copy and the returned pseudo-gradient, reused every exchange. */
-  private readonly kept: { start: Float32Array; delta: Float32Array } | null;
+  /** x_local while an exchange's inner steps run; null between exchanges. */
+  private local: Float32Array | null = null;
+  /** keepBuffers: x_local and the returned vector, reused every exchange. */
+  private readonly kept: { local: Float32Array; delta: Float32Array } | null;
 
   /**
    * `keepBuffers` (a real peer): the two model-sized vectors of an exchange are allocated once
-   * and reused; the pseudo-gradient finish() returns is then valid until the next finish(), and
-   * the caller may write over it (worker.ts keeps its residual there).
+   * and reused; the vector finish() returns is then valid until the next finish(), and the
+   * caller may write over it (worker.ts keeps its residual there).
    * Without (the simulator's many virtual workers), they are allocated per exchange and held
    * only while it runs.
    */
@@ -69,44 +120,48 @@ export class InnerSteps {
     this.optimizer = createOptimizer(options, length);
     this.length = length;
     this.kept = settings.keepBuffers
-      ? { start: new Float32Array(length), delta: new Float32Array(length) }
+      ? { local: new Float32Array(length), delta: new Float32Array(length) }
       : null;
   }
 
   /** True between the first inner step of an exchange and finish(). */
   get running(): boolean {
-    return this.start !== null;
+    return this.local !== null;
   }
 
-  /** x_i during an exchange (the live model is x_local then), else `model` itself. */
-  ownModel(model: Float32Array): Float32Array {
-    return this.start ?? model;
+  /** The model to compute the next gradient at: x_local during an exchange, else `own` (x_i). */
+  liveModel(own: Float32Array): Float32Array {
+    return this.local ?? own;
   }
 
-  step(model: Float32Array, gradient: Float32Array): void {
-    if (gradient.length !== this.length || model.length !== this.length) {
-      throw new RangeError(`gradient has ${gradient.length} values, model has ${model.length}`);
+  step(own: Float32Array, gradient: Float32Array): void {
+    if (gradient.length !== this.length || own.length !== this.length) {
+      throw new RangeError(`gradient has ${gradient.length} values, model has ${own.length}`);
     }
-    if (this.start === null) {
-      this.start = this.kept?.start ?? new Float32Array(this.length);
-      this.start.set(model);
+    if (this.local === null) {
+      this.local = this.kept?.local ?? new Float32Array(this.length);
+      this.optimizer.stepInto(this.local, own, gradient);
+    } else this.optimizer.step(this.local, gradient);
+  }
+
+  /**
+   * The exchange's last step: returns x_i - x_local, plus `memory` when given (g + d, worker.ts),
+   * in one pass. `own` stays x_i.
+   */
+  finish(own: Float32Array, gradient: Float32Array, memory: Float32Array | null = null): Float32Array {
+    if (gradient.length !== this.length || own.length !== this.length) {
+      throw new RangeError(`gradient has ${gradient.length} values, model has ${own.length}`);
     }
-    this.optimizer.step(model, gradient);
+    const out = this.kept?.delta ?? new Float32Array(this.length);
+    // An exchange of one step (none before the last) starts from x_i itself.
+    lastStepDescent(out, own, this.local ?? own, gradient, this.optimizer, memory);
+    this.local = null;
+    return out;
   }
 
-  /** The exchange's last step; returns x_i - x_local and sets `model` back to x_i. */
-  finish(model: Float32Array, gradient: Float32Array): Float32Array {
-    this.step(model, gradient);
-    const start = this.start as Float32Array;
-    const delta = pseudoGradient(this.kept?.delta ?? new Float32Array(this.length), start, model);
-    model.set(start);
-    this.start = null;
-    return delta;
-  }
-
-  /** Forgets the exchange in progress (model untouched) and the inner momentum. */
+  /** Forgets the exchange in progress (x_i untouched) and the inner momentum. */
   reset(): void {
-    this.start = null;
+    this.local = null;
     this.optimizer.reset();
   }
 }

@@ -26,6 +26,8 @@ export interface Optimizer {
   readonly velocity: Float32Array | null;
   /** model <- model - lr * m, with m <- beta*m + (direction + wd*model). */
   step(model: Float32Array, direction: Float32Array): void;
+  /** step, with the stepped model written to `out` (model itself untouched, the momentum moved). */
+  stepInto(out: Float32Array, model: Float32Array, direction: Float32Array): void;
   /** Forgets the momentum (a peer that adopts a new model starts afresh). */
   reset(): void;
 }
@@ -46,6 +48,25 @@ export function createOptimizer(options: OptimizerOptions, length: number): Opti
   const { learningRate, momentum, weightDecay } = validateOptimizerOptions(options);
   // Allocated only when momentum is on: plain SGD keeps no state at all.
   let velocity: Float32Array | null = momentum > 0 ? new Float32Array(length) : null;
+  // A loop of its own (see vector.ts); step is stepInto the model itself.
+  function stepInto(out: Float32Array, model: Float32Array, direction: Float32Array): void {
+    assertSameLength(model, direction, 'optimizer.step');
+    assertSameLength(model, out, 'optimizer.step');
+    if (velocity === null) {
+      for (let i = 0; i < model.length; i++) {
+        const x = model[i] as number;
+        out[i] = x - learningRate * ((direction[i] as number) + weightDecay * x);
+      }
+      return;
+    }
+    const v = velocity;
+    for (let i = 0; i < model.length; i++) {
+      const x = model[i] as number;
+      const m = momentum * (v[i] as number) + (direction[i] as number) + weightDecay * x;
+      v[i] = m;
+      out[i] = x - learningRate * m;
+    }
+  }
   return {
     learningRate,
     momentum,
@@ -54,22 +75,9 @@ export function createOptimizer(options: OptimizerOptions, length: number): Opti
       return velocity;
     },
     step(model, direction) {
-      assertSameLength(model, direction, 'optimizer.step');
-      if (velocity === null) {
-        for (let i = 0; i < model.length; i++) {
-          const x = model[i] as number;
-          model[i] = x - learningRate * ((direction[i] as number) + weightDecay * x);
-        }
-        return;
-      }
-      const v = velocity;
-      for (let i = 0; i < model.length; i++) {
-        const x = model[i] as number;
-        const m = momentum * (v[i] as number) + (direction[i] as number) + weightDecay * x;
-        v[i] = m;
-        model[i] = x - learningRate * m;
-      }
+      stepInto(model, model, direction);
     },
+    stepInto,
     reset() {
       if (velocity !== null) velocity = new Float32Array(length);
     },

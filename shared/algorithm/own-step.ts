@@ -3,9 +3,10 @@
  * storages:
  *
  * - float32 (exact): stepOwn takes x_i's step, c + a r through its own optimizer, after
- *   x_common took c alone, with exactly the arithmetic of Optimizer.step (and of optimizer.ts's
- *   stepLiecPair, which took both steps in one pass when every worker held its own x_common),
- *   and measures ||x_i - x_common||^2 on the way.
+ *   x_common took c alone (a simulator's group, whose x_common takes c once for all), with
+ *   exactly the arithmetic of Optimizer.step and of optimizer.ts's stepLiecPair (a real peer's
+ *   two steps in one pass, common-model.ts's broadcastWithOwn), and measures
+ *   ||x_i - x_common||^2 on the way.
  * - float16 (OwnOffset): x_i kept as its offset o = x_i - x_common. Both models take the same
  *   c through the same optimizer (lr, momentum beta, weight decay wd), x_i with its residual
  *   added, so their difference moves by the residual alone, whatever c is:
@@ -17,14 +18,10 @@
  * @example
  * const distance = stepOwn(own, common.model, c, residual); // after common.broadcast(...)
  */
-import type { Optimizer, OptimizerOptions } from './optimizer.ts';
-import { createStateVector, type StateVector } from './state-vector.ts';
+import type { OptimizerOptions, Stepped } from './optimizer.ts';
 
-/** One model and the optimizer that moves it. */
-export interface Stepped {
-  model: Float32Array;
-  optimizer: Optimizer;
-}
+export type { Stepped };
+import { createStateVector, type StateVector } from './state-vector.ts';
 
 /**
  * own.step(c + r) (c + r rounded to float32, as an array holding it would be), then

@@ -26,7 +26,7 @@ import type { Compressor } from '../compress/types.ts';
 import { syncFlushStep } from './aggregator.ts';
 import { CommonModel, Scratch } from './common-model.ts';
 import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
-import { decodeChecked, decodeCheckedInto } from './decode.ts';
+import { decodeChecked, decodeCheckedSparseVector } from './decode.ts';
 import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { InnerSteps, liecOuterOptions } from './liec-local.ts';
@@ -131,6 +131,8 @@ class Worker implements WorkerAlgorithm {
    * no model-sized allocation per round. Null until first used, and in a group.
    */
   private ownWork: Float32Array | null = null;
+  /** A real peer's zero residual, for a broadcast of a round it sat out (allocated when first needed). */
+  private zeros: Float32Array | null = null;
   private pending = false;
   /**
    * LIEC: each pending sync upload's payload, by block start (0 for a full sync), so a counted
@@ -191,7 +193,8 @@ class Worker implements WorkerAlgorithm {
 
   /** Live view of x_i (see WorkerGroup for a group's). */
   get model(): Float32Array {
-    if (this.own !== null) return this.own.model;
+    // During an exchange's inner steps: x_local, where the next gradient is computed.
+    if (this.own !== null) return this.inner === null ? this.own.model : this.inner.liveModel(this.own.model);
     this.requireCurrent('model');
     if (this.offset === null || this.offset.isZero) return this.common.model;
     return this.offset.modelInto(this.common.model, this.common.scratch(Scratch.model));
@@ -208,18 +211,13 @@ class Worker implements WorkerAlgorithm {
     this.inner.step(this.own.model, gradient);
   }
 
-  prepareUpload(roundGradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
+  prepareUpload(gradient: Float32Array, seed: number, roundUp?: Compressor): Uint8Array {
     const up = roundUp ?? this.up;
-    if (roundGradient.length !== this.length) {
-      throw new RangeError(`gradient has ${roundGradient.length} values, model has ${this.length}`);
+    if (gradient.length !== this.length) {
+      throw new RangeError(`gradient has ${gradient.length} values, model has ${this.length}`);
     }
     if (this.pending) throw new Error('prepareUpload called twice without applyBroadcast in between');
     this.requireCurrent('prepareUpload');
-    // With local steps, LIEC compresses and compensates the pseudo-gradient x_i - x_local.
-    const gradient =
-      this.inner === null || this.own === null
-        ? roundGradient
-        : this.inner.finish(this.own.model, roundGradient);
     let payload: Uint8Array;
     switch (this.algorithm) {
       case 'sgd':
@@ -236,24 +234,28 @@ class Worker implements WorkerAlgorithm {
       }
       case 'liec': {
         const memory = this.feedback;
+        const feedback = memory?.view() ?? null;
         // f32: x_i takes alpha r with the broadcast; f16: the offset takes it now.
         const kept = this.offset === null && (this.own !== null || this.compensation > 0);
-        if (memory === null) {
-          payload = up.encode(gradient, seed);
-          this.keepResidual(
-            subtract(
-              this.residualVector(gradient, roundGradient, kept),
-              gradient,
-              this.decodeOwn(up, payload),
-            ),
-          );
+        // u = g + d. With local steps g is the pseudo-gradient x_i - x_local, computed in the
+        // same pass as the last inner step (liec-local.ts) into a vector of the worker's own
+        // that r may overwrite.
+        const corrected =
+          this.inner !== null && this.own !== null
+            ? this.inner.finish(this.own.model, gradient, feedback)
+            : feedback === null
+              ? gradient
+              : add(this.workVector(kept), gradient, feedback);
+        payload = up.encode(corrected, seed);
+        const sent = this.decodeOwn(up, payload);
+        if (memory === null || feedback === null) {
+          // r = u - C(u), all of it applied (the caller's gradient is not written over).
+          const into = corrected === gradient ? this.workVector(kept) : corrected;
+          this.keepResidual(subtract(into, corrected, sent));
           break;
         }
-        // r = g + d - C(g + d): alpha r now (immediate compensation), the rest sent later.
-        const feedback = memory.view();
-        const corrected = add(this.residualVector(gradient, roundGradient, kept), gradient, feedback);
-        payload = up.encode(corrected, seed);
-        const residual = splitResidual(corrected, this.decodeOwn(up, payload), this.compensation, feedback);
+        // alpha r now (immediate compensation), the rest of r sent later.
+        const residual = splitResidual(corrected, sent, this.compensation, feedback);
         memory.commit(feedback);
         this.keepResidual(residual);
         break;
@@ -283,15 +285,6 @@ class Worker implements WorkerAlgorithm {
     return this.common.scratch(Scratch.work);
   }
 
-  /**
-   * LIEC: where g + d and then the residual go. A pseudo-gradient this worker's inner steps
-   * returned (not the caller's gradient) is its own and not needed after: written over in place,
-   * one model-sized vector fewer. Else workVector.
-   */
-  private residualVector(gradient: Float32Array, roundGradient: Float32Array, kept: boolean): Float32Array {
-    return gradient !== roundGradient ? gradient : this.workVector(kept);
-  }
-
   /** What this worker's own upload decodes to (its compression error is measured against it), in a scratch. */
   private decodeOwn(up: Compressor, payload: Uint8Array): Float32Array {
     return up.decodeInto(payload, this.common.scratch(Scratch.decoded));
@@ -319,23 +312,38 @@ class Worker implements WorkerAlgorithm {
   }
 
   applyBroadcast(payload: Uint8Array): void {
-    // A group keeps the decoded broadcast for its other workers; a real peer's is used once.
-    const broadcast = this.common.broadcast(this.position, payload, () =>
-      this.common.shared
-        ? decodeChecked(this.down, payload, this.length)
-        : decodeCheckedInto(this.down, payload, this.common.scratch(Scratch.decoded)),
-    );
-    this.position++;
-    if (this.own !== null) {
-      // Immediate compensation: own compression error enters the model this very round;
-      // x_common took the broadcast alone. One pass, which also measures the drift.
-      this.deviation = stepOwn(this.own, this.common.model, broadcast, this.residual);
+    // Only a sparse broadcast's k values can be non-finite: checked in O(k) (decode.ts).
+    const decode = () =>
+      decodeCheckedSparseVector(
+        this.down,
+        payload,
+        this.common.shared ? new Float32Array(this.length) : this.common.scratch(Scratch.decoded),
+      );
+    const own = this.own;
+    if (own !== null && !this.common.shared) {
+      // A real peer: x_common takes c and x_i takes c + alpha r, its own compression error
+      // this very round (immediate compensation), in one pass that also measures the drift.
+      this.deviation = this.common.broadcastWithOwn(
+        this.position,
+        payload,
+        decode,
+        own,
+        this.residual ?? (this.zeros ??= new Float32Array(this.length)),
+      );
       this.residual = null;
-    } else if (this.offset !== null) {
-      // f16: the residual went in at the upload; one that sat the round out still moves by its
-      // offset's momentum and decay.
-      if (!this.pending) this.deviation = this.offset.applyResidual(null);
-    } else this.deviation = null;
+    } else {
+      // A group keeps the decoded broadcast for its other workers.
+      const broadcast = this.common.broadcast(this.position, payload, decode);
+      if (own !== null) {
+        this.deviation = stepOwn(own, this.common.model, broadcast, this.residual);
+        this.residual = null;
+      } else if (this.offset !== null) {
+        // f16: the residual went in at the upload; one that sat the round out still moves by its
+        // offset's momentum and decay.
+        if (!this.pending) this.deviation = this.offset.applyResidual(null);
+      } else this.deviation = null;
+    }
+    this.position++;
     this.pending = false;
   }
 
@@ -346,8 +354,7 @@ class Worker implements WorkerAlgorithm {
     else if (this.own === null) this.deviation = 0;
     else {
       this.requireCurrent('deviationSq');
-      // Mid-exchange the live model is x_local: the deviation is x_i's.
-      this.deviation = distanceSq(this.inner?.ownModel(this.own.model) ?? this.own.model, this.common.model);
+      this.deviation = distanceSq(this.own.model, this.common.model);
     }
     return this.deviation;
   }

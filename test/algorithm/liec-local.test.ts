@@ -8,7 +8,7 @@ import {
   type AlgorithmSpec,
   type WorkerAlgorithm,
 } from '../../shared/algorithm/index.ts';
-import { InnerSteps, pseudoGradient } from '../../shared/algorithm/liec-local.ts';
+import { InnerSteps, lastStepDescent } from '../../shared/algorithm/liec-local.ts';
 import { createOptimizer } from '../../shared/algorithm/optimizer.ts';
 import { decodeSyncPayload } from '../../shared/algorithm/sync-payload.ts';
 import { mean } from '../../shared/algorithm/vector.ts';
@@ -74,26 +74,54 @@ test('liec takes local steps only with H > 1, with fedavg outer defaults', () =>
   assert.equal(createWorker(oneStep, new Float32Array(8)).localSteps, 1);
 });
 
-test('InnerSteps: H steps on the live model, then x_i - x_local and x_i back', () => {
+test('InnerSteps: H steps on x_local, then x_i - x_local (plus a memory) with x_i only read', () => {
   const inner = new InnerSteps({ learningRate: 0.5 }, 3);
-  const model = Float32Array.of(1, 2, 3);
+  const own = Float32Array.of(1, 2, 3);
   assert.equal(inner.running, false);
-  inner.step(model, Float32Array.of(1, 0, -2));
-  assert.deepEqual(model, Float32Array.of(0.5, 2, 4));
-  assert.deepEqual(inner.ownModel(model), Float32Array.of(1, 2, 3), 'x_i kept aside');
-  const delta = inner.finish(model, Float32Array.of(1, 4, 0));
-  assert.deepEqual(delta, Float32Array.of(1, 2, -1));
-  assert.deepEqual(model, Float32Array.of(1, 2, 3));
+  assert.equal(inner.liveModel(own), own, 'between exchanges the live model is x_i');
+  inner.step(own, Float32Array.of(1, 0, -2));
+  assert.deepEqual(inner.liveModel(own), Float32Array.of(0.5, 2, 4), 'x_local');
+  assert.deepEqual(own, Float32Array.of(1, 2, 3), 'x_i untouched');
+  const delta = inner.finish(own, Float32Array.of(1, 4, 0), Float32Array.of(10, 20, 30));
+  assert.deepEqual(delta, Float32Array.of(11, 22, 29), 'x_i - x_local + memory');
+  assert.deepEqual(own, Float32Array.of(1, 2, 3));
   assert.equal(inner.running, false);
-  assert.deepEqual(
-    pseudoGradient(new Float32Array(2), Float32Array.of(3, 1), Float32Array.of(1, 1)),
-    Float32Array.of(2, 0),
-  );
-  assert.throws(
-    () => pseudoGradient(new Float32Array(2), new Float32Array(3), new Float32Array(3)),
-    RangeError,
-  );
+  assert.equal(inner.liveModel(own), own);
+  assert.throws(() => inner.finish(own, new Float32Array(2)), RangeError);
 });
+
+for (const options of [
+  { learningRate: 0.3 },
+  { learningRate: 0.3, momentum: 0.9 },
+  { learningRate: 0.3, weightDecay: 0.01 },
+  { learningRate: 0.3, momentum: 0.5, weightDecay: 0.01 },
+]) {
+  test(`lastStepDescent is a step, a subtraction and an add, bit for bit: ${JSON.stringify(options)}`, () => {
+    const length = 257;
+    const random = (k: number) => Float32Array.from({ length }, (_, i) => Math.sin(i * 12.9898 + k) * 3.7);
+    const origin = random(1);
+    const memory = random(4);
+    for (const plus of [null, memory]) {
+      const separate = createOptimizer(options, length);
+      const fused = createOptimizer(options, length);
+      for (let t = 0; t < 3; t++) {
+        const local = random(2 + t);
+        const gradient = random(7 + t);
+        const stepped = Float32Array.from(local);
+        separate.step(stepped, gradient);
+        const expected = new Float32Array(length);
+        for (let i = 0; i < length; i++) expected[i] = (origin[i] as number) - (stepped[i] as number);
+        if (plus !== null)
+          for (let i = 0; i < length; i++) expected[i] = (expected[i] as number) + (plus[i] as number);
+        const before = Float32Array.from(local);
+        const out = lastStepDescent(new Float32Array(length), origin, local, gradient, fused, plus);
+        assert.deepEqual(out, expected);
+        assert.deepEqual(local, before, 'x_local is not written');
+        assert.deepEqual(fused.velocity, separate.velocity, 'the same momentum');
+      }
+    }
+  });
+}
 
 test('liec H = 4 with exact codecs is fedavg H = 4, bit for bit', () => {
   const spec = { up: 'identity', down: 'identity', learningRate: LR, localSteps: 4, syncPeriod: 0 };
