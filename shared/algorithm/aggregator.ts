@@ -33,11 +33,35 @@ function addClamped(v: Float32Array, e: Float32Array): Float32Array {
   return v;
 }
 
+/**
+ * out = mean([x]) + e in one pass, each sum clamped into the float32 range: addClamped after
+ * meanInto of the one vector (0 + x), which is what the running mean of a round hands over.
+ */
+function addClampedInto(out: Float32Array, x: Float32Array, e: Float32Array): Float32Array {
+  if (x.length !== out.length) throw new RangeError(`mean: length ${x.length} != ${out.length}`);
+  for (let i = 0; i < out.length; i++) out[i] = clampFloat32(0 + (x[i] as number) + (e[i] as number));
+  return out;
+}
+
 /** Clamps every entry of x into the float32 range, in place. */
 function clampAll(x: Float32Array): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
     if (v === Infinity || v === -Infinity) x[i] = clampFloat32(v);
+  }
+}
+
+/**
+ * e[i] -= c[i] at the positions of `support` (the only ones where c may be nonzero), each
+ * difference clamped into the float32 range: subtract and clampAll over the whole vector,
+ * where e - 0 leaves every other entry as it is.
+ */
+function subtractAt(e: Float32Array, c: Float32Array, support: Uint32Array): void {
+  for (let j = 0; j < support.length; j++) {
+    const i = support[j] as number;
+    e[i] = (e[i] as number) - (c[i] as number);
+    const d = e[i] as number;
+    if (d === Infinity || d === -Infinity) e[i] = clampFloat32(d);
   }
 }
 
@@ -109,14 +133,24 @@ class Aggregator implements AggregatorAlgorithm {
 
   aggregate(uploads: readonly Float32Array[], seed: number): Uint8Array {
     const error = this.error;
-    const v = addClamped(this.combineIntoV(uploads, this.length), error);
+    const only = uploads.length === 1 && this.aggregation === 'mean' ? (uploads[0] as Float32Array) : null;
+    // A real aggregator hands over one running mean (client/roles/running-mean.ts).
+    const v =
+      only !== null
+        ? addClampedInto(this.v, only, error)
+        : addClamped(this.combineIntoV(uploads, this.length), error);
     const payload = this.down.encode(v, seed);
-    if (this.keepsCompressionError) {
-      // e <- v - C(v) with one buffer: e takes v (exact: both float32), then v takes what
-      // the peers decode, then e - that: the same float32 operations as subtract(e, v, sent).
-      error.set(v);
-      clampAll(subtract(error, error, this.down.decodeInto(payload, v)));
-    } else error.fill(0);
+    if (!this.keepsCompressionError) {
+      error.fill(0);
+      return payload;
+    }
+    // e <- v - C(v) with one buffer: e takes v (exact: both float32), then v takes what the
+    // peers decode, then e - that: the same float32 operations as subtract(e, v, sent), only
+    // where a sparse codec put values (e - 0 is e).
+    error.set(v);
+    const support = this.down.decodeSparseInto?.(payload, v) ?? null;
+    if (support !== null) subtractAt(error, v, support);
+    else clampAll(subtract(error, error, this.down.decodeInto(payload, v)));
     return payload;
   }
 
