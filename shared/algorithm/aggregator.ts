@@ -10,7 +10,7 @@
  * A round allocates no model-sized vector: v lives in one buffer kept for the aggregator's
  * life, the mean goes into it and the broadcast is decoded back into it (decodeInto).
  */
-import { clampFloat32 } from '../compress/finite.ts';
+import { FLOAT32_MAX, clampFloat32 } from '../compress/finite.ts';
 import type { Compressor } from '../compress/types.ts';
 import { sharedShare } from './compensation.ts';
 import { decodeChecked, decodeCheckedInto, decodeCheckedSparseInto } from './decode.ts';
@@ -39,7 +39,16 @@ function addClamped(v: Float32Array, e: Float32Array): Float32Array {
  */
 function addClampedInto(out: Float32Array, x: Float32Array, e: Float32Array): Float32Array {
   if (x.length !== out.length) throw new RangeError(`mean: length ${x.length} != ${out.length}`);
-  for (let i = 0; i < out.length; i++) out[i] = clampFloat32(0 + (x[i] as number) + (e[i] as number));
+  // Clamping every sum costs as much as the sum: it is noted instead, and only a vector with a
+  // sum out of range is summed again, clamped (within range the stored sums are the same).
+  let outOfRange = false;
+  for (let i = 0; i < out.length; i++) {
+    const sum = 0 + (x[i] as number) + (e[i] as number);
+    out[i] = sum;
+    if (Math.abs(sum) > FLOAT32_MAX) outOfRange = true;
+  }
+  if (outOfRange)
+    for (let i = 0; i < out.length; i++) out[i] = clampFloat32(0 + (x[i] as number) + (e[i] as number));
   return out;
 }
 

@@ -105,6 +105,27 @@ test('the aggregator over 8 rounds: payloads and e bit for bit those of fresh ve
   }
 });
 
+test('one upload a round (a running mean) near the float32 limit: v and e clamped as the method says', () => {
+  for (const down of ['topk:0.05', 'q8']) {
+    const options = resolveAlgorithmOptions({ algorithm: 'liec', up: 'topk:0.1', down, learningRate: 0.1 });
+    const aggregator = createAggregator(options, DIM);
+    const e = new Float32Array(DIM);
+    for (let round = 0; round < 4; round++) {
+      // Every other entry near +-3.4e38, so mean + e passes the range in some rounds.
+      const upload = randomVector(77 + round).map((x, i) => (i % 2 === 0 ? Math.sign(x) * 3.3e38 : x));
+      const payload = aggregator.aggregate([upload], round);
+      const v = new Float32Array(DIM);
+      for (let i = 0; i < DIM; i++) v[i] = clampFloat32(0 + (upload[i] as number) + (e[i] as number));
+      const expected = options.down.encode(v, round);
+      const sent = options.down.decode(expected, DIM);
+      for (let i = 0; i < DIM; i++) e[i] = clampFloat32(Math.fround((v[i] as number) - (sent[i] as number)));
+      assert.deepEqual(payload, expected, `${down} round ${round}: payload`);
+      assertSameBits(aggregator.error, e, `${down} round ${round}: e`);
+      assert.ok(aggregator.error.every(Number.isFinite), `${down} round ${round}: e finite`);
+    }
+  }
+});
+
 test('syncs between rounds: the synced delta and e as with fresh vectors, full and by block', () => {
   const options = resolveAlgorithmOptions({
     algorithm: 'liec',
