@@ -9,7 +9,9 @@ import {
 } from '../../shared/algorithm/index.ts';
 import { createOptimizer } from '../../shared/algorithm/optimizer.ts';
 import { mean } from '../../shared/algorithm/vector.ts';
-import { CodecError } from '../../shared/compress/types.ts';
+import { BitWriter } from '../../shared/compress/bits.ts';
+import { ByteWriter, writeHeader } from '../../shared/compress/bytes.ts';
+import { CodecError, CodecId } from '../../shared/compress/types.ts';
 import { quadraticProblem } from './fixtures.ts';
 
 const DIM = 200;
@@ -217,4 +219,35 @@ test('a malformed broadcast is rejected with a CodecError and leaves the model u
   );
   assert.deepEqual(w.model, before);
   assert.ok(w.hasPendingUpload);
+});
+
+test('a top-k broadcast with a NaN among its values is refused and moves neither x_i nor x_common', () => {
+  for (const localSteps of [1, 2]) {
+    const { problem, workers } = setup({ up: 'topk:0.05', down: 'topk:0.05', localSteps });
+    const w = workers[0] as WorkerAlgorithm;
+    for (let h = 1; h < w.localSteps; h++) w.localStep(problem.gradient(0, w.model, h));
+    w.prepareUpload(problem.gradient(0, w.model, 0), 1);
+    const before = Float32Array.from(w.model);
+    const common = w.commonModel();
+    // Two kept values, f32, positions 3 and 13: the second one NaN.
+    const writer = new ByteWriter(5 + 6 + 4 * 2 + 1); // 3 + 5 bits of gaps
+    writeHeader(writer, CodecId.topk, DIM);
+    writer.u8(1); // f32 values
+    writer.u32(2);
+    writer.u8(2);
+    writer.array(Float32Array.of(0.5, Number.NaN));
+    const bits = new BitWriter(writer.bytes, writer.pos);
+    bits.rice(3, 2);
+    bits.rice(9, 2);
+    bits.flush();
+    writer.pos = bits.pos;
+    assert.throws(
+      () => w.applyBroadcast(writer.finish()),
+      (e: unknown) => e instanceof CodecError && /non-finite/.test(e.message),
+      `H = ${localSteps}`,
+    );
+    assert.deepEqual(w.model, before, 'x_i untouched');
+    assert.deepEqual(w.commonModel(), common, 'x_common untouched');
+    assert.ok(w.hasPendingUpload);
+  }
 });
