@@ -63,6 +63,23 @@ test('selectTopK on large vectors: sampled path, and its fallbacks for sparse an
   }
 });
 
+test('selectTopK with a stratified sample: model-sized and small-sampled vectors, periodic data', () => {
+  // 20,000: sampled now (4096 values); 101,770: the MLP (4240, 1/24 of it).
+  for (const d of [20_000, 101_770]) {
+    const stratum = Math.ceil(d / Math.min(16384, Math.max(4096, Math.floor(d / 24))));
+    const cases: Array<[string, Float32Array]> = [['gaussian', gaussian(d, 6)]];
+    // Large values once a stratum, at a fixed phase: a strided sample would see all or none.
+    for (const phase of [0, 1]) {
+      const periodic = gaussian(d, 7, 1e-3);
+      for (let i = phase; i < d; i += stratum) periodic[i] = 5 + (i % 3);
+      cases.push([`one large value per stratum, phase ${phase}`, periodic]);
+    }
+    for (const [name, x] of cases)
+      for (const k of [1, Math.ceil(d / 100), Math.ceil(d / 10)])
+        assert.deepEqual(Array.from(selectTopK(x, k).indices), referenceTopK(x, k), `d=${d} ${name} k=${k}`);
+  }
+});
+
 test('selectTopK rejects NaN and Inf wherever they are', () => {
   for (const d of [10, 100_000]) {
     for (const bad of [NaN, Infinity, -Infinity]) {
