@@ -59,13 +59,3 @@ export function decodeCheckedSparseInto(
   }
   return support;
 }
-
-/** decodeCheckedSparseInto, returning `out` (a sparse codec's values checked in O(k)). */
-export function decodeCheckedSparseVector(
-  compressor: Compressor,
-  payload: Uint8Array,
-  out: Float32Array,
-): Float32Array {
-  decodeCheckedSparseInto(compressor, payload, out);
-  return out;
-}

@@ -19,8 +19,6 @@
  * const distance = stepOwn(own, common.model, c, residual); // after common.broadcast(...)
  */
 import type { OptimizerOptions, Stepped } from './optimizer.ts';
-
-export type { Stepped };
 import { createStateVector, type StateVector } from './state-vector.ts';
 
 /**

@@ -26,13 +26,18 @@ import type { Compressor } from '../compress/types.ts';
 import { syncFlushStep } from './aggregator.ts';
 import { CommonModel, Scratch } from './common-model.ts';
 import { AUTO_COMPENSATION_INITIAL, nextCompensation } from './compensation.ts';
-import { decodeChecked, decodeCheckedSparseVector } from './decode.ts';
+import { decodeChecked, decodeCheckedSparseInto } from './decode.ts';
 import { decodeSyncPayload } from './sync-payload.ts';
 import { checkSyncBlock } from './sync-policy.ts';
 import { InnerSteps, liecOuterOptions } from './liec-local.ts';
 import { createLocalStepWorker, isLocalStepAlgorithm } from './local-steps.ts';
-import { createOptimizer, validateOptimizerOptions, type OptimizerOptions } from './optimizer.ts';
-import { OwnOffset, stepOwn, type Stepped } from './own-step.ts';
+import {
+  createOptimizer,
+  validateOptimizerOptions,
+  type OptimizerOptions,
+  type Stepped,
+} from './optimizer.ts';
+import { OwnOffset, stepOwn } from './own-step.ts';
 import { createStateVector, type StatePrecision, type StateVector } from './state-vector.ts';
 import type { AdoptOptions, AlgorithmName, AlgorithmOptions, SyncBlock, WorkerAlgorithm } from './types.ts';
 import { add, copyOf, distanceSq, subtract } from './vector.ts';
@@ -313,12 +318,11 @@ class Worker implements WorkerAlgorithm {
 
   applyBroadcast(payload: Uint8Array): void {
     // Only a sparse broadcast's k values can be non-finite: checked in O(k) (decode.ts).
-    const decode = () =>
-      decodeCheckedSparseVector(
-        this.down,
-        payload,
-        this.common.shared ? new Float32Array(this.length) : this.common.scratch(Scratch.decoded),
-      );
+    const decode = (): Float32Array => {
+      const out = this.common.shared ? new Float32Array(this.length) : this.common.scratch(Scratch.decoded);
+      decodeCheckedSparseInto(this.down, payload, out);
+      return out;
+    };
     const own = this.own;
     if (own !== null && !this.common.shared) {
       // A real peer: x_common takes c and x_i takes c + alpha r, its own compression error
