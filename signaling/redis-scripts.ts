@@ -193,10 +193,13 @@ return {'OK'}
 /** KEYS: session. ARGV: peerId, socketId, term, round, reportJson, bytesUp, bytesDown. */
 const REPORT = `
 if owned(ARGV[1], ARGV[2]) == nil then return {'ERR', 'NOT_JOINED'} end
-local s = redis.call('HMGET', META, 'term', 'agg', 'lastRound')
+local s = redis.call('HMGET', META, 'term', 'agg', 'lastRound', 'reports', 'config')
 if tonumber(ARGV[3]) ~= tonumber(s[1]) then return {'ERR', 'STALE_TERM', s[1]} end
 if s[2] ~= ARGV[1] then return {'ERR', 'NOT_AGGREGATOR', s[1]} end
+-- The last round reported: no report is taken any more (sessions.ts lastRoundReported).
+local finished = (tonumber(s[4]) or 0) > 0 and tonumber(s[3]) >= cjson.decode(s[5]).rounds - 1
 if tonumber(ARGV[4]) < tonumber(s[3]) then return {'ERR', 'STALE_ROUND', s[3]} end
+if finished then return {'ERR', 'STALE_ROUND', s[3] .. ', the session is over'} end
 redis.call('HSET', META, 'lastRound', ARGV[4], 'lastReport', ARGV[5])
 redis.call('HINCRBYFLOAT', META, 'up', ARGV[6])
 redis.call('HINCRBYFLOAT', META, 'down', ARGV[7])

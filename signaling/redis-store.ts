@@ -85,7 +85,7 @@ function describe(code: string, detail: string, subject = ''): string {
     case 'NOT_AGGREGATOR':
       return `${subject} is not the aggregator of term ${detail}`;
     case 'STALE_ROUND':
-      return `round ${subject} is before ${detail}`;
+      return `round ${subject}: the last round reported is ${detail}`;
     default:
       return 'join a session first';
   }

@@ -80,7 +80,8 @@ export interface SessionRecord {
  * Whether the aggregator has reported the session's last round. From then on it only hands
  * out the final model, and a worker cut off at that moment, alone once the others have left,
  * would be elected and end on a model of its own: a `silent` report no longer counts (its
- * socket closing or the heartbeat timeout still replace it; a fault still counts).
+ * socket closing or the heartbeat timeout still replace it; a fault still counts), and no
+ * round report is taken (STALE_ROUND), so the session's figures stay those of its end.
  */
 export function lastRoundReported(reportedRounds: number, lastRound: number, rounds: number): boolean {
   return reportedRounds > 0 && lastRound >= rounds - 1;
@@ -224,8 +225,18 @@ export class SessionRegistry {
         `${peer.peerId} is not the aggregator of term ${session.term}`,
       );
     }
-    if (report.round < session.lastRound) {
-      throw new SignalingError('STALE_ROUND', `round ${report.round} is before ${session.lastRound}`);
+    // Once the last round is reported, training is over: a worker that missed the end and was
+    // elected afterwards (see lastRoundReported) reports rounds of a model of its own.
+    const finished = lastRoundReported(
+      session.traffic.reportedRounds,
+      session.lastRound,
+      session.config.rounds,
+    );
+    if (report.round < session.lastRound || finished) {
+      throw new SignalingError(
+        'STALE_ROUND',
+        `round ${report.round}: the last round reported is ${session.lastRound}${finished ? ', the session is over' : ''}`,
+      );
     }
     session.lastRound = report.round;
     session.lastReport = { ...report, receivedAt: this.init.now() };

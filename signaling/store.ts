@@ -131,7 +131,10 @@ export interface SessionStore {
   signalTarget(member: MemberKey, to: string): Promise<string>;
   /** Records a heartbeat's round and stats for /status. */
   heartbeat(member: MemberKey, round: number | undefined, stats: NumericStats | undefined): Promise<void>;
-  /** STALE_TERM, NOT_AGGREGATOR, STALE_ROUND (checked in that order). */
+  /**
+   * STALE_TERM, NOT_AGGREGATOR, STALE_ROUND (checked in that order; STALE_ROUND too once the
+   * session's last round is reported: SessionRegistry.recordReport).
+   */
   report(member: MemberKey, report: AcceptedRoundReport): Promise<void>;
   /**
    * The member cannot hear the aggregator of `report.term` on its data channel; a majority

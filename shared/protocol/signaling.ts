@@ -68,7 +68,7 @@ export const SIGNALING_ERROR_CODES = [
   'RATE_LIMITED', // too many messages or joins; fatal when it persists
   'NOT_AGGREGATOR', // round:report from a peer that is not the aggregator; aggregator:unreachable naming one
   'STALE_TERM', // a message carrying a term other than the current one (or another aggregator than its own)
-  'STALE_ROUND', // round:report with a round below the last reported one
+  'STALE_ROUND', // round:report with a round below the last reported one, or after the last round
   'HEARTBEAT_TIMEOUT', // no heartbeat within the server's timeout (fatal)
   'INTERNAL', // a bug on the server; the server keeps running
   'OPERATOR_REQUIRED', // an operator's request (create, snapshots, rollback) without the operator token

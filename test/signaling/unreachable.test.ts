@@ -5,7 +5,8 @@
  * reported excluded from that election but still a member. Duplicates count once, stale
  * terms, another peer than the aggregator and non-members are refused, the aggregator's own
  * and a not-ready member's reports do not count, a report lapses after its time-to-live,
- * the message is rate-limited like every other. The Redis store counts the same way.
+ * the message is rate-limited like every other. The Redis store counts the same way. Once the
+ * last round is reported no round report is taken, from any aggregator.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -342,5 +343,92 @@ test(
     await shared.start();
     await shared.renewLease();
     assert.deepEqual(await reportsAroundTheLastRound(shared), AROUND_THE_LAST_ROUND);
+  },
+);
+
+/**
+ * Round reports around the end, for either store: before the last round a successor reports
+ * on; once the last round is reported nobody does (a worker elected after the end would
+ * report rounds of a model of its own). 'ok', or the refusal's message (its code first).
+ */
+async function roundReportsAroundTheEnd(store: SessionStore): Promise<string[]> {
+  const rounds = 3;
+  const seen: string[] = [];
+  const attempt = async (done: Promise<void>): Promise<void> => {
+    try {
+      await done;
+      seen.push('ok');
+    } catch (err) {
+      seen.push(err instanceof SignalingError ? err.message : String(err));
+    }
+  };
+  for (const lastReported of [rounds - 2, rounds - 1]) {
+    const sessionId = await store.create({ ...DEFAULT_SESSION_CONFIG, rounds });
+    const key = (peerId: string) => ({ sessionId, peerId, socketId: `s-${peerId}` });
+    for (const peerId of ['a', 'b'])
+      await store.join(sessionId, {
+        peerId,
+        kind: 'headless',
+        capabilities: {},
+        ready: true,
+        socketId: `s-${peerId}`,
+      });
+    const report = (round: number, term: number) => ({
+      term,
+      round,
+      participants: ['a', 'b'],
+      bytes: { up: 0, down: 0 },
+    });
+    await attempt(store.report(key('a'), report(lastReported, 1)));
+    await attempt(store.report(key('a'), report(lastReported, 1)));
+    // A fault replaces a even after the end (see reportsAroundTheLastRound): b is elected.
+    const outcome = await store.reportUnreachable(
+      key('b'),
+      { term: 1, peerId: 'a', reason: 'faulty' },
+      10_000,
+      2,
+    );
+    assert.equal(outcome.aggregator.peerId, 'b');
+    await attempt(store.report(key('b'), report(rounds - 1, 2)));
+  }
+  return seen;
+}
+
+const ROUND_REPORTS_AROUND_THE_END = [
+  'ok', // round 1 of 3
+  'ok', // round 1 again: the same round is not stale
+  'ok', // b, elected after a fault, reports the last round
+  'ok', // the last round
+  'STALE_ROUND: round 2: the last round reported is 2, the session is over', // again
+  'STALE_ROUND: round 2: the last round reported is 2, the session is over', // b, elected after it
+];
+
+test('once the last round is reported, no round report is taken', async () => {
+  const store = new MemorySessionStore({ maxSessions: 10, maxPeersPerSession: 10, now: () => 5000 });
+  assert.deepEqual(await roundReportsAroundTheEnd(store), ROUND_REPORTS_AROUND_THE_END);
+});
+
+test(
+  'the Redis store refuses round reports after the last round like the memory store',
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const redis = await startRedis(t);
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    deferCleanup(t, async () => {
+      await client.close();
+    });
+    const shared = new RedisSessionStore({
+      client,
+      prefix: 'report-end:',
+      instanceId: 'i',
+      leaseMs: 60_000,
+      maxSessions: 10,
+      maxPeersPerSession: 10,
+      now: () => 5000,
+    });
+    await shared.start();
+    await shared.renewLease();
+    assert.deepEqual(await roundReportsAroundTheEnd(shared), ROUND_REPORTS_AROUND_THE_END);
   },
 );
