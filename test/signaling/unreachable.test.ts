@@ -8,7 +8,7 @@
  * the message is rate-limited like every other. The Redis store counts the same way. Once the
  * last round is reported no round report is taken, from any aggregator.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { DEFAULT_SESSION_CONFIG, SignalingError } from '../../shared/protocol/signaling.ts';
@@ -273,6 +273,45 @@ test('the Redis store counts unreachable reports like the memory store', { skip:
   ]);
 });
 
+/** A session of `rounds` rounds with a and b joined, ready (a the aggregator); a member's key. */
+async function sessionOfAB(
+  store: SessionStore,
+  rounds: number,
+): Promise<(peerId: string) => { sessionId: string; peerId: string; socketId: string }> {
+  const sessionId = await store.create({ ...DEFAULT_SESSION_CONFIG, rounds });
+  for (const peerId of ['a', 'b'])
+    await store.join(sessionId, {
+      peerId,
+      kind: 'headless',
+      capabilities: {},
+      ready: true,
+      socketId: `s-${peerId}`,
+    });
+  return (peerId) => ({ sessionId, peerId, socketId: `s-${peerId}` });
+}
+
+/** A Redis store on a fresh redis-server, its clock fixed at 5000 ms. */
+async function redisStoreAtFixedTime(t: TestContext, prefix: string): Promise<RedisSessionStore> {
+  const redis = await startRedis(t);
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  deferCleanup(t, async () => {
+    await client.close();
+  });
+  const store = new RedisSessionStore({
+    client,
+    prefix,
+    instanceId: 'i',
+    leaseMs: 60_000,
+    maxSessions: 10,
+    maxPeersPerSession: 10,
+    now: () => 5000,
+  });
+  await store.start();
+  await store.renewLease();
+  return store;
+}
+
 /**
  * After the aggregator reported the last round it only hands out the final model: a `silent`
  * report no longer replaces it (a worker cut off then, alone once the others left, would be
@@ -286,16 +325,7 @@ async function reportsAroundTheLastRound(store: SessionStore): Promise<[boolean,
     [rounds - 2, ['silent']],
     [rounds - 1, ['silent', 'faulty']],
   ] as const) {
-    const sessionId = await store.create({ ...DEFAULT_SESSION_CONFIG, rounds });
-    const key = (peerId: string) => ({ sessionId, peerId, socketId: `s-${peerId}` });
-    for (const peerId of ['a', 'b'])
-      await store.join(sessionId, {
-        peerId,
-        kind: 'headless',
-        capabilities: {},
-        ready: true,
-        socketId: `s-${peerId}`,
-      });
+    const key = await sessionOfAB(store, rounds);
     await store.report(key('a'), {
       term: 1,
       round: lastReported,
@@ -325,24 +355,10 @@ test(
   'the Redis store treats reports after the last round like the memory store',
   { skip: REDIS_SKIP },
   async (t) => {
-    const redis = await startRedis(t);
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    deferCleanup(t, async () => {
-      await client.close();
-    });
-    const shared = new RedisSessionStore({
-      client,
-      prefix: 'unreach-end:',
-      instanceId: 'i',
-      leaseMs: 60_000,
-      maxSessions: 10,
-      maxPeersPerSession: 10,
-      now: () => 5000,
-    });
-    await shared.start();
-    await shared.renewLease();
-    assert.deepEqual(await reportsAroundTheLastRound(shared), AROUND_THE_LAST_ROUND);
+    assert.deepEqual(
+      await reportsAroundTheLastRound(await redisStoreAtFixedTime(t, 'unreach-end:')),
+      AROUND_THE_LAST_ROUND,
+    );
   },
 );
 
@@ -363,16 +379,7 @@ async function roundReportsAroundTheEnd(store: SessionStore): Promise<string[]> 
     }
   };
   for (const lastReported of [rounds - 2, rounds - 1]) {
-    const sessionId = await store.create({ ...DEFAULT_SESSION_CONFIG, rounds });
-    const key = (peerId: string) => ({ sessionId, peerId, socketId: `s-${peerId}` });
-    for (const peerId of ['a', 'b'])
-      await store.join(sessionId, {
-        peerId,
-        kind: 'headless',
-        capabilities: {},
-        ready: true,
-        socketId: `s-${peerId}`,
-      });
+    const key = await sessionOfAB(store, rounds);
     const report = (round: number, term: number) => ({
       term,
       round,
@@ -412,23 +419,9 @@ test(
   'the Redis store refuses round reports after the last round like the memory store',
   { skip: REDIS_SKIP },
   async (t) => {
-    const redis = await startRedis(t);
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    deferCleanup(t, async () => {
-      await client.close();
-    });
-    const shared = new RedisSessionStore({
-      client,
-      prefix: 'report-end:',
-      instanceId: 'i',
-      leaseMs: 60_000,
-      maxSessions: 10,
-      maxPeersPerSession: 10,
-      now: () => 5000,
-    });
-    await shared.start();
-    await shared.renewLease();
-    assert.deepEqual(await roundReportsAroundTheEnd(shared), ROUND_REPORTS_AROUND_THE_END);
+    assert.deepEqual(
+      await roundReportsAroundTheEnd(await redisStoreAtFixedTime(t, 'report-end:')),
+      ROUND_REPORTS_AROUND_THE_END,
+    );
   },
 );
