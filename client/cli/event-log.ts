@@ -2,7 +2,8 @@
  * `liec join --events-out FILE`: one JSON line per protocol event, written as it happens
  * (a synchronous append per line), so what a process did survives its SIGKILL, unlike the
  * summary it writes on leaving. The chaos bench reads these logs to check that every upload
- * was counted or folded. Lines: { type, at (epoch ms), peerId, ...the event's fields }.
+ * was counted or folded. Lines: { type, at (epoch ms), peerId, ...the event's fields }; for
+ * `banned` and `rejected`, the peer they concern is `remoteId`.
  *
  * @example
  * const log = openEventLog('/tmp/w1.jsonl', peer);
@@ -31,7 +32,11 @@ export function openEventLog(path: string, peer: Peer): EventLog {
     peer.events.on('model', (e) => write('model', e)),
     peer.events.on('linked', (e) => write('linked', e)),
     peer.events.on('done', (e) => write('done', e)),
-    peer.events.on('banned', (e) => write('banned', e)),
+    // The offender as remoteId: peerId is the peer writing the log.
+    peer.events.on('banned', (e) => write('banned', { remoteId: e.peerId, strikes: e.strikes })),
+    peer.events.on('rejected', (e) =>
+      write('rejected', { remoteId: e.peerId, code: e.code, message: e.message }),
+    ),
     peer.events.on('unreachable', (e) => write('unreachable', e)),
     peer.events.on('round', (e) =>
       write('round', {

@@ -226,6 +226,11 @@ export interface PeerSummary {
   /** True when the peer left on SIGINT/SIGTERM before training ended. */
   interrupted: boolean;
   /**
+   * Set when the session ended while this peer was rounds behind and nobody was left to send
+   * it the final model (Peer.missedEnd): its round and the session's last. Its model is its own.
+   */
+  missedEnd?: { round: number; lastRound: number };
+  /**
    * CPU time of this process (user and system, every thread) from its start to this summary:
    * what a session costs the device, start-up included. Summed over peers, a steadier figure
    * than wall time on a shared machine (bench:start).
@@ -406,7 +411,9 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
     // Out of the session for repeated offences (the server refuses its rejoin): a failure.
     if (peer.expelled !== null) throw new CommandFailure(`expelled from the session: ${peer.expelled}`);
     // The final model's figure goes to the server before this peer leaves, then the session's.
-    const sessionAccuracy = await local.reportFinal(peer.model(), server, session);
+    // Not a model of its own: one that missed the end holds no final model.
+    const sessionAccuracy =
+      peer.missedEnd === null ? await local.reportFinal(peer.model(), server, session) : undefined;
     // As the aggregator, not before a worker that missed the end has fetched the final model.
     if (!interrupted) await peer.finalModelServed();
     await peer.leave();
@@ -432,6 +439,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       rejections: Object.fromEntries(peer.rejections),
       timeline: timeline.snapshot(),
       interrupted,
+      ...(peer.missedEnd === null ? {} : { missedEnd: peer.missedEnd }),
       cpuSeconds: cpuSecondsSoFar(),
     };
     if (!opts.quiet) {
@@ -440,6 +448,11 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       io.err(
         `${interrupted ? `left at round ${done.round}` : `done at round ${done.round}: test accuracy ${acc}`}; ${wireBytesText(summary.role, summary.wire)}\n`,
       );
+      const missed = peer.missedEnd;
+      if (missed !== null)
+        io.err(
+          `the session ended at round ${missed.lastRound} while this peer was at round ${missed.round}: its model is its own, not the session's\n`,
+        );
       if (modelHash !== null) io.err(`model sha256 ${modelHash}\n`);
       if (sessionAccuracy != null)
         io.err(`${(await import('./session-accuracy.ts')).sessionAccuracyText(sessionAccuracy)}\n`);

@@ -138,6 +138,11 @@ export class AggregatorRole {
     return this.rollbacks.request(model, continuesAtLeast, open);
   }
 
+  /** A link to worker `peerId` opened (again). */
+  onWorkerLinked(peerId: string): void {
+    this.workers.linked(peerId);
+  }
+
   /** `peerId` left the session (not only its link, which may open again): onWorkerLeft, and it needs no final model. */
   onMemberLeft(peerId: string): void {
     this.final.left(peerId);

@@ -200,6 +200,19 @@ export class WorkerRole {
       case 'broadcast': {
         // Read before anything else: a full list is the reference of the next "same" metas.
         const meta = this.readBroadcastMeta(frame.meta);
+        if (meta === null) {
+          // "Same list as last" before any list of this term: an honest aggregator sends that
+          // when it sent the list while our link was not up yet (it took over from us while we
+          // were frozen), so it is no fault of the aggregator's. Catch up like a joiner.
+          this.ctx.reject(
+            this.aggregatorId,
+            'COUNTED_LIST_UNKNOWN',
+            'a "same counted list" broadcast before any list',
+            false,
+          );
+          this.requestModel();
+          return;
+        }
         if (!state.hasModel) return;
         const last = state.lastBroadcast;
         // The one we applied, sent again (a new aggregator passing it on to those who missed it).
@@ -263,14 +276,17 @@ export class WorkerRole {
     }
   }
 
-  /** A broadcast's meta, with SAME_COUNTED_META resolved to the last full list of this term. */
-  private readBroadcastMeta(meta: Uint8Array): BroadcastMeta {
+  /**
+   * A broadcast's meta, with SAME_COUNTED_META resolved to the last full list of this term;
+   * null for "same" before any list.
+   */
+  private readBroadcastMeta(meta: Uint8Array): BroadcastMeta | null {
     const { tags, slackSeconds } = decodeBroadcastMeta(meta);
     if (tags !== 'same') {
       this.lastCounted = tags;
       return { tags, slackSeconds };
     }
-    if (this.lastCounted === null) throw new Error('a "same counted list" broadcast before any list');
+    if (this.lastCounted === null) return null;
     return { tags: this.lastCounted, slackSeconds };
   }
 

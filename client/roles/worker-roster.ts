@@ -85,6 +85,15 @@ export class WorkerRoster {
     this.awaitingIds.add(peerId);
   }
 
+  /**
+   * A link to `peerId` opened: what it was sent before may never have reached it (in step from
+   * the start of this term while its link was still down), so its next broadcast lists whom
+   * it counted in full.
+   */
+  linked(peerId: string): void {
+    this.sentCounted.forget(peerId);
+  }
+
   /** `peerId` left: it is neither in step nor waiting any more. */
   remove(peerId: string): void {
     this.startingOver.delete(peerId);

@@ -108,3 +108,41 @@ test(
     }
   },
 );
+
+test(
+  'a worker cut off through the last rounds and elected once the session is over does not train on alone: it ends on its own model, said so',
+  { timeout: 120_000 },
+  async () => {
+    // The aggregator waits for it only a moment before leaving: the cut outlasts that wait.
+    const { session, aggregator, other, cut } = await threePeers({ finalModelLingerMs: 200 });
+    try {
+      const roles: string[] = [];
+      cut.events.on('role', (e) => roles.push(e.role));
+      let cutAtRound = -1;
+      aggregator.events.on('round', (e) => {
+        if (e.round === ROUNDS - 3 && cutAtRound < 0) {
+          cutAtRound = e.round;
+          cut.partitionLinks(15_000);
+        }
+      });
+      // The other two end and leave; the server then elects the one left, the cut worker.
+      await withTimeout(Promise.all([aggregator.finished, other.finished]), 60_000, 'the others to finish');
+      await other.leave();
+      await aggregator.finalModelServed();
+      await aggregator.leave();
+      const cutDone = await withTimeout(cut.finished, 30_000, 'the cut worker to end');
+      assert.equal(cutAtRound, ROUNDS - 3);
+      assert.ok(cut.missedEnd !== null, 'it says it missed the end');
+      assert.equal(cut.missedEnd.lastRound, ROUNDS - 1);
+      assert.ok(cut.missedEnd.round < ROUNDS - 1, `it was at round ${cut.missedEnd.round}`);
+      assert.equal(cutDone.round, cut.missedEnd.round);
+      assert.deepEqual(roles, [], 'it never ran rounds of its own as the aggregator');
+      // Elected (what ended it), and no round reported after the last.
+      const status = session.status();
+      assert.equal(status?.aggregator.peerId, 'c-cut');
+      assert.equal(status.aggregator.lastRound, ROUNDS - 1);
+    } finally {
+      await session.close();
+    }
+  },
+);

@@ -64,6 +64,23 @@ test('a broadcast skips `except`, sends an unchanged counted list as "same", and
   assert.equal(counted.length, h.sent.length, 'every frame sent is counted for the report');
 });
 
+test('a worker whose link opens is sent the counted list in full: what it was sent before may never have reached it', () => {
+  const { workers, h } = roster();
+  // A new aggregator counts every member in step from the start of its term, one whose link
+  // is still down too (its old aggregator, frozen): the full list went nowhere.
+  for (const id of ['w1', 'w2']) workers.markInStep(id);
+  workers.sendBroadcast(broadcast(0, ['w1', 'w2']));
+  workers.sendBroadcast(broadcast(1, ['w1', 'w2']));
+  workers.linked('w1');
+  workers.sendBroadcast(broadcast(2, ['w1', 'w2']));
+  workers.sendBroadcast(broadcast(3, ['w1', 'w2']));
+  const tagsOf = (to: string): unknown[] =>
+    h.sentTo(to, 'broadcast').map((f) => decodeBroadcastMeta(f.meta).tags);
+  const full = [senderTag('w1'), senderTag('w2')].sort((a, b) => a - b);
+  assert.deepEqual(tagsOf('w1'), [full, 'same', full, 'same']);
+  assert.deepEqual(tagsOf('w2'), [full, 'same', 'same', 'same']);
+});
+
 test('remove forgets a worker in step or waiting; controls go to those in step with the given round', () => {
   const { workers, h } = roster();
   workers.markInStep('w1');
