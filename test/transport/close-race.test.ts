@@ -52,6 +52,12 @@ test(
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
+    // To a sender that died (the crash this test looks for), ChildProcess.send with no callback
+    // emits 'error' on the child, uncaught: the whole file crashed instead of this test failing.
+    // Its death fails the test already (`next` rejects once it exited).
+    const tell = (message: object): void => {
+      if (child.connected) child.send(message, () => {});
+    };
     const listeners = new Set<(report: SenderReport) => void>();
     child.on('message', (report: SenderReport) => {
       for (const listener of [...listeners]) listener(report);
@@ -89,7 +95,7 @@ test(
       for (let id = 0; id < LINKS; id++) {
         const link = new PeerLink({ initiator: true, binding });
         const stopRelay = relaySignals(link, id);
-        child.send({ type: 'open', id });
+        tell({ type: 'open', id });
         const childConnected = next(
           (r): r is Extract<SenderReport, { type: 'connect' }> => r.type === 'connect' && r.id === id,
           `connect ${id}`,
@@ -118,14 +124,14 @@ test(
         if (closed.reason === 'error') assert.equal(closed.error, 'ERR_LINK_CLOSED', `link ${id}`);
         assert.equal(closed.sendError, 'ERR_LINK_CLOSED', `link ${id}: the pending send rejects`);
       }
-      child.send({ type: 'exit' });
+      tell({ type: 'exit' });
       assert.deepEqual(await exited, { code: 0, signal: null });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill();
     }
 
     function relaySignals(link: PeerLink, id: number): () => void {
-      link.on('signal', (data) => child.send({ type: 'signal', id, data }));
+      link.on('signal', (data) => tell({ type: 'signal', id, data }));
       const listener = (report: SenderReport): void => {
         if (report.type === 'signal' && report.id === id) link.signal(report.data);
       };
