@@ -13,6 +13,7 @@ import type { Role } from '../roles/events.ts';
 import type { SessionConfig } from '../../shared/protocol/session-config.ts';
 import type { Learner } from '../training/learner.ts';
 import { DEFAULT_SNAPSHOT_SETTINGS } from '../roles/snapshots.ts';
+import { describeMissedEnd, type MissedEnd } from '../roles/final-model.ts';
 import { RolePriority } from './role-priority.ts';
 import type { LinkSettings } from '../transport/index.ts';
 import {
@@ -225,11 +226,8 @@ export interface PeerSummary {
   timeline: Timeline;
   /** True when the peer left on SIGINT/SIGTERM before training ended. */
   interrupted: boolean;
-  /**
-   * Set when the session ended while this peer was rounds behind and nobody was left to send
-   * it the final model (Peer.missedEnd): its round and the session's last. Its model is its own.
-   */
-  missedEnd?: { round: number; lastRound: number };
+  /** Set when the session ended while this peer was rounds behind (Peer.missedEnd): its model is its own. */
+  missedEnd?: MissedEnd;
   /**
    * CPU time of this process (user and system, every thread) from its start to this summary:
    * what a session costs the device, start-up included. Summed over peers, a steadier figure
@@ -448,11 +446,7 @@ async function run(opts: JoinOptions, io: CliIo): Promise<number> {
       io.err(
         `${interrupted ? `left at round ${done.round}` : `done at round ${done.round}: test accuracy ${acc}`}; ${wireBytesText(summary.role, summary.wire)}\n`,
       );
-      const missed = peer.missedEnd;
-      if (missed !== null)
-        io.err(
-          `the session ended at round ${missed.lastRound} while this peer was at round ${missed.round}: its model is its own, not the session's\n`,
-        );
+      if (peer.missedEnd !== null) io.err(`${describeMissedEnd(peer.missedEnd)}\n`);
       if (modelHash !== null) io.err(`model sha256 ${modelHash}\n`);
       if (sessionAccuracy != null)
         io.err(`${(await import('./session-accuracy.ts')).sessionAccuracyText(sessionAccuracy)}\n`);

@@ -138,7 +138,7 @@ export class AggregatorRole {
     return this.rollbacks.request(model, continuesAtLeast, open);
   }
 
-  /** A link to worker `peerId` opened (again). */
+  /** A link to worker `peerId` opened (again): WorkerRoster.linked. */
   onWorkerLinked(peerId: string): void {
     this.workers.linked(peerId);
   }
@@ -380,8 +380,7 @@ export class AggregatorRole {
       return;
     }
     const { round: ownRound, lastBroadcast } = this.ctx.state;
-    // Between closing round t and opening t + 1 (a setImmediate later; longer on a loaded
-    // machine) the state still names round t, and a fast worker's upload of t + 1 can come in.
+    // Between closing t and opening t + 1 (a setImmediate) the state names t: an upload of t + 1 can come.
     const opening = lastBroadcast?.round === ownRound && !lastBroadcast.sync ? ownRound + 1 : ownRound;
     // The round it belongs to is not open yet: waiting for minPeers, about to open, or opening
     // after the sync being collected (a worker that skipped the sync, such as a deposed

@@ -83,3 +83,26 @@ export class FinalModel {
     });
   }
 }
+
+/** A peer elected after the session's end from a round before it: its round then and the session's last. */
+export interface MissedEnd {
+  round: number;
+  lastRound: number;
+}
+
+/**
+ * Whether a peer elected aggregator with the session's `lastRound` reported, while it is at
+ * `round`, missed the end: cut off or frozen through the last rounds, and whoever could have
+ * sent it the final model has left. Nothing is left to aggregate, and training on alone would
+ * pass a model of its own off as the session's (the server takes no more round reports
+ * either), so it ends on the model it holds and says so. Null when it is to aggregate: one at
+ * the last round itself closes it (its aggregator died after reporting it, before every
+ * worker had its broadcast).
+ */
+export function missedEnd(lastRound: number, round: number, rounds: number): MissedEnd | null {
+  return lastRound >= rounds - 1 && round < lastRound ? { round, lastRound } : null;
+}
+
+export function describeMissedEnd({ round, lastRound }: MissedEnd): string {
+  return `the session ended at round ${lastRound} while this peer was at round ${round}: its model is its own, not the session's`;
+}

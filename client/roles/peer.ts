@@ -34,6 +34,7 @@ import { DataPathFaults } from './fault-injection.ts';
 import { LearnerWait } from './learner-wait.ts';
 import { busyAllowanceMs } from './link-liveness.ts';
 import { LocalState } from './local-state.ts';
+import { describeMissedEnd, missedEnd, type MissedEnd } from './final-model.ts';
 import { FrameStrikes } from './frame-strikes.ts';
 import { Readiness } from './readiness.ts';
 import { Outbox } from './outbox.ts';
@@ -90,11 +91,8 @@ export class Peer {
   aggregatorChanges = 0;
   /** Rejected frames by reason code. */
   readonly rejections = new Map<string, number>();
-  /**
-   * Set when this peer was elected after the session's end from a round before it (missedTheEnd):
-   * its round then and the session's last. It ended on a model of its own.
-   */
-  missedEnd: { round: number; lastRound: number } | null = null;
+  /** Elected after the session's end from a round before it (final-model.ts): it ended on its own model. */
+  missedEnd: MissedEnd | null = null;
   /** Why the server expelled this peer from the session (its words), or null: it stays out. */
   expelled: string | null = null;
   /** The snapshots this peer keeps (the session's list while it aggregates), for an operator's rollback. */
@@ -436,7 +434,12 @@ export class Peer {
     this.strikes.newTerm();
     if (aggregatorId === null) return;
     if (aggregatorId === this.peerId) {
-      if (this.missedTheEnd(announced, this.context)) return;
+      this.missedEnd = missedEnd(announced.lastRound, this.context.state.round, this.context.config.rounds);
+      if (this.missedEnd !== null) {
+        this.log('warn', describeMissedEnd(this.missedEnd));
+        this.resolveFinished({ round: this.missedEnd.round, testAccuracy: null });
+        return;
+      }
       // Workers link to us; the link to the old aggregator has no use any more.
       if (current instanceof WorkerRole) this.transport.close(current.aggregatorId);
       const role = new AggregatorRole(this.context, term);
@@ -461,27 +464,6 @@ export class Peer {
     );
     this.aggregatorLink = link;
     link.start();
-  }
-
-  /**
-   * Elected once the session is over, from a round before its end: cut off or frozen through
-   * the last rounds, and whoever could have sent it the final model has left. There is nothing
-   * left to aggregate, and training on alone would pass a model of its own off as the
-   * session's (the server takes no more round reports either): it ends on the model it holds,
-   * and says so (`missedEnd`).
-   */
-  private missedTheEnd(announced: AggregatorState, context: RoleContext): boolean {
-    const { lastRound } = announced;
-    const { round } = context.state;
-    if (lastRound < context.config.rounds - 1 || round >= lastRound) return false;
-    this.missedEnd = { round, lastRound };
-    this.log(
-      'warn',
-      `the session ended (its last round, ${lastRound}, is reported) while this peer was at round ${round}: ` +
-        "it ends on a model of its own, not the session's",
-    );
-    this.resolveFinished({ round, testAccuracy: null });
-    return true;
   }
 
   private onMessage(from: string, bytes: Uint8Array): void {

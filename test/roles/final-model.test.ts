@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { modelSha256 } from '../../shared/model-hash.ts';
 import type { Peer } from '../../client/roles/peer.ts';
+import { missedEnd } from '../../client/roles/final-model.ts';
 import type { PeerSettings } from '../../client/roles/settings.ts';
 import { startTestSession, withTimeout } from '../support/session.ts';
 
@@ -36,6 +37,19 @@ async function threePeers(aggregatorSettings: Partial<PeerSettings> = {}) {
   });
   return { session, peers, aggregator, other, cut, fetched };
 }
+
+test('missedEnd: elected after the last round is reported, from a round before it; not at the last round itself', () => {
+  const rounds = 300;
+  assert.deepEqual(missedEnd(299, 11, rounds), { round: 11, lastRound: 299 });
+  assert.deepEqual(missedEnd(299, 298, rounds), { round: 298, lastRound: 299 });
+  // At the last round: its aggregator died after reporting it; the round is closed again.
+  assert.equal(missedEnd(299, 299, rounds), null);
+  assert.equal(missedEnd(299, 300, rounds), null);
+  // Before the end, a peer behind is elected to train on.
+  assert.equal(missedEnd(250, 11, rounds), null);
+  // One round: lastRound 0 before any report.
+  assert.equal(missedEnd(0, 0, 1), null);
+});
 
 test(
   'a worker that missed the final sync fetches the final model and ends on it',
