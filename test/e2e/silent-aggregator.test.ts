@@ -62,8 +62,11 @@ test(
       .filter((e) => e.type === 'applied' && e['term'] === replaced.aggregator.term)
       .map((e) => Number(e['round']));
     const lastApplied = Math.max(-1, ...appliedUnderSuccessor);
+    // Why, if it fell behind: its roles, the frames it refused, whom it banned.
+    const story = oldEvents.filter((e) => ['role', 'rejected', 'banned', 'model', 'linked'].includes(e.type));
     t.diagnostic(
       `a-first applied ${appliedUnderSuccessor.length} rounds under term ${replaced.aggregator.term}, the last ${lastApplied}; ` +
+        `its roles, links, models, rejections and bans: ${JSON.stringify(story.slice(0, 20))}; ` +
         `its last events: ${JSON.stringify(oldEvents.slice(-4))}`,
     );
     assert.ok(
