@@ -239,9 +239,12 @@ export class PeerRuntime extends TypedEmitter<SessionRuntimeEvents> implements S
         this.current = null;
         this.stopSampling();
         this.emit('lost', {
-          // The peer's last warning says why (e.g. "no longer a member of the session: UNKNOWN_SESSION: ...").
+          // The peer's last warning says why (e.g. "no longer a member of the session: UNKNOWN_SESSION: ...",
+          // or that the session ended while it was rounds behind: Peer.missedEnd).
           message: lastWarning ?? 'this tab is no longer a member of the session',
         });
+        // One that missed the end is still a member (a lost one has left already: idempotent).
+        void peer.leave();
       });
       peer.start().then(
         () => {
