@@ -2,7 +2,9 @@
  * One model at the end: a worker cut off during the last round misses the final broadcast and
  * sync, and links again once the aggregator is done. The aggregator's `done` names its final
  * model (modelDigest); the worker, holding another one, asks for it and ends on it, instead of
- * finishing on a model nobody else holds. Three in-process peers over real WebRTC.
+ * finishing on a model nobody else holds. One cut off for longer, elected once the others left,
+ * does not train on alone: it ends on its own model and says so (missedEnd, final-model.ts).
+ * Three in-process peers over real WebRTC.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
