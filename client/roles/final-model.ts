@@ -95,14 +95,23 @@ export interface MissedEnd {
  * `round`, missed the end: cut off or frozen through the last rounds, and whoever could have
  * sent it the final model has left. Nothing is left to aggregate, and training on alone would
  * pass a model of its own off as the session's (the server takes no more round reports
- * either), so it ends on the model it holds and says so. Null when it is to aggregate: one at
- * the last round itself closes it (its aggregator died after reporting it, before every
- * worker had its broadcast).
+ * either), so it ends on the model it holds and says so. At the last round itself it closes
+ * that round while other members are left (`othersPresent`: its aggregator died after
+ * reporting it, before every worker had its broadcast or sync); alone, the others left with
+ * the final model, and it missed the end too. Null when it is to aggregate.
  */
-export function missedEnd(lastRound: number, round: number, rounds: number): MissedEnd | null {
-  return lastRound >= rounds - 1 && round < lastRound ? { round, lastRound } : null;
+export function missedEnd(
+  lastRound: number,
+  round: number,
+  rounds: number,
+  othersPresent: boolean,
+): MissedEnd | null {
+  if (lastRound < rounds - 1) return null;
+  // lastRound 0 is also "none reported yet": a one-round session's first aggregator is alone.
+  const behind = round < lastRound || (round === lastRound && lastRound > 0 && !othersPresent);
+  return behind ? { round, lastRound } : null;
 }
 
 export function describeMissedEnd({ round, lastRound }: MissedEnd): string {
-  return `the session ended at round ${lastRound} while this peer was at round ${round}: its model is its own, not the session's`;
+  return `the session ended with round ${lastRound}, which this peer had not finished (it was at round ${round}): its model is its own, not the session's`;
 }

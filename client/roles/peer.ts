@@ -434,7 +434,13 @@ export class Peer {
     this.strikes.newTerm();
     if (aggregatorId === null) return;
     if (aggregatorId === this.peerId) {
-      this.missedEnd = missedEnd(announced.lastRound, this.context.state.round, this.context.config.rounds);
+      const { state, config } = this.context;
+      this.missedEnd = missedEnd(
+        announced.lastRound,
+        state.round,
+        config.rounds,
+        this.context.members().length > 0,
+      );
       if (this.missedEnd !== null) {
         this.log('warn', describeMissedEnd(this.missedEnd));
         this.resolveFinished({ round: this.missedEnd.round, testAccuracy: null });

@@ -40,17 +40,19 @@ async function threePeers(aggregatorSettings: Partial<PeerSettings> = {}) {
   return { session, peers, aggregator, other, cut, fetched };
 }
 
-test('missedEnd: elected after the last round is reported, from a round before it; not at the last round itself', () => {
+test('missedEnd: elected after the last round is reported, from a round before it, or at it with nobody left', () => {
   const rounds = 300;
-  assert.deepEqual(missedEnd(299, 11, rounds), { round: 11, lastRound: 299 });
-  assert.deepEqual(missedEnd(299, 298, rounds), { round: 298, lastRound: 299 });
-  // At the last round: its aggregator died after reporting it; the round is closed again.
-  assert.equal(missedEnd(299, 299, rounds), null);
-  assert.equal(missedEnd(299, 300, rounds), null);
+  assert.deepEqual(missedEnd(299, 11, rounds, true), { round: 11, lastRound: 299 });
+  assert.deepEqual(missedEnd(299, 298, rounds, false), { round: 298, lastRound: 299 });
+  // At the last round: with others left its aggregator died after reporting it, and it closes
+  // the round again with them; alone, the others left with the final model.
+  assert.equal(missedEnd(299, 299, rounds, true), null);
+  assert.deepEqual(missedEnd(299, 299, rounds, false), { round: 299, lastRound: 299 });
+  assert.equal(missedEnd(299, 300, rounds, false), null);
   // Before the end, a peer behind is elected to train on.
-  assert.equal(missedEnd(250, 11, rounds), null);
-  // One round: lastRound 0 before any report.
-  assert.equal(missedEnd(0, 0, 1), null);
+  assert.equal(missedEnd(250, 11, rounds, false), null);
+  // One round: lastRound is 0 before any report too, and the first aggregator starts alone.
+  assert.equal(missedEnd(0, 0, 1, false), null);
 });
 
 test(
@@ -125,40 +127,45 @@ test(
   },
 );
 
-test(
-  'a worker cut off through the last rounds and elected once the session is over does not train on alone: it ends on its own model, said so',
-  { timeout: 120_000 },
-  async () => {
-    // The aggregator waits for it only a moment before leaving: the cut outlasts that wait.
-    const { session, aggregator, other, cut } = await threePeers({ finalModelLingerMs: 200 });
-    try {
-      const roles: string[] = [];
-      cut.events.on('role', (e) => roles.push(e.role));
-      let cutAtRound = -1;
-      aggregator.events.on('round', (e) => {
-        if (e.round === ROUNDS - 3 && cutAtRound < 0) {
-          cutAtRound = e.round;
-          cut.partitionLinks(15_000);
-        }
-      });
-      // The other two end and leave; the server then elects the one left, the cut worker.
-      await withTimeout(Promise.all([aggregator.finished, other.finished]), 60_000, 'the others to finish');
-      await other.leave();
-      await aggregator.finalModelServed();
-      await aggregator.leave();
-      const cutDone = await withTimeout(cut.finished, 30_000, 'the cut worker to end');
-      assert.equal(cutAtRound, ROUNDS - 3);
-      assert.ok(cut.missedEnd !== null, 'it says it missed the end');
-      assert.equal(cut.missedEnd.lastRound, ROUNDS - 1);
-      assert.ok(cut.missedEnd.round < ROUNDS - 1, `it was at round ${cut.missedEnd.round}`);
-      assert.equal(cutDone.round, cut.missedEnd.round);
-      assert.deepEqual(roles, [], 'it never ran rounds of its own as the aggregator');
-      // Elected (what ended it), and no round reported after the last.
-      const status = session.status();
-      assert.equal(status?.aggregator.peerId, 'c-cut');
-      assert.equal(status.aggregator.lastRound, ROUNDS - 1);
-    } finally {
-      await session.close();
-    }
-  },
-);
+for (const { cutAfter, what } of [
+  { cutAfter: ROUNDS - 3, what: 'through the last rounds' },
+  { cutAfter: ROUNDS - 1, what: 'as the last round closes (it misses the final sync)' },
+]) {
+  test(
+    `a worker cut off ${what} and elected once the others left does not train on alone: it ends on its own model, said so`,
+    { timeout: 120_000 },
+    async () => {
+      // The aggregator waits for it only a moment before leaving: the cut outlasts that wait.
+      const { session, aggregator, other, cut } = await threePeers({ finalModelLingerMs: 200 });
+      try {
+        const roles: string[] = [];
+        cut.events.on('role', (e) => roles.push(e.role));
+        let cutAtRound = -1;
+        aggregator.events.on('round', (e) => {
+          if (e.round === cutAfter && cutAtRound < 0) {
+            cutAtRound = e.round;
+            cut.partitionLinks(15_000);
+          }
+        });
+        // The other two end and leave; the server then elects the one left, the cut worker.
+        await withTimeout(Promise.all([aggregator.finished, other.finished]), 60_000, 'the others to finish');
+        await other.leave();
+        await aggregator.finalModelServed();
+        await aggregator.leave();
+        const cutDone = await withTimeout(cut.finished, 30_000, 'the cut worker to end');
+        assert.equal(cutAtRound, cutAfter);
+        assert.ok(cut.missedEnd !== null, 'it says it missed the end');
+        assert.equal(cut.missedEnd.lastRound, ROUNDS - 1);
+        assert.ok(cut.missedEnd.round <= ROUNDS - 1, `it was at round ${cut.missedEnd.round}`);
+        assert.equal(cutDone.round, cut.missedEnd.round);
+        assert.deepEqual(roles, [], 'it never ran rounds of its own as the aggregator');
+        // Elected (what ended it), and no round reported after the last.
+        const status = session.status();
+        assert.equal(status?.aggregator.peerId, 'c-cut');
+        assert.equal(status.aggregator.lastRound, ROUNDS - 1);
+      } finally {
+        await session.close();
+      }
+    },
+  );
+}
